@@ -1,0 +1,108 @@
+/* fke.h - the core of fke: the scalar type, status codes and error text,
+ * tensors, the per-step arena and the seeded random generator.
+ *
+ * Every library call returns an fke_status and, on failure, leaves a message
+ * in the fke_err the caller passed (naming the operation or file, the field
+ * and the problem). Only the command-line program prints it and exits.
+ *
+ * fke_real is float in the normal build and double when compiled with
+ * -DFKE_DOUBLE (the build used by `fke gradcheck`, so finite differences are
+ * taken in double precision on exactly the same kernels). */
+#ifndef FKE_H
+#define FKE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef FKE_DOUBLE
+typedef double fke_real;
+#define FKE_GEMM cblas_dgemm
+#define FKE_GEMV cblas_dgemv
+#define FKE_AXPY cblas_daxpy
+#else
+typedef float fke_real;
+#define FKE_GEMM cblas_sgemm
+#define FKE_GEMV cblas_sgemv
+#define FKE_AXPY cblas_saxpy
+#endif
+
+typedef enum {
+    FKE_OK = 0,
+    FKE_ERR_ARG,    /* null pointer, bad option, impossible value */
+    FKE_ERR_SHAPE,  /* tensor shapes do not match */
+    FKE_ERR_NOMEM,  /* allocation or arena exhausted */
+    FKE_ERR_IO,     /* file missing, unreadable, unwritable */
+    FKE_ERR_FORMAT, /* file present but corrupt / wrong layout */
+    FKE_ERR_CONFIG, /* bad configuration key or value */
+    FKE_ERR_NUMERIC /* NaN or infinite value */
+} fke_status;
+
+#define FKE_ERRLEN 1024
+typedef struct {
+    char msg[FKE_ERRLEN];
+} fke_err;
+
+/* Records a formatted message in e (may be NULL) and returns s. */
+fke_status fke_fail(fke_err *e, fke_status s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+const char *fke_status_name(fke_status s);
+
+/* ---- tensors ---------------------------------------------------------- */
+#define FKE_MAXDIM 5
+typedef struct {
+    fke_real *data; /* row-major, owned by whoever made it */
+    int ndim;
+    int shape[FKE_MAXDIM];
+} fke_tensor;
+
+size_t fke_numel(const fke_tensor *t);
+/* Makes a tensor header over existing memory; ndim dims follow. */
+fke_tensor fke_tensor_view(fke_real *data, int ndim, ...);
+/* Writes "(2, 3, 4)" into buf. */
+const char *fke_shape_str(const fke_tensor *t, char *buf, size_t len);
+
+/* Checks t is non-null with ndim dims equal to dims[] (-1 = any).
+ * op and name go into the message: "linear: x has shape (3, 4), expected (3, 5)". */
+fke_status fke_expect(fke_err *e, const char *op, const char *name,
+                      const fke_tensor *t, int ndim, const int *dims);
+#define FKE_EXPECT(e, op, name, t, ...)                                        \
+    do {                                                                       \
+        const int fke_d_[] = {__VA_ARGS__};                                    \
+        fke_status fke_s_ = fke_expect(e, op, name, t,                         \
+                                       (int)(sizeof fke_d_ / sizeof(int)),     \
+                                       fke_d_);                                \
+        if (fke_s_ != FKE_OK) return fke_s_;                                   \
+    } while (0)
+#define FKE_TRY(x)                                                             \
+    do {                                                                       \
+        fke_status fke_s_ = (x);                                               \
+        if (fke_s_ != FKE_OK) return fke_s_;                                   \
+    } while (0)
+
+/* ---- arena: the activations of one step -------------------------------- */
+typedef struct {
+    char *base;
+    size_t cap, used, peak;
+} fke_arena;
+
+fke_status fke_arena_init(fke_arena *a, size_t bytes, fke_err *e);
+void fke_arena_free(fke_arena *a);
+void fke_arena_reset(fke_arena *a);
+/* Allocates a zeroed tensor of ndim dims (listed after ndim). Running out is
+ * an FKE_ERR_NOMEM error, never an abort. */
+fke_status fke_arena_tensor(fke_arena *a, fke_err *e, fke_tensor *out, int ndim, ...);
+/* Raw zeroed bytes, 64-byte aligned; NULL when full (e filled). */
+void *fke_arena_alloc(fke_arena *a, fke_err *e, size_t bytes);
+
+/* ---- random numbers (xoshiro256**, seeded by splitmix64) -------------- */
+typedef struct {
+    uint64_t s[4];
+} fke_rng;
+
+void fke_rng_seed(fke_rng *r, uint64_t seed);
+uint64_t fke_rng_u64(fke_rng *r);
+double fke_rng_uniform(fke_rng *r);          /* [0, 1) */
+double fke_rng_normal(fke_rng *r);           /* N(0, 1) */
+uint32_t fke_rng_below(fke_rng *r, uint32_t n); /* [0, n) */
+
+#endif

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Installs the Debian packages fke needs, if any is missing. Quiet when all are
+# present; needs root (or sudo) otherwise.
+PKGS="gcc make libopenblas-dev libhdf5-dev libpng-dev libcjson-dev zlib1g-dev dataset-fashion-mnist"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "fke: installing missing packages:$missing"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq || { echo "fke: apt-get update failed" >&2; exit 1; }
+$SUDO apt-get install -y -qq $missing >/dev/null || { echo "fke: apt-get install$missing failed" >&2; exit 1; }
+echo "fke: packages installed"
