@@ -38,8 +38,8 @@ _Static_assert(FKE_OPT_SGD == 0 && FKE_OPT_ADAM == 1, "optimizer values");
 _Static_assert(FKE_TASK_FKE == 0 && FKE_TASK_CLASSIFY == 1, "task values");
 #if defined(__x86_64__) || defined(__aarch64__)
 /* Guard against a field added to fke_config and forgotten here: when this
- * fires, add the field to keys[] (and configs/README.md), then update 2880. */
-_Static_assert(sizeof(fke_config) == 2880,
+ * fires, add the field to keys[] (and configs/README.md), then update 2888. */
+_Static_assert(sizeof(fke_config) == 2888,
                "fke_config changed: add the new field to keys[] in config.c");
 #endif
 
@@ -121,9 +121,10 @@ static const key_def keys[] = {
     P_INT("G", G, 1, 64, "5", "5", "max_garments,garments",
           "Most garment regions per post."),
     {.name = "chans", .type = KT_INTS, .off = OFF(chans), .size = 3, .count_off = NO_COUNT,
-     .minlen = 3, .lo = 1, .hi = 4096, .preset = {"32,64,128", "32,64,128"},
+     .minlen = 3, .lo = 1, .hi = 4096, .preset = {"32,64,128", "64,128,256"},
      .also = "channels", .doc = "Channels of the three blocks of the small CNN (the last "
-                                "equals F); unused by resnet18."},
+                                "equals F); for resnet18 chans[0] is the base width (64 in "
+                                "torchvision; F = 8 x width)."},
     P_INT("F", F, 1, 65536, "128", "512", "feat,feature_dim", "Image feature size."),
     P_INT("H", H, 1, 65536, "128", "512", "hidden", "Bi-LSTM-1 hidden size per direction."),
     P_INT("H2", H2, 1, 65536, "128", "512", "hidden2",
@@ -159,6 +160,8 @@ static const key_def keys[] = {
     ENUM("task", task, v_task, "fke", "mode",
          "fke: the FashionKE model on posts; classify: the CNN trunk + linear on images "
          "(e.g. Fashion-MNIST)."),
+    INT("in_ch", in_ch, 1, 64, "3", "channels_in,in_channels",
+        "Image channels (3 for posts; 1 for Fashion-MNIST with task classify)."),
     INT("pad", pad, 0, 1024, "0", "padding",
         "Task classify: zeros added on each image side (28 -> 32 is 2); 0 for task fke."),
     /* data */
@@ -205,7 +208,7 @@ static const key_def keys[] = {
         "Run folder (checkpoints, logs, metrics)."),
 };
 #define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
-_Static_assert(sizeof keys / sizeof keys[0] == 52, "registry count: update README and tests");
+_Static_assert(sizeof keys / sizeof keys[0] == 53, "registry count: update README and tests");
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -860,9 +863,11 @@ fke_status fke_config_validate(const fke_config *c, fke_err *e)
                             "config: key \"F\": cnn small gives chans[2] = %d features, but F is %d",
                             c->chans[2], c->F);
     } else {
-        if (c->F != 512)
+        if (c->F != 8 * c->chans[0])
             return fke_fail(e, FKE_ERR_CONFIG,
-                            "config: key \"F\": cnn resnet18 gives 512 features, but F is %d", c->F);
+                            "config: key \"F\": cnn resnet18 of width chans[0] = %d gives %d "
+                            "features, but F is %d",
+                            c->chans[0], 8 * c->chans[0], c->F);
         if (c->img < 32)
             return fke_fail(e, FKE_ERR_CONFIG,
                             "config: key \"img\": cnn resnet18 downsamples 32x, so img must be "

@@ -34,6 +34,7 @@ typedef struct {
     double dropout_text, dropout_head; /* 0.4, 0.5 */
     /* task: "fke" (posts) or "classify" (CNN trunk + linear on images, e.g. Fashion-MNIST) */
     fke_task_kind task;
+    int in_ch;             /* image channels: 3, or 1 for Fashion-MNIST */
     int pad;               /* classify: zero padding each side (28 -> 32 is 2) */
     /* data */
     char train_data[512], val_data[512], test_data[512];
@@ -62,6 +63,13 @@ fke_status fke_config_preset(fke_config *c, const char *name, fke_err *e);
 fke_status fke_config_load(fke_config *c, const char *path, fke_err *e);
 /* Applies one "key=value" override (same names and checks as the JSON). */
 fke_status fke_config_set(fke_config *c, const char *assignment, fke_err *e);
+/* Registry access: number of keys, the i-th key's name (NULL out of range),
+ * and the markdown table of every key (malloc'ed) for configs/README.md. */
+int fke_config_key_count(void);
+const char *fke_config_key_name(int i);
+char *fke_config_doc(void);
+/* Note: load, from_json and set apply on top of the struct they are given
+ * (call fke_config_defaults first); on failure the struct is unchanged. */
 /* Checks cross-field consistency (positive sizes, lr > 0, ...). */
 fke_status fke_config_validate(const fke_config *c, fke_err *e);
 /* Writes the whole config (every key, defaults included) as JSON text;
