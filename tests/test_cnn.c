@@ -1,0 +1,310 @@
+/* test_cnn.c - the CNN operations in the float build: conv2d against a naive
+ * direct convolution (forward and backward), thread-count independence and
+ * bit-for-bit repeats, the arena workspace, batch-norm's running statistics,
+ * pooling, dropout, concat/slice, and errors on bad shapes. */
+#include "activation.h"
+#include "batchnorm.h"
+#include "conv2d.h"
+#include "pool.h"
+#include "tensor_ops.h"
+#include "test.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static void set_threads(int t)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(t);
+#else
+    (void)t;
+#endif
+}
+
+static fke_tensor mk(fke_arena *a, int ndim, int d0, int d1, int d2, int d3)
+{
+    fke_tensor t;
+    fke_err e;
+    fke_status s = ndim == 4 ? fke_arena_tensor(a, &e, &t, 4, d0, d1, d2, d3)
+                 : ndim == 2 ? fke_arena_tensor(a, &e, &t, 2, d0, d1)
+                             : fke_arena_tensor(a, &e, &t, 1, d0);
+    if (s != FKE_OK) {
+        printf("test_cnn: %s\n", e.msg);
+        exit(1);
+    }
+    return t;
+}
+
+static void fill(fke_rng *r, fke_tensor *t)
+{
+    for (size_t i = 0; i < fke_numel(t); i++) t->data[i] = (fke_real)(2 * fke_rng_uniform(r) - 1);
+}
+
+/* max |a - b| / max(max |b|, 1) */
+static double relerr(const fke_tensor *a, const fke_tensor *b)
+{
+    double d = 0, m = 1;
+    for (size_t i = 0; i < fke_numel(a); i++) {
+        double x = fabs((double)a->data[i] - b->data[i]);
+        if (x > d) d = x;
+        if (fabs(b->data[i]) > m) m = fabs(b->data[i]);
+    }
+    return d / m;
+}
+
+static int same_bits(const fke_tensor *a, const fke_tensor *b)
+{
+    return memcmp(a->data, b->data, fke_numel(a) * sizeof(fke_real)) == 0;
+}
+
+/* Direct convolution and its gradients in double, accumulated per element. */
+static void naive_conv(const fke_tensor *x, const fke_tensor *W, const fke_tensor *b, int s,
+                       int p, const fke_tensor *dy, fke_tensor *y, fke_tensor *dx,
+                       fke_tensor *dW, fke_tensor *db)
+{
+    int N = x->shape[0], C = x->shape[1], H = x->shape[2], Wd = x->shape[3];
+    int O = W->shape[0], kh = W->shape[2], kw = W->shape[3];
+    int Ho = y->shape[2], Wo = y->shape[3];
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < O; o++)
+            for (int oh = 0; oh < Ho; oh++)
+                for (int ow = 0; ow < Wo; ow++) {
+                    size_t yi = (((size_t)n * O + o) * Ho + oh) * Wo + ow;
+                    double acc = b->data[o], g = dy->data[yi];
+                    db->data[o] += (fke_real)g;
+                    for (int c = 0; c < C; c++)
+                        for (int i = 0; i < kh; i++)
+                            for (int j = 0; j < kw; j++) {
+                                int ih = oh * s - p + i, iw = ow * s - p + j;
+                                if (ih < 0 || ih >= H || iw < 0 || iw >= Wd) continue;
+                                size_t xi = (((size_t)n * C + c) * H + ih) * Wd + iw;
+                                size_t wi = (((size_t)o * C + c) * kh + i) * kw + j;
+                                acc += (double)x->data[xi] * W->data[wi];
+                                dx->data[xi] += (fke_real)(g * W->data[wi]);
+                                dW->data[wi] += (fke_real)(g * x->data[xi]);
+                            }
+                    y->data[yi] = (fke_real)acc;
+                }
+}
+
+static void test_conv_vs_naive(fke_arena *a, fke_rng *r, int N, int C, int H, int W, int O,
+                               int kh, int kw, int s, int p)
+{
+    size_t mark = a->used;
+    fke_err e;
+    fke_conv2d_opt o = {s, p};
+    int Ho = fke_conv2d_out_size(H, kh, s, p), Wo = fke_conv2d_out_size(W, kw, s, p);
+    fke_tensor x = mk(a, 4, N, C, H, W), w = mk(a, 4, O, C, kh, kw), b = mk(a, 1, O, 0, 0, 0);
+    fke_tensor y = mk(a, 4, N, O, Ho, Wo), dy = mk(a, 4, N, O, Ho, Wo);
+    fke_tensor yr = mk(a, 4, N, O, Ho, Wo);
+    fke_tensor dx = mk(a, 4, N, C, H, W), dW = mk(a, 4, O, C, kh, kw), db = mk(a, 1, O, 0, 0, 0);
+    fke_tensor dxr = mk(a, 4, N, C, H, W), dWr = mk(a, 4, O, C, kh, kw),
+               dbr = mk(a, 1, O, 0, 0, 0);
+    fill(r, &x), fill(r, &w), fill(r, &b), fill(r, &dy);
+    /* backward adds: start every gradient from the same non-zero values */
+    fill(r, &dx), fill(r, &dW), fill(r, &db);
+    memcpy(dxr.data, dx.data, fke_numel(&dx) * sizeof(fke_real));
+    memcpy(dWr.data, dW.data, fke_numel(&dW) * sizeof(fke_real));
+    memcpy(dbr.data, db.data, fke_numel(&db) * sizeof(fke_real));
+    naive_conv(&x, &w, &b, s, p, &dy, &yr, &dxr, &dWr, &dbr);
+    size_t before = a->used;
+    fke_status st = fke_conv2d_forward(&e, &x, &w, &b, o, &y, a);
+    FKE_CHECK(st == FKE_OK, "forward: %s", e.msg);
+    st = fke_conv2d_backward(&e, &x, &w, &dy, o, &dx, &dW, &db, a);
+    FKE_CHECK(st == FKE_OK, "backward: %s", e.msg);
+    FKE_CHECK(a->used == before, "workspace not given back (%zu -> %zu)", before, a->used);
+    double ey = relerr(&y, &yr), ex = relerr(&dx, &dxr), ew = relerr(&dW, &dWr),
+           eb = relerr(&db, &dbr);
+    printf("  conv %dx%dx%dx%d -> %d k%dx%d s%d p%d: rel err y %.1e dx %.1e dW %.1e db %.1e\n",
+           N, C, H, W, O, kh, kw, s, p, ey, ex, ew, eb);
+    FKE_CHECK(ey < 1e-5 && ex < 1e-5 && ew < 1e-5 && eb < 1e-5, "conv differs from naive");
+    a->used = mark;
+}
+
+/* The fke-small middle layer at 1 and 2 threads: within 1e-6, and bit for
+ * bit on a repeat at the same thread count. */
+static void test_threads(fke_arena *a, fke_rng *r)
+{
+    size_t mark = a->used;
+    fke_err e;
+    int N = 7, C = 32, H = 16, W = 16, O = 64;
+    fke_conv2d_opt o = {1, 1};
+    fke_tensor x = mk(a, 4, N, C, H, W), w = mk(a, 4, O, C, 3, 3), dy = mk(a, 4, N, O, H, W);
+    fke_tensor y[3], dx[3], dW[3];
+    fill(r, &x), fill(r, &w), fill(r, &dy);
+    int threads[3] = {1, 2, 2};
+    for (int k = 0; k < 3; k++) {
+        y[k] = mk(a, 4, N, O, H, W), dx[k] = mk(a, 4, N, C, H, W), dW[k] = mk(a, 4, O, C, 3, 3);
+        set_threads(threads[k]);
+        FKE_CHECK(fke_conv2d_forward(&e, &x, &w, NULL, o, &y[k], a) == FKE_OK, "%s", e.msg);
+        FKE_CHECK(fke_conv2d_backward(&e, &x, &w, &dy, o, &dx[k], &dW[k], NULL, a) == FKE_OK,
+                  "%s", e.msg);
+    }
+    set_threads(2);
+    FKE_CHECK(relerr(&y[1], &y[0]) < 1e-6, "y 1 vs 2 threads: %.2e", relerr(&y[1], &y[0]));
+    FKE_CHECK(relerr(&dx[1], &dx[0]) < 1e-6, "dx 1 vs 2 threads: %.2e", relerr(&dx[1], &dx[0]));
+    FKE_CHECK(relerr(&dW[1], &dW[0]) < 1e-6, "dW 1 vs 2 threads: %.2e", relerr(&dW[1], &dW[0]));
+    FKE_CHECK(same_bits(&y[1], &y[2]) && same_bits(&dx[1], &dx[2]) && same_bits(&dW[1], &dW[2]),
+              "a repeat at 2 threads is not bit for bit");
+    a->used = mark;
+}
+
+static void test_conv_errors(fke_arena *a)
+{
+    size_t mark = a->used;
+    fke_err e;
+    fke_conv2d_opt o = {1, 1};
+    fke_tensor x = mk(a, 4, 2, 3, 8, 8), w = mk(a, 4, 4, 3, 3, 3), y = mk(a, 4, 2, 4, 8, 8);
+    fke_tensor wbad = mk(a, 4, 4, 5, 3, 3), ybad = mk(a, 4, 2, 4, 7, 8);
+    e.msg[0] = 0;
+    FKE_CHECK(fke_conv2d_forward(&e, &x, &wbad, NULL, o, &y, a) == FKE_ERR_SHAPE, "bad weight");
+    FKE_CHECK(strstr(e.msg, "conv2d") && strstr(e.msg, "(4, 5, 3, 3)"), "message: %s", e.msg);
+    FKE_CHECK(fke_conv2d_forward(&e, &x, &w, NULL, o, &ybad, a) == FKE_ERR_SHAPE, "bad y");
+    FKE_CHECK(strstr(e.msg, "y has shape (2, 4, 7, 8), expected (2, 4, 8, 8)"), "message: %s",
+              e.msg);
+    FKE_CHECK(fke_conv2d_forward(&e, NULL, &w, NULL, o, &y, a) == FKE_ERR_ARG, "null x");
+    fke_conv2d_opt o0 = {0, 1};
+    FKE_CHECK(fke_conv2d_forward(&e, &x, &w, NULL, o0, &y, a) == FKE_ERR_ARG, "stride 0");
+    FKE_CHECK(fke_conv2d_forward(&e, &x, &w, NULL, o, &y, NULL) == FKE_ERR_ARG, "no workspace");
+    /* an arena without room for the workspace: an error, and nothing written */
+    fke_arena small;
+    fke_arena_init(&small, 64, &e);
+    FKE_CHECK(fke_conv2d_forward(&e, &x, &w, NULL, o, &y, &small) == FKE_ERR_NOMEM,
+              "tiny arena accepted");
+    FKE_CHECK(strstr(e.msg, "conv2d: workspace"), "message: %s", e.msg);
+    fke_arena_free(&small);
+    FKE_CHECK(fke_conv2d_workspace_bytes(&x, &w, o, 1) >= fke_conv2d_workspace_bytes(&x, &w, o, 0),
+              "workspace sizes");
+    a->used = mark;
+}
+
+static void test_batchnorm(fke_arena *a, fke_rng *r)
+{
+    size_t mark = a->used;
+    fke_err e;
+    int N = 4, C = 3, H = 5, W = 2, M = N * H * W;
+    fke_tensor x = mk(a, 4, N, C, H, W), y = mk(a, 4, N, C, H, W);
+    fke_tensor g = mk(a, 1, C, 0, 0, 0), b = mk(a, 1, C, 0, 0, 0), rm = mk(a, 1, C, 0, 0, 0),
+               rv = mk(a, 1, C, 0, 0, 0), mu = mk(a, 1, C, 0, 0, 0), is = mk(a, 1, C, 0, 0, 0);
+    fill(r, &x);
+    for (int c = 0; c < C; c++) g.data[c] = 1, b.data[c] = 0, rm.data[c] = 0, rv.data[c] = 1;
+    FKE_CHECK(fke_batchnorm_forward(&e, &x, &g, &b, &rm, &rv, 1, &mu, &is, &y) == FKE_OK, "%s",
+              e.msg);
+    for (int c = 0; c < C; c++) {
+        double s = 0, ss = 0;
+        for (int n = 0; n < N; n++)
+            for (int i = 0; i < H * W; i++) s += x.data[(n * C + c) * H * W + i];
+        double m = s / M;
+        for (int n = 0; n < N; n++)
+            for (int i = 0; i < H * W; i++) {
+                double d = x.data[(n * C + c) * H * W + i] - m;
+                ss += d * d;
+            }
+        FKE_CHECK(fabs(rm.data[c] - 0.1 * m) < 1e-6, "running mean %g vs %g", rm.data[c], 0.1 * m);
+        FKE_CHECK(fabs(rv.data[c] - (0.9 + 0.1 * ss / (M - 1))) < 1e-6,
+                  "running var %g (unbiased) vs %g", rv.data[c], 0.9 + 0.1 * ss / (M - 1));
+        FKE_CHECK(fabs(is.data[c] - 1 / sqrt(ss / M + 1e-5)) < 1e-5, "inv_std (biased var)");
+        double ys = 0;
+        for (int n = 0; n < N; n++)
+            for (int i = 0; i < H * W; i++) ys += y.data[(n * C + c) * H * W + i];
+        FKE_CHECK(fabs(ys / M) < 1e-5, "normalised mean %g", ys / M);
+    }
+    /* eval uses the running statistics and leaves them alone */
+    float rm0 = rm.data[0], rv0 = rv.data[0];
+    FKE_CHECK(fke_batchnorm_forward(&e, &x, &g, &b, &rm, &rv, 0, &mu, &is, &y) == FKE_OK, "%s",
+              e.msg);
+    FKE_CHECK(rm.data[0] == rm0 && rv.data[0] == rv0, "eval changed running stats");
+    FKE_CHECK(fabs(y.data[0] - (x.data[0] - rm0) / sqrt(rv0 + 1e-5)) < 1e-5, "eval output");
+    fke_tensor bad = mk(a, 1, C + 1, 0, 0, 0);
+    FKE_CHECK(fke_batchnorm_forward(&e, &x, &bad, &b, &rm, &rv, 1, &mu, &is, &y) == FKE_ERR_SHAPE,
+              "bad gamma accepted");
+    FKE_CHECK(strstr(e.msg, "batchnorm: gamma has shape (4), expected (3)"), "message: %s", e.msg);
+    a->used = mark;
+}
+
+static void test_pool_dropout_glue(fke_arena *a, fke_rng *r)
+{
+    size_t mark = a->used;
+    fke_err e;
+    /* maxpool 2x2 stride 2 over a 1x1x4x5 ramp: the last column is dropped */
+    fke_tensor x = mk(a, 4, 1, 1, 4, 5), y = mk(a, 4, 1, 1, 2, 2), dx = mk(a, 4, 1, 1, 4, 5);
+    for (int i = 0; i < 20; i++) x.data[i] = (fke_real)((i * 7) % 20);
+    int32_t am[4];
+    FKE_CHECK(fke_maxpool2d_forward(&e, &x, 2, 2, &y, am) == FKE_OK, "%s", e.msg);
+    for (int oh = 0; oh < 2; oh++)
+        for (int ow = 0; ow < 2; ow++) {
+            float m = -1;
+            for (int i = 0; i < 2; i++)
+                for (int j = 0; j < 2; j++)
+                    if (x.data[(2 * oh + i) * 5 + 2 * ow + j] > m) m = x.data[(2 * oh + i) * 5 + 2 * ow + j];
+            FKE_CHECK(y.data[oh * 2 + ow] == m && x.data[am[oh * 2 + ow]] == m, "maxpool value");
+        }
+    fke_tensor dy = mk(a, 4, 1, 1, 2, 2);
+    for (int i = 0; i < 4; i++) dy.data[i] = 1;
+    FKE_CHECK(fke_maxpool2d_backward(&e, &dy, am, &dx) == FKE_OK, "%s", e.msg);
+    double s = 0;
+    for (int i = 0; i < 20; i++) s += dx.data[i];
+    FKE_CHECK(s == 4, "maxpool backward routes each dy once");
+    fke_tensor ybad = mk(a, 4, 1, 1, 2, 3);
+    FKE_CHECK(fke_maxpool2d_forward(&e, &x, 2, 2, &ybad, am) == FKE_ERR_SHAPE, "maxpool bad y");
+
+    /* dropout: about p of the elements dropped, the rest scaled; eval is identity */
+    fke_tensor d = mk(a, 2, 100, 100, 0, 0), m = mk(a, 2, 100, 100, 0, 0), dy2 = mk(a, 2, 100, 100, 0, 0);
+    fill(r, &d);
+    FKE_CHECK(fke_dropout_forward(&e, &d, 0.4, 1, r, &m, &dy2) == FKE_OK, "%s", e.msg);
+    int zeros = 0, ok = 1;
+    for (int i = 0; i < 10000; i++) {
+        if (m.data[i] == 0) zeros++;
+        else ok &= fabsf(m.data[i] - 1 / 0.6f) < 1e-6f && dy2.data[i] == d.data[i] * m.data[i];
+    }
+    FKE_CHECK(zeros > 3700 && zeros < 4300 && ok, "dropout dropped %d of 10000", zeros);
+    FKE_CHECK(fke_dropout_forward(&e, &d, 0.4, 0, r, NULL, &dy2) == FKE_OK, "%s", e.msg);
+    FKE_CHECK(same_bits(&d, &dy2), "eval dropout is not the identity");
+    FKE_CHECK(fke_dropout_forward(&e, &d, 1.0, 1, r, &m, &dy2) == FKE_ERR_ARG, "p = 1 accepted");
+
+    /* concat then slice gives the parts back */
+    fke_tensor p0 = mk(a, 2, 3, 2, 0, 0), p1 = mk(a, 2, 3, 5, 0, 0), cat = mk(a, 2, 3, 7, 0, 0);
+    fke_tensor back = mk(a, 2, 3, 5, 0, 0);
+    fill(r, &p0), fill(r, &p1);
+    const fke_tensor *parts[] = {&p0, &p1};
+    FKE_CHECK(fke_concat_forward(&e, 2, parts, &cat) == FKE_OK, "%s", e.msg);
+    FKE_CHECK(fke_slice_forward(&e, &cat, 2, 7, &back) == FKE_OK, "%s", e.msg);
+    FKE_CHECK(same_bits(&back, &p1), "slice of concat");
+    fke_tensor cbad = mk(a, 2, 3, 6, 0, 0);
+    FKE_CHECK(fke_concat_forward(&e, 2, parts, &cbad) == FKE_ERR_SHAPE, "concat bad y");
+    FKE_CHECK(strstr(e.msg, "concat: y has shape (3, 6), the inputs give (3, 7)"), "message: %s",
+              e.msg);
+    FKE_CHECK(fke_slice_forward(&e, &cat, 5, 8, &back) == FKE_ERR_ARG, "slice out of range");
+    FKE_CHECK(fke_add_forward(&e, &p0, &p1, &p1) == FKE_ERR_SHAPE, "add of different shapes");
+    a->used = mark;
+}
+
+int main(void)
+{
+    openblas_set_num_threads(1); /* OpenMP owns the cores */
+    fke_arena a;
+    fke_err e;
+    if (fke_arena_init(&a, (size_t)64 << 20, &e) != FKE_OK) {
+        printf("%s\n", e.msg);
+        return 1;
+    }
+    fke_rng r;
+    fke_rng_seed(&r, 42);
+    test_conv_vs_naive(&a, &r, 3, 3, 9, 8, 5, 3, 3, 1, 1);
+    test_conv_vs_naive(&a, &r, 4, 4, 9, 10, 6, 3, 3, 2, 1);
+    test_conv_vs_naive(&a, &r, 2, 5, 11, 11, 4, 7, 7, 2, 3);
+    test_conv_vs_naive(&a, &r, 3, 6, 5, 7, 8, 1, 1, 1, 0);
+    test_conv_vs_naive(&a, &r, 3, 6, 8, 7, 8, 1, 1, 2, 0);
+    test_conv_vs_naive(&a, &r, 1, 2, 6, 5, 3, 2, 3, 1, 2);
+    test_threads(&a, &r);
+    test_conv_errors(&a);
+    test_batchnorm(&a, &r);
+    test_pool_dropout_glue(&a, &r);
+    fke_arena_free(&a);
+    return fke_test_summary("cnn");
+}
