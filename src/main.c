@@ -1,6 +1,7 @@
 /* main.c - the fke command-line program: one binary, one subcommand per job.
  * The only place in fke that prints an error and exits. */
 #include "cli.h"
+#include "fke.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -28,10 +29,12 @@ static int cmd_gradcheck(int argc, char **argv)
 }
 
 static int cmd_help(int argc, char **argv);
+int fke_cmd_data(int argc, char **argv);
 
 static const fke_command commands[] = {
     {"help", cmd_help, "list the subcommands"},
     {"gradcheck", cmd_gradcheck, "check every backward against finite differences (double)"},
+    {"data", fke_cmd_data, "make, import and show datasets"},
 };
 
 static int cmd_help(int argc, char **argv)
@@ -47,6 +50,7 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    fke_set_threads(0);
     if (argc < 2) return cmd_help(argc, argv), 2;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
