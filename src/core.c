@@ -1,7 +1,9 @@
 /* core.c - errors, tensor headers, the arena and the random generator. */
 #include "fke.h"
 
+#include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,4 +179,14 @@ double fke_rng_normal(fke_rng *r)
 uint32_t fke_rng_below(fke_rng *r, uint32_t n)
 {
     return n ? (uint32_t)(((fke_rng_u64(r) >> 32) * (uint64_t)n) >> 32) : 0;
+}
+
+/* ---- threads ------------------------------------------------------------ */
+
+int fke_set_threads(int n)
+{
+    if (n <= 0) n = omp_get_num_procs();
+    omp_set_num_threads(n);
+    openblas_set_num_threads(1);
+    return n;
 }

@@ -94,6 +94,12 @@ fke_status fke_arena_tensor(fke_arena *a, fke_err *e, fke_tensor *out, int ndim,
 /* Raw zeroed bytes, 64-byte aligned; NULL when full (e filled). */
 void *fke_arena_alloc(fke_arena *a, fke_err *e, size_t bytes);
 
+/* ---- threads ---------------------------------------------------------- */
+/* OpenMP owns the cores: sets its thread count (n <= 0: all cores) and keeps
+ * OpenBLAS at one thread per call, so the two pools never oversubscribe.
+ * Returns the thread count in use. */
+int fke_set_threads(int n);
+
 /* ---- random numbers (xoshiro256**, seeded by splitmix64) -------------- */
 typedef struct {
     uint64_t s[4];

@@ -49,6 +49,7 @@ int main(int argc, char **argv)
         return 1;
     }
     g.eps = 1e-6;
+    fke_set_threads(0);
     printf("%-22s %12s  %s\n", "operation", "max rel err", "result (tolerance 1e-6, double)");
     int ran = 0, failed = 0;
     for (size_t k = 0; k < sizeof groups / sizeof groups[0]; k++) {

@@ -298,7 +298,7 @@ def run(name, v, steps=3):
     os.makedirs(OUT, exist_ok=True)
     path = os.path.join(OUT, f"model_{name}.h5")
     with h5py.File(path + ".tmp", "w") as f:
-        f.attrs["config"] = json.dumps(c)
+        f.attrs["config"] = np.bytes_(json.dumps(c))  # fixed-length ASCII
         for k, t in inp.items():
             f[f"input/{k}"] = t.numpy().astype(np.float32 if t.is_floating_point() else np.int32)
         for k, t in p0.items():
