@@ -21,6 +21,7 @@
 #include "model.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,19 @@
 #include "transition.h"
 
 #define NW 4 /* TextCNN widths 2, 3, 4, 5 */
+
+const char *const fke_part_names[FKE_PART_COUNT] = {"cnn", "bilstm1", "textcnn",
+                                                     "heads+bilstm2", "loss", "update"};
+
+/* Wall-clock timing of the parts of a step: the time since the last mark is
+ * charged to the part named. */
+static double now(void) { return omp_get_wtime(); }
+#define MARK(m, part)                                                          \
+    do {                                                                       \
+        double t_ = now();                                                     \
+        (m)->time[part] += t_ - tmark;                                         \
+        tmark = t_;                                                            \
+    } while (0)
 
 typedef struct { /* one direction of a recurrent layer, either cell */
     fke_lstm_cache lstm;
@@ -396,6 +410,7 @@ fke_status fke_model_forward(fke_model *m, const fke_batch *b, int train, fke_er
                         "G=%d A=%d L=%d img=%d crop=%d",
                         b->G, b->A, b->L, b->img, b->crop, c->G, c->n_attr, c->L, c->img, c->crop);
     fke_arena_reset(&m->arena);
+    double tmark = now();
     int B = b->B, G = c->G, A = c->n_attr, Fd = c->F, H = c->H, S = c->img, s = c->crop, C = c->in_ch;
     size_t crop_sz = (size_t)C * s * s;
     memset(a, 0, sizeof *a);
@@ -434,6 +449,7 @@ fke_status fke_model_forward(fke_model *m, const fke_batch *b, int train, fke_er
     FKE_TRY(T2(m, e, &a->f_v, Nv, Fd));
     FKE_TRY(fke_cnn_forward(&m->cnn, &m->P, &m->arena, e, &a->img, train, &a->tape_img, &a->f_img));
     FKE_TRY(fke_cnn_forward(&m->cnn, &m->P, &m->arena, e, &a->crops, train, &a->tape_crop, &a->f_v));
+    MARK(m, FKE_PART_CNN);
 
     /* Bi-LSTM-1 over the garments, both directions started from h0 = W0 f_img */
     fke_tensor s_parts[4];
@@ -458,6 +474,7 @@ fke_status fke_model_forward(fke_model *m, const fke_batch *b, int train, fke_er
         a->c = a->f_v;
     }
     s_parts[ns++] = a->f_img;
+    MARK(m, FKE_PART_RNN1);
 
     /* TextCNN over the caption */
     if (a->text) {
@@ -477,6 +494,7 @@ fke_status fke_model_forward(fke_model *m, const fke_batch *b, int train, fke_er
         FKE_TRY(linear_fwd(m, e, m->tfc_w, m->tfc_b, &a->tdrop.y, &a->t));
         s_parts[ns++] = a->t;
     }
+    MARK(m, FKE_PART_TEXT);
     int sdim = 0;
     const fke_tensor *sp[4];
     for (int i = 0; i < ns; i++) {
@@ -524,6 +542,7 @@ fke_status fke_model_forward(fke_model *m, const fke_batch *b, int train, fke_er
         FKE_TRY(linear_fwd(m, e, m->atth_w[k][0], m->atth_b[k][0], &a->udrop[k].y, &a->att1[k]));
         FKE_TRY(linear_fwd(m, e, m->atth_w[k][1], m->atth_b[k][1], &a->att1[k], &m->out.att[k]));
     }
+    MARK(m, FKE_PART_HEADS);
     return FKE_OK;
 }
 
@@ -569,6 +588,7 @@ fke_status fke_model_loss(fke_model *m, const fke_batch *b, double *loss, fke_er
     fke_model_acts *a = m->acts;
     const fke_config *c = &m->cfg;
     int Nv = a->Nv, A = c->n_attr, G = c->G;
+    double tmark = now();
     a->ycat = fke_arena_alloc(&m->arena, e, (size_t)Nv * sizeof(int32_t));
     a->gclean = fke_arena_alloc(&m->arena, e, (size_t)Nv);
     a->gnoisy = fke_arena_alloc(&m->arena, e, (size_t)Nv);
@@ -609,6 +629,7 @@ fke_status fke_model_loss(fke_model *m, const fke_batch *b, double *loss, fke_er
         return fke_fail(e, FKE_ERR_NUMERIC, "model: the loss is %g (diverged?)", *loss);
 
     a->ntask = ntask;
+    MARK(m, FKE_PART_LOSS);
     return FKE_OK;
 }
 
@@ -620,6 +641,7 @@ fke_status fke_model_backward(fke_model *m, const fke_batch *b, fke_err *e)
     fke_model_acts *a = m->acts;
     int B = a->B, Nv = a->Nv, A = c->n_attr, H = c->H, Fd = c->F, G = c->G;
     if (!a->ntask) return fke_fail(e, FKE_ERR_ARG, "model: backward without loss");
+    double tmark = now();
 
     /* the loss: gradients of the logits (and of Θ) */
     double scale = 1.0 / a->ntask;
@@ -634,6 +656,8 @@ fke_status fke_model_backward(fke_model *m, const fke_batch *b, fke_err *e)
         FKE_TRY(task_grad(m, e, &m->out.att[k], a->yatt[k], a->gclean, a->gnoisy,
                           corr ? m->theta[k + 1] : -1, scale, &a->datt[k]));
     }
+
+    MARK(m, FKE_PART_LOSS);
 
     /* attribute heads, Bi-LSTM-2, W_k */
     fke_tensor dc, da[FKE_MAX_ATTR], dacat;
@@ -697,6 +721,8 @@ fke_status fke_model_backward(fke_model *m, const fke_batch *b, fke_err *e)
         FKE_TRY(linear_bwd(m, e, m->occ_w[0], m->occ_b[0], &a->s, &do1, &ds));
     }
 
+    MARK(m, FKE_PART_HEADS);
+
     /* split d[s ; t] */
     fke_tensor dhT[2], df_img, dt;
     FKE_TRY(zeros_like(m, e, &a->f_img, &df_img));
@@ -735,6 +761,7 @@ fke_status fke_model_backward(fke_model *m, const fke_batch *b, fke_err *e)
         fke_tensor dtab = dW(m, m->emb);
         FKE_TRY(fke_embedding_backward(e, b->tokens, B, c->L, &demb, &dtab));
     }
+    MARK(m, FKE_PART_TEXT);
 
     /* Bi-LSTM-1 */
     fke_tensor df_v;
@@ -760,10 +787,12 @@ fke_status fke_model_backward(fke_model *m, const fke_batch *b, fke_err *e)
         df_v = dc;
     }
     (void)G;
+    MARK(m, FKE_PART_RNN1);
 
     /* CNN: crops, then whole images */
     FKE_TRY(fke_cnn_backward(&m->cnn, &m->P, &m->arena, e, &a->tape_crop, &df_v, NULL));
     FKE_TRY(fke_cnn_backward(&m->cnn, &m->P, &m->arena, e, &a->tape_img, &df_img, NULL));
+    MARK(m, FKE_PART_CNN);
     return FKE_OK;
 }
 
@@ -874,6 +903,7 @@ fke_status fke_model_plan(fke_model *m, fke_err *e)
     free(saved);
     fke_params_zero_grad(&m->P);
     m->rng = keep;
+    memset(m->time, 0, sizeof m->time);
     size_t need = m->arena.peak + m->arena.peak / 8 + ((size_t)1 << 20);
     fke_arena_free(&m->arena);
     if (st != FKE_OK) return st;

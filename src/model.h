@@ -32,7 +32,16 @@ typedef struct {
     double task_loss[FKE_N_TASKS];    /* last loss per task (NaN if no valid label) */
 } fke_model_out;
 
-typedef struct fke_model_acts fke_model_acts; /* the step's saved activations (model.c) */
+typedef struct fke_model_acts fke_model_acts;
+
+/* Parts of a step whose wall time fke_model_* accumulate into m->time[]
+ * (forward and backward together; the optimiser update is timed by the
+ * caller). */
+typedef enum {
+    FKE_PART_CNN, FKE_PART_RNN1, FKE_PART_TEXT, FKE_PART_HEADS, FKE_PART_LOSS, FKE_PART_UPDATE,
+    FKE_PART_COUNT
+} fke_part;
+extern const char *const fke_part_names[FKE_PART_COUNT]; /* the step's saved activations (model.c) */
 
 typedef struct {
     fke_config cfg;
@@ -52,7 +61,7 @@ typedef struct {
     fke_arena arena;                  /* activations of one step */
     fke_model_acts *acts;
     fke_model_out out;
-    fke_err *plan_err;
+    double time[FKE_PART_COUNT];      /* seconds spent per part (accumulated) */
 } fke_model;
 
 fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e);
