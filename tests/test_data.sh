@@ -1,0 +1,50 @@
+#!/bin/sh
+# fke data: exit codes and messages of the CLI (make, import, show, info,
+# and bad input), and same seed -> same file bytes.
+B=${FKE_BUILD:-build}
+F="$B/fke"
+T=$(mktemp -d)
+p=0; f=0
+ok()  { p=$((p+1)); }
+bad() { f=$((f+1)); echo "  FAILED $*"; }
+# expect RC PATTERN CMD...: exit status RC and PATTERN in stdout+stderr
+expect() {
+    want=$1; pat=$2; shift 2
+    out=$("$@" 2>&1); rc=$?
+    if [ "$rc" -eq "$want" ] && echo "$out" | grep -q -- "$pat"; then ok
+    else bad "$* -> rc $rc (want $want), output: $out"; fi
+}
+
+expect 2 "usage" "$F" data
+expect 2 "unknown subcommand" "$F" data nosuch
+expect 2 "unknown option" "$F" data synth --out "$T/x.h5" --frobnicate 1
+expect 2 "noise-ratio" "$F" data synth --out "$T/x.h5" --noise-ratio 1.5
+expect 2 "split" "$F" data synth --out "$T/x.h5" --split validation
+expect 0 "300 posts" "$F" data synth --out "$T/a.h5" --posts 300 --seed 9
+expect 0 "300 posts" "$F" data synth --out "$T/b.h5" --posts 300 --seed 9
+if cmp -s "$T/a.h5" "$T/b.h5"; then ok; else bad "same seed, different file bytes"; fi
+expect 0 "all clean\|1000 clean\|200 clean" "$F" data synth --out "$T/t.h5" --split test --posts 200
+expect 0 "clean posts 90" "$F" data info "$T/a.h5"
+expect 0 "transition matrices" "$F" data info "$T/a.h5"
+expect 0 "a.png" "$F" data show "$T/a.h5" --post 5 --out "$T/a.png"
+if [ -s "$T/a.png" ] && head -c 8 "$T/a.png" | grep -q PNG; then ok; else bad "no PNG written"; fi
+expect 2 "out of range" "$F" data show "$T/a.h5" --post 300 --out "$T/c.png"
+[ -e "$T/c.png" ] && bad "a PNG was written for a bad post" || ok
+expect 1 "no such file" "$F" data info "$T/none.h5"
+head -c 5000 "$T/a.h5" > "$T/trunc.h5"
+expect 1 "trunc.h5.*truncated" "$F" data info "$T/trunc.h5"
+echo "not hdf5" > "$T/text.h5"
+expect 1 "not an HDF5 file" "$F" data show "$T/text.h5" --post 0 --out "$T/d.png"
+# Fashion-MNIST import: a bad magic number and a missing folder
+mkdir -p "$T/fm"
+printf '\000\000\010\001\000\000\000\001' | gzip > "$T/fm/train-images-idx3-ubyte.gz"
+expect 1 "train-images-idx3-ubyte.gz: bad IDX magic" "$F" data fmnist --dir "$T/fm" --out "$T/fmo"
+expect 1 "no such file" "$F" data fmnist --dir "$T/nodir" --out "$T/fmo"
+expect 1 "bad IDX magic" "$F" data synth --dir "$T/fm" --out "$T/s.h5"
+[ -e "$T/s.h5" ] && bad "synth left a file after failing" || ok
+expect 0 "fmnist-test.h5: 10000 images" "$F" data fmnist --out "$T/fmo"
+expect 0 "image set, 60000 images" "$F" data info "$T/fmo/fmnist-train.h5"
+ls "$T"/*.tmp.* >/dev/null 2>&1 && bad "temporary files left behind" || ok
+rm -rf "$T"
+echo "RESULT $p $f"
+[ "$f" -eq 0 ]
