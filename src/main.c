@@ -30,11 +30,15 @@ static int cmd_gradcheck(int argc, char **argv)
 
 static int cmd_help(int argc, char **argv);
 int fke_cmd_data(int argc, char **argv);
+int fke_cmd_train(int argc, char **argv);
+int fke_cmd_eval(int argc, char **argv);
 
 static const fke_command commands[] = {
     {"help", cmd_help, "list the subcommands"},
     {"gradcheck", cmd_gradcheck, "check every backward against finite differences (double)"},
     {"data", fke_cmd_data, "make, import and show datasets"},
+    {"train", fke_cmd_train, "train a model from a JSON config (or --resume a run)"},
+    {"eval", fke_cmd_eval, "accuracy, macro-F1, confusion matrices and T error of a checkpoint"},
 };
 
 static int cmd_help(int argc, char **argv)

@@ -172,10 +172,11 @@ fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e)
     m->W0 = -1;
     memset(m->rnn1, -1, sizeof m->rnn1);
     memset(m->rnn2, -1, sizeof m->rnn2);
-    m->emb = m->tfc_w = m->tfc_b = m->cls_w = m->cls_b = -1;
+    m->emb = m->tfc_w = m->tfc_b = m->cls_w = m->cls_b = m->norm = -1;
     if (c->task == FKE_TASK_CLASSIFY) {
         m->cls_w = add_linear(P, e, "fc", c->F, c->n_cat, 1, &m->cls_b);
-        if (m->cls_w < 0) return FKE_ERR_ARG;
+        m->norm = fke_params_add(P, e, "input.norm", 0, 0, 0, 1, 2);
+        if (m->cls_w < 0 || m->norm < 0) return FKE_ERR_ARG;
     } else {
         int vis = c->context == FKE_CTX_ALL || c->context == FKE_CTX_VISUAL;
         int task = c->context == FKE_CTX_ALL || c->context == FKE_CTX_TASK;

@@ -57,6 +57,8 @@ typedef struct {
     int atth_w[FKE_MAX_ATTR][2], atth_b[FKE_MAX_ATTR][2];
     int theta[1 + FKE_MAX_ATTR];      /* category, then each attribute */
     int cls_w, cls_b;                 /* task classify: linear (n_cls, F) */
+    int norm;                         /* task classify: (2) input mean, std of the training
+                                         set (a buffer, saved with the weights) */
     fke_rng rng;                      /* dropout */
     fke_arena arena;                  /* activations of one step */
     fke_model_acts *acts;
