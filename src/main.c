@@ -32,6 +32,7 @@ static int cmd_help(int argc, char **argv);
 int fke_cmd_data(int argc, char **argv);
 int fke_cmd_train(int argc, char **argv);
 int fke_cmd_eval(int argc, char **argv);
+int fke_cmd_bench(int argc, char **argv);
 
 static const fke_command commands[] = {
     {"help", cmd_help, "list the subcommands"},
@@ -39,6 +40,7 @@ static const fke_command commands[] = {
     {"data", fke_cmd_data, "make, import and show datasets"},
     {"train", fke_cmd_train, "train a model from a JSON config (or --resume a run)"},
     {"eval", fke_cmd_eval, "accuracy, macro-F1, confusion matrices and T error of a checkpoint"},
+    {"bench", fke_cmd_bench, "time a training step and inference of a preset (vs PyTorch)"},
 };
 
 static int cmd_help(int argc, char **argv)
