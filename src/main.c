@@ -30,6 +30,8 @@ static int cmd_gradcheck(int argc, char **argv)
 
 static int cmd_help(int argc, char **argv);
 int fke_cmd_data(int argc, char **argv);
+int fke_cmd_extract(int argc, char **argv);
+int fke_cmd_knowledge(int argc, char **argv);
 int fke_cmd_train(int argc, char **argv);
 int fke_cmd_eval(int argc, char **argv);
 int fke_cmd_bench(int argc, char **argv);
@@ -38,6 +40,8 @@ static const fke_command commands[] = {
     {"help", cmd_help, "list the subcommands"},
     {"gradcheck", cmd_gradcheck, "check every backward against finite differences (double)"},
     {"data", fke_cmd_data, "make, import and show datasets"},
+    {"extract", fke_cmd_extract, "posts (dataset or PNG + boxes) to JSON lines of knowledge"},
+    {"knowledge", fke_cmd_knowledge, "aggregate extractions: occasion x category, attributes, co-occurrence"},
     {"train", fke_cmd_train, "train a model from a JSON config (or --resume a run)"},
     {"eval", fke_cmd_eval, "accuracy, macro-F1, confusion matrices and T error of a checkpoint"},
     {"bench", fke_cmd_bench, "time a training step and inference of a preset (vs PyTorch)"},

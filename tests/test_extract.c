@@ -1,0 +1,422 @@
+/* test_extract.c - `fke extract` and `fke knowledge` on a tiny model and a
+ * tiny dataset made here: every line parses, probabilities are softmax
+ * maxima, garments per post match, a PNG with boxes gives exactly what the
+ * same post gives from a dataset, knowledge counts add up, and bad inputs
+ * (missing or truncated checkpoint, mismatched dataset, bad boxes, malformed
+ * lines) fail naming the file and the field, through the library and the
+ * command line ($FKE_BUILD/fke). */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "extract.h"
+#include "knowledge.h"
+#include "loss.h"
+#include "model_io.h"
+#include "png_io.h"
+#include "test.h"
+
+#define N_POSTS 9
+static char dir[256];
+
+static void path(char *out, const char *name) { snprintf(out, 512, "%s/%s", dir, name); }
+
+static fke_status make_model(fke_model *m, fke_err *e)
+{
+    fke_config c;
+    fke_config_defaults(&c);
+    const char *set[] = {"img=16", "crop=8", "G=3", "chans=4,6,8", "F=8", "H=8", "H2=6", "M=7",
+                         "V=30", "D=5", "L=8", "Co=3", "T=6", "n_occ=4", "n_cat=5",
+                         "n_val=3,4", "batch=4", "seed=3"};
+    for (size_t i = 0; i < sizeof set / sizeof set[0]; i++)
+        FKE_TRY(fke_config_set(&c, set[i], e));
+    FKE_TRY(fke_model_init(m, &c, e));
+    /* wider weights than the init, so the probabilities are not all alike */
+    fke_rng r;
+    fke_rng_seed(&r, 5);
+    for (size_t i = 0; i < m->P.total; i++) m->P.w[i] += (fke_real)(0.3 * fke_rng_normal(&r));
+    return FKE_OK;
+}
+
+static char **names(const char *stem, int n)
+{
+    char **s = calloc((size_t)n + 1, sizeof *s);
+    for (int i = 0; i < n; i++) {
+        s[i] = malloc(32);
+        snprintf(s[i], 32, "%s%d", stem, i);
+    }
+    return s;
+}
+
+/* post 0: one garment, box (4,4,12,12), crop = that region (as a PNG input
+ * resizes it); post 3: no garment; others random */
+static fke_status make_data(fke_dataset *d, int n_occ, int img, const char *file, fke_err *e)
+{
+    memset(d, 0, sizeof *d);
+    d->N = N_POSTS, d->G = 3, d->A = 2, d->L = 8, d->img = img, d->crop = 8, d->C = 3;
+    d->n_occ = n_occ, d->n_cat = 5, d->n_val[0] = 3, d->n_val[1] = 4, d->V = 30;
+    FKE_TRY(fke_dataset_alloc(d, e));
+    fke_rng r;
+    fke_rng_seed(&r, 11);
+    int S = img, P = 8, G = 3;
+    for (size_t i = 0; i < (size_t)d->N * 3 * S * S; i++) d->images[i] = (uint8_t)fke_rng_below(&r, 256);
+    for (int i = 0; i < d->N; i++) {
+        int ng = i == 0 ? 1 : i == 3 ? 0 : 1 + (int)fke_rng_below(&r, 3);
+        d->n_garments[i] = ng;
+        d->occ[i] = (int)fke_rng_below(&r, (uint32_t)n_occ);
+        d->clean[i] = i % 2;
+        for (int t = 0; t < d->L; t++) d->tokens[i * d->L + t] = t < 5 ? 1 + (int)fke_rng_below(&r, 29) : 0;
+        for (int g = 0; g < ng; g++) {
+            size_t s = (size_t)i * G + g;
+            int32_t *b = d->boxes + s * 4;
+            b[0] = 4 * g, b[1] = 4, b[2] = 4 * g + 8, b[3] = 12;
+            d->cat[s] = d->cat_true[s] = (int)fke_rng_below(&r, 5);
+            for (int k = 0; k < 2; k++) d->attr[s * 2 + k] = (int)fke_rng_below(&r, (uint32_t)d->n_val[k]);
+            if (i != 5) d->person[s * 2] = i % 2, d->person[s * 2 + 1] = i % 4;
+            uint8_t *cr = d->crops + s * 3 * P * P;
+            for (int c = 0; c < 3; c++)
+                for (int y = 0; y < P; y++)
+                    for (int x = 0; x < P; x++)
+                        cr[(c * P + y) * P + x] =
+                            i == 0 ? d->images[(((size_t)i * 3 + c) * S + 4 + y) * S + 4 + x]
+                                   : (uint8_t)fke_rng_below(&r, 256);
+        }
+    }
+    d->occ_names = names("occ", n_occ);
+    d->cat_names = names("cat", 5);
+    d->attr_names = names("attr", 2);
+    d->val_names = calloc(3, sizeof *d->val_names);
+    d->val_names[0] = names("a", 3);
+    d->val_names[1] = names("b", 4);
+    d->vocab = names("w", 30);
+    return fke_dataset_save(d, file, e);
+}
+
+/* lines of a file parsed as JSON (NULL entries where a line does not parse) */
+static int read_lines(const char *file, cJSON **out, int max)
+{
+    FILE *f = fopen(file, "r");
+    if (!f) return -1;
+    char *line = NULL;
+    size_t cap = 0;
+    int n = 0;
+    while (getline(&line, &cap, f) >= 0 && n < max) out[n++] = cJSON_Parse(line);
+    free(line);
+    fclose(f);
+    return n;
+}
+
+static double num(const cJSON *o, const char *a, const char *b)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, a);
+    if (b) x = cJSON_GetObjectItemCaseSensitive(x, b);
+    return cJSON_IsNumber(x) ? x->valuedouble : NAN;
+}
+
+static double max_softmax(const fke_real *z, int n)
+{
+    double lse = fke_logsumexp(z, n), m = z[0];
+    for (int i = 1; i < n; i++) m = z[i] > m ? z[i] : m;
+    return exp(m - lse);
+}
+
+/* runs a shell command; returns its exit status, its stderr+stdout in out */
+static int sh(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int sh(char *out, size_t len, const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t n = fread(out, 1, len - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int main(void)
+{
+    fke_set_threads(1);
+    snprintf(dir, sizeof dir, "/tmp/fke_test_extract.XXXXXX");
+    if (!mkdtemp(dir)) return 1;
+    char ckpt[512], data[512], out[512], out1[512], png[512], png2[512], boxes[512], kdir[512];
+    path(ckpt, "m.h5"), path(data, "d.h5"), path(out, "x.jsonl"), path(out1, "x1.jsonl");
+    path(png, "p.png"), path(png2, "p2.png"), path(boxes, "b.json"), path(kdir, "know");
+    fke_err e = {""};
+    fke_model m;
+    fke_dataset d;
+    FKE_CHECK(make_model(&m, &e) == FKE_OK, "%s", e.msg);
+    FKE_CHECK(fke_model_save(&m, ckpt, NULL, &e) == FKE_OK, "%s", e.msg);
+    fke_model_free(&m);
+    FKE_CHECK(make_data(&d, 4, 16, data, &e) == FKE_OK, "%s", e.msg);
+
+    /* ---- dataset input ---- */
+    fke_extract_opts o = {.ckpt = ckpt, .input = data, .out = out, .batch = 4};
+    long n = 0;
+    FKE_CHECK(fke_extract_run(&o, &n, &e) == FKE_OK && n == N_POSTS, "extract: %s (%ld posts)", e.msg, n);
+    cJSON *L[N_POSTS + 2] = {0}, *L1[N_POSTS + 2] = {0};
+    FKE_CHECK(read_lines(out, L, N_POSTS + 2) == N_POSTS, "one line per post");
+    o.out = out1, o.batch = 1;
+    FKE_CHECK(fke_extract_run(&o, &n, &e) == FKE_OK, "extract --batch 1: %s", e.msg);
+    FKE_CHECK(read_lines(out1, L1, N_POSTS + 2) == N_POSTS, "one line per post (batch 1)");
+
+    /* the model's own logits, post by post, for the softmax maxima */
+    fke_model ref;
+    FKE_CHECK(fke_model_load(&ref, ckpt, 0, NULL, &e) == FKE_OK, "%s", e.msg);
+    fke_loader ld;
+    FKE_CHECK(fke_loader_init(&ld, &d, N_POSTS, 0, 0, 0, &e) == FKE_OK, "%s", e.msg);
+    fke_batch *b = NULL;
+    fke_loader_next(&ld, &b, &e);
+    FKE_CHECK(b && fke_model_forward(&ref, b, 0, &e) == FKE_OK, "forward: %s", e.msg);
+    const fke_model_out *mo = &ref.out;
+    int v = 0, bad_prob = 0, bad_max = 0, bad_batch = 0, bad_person = 0;
+    for (int i = 0; i < N_POSTS && L[i]; i++) {
+        cJSON *j = L[i];
+        FKE_CHECK(num(j, "post", NULL) == i, "line %d has post %g", i, num(j, "post", NULL));
+        cJSON *occ = cJSON_GetObjectItemCaseSensitive(j, "occasion");
+        cJSON *top = cJSON_GetObjectItemCaseSensitive(occ, "top");
+        double po = num(j, "occasion", "prob");
+        FKE_CHECK(cJSON_GetArraySize(top) == 3, "post %d: top has 3 occasions", i);
+        double prev = 2, sum = 0;
+        for (int r = 0; r < cJSON_GetArraySize(top); r++) {
+            double p = cJSON_GetArrayItem(cJSON_GetArrayItem(top, r), 1)->valuedouble;
+            bad_prob += !(p >= 0 && p <= 1 && p <= prev + 1e-12);
+            prev = p, sum += p;
+        }
+        bad_prob += !(sum <= 1 + 1e-5);
+        FKE_CHECK(!strcmp(cJSON_GetArrayItem(cJSON_GetArrayItem(top, 0), 0)->valuestring,
+                          cJSON_GetObjectItemCaseSensitive(occ, "label")->valuestring),
+                  "post %d: top[0] is the label", i);
+        bad_max += fabs(po - max_softmax(mo->occ.data + (size_t)i * 4, 4)) > 2e-6;
+        /* person: known on every post but 5 (and 3, which has no garment) */
+        cJSON *ps = cJSON_GetObjectItemCaseSensitive(j, "person");
+        bad_person += (ps != NULL) != (i != 5 && i != 3);
+        if (ps) bad_person += strcmp(cJSON_GetObjectItemCaseSensitive(ps, "gender")->valuestring,
+                                     i % 2 ? "male" : "female") != 0;
+        cJSON *gs = cJSON_GetObjectItemCaseSensitive(j, "garments");
+        FKE_CHECK(cJSON_GetArraySize(gs) == d.n_garments[i], "post %d: %d garments, expected %d", i,
+                  cJSON_GetArraySize(gs), d.n_garments[i]);
+        for (int g = 0; g < cJSON_GetArraySize(gs); g++, v++) {
+            cJSON *gj = cJSON_GetArrayItem(gs, g);
+            double pc = num(gj, "category", "prob");
+            bad_prob += !(pc >= 0 && pc <= 1);
+            bad_max += fabs(pc - max_softmax(mo->cat.data + (size_t)v * 5, 5)) > 2e-6;
+            cJSON *at = cJSON_GetObjectItemCaseSensitive(gj, "attributes");
+            for (int k = 0; k < 2; k++) {
+                char an[8];
+                snprintf(an, sizeof an, "attr%d", k);
+                double pa = num(at, an, "prob");
+                bad_prob += !(pa >= 0 && pa <= 1);
+                bad_max += fabs(pa - max_softmax(mo->att[k].data + (size_t)v * d.n_val[k], d.n_val[k])) > 2e-6;
+            }
+            FKE_CHECK(num(gj, "slot", NULL) == g, "post %d garment %d slot", i, g);
+            cJSON *bx = cJSON_GetObjectItemCaseSensitive(gj, "box");
+            FKE_CHECK(cJSON_GetArraySize(bx) == 4 &&
+                          cJSON_GetArrayItem(bx, 2)->valueint == d.boxes[((size_t)i * 3 + g) * 4 + 2],
+                      "post %d garment %d box", i, g);
+        }
+        /* batch size does not change the predictions */
+        char *s1 = cJSON_PrintUnformatted(L[i]), *s2 = L1[i] ? cJSON_PrintUnformatted(L1[i]) : NULL;
+        bad_batch += !s2 || strcmp(s1, s2) != 0;
+        if (bad_batch == 1 && s2 && strcmp(s1, s2)) printf("  batch 4: %s\n  batch 1: %s\n", s1, s2);
+        free(s1), free(s2);
+    }
+    FKE_CHECK(v == mo->Nv, "%d garments in the lines, %d in the model's output", v, mo->Nv);
+    FKE_CHECK(bad_prob == 0, "%d probabilities outside [0, 1] or out of order", bad_prob);
+    FKE_CHECK(bad_max == 0, "%d top-1 probabilities differ from the softmax maximum", bad_max);
+    FKE_CHECK(bad_batch == 0, "%d lines differ between --batch 4 and --batch 1", bad_batch);
+    FKE_CHECK(bad_person == 0, "%d person fields wrong", bad_person);
+    FKE_CHECK(!strncmp(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(L[0], "occasion"), "label")->valuestring, "occ", 3),
+              "names come from the dataset");
+    fke_loader_free(&ld);
+    fke_model_free(&ref);
+
+    /* ---- PNG input: post 0 as a picture (and at 2x) gives what the dataset gives ---- */
+    {
+        int S = 16;
+        uint8_t rgb[32 * 32 * 3], rgb2[32 * 32 * 3];
+        for (int y = 0; y < S; y++)
+            for (int x = 0; x < S; x++)
+                for (int c = 0; c < 3; c++) rgb[(y * S + x) * 3 + c] = d.images[(c * S + y) * S + x];
+        for (int y = 0; y < 2 * S; y++)
+            for (int x = 0; x < 2 * S; x++)
+                for (int c = 0; c < 3; c++) rgb2[(y * 2 * S + x) * 3 + c] = rgb[((y / 2) * S + x / 2) * 3 + c];
+        FKE_CHECK(fke_png_write(png, S, S, rgb, &e) == FKE_OK, "%s", e.msg);
+        FKE_CHECK(fke_png_write(png2, 2 * S, 2 * S, rgb2, &e) == FKE_OK, "%s", e.msg);
+        char cmdout[8192];
+        const char *B = getenv("FKE_BUILD") ? getenv("FKE_BUILD") : "build";
+        for (int pass = 0; pass < 3; pass++) {
+            FILE *f = fopen(boxes, "w");
+            int k = pass == 1 ? 2 : 1;
+            fprintf(f, "{\"boxes\": [[%d, %d, %d, %d]], \"caption\": [", 4 * k, 4 * k, 12 * k, 12 * k);
+            for (int t = 0; t < d.L; t++) fprintf(f, "%s%d", t ? ", " : "", d.tokens[t]);
+            fprintf(f, "]}\n");
+            fclose(f);
+            fke_extract_opts op = {.ckpt = ckpt, .input = pass == 1 ? png2 : png, .out = out1,
+                                   .boxes = boxes, .names = pass < 2 ? data : NULL};
+            FKE_CHECK(fke_extract_run(&op, &n, &e) == FKE_OK && n == 1, "png pass %d: %s", pass, e.msg);
+            cJSON *P[2] = {0};
+            FKE_CHECK(read_lines(out1, P, 2) == 1 && P[0], "png pass %d: one line", pass);
+            if (!P[0]) continue;
+            cJSON *g0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(P[0], "garments"), 0);
+            cJSON *d0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(L[0], "garments"), 0);
+            FKE_CHECK(fabs(num(P[0], "occasion", "prob") - num(L[0], "occasion", "prob")) < 1e-5 &&
+                          fabs(num(g0, "category", "prob") - num(d0, "category", "prob")) < 1e-5,
+                      "png pass %d: occasion %g vs %g, category %g vs %g", pass,
+                      num(P[0], "occasion", "prob"), num(L[0], "occasion", "prob"),
+                      num(g0, "category", "prob"), num(d0, "category", "prob"));
+            const char *lab = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(g0, "category"), "label")->valuestring;
+            const char *labd = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(d0, "category"), "label")->valuestring;
+            if (pass < 2) FKE_CHECK(!strcmp(lab, labd), "png with --names: label %s vs %s", lab, labd);
+            else FKE_CHECK(!strcmp(lab, labd + 3), "png without --names: numeric label %s vs %s", lab, labd);
+            FKE_CHECK(cJSON_GetObjectItemCaseSensitive(P[0], "person") == NULL, "png: no person");
+            cJSON_Delete(P[0]);
+        }
+        /* the command line, PNG input to stdout */
+        int rc = sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --boxes %s --names %s", B, ckpt, png, boxes, data);
+        cJSON *j = cJSON_Parse(cmdout);
+        FKE_CHECK(rc == 0 && j && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "garments")) == 1,
+                  "fke extract PNG to stdout: rc %d, output %s", rc, cmdout);
+        cJSON_Delete(j);
+        /* bad boxes and bad inputs: non-zero exit, the file named */
+        struct { const char *boxes_json, *input, *want; } badc[] = {
+            {"{\"boxes\": [[0, 0, 40, 4]]}", png, "outside the 16x16 picture"},
+            {"{\"boxes\": []}", png, "b.json: field \"boxes\""},
+            {"{\"boxes\": [[0, 0, 4]]}", png, "b.json: field \"boxes\"[0]"},
+            {"{\"boxes\": [[0, 0, 4, 4]], \"colour\": 1}", png, "unknown key \"colour\""},
+            {"{\"boxes\": [[0,0,4,4],[0,0,4,4],[0,0,4,4],[0,0,4,4]]}", png, "1..3"},
+            {"{\"boxes\": [[0, 0, 4, 4]], \"caption\": [99]}", png, "outside the vocabulary"},
+            {"{\"boxes\": ", png, "b.json: not valid JSON"},
+        };
+        for (size_t i = 0; i < sizeof badc / sizeof badc[0]; i++) {
+            FILE *f = fopen(boxes, "w");
+            fputs(badc[i].boxes_json, f);
+            fclose(f);
+            rc = sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --boxes %s --out %s/bad.jsonl", B,
+                    ckpt, badc[i].input, boxes, dir);
+            FKE_CHECK(rc != 0 && strstr(cmdout, badc[i].want), "boxes %s: rc %d, message %s",
+                      badc[i].boxes_json, rc, cmdout);
+        }
+        rc = sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --out %s/bad.jsonl", B, ckpt, png, dir);
+        FKE_CHECK(rc != 0 && strstr(cmdout, "--boxes"), "PNG without boxes: %s", cmdout);
+        rc = sh(cmdout, sizeof cmdout, "%s/fke extract %s/none.h5 %s --out %s/bad.jsonl", B, dir, data, dir);
+        FKE_CHECK(rc != 0 && strstr(cmdout, "none.h5"), "missing checkpoint: rc %d %s", rc, cmdout);
+        rc = sh(cmdout, sizeof cmdout, "%s/fke extract %s %s/none.h5 --out %s/bad.jsonl", B, ckpt, dir, dir);
+        FKE_CHECK(rc != 0 && strstr(cmdout, "none.h5"), "missing input: rc %d %s", rc, cmdout);
+        rc = sh(cmdout, sizeof cmdout, "head -c 3000 %s > %s/trunc.h5 && %s/fke extract %s/trunc.h5 %s --out %s/bad.jsonl",
+                ckpt, dir, B, dir, data, dir);
+        FKE_CHECK(rc != 0 && strstr(cmdout, "trunc.h5"), "truncated checkpoint: rc %d %s", rc, cmdout);
+        rc = sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --frob 1", B, ckpt, data);
+        FKE_CHECK(rc == 2 && strstr(cmdout, "--frob"), "unknown option: rc %d %s", rc, cmdout);
+        rc = sh(cmdout, sizeof cmdout, "ls %s/bad.jsonl* 2>/dev/null | wc -l", dir);
+        FKE_CHECK(atoi(cmdout) == 0, "failed runs left %s files behind", cmdout);
+    }
+
+    /* ---- datasets that do not fit the model: the file and the field named ---- */
+    {
+        char bd[512];
+        fke_dataset d2;
+        path(bd, "occ5.h5");
+        FKE_CHECK(make_data(&d2, 5, 16, bd, &e) == FKE_OK, "%s", e.msg);
+        fke_dataset_free(&d2);
+        fke_extract_opts ob = {.ckpt = ckpt, .input = bd, .out = out1};
+        FKE_CHECK(fke_extract_run(&ob, &n, &e) != FKE_OK && strstr(e.msg, "occ5.h5") &&
+                      strstr(e.msg, "/names/occasion"),
+                  "n_occ mismatch: %s", e.msg);
+        path(bd, "img32.h5");
+        FKE_CHECK(make_data(&d2, 4, 32, bd, &e) == FKE_OK, "%s", e.msg);
+        fke_dataset_free(&d2);
+        ob.input = bd;
+        FKE_CHECK(fke_extract_run(&ob, &n, &e) != FKE_OK && strstr(e.msg, "img32.h5") &&
+                      strstr(e.msg, "/images"),
+                  "img mismatch: %s", e.msg);
+        ob.input = png, ob.boxes = boxes, ob.names = bd; /* names from a 4-occasion set: fine */
+        FILE *f = fopen(boxes, "w");
+        fputs("{\"boxes\": [[0, 0, 8, 8]]}", f);
+        fclose(f);
+        FKE_CHECK(fke_extract_run(&ob, &n, &e) == FKE_OK, "--names from a set of other image size: %s", e.msg);
+        path(bd, "occ5.h5");
+        ob.names = bd;
+        FKE_CHECK(fke_extract_run(&ob, &n, &e) != FKE_OK && strstr(e.msg, "occ5.h5"),
+                  "--names with other label counts: %s", e.msg);
+    }
+
+    /* ---- knowledge ---- */
+    {
+        fke_knowledge k;
+        fke_knowledge_init(&k);
+        FKE_CHECK(fke_knowledge_add_file(&k, out, &e) == FKE_OK, "%s", e.msg);
+        FKE_CHECK(fke_knowledge_add_file(&k, out1, &e) == FKE_OK, "%s", e.msg);
+        FKE_CHECK(fke_knowledge_write(&k, kdir, &e) == FKE_OK, "%s", e.msg);
+        long garments = 1, pairs = 0; /* out1 holds one PNG post with one garment */
+        for (int i = 0; i < N_POSTS; i++)
+            garments += d.n_garments[i], pairs += d.n_garments[i] * (d.n_garments[i] - 1) / 2;
+        FKE_CHECK(k.garments == garments && k.posts == N_POSTS + 1, "%ld garments %ld posts", k.garments, k.posts);
+        char file[600], cmdout[8192];
+        snprintf(file, sizeof file, "%s/occasion_category.csv", kdir);
+        sh(cmdout, sizeof cmdout, "awk -F, 'NR>1{s+=$3; t+=$4} END{print s, t}' %s", file);
+        long sum = -1;
+        double shares = -1;
+        sscanf(cmdout, "%ld %lf", &sum, &shares);
+        FKE_CHECK(sum == garments, "occasion_category.csv counts add to %ld, expected %ld", sum, garments);
+        FKE_CHECK(fabs(shares - k.occ.n) < 1e-4, "row shares add to %g, expected %d", shares, k.occ.n);
+        snprintf(file, sizeof file, "%s/cooccurrence.csv", kdir);
+        sh(cmdout, sizeof cmdout, "awk -F, 'NR>1{s+=$3} END{print s}' %s", file);
+        FKE_CHECK(atol(cmdout) == pairs, "cooccurrence.csv adds to %ld, expected %ld pairs", atol(cmdout), pairs);
+        snprintf(file, sizeof file, "%s/attributes.csv", kdir);
+        /* per (occasion, category, attribute), the rank-1 count is over all garments of the pair */
+        sh(cmdout, sizeof cmdout,
+           "awk -F, 'NR>1 && $4==1 && $3==\"attr0\"{s+=$6/$7} END{printf \"%%.0f\", s}' %s", file);
+        FKE_CHECK(atol(cmdout) == garments, "attributes.csv: rank-1 count / share adds to %s, expected %ld", cmdout, garments);
+        for (int i = 0; i < 2; i++) {
+            snprintf(file, sizeof file, "%s/%s.png", kdir, i ? "cooccurrence" : "occasion_category");
+            int w, h;
+            uint8_t *rgb = NULL;
+            FKE_CHECK(fke_png_read(file, &w, &h, &rgb, &e) == FKE_OK && w > 100 && h > 60, "%s: %s", file, e.msg);
+            free(rgb);
+        }
+        char buf[4096] = "";
+        FILE *mf = fmemopen(buf, sizeof buf, "w");
+        fke_knowledge_print(&k, mf, 3);
+        fclose(mf);
+        FKE_CHECK(strstr(buf, "occ") && strstr(buf, "cat") && strstr(buf, "garments"), "table:\n%s", buf);
+        fke_knowledge_free(&k);
+
+        /* malformed lines: the file and the line named */
+        const char *B = getenv("FKE_BUILD") ? getenv("FKE_BUILD") : "build";
+        const char *badl[][2] = {{"{\"occasion\": {\"label\": \"a\"}, \"garments\": []}\nnot json\n", "bad.jsonl:2: not valid JSON"},
+                                 {"\n{\"garments\": []}\n", "bad.jsonl:2: field occasion.label"},
+                                 {"{\"occasion\": {\"label\": \"a\"}, \"garments\": [{\"category\": 3}]}\n", "bad.jsonl:1: field garments[0].category.label"}};
+        for (int i = 0; i < 3; i++) {
+            snprintf(file, sizeof file, "%s/bad.jsonl", dir);
+            FILE *f = fopen(file, "w");
+            fputs(badl[i][0], f);
+            fclose(f);
+            int rc = sh(cmdout, sizeof cmdout, "%s/fke knowledge %s %s --out %s/k2", B, out, file, dir);
+            FKE_CHECK(rc == 1 && strstr(cmdout, badl[i][1]), "malformed line %d: rc %d %s", i, rc, cmdout);
+        }
+        int rc = sh(cmdout, sizeof cmdout, "%s/fke knowledge %s --out %s/k3", B, out, dir);
+        FKE_CHECK(rc == 0 && strstr(cmdout, "occ"), "fke knowledge: rc %d %s", rc, cmdout);
+        rc = sh(cmdout, sizeof cmdout, "%s/fke knowledge %s/none.jsonl --out %s/k3", B, dir, dir);
+        FKE_CHECK(rc == 1 && strstr(cmdout, "none.jsonl"), "missing extraction file: rc %d %s", rc, cmdout);
+    }
+
+    for (int i = 0; i < N_POSTS; i++) cJSON_Delete(L[i]), cJSON_Delete(L1[i]);
+    fke_dataset_free(&d);
+    if (fke_test_fail_ == 0) {
+        char cmdout[64], rm[600];
+        snprintf(rm, sizeof rm, "rm -rf %s", dir);
+        sh(cmdout, sizeof cmdout, "%s", rm);
+    } else {
+        printf("  files kept in %s\n", dir);
+    }
+    return fke_test_summary("extract");
+}
