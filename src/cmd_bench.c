@@ -350,8 +350,8 @@ int fke_cmd_bench(int argc, char **argv)
            "OPENBLAS_CORETYPE=%s  OpenBLAS core %s\n",
            preset, cell, nthr, coretype ? coretype : "(unset)", openblas_get_corename());
     printf("# OpenBLAS config: %s\n", openblas_get_config());
-    printf("# params (trainable) %zu  cnn %zu  rest %zu;  init + plan %.2f s;  arena peak %.1f MiB\n",
-           n_par, n_cnn, n_par - n_cnn, t_init, m.arena.peak / 1048576.0);
+    printf("# params (trainable) %zu  cnn %zu  rest %zu;  init + plan %.2f s\n", n_par, n_cnn,
+           n_par - n_cnn, t_init);
     printf("# forward FLOPs per batch (B=%d, G=%d): cnn %.3f G (conv MACs x2), rest %.4f G\n", B,
            G, fl_cnn * 1e-9, fl_other * 1e-9);
     fflush(stdout);
@@ -449,7 +449,8 @@ int fke_cmd_bench(int argc, char **argv)
     printf("  %-14s %9.2f ms  %5.1f%%\n", "zero-grad", t_zero / S * 1e3, 100 * t_zero / parts_sum);
     printf("  %-14s %9.2f ms  (sum of parts %.2f ms vs median step %.2f ms)\n", "total",
            parts_sum / S * 1e3, parts_sum / S * 1e3, sT.median * 1e3);
-    printf("peak resident memory %.1f MiB (ru_maxrss)\n", rss_mib);
+    printf("peak resident memory %.1f MiB (ru_maxrss; step arena peak %.1f MiB)\n", rss_mib,
+           m.arena.peak / 1048576.0);
 
     if (json) {
         FILE *f = fopen(json, "a");
