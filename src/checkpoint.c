@@ -201,13 +201,17 @@ static fke_status read_block(hid_t grp, const char *path, const char *gname, fke
     return st;
 }
 
-static hid_t open_checked(const char *path, fke_err *e)
+/* Opens a checkpoint for reading; on failure returns -1 with *st set
+ * (FKE_ERR_IO: missing or unreadable; FKE_ERR_FORMAT: not a checkpoint). */
+static hid_t open_checked(const char *path, fke_status *st, fke_err *e)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    *st = FKE_ERR_IO;
     if (access(path, R_OK) != 0) {
         fke_fail(e, FKE_ERR_IO, "%s: checkpoint not found or not readable", path);
         return -1;
     }
+    *st = FKE_ERR_FORMAT;
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) {
         fke_fail(e, FKE_ERR_FORMAT, "%s: not a readable HDF5 file (truncated or corrupt?)", path);
@@ -229,8 +233,9 @@ static hid_t open_checked(const char *path, fke_err *e)
 
 fke_status fke_checkpoint_read_config(const char *path, char **json, fke_err *e)
 {
-    hid_t f = open_checked(path, e);
-    if (f < 0) return FKE_ERR_FORMAT;
+    fke_status st;
+    hid_t f = open_checked(path, &st, e);
+    if (f < 0) return st;
     *json = get_str_attr(f, "config");
     H5Fclose(f);
     if (!*json) return fke_fail(e, FKE_ERR_FORMAT, "%s: attribute 'config' is missing", path);
@@ -240,9 +245,10 @@ fke_status fke_checkpoint_read_config(const char *path, char **json, fke_err *e)
 fke_status fke_checkpoint_load(const char *path, fke_params *p, int with_optim,
                                fke_ckpt_meta *meta, fke_err *e)
 {
-    hid_t f = open_checked(path, e);
-    if (f < 0) return e && strstr(e->msg, "not found") ? FKE_ERR_IO : FKE_ERR_FORMAT;
-    fke_status st = FKE_OK;
+    fke_status st;
+    hid_t f = open_checked(path, &st, e);
+    if (f < 0) return st;
+    st = FKE_OK;
     hid_t gp = H5Gopen2(f, "params", H5P_DEFAULT);
     if (gp < 0) st = fke_fail(e, FKE_ERR_FORMAT, "%s: group /params is missing", path);
     if (st == FKE_OK) st = read_block(gp, path, "params", p, p->w, e);

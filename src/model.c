@@ -557,15 +557,22 @@ static fke_status task_loss(fke_model *m, fke_err *e, const fke_tensor *z, const
 {
     double lc = 0, ln = 0;
     int nc = 0, nn = 0;
-    FKE_TRY(fke_softmax_xent_forward(e, z, y, clean, &lc, &nc));
+    /* the dry run of fke_model_plan only sizes buffers: any loss will do */
+#define LOSS_TRY(x)                                                            \
+    do {                                                                       \
+        fke_status s_ = (x);                                                   \
+        if (s_ != FKE_OK && !(s_ == FKE_ERR_NUMERIC && m->planning)) return s_; \
+    } while (0)
+    LOSS_TRY(fke_softmax_xent_forward(e, z, y, clean, &lc, &nc));
     if (noisy) {
         if (theta >= 0) {
             fke_tensor th = W(m, theta);
-            FKE_TRY(fke_transition_forward(e, z, &th, y, noisy, &ln, &nn));
+            LOSS_TRY(fke_transition_forward(e, z, &th, y, noisy, &ln, &nn));
         } else {
-            FKE_TRY(fke_softmax_xent_forward(e, z, y, noisy, &ln, &nn));
+            LOSS_TRY(fke_softmax_xent_forward(e, z, y, noisy, &ln, &nn));
         }
     }
+#undef LOSS_TRY
     *loss = (nc ? lc : 0) + (nn ? m->cfg.beta * ln : 0);
     *has = nc + nn > 0;
     return FKE_OK;
@@ -626,7 +633,7 @@ fke_status fke_model_loss(fke_model *m, const fke_batch *b, double *loss, fke_er
     }
     if (ntask == 0) return fke_fail(e, FKE_ERR_ARG, "model: the batch has no valid label at all");
     *loss = total / ntask;
-    if (!isfinite(*loss))
+    if (!isfinite(*loss) && !m->planning)
         return fke_fail(e, FKE_ERR_NUMERIC, "model: the loss is %g (diverged?)", *loss);
 
     a->ntask = ntask;
@@ -817,7 +824,7 @@ fke_status fke_classifier_loss(fke_model *m, const int32_t *labels, double *loss
     fke_model_acts *a = m->acts;
     int n = 0;
     FKE_TRY(fke_softmax_xent_forward(e, &m->out.occ, labels, NULL, loss, &n));
-    if (!isfinite(*loss))
+    if (!isfinite(*loss) && !m->planning)
         return fke_fail(e, FKE_ERR_NUMERIC, "model: the loss is %g (diverged?)", *loss);
     FKE_TRY(zeros_like(m, e, &m->out.occ, &a->docc));
     a->ycat = (int32_t *)labels;
@@ -847,6 +854,7 @@ fke_status fke_model_plan(fke_model *m, fke_err *e)
     int B = c->batch, G = c->G, A = c->n_attr;
     fke_status st;
     fke_rng keep = m->rng;
+    m->planning = 1;
     fke_real *saved = malloc(m->P.total * sizeof(fke_real));
     if (!saved) return fke_fail(e, FKE_ERR_NOMEM, "model: out of memory");
     memcpy(saved, m->P.w, m->P.total * sizeof(fke_real)); /* bn running stats move */
@@ -900,6 +908,7 @@ fke_status fke_model_plan(fke_model *m, fke_err *e)
         free(bt.attr);
         free(bt.clean);
     }
+    m->planning = 0;
     memcpy(m->P.w, saved, m->P.total * sizeof(fke_real));
     free(saved);
     fke_params_zero_grad(&m->P);

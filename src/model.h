@@ -63,6 +63,7 @@ typedef struct {
     fke_arena arena;                  /* activations of one step */
     fke_model_acts *acts;
     fke_model_out out;
+    int planning;                     /* dry run of fke_model_plan: the loss may be non-finite */
     double time[FKE_PART_COUNT];      /* seconds spent per part (accumulated) */
 } fke_model;
 
