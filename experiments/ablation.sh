@@ -1,0 +1,50 @@
+#!/bin/sh
+# Ablation table of MODEL.md on FashionKE-synth at noise ratio 0.7:
+# full model vs text off, context visual/task/none, correction none, each
+# over several seeds (model initialisation and batch order). Trains with
+# configs/demo.json's recipe (shortened by --epochs), evaluates best.h5 on
+# the held-out test posts and writes experiments/results/ablation.md (mean ±
+# std) and a PNG bar chart.
+#
+#   sh experiments/ablation.sh [--seeds "1 2 3"] [--epochs 5] [--posts 2000]
+set -e
+B=${FKE_BUILD:-build}
+FKE="$B/fke"
+SEEDS="1 2 3"; EPOCHS=5; POSTS=2000
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --seeds) SEEDS="$2"; shift 2 ;;
+        --epochs) EPOCHS="$2"; shift 2 ;;
+        --posts) POSTS="$2"; shift 2 ;;
+        *) echo "usage: $0 [--seeds \"1 2 3\"] [--epochs N] [--posts N]" >&2; exit 2 ;;
+    esac
+done
+[ -x "$FKE" ] || make all
+D=data/ablation; R=runs/ablation; OUT=experiments/results
+mkdir -p $D $R $OUT
+[ -f $D/train.h5 ] || $FKE data synth --split train --posts $POSTS --noise-ratio 0.7 --seed 101 --out $D/train.h5
+[ -f $D/val.h5 ]   || $FKE data synth --split train --posts 400 --noise-ratio 0 --seed 102 --out $D/val.h5
+[ -f $D/test.h5 ]  || $FKE data synth --split test --posts 1000 --seed 103 --out $D/test.h5
+start=$(date +%s)
+: > $R/results.jsonl
+for variant in full text_off context_visual context_task context_none correction_none; do
+    case $variant in
+        full) set_v="" ;;
+        text_off) set_v="--set text=off" ;;
+        context_*) set_v="--set context=${variant#context_}" ;;
+        correction_none) set_v="--set correction=none" ;;
+    esac
+    for s in $SEEDS; do
+        run=$R/$variant-s$s
+        t0=$(date +%s)
+        $FKE train configs/demo.json --quiet $set_v --set seed=$s --set epochs=$EPOCHS \
+            --set lr_step_epochs=$((EPOCHS - 1)) --set train_data=$D/train.h5 \
+            --set val_data=$D/val.h5 --set test_data="" --set out_dir=$run
+        line=$($FKE eval $run/best.h5 $D/test.h5 --json --out $run)
+        echo "{\"variant\": \"$variant\", \"seed\": $s, \"seconds\": $(( $(date +%s) - t0 )), \"eval\": $line}" >> $R/results.jsonl
+        echo "$variant seed $s: $line ($(( $(date +%s) - t0 )) s)"
+    done
+done
+python3 experiments/table.py ablation $R/results.jsonl $OUT/ablation.md $OUT/ablation.png \
+    "posts=$POSTS epochs=$EPOCHS seeds=$SEEDS total=$(( $(date +%s) - start ))s"
+cat $OUT/ablation.md
