@@ -35,6 +35,8 @@ int fke_cmd_knowledge(int argc, char **argv);
 int fke_cmd_train(int argc, char **argv);
 int fke_cmd_eval(int argc, char **argv);
 int fke_cmd_bench(int argc, char **argv);
+int fke_cmd_noise(int argc, char **argv);
+int fke_cmd_query(int argc, char **argv);
 
 static const fke_command commands[] = {
     {"help", cmd_help, "list the subcommands"},
@@ -44,6 +46,8 @@ static const fke_command commands[] = {
     {"knowledge", fke_cmd_knowledge, "aggregate extractions: occasion x category, attributes, co-occurrence"},
     {"train", fke_cmd_train, "train a model from a JSON config (or --resume a run)"},
     {"eval", fke_cmd_eval, "accuracy, macro-F1, confusion matrices and T error of a checkpoint"},
+    {"noise", fke_cmd_noise, "estimate the label-transition matrices (clean/machine overlap or anchor points)"},
+    {"query", fke_cmd_query, "rank machine-labelled posts for human checking (least, margin, entropy, random)"},
     {"bench", fke_cmd_bench, "time a training step and inference of a preset (vs PyTorch)"},
 };
 
