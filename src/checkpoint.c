@@ -154,7 +154,7 @@ fke_status fke_checkpoint_save(const char *path, const fke_params *p,
 }
 
 static fke_status read_block(hid_t grp, const char *path, const char *gname, fke_params *p,
-                             fke_real *block, fke_err *e)
+                             fke_real *block, int partial, int *loaded, fke_err *e)
 {
     float *buf = NULL;
     size_t cap = 0;
@@ -162,6 +162,7 @@ static fke_status read_block(hid_t grp, const char *path, const char *gname, fke
     for (int i = 0; i < p->n && st == FKE_OK; i++) {
         const fke_param_info *in = &p->info[i];
         if (H5Lexists(grp, in->name, H5P_DEFAULT) <= 0) {
+            if (partial) continue;
             st = fke_fail(e, FKE_ERR_FORMAT,
                           "%s: tensor %s/%s is missing (checkpoint of another model?)", path,
                           gname, in->name);
@@ -191,8 +192,10 @@ static fke_status read_block(hid_t grp, const char *path, const char *gname, fke
             if (!buf || H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
                 st = fke_fail(e, FKE_ERR_FORMAT, "%s: cannot read tensor %s/%s (truncated file?)",
                               path, gname, in->name);
-            else
+            else {
                 for (size_t k = 0; k < in->numel; k++) block[in->offset + k] = buf[k];
+                if (loaded) (*loaded)++;
+            }
         }
         if (sp >= 0) H5Sclose(sp);
         if (ds >= 0) H5Dclose(ds);
@@ -251,13 +254,13 @@ fke_status fke_checkpoint_load(const char *path, fke_params *p, int with_optim,
     st = FKE_OK;
     hid_t gp = H5Gopen2(f, "params", H5P_DEFAULT);
     if (gp < 0) st = fke_fail(e, FKE_ERR_FORMAT, "%s: group /params is missing", path);
-    if (st == FKE_OK) st = read_block(gp, path, "params", p, p->w, e);
+    if (st == FKE_OK) st = read_block(gp, path, "params", p, p->w, 0, NULL, e);
     if (gp >= 0) H5Gclose(gp);
     if (st == FKE_OK && with_optim) {
         hid_t gm = H5Gopen2(f, "optim/m", H5P_DEFAULT), gv = H5Gopen2(f, "optim/v", H5P_DEFAULT);
         if (gm < 0 || gv < 0) st = fke_fail(e, FKE_ERR_FORMAT, "%s: group /optim is missing", path);
-        if (st == FKE_OK && p->m) st = read_block(gm, path, "optim/m", p, p->m, e);
-        if (st == FKE_OK && p->v) st = read_block(gv, path, "optim/v", p, p->v, e);
+        if (st == FKE_OK && p->m) st = read_block(gm, path, "optim/m", p, p->m, 0, NULL, e);
+        if (st == FKE_OK && p->v) st = read_block(gv, path, "optim/v", p, p->v, 0, NULL, e);
         long long ostep = 0;
         if (st == FKE_OK && get_attr(f, "optim_step", H5T_NATIVE_LLONG, &ostep, 1) == 0)
             p->step = (long)ostep;
@@ -277,6 +280,20 @@ fke_status fke_checkpoint_load(const char *path, fke_params *p, int with_optim,
         meta->pos = pos;
         meta->config_json = get_str_attr(f, "config");
     }
+    H5Fclose(f);
+    return st;
+}
+
+fke_status fke_checkpoint_load_partial(const char *path, fke_params *p, int *loaded, fke_err *e)
+{
+    fke_status st;
+    hid_t f = open_checked(path, &st, e);
+    if (f < 0) return st;
+    *loaded = 0;
+    hid_t gp = H5Gopen2(f, "params", H5P_DEFAULT);
+    if (gp < 0) st = fke_fail(e, FKE_ERR_FORMAT, "%s: group /params is missing", path);
+    else st = read_block(gp, path, "params", p, p->w, 1, loaded, e);
+    if (gp >= 0) H5Gclose(gp);
     H5Fclose(f);
     return st;
 }

@@ -27,6 +27,12 @@ fke_status fke_checkpoint_save(const char *path, const fke_params *p,
  * already be built (by the model for the same config). meta may be NULL. */
 fke_status fke_checkpoint_load(const char *path, fke_params *p, int with_optim,
                                fke_ckpt_meta *meta, fke_err *e);
+/* Loads, by name, the /params tensors that the file has (e.g. converted
+ * from PyTorch by tools/torch_to_fke.py); tensors it lacks keep their values.
+ * A tensor of the same name but another shape is an error. *loaded counts
+ * the tensors taken; the file needs no config or optimiser state. */
+fke_status fke_checkpoint_load_partial(const char *path, fke_params *p, int *loaded,
+                                       fke_err *e);
 /* Reads only the config JSON (to rebuild the model); malloc'ed into *json. */
 fke_status fke_checkpoint_read_config(const char *path, char **json, fke_err *e);
 #endif

@@ -38,8 +38,8 @@ _Static_assert(FKE_OPT_SGD == 0 && FKE_OPT_ADAM == 1, "optimizer values");
 _Static_assert(FKE_TASK_FKE == 0 && FKE_TASK_CLASSIFY == 1, "task values");
 #if defined(__x86_64__) || defined(__aarch64__)
 /* Guard against a field added to fke_config and forgotten here: when this
- * fires, add the field to keys[] (and configs/README.md), then update 2888. */
-_Static_assert(sizeof(fke_config) == 2888,
+ * fires, add the field to keys[] (and configs/README.md), then update 3400. */
+_Static_assert(sizeof(fke_config) == 3400,
                "fke_config changed: add the new field to keys[] in config.c");
 #endif
 
@@ -194,7 +194,12 @@ static const key_def keys[] = {
     REAL("theta_eps", theta_eps, 0, 1, 1, 0, "1e-06", "epsilon",
          "Theta = log(T_est + theta_eps)."),
     STR("t_init", t_init, 0, "", "transition_init,T_init",
-        "\"\": estimate T from the training data; else a matrix file."),
+        "\"\": estimate T from the training data; else a matrix file (fke noise estimate's "
+        "JSON)."),
+    STR("init_from", init_from, 0, "", "init,pretrained,weights",
+        "\"\": PyTorch's default initialisation; else an fke checkpoint whose tensors replace "
+        "the initial ones by name (e.g. ImageNet ResNet-18 weights converted by "
+        "tools/torch_to_fke.py); tensors it lacks keep their initial values."),
     /* run */
     {.name = "seed", .type = KT_U64, .off = OFF(seed), .lo = 0, .hi = 9007199254740992.0,
      .dflt = "1", .also = "random_seed", .doc = "Random seed (weights, batches, dropout)."},
@@ -208,7 +213,7 @@ static const key_def keys[] = {
         "Run folder (checkpoints, logs, metrics)."),
 };
 #define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
-_Static_assert(sizeof keys / sizeof keys[0] == 53, "registry count: update README and tests");
+_Static_assert(sizeof keys / sizeof keys[0] == 54, "registry count: update README and tests");
 
 /* ---- small helpers ------------------------------------------------------ */
 

@@ -47,6 +47,7 @@ typedef struct {
     double adam_b1, adam_b2, adam_eps;
     double theta_eps;      /* Θ = log(T_est + theta_eps) */
     char t_init[512];      /* "" (estimate from the training data) or a matrix file */
+    char init_from[512];   /* "" or a checkpoint whose tensors replace the initial ones */
     /* run */
     uint64_t seed;
     int threads;           /* 0 = all cores */

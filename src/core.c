@@ -106,6 +106,13 @@ void fke_arena_reset(fke_arena *a) { a->used = 0; }
 
 void *fke_arena_alloc(fke_arena *a, fke_err *e, size_t bytes)
 {
+    void *p = fke_arena_alloc_raw(a, e, bytes);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+
+void *fke_arena_alloc_raw(fke_arena *a, fke_err *e, size_t bytes)
+{
     size_t need = (bytes + 63) & ~(size_t)63;
     if (!a->base || a->used + need > a->cap) {
         fke_fail(e, FKE_ERR_NOMEM,
@@ -116,7 +123,6 @@ void *fke_arena_alloc(fke_arena *a, fke_err *e, size_t bytes)
     void *p = a->base + a->used;
     a->used += need;
     if (a->used > a->peak) a->peak = a->used;
-    memset(p, 0, bytes);
     return p;
 }
 

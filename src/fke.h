@@ -93,6 +93,8 @@ void fke_arena_reset(fke_arena *a);
 fke_status fke_arena_tensor(fke_arena *a, fke_err *e, fke_tensor *out, int ndim, ...);
 /* Raw zeroed bytes, 64-byte aligned; NULL when full (e filled). */
 void *fke_arena_alloc(fke_arena *a, fke_err *e, size_t bytes);
+/* The same without zeroing, for buffers the caller overwrites entirely. */
+void *fke_arena_alloc_raw(fke_arena *a, fke_err *e, size_t bytes);
 
 /* ---- threads ---------------------------------------------------------- */
 /* OpenMP owns the cores: sets its thread count (n <= 0: all cores) and keeps

@@ -280,6 +280,13 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
         r->m.rng.s[3] = meta.rng[3];
     } else {
         FKE_TRY(fke_model_init(&r->m, c, e));
+        if (c->init_from[0]) {
+            int n = 0;
+            FKE_TRY(fke_checkpoint_load_partial(c->init_from, &r->m.P, &n, e));
+            char k[64];
+            snprintf(k, sizeof k, "%d of %d", n, r->m.P.n);
+            say(o, "initial weights: %s tensors from %s\n", k, c->init_from);
+        }
         FKE_TRY(init_transitions(r, o, e));
     }
     FKE_TRY(fke_model_plan(&r->m, e));
