@@ -47,7 +47,7 @@ static char *get_str_attr(hid_t loc, const char *name)
         size_t n = H5Tget_size(t);
         s = calloc(n + 1, 1);
         hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, n);
+        H5Tset_size(mt, n + 1); /* room for a terminator the writer may have left out */
         if (s && H5Aread(a, mt, s) < 0) {
             free(s);
             s = NULL;
