@@ -31,7 +31,8 @@ fke_status fke_relu_forward(fke_err *e, const fke_tensor *x, fke_tensor *y)
     const fke_real *a = x->data;
     fke_real *b = y->data;
     long n = (long)fke_numel(x);
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    /* vectorised select, not a branch (random signs mispredict half the time) */
+#pragma omp parallel for simd schedule(static) if (n > PAR_MIN)
     for (long i = 0; i < n; i++) b[i] = a[i] > 0 ? a[i] : 0;
     return FKE_OK;
 }
@@ -45,9 +46,13 @@ fke_status fke_relu_backward(fke_err *e, const fke_tensor *y, const fke_tensor *
     const fke_real *a = y->data, *d = dy->data;
     fke_real *g = dx->data;
     long n = (long)fke_numel(y);
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (long i = 0; i < n; i++)
-        if (a[i] > 0) g[i] += d[i];
+    /* g += mask * d rather than a conditional store, which cannot be
+     * vectorised and mispredicts on random signs */
+#pragma omp parallel for simd schedule(static) if (n > PAR_MIN)
+    for (long i = 0; i < n; i++) {
+        fke_real v = d[i]; /* loaded unconditionally, so the select vectorises */
+        g[i] += a[i] > 0 ? v : 0;
+    }
     return FKE_OK;
 }
 

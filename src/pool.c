@@ -37,7 +37,10 @@ fke_status fke_maxpool2d_forward(fke_err *e, const fke_tensor *x, int k, int s,
                 for (int i = 0; i < k; i++)
                     for (int j = 0; j < k; j++) {
                         int idx = (h0 + i) * W + w0 + j;
-                        if (xp[idx] > m) m = xp[idx], best = idx;
+                        fke_real v = xp[idx];
+                        int gt = v > m; /* selects, not a branch: random data mispredicts */
+                        m = gt ? v : m;
+                        best = gt ? idx : best;
                     }
                 yp[oh * Wo + ow] = m;
                 ap[oh * Wo + ow] = best;
