@@ -144,7 +144,13 @@ static void col2im_add(const geom *g, const fke_real *dcol, fke_real *dx)
                     if (ih < 0 || ih >= g->H) continue;
                     const fke_real *r = row + (size_t)oh * Wo;
                     fke_real *dxr = dxc + (size_t)ih * g->W;
-                    for (int ow = lo; ow < hi; ow++) dxr[ow * s + off] += r[ow];
+                    if (s == 1) {
+                        fke_real *dst = dxr + off;
+#pragma omp simd
+                        for (int ow = lo; ow < hi; ow++) dst[ow] += r[ow];
+                    } else {
+                        for (int ow = lo; ow < hi; ow++) dxr[ow * s + off] += r[ow];
+                    }
                 }
             }
     }
@@ -169,8 +175,9 @@ size_t fke_conv2d_workspace_bytes(const fke_tensor *x, const fke_tensor *W,
     return col_bytes(&g, T) + (backward ? partial_bytes(&g, T) : 0);
 }
 
-/* Zeroed scratch from the top of ws (given back by restoring ws->used). */
-static fke_status take(fke_err *e, const char *op, fke_arena *ws, size_t bytes,
+/* Scratch from the top of ws (given back by restoring ws->used), zeroed only
+ * when asked: the col buffers are overwritten entirely before they are read. */
+static fke_status take(fke_err *e, const char *op, fke_arena *ws, size_t bytes, int zero,
                        fke_real **out)
 {
     *out = NULL;
@@ -179,7 +186,7 @@ static fke_status take(fke_err *e, const char *op, fke_arena *ws, size_t bytes,
         return fke_fail(e, FKE_ERR_ARG, "%s: needs %zu bytes of workspace but the arena is NULL",
                         op, bytes);
     fke_err tmp;
-    *out = fke_arena_alloc(ws, &tmp, bytes);
+    *out = zero ? fke_arena_alloc(ws, &tmp, bytes) : fke_arena_alloc_raw(ws, &tmp, bytes);
     if (!*out)
         return fke_fail(e, FKE_ERR_NOMEM, "%s: workspace of %zu bytes: %s", op, bytes, tmp.msg);
     return FKE_OK;
@@ -195,7 +202,7 @@ fke_status fke_conv2d_forward(fke_err *e, const fke_tensor *x, const fke_tensor 
     int T = n_threads(g.N);
     size_t mark = ws ? ws->used : 0;
     fke_real *cols; /* (T, K, L) */
-    FKE_TRY(take(e, OP, ws, col_bytes(&g, T), &cols));
+    FKE_TRY(take(e, OP, ws, col_bytes(&g, T), 0, &cols));
 
     const size_t xsz = (size_t)g.C * g.H * g.W, ysz = (size_t)g.O * g.L;
 #pragma omp parallel for num_threads(T) schedule(static)
@@ -235,9 +242,9 @@ fke_status fke_conv2d_backward(fke_err *e, const fke_tensor *x, const fke_tensor
     if (dx || dW) {
         int T = n_threads(g.N);
         size_t mark = ws ? ws->used : 0;
-        fke_real *cols, *part; /* (T, K, L) and (T-1, O, K), zeroed */
-        FKE_TRY(take(e, OPB, ws, col_bytes(&g, T), &cols));
-        fke_status st = take(e, OPB, ws, dW ? partial_bytes(&g, T) : 0, &part);
+        fke_real *cols, *part; /* (T, K, L) and (T-1, O, K), the latter zeroed */
+        FKE_TRY(take(e, OPB, ws, col_bytes(&g, T), 0, &cols));
+        fke_status st = take(e, OPB, ws, dW ? partial_bytes(&g, T) : 0, 1, &part);
         if (st != FKE_OK) {
             if (ws) ws->used = mark;
             return st;
