@@ -16,6 +16,7 @@ typedef struct {
     fke_params *P;
     fke_err *e;
     float lr_mult;
+    int nstats;
 } builder;
 
 static int new_slot(fke_cnn *c) { return c->nslot++; }
@@ -45,6 +46,12 @@ static fke_status add_convbn(builder *b, const char *conv_name, const char *bn_n
     }
     if (s->conv < 0 || s->bn[0] < 0 || s->bn[1] < 0 || s->bn[2] < 0 || s->bn[3] < 0)
         return FKE_ERR_ARG;
+    s->bn_crop[0] = s->bn_crop[1] = -1;
+    for (int i = 0; b->nstats == 2 && i < 2; i++) {
+        snprintf(name, sizeof name, "cnn.%s.%s_crop", bn_name, bn_fields[2 + i]);
+        if ((s->bn_crop[i] = fke_params_add(b->P, b->e, name, b->lr_mult, 1, 0, 1, cout)) < 0)
+            return FKE_ERR_ARG;
+    }
     return FKE_OK;
 }
 
@@ -67,11 +74,12 @@ static fke_status add_simple(builder *b, fke_cnn_op op, int in, int in2, int k, 
 }
 
 fke_status fke_cnn_build(fke_cnn *c, fke_params *P, fke_err *e, fke_cnn_kind kind, int in_ch,
-                         const int *chans, float lr_mult)
+                         const int *chans, float lr_mult, int nstats)
 {
     memset(c, 0, sizeof *c);
-    builder b = {c, P, e, lr_mult};
+    builder b = {c, P, e, lr_mult, nstats};
     c->in_ch = in_ch;
+    c->nstats = nstats;
     int x = new_slot(c), y;
     char cn[48], bn[48];
     if (kind == FKE_CNN_SMALL) {
@@ -141,6 +149,13 @@ void fke_cnn_init_weights(const fke_cnn *c, fke_params *P, fke_rng *rng)
             rm.data[k] = 0;
             rv.data[k] = 1;
         }
+        if (s->bn_crop[0] >= 0) {
+            fke_tensor cm = fke_params_value(P, s->bn_crop[0]), cv = fke_params_value(P, s->bn_crop[1]);
+            for (int k = 0; k < cout; k++) {
+                cm.data[k] = 0;
+                cv.data[k] = 1;
+            }
+        }
     }
 }
 
@@ -150,9 +165,12 @@ static fke_status alloc4(fke_arena *a, fke_err *e, fke_tensor *t, int n, int c, 
 }
 
 fke_status fke_cnn_forward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_err *e,
-                           const fke_tensor *x, int train, fke_cnn_tape *t, fke_tensor *feat)
+                           const fke_tensor *x, int train, int stats, fke_cnn_tape *t,
+                           fke_tensor *feat)
 {
     FKE_EXPECT(e, "cnn", "x", x, -1, c->in_ch, -1, -1);
+    if (stats < 0 || stats >= (c->nstats > 0 ? c->nstats : 1))
+        return fke_fail(e, FKE_ERR_ARG, "cnn: statistics set %d of %d", stats, c->nstats);
     memset(t, 0, sizeof *t);
     t->train = train;
     t->slot[0] = *x;
@@ -176,7 +194,8 @@ fke_status fke_cnn_forward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_er
             fke_conv2d_opt o = {.stride = s->stride, .pad = s->pad};
             FKE_TRY(fke_conv2d_forward(e, in, &w, NULL, o, &t->conv_out[i], a));
             fke_tensor g = fke_params_value(P, s->bn[0]), b = fke_params_value(P, s->bn[1]);
-            fke_tensor rm = fke_params_value(P, s->bn[2]), rv = fke_params_value(P, s->bn[3]);
+            fke_tensor rm = fke_params_value(P, stats ? s->bn_crop[0] : s->bn[2]);
+            fke_tensor rv = fke_params_value(P, stats ? s->bn_crop[1] : s->bn[3]);
             FKE_TRY(fke_batchnorm_forward(e, &t->conv_out[i], &g, &b, &rm, &rv, train,
                                           &t->mean[i], &t->istd[i], out));
             if (s->relu) FKE_TRY(fke_relu_forward(e, out, out));

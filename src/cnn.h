@@ -28,11 +28,12 @@ typedef struct {
     fke_cnn_op op;
     int in, in2, out;          /* slots (in2: the shortcut of ADDRELU) */
     int conv, bn[4];           /* CONVBN: weight, gamma, beta, running mean, running var */
+    int bn_crop[2];            /* CONVBN: running mean, var of the crop pass (nstats = 2) */
     int k, stride, pad, relu;  /* CONVBN / MAXPOOL geometry; relu after bn */
 } fke_cnn_step;
 
 typedef struct {
-    int in_ch, out_dim, nstep, nslot;
+    int in_ch, out_dim, nstep, nslot, nstats;
     fke_cnn_step step[FKE_CNN_MAXSTEP];
 } fke_cnn;
 
@@ -50,14 +51,16 @@ typedef struct {
  * chans: the 3 channel counts of the small CNN, or chans[0] = ResNet width
  * (64 in torchvision). */
 fke_status fke_cnn_build(fke_cnn *c, fke_params *P, fke_err *e, fke_cnn_kind kind, int in_ch,
-                         const int *chans, float lr_mult);
+                         const int *chans, float lr_mult, int nstats);
 /* PyTorch's default initialisation (kaiming-uniform convolutions for the small
  * CNN, kaiming-normal fan-out for ResNet-18; bn gamma 1, beta 0, var 1). */
 void fke_cnn_init_weights(const fke_cnn *c, fke_params *P, fke_rng *rng);
 /* x (N, in_ch, S, S) -> feat (N, out_dim), both caller-owned; the tape's
- * tensors come from the arena. */
+ * tensors come from the arena. stats: which running statistics (0, or 1 for
+ * the crop set of a trunk with nstats = 2). */
 fke_status fke_cnn_forward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_err *e,
-                           const fke_tensor *x, int train, fke_cnn_tape *t, fke_tensor *feat);
+                           const fke_tensor *x, int train, int stats, fke_cnn_tape *t,
+                           fke_tensor *feat);
 /* dfeat (N, out_dim); adds the parameter gradients into P->g and, when dx is
  * given, the input gradient into dx (N, in_ch, S, S). */
 fke_status fke_cnn_backward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_err *e,

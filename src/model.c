@@ -15,7 +15,8 @@
  *
  * Wiring choices MODEL.md leaves open (tools/torch_ref.py makes the same):
  *   the CNN runs on the whole images and, separately, on the valid crops
- *   only; without Bi-LSTM-1, c_i = f_i and s = f_img; without Bi-LSTM-2,
+ *   only, with the same weights but its own batch-norm running statistics
+ *   for each of the two (see cnn.h); without Bi-LSTM-1, c_i = f_i and s = f_img; without Bi-LSTM-2,
  *   u_k,i = a_k,i; posts with no garment take the recurrence with length 1
  *   (zero crop feature), as pack_padded_sequence needs. */
 #include "model.h"
@@ -165,7 +166,8 @@ fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e)
     fke_params_init(P);
     m->acts = calloc(1, sizeof *m->acts);
     if (!m->acts) return fke_fail(e, FKE_ERR_NOMEM, "model: out of memory");
-    FKE_TRY(fke_cnn_build(&m->cnn, P, e, c->cnn, c->in_ch, c->chans, (float)c->lr_cnn_mult));
+    FKE_TRY(fke_cnn_build(&m->cnn, P, e, c->cnn, c->in_ch, c->chans, (float)c->lr_cnn_mult,
+                          c->task == FKE_TASK_FKE ? 2 : 1));
     if (m->cnn.out_dim != c->F)
         return fke_fail(e, FKE_ERR_CONFIG, "model: the CNN gives %d features but F is %d",
                         m->cnn.out_dim, c->F);
@@ -448,8 +450,8 @@ fke_status fke_model_forward(fke_model *m, const fke_batch *b, int train, fke_er
     a->img = fke_tensor_view((fke_real *)b->img_x, 4, B, C, S, S);
     FKE_TRY(T2(m, e, &a->f_img, B, Fd));
     FKE_TRY(T2(m, e, &a->f_v, Nv, Fd));
-    FKE_TRY(fke_cnn_forward(&m->cnn, &m->P, &m->arena, e, &a->img, train, &a->tape_img, &a->f_img));
-    FKE_TRY(fke_cnn_forward(&m->cnn, &m->P, &m->arena, e, &a->crops, train, &a->tape_crop, &a->f_v));
+    FKE_TRY(fke_cnn_forward(&m->cnn, &m->P, &m->arena, e, &a->img, train, 0, &a->tape_img, &a->f_img));
+    FKE_TRY(fke_cnn_forward(&m->cnn, &m->P, &m->arena, e, &a->crops, train, 1, &a->tape_crop, &a->f_v));
     MARK(m, FKE_PART_CNN);
 
     /* Bi-LSTM-1 over the garments, both directions started from h0 = W0 f_img */
@@ -815,7 +817,7 @@ fke_status fke_classifier_forward(fke_model *m, const fke_tensor *x, int train, 
     a->B = x->shape[0];
     a->img = *x;
     FKE_TRY(T2(m, e, &a->f_img, a->B, m->cfg.F));
-    FKE_TRY(fke_cnn_forward(&m->cnn, &m->P, &m->arena, e, x, train, &a->tape_img, &a->f_img));
+    FKE_TRY(fke_cnn_forward(&m->cnn, &m->P, &m->arena, e, x, train, 0, &a->tape_img, &a->f_img));
     return linear_fwd(m, e, m->cls_w, m->cls_b, &a->f_img, &m->out.occ);
 }
 

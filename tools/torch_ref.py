@@ -19,7 +19,9 @@ tests/ref/model_<variant>.h5:
 
 Wiring choices (also fke's, see src/model.c):
   * the CNN runs on the whole images and, separately, on the valid garment
-    crops only (padding crops are not computed), in training mode;
+    crops only (padding crops are not computed), in training mode, with the
+    same weights but separate batch-norm running statistics for the crops
+    (buffers <bn>.running_mean_crop / running_var_crop, see src/cnn.h);
   * without Bi-LSTM-1 (context task/none): c_i = f_i and s = f_img;
   * without Bi-LSTM-2 (context visual/none): u_k = a_k;
   * dropout probabilities are set to 0 so that the comparison is exact.
@@ -100,6 +102,23 @@ class ResNet18(nn.Module):
         return x.mean(dim=(2, 3))
 
 
+def add_crop_stats(cnn):
+    """A second set of batch-norm running statistics for the crop pass."""
+    for m in cnn.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.register_buffer("running_mean_crop", m.running_mean.clone())
+            m.register_buffer("running_var_crop", m.running_var.clone())
+
+
+def swap_stats(cnn):
+    for m in cnn.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            a, b = m.running_mean, m.running_mean_crop
+            m.running_mean, m.running_mean_crop = b, a
+            a, b = m.running_var, m.running_var_crop
+            m.running_var, m.running_var_crop = b, a
+
+
 class TextCNN(nn.Module):
     def __init__(self, V, D, Co, T, widths=(2, 3, 4, 5)):
         super().__init__()
@@ -122,6 +141,7 @@ class Net(nn.Module):
         RNN = nn.LSTM if c["cell"] == "lstm" else nn.GRU
         self.cnn = (SmallCNN(3, c["chans"]) if c["cnn"] == "small"
                     else ResNet18(3, c["chans"][0]))
+        add_crop_stats(self.cnn)
         cdim = Fd
         if self.vis:
             if Fd != H:
@@ -153,7 +173,9 @@ class Net(nn.Module):
         B, G = crops.shape[:2]
         gmask = torch.arange(G)[None, :] < ng[:, None]
         f_img = self.cnn(img)
+        swap_stats(self.cnn)                               # the crops' own statistics
         f_v = self.cnn(crops[gmask])                       # valid crops only
+        swap_stats(self.cnn)
         if self.vis:
             H = self.c["H"]
             f_g = torch.zeros(B, G, f_v.shape[1])
