@@ -8,7 +8,6 @@
 #define FKE_CONFIG_H
 #include "fke.h"
 
-#define FKE_MAX_ATTR 8
 
 typedef enum { FKE_CTX_ALL, FKE_CTX_VISUAL, FKE_CTX_TASK, FKE_CTX_NONE } fke_context_mode;
 typedef enum { FKE_CORR_FORWARD, FKE_CORR_NONE } fke_correction_mode;

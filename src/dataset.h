@@ -14,7 +14,6 @@
 #define FKE_DATASET_H
 #include "fke.h"
 
-#define FKE_MAX_ATTR 8
 #define FKE_POSTS_FORMAT "fke-posts"
 #define FKE_POSTS_VERSION 1
 #define FKE_IMAGES_FORMAT "fke-images"

@@ -47,6 +47,8 @@ fke_status fke_fail(fke_err *e, fke_status s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 const char *fke_status_name(fke_status s);
 
+#define FKE_MAX_ATTR 8 /* most attributes per garment (MODEL.md uses 4) */
+
 /* ---- tensors ---------------------------------------------------------- */
 #define FKE_MAXDIM 5
 typedef struct {
