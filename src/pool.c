@@ -30,6 +30,28 @@ fke_status fke_maxpool2d_forward(fke_err *e, const fke_tensor *x, int k, int s,
         const fke_real *xp = x->data + pl * in_sz; /* (H, W) */
         fke_real *yp = y->data + pl * out_sz;      /* (Ho, Wo) */
         int32_t *ap = argmax + pl * out_sz;        /* (Ho, Wo) */
+        if (k == 2 && s == 2) { /* fke-small's pool: the four candidates unrolled */
+            for (int oh = 0; oh < Ho; oh++) {
+                const fke_real *r0 = xp + (size_t)2 * oh * W, *r1 = r0 + W;
+                int base = 2 * oh * W;
+                for (int ow = 0; ow < Wo; ow++) {
+                    fke_real a = r0[2 * ow], b = r0[2 * ow + 1];
+                    fke_real c = r1[2 * ow], d = r1[2 * ow + 1];
+                    int i0 = base + 2 * ow, ib = b > a;
+                    fke_real m = ib ? b : a;
+                    int best = i0 + ib;
+                    int ic = c > m;
+                    m = ic ? c : m;
+                    best = ic ? i0 + W : best;
+                    int id = d > m;
+                    m = id ? d : m;
+                    best = id ? i0 + W + 1 : best;
+                    yp[oh * Wo + ow] = m;
+                    ap[oh * Wo + ow] = best;
+                }
+            }
+            continue;
+        }
         for (int oh = 0; oh < Ho; oh++)
             for (int ow = 0; ow < Wo; ow++) {
                 int h0 = oh * s, w0 = ow * s, best = h0 * W + w0;

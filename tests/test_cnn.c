@@ -250,6 +250,31 @@ static void test_pool_dropout_glue(fke_arena *a, fke_rng *r)
     double s = 0;
     for (int i = 0; i < 20; i++) s += dx.data[i];
     FKE_CHECK(s == 4, "maxpool backward routes each dy once");
+    /* the 2x2 stride-2 fast path against a naive scan on random values with
+     * ties (values on a coarse grid): the first maximum in row-major order wins */
+    {
+        int N = 3, C = 4, H = 9, W = 7, Ho = 4, Wo = 3;
+        fke_tensor xr = mk(a, 4, N, C, H, W), yr = mk(a, 4, N, C, Ho, Wo);
+        int32_t amr[3 * 4 * 4 * 3];
+        for (size_t i = 0; i < fke_numel(&xr); i++)
+            xr.data[i] = (fke_real)(fke_rng_below(r, 5)) - 2;
+        FKE_CHECK(fke_maxpool2d_forward(&e, &xr, 2, 2, &yr, amr) == FKE_OK, "%s", e.msg);
+        int bad = 0;
+        for (int pl = 0; pl < N * C; pl++)
+            for (int oh = 0; oh < Ho; oh++)
+                for (int ow = 0; ow < Wo; ow++) {
+                    const fke_real *xp = xr.data + (size_t)pl * H * W;
+                    int best = 2 * oh * W + 2 * ow;
+                    for (int i = 0; i < 2; i++)
+                        for (int j = 0; j < 2; j++) {
+                            int idx = (2 * oh + i) * W + 2 * ow + j;
+                            if (xp[idx] > xp[best]) best = idx;
+                        }
+                    int o = (pl * Ho + oh) * Wo + ow;
+                    bad += yr.data[o] != xp[best] || amr[o] != best;
+                }
+        FKE_CHECK(bad == 0, "maxpool 2x2: %d outputs differ from the naive scan", bad);
+    }
     fke_tensor ybad = mk(a, 4, 1, 1, 2, 3);
     FKE_CHECK(fke_maxpool2d_forward(&e, &x, 2, 2, &ybad, am) == FKE_ERR_SHAPE, "maxpool bad y");
 
