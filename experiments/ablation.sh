@@ -8,7 +8,7 @@
 #
 #   sh experiments/ablation.sh [--seeds "1 2 3"] [--epochs 5] [--posts 2000]
 set -e
-B=${FKE_BUILD:-build}
+B=${FKE_BUILD:-build}   # FKE_THREADS=N sets each run's thread count (default: all cores)
 FKE="$B/fke"
 SEEDS="1 2 3"; EPOCHS=5; POSTS=2000
 while [ $# -gt 0 ]; do
@@ -37,7 +37,7 @@ for variant in full text_off context_visual context_task context_none correction
     for s in $SEEDS; do
         run=$R/$variant-s$s
         t0=$(date +%s)
-        $FKE train configs/demo.json --quiet $set_v --set seed=$s --set epochs=$EPOCHS \
+        $FKE train configs/demo.json --quiet $set_v --set threads=${FKE_THREADS:-0} --set seed=$s --set epochs=$EPOCHS \
             --set lr_step_epochs=$((EPOCHS - 1)) --set train_data=$D/train.h5 \
             --set val_data=$D/val.h5 --set test_data="" --set out_dir=$run
         line=$($FKE eval $run/best.h5 $D/test.h5 --json --out $run)

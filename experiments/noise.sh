@@ -7,7 +7,7 @@
 #
 #   sh experiments/noise.sh [--ratios "0.0 0.3 0.5 0.7"] [--seeds "1 2 3"] [--epochs 5] [--posts 2000]
 set -e
-B=${FKE_BUILD:-build}
+B=${FKE_BUILD:-build}   # FKE_THREADS=N sets each run's thread count (default: all cores)
 FKE="$B/fke"
 RATIOS="0.0 0.1 0.3 0.5 0.7"; SEEDS="1 2 3"; EPOCHS=5; POSTS=2000
 while [ $# -gt 0 ]; do
@@ -32,7 +32,7 @@ for nr in $RATIOS; do
         for s in $SEEDS; do
             run=$R/n$nr-$corr-s$s
             t0=$(date +%s)
-            $FKE train configs/demo.json --quiet --set correction=$corr --set seed=$s \
+            $FKE train configs/demo.json --quiet --set correction=$corr --set threads=${FKE_THREADS:-0} --set seed=$s \
                 --set epochs=$EPOCHS --set lr_step_epochs=$((EPOCHS - 1)) \
                 --set train_data=$D/train-$nr.h5 --set val_data=$D/val.h5 --set test_data="" \
                 --set out_dir=$run
