@@ -164,6 +164,14 @@ static fke_status alloc4(fke_arena *a, fke_err *e, fke_tensor *t, int n, int c, 
     return fke_arena_tensor(a, e, t, 4, n, c, h, w);
 }
 
+/* For outputs the op overwrites entirely: no zero-filling. */
+static fke_status alloc4_raw(fke_arena *a, fke_err *e, fke_tensor *t, int n, int c, int h, int w)
+{
+    *t = fke_tensor_view(NULL, 4, n, c, h, w);
+    t->data = fke_arena_alloc_raw(a, e, fke_numel(t) * sizeof(fke_real));
+    return t->data ? FKE_OK : FKE_ERR_NOMEM;
+}
+
 fke_status fke_cnn_forward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_err *e,
                            const fke_tensor *x, int train, int stats, fke_cnn_tape *t,
                            fke_tensor *feat)
@@ -187,8 +195,8 @@ fke_status fke_cnn_forward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_er
             if (Ho <= 0 || Wo <= 0)
                 return fke_fail(e, FKE_ERR_SHAPE, "cnn: image of %dx%d too small for layer %d",
                                 x->shape[2], x->shape[3], i);
-            FKE_TRY(alloc4(a, e, &t->conv_out[i], N, O, Ho, Wo));
-            FKE_TRY(alloc4(a, e, out, N, O, Ho, Wo));
+            FKE_TRY(alloc4_raw(a, e, &t->conv_out[i], N, O, Ho, Wo));
+            FKE_TRY(alloc4_raw(a, e, out, N, O, Ho, Wo));
             FKE_TRY(fke_arena_tensor(a, e, &t->mean[i], 1, O));
             FKE_TRY(fke_arena_tensor(a, e, &t->istd[i], 1, O));
             fke_conv2d_opt o = {.stride = s->stride, .pad = s->pad};
@@ -217,12 +225,12 @@ fke_status fke_cnn_forward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_er
             if (Ho <= 0 || Wo <= 0)
                 return fke_fail(e, FKE_ERR_SHAPE, "cnn: image of %dx%d too small for layer %d",
                                 x->shape[2], x->shape[3], i);
-            FKE_TRY(alloc4(a, e, out, N, C, Ho, Wo));
-            t->argmax[i] = fke_arena_alloc(a, e, (size_t)N * C * Ho * Wo * sizeof(int32_t));
+            FKE_TRY(alloc4_raw(a, e, out, N, C, Ho, Wo));
+            t->argmax[i] = fke_arena_alloc_raw(a, e, (size_t)N * C * Ho * Wo * sizeof(int32_t));
             if (!t->argmax[i]) return FKE_ERR_NOMEM;
             FKE_TRY(fke_maxpool2d_forward(e, src, s->k, s->stride, out, t->argmax[i]));
         } else if (s->op == FKE_CNN_ADDRELU) {
-            FKE_TRY(alloc4(a, e, out, N, C, H, W));
+            FKE_TRY(alloc4_raw(a, e, out, N, C, H, W));
             FKE_TRY(fke_add_forward(e, in, &t->slot[s->in2], out));
             FKE_TRY(fke_relu_forward(e, out, out));
         } else { /* GAP */
