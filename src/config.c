@@ -207,13 +207,17 @@ static const key_def keys[] = {
         "Threads; 0 = all cores."),
     INT("eval_every", eval_every, 0, I32, "0", "val_every,eval_interval",
         "Steps between validations; 0 = once per epoch."),
+    INT("bn_recalibrate", bn_recalibrate, 0, 1000000, "50", "precise_bn,bn_recal",
+        "Before each evaluation and checkpoint, re-estimate the batch-norm running statistics "
+        "with this many forward passes over training batches at the current weights (no "
+        "dropout, no weight change; 0 = keep PyTorch's running averages)."),
     INT("log_every", log_every, 1, I32, "10", "print_every,log_interval",
         "Steps between training-log lines."),
     STR("out_dir", out_dir, 1, "runs/default", "output,output_dir,run_dir,outdir",
         "Run folder (checkpoints, logs, metrics)."),
 };
 #define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
-_Static_assert(sizeof keys / sizeof keys[0] == 54, "registry count: update README and tests");
+_Static_assert(sizeof keys / sizeof keys[0] == 55, "registry count: update README and tests");
 
 /* ---- small helpers ------------------------------------------------------ */
 

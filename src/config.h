@@ -51,6 +51,7 @@ typedef struct {
     uint64_t seed;
     int threads;           /* 0 = all cores */
     int eval_every;        /* steps between validations; 0 = once per epoch */
+    int bn_recalibrate;    /* batches to re-estimate batch-norm statistics before each evaluation */
     int log_every;
     char out_dir[512];     /* run folder */
 } fke_config;

@@ -194,6 +194,47 @@ static fke_status skip_batches(run *r, long n, fke_err *e)
 }
 
 /* ---- evaluation ----------------------------------------------------------- */
+/* Re-estimates the batch-norm running statistics at the current weights
+ * ("precise BN"): forward passes in training mode over training batches,
+ * dropout off, weights and the training random state untouched. The running
+ * averages of training lag behind weights that move quickly: on
+ * FashionKE-synth they cost up to 40 points of occasion accuracy. */
+static fke_status recalibrate(run *r, fke_err *e)
+{
+    int n = r->cfg.bn_recalibrate;
+    if (n <= 0) return FKE_OK;
+    fke_model *m = &r->m;
+    double dh = m->cfg.dropout_head, dt = m->cfg.dropout_text;
+    m->cfg.dropout_head = m->cfg.dropout_text = 0;
+    fke_status st = FKE_OK;
+    if (r->cls) {
+        fke_imageloader ld;
+        fke_tensor norm = fke_params_value(&m->P, m->norm);
+        st = fke_imageloader_init(&ld, &r->itrain, r->cfg.batch, 1, r->cfg.pad, norm.data[0],
+                                  norm.data[1], r->cfg.seed + 1, e);
+        int ok = st == FKE_OK; /* a failed init frees its own buffers */
+        for (int i = 0; st == FKE_OK && i < n; i++) {
+            fke_imagebatch *b;
+            if ((st = fke_imageloader_next(&ld, &b, e)) != FKE_OK) break;
+            fke_tensor x = fke_tensor_view(b->x, 4, b->B, b->C, b->H, b->W);
+            st = fke_classifier_forward(m, &x, 1, e);
+        }
+        if (ok) fke_imageloader_free(&ld);
+    } else {
+        fke_loader ld;
+        st = fke_loader_init(&ld, &r->train, r->cfg.batch, 1, 0, r->cfg.seed + 1, e);
+        int ok = st == FKE_OK;
+        for (int i = 0; st == FKE_OK && i < n; i++) {
+            fke_batch *b;
+            if ((st = fke_loader_next(&ld, &b, e)) == FKE_OK) st = fke_model_forward(m, b, 1, e);
+        }
+        if (ok) fke_loader_free(&ld);
+    }
+    m->cfg.dropout_head = dh;
+    m->cfg.dropout_text = dt;
+    return st;
+}
+
 static void put_result(FILE *f, const char *name, const fke_eval_result *res)
 {
     if (res->occ.cm)
@@ -372,6 +413,7 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
             n_since = 0;
         }
         if (s % eval_every == 0 || s == total) {
+            FKE_TRY(recalibrate(r, e));
             fprintf(r->metrics, "{\"eval_step\": %ld, \"epoch\": %.4f", s, (double)s / r->per_epoch);
             double score = NAN;
             char line[2][256] = {"", ""};
