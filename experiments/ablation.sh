@@ -7,16 +7,19 @@
 # std) and a PNG bar chart.
 #
 #   sh experiments/ablation.sh [--seeds "1 2 3"] [--epochs 5] [--posts 2000]
+#                              [--variants "full text_off context_visual context_task context_none correction_none"]
 set -e
 B=${FKE_BUILD:-build}   # FKE_THREADS=N sets each run's thread count (default: all cores)
 FKE="$B/fke"
 SEEDS="1 2 3"; EPOCHS=5; POSTS=2000
+VARIANTS="full text_off context_visual context_task context_none correction_none"
 while [ $# -gt 0 ]; do
     case "$1" in
         --seeds) SEEDS="$2"; shift 2 ;;
         --epochs) EPOCHS="$2"; shift 2 ;;
         --posts) POSTS="$2"; shift 2 ;;
-        *) echo "usage: $0 [--seeds \"1 2 3\"] [--epochs N] [--posts N]" >&2; exit 2 ;;
+        --variants) VARIANTS="$2"; shift 2 ;;
+        *) echo "usage: $0 [--seeds \"1 2 3\"] [--epochs N] [--posts N] [--variants \"...\"]" >&2; exit 2 ;;
     esac
 done
 [ -x "$FKE" ] || make all
@@ -27,7 +30,7 @@ mkdir -p $D $R $OUT
 [ -f $D/test.h5 ]  || $FKE data synth --split test --posts 1000 --seed 103 --out $D/test.h5
 start=$(date +%s)
 : > $R/results.jsonl
-for variant in full text_off context_visual context_task context_none correction_none; do
+for variant in $VARIANTS; do
     case $variant in
         full) set_v="" ;;
         text_off) set_v="--set text=off" ;;

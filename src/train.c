@@ -268,6 +268,30 @@ static void describe(char *buf, size_t n, const char *name, const fke_eval_resul
         snprintf(buf, n, "%s: accuracy %.4f  macro-F1 %.4f", name, res->cat_acc, res->cat_f1);
 }
 
+/* Never write a checkpoint of a diverged model. */
+static fke_status check_weights(run *r, fke_err *e)
+{
+    const fke_params *P = &r->m.P;
+    for (int i = 0; i < P->n; i++)
+        for (size_t k = 0; k < P->info[i].numel; k++)
+            if (!isfinite(P->w[P->info[i].offset + k]))
+                return fke_fail(e, FKE_ERR_NUMERIC, "%s[%zu] is %g (the model diverged)",
+                                P->info[i].name, k, (double)P->w[P->info[i].offset + k]);
+    return FKE_OK;
+}
+
+/* The message of a run stopped by an error at step s. */
+static fke_status stopped(run *r, long s, int epoch, fke_status st, fke_err *e)
+{
+    char msg[FKE_ERRLEN], last[600];
+    snprintf(msg, sizeof msg, "%s", e->msg);
+    snprintf(last, sizeof last, "%s/last.h5", r->dir);
+    int have = access(last, R_OK) == 0;
+    return fke_fail(e, st, "training stopped at step %ld (epoch %d): %s; %s%s", s, epoch + 1, msg,
+                    have ? "the last good checkpoint is " : "no checkpoint was written",
+                    have ? last : "");
+}
+
 static void free_run(run *r)
 {
     if (r->have_loader) {
@@ -367,14 +391,7 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
                          .beta2 = c->adam_b2,
                          .eps = c->adam_eps};
         st = step(r, &opt, &loss, &posts, e);
-        if (st != FKE_OK) {
-            char msg[FKE_ERRLEN];
-            snprintf(msg, sizeof msg, "%s", e->msg);
-            return fke_fail(e, st,
-                            "training stopped at step %ld (epoch %d): %s; the last good checkpoint "
-                            "is %s/last.h5",
-                            s + 1, epoch + 1, msg, r->dir);
-        }
+        if (st != FKE_OK) return stopped(r, s + 1, epoch, st, e);
         s++;
         loss_sum += loss;
         n_since++;
@@ -413,7 +430,9 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
             n_since = 0;
         }
         if (s % eval_every == 0 || s == total) {
-            FKE_TRY(recalibrate(r, e));
+            st = recalibrate(r, e);
+            if (st == FKE_OK) st = check_weights(r, e);
+            if (st != FKE_OK) return stopped(r, s, epoch, st, e);
             fprintf(r->metrics, "{\"eval_step\": %ld, \"epoch\": %.4f", s, (double)s / r->per_epoch);
             double score = NAN;
             char line[2][256] = {"", ""};
