@@ -6,28 +6,12 @@
 /* Elementwise loops go parallel only when there is enough work to pay for it. */
 #define PAR_MIN 32768
 
-/* t must be non-null with the shape of ref (ref already checked). */
-static fke_status same_shape(fke_err *e, const char *op, const char *name,
-                             const fke_tensor *t, const fke_tensor *ref)
-{
-    return fke_expect(e, op, name, t, ref->ndim, ref->shape);
-}
 
-static fke_status any_shape(fke_err *e, const char *op, const char *name,
-                            const fke_tensor *t)
-{
-    if (!t || !t->data)
-        return fke_fail(e, FKE_ERR_ARG, "%s: %s is a null tensor", op, name);
-    int dims[FKE_MAXDIM] = {-1, -1, -1, -1, -1};
-    if (t->ndim < 1 || t->ndim > FKE_MAXDIM)
-        return fke_fail(e, FKE_ERR_SHAPE, "%s: %s has %d dimensions", op, name, t->ndim);
-    return fke_expect(e, op, name, t, t->ndim, dims);
-}
 
 fke_status fke_relu_forward(fke_err *e, const fke_tensor *x, fke_tensor *y)
 {
-    FKE_TRY(any_shape(e, "relu", "x", x));
-    FKE_TRY(same_shape(e, "relu", "y", y, x));
+    FKE_TRY(fke_expect_any(e, "relu", "x", x));
+    FKE_TRY(fke_expect_like(e, "relu", "y", y, x));
     const fke_real *a = x->data;
     fke_real *b = y->data;
     long n = (long)fke_numel(x);
@@ -40,9 +24,9 @@ fke_status fke_relu_forward(fke_err *e, const fke_tensor *x, fke_tensor *y)
 fke_status fke_relu_backward(fke_err *e, const fke_tensor *y, const fke_tensor *dy,
                              fke_tensor *dx)
 {
-    FKE_TRY(any_shape(e, "relu backward", "y", y));
-    FKE_TRY(same_shape(e, "relu backward", "dy", dy, y));
-    FKE_TRY(same_shape(e, "relu backward", "dx", dx, y));
+    FKE_TRY(fke_expect_any(e, "relu backward", "y", y));
+    FKE_TRY(fke_expect_like(e, "relu backward", "dy", dy, y));
+    FKE_TRY(fke_expect_like(e, "relu backward", "dx", dx, y));
     const fke_real *a = y->data, *d = dy->data;
     fke_real *g = dx->data;
     long n = (long)fke_numel(y);
@@ -60,20 +44,20 @@ fke_status fke_dropout_forward(fke_err *e, const fke_tensor *x, double p, int tr
                                fke_rng *rng, fke_tensor *mask, fke_tensor *y)
 {
     const char *op = "dropout";
-    FKE_TRY(any_shape(e, op, "x", x));
-    FKE_TRY(same_shape(e, op, "y", y, x));
+    FKE_TRY(fke_expect_any(e, op, "x", x));
+    FKE_TRY(fke_expect_like(e, op, "y", y, x));
     if (!(p >= 0 && p < 1))
         return fke_fail(e, FKE_ERR_ARG, "dropout: p = %g (need 0 <= p < 1)", p);
     size_t n = fke_numel(x);
     if (!train) {
         if (mask) {
-            FKE_TRY(same_shape(e, op, "mask", mask, x));
+            FKE_TRY(fke_expect_like(e, op, "mask", mask, x));
             for (size_t i = 0; i < n; i++) mask->data[i] = 1;
         }
         if (y->data != x->data) memcpy(y->data, x->data, n * sizeof(fke_real));
         return FKE_OK;
     }
-    FKE_TRY(same_shape(e, op, "mask", mask, x));
+    FKE_TRY(fke_expect_like(e, op, "mask", mask, x));
     if (p > 0 && !rng) return fke_fail(e, FKE_ERR_ARG, "dropout: training needs an rng");
     fke_real scale = (fke_real)(1.0 / (1.0 - p));
     /* serial: the mask is a function of the rng state and the element order only */
@@ -89,9 +73,9 @@ fke_status fke_dropout_backward(fke_err *e, const fke_tensor *mask, const fke_te
                                 fke_tensor *dx)
 {
     const char *op = "dropout backward";
-    FKE_TRY(any_shape(e, op, "mask", mask));
-    FKE_TRY(same_shape(e, op, "dy", dy, mask));
-    FKE_TRY(same_shape(e, op, "dx", dx, mask));
+    FKE_TRY(fke_expect_any(e, op, "mask", mask));
+    FKE_TRY(fke_expect_like(e, op, "dy", dy, mask));
+    FKE_TRY(fke_expect_like(e, op, "dx", dx, mask));
     const fke_real *m = mask->data, *d = dy->data;
     fke_real *g = dx->data;
     long n = (long)fke_numel(mask);

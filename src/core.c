@@ -84,6 +84,21 @@ fke_status fke_expect(fke_err *e, const char *op, const char *name,
     return FKE_OK;
 }
 
+fke_status fke_expect_like(fke_err *e, const char *op, const char *name, const fke_tensor *t,
+                           const fke_tensor *ref)
+{
+    return fke_expect(e, op, name, t, ref->ndim, ref->shape);
+}
+
+fke_status fke_expect_any(fke_err *e, const char *op, const char *name, const fke_tensor *t)
+{
+    if (!t || !t->data) return fke_fail(e, FKE_ERR_ARG, "%s: %s is a null tensor", op, name);
+    int dims[FKE_MAXDIM] = {-1, -1, -1, -1, -1};
+    if (t->ndim < 1 || t->ndim > FKE_MAXDIM)
+        return fke_fail(e, FKE_ERR_SHAPE, "%s: %s has %d dimensions", op, name, t->ndim);
+    return fke_expect(e, op, name, t, t->ndim, dims);
+}
+
 /* ---- arena ------------------------------------------------------------- */
 fke_status fke_arena_init(fke_arena *a, size_t bytes, fke_err *e)
 {

@@ -67,6 +67,11 @@ const char *fke_shape_str(const fke_tensor *t, char *buf, size_t len);
  * op and name go into the message: "linear: x has shape (3, 4), expected (3, 5)". */
 fke_status fke_expect(fke_err *e, const char *op, const char *name,
                       const fke_tensor *t, int ndim, const int *dims);
+/* t non-null with exactly the shape of ref (ref already checked). */
+fke_status fke_expect_like(fke_err *e, const char *op, const char *name, const fke_tensor *t,
+                           const fke_tensor *ref);
+/* t non-null with 1..FKE_MAXDIM positive dimensions. */
+fke_status fke_expect_any(fke_err *e, const char *op, const char *name, const fke_tensor *t);
 #define FKE_EXPECT(e, op, name, t, ...)                                        \
     do {                                                                       \
         const int fke_d_[] = {__VA_ARGS__};                                    \

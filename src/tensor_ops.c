@@ -6,30 +6,15 @@
 
 #define PAR_MIN 32768
 
-static fke_status same_shape(fke_err *e, const char *op, const char *name,
-                             const fke_tensor *t, const fke_tensor *ref)
-{
-    return fke_expect(e, op, name, t, ref->ndim, ref->shape);
-}
 
-static fke_status any_shape(fke_err *e, const char *op, const char *name,
-                            const fke_tensor *t)
-{
-    if (!t || !t->data)
-        return fke_fail(e, FKE_ERR_ARG, "%s: %s is a null tensor", op, name);
-    int dims[FKE_MAXDIM] = {-1, -1, -1, -1, -1};
-    if (t->ndim < 1 || t->ndim > FKE_MAXDIM)
-        return fke_fail(e, FKE_ERR_SHAPE, "%s: %s has %d dimensions", op, name, t->ndim);
-    return fke_expect(e, op, name, t, t->ndim, dims);
-}
 
 /* ---- residual add ------------------------------------------------------ */
 fke_status fke_add_forward(fke_err *e, const fke_tensor *a, const fke_tensor *b,
                            fke_tensor *y)
 {
-    FKE_TRY(any_shape(e, "add", "a", a));
-    FKE_TRY(same_shape(e, "add", "b", b, a));
-    FKE_TRY(same_shape(e, "add", "y", y, a));
+    FKE_TRY(fke_expect_any(e, "add", "a", a));
+    FKE_TRY(fke_expect_like(e, "add", "b", b, a));
+    FKE_TRY(fke_expect_like(e, "add", "y", y, a));
     const fke_real *p = a->data, *q = b->data;
     fke_real *r = y->data;
     long n = (long)fke_numel(a);
@@ -40,9 +25,9 @@ fke_status fke_add_forward(fke_err *e, const fke_tensor *a, const fke_tensor *b,
 
 fke_status fke_add_backward(fke_err *e, const fke_tensor *dy, fke_tensor *da, fke_tensor *db)
 {
-    FKE_TRY(any_shape(e, "add backward", "dy", dy));
-    if (da) FKE_TRY(same_shape(e, "add backward", "da", da, dy));
-    if (db) FKE_TRY(same_shape(e, "add backward", "db", db, dy));
+    FKE_TRY(fke_expect_any(e, "add backward", "dy", dy));
+    if (da) FKE_TRY(fke_expect_like(e, "add backward", "da", da, dy));
+    if (db) FKE_TRY(fke_expect_like(e, "add backward", "db", db, dy));
     long n = (long)fke_numel(dy);
     const fke_real *d = dy->data;
     for (int k = 0; k < 2; k++) {
@@ -103,7 +88,7 @@ fke_status fke_concat_backward(fke_err *e, const fke_tensor *dy, int n,
         if (!dxs[i]) continue;
         char name[32];
         snprintf(name, sizeof name, "gradient %d", i);
-        FKE_TRY(same_shape(e, op, name, dxs[i], xs[i]));
+        FKE_TRY(fke_expect_like(e, op, name, dxs[i], xs[i]));
     }
     int N = dy->shape[0], Dy = dy->shape[1];
     for (int r = 0; r < N; r++) {
