@@ -1,19 +1,7 @@
 #!/bin/sh
 # fke data: exit codes and messages of the CLI (make, import, show, info,
 # and bad input), and same seed -> same file bytes.
-B=${FKE_BUILD:-build}
-F="$B/fke"
-T=$(mktemp -d)
-p=0; f=0
-ok()  { p=$((p+1)); }
-bad() { f=$((f+1)); echo "  FAILED $*"; }
-# expect RC PATTERN CMD...: exit status RC and PATTERN in stdout+stderr
-expect() {
-    want=$1; pat=$2; shift 2
-    out=$("$@" 2>&1); rc=$?
-    if [ "$rc" -eq "$want" ] && echo "$out" | grep -q -- "$pat"; then ok
-    else bad "$* -> rc $rc (want $want), output: $out"; fi
-}
+. tests/lib.sh
 
 expect 2 "usage" "$F" data
 expect 2 "unknown subcommand" "$F" data nosuch

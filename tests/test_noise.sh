@@ -2,19 +2,7 @@
 # fke noise estimate and fke query: exit codes and messages of the CLI
 # (0 done, 1 refused input or file, 2 usage), the matrices on stdout in the
 # t_init file format, JSON lines with --out.
-B=${FKE_BUILD:-build}
-F="$B/fke"
-T=$(mktemp -d)
-p=0; f=0
-ok()  { p=$((p+1)); }
-bad() { f=$((f+1)); echo "  FAILED $*"; }
-# expect RC PATTERN CMD...: exit status RC and PATTERN in stdout+stderr
-expect() {
-    want=$1; pat=$2; shift 2
-    out=$("$@" 2>&1); rc=$?
-    if [ "$rc" -eq "$want" ] && echo "$out" | grep -q -- "$pat"; then ok
-    else bad "$* -> rc $rc (want $want), output: $out"; fi
-}
+. tests/lib.sh
 
 export OMP_NUM_THREADS=1
 expect 0 "150 posts" "$F" data synth --out "$T/d.h5" --posts 150 --seed 4
