@@ -775,11 +775,55 @@ fke_status fke_dataset_load(fke_dataset *d, const char *path, fke_err *e)
 }
 
 /* ---- image classification sets ------------------------------------------ */
+/* The optional noise fields: true labels in range, T_true row-stochastic. */
+static fke_status check_noise(const fke_imageset *s, const char *path, fke_status st,
+                              fke_err *e)
+{
+    int n = s->n_cls;
+    if (s->labels_true)
+        for (int i = 0; i < s->N; i++)
+            if (s->labels_true[i] < 0 || s->labels_true[i] >= n)
+                return fke_fail(e, st, "%s: field /labels_true: value %d at position %d is out "
+                                "of range 0..%d", path, s->labels_true[i], i, n - 1);
+    if (s->T_true)
+        for (int a = 0; a < n; a++) {
+            double sum = 0;
+            for (int b = 0; b < n; b++) {
+                float v = s->T_true[a * n + b];
+                if (!(v >= 0.f && v <= 1.f))
+                    return fke_fail(e, st, "%s: field /T_true: entry (%d,%d) = %g is not a "
+                                    "probability", path, a, b, v);
+                sum += v;
+            }
+            if (fabs(sum - 1.0) > 1e-3)
+                return fke_fail(e, st, "%s: field /T_true: row %d sums to %g, not 1", path, a,
+                                sum);
+        }
+    return FKE_OK;
+}
+
+int fke_file_is_imageset(const char *path)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    struct stat stt;
+    if (!path || stat(path, &stt) != 0 || !S_ISREG(stt.st_mode) || H5Fis_hdf5(path) <= 0)
+        return 0;
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return 0;
+    char *fmt = r_str_attr(f, "format");
+    int yes = fmt && !strcmp(fmt, FKE_IMAGES_FORMAT);
+    free(fmt);
+    H5Fclose(f);
+    return yes;
+}
+
 void fke_imageset_free(fke_imageset *s)
 {
     if (!s) return;
     free(s->images);
     free(s->labels);
+    free(s->labels_true);
+    free(s->T_true);
     fke_strings_free(s->class_names, s->class_names ? s->n_cls : 0);
     memset(s, 0, sizeof *s);
 }
@@ -791,6 +835,7 @@ fke_status fke_imageset_save(const fke_imageset *s, const char *path, fke_err *e
         if (s->labels[i] < 0 || s->labels[i] >= s->n_cls)
             return fke_fail(e, FKE_ERR_ARG, "%s: label %d of image %d is out of range 0..%d",
                             path, s->labels[i], i, s->n_cls - 1);
+    FKE_TRY(check_noise(s, path, FKE_ERR_ARG, e));
     char tmp[1100];
     writer w = {create_tmp(path, tmp, sizeof tmp), 0};
     if (w.f < 0) return fke_fail(e, FKE_ERR_IO, "%s: cannot create %s", path, tmp);
@@ -801,6 +846,13 @@ fke_status fke_imageset_save(const fke_imageset *s, const char *path, fke_err *e
     w_array(&w, w.f, "images", H5T_STD_U8LE, H5T_NATIVE_UINT8, 4, di, s->images, 1);
     w_array(&w, w.f, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, dl, s->labels, 0);
     w_strings(&w, w.f, "class_names", s->class_names, s->n_cls);
+    if (s->labels_true)
+        w_array(&w, w.f, "labels_true", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, dl, s->labels_true, 0);
+    if (s->T_true) {
+        hsize_t dT[2] = {(hsize_t)s->n_cls, (hsize_t)s->n_cls};
+        w_array(&w, w.f, "T_true", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, dT, s->T_true, 0);
+    }
+    if (s->noise[0]) w_str_attr(&w, w.f, "noise", s->noise);
     return finish_tmp(&w, tmp, path, "image set", e);
 }
 
@@ -817,9 +869,18 @@ fke_status fke_imageset_load(fke_imageset *s, const char *path, fke_err *e)
     s->N = di[0], s->C = di[1], s->H = di[2], s->W = di[3];
     int dl[1] = {s->N};
     s->labels = r_array(&r, "labels", H5T_INTEGER, H5T_NATIVE_INT32, 1, dl, 0);
+    s->labels_true = r_array(&r, "labels_true", H5T_INTEGER, H5T_NATIVE_INT32, 1, dl, 1);
+    int dT[2] = {s->n_cls, s->n_cls};
+    s->T_true = r_array(&r, "T_true", H5T_FLOAT, H5T_NATIVE_FLOAT, 2, dT, 1);
+    if (!r.st) {
+        char *nz = r_str_attr(f, "noise");
+        if (nz) snprintf(s->noise, sizeof s->noise, "%s", nz);
+        free(nz);
+    }
     H5Fclose(f);
     if (!r.st && s->n_cls < 1)
         r.st = fke_fail(e, FKE_ERR_FORMAT, "%s: field /class_names is empty", path);
+    if (!r.st) r.st = check_noise(s, path, FKE_ERR_FORMAT, e);
     for (int i = 0; !r.st && i < s->N; i++)
         if (s->labels[i] < 0 || s->labels[i] >= s->n_cls)
             r.st = fke_fail(e, FKE_ERR_FORMAT,

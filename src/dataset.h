@@ -65,12 +65,19 @@ long fke_dataset_T_empirical(const fke_dataset *d, int task, float *out, long *c
 typedef struct {
     int N, C, H, W, n_cls;
     uint8_t *images;  /* (N, C, H, W) */
-    int32_t *labels;  /* (N) 0..n_cls-1 */
+    int32_t *labels;  /* (N) 0..n_cls-1: the training labels (noisy ones in a corrupted set) */
     char **class_names; /* (n_cls) */
     char path[512];
+    /* a set with known label noise (`fke data corrupt`, labelnoise.h); all
+     * three optional, NULL / "" on a clean set */
+    int32_t *labels_true; /* NULL or (N) the labels before corruption */
+    float *T_true;        /* NULL or (n_cls, n_cls) P(label j | true label i) */
+    char noise[256];      /* "" or how the labels were corrupted, "kind=... rate=... seed=..." */
 } fke_imageset;
 
 fke_status fke_imageset_load(fke_imageset *s, const char *path, fke_err *e);
+/* 1 when path is an HDF5 file whose format attribute says image set. */
+int fke_file_is_imageset(const char *path);
 fke_status fke_imageset_save(const fke_imageset *s, const char *path, fke_err *e);
 void fke_imageset_free(fke_imageset *s);
 
