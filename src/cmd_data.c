@@ -24,6 +24,12 @@ static const char *usage =
     "         draw post I (image, boxes, crops, labels) into a PNG\n"
     "       fke data info FILE\n"
     "         sizes, label distributions, clean share, transition matrices\n"
+    "       fke data corrupt IN.h5 OUT.h5 --noise symmetric|pairflip --rate R [--seed S]\n"
+    "         [--limit N] [--t-out T.json]\n"
+    "         an image set's labels redrawn with known noise (the first N images; all by\n"
+    "         default): symmetric: with prob. R one of the other classes, uniformly\n"
+    "         (R < (n-1)/n); pairflip: with prob. R class i becomes i+1 mod n (R < 0.5).\n"
+    "         OUT keeps the true labels and T_true; --t-out writes T_true as a t_init file\n"
     "       fke data reveal FILE QUERY.jsonl OUT\n"
     "         the queried posts get their true labels and become clean (active learning)\n";
 
@@ -287,6 +293,13 @@ static int cmd_info(int argc, char **argv)
     if (fke_imageset_load(&s, file, &e) == FKE_OK) {
         printf("%s: image set, %d images %dx%dx%d, %d classes\n", file, s.N, s.C, s.H, s.W, s.n_cls);
         print_dist("labels", s.class_names, s.labels, s.N, 1, s.n_cls);
+        if (s.labels_true) {
+            print_dist("true labels", s.class_names, s.labels_true, s.N, 1, s.n_cls);
+            long changed = 0;
+            for (int i = 0; i < s.N; i++) changed += s.labels[i] != s.labels_true[i];
+            printf("  noisy labels (%s): %.2f%% changed\n", s.noise[0] ? s.noise : "?",
+                   s.N ? 100.0 * changed / s.N : 0.0);
+        }
         fke_imageset_free(&s);
         return 0;
     }
@@ -354,6 +367,7 @@ static int cmd_info(int argc, char **argv)
     return 0;
 }
 
+int fke_cmd_data_corrupt(int argc, char **argv); /* cmd_labelnoise.c */
 int fke_cmd_data_reveal(int argc, char **argv); /* cmd_reveal.c */
 
 int fke_cmd_data(int argc, char **argv)
@@ -367,6 +381,7 @@ int fke_cmd_data(int argc, char **argv)
     if (!strcmp(sub, "synth")) return cmd_synth(argc - 1, argv + 1);
     if (!strcmp(sub, "show")) return cmd_show(argc - 1, argv + 1);
     if (!strcmp(sub, "info")) return cmd_info(argc - 1, argv + 1);
+    if (!strcmp(sub, "corrupt")) return fke_cmd_data_corrupt(argc - 1, argv + 1);
     if (!strcmp(sub, "reveal")) return fke_cmd_data_reveal(argc - 1, argv + 1);
     fprintf(stderr, "fke data: unknown subcommand '%s'\n%s", sub, usage);
     return 2;
