@@ -26,7 +26,11 @@ static const char *noise_usage =
     "               is the model's p(.|x) at the garment x whose p(i|x) is at the\n"
     "               quantile Q over all machine-labelled garments (--quantile Q,\n"
     "               default 0.97; 1 = the most confident garment)\n"
-    "  --out T.json where the matrices go (default: stdout, the report to stderr)\n";
+    "  --out T.json where the matrices go (default: stdout, the report to stderr)\n"
+    "  DATA may also be an image set (task classify, e.g. from `fke data corrupt`):\n"
+    "  one matrix over its classes, by anchor points of --model CKPT (a classify\n"
+    "  model trained with correction=none on its labels) over every image; the\n"
+    "  error is against the set's T_true.\n";
 
 static const char *query_usage =
     "usage: fke query CKPT DATA.h5 --strategy least|margin|entropy|random --budget K\n"
@@ -151,8 +155,10 @@ int fke_cmd_noise(int argc, char **argv)
         fprintf(rep, "%s: transition matrices from %ld garments with a clean and a machine "
                      "label (alpha %g)\n", o.data, r.garments, o.alpha);
     else
-        fprintf(rep, "%s: transition matrices from anchor points of %s over %ld machine-labelled "
-                     "garments (quantile %g)\n", o.data, o.model, r.garments, o.quantile);
+        fprintf(rep, "%s: transition matrices from anchor points of %s over %ld %s "
+                     "(quantile %g)\n", o.data, o.model, r.garments,
+                r.names[0] && !strcmp(r.names[0], "class") ? "images" : "machine-labelled garments",
+                o.quantile);
     if (r.has_true) {
         for (int t = 0; t < r.tm.ntask; t++)
             fprintf(rep, "  %-12s %2dx%-2d  mean abs error vs T_true %.4f\n", r.names[t],

@@ -161,8 +161,10 @@ int fke_cmd_eval(int argc, char **argv)
         }
         printf("}\n");
     } else if (cls) {
-        printf("%s on %s: %ld images\n  accuracy %.4f   macro-F1 %.4f\n", ckpt, data, r.posts,
-               r.cat_acc, r.cat_f1);
+        printf("%s on %s: %ld images\n  accuracy %.4f   macro-F1 %.4f%s\n", ckpt, data, r.posts,
+               r.cat_acc, r.cat_f1, s.labels_true ? " (against the true labels)" : "");
+        if (r.has_T)
+            printf("  learned T vs true T, mean absolute error per entry: %.4f\n", r.T_mae[0]);
     } else {
         printf("%s on %s: %ld posts, %ld garments\n", ckpt, data, r.posts, r.garments);
         printf("  %-22s %8s %9s\n", "task", "accuracy", "macro-F1");

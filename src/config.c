@@ -151,7 +151,8 @@ static const key_def keys[] = {
     {.name = "text", .type = KT_BOOL, .off = OFF(text), .dflt = "on", .also = "use_text,textcnn",
      .doc = "TextCNN feeds the occasion head (--set text=on or text=off)."},
     ENUM("correction", correction, v_correction, "forward", "noise_correction,transition",
-         "Machine labels: forward-corrected CE through T, or plain CE."),
+         "Machine labels: forward-corrected CE through T, or plain CE. Task classify: "
+         "forward applies (to every image) only when t_init gives T."),
     ENUM("cell", cell, v_cell, "lstm", "rnn,rnn_cell", "Recurrent cell."),
     REAL("dropout_text", dropout_text, 0, 0, 1, 1, "0.4", "text_dropout",
          "Dropout after the TextCNN max-pool."),
@@ -195,7 +196,8 @@ static const key_def keys[] = {
          "Theta = log(T_est + theta_eps)."),
     STR("t_init", t_init, 0, "", "transition_init,T_init",
         "\"\": estimate T from the training data; else a matrix file (fke noise estimate's "
-        "JSON)."),
+        "JSON; task classify: one n_cat x n_cat matrix, and without one the labels are "
+        "taken as clean)."),
     STR("init_from", init_from, 0, "", "init,pretrained,weights",
         "\"\": PyTorch's default initialisation; else an fke checkpoint whose tensors replace "
         "the initial ones by name (e.g. ImageNet ResNet-18 weights converted by "

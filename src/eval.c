@@ -167,13 +167,23 @@ fke_status fke_evaluate_images(fke_model *m, const fke_imageset *s, fke_eval_res
         if (st != FKE_OK || !b) break;
         fke_tensor x = fke_tensor_view(b->x, 4, b->B, b->C, b->H, b->W);
         if ((st = fke_classifier_forward(m, &x, 0, e)) != FKE_OK) break;
-        for (int i = 0; i < b->B; i++)
-            fke_confusion_add(&r->cat, b->y[i], argmax(m->out.occ.data + (size_t)i * c->n_cat, c->n_cat));
+        for (int i = 0; i < b->B; i++) /* truth: the true labels of a corrupted set */
+            fke_confusion_add(&r->cat, s->labels_true ? s->labels_true[b->index[i]] : b->y[i],
+                              argmax(m->out.occ.data + (size_t)i * c->n_cat, c->n_cat));
         r->posts += b->B;
     }
     fke_imageloader_free(&ld);
     if (st != FKE_OK) return st;
     finish(r);
+    if (s->T_true && m->theta[0] >= 0) { /* the learned T against the set's true one */
+        int n = c->n_cat;
+        float *T = malloc((size_t)n * n * sizeof(float));
+        if (!T) return fke_fail(e, FKE_ERR_NOMEM, "eval: out of memory");
+        fke_model_get_transition(m, 0, T);
+        r->has_T = 1;
+        r->T_mae[0] = fke_matrix_mae(T, s->T_true, n);
+        free(T);
+    }
     return FKE_OK;
 }
 

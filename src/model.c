@@ -175,10 +175,17 @@ fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e)
     memset(m->rnn1, -1, sizeof m->rnn1);
     memset(m->rnn2, -1, sizeof m->rnn2);
     m->emb = m->tfc_w = m->tfc_b = m->cls_w = m->cls_b = m->norm = -1;
+    for (int t = 0; t <= FKE_MAX_ATTR; t++) m->theta[t] = -1;
     if (c->task == FKE_TASK_CLASSIFY) {
         m->cls_w = add_linear(P, e, "fc", c->F, c->n_cat, 1, &m->cls_b);
         m->norm = fke_params_add(P, e, "input.norm", 0, 0, 0, 1, 2);
         if (m->cls_w < 0 || m->norm < 0) return FKE_ERR_ARG;
+        /* every label of a classify set is taken as noisy when a matrix is
+         * given (t_init); without one the labels are taken as clean */
+        if (c->correction == FKE_CORR_FORWARD && c->t_init[0] &&
+            (m->theta[0] = fke_params_add(P, e, "theta.0", (float)c->lr_theta_mult, 1, 1, 2,
+                                          c->n_cat, c->n_cat)) < 0)
+            return FKE_ERR_ARG;
     } else {
         int vis = c->context == FKE_CTX_ALL || c->context == FKE_CTX_VISUAL;
         int task = c->context == FKE_CTX_ALL || c->context == FKE_CTX_TASK;
@@ -243,6 +250,12 @@ fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e)
     fke_cnn_init_weights(&m->cnn, P, &r);
     if (c->task == FKE_TASK_CLASSIFY) {
         init_linear(P, m->cls_w, m->cls_b, &r);
+        if (m->theta[0] >= 0) { /* T = identity until the matrix of t_init is set */
+            fke_tensor th = fke_params_value(P, m->theta[0]);
+            int n = th.shape[0];
+            for (int i = 0; i < n * n; i++)
+                th.data[i] = (fke_real)log((i / n == i % n ? 1.0 : 0.0) + c->theta_eps);
+        }
     } else {
         if (m->W0 >= 0) init_linear(P, m->W0, -1, &r);
         for (int d = 0; d < 2; d++)
@@ -288,8 +301,12 @@ void fke_model_free(fke_model *m)
 
 fke_status fke_model_set_transition(fke_model *m, int t, const float *T, fke_err *e)
 {
-    if (m->cfg.task != FKE_TASK_FKE || t < 0 || t > m->cfg.n_attr)
-        return fke_fail(e, FKE_ERR_ARG, "model: no transition matrix %d", t);
+    int ntask = m->cfg.task == FKE_TASK_FKE ? 1 + m->cfg.n_attr : 1;
+    if (t < 0 || t >= ntask || m->theta[t] < 0)
+        return fke_fail(e, FKE_ERR_ARG, "model: no transition matrix %d%s", t,
+                        m->cfg.task == FKE_TASK_CLASSIFY
+                            ? " (task classify has one, with correction forward and t_init set)"
+                            : "");
     fke_tensor th = fke_params_value(&m->P, m->theta[t]);
     int n = th.shape[0];
     for (int i = 0; i < n; i++) {
@@ -821,22 +838,35 @@ fke_status fke_classifier_forward(fke_model *m, const fke_tensor *x, int train, 
     return linear_fwd(m, e, m->cls_w, m->cls_b, &a->f_img, &m->out.occ);
 }
 
+/* Plain CE, or with a transition layer (theta[0]) the forward-corrected CE
+ * -log((softmax(z) T)[y]) of MODEL.md on every image. With the layer the
+ * gradients of the logits and of Θ are made by fke_classifier_backward,
+ * since Θ's gradient lives in the parameter gradients, zeroed between the
+ * loss and the backward. */
 fke_status fke_classifier_loss(fke_model *m, const int32_t *labels, double *loss, fke_err *e)
 {
     fke_model_acts *a = m->acts;
-    int n = 0;
-    FKE_TRY(fke_softmax_xent_forward(e, &m->out.occ, labels, NULL, loss, &n));
+    int n = 0, th_i = m->theta[0];
+    fke_tensor th = th_i >= 0 ? W(m, th_i) : (fke_tensor){0};
+    fke_status st = th_i >= 0 ? fke_transition_forward(e, &m->out.occ, &th, labels, NULL, loss, &n)
+                              : fke_softmax_xent_forward(e, &m->out.occ, labels, NULL, loss, &n);
+    if (st != FKE_OK && !(st == FKE_ERR_NUMERIC && m->planning)) return st;
     if (!isfinite(*loss) && !m->planning)
         return fke_fail(e, FKE_ERR_NUMERIC, "model: the loss is %g (diverged?)", *loss);
     FKE_TRY(zeros_like(m, e, &m->out.occ, &a->docc));
     a->ycat = (int32_t *)labels;
-    return fke_softmax_xent_backward(e, &m->out.occ, labels, NULL, 1.0, &a->docc);
+    if (th_i < 0) return fke_softmax_xent_backward(e, &m->out.occ, labels, NULL, 1.0, &a->docc);
+    return FKE_OK; /* fke_classifier_backward: the gradients of the logits and of Θ */
 }
 
 fke_status fke_classifier_backward(fke_model *m, fke_err *e)
 {
     fke_model_acts *a = m->acts;
     fke_tensor df;
+    if (m->theta[0] >= 0) { /* the loss: gradients of the logits and of Θ */
+        fke_tensor th = W(m, m->theta[0]), dth = dW(m, m->theta[0]);
+        FKE_TRY(fke_transition_backward(e, &m->out.occ, &th, a->ycat, NULL, 1.0, &a->docc, &dth));
+    }
     FKE_TRY(zeros_like(m, e, &a->f_img, &df));
     FKE_TRY(linear_bwd(m, e, m->cls_w, m->cls_b, &a->f_img, &a->docc, &df));
     return fke_cnn_backward(&m->cnn, &m->P, &m->arena, e, &a->tape_img, &df, NULL);

@@ -134,6 +134,56 @@ fke_status fke_garment_probs_compute(fke_model *m, const fke_dataset *d, const u
     return FKE_OK;
 }
 
+fke_status fke_image_probs_compute(fke_model *m, const fke_imageset *s, fke_garment_probs *gp,
+                                   fke_err *e)
+{
+    const fke_config *c = &m->cfg;
+    memset(gp, 0, sizeof *gp);
+    FKE_TRY(fke_check_imageset(c, s, e));
+    int n = s->n_cls;
+    gp->N = s->N, gp->G = 1, gp->ntask = 1, gp->n[0] = n, gp->W = n;
+    gp->p = malloc((size_t)s->N * n * sizeof(float) + 1);
+    gp->have = calloc((size_t)s->N + 1, 1);
+    fke_real *buf = malloc((size_t)c->batch * n * sizeof(fke_real));
+    if (!gp->p || !gp->have || !buf) {
+        free(buf);
+        fke_garment_probs_free(gp);
+        return fke_fail(e, FKE_ERR_NOMEM, "%s: no memory for the model's probabilities", s->path);
+    }
+    /* normalised with the training set's statistics, kept with the model */
+    fke_tensor norm = fke_params_value(&m->P, m->norm);
+    float mean = norm.data[0], std = norm.data[1];
+    if (!(std > 0)) fke_imageset_stats(s, &mean, &std);
+    fke_imageloader ld;
+    fke_status st = fke_imageloader_init(&ld, s, c->batch, 0, c->pad, mean, std, 0, e);
+    if (st != FKE_OK) {
+        free(buf);
+        fke_garment_probs_free(gp);
+        return st;
+    }
+    for (;;) {
+        fke_imagebatch *b;
+        if ((st = fke_imageloader_next(&ld, &b, e)) != FKE_OK || !b) break;
+        fke_tensor x = fke_tensor_view(b->x, 4, b->B, b->C, b->H, b->W);
+        if ((st = fke_classifier_forward(m, &x, 0, e)) != FKE_OK) break;
+        fke_tensor probs = fke_tensor_view(buf, 2, b->B, n);
+        if ((st = fke_softmax_forward(e, &m->out.occ, &probs)) != FKE_OK) break;
+        for (int i = 0; i < b->B; i++) {
+            float *row = gp->p + (size_t)b->index[i] * n;
+            for (int j = 0; j < n; j++) row[j] = (float)buf[(size_t)i * n + j];
+            gp->have[b->index[i]] = 1;
+        }
+    }
+    fke_imageloader_free(&ld);
+    free(buf);
+    if (st != FKE_OK) {
+        fke_garment_probs_free(gp);
+        return st;
+    }
+    for (long i = 0; i < s->N; i++) gp->count += gp->have[i];
+    return FKE_OK;
+}
+
 /* ---- anchor points -------------------------------------------------------- */
 typedef struct {
     float v;
@@ -259,6 +309,48 @@ static fke_status estimate_anchors(const fke_noise_opts *o, const fke_dataset *d
     return st;
 }
 
+/* An image set: anchor points of a classify model over all its images. */
+static fke_status estimate_images(const fke_noise_opts *o, fke_noise_report *r, fke_err *e)
+{
+    if (!o->model)
+        return fke_fail(e, FKE_ERR_ARG,
+                        "%s: an image set carries one label per image, so there is no "
+                        "clean/machine overlap to count; give --model CKPT, a classify model "
+                        "trained with plain cross-entropy on these labels, for the anchor-point "
+                        "estimate",
+                        o->data);
+    fke_imageset s;
+    FKE_TRY(fke_imageset_load(&s, o->data, e));
+    fke_model m;
+    fke_status st = fke_model_load(&m, o->model, 0, NULL, e);
+    if (st != FKE_OK) {
+        fke_imageset_free(&s);
+        return st;
+    }
+    fke_err why = {""};
+    fke_garment_probs gp;
+    memset(&gp, 0, sizeof gp);
+    if (fke_check_imageset(&m.cfg, &s, &why) != FKE_OK)
+        st = fke_fail(e, FKE_ERR_SHAPE, "%s does not fit the data: %s", o->model, why.msg);
+    else
+        st = fke_image_probs_compute(&m, &s, &gp, e);
+    fke_model_free(&m);
+    r->method = FKE_NOISE_ANCHORS;
+    r->garments = gp.count;
+    if (st == FKE_OK) st = fke_noise_anchors(&gp, o->quantile, &r->tm, NULL, e);
+    fke_garment_probs_free(&gp);
+    if (st == FKE_OK && !(r->names[0] = strdup("class")))
+        st = fke_fail(e, FKE_ERR_NOMEM, "noise estimate: out of memory");
+    if (st == FKE_OK && s.T_true) {
+        r->has_true = 1;
+        r->mae[0] = r->mae_mean = fke_matrix_mae(r->tm.T[0], s.T_true, s.n_cls);
+    }
+    if (st == FKE_OK && o->out) st = fke_tmatrix_save(&r->tm, o->out, r->names, e);
+    fke_imageset_free(&s);
+    if (st != FKE_OK) fke_noise_report_free(r);
+    return st;
+}
+
 fke_status fke_noise_estimate(const fke_noise_opts *o, fke_noise_report *r, fke_err *e)
 {
     memset(r, 0, sizeof *r);
@@ -273,6 +365,7 @@ fke_status fke_noise_estimate(const fke_noise_opts *o, fke_noise_report *r, fke_
         return fke_fail(e, FKE_ERR_IO, "%s: cannot read the checkpoint (%s)", o->model,
                         strerror(errno));
     if (o->out) FKE_TRY(check_writable(o->out, e));
+    if (fke_file_is_imageset(o->data)) return estimate_images(o, r, e);
     fke_dataset d;
     FKE_TRY(fke_dataset_load(&d, o->data, e));
     fke_status st = FKE_OK;

@@ -13,6 +13,12 @@
  *            is the paper's robust variant, which ignores the top 3% where
  *            a model that has fitted the noise is over-confident.
  *
+ * An image set (task classify, e.g. a corrupted Fashion-MNIST from `fke
+ * data corrupt`) has one matrix over its classes; only the anchor estimate
+ * applies (its images carry one label each), from a classify checkpoint
+ * trained with plain CE on the noisy labels, over every image of the set;
+ * the error is against the set's T_true.
+ *
  * The result is an fke_tmatrices, written with fke_tmatrix_save: the file
  * `fke train` reads as its initial T (config key t_init).
  *
@@ -61,6 +67,11 @@ typedef struct {
 fke_status fke_garment_probs_compute(fke_model *m, const fke_dataset *d, const uint8_t *posts,
                                      const uint8_t *garment, fke_garment_probs *gp, fke_err *e);
 void fke_garment_probs_free(fke_garment_probs *gp);
+/* The same for task classify over an image set: one "garment" per image
+ * (G = 1), one task (the classes), every image kept. m must fit s
+ * (fke_check_imageset). */
+fke_status fke_image_probs_compute(fke_model *m, const fke_imageset *s, fke_garment_probs *gp,
+                                   fke_err *e);
 
 /* ---- estimates --------------------------------------------------------------- */
 /* Anchor points over the garments gp holds: for each task t and class i, the

@@ -54,9 +54,10 @@ static char *slurp(const char *path, fke_err *e)
 
 fke_status fke_tmatrix_load(fke_tmatrices *tm, const char *path, const fke_config *c, fke_err *e)
 {
-    int n[1 + FKE_MAX_ATTR], ntask = 1 + c->n_attr;
+    int cls = c->task == FKE_TASK_CLASSIFY; /* one matrix, over the classes */
+    int n[1 + FKE_MAX_ATTR], ntask = cls ? 1 : 1 + c->n_attr;
     n[0] = c->n_cat;
-    for (int k = 0; k < c->n_attr; k++) n[k + 1] = c->n_val[k];
+    for (int k = 0; !cls && k < c->n_attr; k++) n[k + 1] = c->n_val[k];
     char *text = slurp(path, e);
     if (!text) return FKE_ERR_IO;
     cJSON *root = cJSON_Parse(text);
@@ -67,9 +68,12 @@ fke_status fke_tmatrix_load(fke_tmatrices *tm, const char *path, const fke_confi
     if (!cJSON_IsArray(tasks))
         st = fke_fail(e, FKE_ERR_FORMAT, "%s: key \"tasks\" (an array of {name, T}) is missing", path);
     else if (cJSON_GetArraySize(tasks) != ntask)
-        st = fke_fail(e, FKE_ERR_FORMAT, "%s: \"tasks\" has %d matrices, the model needs %d "
-                                         "(category + %d attributes)",
-                      path, cJSON_GetArraySize(tasks), ntask, c->n_attr);
+        st = cls ? fke_fail(e, FKE_ERR_FORMAT, "%s: \"tasks\" has %d matrices, task classify "
+                                               "needs 1 (%dx%d, over the classes)",
+                            path, cJSON_GetArraySize(tasks), c->n_cat, c->n_cat)
+                 : fke_fail(e, FKE_ERR_FORMAT, "%s: \"tasks\" has %d matrices, the model needs %d "
+                                               "(category + %d attributes)",
+                            path, cJSON_GetArraySize(tasks), ntask, c->n_attr);
     if (st == FKE_OK) st = alloc_tasks(tm, ntask, n, e);
     for (int t = 0; st == FKE_OK && t < ntask; t++) {
         cJSON *T = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(tasks, t), "T");

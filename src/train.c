@@ -131,7 +131,7 @@ static fke_status make_loader(run *r, fke_err *e)
 static fke_status init_transitions(run *r, const fke_train_opts *o, fke_err *e)
 {
     const fke_config *c = &r->cfg;
-    if (r->cls || c->correction != FKE_CORR_FORWARD) return FKE_OK;
+    if (c->correction != FKE_CORR_FORWARD || (r->cls && r->m.theta[0] < 0)) return FKE_OK;
     fke_tmatrices tm;
     if (c->t_init[0]) {
         FKE_TRY(fke_tmatrix_load(&tm, c->t_init, c, e));
