@@ -5,18 +5,23 @@
 # changes), several model seeds each; writes experiments/results/noise.md
 # and noise.png.
 #
-#   sh experiments/noise.sh [--ratios "0.0 0.3 0.5 0.7"] [--seeds "1 2 3"] [--epochs 5] [--posts 2000]
+#   sh experiments/noise.sh [--ratios "0.0 0.3 0.5 0.7"] [--seeds "1 2 3"] [--epochs 6] [--posts 4000] [--jobs 1]
+#
+# At noise ratio 0 there are no machine labels, so correction forward and
+# none train the same model: it is trained once and reported for both.
+# --jobs J trains J runs at a time (with FKE_THREADS=1 on a small machine).
 set -e
 B=${FKE_BUILD:-build}   # FKE_THREADS=N sets each run's thread count (default: all cores)
 FKE="$B/fke"
-RATIOS="0.0 0.1 0.3 0.5 0.7"; SEEDS="1 2 3"; EPOCHS=5; POSTS=2000
+RATIOS="0.0 0.1 0.3 0.5 0.7"; SEEDS="1 2 3"; EPOCHS=6; POSTS=4000; JOBS=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --ratios) RATIOS="$2"; shift 2 ;;
         --seeds) SEEDS="$2"; shift 2 ;;
         --epochs) EPOCHS="$2"; shift 2 ;;
         --posts) POSTS="$2"; shift 2 ;;
-        *) echo "usage: $0 [--ratios R] [--seeds S] [--epochs N] [--posts N]" >&2; exit 2 ;;
+        --jobs) JOBS="$2"; shift 2 ;;
+        *) echo "usage: $0 [--ratios R] [--seeds S] [--epochs N] [--posts N] [--jobs J]" >&2; exit 2 ;;
     esac
 done
 [ -x "$FKE" ] || make all
@@ -25,23 +30,43 @@ mkdir -p $D $R $OUT
 [ -f $D/val.h5 ]  || $FKE data synth --split train --posts 400 --noise-ratio 0 --seed 102 --out $D/val.h5
 [ -f $D/test.h5 ] || $FKE data synth --split test --posts 1000 --seed 103 --out $D/test.h5
 start=$(date +%s)
-: > $R/results.jsonl
+one() { # ratio correction seed
+    nr=$1; corr=$2; s=$3
+    run=$R/n$nr-$corr-s$s
+    [ -f $run.json ] && { echo "noise $nr correction $corr seed $s: done before ($run.json)"; return 0; }
+    t0=$(date +%s)
+    $FKE train configs/demo.json --quiet --set correction=$corr --set threads=${FKE_THREADS:-0} --set seed=$s \
+        --set epochs=$EPOCHS --set lr_step_epochs=$((EPOCHS - 1)) \
+        --set train_data=$D/train-$nr.h5 --set val_data=$D/val.h5 --set test_data="" \
+        --set out_dir=$run > $run.log 2>&1 ||
+        { echo "noise: ratio $nr correction $corr seed $s failed, see $run.log" >&2; return 1; }
+    line=$($FKE eval $run/best.h5 $D/test.h5 --json --out $run) || return 1
+    sec=$(( $(date +%s) - t0 ))
+    clean=$(awk "BEGIN { print ($nr == 0) }")
+    for c in $corr $( [ "$clean" = 1 ] && echo forward ); do
+        echo "{\"noise\": $nr, \"correction\": \"$c\", \"seed\": $s, \"seconds\": $sec, \"eval\": $line}"
+    done > $run.json
+    echo "noise $nr correction $corr seed $s: $line"
+}
+n=0; pids=""
 for nr in $RATIOS; do
     [ -f $D/train-$nr.h5 ] || $FKE data synth --split train --posts $POSTS --noise-ratio $nr --seed 101 --out $D/train-$nr.h5
-    for corr in forward none; do
+    clean=$(awk "BEGIN { print ($nr == 0) }")
+    for corr in none $( [ "$clean" = 1 ] || echo forward ); do
         for s in $SEEDS; do
-            run=$R/n$nr-$corr-s$s
-            t0=$(date +%s)
-            $FKE train configs/demo.json --quiet --set correction=$corr --set threads=${FKE_THREADS:-0} --set seed=$s \
-                --set epochs=$EPOCHS --set lr_step_epochs=$((EPOCHS - 1)) \
-                --set train_data=$D/train-$nr.h5 --set val_data=$D/val.h5 --set test_data="" \
-                --set out_dir=$run
-            line=$($FKE eval $run/best.h5 $D/test.h5 --json --out $run)
-            echo "{\"noise\": $nr, \"correction\": \"$corr\", \"seed\": $s, \"seconds\": $(( $(date +%s) - t0 )), \"eval\": $line}" >> $R/results.jsonl
-            echo "noise $nr correction $corr seed $s: $line"
+            one $nr $corr $s & pids="$pids $!"
+            n=$((n + 1))
+            if [ $n -ge $JOBS ]; then
+                for p in $pids; do wait $p; done
+                n=0; pids=""
+            fi
         done
     done
 done
+for p in $pids; do wait $p; done
+for nr in $RATIOS; do for s in $SEEDS; do
+    cat $R/n$nr-none-s$s.json; [ -f $R/n$nr-forward-s$s.json ] && cat $R/n$nr-forward-s$s.json
+done; done > $R/results.jsonl
 python3 experiments/table.py noise $R/results.jsonl $OUT/noise.md $OUT/noise.png \
     "posts=$POSTS epochs=$EPOCHS seeds=$SEEDS total=$(( $(date +%s) - start ))s"
 cat $OUT/noise.md

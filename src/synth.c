@@ -25,7 +25,7 @@ static const char *const *const val_names[FKE_SYNTH_A] = {val_colour, val_patter
 /* ---- outfit rules per occasion ------------------------------------------
  * p_dress: dress + footwear instead of top + trousers + footwear;
  * top: preferred top (T-shirt, pullover or shirt), foot: preferred footwear;
- * the preferred choice is drawn with probability 0.7, each other with 0.15.
+ * the preferred choice is drawn with probability 0.85, each other with 0.075.
  * Every single choice is shared by several occasions; the combination (and
  * the attributes and the caption) separates them. */
 typedef struct {
@@ -63,31 +63,50 @@ static const double cat_shade[10][3] = {
     {1.5, 1, 1}, {1, 1, 1.5}, {1, 1, 1}, {1, 1, 1}, {1, 1, 2},
     {1, 1, 1.5}, {1, 1, 1},   {1, 1, 1.5}, {1, 1, 1}, {1, 1, 1.5}};
 static const double cat_scale[10][3] = {
-    {1, 2, 1}, {.5, 1.5, 2}, {1, 2, 1}, {.5, 1, 2.5}, {.3, 1, 3},
-    {2, 1.5, .5}, {1, 2, 1}, {2, 1.5, .5}, {3, 1, .3}, {2, 1.5, .5}};
+    {2.2, 1.4, .4}, {.5, 1.5, 2}, {2.2, 1.4, .4}, {.5, 1, 2.5}, {.3, 1, 3},
+    {2.2, 1.4, .4}, {2.2, 1.4, .4}, {2.2, 1.4, .4}, {3, 1, .3}, {2.2, 1.4, .4}};
 static const int scale_px[3] = {18, 23, 28};
 
 static const uint8_t colour_rgb[8][3] = {{220, 30, 30},  {245, 140, 20}, {240, 220, 40},
                                          {50, 170, 50},  {30, 170, 170}, {40, 80, 220},
                                          {130, 50, 200}, {220, 50, 170}};
 
-/* ---- the true transition matrices --------------------------------------- */
+/* ---- the true transition matrices ---------------------------------------
+ * A tagger confuses each class mostly with one other, and some classes far
+ * more than others (it barely knows "shirt" and calls most shirts T-shirts).
+ * Row i moves f * mult[i] of its mass (at most 0.9) off the diagonal: 0.8 of
+ * that to primary[i], the rest to the other classes in proportion to the
+ * look-alike weights w. mult averages 1 in every task, so f is the mean
+ * flip rate; rows with f * mult > 0.5 are not diagonally dominant. */
+static const int cat_primary[10] = {SHIRT, DRESS, COAT, COAT, PULLOVER,
+                                    SNEAKER, TSHIRT, BOOT, SANDAL, SNEAKER};
+static const double cat_mult[10] = {.75, .5, 1.5, 1, .75, 1.5, 1.75, 1, .5, .75};
 static const double cat_confuse[][3] = {
     {TSHIRT, SHIRT, 4},     {PULLOVER, COAT, 4},  {PULLOVER, SHIRT, 2}, {COAT, SHIRT, 1.5},
     {SANDAL, SNEAKER, 3},   {SNEAKER, BOOT, 3},   {SANDAL, BOOT, 1.5},  {DRESS, COAT, 1.5},
     {DRESS, TSHIRT, 1},     {TSHIRT, PULLOVER, 1.5}, {TROUSER, DRESS, .5}};
+static const int colour_primary[8] = {1, 2, 3, 4, 5, 6, 7, 0}; /* the next hue */
+static const double colour_mult[8] = {1.5, .5, 1.5, .5, 1.5, .5, 1.5, .5};
+static const int pattern_primary[4] = {2, 3, 0, 1};
+static const double pattern_mult[4] = {.5, 1, 1, 1.5};
+static const int shade_primary[3] = {1, 2, 1};
+static const double shade_mult[3] = {.75, 1.5, .75};
+static const int scale_primary[3] = {1, 2, 1};
+static const double scale_mult[3] = {1.75, .5, .75};
 
 size_t fke_synth_T_size(void) { return 100 + 64 + 16 + 9 + 9; }
 
-/* rows: diagonal 1-f, the off-diagonal f shared in proportion to w */
-static void fill_T(float *T, int n, const double *w, double f)
+static void fill_T(float *T, int n, const int *primary, const double *mult, const double *w,
+                   double f)
 {
     for (int i = 0; i < n; i++) {
-        double s = 0;
+        double off = f * mult[i] > 0.9 ? 0.9 : f * mult[i], s = 0;
         for (int j = 0; j < n; j++)
-            if (j != i) s += w[i * n + j];
+            if (j != i && j != primary[i]) s += w[i * n + j];
         for (int j = 0; j < n; j++)
-            T[i * n + j] = (float)(j == i ? 1.0 - f : f * w[i * n + j] / s);
+            T[i * n + j] = (float)(j == i            ? 1.0 - off
+                                   : j == primary[i] ? 0.8 * off
+                                                     : 0.2 * off * w[i * n + j] / s);
     }
 }
 
@@ -100,7 +119,7 @@ void fke_synth_transitions(double f, float *T)
         w[a * 10 + b] += cat_confuse[k][2];
         w[b * 10 + a] += cat_confuse[k][2];
     }
-    fill_T(T, 10, w, f);
+    fill_T(T, 10, cat_primary, cat_mult, w, f);
     T += 100;
     /* colour: neighbours on the hue circle */
     for (int i = 0; i < 8; i++)
@@ -109,16 +128,16 @@ void fke_synth_transitions(double f, float *T)
             d = d > 4 ? 8 - d : d;
             w[i * 8 + j] = d == 1 ? 3 : d == 2 ? .5 : .1;
         }
-    fill_T(T, 8, w, f);
+    fill_T(T, 8, colour_primary, colour_mult, w, f);
     T += 64;
     /* pattern: stripes/checks and dots/checks look alike */
     static const double wp[16] = {0, 1, .5, .5, 1, 0, .3, 2, .5, .3, 0, 1, .5, 2, 1, 0};
-    fill_T(T, 4, wp, f);
+    fill_T(T, 4, pattern_primary, pattern_mult, wp, f);
     T += 16;
     /* shade and scale: neighbours */
     static const double wn[9] = {0, 3, .3, 3, 0, 3, .3, 3, 0};
-    fill_T(T, 3, wn, f);
-    fill_T(T + 9, 3, wn, f);
+    fill_T(T, 3, shade_primary, shade_mult, wn, f);
+    fill_T(T + 9, 3, scale_primary, scale_mult, wn, f);
 }
 
 /* ---- vocabulary ---------------------------------------------------------- */
@@ -206,13 +225,14 @@ static int draw_f(fke_rng *r, const float *w, int n)
 static int pick3(fke_rng *r, const int *opts, int pref)
 {
     double w[3];
-    for (int i = 0; i < 3; i++) w[i] = opts[i] == pref ? 0.7 : 0.15;
+    for (int i = 0; i < 3; i++) w[i] = opts[i] == pref ? 0.85 : 0.075;
     return opts[draw(r, w, 3)];
 }
 
 /* ---- rendering ------------------------------------------------------------ */
 typedef struct {
     int cat, attr[FKE_SYNTH_A], src, cx, cy, size;
+    float tone; /* light: share of white; medium, dark: brightness factor */
 } garment;
 
 static float pattern_mask(int p, int u, int v)
@@ -231,9 +251,7 @@ static void draw_garment(uint8_t *img, int S, const garment *g, const uint8_t *s
     float col[3];
     for (int c = 0; c < 3; c++) {
         float v = colour_rgb[g->attr[A_COLOUR]][c];
-        if (g->attr[A_SHADE] == 0) v = 0.55f * v + 0.45f * 255.f;
-        if (g->attr[A_SHADE] == 2) v = 0.5f * v;
-        col[c] = v;
+        col[c] = g->attr[A_SHADE] == 0 ? (1 - g->tone) * v + g->tone * 255.f : g->tone * v;
     }
     int sz = g->size, x0 = g->cx - sz / 2, y0 = g->cy - sz / 2;
     for (int y = 0; y < sz; y++)
@@ -263,13 +281,47 @@ static void draw_garment(uint8_t *img, int S, const garment *g, const uint8_t *s
         }
 }
 
+/* The whole image as a thumbnail of the post: averaged over THUMB x THUMB
+ * blocks and scaled back up (bilinear), so it keeps the colours and the
+ * layout but garment shapes blur and patterns vanish; they show only in the
+ * crops. */
+#define THUMB 4
+static void thumbnail(uint8_t *img, int S)
+{
+    enum { H = FKE_SYNTH_IMG / THUMB };
+    int h = S / THUMB;
+    float small[3][H][H];
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < h; x++) {
+                float sum = 0;
+                for (int v = 0; v < THUMB; v++)
+                    for (int u = 0; u < THUMB; u++)
+                        sum += img[((size_t)c * S + THUMB * y + v) * S + THUMB * x + u];
+                small[c][y][x] = sum / (THUMB * THUMB);
+            }
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < S; y++)
+            for (int x = 0; x < S; x++) {
+                float fy = (y + 0.5f) / THUMB - 0.5f, fx = (x + 0.5f) / THUMB - 0.5f;
+                fy = fy < 0 ? 0 : fy > h - 1 ? h - 1 : fy;
+                fx = fx < 0 ? 0 : fx > h - 1 ? h - 1 : fx;
+                int y0 = (int)fy, x0 = (int)fx, y1 = y0 + 1 < h ? y0 + 1 : y0,
+                    x1 = x0 + 1 < h ? x0 + 1 : x0;
+                float ay = fy - y0, ax = fx - x0;
+                float v = (1 - ay) * ((1 - ax) * small[c][y0][x0] + ax * small[c][y0][x1]) +
+                          ay * ((1 - ax) * small[c][y1][x0] + ax * small[c][y1][x1]);
+                img[((size_t)c * S + y) * S + x] = (uint8_t)lrintf(v);
+            }
+}
+
 /* ---- the generator --------------------------------------------------------- */
 void fke_synth_defaults(fke_synth_opts *o, int split)
 {
     o->split = split;
     o->posts = split ? 1000 : 4000;
     o->noise_ratio = split ? 0.0 : 0.7;
-    o->flip_rate = 0.3;
+    o->flip_rate = 0.5;
     o->missing = 0.0;
     o->seed = 1;
 }
@@ -322,7 +374,7 @@ static void sample_attrs(fke_rng *r, int occ, garment *g)
     int c = g->cat;
     double w[8];
     for (int k = 0; k < 8; k++)
-        w[k] = 0.3 + 3.0 * (k == R->palette[0] || k == R->palette[1]) + 1.5 * (k == cat_colour[c]);
+        w[k] = 0.3 + 2.0 * (k == R->palette[0] || k == R->palette[1]) + 1.5 * (k == cat_colour[c]);
     g->attr[A_COLOUR] = draw(r, w, 8);
     for (int k = 0; k < 4; k++) w[k] = R->pattern[k] * cat_pattern[c][k];
     g->attr[A_PATTERN] = draw(r, w, 4);
@@ -330,7 +382,12 @@ static void sample_attrs(fke_rng *r, int occ, garment *g)
     g->attr[A_SHADE] = draw(r, w, 3);
     for (int k = 0; k < 3; k++) w[k] = R->scale_mul[k] * cat_scale[c][k];
     g->attr[A_SCALE] = draw(r, w, 3);
-    g->size = scale_px[g->attr[A_SCALE]];
+    /* drawn size and tone vary within a value, and neighbouring values
+     * overlap: the image does not always decide shade and scale */
+    g->size = scale_px[g->attr[A_SCALE]] - 3 + (int)fke_rng_below(r, 7);
+    static const float tone_lo[3] = {0.1f, 0.55f, 0.3f}, tone_hi[3] = {0.5f, 1.0f, 0.8f};
+    int sh = g->attr[A_SHADE];
+    g->tone = tone_lo[sh] + (tone_hi[sh] - tone_lo[sh]) * (float)fke_rng_uniform(r);
 }
 
 /* Positions: outer layer in the left column, the body (top/dress,
@@ -444,7 +501,7 @@ fke_status fke_synth_generate(const fke_synth_opts *o, const fke_imageset *gar,
     fke_synth_transitions(o->flip_rate, d->T_true);
     snprintf(d->src_file, sizeof d->src_file, "%s", src_file ? src_file : gar->path);
     snprintf(d->generator, sizeof d->generator,
-             "fke-synth version=1 split=%s posts=%d noise_ratio=%g flip_rate=%g missing=%g "
+             "fke-synth version=2 split=%s posts=%d noise_ratio=%g flip_rate=%g missing=%g "
              "seed=%llu",
              o->split ? "test" : "train", o->posts, o->noise_ratio, o->flip_rate, o->missing,
              (unsigned long long)o->seed);
@@ -494,6 +551,7 @@ fke_status fke_synth_generate(const fke_synth_opts *o, const fke_imageset *gar,
                 draw_garment(im, S, &gs[g], gar->images + (size_t)gs[g].src * 784);
         for (int g = 0; g < n; g++)
             if (gs[g].cat == BAG) draw_garment(im, S, &gs[g], gar->images + (size_t)gs[g].src * 784);
+        thumbnail(im, S);
         /* person: one wearer per post */
         int dress = 0;
         for (int g = 0; g < n; g++) dress |= gs[g].cat == DRESS;
@@ -512,17 +570,17 @@ fke_status fke_synth_generate(const fke_synth_opts *o, const fke_imageset *gar,
             b[1] = y0 < 0 ? 0 : y0;
             b[2] = x0 + gs[g].size > S ? S : x0 + gs[g].size;
             b[3] = y0 + gs[g].size > S ? S : y0 + gs[g].size;
-            /* crop: the 32x32 window of the whole image centred on the
-             * garment (zero outside), so its drawn size stays visible */
+            /* crop: the garment alone, drawn from its source at the crop's
+             * full resolution (as crops cut from a large photo are), so its
+             * drawn size does not show in it */
             uint8_t *cr = d->crops + s * 3 * P * P;
-            int cx0 = gs[g].cx - P / 2, cy0 = gs[g].cy - P / 2;
-            for (int c = 0; c < 3; c++)
-                for (int y = 0; y < P; y++)
-                    for (int x = 0; x < P; x++) {
-                        int X = cx0 + x, Y = cy0 + y;
-                        cr[((size_t)c * P + y) * P + x] =
-                            (X >= 0 && Y >= 0 && X < S && Y < S) ? im[((size_t)c * S + Y) * S + X] : 0;
-                    }
+            for (int p = 0; p < P * P; p++) {
+                int v = bg + (int)fke_rng_below(&r, 9) - 4;
+                for (int c = 0; c < 3; c++) cr[(size_t)c * P * P + p] = (uint8_t)v;
+            }
+            garment one = gs[g];
+            one.cx = one.cy = P / 2, one.size = P - 2;
+            draw_garment(cr, P, &one, gar->images + (size_t)one.src * 784);
             d->src_index[s] = gs[g].src;
             d->person[s * 2] = gender;
             d->person[s * 2 + 1] = age;

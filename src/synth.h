@@ -26,7 +26,7 @@ typedef struct {
     int split;          /* 0 train, 1 test (all clean) */
     int posts;          /* number of posts */
     double noise_ratio; /* share of training posts whose garment labels are machine-made */
-    double flip_rate;   /* 1 - diagonal of every true transition matrix */
+    double flip_rate;   /* mean off-diagonal mass of a row of the true transition matrices */
     double missing;     /* probability that a training label (occasion, category, attribute) is missing */
     uint64_t seed;
 } fke_synth_opts;
