@@ -14,7 +14,7 @@
 #   seeds    1 2 3 (the seed draws the noisy labels, the weights and the batches)
 #
 # Budget (the machine: 2 cores shared with other experiments, every command
-# under nice -n 19): the first NIMG training images (default 4000), EPOCHS
+# under nice -n 19): the first NIMG training images (default 2000), EPOCHS
 # epochs (default 8) of batch 64, SGD momentum 0.9, lr 0.05 for the first
 # half then 0.005, weight decay 5e-4, one thread per run, two runs at a time;
 # evaluation once, after the last epoch (no early stopping: there is no clean
@@ -29,7 +29,7 @@
 set -e
 B=${FKE_BUILD:-build}
 FKE="$B/fke"
-NIMG=4000; EPOCHS=8; SEEDS="1 2 3"; JOBS=2
+NIMG=2000; EPOCHS=8; SEEDS="1 2 3"; JOBS=2
 while [ $# -gt 0 ]; do
     case "$1" in
         --images) NIMG="$2"; shift 2 ;;
