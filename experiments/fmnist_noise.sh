@@ -21,6 +21,10 @@
 # validation set in this setting). Many epochs on a small set is where plain
 # CE memorises the noise, which is what the correction is meant to prevent.
 #
+# Resumes: a rerun keeps the noisy sets, the estimates and every run that
+# finished (its metrics have the test evaluation), and trains the rest; the
+# wall time reported is that of the last invocation.
+#
 # Writes experiments/results/fmnist_noise.md (accuracy mean ± std over the
 # seeds, the error of T, wall time); runs in runs/fmnist_noise/, data in
 # data/fmnist_noise/.
@@ -52,6 +56,9 @@ NICE="nice -n 19"
 cat > $R/train1.sh <<EOF
 #!/bin/sh
 name=\$1; data=\$2; seed=\$3; shift 3
+if [ -f $R/\$name/last.h5 ] && grep -q '"test"' $R/\$name/metrics.jsonl 2>/dev/null; then
+    echo "  kept \$name (finished earlier)"; exit 0
+fi
 s=\$(date +%s)
 $NICE $FKE train configs/fmnist-best.json --quiet --set threads=1 --set seed=\$seed \\
     --set train_data=\$data --set epochs=$EPOCHS --set lr_step_epochs=$STEP --set lr_gamma=0.1 \\
@@ -60,13 +67,14 @@ $NICE $FKE train configs/fmnist-best.json --quiet --set threads=1 --set seed=\$s
 echo "\$name \$((\$(date +%s) - s))" >> $R/times.txt
 echo "  done \$name (\$((\$(date +%s) - s)) s)"
 EOF
-rm -f $R/times.txt
+touch $R/times.txt
 
 echo "== noisy training sets: the first $NIMG images of data/fmnist-train.h5"
 for st in $SETTINGS; do
     kind=${st%%:*}; rate=${st##*:}
     for seed in $SEEDS; do
         n=$kind-$rate-s$seed
+        [ -f $D/$n.h5 ] && [ -f $D/$n-Ttrue.json ] && continue
         $NICE $FKE data corrupt data/fmnist-train.h5 $D/$n.h5 --noise $kind --rate $rate \
             --seed $seed --limit $NIMG --t-out $D/$n-Ttrue.json
     done
@@ -87,8 +95,9 @@ for st in $SETTINGS; do
     kind=${st%%:*}; rate=${st##*:}
     for seed in $SEEDS; do
         n=$kind-$rate-s$seed
-        $NICE $FKE noise estimate $D/$n.h5 --model $R/$n-ce/last.h5 --out $D/$n-Test.json \
-            > $R/$n-estimate.log
+        [ -f $D/$n-Test.json ] && grep -q overall $R/$n-estimate.log 2>/dev/null ||
+            $NICE $FKE noise estimate $D/$n.h5 --model $R/$n-ce/last.h5 --out $D/$n-Test.json \
+                > $R/$n-estimate.log
         grep "overall" $R/$n-estimate.log | sed "s/^ */  $n: /"
     done
 done
@@ -177,7 +186,7 @@ two methods' std over the seeds)?
 """)
     f.write("\n".join(verdict) + "\n")
     f.write(f"""
-Wall time: {int(wall) // 60} min {int(wall) % 60} s for the whole script ({len(times)} training runs,
+Wall time: {int(wall) // 60} min {int(wall) % 60} s for the last invocation of the script ({len(times)} training runs,
 {train_s / len(times):.0f} s each on average including the final evaluation, two at a time, under
 `nice -n 19` on a 2-core machine shared with other experiments).
 """)
