@@ -50,7 +50,7 @@ one() { # variant seed: train, evaluate best.h5 on the test posts, append a line
         --set val_data=$D/val.h5 --set test_data="" --set out_dir=$run > $run.log 2>&1 ||
         { echo "ablation: $variant seed $s failed, see $run.log" >&2; return 1; }
     line=$($FKE eval $run/best.h5 $D/test.h5 --json --out $run) || return 1
-    echo "{\"variant\": \"$variant\", \"seed\": $s, \"seconds\": $(( $(date +%s) - t0 )), \"eval\": $line}" > $run.json
+    echo "{\"variant\": \"$variant\", \"seed\": $s, \"epochs\": $EPOCHS, \"seconds\": $(( $(date +%s) - t0 )), \"eval\": $line}" > $run.json
     echo "$variant seed $s: $line ($(( $(date +%s) - t0 )) s)"
 }
 n=0; pids=""
