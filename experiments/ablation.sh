@@ -27,6 +27,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ -x "$FKE" ] || make all
+PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3   # Debian's, with matplotlib for the PNG
 D=data/ablation; R=runs/ablation; OUT=experiments/results
 mkdir -p $D $R $OUT
 [ -f $D/train.h5 ] || $FKE data synth --split train --posts $POSTS --noise-ratio 0.7 --seed 101 --out $D/train.h5
@@ -66,6 +67,6 @@ for variant in $VARIANTS; do
 done
 for p in $pids; do wait $p; done
 for variant in $VARIANTS; do for s in $SEEDS; do cat $R/$variant-s$s.json; done; done > $R/results.jsonl
-python3 experiments/table.py ablation $R/results.jsonl $OUT/ablation.md $OUT/ablation.png \
+$PY experiments/table.py ablation $R/results.jsonl $OUT/ablation.md $OUT/ablation.png \
     "posts=$POSTS epochs=$EPOCHS seeds=$SEEDS total=$(( $(date +%s) - start ))s"
 cat $OUT/ablation.md

@@ -25,6 +25,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ -x "$FKE" ] || make all
+PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3   # Debian's, with matplotlib for the PNG
 D=data/noise; R=runs/noise; OUT=experiments/results
 mkdir -p $D $R $OUT
 [ -f $D/val.h5 ]  || $FKE data synth --split train --posts 400 --noise-ratio 0 --seed 102 --out $D/val.h5
@@ -76,6 +77,6 @@ for p in $pids; do wait $p; done
 for nr in $RATIOS; do for s in $SEEDS; do
     cat $R/n$nr-none-s$s.json; [ -f $R/n$nr-forward-s$s.json ] && cat $R/n$nr-forward-s$s.json
 done; done > $R/results.jsonl
-python3 experiments/table.py noise $R/results.jsonl $OUT/noise.md $OUT/noise.png \
+$PY experiments/table.py noise $R/results.jsonl $OUT/noise.md $OUT/noise.png \
     "posts=$POSTS epochs=$EPOCHS seeds=$SEEDS total=$(( $(date +%s) - start ))s"
 cat $OUT/noise.md
