@@ -9,7 +9,12 @@
 #
 #   sh experiments/active.sh [--seeds "1 2 3"] [--posts 2000] [--noise 0.9]
 #        [--k 100] [--rounds 3] [--steps0 400] [--steps 150] [--jobs 2]
-#        [--test-posts 1000] [--out experiments/results]
+#        [--test-posts 1000] [--out experiments/results] [--keep]
+#
+# --keep reuses data/active and the round-0 models of runs/active where they
+# exist (they are the same bit for bit: fixed data seeds, one thread), so
+# a run can change --k/--rounds/--steps without training round 0 again; the
+# wall time printed then excludes round 0.
 #
 # Retraining is a warm start: round 0 trains from scratch (--steps0 steps,
 # lr 0.03, x0.1 for the last quarter); every later round starts from the
@@ -28,7 +33,7 @@
 set -e
 B=${FKE_BUILD:-build}
 FKE="$B/fke"
-SEEDS="1 2 3"; POSTS=2000; NOISE=0.9; K=100; ROUNDS=3; STEPS0=400; STEPS=150; JOBS=2
+KEEP=""; SEEDS="1 2 3"; POSTS=2000; NOISE=0.9; K=100; ROUNDS=3; STEPS0=400; STEPS=150; JOBS=2
 TEST_POSTS=1000; OUT=experiments/results; D=data/active; R=runs/active
 STRATEGIES="least margin entropy random none"
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
@@ -98,19 +103,24 @@ while [ $# -gt 0 ]; do
         --test-posts) TEST_POSTS="$2"; shift 2 ;;
         --out) OUT="$2"; shift 2 ;;
         --strategies) STRATEGIES="$2"; shift 2 ;;
+        --keep) KEEP=1; shift ;;
         *) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
     esac
 done
 [ -x "$FKE" ] || make B="$B" all
 start=$(date +%s)
-rm -rf $D $R; mkdir -p $D $R $OUT
-nice -n 19 $FKE data synth --split train --posts $POSTS --noise-ratio $NOISE --seed 301 --out $D/train.h5
-nice -n 19 $FKE data synth --split test --posts $TEST_POSTS --seed 303 --out $D/test.h5
+if [ -z "$KEEP" ]; then rm -rf $D $R; else for s in $STRATEGIES; do rm -rf $R/$s-s*; done; rm -f $R/results.jsonl; fi
+mkdir -p $D $R $OUT
+[ -f $D/train.h5 ] || nice -n 19 $FKE data synth --split train --posts $POSTS --noise-ratio $NOISE --seed 301 --out $D/train.h5
+[ -f $D/test.h5 ] || nice -n 19 $FKE data synth --split test --posts $TEST_POSTS --seed 303 --out $D/test.h5
 generator=$(git log -1 --format='%h' 2>/dev/null || echo unknown)
 
 # round 0: one model per seed, shared by every strategy
 r0() {
     seed=$1; t0=$(date +%s); run=$R/r0-s$seed
+    if [ -n "$KEEP" ] && [ -s $run/last.h5 ] && [ -s $R/r0-s$seed.jsonl ]; then
+        echo "round 0 seed $seed: kept $run"; return 0
+    fi
     train $run $seed $STEPS0 $D/train.h5
     line=$(evaluate $run/last.h5)
     for s in $STRATEGIES; do
@@ -131,7 +141,7 @@ for seed in $SEEDS; do for s in $STRATEGIES; do echo "$s $seed"; done; done |
     FKE_BUILD=$B xargs -P $JOBS -L 1 sh -c 'sh "$0" --chain "$1" '"$POSTS $K $ROUNDS $STEPS"' "$2"' "$0"
 
 total=$(( $(date +%s) - start ))
-cat $R/r0-s*.jsonl $R/*-s*[0-9].jsonl > $R/results.jsonl
+for s in $STRATEGIES; do cat $R/$s-s*.jsonl; done | cat $R/r0-s*.jsonl - > $R/results.jsonl
 PY=python3; /usr/bin/python3 -c "import matplotlib" 2>/dev/null && PY=/usr/bin/python3
 $PY experiments/active_table.py $R/results.jsonl $OUT/active.md $OUT/active.png \
     "fke $generator; train $POSTS posts at noise ratio $NOISE ($(awk "BEGIN{printf \"%d\", $POSTS * (1 - $NOISE) + 0.5}") clean), test $TEST_POSTS posts; K = $K posts per round, $ROUNDS rounds; round 0 $STEPS0 steps from scratch, then $STEPS warm-started steps per round; seeds $SEEDS; $JOBS jobs at 1 thread; wall time $((total / 60)) min $((total % 60)) s"
