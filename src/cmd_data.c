@@ -95,7 +95,7 @@ static int cmd_synth(int argc, char **argv)
     const char *dir = FKE_FMNIST_DIR, *out = NULL;
     int split = 0;
     long posts = -1, seed = 1;
-    double nr = -1, fr = 0.3, miss = 0;
+    double nr = -1, fr = -1, miss = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) return bad_arg("synth", "option needs a value", a);
@@ -127,7 +127,7 @@ static int cmd_synth(int argc, char **argv)
         fprintf(stderr, "fke data synth: the test split is all clean (--noise-ratio must be 0)\n");
         return 2;
     }
-    o.flip_rate = fr;
+    if (fr >= 0) o.flip_rate = fr;
     o.missing = split ? 0 : miss;
     o.seed = (uint64_t)seed;
     fke_err e = {""};

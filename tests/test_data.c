@@ -238,11 +238,11 @@ static void test_transitions(void)
     FKE_CHECK(worst < 0.02, "empirical T off by %.4f", worst);
     /* rows are stochastic; row i keeps 1 - f * mult[i] on the diagonal and
      * gives 0.8 of the rest to its primary confusion (datasets/README.md):
-     * T-shirt (mult 0.75) mostly stays, Shirt (1.75) mostly becomes T-shirt */
+     * T-shirt (mult 0.75) mostly stays, Shirt (1.75) often becomes T-shirt */
     double f = def.flip_rate;
     FKE_CHECK(fabs(T[0] - (1 - 0.75 * f)) < 1e-6 && fabs(T[6] - 0.8 * 0.75 * f) < 1e-6,
               "category row 0: %g %g", T[0], T[6]);
-    FKE_CHECK(fabs(T[66] - (1 - 1.75 * f)) < 1e-6 && T[60] > T[66],
+    FKE_CHECK(fabs(T[66] - (1 - 1.75 * f)) < 1e-6 && fabs(T[60] - 0.8 * 1.75 * f) < 1e-6,
               "category row 6 (Shirt): %g %g", T[66], T[60]);
     for (int t = 0, off = 0; t <= 4; off += (t == 0 ? 100 : t == 1 ? 64 : t == 2 ? 16 : 9), t++) {
         static const int side[5] = {10, 8, 4, 3, 3};
