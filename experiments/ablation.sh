@@ -28,7 +28,10 @@ while [ $# -gt 0 ]; do
 done
 [ -x "$FKE" ] || make all
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3   # Debian's, with matplotlib for the PNG
-D=data/ablation; R=runs/ablation; OUT=experiments/results
+# runs of one budget live apart from another's; the results of the default
+# budget are results/ablation.md, of another results/ablation-eEPOCHS-pPOSTS.md
+D=data/ablation/p$POSTS; R=runs/ablation/e$EPOCHS-p$POSTS; OUT=experiments/results
+NAME=ablation; [ "$EPOCHS-$POSTS" = 6-4000 ] || NAME=ablation-e$EPOCHS-p$POSTS
 mkdir -p $D $R $OUT
 [ -f $D/train.h5 ] || $FKE data synth --split train --posts $POSTS --noise-ratio 0.7 --seed 101 --out $D/train.h5
 [ -f $D/val.h5 ]   || $FKE data synth --split train --posts 400 --noise-ratio 0 --seed 102 --out $D/val.h5
@@ -67,6 +70,6 @@ for variant in $VARIANTS; do
 done
 for p in $pids; do wait $p; done
 for variant in $VARIANTS; do for s in $SEEDS; do cat $R/$variant-s$s.json; done; done > $R/results.jsonl
-$PY experiments/table.py ablation $R/results.jsonl $OUT/ablation.md $OUT/ablation.png \
+$PY experiments/table.py ablation $R/results.jsonl $OUT/$NAME.md $OUT/$NAME.png \
     "posts=$POSTS epochs=$EPOCHS seeds=$SEEDS total=$(( $(date +%s) - start ))s"
-cat $OUT/ablation.md
+cat $OUT/$NAME.md

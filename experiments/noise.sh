@@ -37,9 +37,10 @@ one() { # ratio correction seed
     [ -f $run.json ] && { echo "noise $nr correction $corr seed $s: done before ($run.json)"; return 0; }
     # experiments/ablation.sh trains the same runs at ratio 0.7 (same data,
     # byte for byte, and recipe): take its results instead of training again
-    a=runs/ablation/$( [ $corr = forward ] && echo full || echo correction_none )-s$s.json
-    if [ -f $a ] && grep -q "\"epochs\": $EPOCHS," $a && cmp -s $D/train-$nr.h5 data/ablation/train.h5 &&
-       cmp -s $D/val.h5 data/ablation/val.h5 && cmp -s $D/test.h5 data/ablation/test.h5; then
+    a=runs/ablation/e$EPOCHS-p$POSTS/$( [ $corr = forward ] && echo full || echo correction_none )-s$s.json
+    A=data/ablation/p$POSTS
+    if [ -f $a ] && grep -q "\"epochs\": $EPOCHS," $a && cmp -s $D/train-$nr.h5 $A/train.h5 &&
+       cmp -s $D/val.h5 $A/val.h5 && cmp -s $D/test.h5 $A/test.h5; then
         sed "s/\"variant\": \"[a-z_]*\"/\"noise\": $nr, \"correction\": \"$corr\"/" $a > $run.json
         echo "noise $nr correction $corr seed $s: from $a"
         return 0
