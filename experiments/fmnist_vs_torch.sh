@@ -45,6 +45,11 @@ fke_run() {
         --set out_dir=$R/fke-s$1 > $R/fke-s$1.log 2>&1
 }
 for s in $SEEDS; do
+    # a seed whose two runs finished before is kept (delete runs/fmnist-exp to redo)
+    if [ "$(grep -c eval_step $R/fke-s$s/metrics.jsonl 2>/dev/null)" = 3 ] &&
+       { [ $TORCH = 0 ] || [ -s $R/torch-s$s.jsonl ]; }; then
+        echo "seed $s: kept from an earlier run"; continue
+    fi
     if [ $JOBS -ge 2 ]; then
         torch_run $s & tp=$!
         fke_run $s
@@ -55,7 +60,7 @@ for s in $SEEDS; do
     fi
     echo "seed $s done ($(( $(date +%s) - start )) s)"
 done
-if [ $BEST = 1 ]; then
+if [ $BEST = 1 ] && ! grep -q '"epoch": 10.0000, "test"' $R/fke-best/metrics.jsonl 2>/dev/null; then
     $FKE train configs/fmnist-best.json --quiet --set threads=$THREADS --set out_dir=$R/fke-best > $R/fke-best.log 2>&1
 fi
 python3 - "$R" "$OUT/fmnist.md" "$THREADS" "$JOBS" "$SEEDS" "$(( $(date +%s) - start ))" <<'PY'
