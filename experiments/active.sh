@@ -108,6 +108,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ -x "$FKE" ] || make B="$B" all
+. experiments/lib.sh
 start=$(date +%s)
 if [ -z "$KEEP" ]; then rm -rf $D $R; else for s in $STRATEGIES; do rm -rf $R/$s-s*; done; rm -f $R/results.jsonl; fi
 mkdir -p $D $R $OUT
@@ -128,12 +129,8 @@ r0() {
     done > $R/r0-s$seed.jsonl
     echo "round 0 seed $seed: $(echo "$line" | sed 's/.*"cat_acc": \([0-9.]*\).*"att_acc": \([0-9.]*\).*/category \1 attributes \2/') ($(( $(date +%s) - t0 )) s)"
 }
-pids=""; n=0
-for seed in $SEEDS; do
-    r0 $seed & pids="$pids $!"; n=$((n + 1))
-    if [ $n -ge $JOBS ]; then for p in $pids; do wait $p; done; pids=""; n=0; fi
-done
-for p in $pids; do wait $p; done
+for seed in $SEEDS; do job r0 $seed; done
+jobs_wait
 for seed in $SEEDS; do [ -s $R/r0-s$seed/last.h5 ] || { echo "active.sh: round 0 seed $seed failed" >&2; exit 1; }; done
 
 # the chains, JOBS at a time

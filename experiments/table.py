@@ -5,6 +5,12 @@ markdown table of mean ± standard deviation over seeds, and a PNG chart
 
   table.py ablation RESULTS.jsonl OUT.md OUT.png "note"
   table.py noise    RESULTS.jsonl OUT.md OUT.png "note"
+
+For the ablation it also lists each variant's difference from the full
+model: the mean over seeds, the per-seed differences (the runs of one seed
+share initialisation, batch order and dropout masks), twice their standard
+deviation (paired) and twice the larger of the two variants' standard
+deviations (unpaired, the stricter reading).
 """
 import json
 import statistics
@@ -19,6 +25,45 @@ def ms(v):
     if len(v) < 2:
         return f"{100 * v[0]:.1f}" if v else "-"
     return f"{100 * statistics.mean(v):.1f} ± {100 * statistics.stdev(v):.1f}"
+
+
+def accuracies(ev):
+    """(getter, label) of the three accuracies, then of each attribute's
+    accuracy where `fke eval --json` gave them (att_acc_k)."""
+    out = [(lambda e, m=m: e[m], label) for m, label in METRICS[:3]]
+    for k, name in enumerate(ev.get("attributes", []) if "att_acc_k" in ev else []):
+        out.append((lambda e, k=k: e["att_acc_k"][k], f"{name} acc"))
+    return out
+
+
+def differences(groups):
+    """Full model minus each variant, in points, per accuracy."""
+    full = {r["seed"]: r["eval"] for r in groups["full"]}
+    lines = ["", "Full model minus variant (points): mean over seeds (per-seed differences); "
+             "a difference counts as shown when it is larger than twice the standard deviation "
+             "of the per-seed differences (paired), and, stricter, than twice the larger of "
+             "the two variants' standard deviations (unpaired).", "",
+             "| variant | accuracy | full − variant | per seed | 2 × std, paired | 2 × std, unpaired | shown |",
+             "|---|---|---|---|---|---|---|"]
+    for name, g in groups.items():
+        if name == "full":
+            continue
+        other = {r["seed"]: r["eval"] for r in g}
+        seeds = sorted(set(full) & set(other))
+        if len(seeds) < 2:
+            continue
+        for get, label in accuracies(full[seeds[0]]):
+            f = [100 * get(full[s]) for s in seeds]
+            o = [100 * get(other[s]) for s in seeds]
+            d = [a - b for a, b in zip(f, o)]
+            gain = statistics.mean(d)
+            paired = 2 * statistics.stdev(d)
+            unpaired = 2 * max(statistics.stdev(f), statistics.stdev(o))
+            shown = "paired and unpaired" if gain > max(paired, unpaired) else \
+                    "paired" if gain > paired else "no"
+            lines.append(f"| {name} | {label} | {gain:+.2f} | " + ", ".join(f"{x:+.2f}" for x in d)
+                         + f" | {paired:.2f} | {unpaired:.2f} | {shown} |")
+    return lines
 
 
 def main():
@@ -40,6 +85,8 @@ def main():
         cells = [name, str(len(g))] + [ms([r["eval"][m] for r in g]) for m, _ in METRICS]
         cells.append(f"{statistics.mean(r['seconds'] for r in g) / 60:.1f}")
         lines.append("| " + " | ".join(cells) + " |")
+    if kind == "ablation" and "full" in groups:
+        lines += differences(groups)
     open(out_md, "w").write("\n".join(lines) + "\n")
     try:
         import matplotlib

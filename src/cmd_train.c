@@ -1,7 +1,10 @@
 /* cmd_train.c - `fke train` and `fke eval`. */
+#include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "eval.h"
@@ -146,14 +149,36 @@ int fke_cmd_eval(int argc, char **argv)
         fprintf(stderr, "fke eval: %s\n", e.msg);
         goto done;
     }
+    /* the confusion matrices first: a run that cannot write them prints no result */
+    if (out && mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "fke eval: cannot create the folder %s: %s\n", dir, strerror(errno));
+        goto done;
+    }
+    if (write_confusions(&r, cls ? NULL : &d, dir, &e)) {
+        fprintf(stderr, "fke eval: %s\n", e.msg);
+        goto done;
+    }
     if (json) {
         printf("{\"checkpoint\": \"%s\", \"data\": \"%s\", \"posts\": %ld", ckpt, data, r.posts);
         if (!cls)
             printf(", \"occ_acc\": %.6f, \"occ_f1\": %.6f, \"cat_acc\": %.6f, \"cat_f1\": %.6f, "
                    "\"att_acc\": %.6f, \"att_f1\": %.6f",
                    r.occ_acc, r.occ_f1, r.cat_acc, r.cat_f1, r.att_acc, r.att_f1);
-        else
-            printf(", \"acc\": %.6f, \"f1\": %.6f", r.cat_acc, r.cat_f1);
+        if (!cls && r.n_attr) { /* each attribute's own accuracy and macro-F1 */
+            if (d.attr_names) { /* names from the file, escaped by cJSON */
+                cJSON *a = cJSON_CreateStringArray((const char *const *)d.attr_names, r.n_attr);
+                char *t = a ? cJSON_PrintUnformatted(a) : NULL;
+                if (t) printf(", \"attributes\": %s", t);
+                cJSON_free(t);
+                cJSON_Delete(a);
+            }
+            printf(", \"att_acc_k\": [");
+            for (int k = 0; k < r.n_attr; k++) printf("%s%.6f", k ? ", " : "", r.att_acc_k[k]);
+            printf("], \"att_f1_k\": [");
+            for (int k = 0; k < r.n_attr; k++) printf("%s%.6f", k ? ", " : "", r.att_f1_k[k]);
+            printf("]");
+        }
+        if (cls) printf(", \"acc\": %.6f, \"f1\": %.6f", r.cat_acc, r.cat_f1);
         if (r.has_T) {
             printf(", \"T_mae\": [");
             for (int t = 0; t <= r.n_attr; t++) printf("%s%.6f", t ? ", " : "", r.T_mae[t]);
@@ -183,10 +208,6 @@ int fke_cmd_eval(int argc, char **argv)
                        r.T_mae[t]);
             printf("\n");
         }
-    }
-    if (write_confusions(&r, cls ? NULL : &d, dir, &e)) {
-        fprintf(stderr, "fke eval: %s\n", e.msg);
-        goto done;
     }
     if (!json) printf("  confusion matrices: %s/confusion_*.csv\n", dir);
     rc = 0;
