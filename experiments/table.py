@@ -6,11 +6,12 @@ markdown table of mean ± standard deviation over seeds, and a PNG chart
   table.py ablation RESULTS.jsonl OUT.md OUT.png "note"
   table.py noise    RESULTS.jsonl OUT.md OUT.png "note"
 
-For the ablation it also lists each variant's difference from the full
-model: the mean over seeds, the per-seed differences (the runs of one seed
-share initialisation, batch order and dropout masks), twice their standard
-deviation (paired) and twice the larger of the two variants' standard
-deviations (unpaired, the stricter reading).
+It also lists differences: for the ablation each variant's from the full
+model, for the noise ratios forward correction's from none. Each gives the
+mean over seeds, the per-seed differences (the runs of one seed share
+initialisation, batch order and dropout masks), twice their standard
+deviation (paired) and twice the larger of the two standard deviations over
+seeds (unpaired, the stricter reading).
 """
 import json
 import statistics
@@ -36,26 +37,26 @@ def accuracies(ev):
     return out
 
 
-def differences(groups):
-    """Full model minus each variant, in points, per accuracy."""
-    full = {r["seed"]: r["eval"] for r in groups["full"]}
-    lines = ["", "Full model minus variant (points): mean over seeds (per-seed differences); "
+def differences(pairs, what, base, other):
+    """`base` minus `other`, in points, per accuracy, for each (name, base
+    runs, other runs) of `pairs`; runs are paired by seed."""
+    lines = ["", f"{what} (points): mean over seeds (per-seed differences); "
              "a difference counts as shown when it is larger than twice the standard deviation "
              "of the per-seed differences (paired), and, stricter, than twice the larger of "
-             "the two variants' standard deviations (unpaired).", "",
-             "| variant | accuracy | full − variant | per seed | 2 × std, paired | 2 × std, unpaired | shown |",
+             "the two standard deviations over seeds (unpaired).", "",
+             f"| {'variant' if base == 'full' else 'noise ratio'} | accuracy | {base} − {other} "
+             "| per seed | 2 × std, paired | 2 × std, unpaired | shown |",
              "|---|---|---|---|---|---|---|"]
-    for name, g in groups.items():
-        if name == "full":
-            continue
-        other = {r["seed"]: r["eval"] for r in g}
-        seeds = sorted(set(full) & set(other))
+    for name, g0, g1 in pairs:
+        a = {r["seed"]: r["eval"] for r in g0}
+        b = {r["seed"]: r["eval"] for r in g1}
+        seeds = sorted(set(a) & set(b))
         if len(seeds) < 2:
             continue
-        for get, label in accuracies(full[seeds[0]]):
-            f = [100 * get(full[s]) for s in seeds]
-            o = [100 * get(other[s]) for s in seeds]
-            d = [a - b for a, b in zip(f, o)]
+        for get, label in accuracies(a[seeds[0]]):
+            f = [100 * get(a[s]) for s in seeds]
+            o = [100 * get(b[s]) for s in seeds]
+            d = [x - y for x, y in zip(f, o)]
             gain = statistics.mean(d)
             paired = 2 * statistics.stdev(d)
             unpaired = 2 * max(statistics.stdev(f), statistics.stdev(o))
@@ -86,7 +87,12 @@ def main():
         cells.append(f"{statistics.mean(r['seconds'] for r in g) / 60:.1f}")
         lines.append("| " + " | ".join(cells) + " |")
     if kind == "ablation" and "full" in groups:
-        lines += differences(groups)
+        lines += differences([(k, groups["full"], g) for k, g in groups.items() if k != "full"],
+                             "Full model minus variant", "full", "variant")
+    elif kind == "noise":
+        lines += differences([(k[0], groups[(k[0], "forward")], g) for k, g in groups.items()
+                              if k[1] == "none" and k[0] > 0 and (k[0], "forward") in groups],
+                             "Forward correction minus none, per noise ratio", "forward", "none")
     open(out_md, "w").write("\n".join(lines) + "\n")
     try:
         import matplotlib
