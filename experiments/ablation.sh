@@ -1,7 +1,8 @@
 #!/bin/sh
 # Ablation table of MODEL.md on FashionKE-synth at noise ratio 0.7:
-# full model vs text off, context visual/task/none, correction none, each
-# over several seeds (model initialisation and batch order). Trains with
+# full model vs text off, context visual/task/none, correction none and the
+# GRU cell, each over several seeds (model initialisation, batch order and
+# dropout masks). Trains with
 # configs/demo.json's recipe (shortened by --epochs), evaluates best.h5 on
 # the held-out test posts and writes experiments/results/ablation.md (mean ±
 # std), the difference of each variant from the full model (mean over
@@ -9,7 +10,7 @@
 # bar chart.
 #
 #   sh experiments/ablation.sh [--seeds "1 2 3 4 5"] [--epochs 6] [--posts 4000] [--test-posts 5000]
-#                              [--jobs 1] [--variants "full text_off context_visual context_task context_none correction_none"]
+#                              [--jobs 1] [--variants "full text_off context_visual context_task context_none correction_none cell_gru"]
 #
 # A seed fixes the model's initialisation, the batch order and the dropout
 # masks alike in every variant, so the variants of one seed differ only in
@@ -23,7 +24,7 @@ set -e
 B=${FKE_BUILD:-build}   # FKE_THREADS=N sets each run's thread count (default: all cores)
 FKE="$B/fke"
 SEEDS="1 2 3 4 5"; EPOCHS=6; POSTS=4000; TEST=5000; JOBS=1
-VARIANTS="full text_off context_visual context_task context_none correction_none"
+VARIANTS="full text_off context_visual context_task context_none correction_none cell_gru"
 while [ $# -gt 0 ]; do
     case "$1" in
         --seeds) SEEDS="$2"; shift 2 ;;
@@ -54,6 +55,7 @@ one() { # variant seed: train (unless trained before), evaluate best.h5 on the t
         text_off) set_v="--set text=off" ;;
         context_*) set_v="--set context=${variant#context_}" ;;
         correction_none) set_v="--set correction=none" ;;
+        cell_gru) set_v="--set cell=gru" ;;
         *) echo "ablation: unknown variant $variant" >&2; return 1 ;;
     esac
     run=$R/$variant-s$s
