@@ -15,8 +15,9 @@
 # A seed fixes the model's initialisation, the batch order and the dropout
 # masks alike in every variant, so the variants of one seed differ only in
 # the switch; the table therefore also gives the per-seed differences.
-# 5000 test posts (about 17,700 garments) measure an accuracy to about
-# +-0.3 points (binomial); 1000 would give +-0.6, as much as the seeds vary.
+# 5000 test posts (about 17,700 garments) measure category accuracy to about
+# +-0.3 points and occasion accuracy to +-0.7 (binomial standard error);
+# 1000 would give +-0.6 and +-1.5, as much as the seeds vary.
 #
 # --jobs J trains J runs at a time (give each FKE_THREADS=1 on a small machine:
 # two 1-thread runs on 2 cores finish sooner than two 2-thread runs in turn).
