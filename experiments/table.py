@@ -41,9 +41,9 @@ def differences(pairs, what, base, other):
     """`base` minus `other`, in points, per accuracy, for each (name, base
     runs, other runs) of `pairs`; runs are paired by seed."""
     lines = ["", f"{what} (points): mean over seeds (per-seed differences); "
-             "a difference counts as shown when it is larger than twice the standard deviation "
-             "of the per-seed differences (paired), and, stricter, than twice the larger of "
-             "the two standard deviations over seeds (unpaired).", "",
+             "a difference counts as shown, in either direction, when it is larger than twice "
+             "the standard deviation of the per-seed differences (paired), and, stricter, than "
+             "twice the larger of the two standard deviations over seeds (unpaired).", "",
              f"| {'variant' if base == 'full' else 'noise ratio'} | accuracy | {base} − {other} "
              "| per seed | 2 × std, paired | 2 × std, unpaired | shown |",
              "|---|---|---|---|---|---|---|"]
@@ -60,8 +60,9 @@ def differences(pairs, what, base, other):
             gain = statistics.mean(d)
             paired = 2 * statistics.stdev(d)
             unpaired = 2 * max(statistics.stdev(f), statistics.stdev(o))
-            shown = "paired and unpaired" if gain > max(paired, unpaired) else \
-                    "paired" if gain > paired else "no"
+            ahead = base if gain > 0 else other
+            shown = f"{ahead} ahead, paired and unpaired" if abs(gain) > max(paired, unpaired) \
+                else f"{ahead} ahead, paired" if abs(gain) > paired else "no"
             lines.append(f"| {name} | {label} | {gain:+.2f} | " + ", ".join(f"{x:+.2f}" for x in d)
                          + f" | {paired:.2f} | {unpaired:.2f} | {shown} |")
     return lines
