@@ -54,6 +54,7 @@ static char *slurp(const char *path, fke_err *e)
 
 fke_status fke_tmatrix_load(fke_tmatrices *tm, const char *path, const fke_config *c, fke_err *e)
 {
+    memset(tm, 0, sizeof *tm); /* a refused file frees nothing it did not allocate */
     int cls = c->task == FKE_TASK_CLASSIFY; /* one matrix, over the classes */
     int n[1 + FKE_MAX_ATTR], ntask = cls ? 1 : 1 + c->n_attr;
     n[0] = c->n_cat;

@@ -285,6 +285,7 @@ static void test_tinit_files(void)
     if (st == FKE_OK) fke_tmatrix_free(&tm);
     write_text(DIR "/T2.json", "{\"format\": \"fke-transition\", \"tasks\": [{\"name\": \"a\", "
                                "\"T\": [[1,0],[0,1]]}, {\"name\": \"b\", \"T\": [[1,0],[0,1]]}]}");
+    memset(&tm, 0x5a, sizeof tm); /* a refused file must not free what the caller left there */
     st = fke_tmatrix_load(&tm, DIR "/T2.json", &c, &e);
     FKE_CHECK(st == FKE_ERR_FORMAT && strstr(e.msg, "T2.json") && strstr(e.msg, "task classify needs 1"),
               "two matrices refused: %s", e.msg);
