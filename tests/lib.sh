@@ -1,5 +1,5 @@
 # tests/lib.sh - shared by the shell tests (sourced): the fke binary, a
-# temporary folder, pass/fail counters and `expect`. A test ends with
+# temporary folder, pass/fail counters, `expect` and `tiny_model`. A test ends with
 # `echo "RESULT $p $f"`, which tests/run.sh reads.
 B=${FKE_BUILD:-build}
 F="$B/fke"
@@ -13,4 +13,15 @@ expect() {
     out=$("$@" 2>&1); rc=$?
     if [ "$rc" -eq "$want" ] && echo "$out" | grep -q -- "$pat"; then ok
     else bad "$* -> rc $rc (want $want), output: $out"; fi
+}
+# tiny_model DATA RUN [--set KEY=VALUE ...]: trains a reduced fke-small model
+# (widths 4 to 8) 3 steps on DATA into RUN (RUN/last.h5); counts as one check
+tiny_model() {
+    data=$1; run=$2; shift 2
+    cat > "$T/tiny.json" <<JSON
+{"preset": "fke-small", "chans": [4, 4, 8], "F": 8, "H": 8, "H2": 8, "M": 8, "D": 8, "Co": 4,
+ "T": 8, "train_data": "$data", "out_dir": "$run", "steps": 3,
+ "threads": 1, "eval_every": 1000, "log_every": 1000}
+JSON
+    expect 0 "" "$F" train "$T/tiny.json" --quiet "$@"
 }

@@ -7,12 +7,7 @@
 
 export OMP_NUM_THREADS=1
 expect 0 "120 posts" "$F" data synth --out "$T/d.h5" --posts 120 --seed 5
-cat > "$T/c.json" <<JSON
-{"preset": "fke-small", "chans": [4, 4, 8], "F": 8, "H": 8, "H2": 8, "M": 8, "D": 8, "Co": 4,
- "T": 8, "train_data": "$T/d.h5", "out_dir": "$T/run", "steps": 3,
- "threads": 1, "eval_every": 1000, "log_every": 1000}
-JSON
-expect 0 "" "$F" train "$T/c.json" --quiet
+tiny_model "$T/d.h5" "$T/run"
 expect 2 "usage" "$F" eval "$T/run/last.h5"
 expect 1 "none.h5" "$F" eval "$T/run/none.h5" "$T/d.h5"
 expect 1 "nodata.h5" "$F" eval "$T/run/last.h5" "$T/nodata.h5"

@@ -20,12 +20,7 @@ expect 1 "no/dir/T.json" "$F" noise estimate "$T/d.h5" --out "$T/no/dir/T.json"
 expect 1 "none.ckpt" "$F" noise estimate "$T/d.h5" --model "$T/none.ckpt"
 
 # a tiny model trained a few steps on the machine labels alone
-cat > "$T/c.json" <<JSON
-{"preset": "fke-small", "chans": [4, 4, 8], "F": 8, "H": 8, "H2": 8, "M": 8, "D": 8, "Co": 4,
- "T": 8, "correction": "none", "train_data": "$T/d.h5", "out_dir": "$T/run", "steps": 3,
- "threads": 1, "eval_every": 1000, "log_every": 1000}
-JSON
-expect 0 "" "$F" train "$T/c.json" --quiet
+tiny_model "$T/d.h5" "$T/run" --set correction=none
 [ -s "$T/run/last.h5" ] && ok || bad "no checkpoint trained"
 expect 0 "anchor points" "$F" noise estimate "$T/d.h5" --model "$T/run/last.h5" --out "$T/Ta.json" --quantile 1
 [ -s "$T/Ta.json" ] && ok || bad "no anchor matrices written"
