@@ -46,7 +46,7 @@ $(B)/fke: $(CMD_OBJ) $(B)/libfke.a
 	$(CC) $(CFLAGS) -o $@ $(CMD_OBJ) $(B)/libfke.a $(LDLIBS)
 $(B)/fke-gradcheck: $(DBL_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
-$(B)/tests/%: tests/%.c tests/test.h $(B)/libfke.a | $(B)/tests
+$(B)/tests/%: tests/%.c $(wildcard tests/*.h) $(B)/libfke.a | $(B)/tests
 	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ $< $(B)/libfke.a $(LDLIBS)
 
 gradcheck: $(B)/fke $(B)/fke-gradcheck

@@ -30,6 +30,7 @@
 #include "model_io.h"
 #include "noise.h"
 #include "test.h"
+#include "test_fmnist.h"
 #include "tmatrix.h"
 #include "train.h"
 #include "transition.h"
@@ -469,14 +470,9 @@ static void test_beats(const fke_imageset *fm)
 
 int main(void)
 {
-    setvbuf(stdout, NULL, _IOLBF, 0);
     fke_set_threads(1);
-    if (system("rm -rf " DIR " && mkdir -p " DIR) != 0) return 1;
     fke_imageset tr;
-    fke_err e = {{0}};
-    int ok = fke_fmnist_read(FKE_FMNIST_DIR, 0, &tr, &e) == FKE_OK;
-    FKE_CHECK(ok, "Fashion-MNIST: %s", e.msg);
-    if (!ok) return fke_test_summary("labelnoise");
+    if (!fke_test_start(DIR, &tr)) return fke_test_summary("labelnoise");
     test_matrix();
     test_corrupt(&tr);
     test_loss();

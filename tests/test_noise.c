@@ -26,6 +26,7 @@
 #include "query.h"
 #include "synth.h"
 #include "test.h"
+#include "test_fmnist.h"
 #include "tmatrix.h"
 #include "train.h"
 
@@ -460,15 +461,11 @@ static void test_estimate_refusals(const fke_imageset *fm)
 
 int main(void)
 {
-    setvbuf(stdout, NULL, _IOLBF, 0);
     fke_set_threads(1);
-    if (system("rm -rf " DIR " && mkdir -p " DIR) != 0) return 1;
     fke_imageset tr;
+    if (!fke_test_start(DIR, &tr)) return fke_test_summary("noise");
     fke_err e = {{0}};
-    int ok = fke_fmnist_read(FKE_FMNIST_DIR, 0, &tr, &e) == FKE_OK;
-    FKE_CHECK(ok, "Fashion-MNIST: %s", e.msg);
-    if (!ok) return fke_test_summary("noise");
-    ok = make_synth(&tr, 3000, 0.7, 31, DIR "/big.h5", NULL) &&
+    int ok = make_synth(&tr, 3000, 0.7, 31, DIR "/big.h5", NULL) &&
          make_synth(&tr, 250, 0.7, 32, DIR "/small.h5", NULL);
     if (ok) {
         test_overlap();

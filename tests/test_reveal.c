@@ -15,6 +15,7 @@
 #include "reveal.h"
 #include "synth.h"
 #include "test.h"
+#include "test_fmnist.h"
 
 #define DIR "/tmp/fke_test_reveal"
 
@@ -261,13 +262,9 @@ static void test_query_files(const char *data)
 
 int main(void)
 {
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    if (system("rm -rf " DIR " && mkdir -p " DIR) != 0) return 1;
     fke_imageset tr;
+    if (!fke_test_start(DIR, &tr)) return fke_test_summary("reveal");
     fke_err e = {{0}};
-    int ok = fke_fmnist_read(FKE_FMNIST_DIR, 0, &tr, &e) == FKE_OK;
-    FKE_CHECK(ok, "Fashion-MNIST: %s", e.msg);
-    if (!ok) return fke_test_summary("reveal");
     fke_synth_opts o;
     fke_synth_defaults(&o, 0);
     o.posts = 200;
