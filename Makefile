@@ -6,19 +6,21 @@ CPPFLAGS = -Isrc -I/usr/include/hdf5/serial
 LDLIBS   = -lopenblas -lhdf5_serial -lpng -lcjson -lz -lm
 B        = build
 
-# Operations built a second time with fke_real = double for the gradient check.
-OPS     = core linear conv2d batchnorm pool activation tensor_ops embedding textcnn \
-          lstm gru loss transition optim
-OPS_SRC = $(wildcard $(addprefix src/,$(addsuffix .c,$(OPS))))
-GC_SRC  = src/gradcheck.c src/gc_main.c $(wildcard src/gc_[a-z]*.c)
-GC_SRC := $(filter-out src/gc_main.c,$(GC_SRC)) src/gc_main.c
-CMD_SRC = src/main.c $(wildcard src/cmd_*.c)
-LIB_SRC = $(filter-out $(CMD_SRC) $(GC_SRC),$(wildcard src/*.c))
-LIB_OBJ = $(LIB_SRC:src/%.c=$(B)/obj/%.o)
-CMD_OBJ = $(CMD_SRC:src/%.c=$(B)/obj/%.o)
-DBL_OBJ = $(OPS_SRC:src/%.c=$(B)/dbl/%.o) $(GC_SRC:src/%.c=$(B)/dbl/%.o)
+# src/ is layered (src/README.md): cli -> run -> model -> nn -> core, and
+# run/model -> data -> core. The operations (src/nn/ and src/core/core.c) are
+# built a second time with fke_real = double for the gradient check
+# (src/gradcheck/, the fke-gradcheck binary).
+CMD_SRC  = $(wildcard src/cli/*.c)
+GC_SRC   = $(wildcard src/gradcheck/*.c)
+OPS_SRC  = src/core/core.c $(wildcard src/nn/*.c)
+LIB_SRC  = $(wildcard src/core/*.c src/nn/*.c src/data/*.c src/model/*.c src/run/*.c)
+LIB_OBJ  = $(LIB_SRC:src/%.c=$(B)/obj/%.o)
+CMD_OBJ  = $(CMD_SRC:src/%.c=$(B)/obj/%.o)
+DBL_OBJ  = $(OPS_SRC:src/%.c=$(B)/dbl/%.o) $(GC_SRC:src/%.c=$(B)/dbl/%.o)
 TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(B)/tests/%)
+# Header dependencies come from the compiler (-MMD -MP), one .d per object.
+DEPFLAGS = -MMD -MP
 
 .PHONY: all deps test gradcheck demo clean asan ubsan help
 all: $(B)/fke $(B)/fke-gradcheck
@@ -33,11 +35,13 @@ help:
 deps:
 	@sh tools/deps.sh
 
-$(B)/obj/%.o: src/%.c $(wildcard src/*.h) | $(B)/obj
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
-$(B)/dbl/%.o: src/%.c $(wildcard src/*.h) | $(B)/dbl
-	$(CC) $(CPPFLAGS) -DFKE_DOUBLE $(CFLAGS) -c $< -o $@
-$(B)/obj $(B)/dbl $(B)/tests:
+$(B)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(DEPFLAGS) $(CFLAGS) -c $< -o $@
+$(B)/dbl/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(DEPFLAGS) -DFKE_DOUBLE $(CFLAGS) -c $< -o $@
+$(B)/tests:
 	mkdir -p $@
 
 $(B)/libfke.a: $(LIB_OBJ)
@@ -46,8 +50,8 @@ $(B)/fke: $(CMD_OBJ) $(B)/libfke.a
 	$(CC) $(CFLAGS) -o $@ $(CMD_OBJ) $(B)/libfke.a $(LDLIBS)
 $(B)/fke-gradcheck: $(DBL_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
-$(B)/tests/%: tests/%.c $(wildcard tests/*.h) $(B)/libfke.a | $(B)/tests
-	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ $< $(B)/libfke.a $(LDLIBS)
+$(B)/tests/%: tests/%.c $(B)/libfke.a | $(B)/tests
+	$(CC) $(CPPFLAGS) $(DEPFLAGS) -MF $(B)/tests/.$*.d -Itests $(CFLAGS) -o $@ $< $(B)/libfke.a $(LDLIBS)
 
 gradcheck: $(B)/fke $(B)/fke-gradcheck
 	$(B)/fke gradcheck
@@ -67,3 +71,5 @@ ubsan:
 
 clean:
 	rm -rf build build-asan build-ubsan
+
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(DBL_OBJ:.o=.d) $(TEST_SRC:tests/%.c=$(B)/tests/.%.d)

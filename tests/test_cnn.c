@@ -2,11 +2,11 @@
  * direct convolution (forward and backward), thread-count independence and
  * bit-for-bit repeats, the arena workspace, batch-norm's running statistics,
  * pooling, dropout, concat/slice, and errors on bad shapes. */
-#include "activation.h"
-#include "batchnorm.h"
-#include "conv2d.h"
-#include "pool.h"
-#include "tensor_ops.h"
+#include "nn/activation.h"
+#include "nn/batchnorm.h"
+#include "nn/conv2d.h"
+#include "nn/pool.h"
+#include "nn/tensor_ops.h"
 #include "test.h"
 
 #include <cblas.h>

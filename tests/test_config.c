@@ -5,7 +5,7 @@
  *
  * Run from the repository root. `test_config --doc` prints the generated key
  * table of configs/README.md (paste it between the markers there). */
-#include "config.h"
+#include "core/config.h"
 #include "test.h"
 
 #include <stdlib.h>

@@ -9,11 +9,11 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "dataset.h"
-#include "fmnist.h"
-#include "loader.h"
-#include "png_io.h"
-#include "synth.h"
+#include "data/dataset.h"
+#include "data/fmnist.h"
+#include "data/loader.h"
+#include "data/png_io.h"
+#include "data/synth.h"
 #include "test.h"
 
 static char dir[256];

@@ -13,11 +13,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "extract.h"
-#include "knowledge.h"
-#include "loss.h"
-#include "model_io.h"
-#include "png_io.h"
+#include "run/extract.h"
+#include "run/knowledge.h"
+#include "nn/loss.h"
+#include "model/model_io.h"
+#include "data/png_io.h"
 #include "test.h"
 
 #define N_POSTS 9

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "fmnist.h"
+#include "data/fmnist.h"
 #include "test.h"
 
 static inline int fke_test_start(const char *dir, fke_imageset *tr)

@@ -23,17 +23,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "eval.h"
-#include "fmnist.h"
-#include "labelnoise.h"
-#include "loss.h"
-#include "model_io.h"
-#include "noise.h"
+#include "run/eval.h"
+#include "data/fmnist.h"
+#include "data/corrupt.h"
+#include "nn/loss.h"
+#include "model/model_io.h"
+#include "run/t_estimate.h"
 #include "test.h"
 #include "test_fmnist.h"
-#include "tmatrix.h"
-#include "train.h"
-#include "transition.h"
+#include "data/tmatrix.h"
+#include "run/train.h"
+#include "nn/transition.h"
 
 #define DIR "/tmp/fke_test_labelnoise"
 

@@ -1,6 +1,6 @@
 /* test_metrics.c - accuracy, macro-F1 and CSV output against values worked
  * out by hand (scikit-learn gives the same on these labels). */
-#include "metrics.h"
+#include "run/metrics.h"
 #include "test.h"
 
 #include <math.h>

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
-#include "optim.h"
+#include "model/model.h"
+#include "nn/optim.h"
 #include "test.h"
 
 #define TOL 1e-4       /* outputs, loss, gradients of one step, step losses */

@@ -20,15 +20,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fmnist.h"
-#include "model_io.h"
-#include "noise.h"
-#include "query.h"
-#include "synth.h"
+#include "data/fmnist.h"
+#include "model/model_io.h"
+#include "run/t_estimate.h"
+#include "run/query.h"
+#include "data/synth.h"
 #include "test.h"
 #include "test_fmnist.h"
-#include "tmatrix.h"
-#include "train.h"
+#include "data/tmatrix.h"
+#include "run/train.h"
 
 #define DIR "/tmp/fke_test_noise"
 

@@ -3,8 +3,8 @@
  * written from the torch.optim.SGD documentation, per-group learning rates,
  * Adam against its formula and on a quadratic, the step schedule, gradient
  * clipping and the NaN/Inf check. */
-#include "optim.h"
-#include "params.h"
+#include "nn/optim.h"
+#include "nn/params.h"
 #include "test.h"
 
 #include <math.h>

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fmnist.h"
-#include "reveal.h"
-#include "synth.h"
+#include "data/fmnist.h"
+#include "run/reveal.h"
+#include "data/synth.h"
 #include "test.h"
 #include "test_fmnist.h"
 

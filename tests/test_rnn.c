@@ -32,8 +32,8 @@
  *       y, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=T)
  *       # direction d: y[..., d*H:(d+1)*H], hn[d] (and cn[d]), d = 0 fwd, 1 rev
  */
-#include "gru.h"
-#include "lstm.h"
+#include "nn/gru.h"
+#include "nn/lstm.h"
 #include "test.h"
 
 #include <math.h>

@@ -2,11 +2,11 @@
  * transition layer on values worked out by hand, their error messages, and
  * the transition layer's limit: with T = identity the forward-corrected loss
  * is the plain cross-entropy. (Gradients are checked by fke gradcheck.) */
-#include "embedding.h"
-#include "loss.h"
+#include "nn/embedding.h"
+#include "nn/loss.h"
 #include "test.h"
-#include "textcnn.h"
-#include "transition.h"
+#include "nn/textcnn.h"
+#include "nn/transition.h"
 
 #include <math.h>
 #include <string.h>

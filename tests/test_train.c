@@ -13,13 +13,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "checkpoint.h"
-#include "eval.h"
-#include "fmnist.h"
-#include "model_io.h"
-#include "synth.h"
+#include "model/checkpoint.h"
+#include "run/eval.h"
+#include "data/fmnist.h"
+#include "model/model_io.h"
+#include "data/synth.h"
 #include "test.h"
-#include "train.h"
+#include "run/train.h"
 
 #define DIR "/tmp/fke_test_train"
 

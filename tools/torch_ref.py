@@ -17,11 +17,11 @@ tests/ref/model_<variant>.h5:
   /steps/loss        (K) the loss before each of K SGD steps (same batch)
   /after/<name>      parameters after the K steps (incl. batch-norm running stats)
 
-Wiring choices (also fke's, see src/model.c):
+Wiring choices (also fke's, see src/model/model.c):
   * the CNN runs on the whole images and, separately, on the valid garment
     crops only (padding crops are not computed), in training mode, with the
     same weights but separate batch-norm running statistics for the crops
-    (buffers <bn>.running_mean_crop / running_var_crop, see src/cnn.h);
+    (buffers <bn>.running_mean_crop / running_var_crop, see src/model/cnn.h);
   * without Bi-LSTM-1 (context task/none): c_i = f_i and s = f_img;
   * without Bi-LSTM-2 (context visual/none): u_k = a_k;
   * dropout probabilities are set to 0 so that the comparison is exact.

@@ -1,0 +1,388 @@
+/* cmd_data.c - `fke data ...`: import Fashion-MNIST, generate
+ * FashionKE-synth, show a post as a PNG, print a dataset's statistics. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "data/dataset.h"
+#include "data/fmnist.h"
+#include "data/png_io.h"
+#include "data/synth.h"
+
+static const char *usage =
+    "usage: fke data fmnist [--dir DIR] --out DIR\n"
+    "         import Fashion-MNIST (DIR default " FKE_FMNIST_DIR ")\n"
+    "         into OUT/fmnist-train.h5 and OUT/fmnist-test.h5\n"
+    "       fke data synth --out FILE [--split train|test] [--posts N] [--noise-ratio R]\n"
+    "         [--flip-rate F] [--missing M] [--seed S] [--dir DIR]\n"
+    "         build FashionKE-synth (defaults: train 4000 posts, test 1000; R 0.7; F 0.3)\n"
+    "       fke data show FILE --post I --out PNG\n"
+    "         draw post I (image, boxes, crops, labels) into a PNG\n"
+    "       fke data info FILE\n"
+    "         sizes, label distributions, clean share, transition matrices\n"
+    "       fke data corrupt IN.h5 OUT.h5 --noise symmetric|pairflip --rate R [--seed S]\n"
+    "         [--limit N] [--t-out T.json]\n"
+    "         an image set's labels redrawn with known noise (the first N images; all by\n"
+    "         default): symmetric: with prob. R one of the other classes, uniformly\n"
+    "         (R < (n-1)/n); pairflip: with prob. R class i becomes i+1 mod n (R < 0.5).\n"
+    "         OUT keeps the true labels and T_true; --t-out writes T_true as a t_init file\n"
+    "       fke data reveal FILE QUERY.jsonl OUT\n"
+    "         the queried posts get their true labels and become clean (active learning)\n";
+
+static int fail(const char *what, const fke_err *e)
+{
+    fprintf(stderr, "fke data %s: %s\n", what, e->msg);
+    return 1;
+}
+
+static int bad_arg(const char *what, const char *msg, const char *arg)
+{
+    fprintf(stderr, "fke data %s: %s '%s' (fke data --help)\n", what, msg, arg);
+    return 2;
+}
+
+static int parse_int(const char *s, long lo, long hi, long *v)
+{
+    char *end;
+    errno = 0;
+    long x = strtol(s, &end, 10);
+    if (errno || end == s || *end || x < lo || x > hi) return -1;
+    *v = x;
+    return 0;
+}
+
+static int parse_double(const char *s, double *v)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(s, &end);
+    if (errno || end == s || *end) return -1;
+    *v = x;
+    return 0;
+}
+
+static int cmd_fmnist(int argc, char **argv)
+{
+    const char *dir = FKE_FMNIST_DIR, *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
+        else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
+        else return bad_arg("fmnist", "unknown or incomplete option", argv[i]);
+    }
+    if (!out) return bad_arg("fmnist", "missing option", "--out");
+    mkdir(out, 0777);
+    fke_err e = {""};
+    for (int t = 0; t < 2; t++) {
+        fke_imageset s;
+        if (fke_fmnist_read(dir, t, &s, &e)) return fail("fmnist", &e);
+        char path[1024];
+        snprintf(path, sizeof path, "%s/fmnist-%s.h5", out, t ? "test" : "train");
+        fke_status st = fke_imageset_save(&s, path, &e);
+        int n = s.N;
+        fke_imageset_free(&s);
+        if (st) return fail("fmnist", &e);
+        printf("%s: %d images 1x28x28, 10 classes\n", path, n);
+    }
+    return 0;
+}
+
+static int cmd_synth(int argc, char **argv)
+{
+    const char *dir = FKE_FMNIST_DIR, *out = NULL;
+    int split = 0;
+    long posts = -1, seed = 1;
+    double nr = -1, fr = -1, miss = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v) return bad_arg("synth", "option needs a value", a);
+        i++;
+        if (!strcmp(a, "--out")) out = v;
+        else if (!strcmp(a, "--dir")) dir = v;
+        else if (!strcmp(a, "--split")) {
+            if (!strcmp(v, "train")) split = 0;
+            else if (!strcmp(v, "test")) split = 1;
+            else return bad_arg("synth", "--split must be train or test, not", v);
+        } else if (!strcmp(a, "--posts")) {
+            if (parse_int(v, 1, 10000000, &posts)) return bad_arg("synth", "--posts must be 1..10000000, not", v);
+        } else if (!strcmp(a, "--seed")) {
+            if (parse_int(v, 0, 0x7fffffffL, &seed)) return bad_arg("synth", "--seed must be a non-negative integer, not", v);
+        } else if (!strcmp(a, "--noise-ratio")) {
+            if (parse_double(v, &nr) || nr < 0 || nr > 1) return bad_arg("synth", "--noise-ratio must be in 0..1, not", v);
+        } else if (!strcmp(a, "--flip-rate")) {
+            if (parse_double(v, &fr) || fr < 0 || fr >= 1) return bad_arg("synth", "--flip-rate must be in 0..1 (1 excluded), not", v);
+        } else if (!strcmp(a, "--missing")) {
+            if (parse_double(v, &miss) || miss < 0 || miss >= 1) return bad_arg("synth", "--missing must be in 0..1 (1 excluded), not", v);
+        } else return bad_arg("synth", "unknown option", a);
+    }
+    if (!out) return bad_arg("synth", "missing option", "--out");
+    fke_synth_opts o;
+    fke_synth_defaults(&o, split);
+    if (posts > 0) o.posts = (int)posts;
+    if (nr >= 0) o.noise_ratio = nr;
+    if (split == 1 && o.noise_ratio > 0) {
+        fprintf(stderr, "fke data synth: the test split is all clean (--noise-ratio must be 0)\n");
+        return 2;
+    }
+    if (fr >= 0) o.flip_rate = fr;
+    o.missing = split ? 0 : miss;
+    o.seed = (uint64_t)seed;
+    fke_err e = {""};
+    struct timespec t0, t1, t2;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    fke_imageset g;
+    if (fke_fmnist_read(dir, split, &g, &e)) return fail("synth", &e);
+    char src[600];
+    fke_fmnist_image_path(dir, split, src, sizeof src);
+    fke_dataset d;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    fke_status st = fke_synth_generate(&o, &g, src, &d, &e);
+    fke_imageset_free(&g);
+    if (st) return fail("synth", &e);
+    clock_gettime(CLOCK_MONOTONIC, &t2);
+    st = fke_dataset_save(&d, out, &e);
+    int nc = 0;
+    long ng = 0;
+    for (int i = 0; i < d.N; i++) nc += d.clean[i], ng += d.n_garments[i];
+    fke_dataset_free(&d);
+    if (st) return fail("synth", &e);
+    struct timespec t3;
+    clock_gettime(CLOCK_MONOTONIC, &t3);
+#define SEC(a, b) ((b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9)
+    printf("%s: FashionKE-synth %s, %d posts (%d clean, %d machine-labelled), %ld garments; "
+           "read %.2f s, generate %.2f s, write %.2f s\n",
+           out, split ? "test" : "train", o.posts, nc, o.posts - nc, ng, SEC(t0, t1), SEC(t1, t2),
+           SEC(t2, t3));
+    return 0;
+}
+
+/* colour per category for boxes */
+static const uint8_t box_col[10][3] = {{255, 255, 255}, {0, 255, 255}, {255, 255, 0},
+                                       {255, 0, 255},   {0, 255, 0},   {255, 128, 0},
+                                       {128, 128, 255}, {255, 0, 0},   {0, 128, 255},
+                                       {200, 200, 100}};
+
+static void lower_name(char *out, size_t n, const char *s)
+{
+    snprintf(out, n, "%s", s ? s : "?");
+}
+
+static int cmd_show(int argc, char **argv)
+{
+    const char *file = NULL, *out = NULL;
+    long post = -1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--post") && i + 1 < argc) {
+            if (parse_int(argv[++i], 0, 0x7fffffffL, &post)) return bad_arg("show", "--post must be a post number, not", argv[i]);
+        } else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
+        else if (argv[i][0] != '-' && !file) file = argv[i];
+        else return bad_arg("show", "unknown or incomplete option", argv[i]);
+    }
+    if (!file) return bad_arg("show", "missing", "FILE");
+    if (!out) return bad_arg("show", "missing option", "--out");
+    if (post < 0) return bad_arg("show", "missing option", "--post");
+    fke_err e = {""};
+    fke_dataset d;
+    if (fke_dataset_load(&d, file, &e)) return fail("show", &e);
+    if (post >= d.N) {
+        fprintf(stderr, "fke data show: %s: --post %ld is out of range 0..%d\n", file, post, d.N - 1);
+        fke_dataset_free(&d);
+        return 2;
+    }
+    int p = (int)post, G = d.G, A = d.A, k = 4, ck = 3;
+    int S = d.img * k, cs = d.crop * ck, row = cs + 8;
+    int W = S + 16 + cs + 12 + 300, H = 8 + (S + 60 > G * row ? S + 60 : G * row) + 8;
+    uint8_t bg[3] = {40, 40, 48}, white[3] = {235, 235, 235}, gray[3] = {150, 150, 150};
+    uint8_t red[3] = {255, 90, 90};
+    fke_canvas c;
+    if (fke_canvas_init(&c, W, H, bg, &e)) {
+        fke_dataset_free(&d);
+        return fail("show", &e);
+    }
+    fke_canvas_blit_planar(&c, d.images + (size_t)p * 3 * d.img * d.img, d.img, d.img, k, 8, 8);
+    int ng = d.n_garments[p];
+    for (int g = 0; g < ng; g++) {
+        const int32_t *b = d.boxes + ((size_t)p * G + g) * 4;
+        int cat = d.cat_true[(size_t)p * G + g] >= 0 ? d.cat_true[(size_t)p * G + g] : d.cat[(size_t)p * G + g];
+        const uint8_t *col = cat >= 0 ? box_col[cat % 10] : white;
+        fke_canvas_rect(&c, 8 + b[0] * k, 8 + b[1] * k, 8 + b[2] * k, 8 + b[3] * k, 2, col);
+        char num[16];
+        snprintf(num, sizeof num, "%d", g);
+        fke_canvas_text(&c, 8 + b[0] * k + 4, 8 + b[1] * k + 4, 2, num, col);
+    }
+    char line[256];
+    int occ = d.occ[p];
+    snprintf(line, sizeof line, "POST %d  %s", p, d.clean[p] ? "CLEAN" : "MACHINE LABELS");
+    fke_canvas_text(&c, 8, S + 16, 2, line, white);
+    snprintf(line, sizeof line, "OCCASION %s", occ >= 0 ? d.occ_names[occ] : "(MISSING)");
+    fke_canvas_text(&c, 8, S + 32, 2, line, white);
+    /* the first caption words */
+    int x = 8;
+    for (int t = 0; t < d.L && d.tokens[(size_t)p * d.L + t] && x < S - 20; t++) {
+        x = fke_canvas_text(&c, x, S + 48, 1, d.vocab[d.tokens[(size_t)p * d.L + t]], gray);
+        x += 4;
+    }
+    for (int g = 0; g < ng; g++) {
+        size_t s = (size_t)p * G + g;
+        int y = 8 + g * row, cx = S + 16;
+        fke_canvas_blit_planar(&c, d.crops + s * 3 * d.crop * d.crop, d.crop, d.crop, ck, cx, y);
+        int cat = d.cat_true[s] >= 0 ? d.cat_true[s] : d.cat[s];
+        const uint8_t *col = cat >= 0 ? box_col[cat % 10] : white;
+        fke_canvas_rect(&c, cx - 2, y - 2, cx + cs + 2, y + cs + 2, 2, col);
+        int tx = cx + cs + 12;
+        char nm[64];
+        lower_name(nm, sizeof nm, cat >= 0 ? d.cat_names[cat] : "(missing)");
+        snprintf(line, sizeof line, "%d %s", g, nm);
+        fke_canvas_text(&c, tx, y, 2, line, col);
+        for (int a = 0; a < A; a++) {
+            int v = d.attr_true[s * A + a] >= 0 ? d.attr_true[s * A + a] : d.attr[s * A + a];
+            snprintf(line, sizeof line, "%s %s", d.attr_names[a], v >= 0 ? d.val_names[a][v] : "-");
+            fke_canvas_text(&c, tx, y + 14 + a * 10, 1, line, white);
+        }
+        /* machine labels that differ from the truth, in red */
+        int ly = y + 14 + A * 10;
+        if (d.cat_machine[s] >= 0 && d.cat_machine[s] != d.cat_true[s]) {
+            snprintf(line, sizeof line, "MACHINE: %s", d.cat_names[d.cat_machine[s]]);
+            fke_canvas_text(&c, tx, ly, 1, line, red);
+            ly += 10;
+        }
+        for (int a = 0; a < A; a++)
+            if (d.attr_machine[s * A + a] >= 0 && d.attr_machine[s * A + a] != d.attr_true[s * A + a]) {
+                snprintf(line, sizeof line, "MACHINE %s: %s", d.attr_names[a],
+                         d.val_names[a][d.attr_machine[s * A + a]]);
+                fke_canvas_text(&c, tx, ly, 1, line, red);
+                ly += 10;
+            }
+    }
+    fke_status st = fke_png_write(out, W, H, c.rgb, &e);
+    fke_canvas_free(&c);
+    fke_dataset_free(&d);
+    if (st) return fail("show", &e);
+    printf("%s: post %d of %s, %dx%d\n", out, p, file, W, H);
+    return 0;
+}
+
+static void print_dist(const char *title, char *const *names, const int32_t *v, size_t n,
+                       size_t stride, int nc)
+{
+    long cnt[64] = {0}, miss = 0, tot = 0;
+    for (size_t i = 0; i < n; i++) {
+        int x = v[i * stride];
+        if (x == -2) continue;
+        tot++;
+        if (x < 0) miss++;
+        else if (x < 64) cnt[x]++;
+    }
+    printf("  %-18s", title);
+    for (int k = 0; k < nc && k < 64; k++)
+        printf(" %s %.1f%%", names[k], tot ? 100.0 * cnt[k] / tot : 0.0);
+    if (miss) printf("  missing %.1f%%", 100.0 * miss / tot);
+    printf("\n");
+}
+
+static int cmd_info(int argc, char **argv)
+{
+    if (argc != 2 || argv[1][0] == '-') return bad_arg("info", "usage: fke data info FILE; got", argc > 1 ? argv[1] : "");
+    fke_err e = {""};
+    const char *file = argv[1];
+    /* an image set or a post set? */
+    fke_imageset s;
+    if (fke_imageset_load(&s, file, &e) == FKE_OK) {
+        printf("%s: image set, %d images %dx%dx%d, %d classes\n", file, s.N, s.C, s.H, s.W, s.n_cls);
+        print_dist("labels", s.class_names, s.labels, s.N, 1, s.n_cls);
+        if (s.labels_true) {
+            print_dist("true labels", s.class_names, s.labels_true, s.N, 1, s.n_cls);
+            long changed = 0;
+            for (int i = 0; i < s.N; i++) changed += s.labels[i] != s.labels_true[i];
+            printf("  noisy labels (%s): %.2f%% changed\n", s.noise[0] ? s.noise : "?",
+                   s.N ? 100.0 * changed / s.N : 0.0);
+        }
+        fke_imageset_free(&s);
+        return 0;
+    }
+    fke_dataset d;
+    if (fke_dataset_load(&d, file, &e)) return fail("info", &e);
+    int G = d.G, A = d.A;
+    long nc = 0, ng = 0, hist[16] = {0};
+    for (int i = 0; i < d.N; i++) {
+        nc += d.clean[i];
+        ng += d.n_garments[i];
+        hist[d.n_garments[i] < 16 ? d.n_garments[i] : 15]++;
+    }
+    printf("%s: %d posts, %ld garments (G %d), image 3x%dx%d, crop 3x%dx%d, caption %d tokens, "
+           "vocabulary %d\n",
+           file, d.N, ng, G, d.img, d.img, d.crop, d.crop, d.L, d.V);
+    if (d.generator[0]) printf("  generator: %s\n  source: %s\n", d.generator, d.src_file);
+    printf("  clean posts %ld (%.1f%%), machine-labelled %ld\n", nc, 100.0 * nc / d.N, d.N - nc);
+    printf("  garments per post:");
+    for (int k = 0; k <= G; k++) printf(" %d: %.1f%%", k, 100.0 * hist[k] / d.N);
+    printf("\n  label distributions (training labels, garments of every post):\n");
+    print_dist("occasion", d.occ_names, d.occ, d.N, 1, d.n_occ);
+    size_t NG = (size_t)d.N * G;
+    int32_t *tmp = malloc(NG * sizeof *tmp);
+    if (!tmp) {
+        fke_dataset_free(&d);
+        fprintf(stderr, "fke data info: no memory\n");
+        return 1;
+    }
+    for (size_t i = 0; i < NG; i++) tmp[i] = (int)(i % G) < d.n_garments[i / G] ? d.cat[i] : -2;
+    print_dist("category", d.cat_names, tmp, NG, 1, d.n_cat);
+    for (int a = 0; a < A; a++) {
+        for (size_t i = 0; i < NG; i++)
+            tmp[i] = (int)(i % G) < d.n_garments[i / G] ? d.attr[i * A + a] : -2;
+        print_dist(d.attr_names[a], d.val_names[a], tmp, NG, 1, d.n_val[a]);
+    }
+    free(tmp);
+    printf("  transition matrices (garments with both a true and a machine label):\n");
+    for (int t = 0; t <= A; t++) {
+        int n = fke_dataset_T_side(&d, t);
+        float *Te = calloc((size_t)n * n, sizeof(float));
+        long used = Te ? fke_dataset_T_empirical(&d, t, Te, NULL) : -1;
+        const char *nm = t ? d.attr_names[t - 1] : "category";
+        if (used <= 0) {
+            printf("    %-10s no garment carries both labels\n", nm);
+        } else {
+            double agree = 0;
+            for (int i = 0; i < n; i++) agree += Te[i * n + i];
+            printf("    %-10s %ld garments, mean diagonal (empirical) %.3f", nm, used, agree / n);
+            if (d.T_true) {
+                const float *Tt = d.T_true + fke_dataset_T_offset(&d, t);
+                double mae = 0, mx = 0, dg = 0;
+                for (int i = 0; i < n * n; i++) {
+                    double df = Te[i] > Tt[i] ? Te[i] - Tt[i] : Tt[i] - Te[i];
+                    mae += df;
+                    if (df > mx) mx = df;
+                }
+                for (int i = 0; i < n; i++) dg += Tt[i * n + i];
+                printf(", true %.3f; |empirical - true| mean %.4f max %.4f", dg / n, mae / (n * n), mx);
+            }
+            printf("\n");
+        }
+        free(Te);
+    }
+    fke_dataset_free(&d);
+    return 0;
+}
+
+int fke_cmd_data_corrupt(int argc, char **argv); /* cmd_labelnoise.c */
+int fke_cmd_data_reveal(int argc, char **argv); /* cmd_reveal.c */
+
+int fke_cmd_data(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *sub = argv[1];
+    if (!strcmp(sub, "fmnist")) return cmd_fmnist(argc - 1, argv + 1);
+    if (!strcmp(sub, "synth")) return cmd_synth(argc - 1, argv + 1);
+    if (!strcmp(sub, "show")) return cmd_show(argc - 1, argv + 1);
+    if (!strcmp(sub, "info")) return cmd_info(argc - 1, argv + 1);
+    if (!strcmp(sub, "corrupt")) return fke_cmd_data_corrupt(argc - 1, argv + 1);
+    if (!strcmp(sub, "reveal")) return fke_cmd_data_reveal(argc - 1, argv + 1);
+    fprintf(stderr, "fke data: unknown subcommand '%s'\n%s", sub, usage);
+    return 2;
+}

@@ -1,0 +1,82 @@
+/* config.h - a training run's configuration: the model preset and sizes, the
+ * ablation switches, data paths and the optimiser recipe. Read from JSON
+ * (cJSON) strictly: every key is listed in one registry in config.c, an
+ * unknown key, a wrong type or a value outside the allowed set is an error
+ * naming the file, the JSON path and what is allowed. `--set key=value`
+ * overrides use the same registry. configs/README.md documents every key. */
+#ifndef FKE_CONFIG_H
+#define FKE_CONFIG_H
+#include "core/fke.h"
+
+
+typedef enum { FKE_CTX_ALL, FKE_CTX_VISUAL, FKE_CTX_TASK, FKE_CTX_NONE } fke_context_mode;
+typedef enum { FKE_CORR_FORWARD, FKE_CORR_NONE } fke_correction_mode;
+typedef enum { FKE_CELL_LSTM, FKE_CELL_GRU } fke_cell_kind;
+typedef enum { FKE_CNN_SMALL, FKE_CNN_RESNET18 } fke_cnn_kind;
+typedef enum { FKE_OPT_SGD, FKE_OPT_ADAM } fke_opt_kind;
+typedef enum { FKE_TASK_FKE, FKE_TASK_CLASSIFY } fke_task_kind;
+
+typedef struct {
+    /* model (MODEL.md "Presets"); preset fills these, single keys override */
+    char preset[32];       /* "fke-small" | "fke-paper" */
+    fke_cnn_kind cnn;
+    int img, crop, G;      /* whole-image side, crop side, max garments */
+    int chans[3];          /* small CNN channels (32, 64, 128) */
+    int F, H, H2, M;       /* image feature, hidden per direction (1, 2), mid layer */
+    int V, D, L, Co, T;    /* vocabulary, embedding, caption tokens, filters, text feature */
+    int n_occ, n_cat, n_attr, n_val[FKE_MAX_ATTR];
+    /* ablations */
+    fke_context_mode context;
+    int text;              /* 1 on, 0 off */
+    fke_correction_mode correction;
+    fke_cell_kind cell;
+    double dropout_text, dropout_head; /* 0.4, 0.5 */
+    /* task: "fke" (posts) or "classify" (CNN trunk + linear on images, e.g. Fashion-MNIST) */
+    fke_task_kind task;
+    int in_ch;             /* image channels: 3, or 1 for Fashion-MNIST */
+    int pad;               /* classify: zero padding each side (28 -> 32 is 2) */
+    /* data */
+    char train_data[512], val_data[512], test_data[512];
+    /* optimisation */
+    fke_opt_kind optimizer;
+    int batch, epochs, steps; /* steps > 0 overrides epochs */
+    double lr, momentum, weight_decay, beta, lr_cnn_mult, lr_theta_mult;
+    int lr_step_epochs;    /* multiply lr by lr_gamma every lr_step_epochs epochs */
+    double lr_gamma;
+    double adam_b1, adam_b2, adam_eps;
+    double theta_eps;      /* Θ = log(T_est + theta_eps) */
+    char t_init[512];      /* "" (estimate from the training data) or a matrix file */
+    char init_from[512];   /* "" or a checkpoint whose tensors replace the initial ones */
+    /* run */
+    uint64_t seed;
+    int threads;           /* 0 = all cores */
+    int eval_every;        /* steps between validations; 0 = once per epoch */
+    int bn_recalibrate;    /* batches to re-estimate batch-norm statistics before each evaluation */
+    int log_every;
+    char out_dir[512];     /* run folder */
+} fke_config;
+
+/* Fills c with the defaults of preset "fke-small". */
+void fke_config_defaults(fke_config *c);
+/* Applies a preset's sizes ("fke-small", "fke-paper"); error if unknown. */
+fke_status fke_config_preset(fke_config *c, const char *name, fke_err *e);
+/* Loads a JSON file (strict). "preset" is applied first, other keys after. */
+fke_status fke_config_load(fke_config *c, const char *path, fke_err *e);
+/* Applies one "key=value" override (same names and checks as the JSON). */
+fke_status fke_config_set(fke_config *c, const char *assignment, fke_err *e);
+/* Registry access: number of keys, the i-th key's name (NULL out of range),
+ * and the markdown table of every key (malloc'ed) for configs/README.md. */
+int fke_config_key_count(void);
+const char *fke_config_key_name(int i);
+char *fke_config_doc(void);
+/* Note: load, from_json and set apply on top of the struct they are given
+ * (call fke_config_defaults first); on failure the struct is unchanged. */
+/* Checks cross-field consistency (positive sizes, lr > 0, ...). */
+fke_status fke_config_validate(const fke_config *c, fke_err *e);
+/* Writes the whole config (every key, defaults included) as JSON text;
+ * returns a malloc'ed string the caller frees. */
+char *fke_config_to_json(const fke_config *c);
+/* Parses JSON text as written by fke_config_to_json (for checkpoints). */
+fke_status fke_config_from_json(fke_config *c, const char *json, const char *origin,
+                                fke_err *e);
+#endif

@@ -1,0 +1,213 @@
+/* core.c - errors, tensor headers, the arena and the random generator. */
+#include "core/fke.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+fke_status fke_fail(fke_err *e, fke_status s, const char *fmt, ...)
+{
+    if (e) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        va_end(ap);
+    }
+    return s;
+}
+
+const char *fke_status_name(fke_status s)
+{
+    static const char *names[] = {"ok",          "bad argument", "shape mismatch",
+                                  "out of memory", "i/o error",  "bad file format",
+                                  "bad config",  "numeric error"};
+    if ((unsigned)s < sizeof names / sizeof names[0]) return names[s];
+    return "unknown error";
+}
+
+size_t fke_numel(const fke_tensor *t)
+{
+    size_t n = 1;
+    for (int i = 0; i < t->ndim; i++) n *= (size_t)t->shape[i];
+    return n;
+}
+
+fke_tensor fke_tensor_view(fke_real *data, int ndim, ...)
+{
+    fke_tensor t;
+    memset(&t, 0, sizeof t);
+    t.data = data;
+    t.ndim = ndim;
+    va_list ap;
+    va_start(ap, ndim);
+    for (int i = 0; i < ndim && i < FKE_MAXDIM; i++) t.shape[i] = va_arg(ap, int);
+    va_end(ap);
+    return t;
+}
+
+const char *fke_shape_str(const fke_tensor *t, char *buf, size_t len)
+{
+    size_t k = 0;
+    k += (size_t)snprintf(buf + k, len - k, "(");
+    for (int i = 0; i < t->ndim && k < len; i++)
+        k += (size_t)snprintf(buf + k, len - k, i ? ", %d" : "%d", t->shape[i]);
+    if (k < len) snprintf(buf + k, len - k, ")");
+    return buf;
+}
+
+fke_status fke_expect(fke_err *e, const char *op, const char *name,
+                      const fke_tensor *t, int ndim, const int *dims)
+{
+    char want[96], got[96];
+    size_t k = 0;
+    k += (size_t)snprintf(want + k, sizeof want - k, "(");
+    for (int i = 0; i < ndim && k < sizeof want; i++) {
+        if (dims[i] < 0)
+            k += (size_t)snprintf(want + k, sizeof want - k, i ? ", *" : "*");
+        else
+            k += (size_t)snprintf(want + k, sizeof want - k, i ? ", %d" : "%d", dims[i]);
+    }
+    if (k < sizeof want) snprintf(want + k, sizeof want - k, ")");
+    if (!t || !t->data)
+        return fke_fail(e, FKE_ERR_ARG, "%s: %s is a null tensor, expected shape %s",
+                        op, name, want);
+    int ok = t->ndim == ndim;
+    for (int i = 0; ok && i < ndim; i++)
+        if (t->shape[i] <= 0 || (dims[i] >= 0 && t->shape[i] != dims[i])) ok = 0;
+    if (!ok)
+        return fke_fail(e, FKE_ERR_SHAPE, "%s: %s has shape %s, expected %s", op, name,
+                        fke_shape_str(t, got, sizeof got), want);
+    return FKE_OK;
+}
+
+fke_status fke_expect_like(fke_err *e, const char *op, const char *name, const fke_tensor *t,
+                           const fke_tensor *ref)
+{
+    return fke_expect(e, op, name, t, ref->ndim, ref->shape);
+}
+
+fke_status fke_expect_any(fke_err *e, const char *op, const char *name, const fke_tensor *t)
+{
+    if (!t || !t->data) return fke_fail(e, FKE_ERR_ARG, "%s: %s is a null tensor", op, name);
+    int dims[FKE_MAXDIM] = {-1, -1, -1, -1, -1};
+    if (t->ndim < 1 || t->ndim > FKE_MAXDIM)
+        return fke_fail(e, FKE_ERR_SHAPE, "%s: %s has %d dimensions", op, name, t->ndim);
+    return fke_expect(e, op, name, t, t->ndim, dims);
+}
+
+/* ---- arena ------------------------------------------------------------- */
+fke_status fke_arena_init(fke_arena *a, size_t bytes, fke_err *e)
+{
+    memset(a, 0, sizeof *a);
+    bytes = (bytes + 63) & ~(size_t)63;
+    a->base = aligned_alloc(64, bytes ? bytes : 64);
+    if (!a->base)
+        return fke_fail(e, FKE_ERR_NOMEM, "arena: cannot allocate %zu bytes", bytes);
+    a->cap = bytes;
+    return FKE_OK;
+}
+
+void fke_arena_free(fke_arena *a)
+{
+    free(a->base);
+    memset(a, 0, sizeof *a);
+}
+
+void fke_arena_reset(fke_arena *a) { a->used = 0; }
+
+void *fke_arena_alloc(fke_arena *a, fke_err *e, size_t bytes)
+{
+    void *p = fke_arena_alloc_raw(a, e, bytes);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+
+void *fke_arena_alloc_raw(fke_arena *a, fke_err *e, size_t bytes)
+{
+    size_t need = (bytes + 63) & ~(size_t)63;
+    if (!a->base || a->used + need > a->cap) {
+        fke_fail(e, FKE_ERR_NOMEM,
+                 "arena: out of space (%zu of %zu bytes used, %zu more requested)",
+                 a->used, a->cap, need);
+        return NULL;
+    }
+    void *p = a->base + a->used;
+    a->used += need;
+    if (a->used > a->peak) a->peak = a->used;
+    return p;
+}
+
+fke_status fke_arena_tensor(fke_arena *a, fke_err *e, fke_tensor *out, int ndim, ...)
+{
+    if (ndim < 1 || ndim > FKE_MAXDIM)
+        return fke_fail(e, FKE_ERR_ARG, "arena: %d dimensions (1..%d allowed)", ndim,
+                        FKE_MAXDIM);
+    memset(out, 0, sizeof *out);
+    out->ndim = ndim;
+    va_list ap;
+    va_start(ap, ndim);
+    for (int i = 0; i < ndim; i++) out->shape[i] = va_arg(ap, int);
+    va_end(ap);
+    for (int i = 0; i < ndim; i++)
+        if (out->shape[i] <= 0)
+            return fke_fail(e, FKE_ERR_ARG, "arena: dimension %d is %d", i, out->shape[i]);
+    out->data = fke_arena_alloc(a, e, fke_numel(out) * sizeof(fke_real));
+    return out->data ? FKE_OK : FKE_ERR_NOMEM;
+}
+
+/* ---- random numbers ---------------------------------------------------- */
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+void fke_rng_seed(fke_rng *r, uint64_t seed)
+{
+    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&seed);
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t fke_rng_u64(fke_rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return out;
+}
+
+double fke_rng_uniform(fke_rng *r) { return (double)(fke_rng_u64(r) >> 11) * 0x1.0p-53; }
+
+double fke_rng_normal(fke_rng *r)
+{
+    double u1 = fke_rng_uniform(r), u2 = fke_rng_uniform(r);
+    if (u1 < 1e-300) u1 = 1e-300;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+uint32_t fke_rng_below(fke_rng *r, uint32_t n)
+{
+    return n ? (uint32_t)(((fke_rng_u64(r) >> 32) * (uint64_t)n) >> 32) : 0;
+}
+
+/* ---- threads ------------------------------------------------------------ */
+
+int fke_set_threads(int n)
+{
+    if (n <= 0) n = omp_get_num_procs();
+    omp_set_num_threads(n);
+    openblas_set_num_threads(1);
+    return n;
+}

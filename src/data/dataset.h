@@ -1,0 +1,88 @@
+/* dataset.h - the post format (MODEL.md "The task") in memory and in HDF5,
+ * and the plain image-classification set (Fashion-MNIST).
+ *
+ * A dataset file is read whole into an fke_dataset: fke_dataset_load checks
+ * the format attribute, every field's presence, type and shape, and every
+ * label against its range, and names the file, the field and the problem on
+ * any failure. fke_dataset_save writes PATH.tmp.<pid>, fsyncs it and renames
+ * it over PATH, so no half-written file ever carries the final name.
+ * datasets/README.md describes the file field by field.
+ *
+ * Label convention: -1 means missing (that is the mask); padding garment
+ * slots (index >= n_garments[i]) carry -1 labels, zero boxes and zero crops. */
+#ifndef FKE_DATASET_H
+#define FKE_DATASET_H
+#include "core/fke.h"
+
+#define FKE_POSTS_FORMAT "fke-posts"
+#define FKE_POSTS_VERSION 1
+#define FKE_IMAGES_FORMAT "fke-images"
+#define FKE_IMAGES_VERSION 1
+
+typedef struct {
+    int N, G, A, L;           /* posts, max garments, attributes, caption tokens */
+    int img, crop, C;         /* image side, crop side, channels (3) */
+    int n_occ, n_cat, n_val[FKE_MAX_ATTR], V; /* label counts, vocabulary size */
+    uint8_t *images;          /* (N, C, img, img) */
+    uint8_t *crops;           /* (N, G, C, crop, crop) zero for padding garments */
+    int32_t *n_garments;      /* (N) 0..G, valid garments are slots 0..n-1 */
+    int32_t *boxes;           /* (N, G, 4) x0,y0,x1,y1 in the whole image (x1,y1 exclusive) */
+    int32_t *tokens;          /* (N, L) 0 = padding */
+    int32_t *occ;             /* (N) occasion, -1 missing */
+    int32_t *cat;             /* (N, G) training label: clean on clean posts, machine on machine posts; -1 missing */
+    int32_t *attr;            /* (N, G, A) same convention */
+    uint8_t *clean;           /* (N) 1 = labels checked by people, 0 = machine labels */
+    int32_t *cat_true, *attr_true;       /* (N, G), (N, G, A) true labels where known, -1 unknown */
+    int32_t *cat_machine, *attr_machine; /* (N, G), (N, G, A) machine labels where known, -1 unknown */
+    int32_t *person;          /* (N, G, 2) gender (0/1), age band (0..3); -1 unknown */
+    float *T_true;            /* NULL or true transition matrices: n_cat^2 then n_val[k]^2 per k */
+    char **occ_names, **cat_names, **attr_names /* A */, ***val_names /* [A][n_val] */, **vocab /* V */;
+    char path[512];
+    /* additions */
+    int32_t *src_index;       /* NULL or (N, G) index of the source image in src_file, -1 padding */
+    char src_file[512];       /* "" or the image file the garments came from (synth) */
+    char generator[1024];     /* "" or the generator's parameters, "key=value ..." */
+} fke_dataset;
+
+fke_status fke_dataset_load(fke_dataset *d, const char *path, fke_err *e);
+fke_status fke_dataset_save(const fke_dataset *d, const char *path, fke_err *e);
+void fke_dataset_free(fke_dataset *d);
+/* Allocates every per-post array for the sizes already set in d (N, G, A, L,
+ * img, crop, C), zeroed, labels set to -1; names and T_true are left NULL. */
+fke_status fke_dataset_alloc(fke_dataset *d, fke_err *e);
+/* Checks an in-memory dataset as the loader does (path used in messages). */
+fke_status fke_dataset_validate(const fke_dataset *d, const char *path, fke_err *e);
+/* Offset of task t's matrix in T_true (t = 0 category, 1 + k attribute k)
+ * and its side. */
+size_t fke_dataset_T_offset(const fke_dataset *d, int task);
+int fke_dataset_T_side(const fke_dataset *d, int task);
+/* Empirical transition matrix of task t from garments that carry both a true
+ * and a machine label: out (n, n) row-normalised (rows with no garment stay
+ * 0); counts (n) may be NULL. Returns the number of garments used. */
+long fke_dataset_T_empirical(const fke_dataset *d, int task, float *out, long *counts);
+
+/* ---- plain image classification (Fashion-MNIST) ---------------------- */
+typedef struct {
+    int N, C, H, W, n_cls;
+    uint8_t *images;  /* (N, C, H, W) */
+    int32_t *labels;  /* (N) 0..n_cls-1: the training labels (noisy ones in a corrupted set) */
+    char **class_names; /* (n_cls) */
+    char path[512];
+    /* a set with known label noise (`fke data corrupt`, labelnoise.h); all
+     * three optional, NULL / "" on a clean set */
+    int32_t *labels_true; /* NULL or (N) the labels before corruption */
+    float *T_true;        /* NULL or (n_cls, n_cls) P(label j | true label i) */
+    char noise[256];      /* "" or how the labels were corrupted, "kind=... rate=... seed=..." */
+} fke_imageset;
+
+fke_status fke_imageset_load(fke_imageset *s, const char *path, fke_err *e);
+/* 1 when path is an HDF5 file whose format attribute says image set. */
+int fke_file_is_imageset(const char *path);
+fke_status fke_imageset_save(const fke_imageset *s, const char *path, fke_err *e);
+void fke_imageset_free(fke_imageset *s);
+
+/* Frees a NULL-terminated or n-long array of strings (n < 0: NULL-terminated). */
+void fke_strings_free(char **s, int n);
+/* strdup of n strings into a fresh array (NULL on no memory). */
+char **fke_strings_dup(const char *const *s, int n);
+#endif

@@ -1,0 +1,346 @@
+/* loader.c - see loader.h. The main thread plans which posts go into the
+ * next batch (all random draws happen here, in order, so batches depend on
+ * the seed only); a worker thread converts them to floats into the other of
+ * two buffers while the caller works on the current one. */
+#include "data/loader.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- one-ahead prefetch ------------------------------------------------- */
+static void *pf_main(void *arg)
+{
+    fke_prefetch *pf = arg;
+    pf->fill(pf->owner, pf->slot);
+    return NULL;
+}
+
+static void pf_start(fke_prefetch *pf, int slot)
+{
+    pf->slot = slot;
+    if (pthread_create(&pf->th, NULL, pf_main, pf) == 0)
+        pf->running = 1;
+    else
+        pf->fill(pf->owner, slot); /* no thread: fill now */
+}
+
+static void pf_wait(fke_prefetch *pf)
+{
+    if (pf->running) pthread_join(pf->th, NULL);
+    pf->running = 0;
+}
+
+static void shuffle_ids(fke_rng *r, int32_t *a, int n)
+{
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)fke_rng_below(r, (uint32_t)i + 1);
+        int32_t x = a[i];
+        a[i] = a[j];
+        a[j] = x;
+    }
+}
+
+static void make_lut(float *lut, float mean, float std)
+{
+    for (int i = 0; i < 256; i++) lut[i] = ((float)i / 255.f - mean) / std;
+}
+
+/* ---- posts ---------------------------------------------------------------- */
+static int32_t take(fke_loader *ld, int p)
+{
+    if (ld->pos[p] == 0) shuffle_ids(&ld->rng[p], ld->pool[p], ld->n_pool[p]);
+    int32_t id = ld->pool[p][ld->pos[p]];
+    if (++ld->pos[p] == ld->n_pool[p]) ld->pos[p] = 0;
+    return id;
+}
+
+static void plan(fke_loader *ld, int slot)
+{
+    int32_t *ids = ld->ids[slot];
+    if (ld->shuffle) {
+        int B = ld->B;
+        if (ld->n_pool[1] > 0) {
+            for (int i = 0; i < B / 2; i++) ids[i] = take(ld, 0);
+            for (int i = B / 2; i < B; i++) ids[i] = take(ld, 1);
+        } else {
+            for (int i = 0; i < B; i++) ids[i] = take(ld, 0);
+        }
+        ld->count[slot] = B;
+        ld->epoch_of[slot] = ld->batches / ld->per_epoch;
+        ld->batches++;
+    } else {
+        int n = ld->ds->N - ld->seq_pos;
+        if (n > ld->B) n = ld->B;
+        for (int i = 0; i < n; i++) ids[i] = ld->seq_pos + i;
+        ld->count[slot] = n;
+        ld->epoch_of[slot] = ld->seq_epoch;
+        ld->seq_pos += n;
+        if (n == 0) { /* end of the pass */
+            ld->seq_pos = 0;
+            ld->seq_epoch++;
+        }
+    }
+}
+
+static void fill(void *owner, int slot)
+{
+    fke_loader *ld = owner;
+    const fke_dataset *d = ld->ds;
+    fke_batch *b = &ld->buf[slot];
+    int n = ld->count[slot], G = d->G, A = d->A;
+    size_t ni = (size_t)3 * d->img * d->img, nc = (size_t)3 * d->crop * d->crop;
+    float lut[256];
+    make_lut(lut, FKE_PIXEL_MEAN, FKE_PIXEL_STD);
+    b->B = n;
+    for (int i = 0; i < n; i++) {
+        int p = ld->ids[slot][i];
+        b->index[i] = p;
+        const uint8_t *im = d->images + (size_t)p * ni;
+        for (size_t k = 0; k < ni; k++) b->img_x[i * ni + k] = lut[im[k]];
+        int ng = d->n_garments[p];
+        for (int g = 0; g < G; g++) {
+            const uint8_t *cr = d->crops + ((size_t)p * G + g) * nc;
+            float *o = b->crop_x + ((size_t)i * G + g) * nc;
+            if (g < ng)
+                for (size_t k = 0; k < nc; k++) o[k] = lut[cr[k]];
+            else
+                memset(o, 0, nc * sizeof *o);
+        }
+        b->n_garments[i] = ng;
+        memcpy(b->tokens + (size_t)i * d->L, d->tokens + (size_t)p * d->L, d->L * sizeof(int32_t));
+        b->occ[i] = d->occ[p];
+        memcpy(b->cat + (size_t)i * G, d->cat + (size_t)p * G, G * sizeof(int32_t));
+        memcpy(b->attr + (size_t)i * G * A, d->attr + (size_t)p * G * A, (size_t)G * A * sizeof(int32_t));
+        memcpy(b->boxes + (size_t)i * G * 4, d->boxes + (size_t)p * G * 4, (size_t)G * 4 * sizeof(int32_t));
+        memcpy(b->person + (size_t)i * G * 2, d->person + (size_t)p * G * 2, (size_t)G * 2 * sizeof(int32_t));
+        b->clean[i] = d->clean[p];
+    }
+}
+
+static void batch_free(fke_batch *b)
+{
+    free(b->img_x); free(b->crop_x); free(b->n_garments); free(b->tokens); free(b->occ);
+    free(b->cat); free(b->attr); free(b->clean); free(b->index); free(b->boxes); free(b->person);
+    memset(b, 0, sizeof *b);
+}
+
+static int batch_alloc(fke_batch *b, const fke_dataset *d, int B)
+{
+    size_t G = (size_t)d->G, A = (size_t)(d->A ? d->A : 1);
+    b->B = B, b->G = d->G, b->A = d->A, b->L = d->L, b->img = d->img, b->crop = d->crop;
+    b->img_x = malloc((size_t)B * 3 * d->img * d->img * sizeof(float));
+    b->crop_x = malloc((size_t)B * G * 3 * d->crop * d->crop * sizeof(float));
+    b->n_garments = malloc((size_t)B * 4);
+    b->tokens = malloc((size_t)B * d->L * 4);
+    b->occ = malloc((size_t)B * 4);
+    b->cat = malloc((size_t)B * G * 4);
+    b->attr = malloc((size_t)B * G * A * 4);
+    b->clean = malloc((size_t)B);
+    b->index = malloc((size_t)B * 4);
+    b->boxes = malloc((size_t)B * G * 16);
+    b->person = malloc((size_t)B * G * 8);
+    return b->img_x && b->crop_x && b->n_garments && b->tokens && b->occ && b->cat && b->attr &&
+           b->clean && b->index && b->boxes && b->person;
+}
+
+fke_status fke_loader_init(fke_loader *ld, const fke_dataset *ds, int B, int shuffle, int paired,
+                           uint64_t seed, fke_err *e)
+{
+    memset(ld, 0, sizeof *ld);
+    if (!ds || ds->N < 1) return fke_fail(e, FKE_ERR_ARG, "loader: the dataset has no posts");
+    if (B < 1 || (shuffle && paired && B < 2))
+        return fke_fail(e, FKE_ERR_ARG, "loader: batch size %d is too small%s", B,
+                        paired ? " (paired batches need at least 2)" : "");
+    ld->ds = ds;
+    ld->B = B;
+    ld->shuffle = shuffle;
+    ld->per_epoch = (ds->N + B - 1) / B;
+    fke_rng_seed(&ld->rng[0], seed * 2 + 1);
+    fke_rng_seed(&ld->rng[1], seed * 2 + 2);
+    int nc = 0;
+    for (int i = 0; i < ds->N; i++) nc += ds->clean[i] != 0;
+    ld->paired = shuffle && paired && nc > 0 && nc < ds->N;
+    for (int p = 0; p < 2; p++) {
+        ld->pool[p] = malloc((size_t)ds->N * sizeof(int32_t));
+        ld->ids[p] = malloc((size_t)B * sizeof(int32_t));
+        if (!ld->pool[p] || !ld->ids[p] || !batch_alloc(&ld->buf[p], ds, B)) {
+            fke_loader_free(ld);
+            return fke_fail(e, FKE_ERR_NOMEM, "loader: no memory for batches of %d posts", B);
+        }
+    }
+    for (int i = 0; i < ds->N; i++) {
+        int p = ld->paired ? (ds->clean[i] ? 0 : 1) : 0;
+        ld->pool[p][ld->n_pool[p]++] = i;
+    }
+    ld->pf.owner = ld;
+    ld->pf.fill = fill;
+    plan(ld, 0);
+    pf_start(&ld->pf, 0);
+    ld->cur = 0; /* slot being prepared for the next call */
+    return FKE_OK;
+}
+
+fke_status fke_loader_next(fke_loader *ld, fke_batch **out, fke_err *e)
+{
+    if (!ld || !ld->ds) return fke_fail(e, FKE_ERR_ARG, "loader: not initialised");
+    pf_wait(&ld->pf);
+    int r = ld->cur;
+    plan(ld, 1 - r);
+    pf_start(&ld->pf, 1 - r);
+    ld->cur = 1 - r;
+    ld->epoch = ld->epoch_of[r];
+    *out = ld->count[r] ? &ld->buf[r] : NULL;
+    return FKE_OK;
+}
+
+fke_status fke_loader_skip(fke_loader *ld, long long n, fke_err *e)
+{
+    if (!ld->shuffle) return fke_fail(e, FKE_ERR_ARG, "loader: skip needs shuffled mode");
+    if (n <= 0) return FKE_OK;
+    pf_wait(&ld->pf);
+    for (long long i = 0; i < n; i++) plan(ld, ld->cur); /* the planned batch is dropped too */
+    pf_start(&ld->pf, ld->cur);
+    return FKE_OK;
+}
+
+long long fke_loader_epoch(const fke_loader *ld) { return ld->epoch; }
+long long fke_loader_batches_per_epoch(const fke_loader *ld) { return ld->per_epoch; }
+
+void fke_loader_free(fke_loader *ld)
+{
+    if (!ld) return;
+    pf_wait(&ld->pf);
+    for (int p = 0; p < 2; p++) {
+        free(ld->pool[p]);
+        free(ld->ids[p]);
+        batch_free(&ld->buf[p]);
+    }
+    memset(ld, 0, sizeof *ld);
+}
+
+/* ---- plain classification --------------------------------------------------- */
+void fke_imageset_stats(const fke_imageset *s, float *mean, float *std)
+{
+    size_t n = (size_t)s->N * s->C * s->H * s->W;
+    long long hist[256] = {0};
+    for (size_t i = 0; i < n; i++) hist[s->images[i]]++;
+    double m = 0, v = 0;
+    for (int i = 0; i < 256; i++) m += hist[i] * (i / 255.0);
+    m /= n ? (double)n : 1;
+    for (int i = 0; i < 256; i++) v += hist[i] * (i / 255.0 - m) * (i / 255.0 - m);
+    v /= n ? (double)n : 1;
+    *mean = (float)m;
+    *std = (float)sqrt(v);
+}
+
+static void iplan(fke_imageloader *ld, int slot)
+{
+    int N = ld->s->N;
+    if (!ld->shuffle && ld->pos == N) { /* end of the pass */
+        ld->count[slot] = 0;
+        ld->epoch_of[slot] = ld->epoch;
+        ld->pos = 0;
+        ld->epoch++;
+        return;
+    }
+    if (ld->shuffle && ld->pos == 0) shuffle_ids(&ld->rng, ld->perm, N);
+    int n = N - ld->pos < ld->B ? N - ld->pos : ld->B;
+    for (int i = 0; i < n; i++) ld->ids[slot][i] = ld->perm[ld->pos + i];
+    ld->count[slot] = n;
+    ld->epoch_of[slot] = ld->epoch;
+    ld->pos += n;
+    ld->batches++;
+    if (ld->shuffle && ld->pos == N) {
+        ld->pos = 0;
+        ld->epoch++;
+    }
+}
+
+static void ifill(void *owner, int slot)
+{
+    fke_imageloader *ld = owner;
+    const fke_imageset *s = ld->s;
+    fke_imagebatch *b = &ld->buf[slot];
+    float lut[256];
+    make_lut(lut, ld->mean, ld->std);
+    float zero = lut[0];
+    int H = b->H, W = b->W, pad = ld->pad;
+    b->B = ld->count[slot];
+    for (int i = 0; i < b->B; i++) {
+        int p = ld->ids[slot][i];
+        b->index[i] = p;
+        b->y[i] = s->labels[p];
+        for (int c = 0; c < s->C; c++)
+            for (int y = 0; y < H; y++)
+                for (int x = 0; x < W; x++) {
+                    int sy = y - pad, sx = x - pad;
+                    float v = zero;
+                    if (sy >= 0 && sx >= 0 && sy < s->H && sx < s->W)
+                        v = lut[s->images[(((size_t)p * s->C + c) * s->H + sy) * s->W + sx]];
+                    b->x[(((size_t)i * s->C + c) * H + y) * W + x] = v;
+                }
+    }
+}
+
+fke_status fke_imageloader_init(fke_imageloader *ld, const fke_imageset *s, int B, int shuffle,
+                                int pad, float mean, float std, uint64_t seed, fke_err *e)
+{
+    memset(ld, 0, sizeof *ld);
+    if (!s || s->N < 1) return fke_fail(e, FKE_ERR_ARG, "image loader: the set has no images");
+    if (B < 1 || pad < 0 || !(std > 0))
+        return fke_fail(e, FKE_ERR_ARG, "image loader: batch %d, pad %d, std %g: impossible", B,
+                        pad, std);
+    ld->s = s, ld->B = B, ld->shuffle = shuffle, ld->pad = pad, ld->mean = mean, ld->std = std;
+    fke_rng_seed(&ld->rng, seed);
+    ld->perm = malloc((size_t)s->N * sizeof(int32_t));
+    int H = s->H + 2 * pad, W = s->W + 2 * pad;
+    for (int k = 0; k < 2; k++) {
+        fke_imagebatch *b = &ld->buf[k];
+        b->B = B, b->C = s->C, b->H = H, b->W = W;
+        b->x = malloc((size_t)B * s->C * H * W * sizeof(float));
+        b->y = malloc((size_t)B * 4);
+        b->index = malloc((size_t)B * 4);
+        ld->ids[k] = malloc((size_t)B * 4);
+        if (!b->x || !b->y || !b->index || !ld->ids[k] || !ld->perm) {
+            fke_imageloader_free(ld);
+            return fke_fail(e, FKE_ERR_NOMEM, "image loader: no memory for batches of %d", B);
+        }
+    }
+    for (int i = 0; i < s->N; i++) ld->perm[i] = i;
+    ld->pf.owner = ld;
+    ld->pf.fill = ifill;
+    iplan(ld, 0);
+    pf_start(&ld->pf, 0);
+    ld->cur = 0;
+    return FKE_OK;
+}
+
+fke_status fke_imageloader_next(fke_imageloader *ld, fke_imagebatch **out, fke_err *e)
+{
+    if (!ld || !ld->s) return fke_fail(e, FKE_ERR_ARG, "image loader: not initialised");
+    pf_wait(&ld->pf);
+    int r = ld->cur;
+    iplan(ld, 1 - r);
+    pf_start(&ld->pf, 1 - r);
+    ld->cur = 1 - r;
+    ld->primed = (int)ld->epoch_of[r]; /* epoch of the batch returned */
+    *out = ld->count[r] ? &ld->buf[r] : NULL;
+    return FKE_OK;
+}
+
+long long fke_imageloader_epoch(const fke_imageloader *ld) { return ld->primed; }
+
+void fke_imageloader_free(fke_imageloader *ld)
+{
+    if (!ld) return;
+    pf_wait(&ld->pf);
+    free(ld->perm);
+    for (int k = 0; k < 2; k++) {
+        free(ld->buf[k].x);
+        free(ld->buf[k].y);
+        free(ld->buf[k].index);
+        free(ld->ids[k]);
+    }
+    memset(ld, 0, sizeof *ld);
+}

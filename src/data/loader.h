@@ -1,0 +1,121 @@
+/* loader.h - batches for training and evaluation, prepared one ahead in a
+ * background thread (pthread) while the caller trains on the current one.
+ *
+ * Posts (fke_loader over an fke_dataset):
+ *   fke_loader ld;
+ *   fke_loader_init(&ld, ds, 20, 1, 1, seed, &e);   shuffled, paired
+ *   for (...) { fke_batch *b; fke_loader_next(&ld, &b, &e); ...train on b... }
+ *   fke_loader_free(&ld);
+ *
+ * Shuffled mode: every batch has exactly B posts. Paired (MODEL.md "Loss and
+ * training"): B/2 clean and B - B/2 machine-labelled posts, when the dataset
+ * has both kinds (otherwise all from the kind there is). Each pool is walked
+ * in a permutation drawn from the seed and redrawn each time it is used up,
+ * so the sequence of batches depends on the seed only. An epoch is
+ * ceil(N / B) batches (N posts seen); fke_loader_epoch tells which one the
+ * last batch returned belongs to.
+ * Sequential mode (shuffle = 0): posts 0..N-1 in order, every post once, the
+ * last batch partial; after the last batch of a pass the next call returns
+ * *out = NULL (end of pass) and the call after that starts a new pass.
+ *
+ * Pixels: x = (p / 255 - 0.5) / 0.25 (fixed mean 0.5, std 0.25 on every
+ * channel). The batch returned stays valid until the next call. */
+#ifndef FKE_LOADER_H
+#define FKE_LOADER_H
+#include <pthread.h>
+
+#include "data/dataset.h"
+
+#define FKE_PIXEL_MEAN 0.5f
+#define FKE_PIXEL_STD 0.25f
+
+typedef struct {
+    int B, G, A, L, img, crop;
+    float *img_x;         /* (B, 3, img, img) */
+    float *crop_x;        /* (B, G, 3, crop, crop) zero for padding garments */
+    int32_t *n_garments;  /* (B) */
+    int32_t *tokens;      /* (B, L) */
+    int32_t *occ;         /* (B) */
+    int32_t *cat;         /* (B, G) -1 for padding and missing */
+    int32_t *attr;        /* (B, G, A) */
+    uint8_t *clean;       /* (B) */
+    int32_t *index;       /* (B) post ids in the dataset */
+    /* additions */
+    int32_t *boxes;       /* (B, G, 4) */
+    int32_t *person;      /* (B, G, 2) */
+} fke_batch;
+
+/* a one-ahead prefetcher shared by both loaders */
+typedef struct {
+    pthread_t th;
+    int running, slot;
+    void *owner;
+    void (*fill)(void *owner, int slot);
+} fke_prefetch;
+
+typedef struct {
+    const fke_dataset *ds;
+    int B, shuffle, paired;
+    fke_rng rng[2];          /* pool 0: clean (or all), pool 1: machine */
+    int32_t *pool[2];        /* post ids of each pool */
+    int n_pool[2], pos[2];   /* pool sizes, position in the current permutation */
+    long long batches;       /* batches planned so far */
+    long long per_epoch;     /* ceil(N / B) */
+    int seq_pos, seq_end;    /* sequential mode */
+    long long epoch_of[2];   /* epoch of the batch in each slot */
+    int count[2];            /* posts in each slot (0: end of pass) */
+    int32_t *ids[2];         /* (B) post ids planned for each slot */
+    fke_batch buf[2];
+    int cur;                 /* slot the caller holds */
+    int primed;
+    long long epoch;         /* epoch of the last batch returned */
+    long long seq_epoch;
+    fke_prefetch pf;
+} fke_loader;
+
+fke_status fke_loader_init(fke_loader *ld, const fke_dataset *ds, int B, int shuffle, int paired,
+                           uint64_t seed, fke_err *e);
+fke_status fke_loader_next(fke_loader *ld, fke_batch **out, fke_err *e);
+/* Skips n batches without preparing them (to resume a run); shuffled mode. */
+fke_status fke_loader_skip(fke_loader *ld, long long n, fke_err *e);
+long long fke_loader_epoch(const fke_loader *ld);
+long long fke_loader_batches_per_epoch(const fke_loader *ld);
+void fke_loader_free(fke_loader *ld);
+
+/* ---- plain classification batches (fke_imageset) ------------------------ */
+typedef struct {
+    int B, C, H, W;   /* H, W after padding */
+    float *x;         /* (B, C, H, W) */
+    int32_t *y;       /* (B) */
+    int32_t *index;   /* (B) */
+} fke_imagebatch;
+
+typedef struct {
+    const fke_imageset *s;
+    int B, shuffle, pad;
+    float mean, std;
+    fke_rng rng;
+    int32_t *perm;
+    int pos;
+    long long batches, epoch;
+    int count[2];
+    int32_t *ids[2];
+    long long epoch_of[2];
+    fke_imagebatch buf[2];
+    int cur, primed;
+    fke_prefetch pf;
+} fke_imageloader;
+
+/* Mean and standard deviation of all pixels / 255 (the training set's, as
+ * shared/bench/torch_fmnist.py normalises). */
+void fke_imageset_stats(const fke_imageset *s, float *mean, float *std);
+/* pad: zero pixels added on every side before normalising (2: 28 -> 32).
+ * Shuffled mode: a fresh permutation per epoch, the last partial batch of
+ * an epoch kept (as the PyTorch DataLoader does); sequential mode: in
+ * order, *out = NULL at the end of each pass. */
+fke_status fke_imageloader_init(fke_imageloader *ld, const fke_imageset *s, int B, int shuffle,
+                                int pad, float mean, float std, uint64_t seed, fke_err *e);
+fke_status fke_imageloader_next(fke_imageloader *ld, fke_imagebatch **out, fke_err *e);
+long long fke_imageloader_epoch(const fke_imageloader *ld);
+void fke_imageloader_free(fke_imageloader *ld);
+#endif

@@ -1,0 +1,218 @@
+/* png_io.c - see png_io.h. libpng reports errors by longjmp to the
+ * png_jmpbuf of the read/write struct: every resource a longjmp could leak
+ * is held in a volatile local that the error branch frees. */
+#include "data/png_io.h"
+
+#include <png.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct {
+    char msg[256];
+} png_errbox;
+
+static void on_error(png_structp p, png_const_charp m)
+{
+    png_errbox *b = png_get_error_ptr(p);
+    if (b) snprintf(b->msg, sizeof b->msg, "%s", m);
+    png_longjmp(p, 1);
+}
+static void on_warning(png_structp p, png_const_charp m)
+{
+    (void)p;
+    (void)m;
+}
+
+fke_status fke_png_read(const char *path, int *w, int *h, uint8_t **rgb, fke_err *e)
+{
+    *rgb = NULL;
+    struct stat st;
+    if (stat(path, &st) != 0) return fke_fail(e, FKE_ERR_IO, "%s: no such file", path);
+    FILE *f = fopen(path, "rb");
+    if (!f) return fke_fail(e, FKE_ERR_IO, "%s: cannot open", path);
+    unsigned char sig[8];
+    if (fread(sig, 1, 8, f) != 8 || png_sig_cmp(sig, 0, 8)) {
+        fclose(f);
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: not a PNG file (bad signature)", path);
+    }
+    png_errbox box = {""};
+    png_structp p = png_create_read_struct(PNG_LIBPNG_VER_STRING, &box, on_error, on_warning);
+    png_infop info = p ? png_create_info_struct(p) : NULL;
+    if (!p || !info) {
+        png_destroy_read_struct(&p, NULL, NULL);
+        fclose(f);
+        return fke_fail(e, FKE_ERR_NOMEM, "%s: no memory for libpng", path);
+    }
+    uint8_t *volatile out = NULL;
+    png_bytep *volatile rows = NULL;
+    if (setjmp(png_jmpbuf(p))) {
+        free(out);
+        free(rows);
+        png_destroy_read_struct(&p, &info, NULL);
+        fclose(f);
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: corrupt or truncated PNG (%s)", path,
+                        box.msg[0] ? box.msg : "libpng error");
+    }
+    png_init_io(p, f);
+    png_set_sig_bytes(p, 8);
+    png_set_user_limits(p, 16384, 16384);
+    png_read_info(p, info);
+    png_uint_32 W = png_get_image_width(p, info), H = png_get_image_height(p, info);
+    int ct = png_get_color_type(p, info), bd = png_get_bit_depth(p, info);
+    if (bd == 16) png_set_strip_16(p);
+    if (ct == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(p);
+    if (ct == PNG_COLOR_TYPE_GRAY && bd < 8) png_set_expand_gray_1_2_4_to_8(p);
+    if (png_get_valid(p, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(p);
+    if (ct == PNG_COLOR_TYPE_GRAY || ct == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(p);
+    png_color_16 black = {0, 0, 0, 0, 0};
+    png_set_background(p, &black, PNG_BACKGROUND_GAMMA_SCREEN, 0, 1.0); /* alpha over black */
+    png_read_update_info(p, info);
+    if (png_get_rowbytes(p, info) != (size_t)W * 3) png_error(p, "unsupported pixel layout");
+    out = malloc((size_t)W * H * 3);
+    rows = malloc(H * sizeof *rows);
+    if (!out || !rows) png_error(p, "no memory");
+    for (png_uint_32 y = 0; y < H; y++) rows[y] = out + (size_t)y * W * 3;
+    png_read_image(p, rows);
+    png_read_end(p, NULL);
+    free(rows);
+    png_destroy_read_struct(&p, &info, NULL);
+    fclose(f);
+    *w = (int)W;
+    *h = (int)H;
+    *rgb = out;
+    return FKE_OK;
+}
+
+fke_status fke_png_write(const char *path, int w, int h, const uint8_t *rgb, fke_err *e)
+{
+    if (w < 1 || h < 1 || !rgb) return fke_fail(e, FKE_ERR_ARG, "%s: empty picture", path);
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return fke_fail(e, FKE_ERR_IO, "%s: cannot create %s", path, tmp);
+    png_errbox box = {""};
+    png_structp p = png_create_write_struct(PNG_LIBPNG_VER_STRING, &box, on_error, on_warning);
+    png_infop info = p ? png_create_info_struct(p) : NULL;
+    png_bytep *volatile rows = NULL;
+    if (!p || !info || setjmp(png_jmpbuf(p))) {
+        free(rows);
+        png_destroy_write_struct(&p, &info);
+        fclose(f);
+        unlink(tmp);
+        return fke_fail(e, FKE_ERR_IO, "%s: writing the PNG failed (%s)", path,
+                        box.msg[0] ? box.msg : "libpng error");
+    }
+    png_init_io(p, f);
+    png_set_IHDR(p, info, (png_uint_32)w, (png_uint_32)h, 8, PNG_COLOR_TYPE_RGB,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(p, info);
+    rows = malloc((size_t)h * sizeof *rows);
+    if (!rows) png_error(p, "no memory");
+    for (int y = 0; y < h; y++) rows[y] = (png_bytep)(rgb + (size_t)y * w * 3);
+    png_write_image(p, rows);
+    png_write_end(p, NULL);
+    free(rows);
+    png_destroy_write_struct(&p, &info);
+    int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return fke_fail(e, FKE_ERR_IO, "%s: writing the PNG failed (disk full?)", path);
+    }
+    return FKE_OK;
+}
+
+/* ---- drawing ------------------------------------------------------------ */
+fke_status fke_canvas_init(fke_canvas *c, int w, int h, const uint8_t bg[3], fke_err *e)
+{
+    c->w = w;
+    c->h = h;
+    c->rgb = malloc((size_t)w * h * 3);
+    if (!c->rgb) return fke_fail(e, FKE_ERR_NOMEM, "canvas: no memory for %dx%d", w, h);
+    for (size_t i = 0; i < (size_t)w * h; i++) memcpy(c->rgb + 3 * i, bg, 3);
+    return FKE_OK;
+}
+
+void fke_canvas_free(fke_canvas *c)
+{
+    free(c->rgb);
+    c->rgb = NULL;
+}
+
+static void put(fke_canvas *c, int x, int y, const uint8_t col[3])
+{
+    if (x >= 0 && y >= 0 && x < c->w && y < c->h) memcpy(c->rgb + ((size_t)y * c->w + x) * 3, col, 3);
+}
+
+void fke_canvas_blit_planar(fke_canvas *c, const uint8_t *chw, int sw, int sh, int k, int x,
+                            int y)
+{
+    for (int j = 0; j < sh * k; j++)
+        for (int i = 0; i < sw * k; i++) {
+            size_t s = (size_t)(j / k) * sw + i / k;
+            uint8_t px[3] = {chw[s], chw[(size_t)sw * sh + s], chw[2 * (size_t)sw * sh + s]};
+            put(c, x + i, y + j, px);
+        }
+}
+
+void fke_canvas_fill(fke_canvas *c, int x0, int y0, int x1, int y1, const uint8_t col[3])
+{
+    for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++) put(c, x, y, col);
+}
+
+void fke_canvas_rect(fke_canvas *c, int x0, int y0, int x1, int y1, int t, const uint8_t col[3])
+{
+    fke_canvas_fill(c, x0, y0, x1, y0 + t, col);
+    fke_canvas_fill(c, x0, y1 - t, x1, y1, col);
+    fke_canvas_fill(c, x0, y0, x0 + t, y1, col);
+    fke_canvas_fill(c, x1 - t, y0, x1, y1, col);
+}
+
+/* 3x5 glyphs, 5 rows of 3 bits, top row first */
+static const char *glyph(char ch)
+{
+    static const char *const az[26] = {
+        "010101111101101", "110101110101110", "011100100100011", "110101101101110",
+        "111100110100111", "111100110100100", "011100101101011", "101101111101101",
+        "111010010010111", "001001001101010", "101101110101101", "100100100100111",
+        "101111111101101", "110101101101101", "010101101101010", "110101110100100",
+        "010101101110011", "110101110101101", "011100010001110", "111010010010010",
+        "101101101101111", "101101101101010", "101101111111101", "101101010101101",
+        "101101010010010", "111001010100111"};
+    static const char *const d09[10] = {
+        "111101101101111", "010110010010111", "110001010100111", "110001010001110",
+        "101101111001001", "111100110001110", "011100111101111", "111001010010010",
+        "111101111101111", "111101111001110"};
+    if (ch >= 'a' && ch <= 'z') ch = (char)(ch - 32);
+    if (ch >= 'A' && ch <= 'Z') return az[ch - 'A'];
+    if (ch >= '0' && ch <= '9') return d09[ch - '0'];
+    switch (ch) {
+    case '-': return "000000111000000";
+    case '/': return "001001010100100";
+    case ':': return "000010000010000";
+    case '.': return "000000000000010";
+    case '=': return "000111000111000";
+    case '#': return "101111101111101";
+    case '(': return "010100100100010";
+    case ')': return "010001001001010";
+    case '<': return "001010100010001";
+    case '>': return "100010001010100";
+    default: return "000000000000000";
+    }
+}
+
+int fke_canvas_text(fke_canvas *c, int x, int y, int k, const char *s, const uint8_t col[3])
+{
+    for (; *s; s++) {
+        const char *gph = glyph(*s);
+        for (int r = 0; r < 5; r++)
+            for (int q = 0; q < 3; q++)
+                if (gph[r * 3 + q] == '1') fke_canvas_fill(c, x + q * k, y + r * k, x + (q + 1) * k, y + (r + 1) * k, col);
+        x += 4 * k;
+    }
+    return x;
+}

@@ -1,0 +1,84 @@
+/* gc_loss.c - gradient checks of the losses: softmax cross-entropy and the
+ * forward-corrected cross-entropy of the transition layer (gradients to the
+ * logits and to Θ), each with missing labels and a row subset. The loss is
+ * a scalar, checked as L = loss * r for a random r. */
+#include "gradcheck/gradcheck.h"
+#include "nn/loss.h"
+#include "nn/transition.h"
+
+typedef struct {
+    fke_tensor z, dz, th, dth;
+    int32_t *labels;
+    uint8_t *sel;
+    double r;
+} loss_ctx;
+
+static fke_status xent_loss(fke_gc *g, void *p, double *L)
+{
+    loss_ctx *c = p;
+    double l;
+    FKE_TRY(fke_softmax_xent_forward(&g->err, &c->z, c->labels, c->sel, &l, NULL));
+    *L = l * c->r;
+    return FKE_OK;
+}
+
+static fke_status xent_grad(fke_gc *g, void *p)
+{
+    loss_ctx *c = p;
+    return fke_softmax_xent_backward(&g->err, &c->z, c->labels, c->sel, c->r, &c->dz);
+}
+
+static fke_status fx_loss(fke_gc *g, void *p, double *L)
+{
+    loss_ctx *c = p;
+    double l;
+    FKE_TRY(fke_transition_forward(&g->err, &c->z, &c->th, c->labels, c->sel, &l, NULL));
+    *L = l * c->r;
+    return FKE_OK;
+}
+
+static fke_status fx_grad(fke_gc *g, void *p)
+{
+    loss_ctx *c = p;
+    return fke_transition_backward(&g->err, &c->z, &c->th, c->labels, c->sel, c->r, &c->dz,
+                                   &c->dth);
+}
+
+/* N = 7 rows of n classes: rows 1 and 4 have missing labels, row 5 is left
+ * out by sel; logits spread over [-3, 3] */
+static void setup(fke_gc *g, loss_ctx *c, int N, int n)
+{
+    c->z = fke_gc_tensor(g, 2, N, n);
+    c->dz = fke_gc_tensor(g, 2, N, n);
+    c->th = fke_gc_tensor(g, 2, n, n);
+    c->dth = fke_gc_tensor(g, 2, n, n);
+    c->labels = fke_arena_alloc(&g->arena, &g->err, sizeof(int32_t) * N);
+    c->sel = fke_arena_alloc(&g->arena, &g->err, (size_t)N);
+    if (c->z.data) fke_gc_fill_uniform(g, &c->z, -3, 3);
+    if (c->th.data) fke_gc_fill_uniform(g, &c->th, -2, 2);
+    for (int i = 0; c->labels && c->sel && i < N; i++) {
+        c->labels[i] = (i == 1 || i == 4) ? -1 : (int32_t)fke_rng_below(&g->rng, n);
+        c->sel[i] = i != 5;
+    }
+    c->r = 0.5 + fke_rng_uniform(&g->rng);
+}
+
+static int gc_softmax_xent(fke_gc *g)
+{
+    loss_ctx c;
+    setup(g, &c, 7, 5);
+    fke_gc_var(g, "logits", &c.z, &c.dz);
+    return fke_gc_run(g, "softmax_xent", xent_loss, xent_grad, &c) ? 0 : 1;
+}
+
+static int gc_forward_xent(fke_gc *g)
+{
+    loss_ctx c;
+    setup(g, &c, 7, 5);
+    fke_gc_var(g, "logits", &c.z, &c.dz);
+    fke_gc_var(g, "theta", &c.th, &c.dth);
+    return fke_gc_run(g, "forward_xent", fx_loss, fx_grad, &c) ? 0 : 1;
+}
+
+const fke_gc_case fke_gc_loss_cases[] = {
+    {"softmax_xent", gc_softmax_xent}, {"forward_xent", gc_forward_xent}, {0, 0}};

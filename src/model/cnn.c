@@ -1,0 +1,323 @@
+/* cnn.c - see cnn.h. */
+#include "model/cnn.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nn/activation.h"
+#include "nn/batchnorm.h"
+#include "nn/conv2d.h"
+#include "nn/pool.h"
+#include "nn/tensor_ops.h"
+
+typedef struct {
+    fke_cnn *c;
+    fke_params *P;
+    fke_err *e;
+    float lr_mult;
+    int nstats;
+} builder;
+
+static int new_slot(fke_cnn *c) { return c->nslot++; }
+
+static fke_status add_convbn(builder *b, const char *conv_name, const char *bn_name, int in,
+                             int cin, int cout, int k, int stride, int pad, int relu, int *out)
+{
+    fke_cnn *c = b->c;
+    if (c->nstep >= FKE_CNN_MAXSTEP || c->nslot >= FKE_CNN_MAXSLOT)
+        return fke_fail(b->e, FKE_ERR_ARG, "cnn: too many layers");
+    fke_cnn_step *s = &c->step[c->nstep++];
+    memset(s, 0, sizeof *s);
+    s->op = FKE_CNN_CONVBN;
+    s->in = in;
+    s->out = *out = new_slot(c);
+    s->k = k;
+    s->stride = stride;
+    s->pad = pad;
+    s->relu = relu;
+    char name[FKE_PARAM_NAME];
+    snprintf(name, sizeof name, "cnn.%s.weight", conv_name);
+    s->conv = fke_params_add(b->P, b->e, name, b->lr_mult, 1, 1, 4, cout, cin, k, k);
+    static const char *bn_fields[4] = {"weight", "bias", "running_mean", "running_var"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(name, sizeof name, "cnn.%s.%s", bn_name, bn_fields[i]);
+        s->bn[i] = fke_params_add(b->P, b->e, name, b->lr_mult, 1, i < 2, 1, cout);
+    }
+    if (s->conv < 0 || s->bn[0] < 0 || s->bn[1] < 0 || s->bn[2] < 0 || s->bn[3] < 0)
+        return FKE_ERR_ARG;
+    s->bn_crop[0] = s->bn_crop[1] = -1;
+    for (int i = 0; b->nstats == 2 && i < 2; i++) {
+        snprintf(name, sizeof name, "cnn.%s.%s_crop", bn_name, bn_fields[2 + i]);
+        if ((s->bn_crop[i] = fke_params_add(b->P, b->e, name, b->lr_mult, 1, 0, 1, cout)) < 0)
+            return FKE_ERR_ARG;
+    }
+    return FKE_OK;
+}
+
+static fke_status add_simple(builder *b, fke_cnn_op op, int in, int in2, int k, int stride,
+                             int pad, int *out)
+{
+    fke_cnn *c = b->c;
+    if (c->nstep >= FKE_CNN_MAXSTEP || c->nslot >= FKE_CNN_MAXSLOT)
+        return fke_fail(b->e, FKE_ERR_ARG, "cnn: too many layers");
+    fke_cnn_step *s = &c->step[c->nstep++];
+    memset(s, 0, sizeof *s);
+    s->op = op;
+    s->in = in;
+    s->in2 = in2;
+    s->k = k;
+    s->stride = stride;
+    s->pad = pad;
+    s->out = *out = new_slot(c);
+    return FKE_OK;
+}
+
+fke_status fke_cnn_build(fke_cnn *c, fke_params *P, fke_err *e, fke_cnn_kind kind, int in_ch,
+                         const int *chans, float lr_mult, int nstats)
+{
+    memset(c, 0, sizeof *c);
+    builder b = {c, P, e, lr_mult, nstats};
+    c->in_ch = in_ch;
+    c->nstats = nstats;
+    int x = new_slot(c), y;
+    char cn[48], bn[48];
+    if (kind == FKE_CNN_SMALL) {
+        /* body.{0,1,2,3} = conv, bn, relu, pool; 4 modules per stage */
+        int cin = in_ch;
+        for (int s = 0; s < 3; s++) {
+            snprintf(cn, sizeof cn, "body.%d", 4 * s);
+            snprintf(bn, sizeof bn, "body.%d", 4 * s + 1);
+            FKE_TRY(add_convbn(&b, cn, bn, x, cin, chans[s], 3, 1, 1, 1, &y));
+            FKE_TRY(add_simple(&b, FKE_CNN_MAXPOOL, y, -1, 2, 2, 0, &x));
+            cin = chans[s];
+        }
+        c->out_dim = cin;
+    } else {
+        int w = chans[0];
+        FKE_TRY(add_convbn(&b, "conv1", "bn1", x, in_ch, w, 7, 2, 3, 1, &y));
+        FKE_TRY(add_simple(&b, FKE_CNN_MAXPOOL, y, -1, 3, 2, 1, &x));
+        int cin = w;
+        for (int l = 0; l < 4; l++) {
+            int cout = w << l;
+            for (int blk = 0; blk < 2; blk++) {
+                int stride = (l > 0 && blk == 0) ? 2 : 1, a, r, sc = x;
+                char pre[32];
+                snprintf(pre, sizeof pre, "layer%d.%d", l + 1, blk);
+                snprintf(cn, sizeof cn, "%s.conv1", pre);
+                snprintf(bn, sizeof bn, "%s.bn1", pre);
+                FKE_TRY(add_convbn(&b, cn, bn, x, cin, cout, 3, stride, 1, 1, &a));
+                snprintf(cn, sizeof cn, "%s.conv2", pre);
+                snprintf(bn, sizeof bn, "%s.bn2", pre);
+                FKE_TRY(add_convbn(&b, cn, bn, a, cout, cout, 3, 1, 1, 0, &r));
+                if (stride != 1 || cin != cout) {
+                    snprintf(cn, sizeof cn, "%s.downsample.0", pre);
+                    snprintf(bn, sizeof bn, "%s.downsample.1", pre);
+                    FKE_TRY(add_convbn(&b, cn, bn, x, cin, cout, 1, stride, 0, 0, &sc));
+                }
+                FKE_TRY(add_simple(&b, FKE_CNN_ADDRELU, r, sc, 0, 0, 0, &x));
+                cin = cout;
+            }
+        }
+        c->out_dim = cin;
+    }
+    return add_simple(&b, FKE_CNN_GAP, x, -1, 0, 0, 0, &y);
+}
+
+void fke_cnn_init_weights(const fke_cnn *c, fke_params *P, fke_rng *rng)
+{
+    int resnet = c->step[0].k == 7;
+    for (int i = 0; i < c->nstep; i++) {
+        const fke_cnn_step *s = &c->step[i];
+        if (s->op != FKE_CNN_CONVBN) continue;
+        fke_tensor w = fke_params_value(P, s->conv);
+        size_t n = fke_numel(&w);
+        int cout = w.shape[0], fan_in = w.shape[1] * w.shape[2] * w.shape[3];
+        if (resnet) { /* kaiming_normal_(mode="fan_out", nonlinearity="relu") */
+            double sd = sqrt(2.0 / ((double)cout * w.shape[2] * w.shape[3]));
+            for (size_t k = 0; k < n; k++) w.data[k] = (fke_real)(sd * fke_rng_normal(rng));
+        } else { /* kaiming_uniform_(a=sqrt(5)): U(-1/sqrt(fan_in), 1/sqrt(fan_in)) */
+            double bound = 1.0 / sqrt((double)fan_in);
+            for (size_t k = 0; k < n; k++)
+                w.data[k] = (fke_real)(bound * (2 * fke_rng_uniform(rng) - 1));
+        }
+        fke_tensor g = fke_params_value(P, s->bn[0]), bt = fke_params_value(P, s->bn[1]);
+        fke_tensor rm = fke_params_value(P, s->bn[2]), rv = fke_params_value(P, s->bn[3]);
+        for (int k = 0; k < cout; k++) {
+            g.data[k] = 1;
+            bt.data[k] = 0;
+            rm.data[k] = 0;
+            rv.data[k] = 1;
+        }
+        if (s->bn_crop[0] >= 0) {
+            fke_tensor cm = fke_params_value(P, s->bn_crop[0]), cv = fke_params_value(P, s->bn_crop[1]);
+            for (int k = 0; k < cout; k++) {
+                cm.data[k] = 0;
+                cv.data[k] = 1;
+            }
+        }
+    }
+}
+
+static fke_status alloc4(fke_arena *a, fke_err *e, fke_tensor *t, int n, int c, int h, int w)
+{
+    return fke_arena_tensor(a, e, t, 4, n, c, h, w);
+}
+
+/* For outputs the op overwrites entirely: no zero-filling. */
+static fke_status alloc4_raw(fke_arena *a, fke_err *e, fke_tensor *t, int n, int c, int h, int w)
+{
+    *t = fke_tensor_view(NULL, 4, n, c, h, w);
+    t->data = fke_arena_alloc_raw(a, e, fke_numel(t) * sizeof(fke_real));
+    return t->data ? FKE_OK : FKE_ERR_NOMEM;
+}
+
+fke_status fke_cnn_forward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_err *e,
+                           const fke_tensor *x, int train, int stats, fke_cnn_tape *t,
+                           fke_tensor *feat)
+{
+    FKE_EXPECT(e, "cnn", "x", x, -1, c->in_ch, -1, -1);
+    if (stats < 0 || stats >= (c->nstats > 0 ? c->nstats : 1))
+        return fke_fail(e, FKE_ERR_ARG, "cnn: statistics set %d of %d", stats, c->nstats);
+    memset(t, 0, sizeof *t);
+    t->train = train;
+    t->slot[0] = *x;
+    int N = x->shape[0];
+    for (int i = 0; i < c->nstep; i++) {
+        const fke_cnn_step *s = &c->step[i];
+        fke_tensor *in = &t->slot[s->in], *out = &t->slot[s->out];
+        int C = in->shape[1], H = in->shape[2], W = in->shape[3];
+        if (s->op == FKE_CNN_CONVBN) {
+            fke_tensor w = fke_params_value(P, s->conv);
+            int O = w.shape[0];
+            int Ho = fke_conv2d_out_size(H, s->k, s->stride, s->pad);
+            int Wo = fke_conv2d_out_size(W, s->k, s->stride, s->pad);
+            if (Ho <= 0 || Wo <= 0)
+                return fke_fail(e, FKE_ERR_SHAPE, "cnn: image of %dx%d too small for layer %d",
+                                x->shape[2], x->shape[3], i);
+            FKE_TRY(alloc4_raw(a, e, &t->conv_out[i], N, O, Ho, Wo));
+            FKE_TRY(alloc4_raw(a, e, out, N, O, Ho, Wo));
+            FKE_TRY(fke_arena_tensor(a, e, &t->mean[i], 1, O));
+            FKE_TRY(fke_arena_tensor(a, e, &t->istd[i], 1, O));
+            fke_conv2d_opt o = {.stride = s->stride, .pad = s->pad};
+            FKE_TRY(fke_conv2d_forward(e, in, &w, NULL, o, &t->conv_out[i], a));
+            fke_tensor g = fke_params_value(P, s->bn[0]), b = fke_params_value(P, s->bn[1]);
+            fke_tensor rm = fke_params_value(P, stats ? s->bn_crop[0] : s->bn[2]);
+            fke_tensor rv = fke_params_value(P, stats ? s->bn_crop[1] : s->bn[3]);
+            FKE_TRY(fke_batchnorm_forward(e, &t->conv_out[i], &g, &b, &rm, &rv, train,
+                                          &t->mean[i], &t->istd[i], out));
+            if (s->relu) FKE_TRY(fke_relu_forward(e, out, out));
+        } else if (s->op == FKE_CNN_MAXPOOL) {
+            fke_tensor *src = in;
+            if (s->pad) { /* inputs follow a ReLU (>= 0): zero padding = -inf padding */
+                int Hp = H + 2 * s->pad, Wp = W + 2 * s->pad;
+                FKE_TRY(alloc4(a, e, &t->padded[i], N, C, Hp, Wp));
+                for (int p = 0; p < N * C; p++)
+                    for (int h = 0; h < H; h++)
+                        memcpy(t->padded[i].data + ((size_t)p * Hp + h + s->pad) * Wp + s->pad,
+                               in->data + ((size_t)p * H + h) * W, W * sizeof(fke_real));
+                src = &t->padded[i];
+                H = Hp;
+                W = Wp;
+            }
+            int Ho = fke_maxpool2d_out_size(H, s->k, s->stride);
+            int Wo = fke_maxpool2d_out_size(W, s->k, s->stride);
+            if (Ho <= 0 || Wo <= 0)
+                return fke_fail(e, FKE_ERR_SHAPE, "cnn: image of %dx%d too small for layer %d",
+                                x->shape[2], x->shape[3], i);
+            FKE_TRY(alloc4_raw(a, e, out, N, C, Ho, Wo));
+            t->argmax[i] = fke_arena_alloc_raw(a, e, (size_t)N * C * Ho * Wo * sizeof(int32_t));
+            if (!t->argmax[i]) return FKE_ERR_NOMEM;
+            FKE_TRY(fke_maxpool2d_forward(e, src, s->k, s->stride, out, t->argmax[i]));
+        } else if (s->op == FKE_CNN_ADDRELU) {
+            FKE_TRY(alloc4_raw(a, e, out, N, C, H, W));
+            FKE_TRY(fke_add_forward(e, in, &t->slot[s->in2], out));
+            FKE_TRY(fke_relu_forward(e, out, out));
+        } else { /* GAP */
+            FKE_TRY(fke_arena_tensor(a, e, out, 2, N, C));
+            FKE_TRY(fke_avgpool_global_forward(e, in, out));
+        }
+    }
+    const fke_tensor *last = &t->slot[c->step[c->nstep - 1].out];
+    FKE_EXPECT(e, "cnn", "feat", feat, N, c->out_dim);
+    memcpy(feat->data, last->data, fke_numel(last) * sizeof(fke_real));
+    return FKE_OK;
+}
+
+fke_status fke_cnn_backward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_err *e,
+                            fke_cnn_tape *t, const fke_tensor *dfeat, fke_tensor *dx)
+{
+    fke_tensor d[FKE_CNN_MAXSLOT];
+    memset(d, 0, sizeof d);
+    int last = c->step[c->nstep - 1].out;
+    FKE_EXPECT(e, "cnn backward", "dfeat", dfeat, t->slot[last].shape[0], c->out_dim);
+    d[last] = *dfeat;
+    for (int i = c->nstep - 1; i >= 0; i--) {
+        const fke_cnn_step *s = &c->step[i];
+        fke_tensor *in = &t->slot[s->in], *out = &t->slot[s->out], *dout = &d[s->out];
+        if (!dout->data) continue; /* nothing flows back through this step */
+        fke_tensor *din = &d[s->in];
+        int need_din = s->in != 0 || dx;
+        if (need_din && !din->data) {
+            if (s->in == 0) *din = *dx;
+            else {
+                *din = *in;
+                din->data = fke_arena_alloc(a, e, fke_numel(in) * sizeof(fke_real));
+                if (!din->data) return FKE_ERR_NOMEM;
+            }
+        }
+        if (s->op == FKE_CNN_CONVBN) {
+            fke_tensor dbn = *out;
+            if (s->relu) {
+                dbn.data = fke_arena_alloc(a, e, fke_numel(out) * sizeof(fke_real));
+                if (!dbn.data) return FKE_ERR_NOMEM;
+                FKE_TRY(fke_relu_backward(e, out, dout, &dbn));
+            } else {
+                dbn = *dout;
+            }
+            fke_tensor dconv = t->conv_out[i];
+            dconv.data = fke_arena_alloc(a, e, fke_numel(&dconv) * sizeof(fke_real));
+            if (!dconv.data) return FKE_ERR_NOMEM;
+            fke_tensor g = fke_params_value(P, s->bn[0]);
+            fke_tensor dg = fke_params_grad(P, s->bn[0]), db = fke_params_grad(P, s->bn[1]);
+            FKE_TRY(fke_batchnorm_backward(e, &t->conv_out[i], &g, &t->mean[i], &t->istd[i], &dbn,
+                                           t->train, &dconv, &dg, &db));
+            fke_tensor w = fke_params_value(P, s->conv), dw = fke_params_grad(P, s->conv);
+            fke_conv2d_opt o = {.stride = s->stride, .pad = s->pad};
+            FKE_TRY(fke_conv2d_backward(e, in, &w, &dconv, o, need_din ? din : NULL, &dw, NULL, a));
+        } else if (s->op == FKE_CNN_MAXPOOL) {
+            if (!need_din) continue;
+            if (s->pad) {
+                fke_tensor dp = t->padded[i];
+                dp.data = fke_arena_alloc(a, e, fke_numel(&dp) * sizeof(fke_real));
+                if (!dp.data) return FKE_ERR_NOMEM;
+                FKE_TRY(fke_maxpool2d_backward(e, dout, t->argmax[i], &dp));
+                int NC = in->shape[0] * in->shape[1], H = in->shape[2], W = in->shape[3];
+                int Hp = dp.shape[2], Wp = dp.shape[3];
+                for (int p = 0; p < NC; p++)
+                    for (int h = 0; h < H; h++) {
+                        fke_real *dst = din->data + ((size_t)p * H + h) * W;
+                        const fke_real *src = dp.data + ((size_t)p * Hp + h + s->pad) * Wp + s->pad;
+                        for (int w = 0; w < W; w++) dst[w] += src[w];
+                    }
+            } else {
+                FKE_TRY(fke_maxpool2d_backward(e, dout, t->argmax[i], din));
+            }
+        } else if (s->op == FKE_CNN_ADDRELU) {
+            fke_tensor dsum = *out;
+            dsum.data = fke_arena_alloc(a, e, fke_numel(out) * sizeof(fke_real));
+            if (!dsum.data) return FKE_ERR_NOMEM;
+            FKE_TRY(fke_relu_backward(e, out, dout, &dsum));
+            fke_tensor *din2 = &d[s->in2];
+            if (!din2->data) {
+                *din2 = t->slot[s->in2];
+                din2->data = fke_arena_alloc(a, e, fke_numel(din2) * sizeof(fke_real));
+                if (!din2->data) return FKE_ERR_NOMEM;
+            }
+            FKE_TRY(fke_add_backward(e, &dsum, din, din2));
+        } else {
+            if (need_din) FKE_TRY(fke_avgpool_global_backward(e, dout, din));
+        }
+    }
+    return FKE_OK;
+}

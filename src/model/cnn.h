@@ -1,0 +1,68 @@
+/* cnn.h - the image trunk shared by whole images and garment crops:
+ * fke-small's 3 x [conv3x3 -> batch-norm -> ReLU -> max-pool 2] + global
+ * average pool, or fke-paper's ResNet-18 trunk (torchvision's layout and
+ * parameter names, no fc) + global average pool.
+ *
+ * The trunk is a short program of steps over activation slots (conv+bn(+relu),
+ * max-pool, residual add+relu, global average pool); the forward runs it and
+ * records what backward needs on a tape whose tensors come from the step
+ * arena, the backward runs it in reverse. One trunk, several tapes: the
+ * whole images and the crops are two forwards with two tapes.
+ *
+ *   fke_cnn_build(&cnn, &P, e, kind, in_ch, chans, lr_mult);   before finalize
+ *   fke_cnn_init_weights(&cnn, &P, &rng);                      after finalize
+ *   fke_cnn_forward(&cnn, &P, &arena, e, &x, train, &tape, &feat);  x (N, C, S, S) -> feat (N, F)
+ *   fke_cnn_backward(&cnn, &P, &arena, e, &tape, &dfeat, dx_or_NULL);  adds into P.g */
+#ifndef FKE_CNN_H
+#define FKE_CNN_H
+#include "core/config.h"
+#include "core/fke.h"
+#include "nn/params.h"
+
+#define FKE_CNN_MAXSTEP 48
+#define FKE_CNN_MAXSLOT 48
+
+typedef enum { FKE_CNN_CONVBN, FKE_CNN_MAXPOOL, FKE_CNN_ADDRELU, FKE_CNN_GAP } fke_cnn_op;
+
+typedef struct {
+    fke_cnn_op op;
+    int in, in2, out;          /* slots (in2: the shortcut of ADDRELU) */
+    int conv, bn[4];           /* CONVBN: weight, gamma, beta, running mean, running var */
+    int bn_crop[2];            /* CONVBN: running mean, var of the crop pass (nstats = 2) */
+    int k, stride, pad, relu;  /* CONVBN / MAXPOOL geometry; relu after bn */
+} fke_cnn_step;
+
+typedef struct {
+    int in_ch, out_dim, nstep, nslot, nstats;
+    fke_cnn_step step[FKE_CNN_MAXSTEP];
+} fke_cnn;
+
+typedef struct {
+    int train;
+    fke_tensor slot[FKE_CNN_MAXSLOT];     /* activations; slot 0 is the input */
+    fke_tensor conv_out[FKE_CNN_MAXSTEP]; /* CONVBN: the conv output (bn input) */
+    fke_tensor mean[FKE_CNN_MAXSTEP], istd[FKE_CNN_MAXSTEP];
+    fke_tensor padded[FKE_CNN_MAXSTEP];   /* MAXPOOL with pad: zero-padded input */
+    int32_t *argmax[FKE_CNN_MAXSTEP];
+} fke_cnn_tape;
+
+/* Adds the trunk's tensors to P (names "cnn.body.0.weight", ... for small;
+ * "cnn.conv1.weight", "cnn.layer1.0.bn1.running_mean", ... for ResNet-18).
+ * chans: the 3 channel counts of the small CNN, or chans[0] = ResNet width
+ * (64 in torchvision). */
+fke_status fke_cnn_build(fke_cnn *c, fke_params *P, fke_err *e, fke_cnn_kind kind, int in_ch,
+                         const int *chans, float lr_mult, int nstats);
+/* PyTorch's default initialisation (kaiming-uniform convolutions for the small
+ * CNN, kaiming-normal fan-out for ResNet-18; bn gamma 1, beta 0, var 1). */
+void fke_cnn_init_weights(const fke_cnn *c, fke_params *P, fke_rng *rng);
+/* x (N, in_ch, S, S) -> feat (N, out_dim), both caller-owned; the tape's
+ * tensors come from the arena. stats: which running statistics (0, or 1 for
+ * the crop set of a trunk with nstats = 2). */
+fke_status fke_cnn_forward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_err *e,
+                           const fke_tensor *x, int train, int stats, fke_cnn_tape *t,
+                           fke_tensor *feat);
+/* dfeat (N, out_dim); adds the parameter gradients into P->g and, when dx is
+ * given, the input gradient into dx (N, in_ch, S, S). */
+fke_status fke_cnn_backward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_err *e,
+                            fke_cnn_tape *t, const fke_tensor *dfeat, fke_tensor *dx);
+#endif

@@ -1,0 +1,953 @@
+/* model.c - the wiring of the FashionKE network (MODEL.md "The network"):
+ * fke_model_forward calls the layer modules in the order of MODEL.md, the
+ * ablations are plain ifs on the config here and nowhere else, and
+ * fke_model_backward calls the backwards in exactly the reverse order.
+ *
+ * Dimensions:
+ *   B   posts in the batch            G   garment slots per post
+ *   Nv  valid garments in the batch   A   attributes
+ *   F   image feature                 H   Bi-LSTM-1 hidden per direction
+ *   H2  Bi-LSTM-2 hidden per dir.     M   mid layer of the heads
+ *   L   caption tokens, D embedding, Co filters per width, T text feature
+ *   cdim = 2H with Bi-LSTM-1, else F  (garment vector c_i)
+ *   sdim = 2H + F with Bi-LSTM-1, else F; + T with text  (occasion input)
+ *   udim = 2H2 with Bi-LSTM-2, else M (attribute vector u_k,i)
+ *
+ * Wiring choices MODEL.md leaves open (tools/torch_ref.py makes the same):
+ *   the CNN runs on the whole images and, separately, on the valid crops
+ *   only, with the same weights but its own batch-norm running statistics
+ *   for each of the two (see cnn.h); without Bi-LSTM-1, c_i = f_i and s = f_img; without Bi-LSTM-2,
+ *   u_k,i = a_k,i; posts with no garment take the recurrence with length 1
+ *   (zero crop feature), as pack_padded_sequence needs. */
+#include "model/model.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/activation.h"
+#include "nn/embedding.h"
+#include "nn/gru.h"
+#include "nn/linear.h"
+#include "nn/loss.h"
+#include "nn/lstm.h"
+#include "nn/tensor_ops.h"
+#include "nn/textcnn.h"
+#include "nn/transition.h"
+
+#define NW 4 /* TextCNN widths 2, 3, 4, 5 */
+
+const char *const fke_part_names[FKE_PART_COUNT] = {"cnn", "bilstm1", "textcnn",
+                                                     "heads+bilstm2", "loss", "update"};
+
+/* Wall-clock timing of the parts of a step: the time since the last mark is
+ * charged to the part named. */
+static double now(void) { return omp_get_wtime(); }
+#define MARK(m, part)                                                          \
+    do {                                                                       \
+        double t_ = now();                                                     \
+        (m)->time[part] += t_ - tmark;                                         \
+        tmark = t_;                                                            \
+    } while (0)
+
+typedef struct { /* one direction of a recurrent layer, either cell */
+    fke_lstm_cache lstm;
+    fke_gru_cache gru;
+    fke_tensor y, hT, cT; /* (N, T, h), (N, h), (N, h) */
+} rnn_dir;
+
+/* A dropout site: y = x when it is off (eval, or p = 0). */
+typedef struct {
+    fke_tensor y, mask;
+    int on;
+} drop_site;
+
+struct fke_model_acts {
+    int B, Nv, vis, task, text;
+    int *len;                  /* (B) garments per post, at least 1 */
+    fke_tensor img, crops;     /* (B, C, S, S), (Nv, C, s, s) */
+    fke_cnn_tape tape_img, tape_crop;
+    fke_tensor f_img, f_v;     /* (B, F), (Nv, F) */
+    fke_tensor f_g, h0;        /* (B, G, F), (B, H) */
+    rnn_dir r1[2];             /* (B, G, H) per direction */
+    fke_tensor s;              /* (B, sdim) [s ; t] */
+    fke_tensor emb;            /* (B, L, D) */
+    fke_tensor tconv;          /* (B, 4Co) */
+    int32_t *targ;             /* (B, 4Co) */
+    drop_site tdrop;           /* (B, 4Co) */
+    fke_tensor t;              /* (B, T) */
+    fke_tensor o1, o2;         /* (B, M) */
+    drop_site odrop;           /* (B, M) */
+    fke_tensor c;              /* (Nv, cdim) */
+    fke_tensor acat, cat1;     /* (Nv, M) */
+    drop_site cdrop;           /* (Nv, M) */
+    fke_tensor a[FKE_MAX_ATTR];/* (Nv, M) */
+    fke_tensor seq;            /* (Nv, A+1, M) */
+    rnn_dir r2[2];             /* (Nv, A+1, H2) per direction */
+    fke_tensor u[FKE_MAX_ATTR];/* (Nv, udim) */
+    drop_site udrop[FKE_MAX_ATTR];
+    fke_tensor att1[FKE_MAX_ATTR]; /* (Nv, M) */
+    /* loss: labels and row selections of the garments, logits' gradients */
+    int32_t *ycat, *yatt[FKE_MAX_ATTR]; /* (Nv) */
+    uint8_t *gclean, *gnoisy;  /* (Nv) */
+    int ntask;                 /* tasks with a valid label (0: no loss yet) */
+    fke_tensor docc, dcat, datt[FKE_MAX_ATTR];
+};
+
+/* ---- parameters --------------------------------------------------------- */
+static int add_linear(fke_params *P, fke_err *e, const char *name, int in, int out, int bias,
+                      int *b_idx)
+{
+    char n[FKE_PARAM_NAME];
+    snprintf(n, sizeof n, "%s.weight", name);
+    int w = fke_params_add(P, e, n, 1, 1, 1, 2, out, in);
+    if (bias) {
+        snprintf(n, sizeof n, "%s.bias", name);
+        *b_idx = fke_params_add(P, e, n, 1, 1, 1, 1, out);
+        if (*b_idx < 0) return -1;
+    } else if (b_idx) {
+        *b_idx = -1;
+    }
+    return w;
+}
+
+static fke_status add_rnn(fke_params *P, fke_err *e, const char *name, int G, int in, int H,
+                          int idx[2][4])
+{
+    static const char *f[4] = {"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"};
+    char n[FKE_PARAM_NAME];
+    for (int d = 0; d < 2; d++)
+        for (int k = 0; k < 4; k++) {
+            snprintf(n, sizeof n, "%s.%s%s", name, f[k], d ? "_reverse" : "");
+            idx[d][k] = k == 0   ? fke_params_add(P, e, n, 1, 1, 1, 2, G * H, in)
+                        : k == 1 ? fke_params_add(P, e, n, 1, 1, 1, 2, G * H, H)
+                                 : fke_params_add(P, e, n, 1, 1, 1, 1, G * H);
+            if (idx[d][k] < 0) return FKE_ERR_ARG;
+        }
+    return FKE_OK;
+}
+
+static void fill_uniform(fke_params *P, int idx, double bound, fke_rng *r)
+{
+    if (idx < 0) return;
+    fke_tensor t = fke_params_value(P, idx);
+    size_t n = fke_numel(&t);
+    for (size_t i = 0; i < n; i++) t.data[i] = (fke_real)(bound * (2 * fke_rng_uniform(r) - 1));
+}
+
+static void init_linear(fke_params *P, int w, int b, fke_rng *r)
+{
+    fke_tensor t = fke_params_value(P, w);
+    double bound = 1.0 / sqrt((double)t.shape[1]);
+    fill_uniform(P, w, bound, r);
+    fill_uniform(P, b, bound, r);
+}
+
+static fke_rnn_params rnn_view(const fke_params *P, const int idx[4], int grad)
+{
+    fke_rnn_params p;
+    fke_tensor (*get)(const fke_params *, int) = grad ? fke_params_grad : fke_params_value;
+    p.W_ih = get(P, idx[0]);
+    p.W_hh = get(P, idx[1]);
+    p.b_ih = get(P, idx[2]);
+    p.b_hh = get(P, idx[3]);
+    return p;
+}
+
+fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e)
+{
+    memset(m, 0, sizeof *m);
+    FKE_TRY(fke_config_validate(cfg, e));
+    m->cfg = *cfg;
+    const fke_config *c = &m->cfg;
+    fke_params *P = &m->P;
+    fke_params_init(P);
+    m->acts = calloc(1, sizeof *m->acts);
+    if (!m->acts) return fke_fail(e, FKE_ERR_NOMEM, "model: out of memory");
+    FKE_TRY(fke_cnn_build(&m->cnn, P, e, c->cnn, c->in_ch, c->chans, (float)c->lr_cnn_mult,
+                          c->task == FKE_TASK_FKE ? 2 : 1));
+    if (m->cnn.out_dim != c->F)
+        return fke_fail(e, FKE_ERR_CONFIG, "model: the CNN gives %d features but F is %d",
+                        m->cnn.out_dim, c->F);
+    m->W0 = -1;
+    memset(m->rnn1, -1, sizeof m->rnn1);
+    memset(m->rnn2, -1, sizeof m->rnn2);
+    m->emb = m->tfc_w = m->tfc_b = m->cls_w = m->cls_b = m->norm = -1;
+    for (int t = 0; t <= FKE_MAX_ATTR; t++) m->theta[t] = -1;
+    if (c->task == FKE_TASK_CLASSIFY) {
+        m->cls_w = add_linear(P, e, "fc", c->F, c->n_cat, 1, &m->cls_b);
+        m->norm = fke_params_add(P, e, "input.norm", 0, 0, 0, 1, 2);
+        if (m->cls_w < 0 || m->norm < 0) return FKE_ERR_ARG;
+        /* every label of a classify set is taken as noisy when a matrix is
+         * given (t_init); without one the labels are taken as clean */
+        if (c->correction == FKE_CORR_FORWARD && c->t_init[0] &&
+            (m->theta[0] = fke_params_add(P, e, "theta.0", (float)c->lr_theta_mult, 1, 1, 2,
+                                          c->n_cat, c->n_cat)) < 0)
+            return FKE_ERR_ARG;
+    } else {
+        int vis = c->context == FKE_CTX_ALL || c->context == FKE_CTX_VISUAL;
+        int task = c->context == FKE_CTX_ALL || c->context == FKE_CTX_TASK;
+        int gates = c->cell == FKE_CELL_LSTM ? 4 : 3, A = c->n_attr, M = c->M;
+        int cdim = vis ? 2 * c->H : c->F, udim = task ? 2 * c->H2 : M;
+        int sdim = (vis ? 2 * c->H + c->F : c->F) + (c->text ? c->T : 0);
+        if (vis) {
+            if (c->F != c->H && (m->W0 = add_linear(P, e, "W0", c->F, c->H, 0, NULL)) < 0)
+                return FKE_ERR_ARG;
+            FKE_TRY(add_rnn(P, e, "rnn1", gates, c->F, c->H, m->rnn1));
+        }
+        if (c->text) {
+            m->emb = fke_params_add(P, e, "text.emb.weight", 1, 1, 1, 2, c->V, c->D);
+            for (int k = 0; k < NW; k++) {
+                char n[FKE_PARAM_NAME];
+                snprintf(n, sizeof n, "text.convs.%d.weight", k);
+                m->tconv_w[k] = fke_params_add(P, e, n, 1, 1, 1, 3, c->Co, c->D, k + 2);
+                snprintf(n, sizeof n, "text.convs.%d.bias", k);
+                m->tconv_b[k] = fke_params_add(P, e, n, 1, 1, 1, 1, c->Co);
+                if (m->tconv_w[k] < 0 || m->tconv_b[k] < 0) return FKE_ERR_ARG;
+            }
+            m->tfc_w = add_linear(P, e, "text.fc", NW * c->Co, c->T, 1, &m->tfc_b);
+            if (m->emb < 0 || m->tfc_w < 0) return FKE_ERR_ARG;
+        }
+        m->occ_w[0] = add_linear(P, e, "occ.0", sdim, M, 1, &m->occ_b[0]);
+        m->occ_w[1] = add_linear(P, e, "occ.2", M, M, 1, &m->occ_b[1]);
+        m->occ_w[2] = add_linear(P, e, "occ.3", M, c->n_occ, 1, &m->occ_b[2]);
+        m->wcat_w = add_linear(P, e, "Wcat", cdim, M, 1, &m->wcat_b);
+        m->cath_w[0] = add_linear(P, e, "cat_head.1", M, M, 1, &m->cath_b[0]);
+        m->cath_w[1] = add_linear(P, e, "cat_head.2", M, c->n_cat, 1, &m->cath_b[1]);
+        for (int k = 0; k < A; k++) {
+            char n[FKE_PARAM_NAME];
+            snprintf(n, sizeof n, "Wk.%d", k);
+            m->wk_w[k] = add_linear(P, e, n, cdim, M, 1, &m->wk_b[k]);
+            if (m->wk_w[k] < 0) return FKE_ERR_ARG;
+        }
+        if (task) FKE_TRY(add_rnn(P, e, "rnn2", gates, M, c->H2, m->rnn2));
+        for (int k = 0; k < A; k++) {
+            char n[FKE_PARAM_NAME];
+            snprintf(n, sizeof n, "att_heads.%d.1", k);
+            m->atth_w[k][0] = add_linear(P, e, n, udim, M, 1, &m->atth_b[k][0]);
+            snprintf(n, sizeof n, "att_heads.%d.2", k);
+            m->atth_w[k][1] = add_linear(P, e, n, M, c->n_val[k], 1, &m->atth_b[k][1]);
+            if (m->atth_w[k][0] < 0 || m->atth_w[k][1] < 0) return FKE_ERR_ARG;
+        }
+        for (int t = 0; t <= A; t++) {
+            char n[FKE_PARAM_NAME];
+            int side = t ? c->n_val[t - 1] : c->n_cat;
+            snprintf(n, sizeof n, "theta.%d", t);
+            m->theta[t] = fke_params_add(P, e, n, (float)c->lr_theta_mult, 1, 1, 2, side, side);
+            if (m->theta[t] < 0) return FKE_ERR_ARG;
+        }
+        for (int i = 0; i < 3; i++)
+            if (m->occ_w[i] < 0) return FKE_ERR_ARG;
+        if (m->wcat_w < 0 || m->cath_w[0] < 0 || m->cath_w[1] < 0) return FKE_ERR_ARG;
+    }
+    FKE_TRY(fke_params_finalize(P, e));
+
+    /* PyTorch's default initialisation, drawn from the config's seed */
+    fke_rng r;
+    fke_rng_seed(&r, c->seed);
+    fke_cnn_init_weights(&m->cnn, P, &r);
+    if (c->task == FKE_TASK_CLASSIFY) {
+        init_linear(P, m->cls_w, m->cls_b, &r);
+        if (m->theta[0] >= 0) { /* T = identity until the matrix of t_init is set */
+            fke_tensor th = fke_params_value(P, m->theta[0]);
+            int n = th.shape[0];
+            for (int i = 0; i < n * n; i++)
+                th.data[i] = (fke_real)log((i / n == i % n ? 1.0 : 0.0) + c->theta_eps);
+        }
+    } else {
+        if (m->W0 >= 0) init_linear(P, m->W0, -1, &r);
+        for (int d = 0; d < 2; d++)
+            for (int k = 0; k < 4; k++) {
+                fill_uniform(P, m->rnn1[d][k], 1.0 / sqrt((double)c->H), &r);
+                fill_uniform(P, m->rnn2[d][k], 1.0 / sqrt((double)c->H2), &r);
+            }
+        if (m->emb >= 0) {
+            fke_tensor t = fke_params_value(P, m->emb);
+            for (size_t i = 0; i < fke_numel(&t); i++) t.data[i] = (fke_real)fke_rng_normal(&r);
+            for (int k = 0; k < NW; k++) {
+                double bound = 1.0 / sqrt((double)c->D * (k + 2));
+                fill_uniform(P, m->tconv_w[k], bound, &r);
+                fill_uniform(P, m->tconv_b[k], bound, &r);
+            }
+            init_linear(P, m->tfc_w, m->tfc_b, &r);
+        }
+        for (int i = 0; i < 3; i++) init_linear(P, m->occ_w[i], m->occ_b[i], &r);
+        init_linear(P, m->wcat_w, m->wcat_b, &r);
+        for (int i = 0; i < 2; i++) init_linear(P, m->cath_w[i], m->cath_b[i], &r);
+        for (int k = 0; k < c->n_attr; k++) {
+            init_linear(P, m->wk_w[k], m->wk_b[k], &r);
+            for (int i = 0; i < 2; i++) init_linear(P, m->atth_w[k][i], m->atth_b[k][i], &r);
+        }
+        for (int t = 0; t <= c->n_attr; t++) { /* T = identity until an estimate is set */
+            fke_tensor th = fke_params_value(P, m->theta[t]);
+            int n = th.shape[0];
+            for (int i = 0; i < n * n; i++)
+                th.data[i] = (fke_real)log((i / n == i % n ? 1.0 : 0.0) + c->theta_eps);
+        }
+    }
+    fke_rng_seed(&m->rng, c->seed ^ 0x5eed5eedULL);
+    return FKE_OK;
+}
+
+void fke_model_free(fke_model *m)
+{
+    fke_params_free(&m->P);
+    fke_arena_free(&m->arena);
+    free(m->acts);
+    memset(m, 0, sizeof *m);
+}
+
+fke_status fke_model_set_transition(fke_model *m, int t, const float *T, fke_err *e)
+{
+    int ntask = m->cfg.task == FKE_TASK_FKE ? 1 + m->cfg.n_attr : 1;
+    if (t < 0 || t >= ntask || m->theta[t] < 0)
+        return fke_fail(e, FKE_ERR_ARG, "model: no transition matrix %d%s", t,
+                        m->cfg.task == FKE_TASK_CLASSIFY
+                            ? " (task classify has one, with correction forward and t_init set)"
+                            : "");
+    fke_tensor th = fke_params_value(&m->P, m->theta[t]);
+    int n = th.shape[0];
+    for (int i = 0; i < n; i++) {
+        double s = 0;
+        for (int j = 0; j < n; j++) {
+            if (!(T[i * n + j] >= 0)) /* also catches NaN */
+                return fke_fail(e, FKE_ERR_ARG, "transition %d: entry (%d, %d) = %g is not >= 0",
+                                t, i, j, T[i * n + j]);
+            s += T[i * n + j];
+        }
+        if (fabs(s - 1) > 1e-3)
+            return fke_fail(e, FKE_ERR_ARG, "transition %d: row %d sums to %g, not 1", t, i, s);
+    }
+    fke_tensor Te = fke_tensor_view((fke_real *)T, 2, n, n);
+    return fke_transition_init(e, &Te, m->cfg.theta_eps, &th);
+}
+
+void fke_model_get_transition(const fke_model *m, int t, float *out)
+{
+    fke_tensor th = fke_params_value(&m->P, m->theta[t]);
+    fke_tensor o = fke_tensor_view(out, 2, th.shape[0], th.shape[1]);
+    fke_transition_matrix(NULL, &th, &o);
+}
+
+/* ---- small helpers over the arena --------------------------------------- */
+static fke_status T2(fke_model *m, fke_err *e, fke_tensor *t, int a, int b)
+{
+    return fke_arena_tensor(&m->arena, e, t, 2, a, b);
+}
+static fke_status T3(fke_model *m, fke_err *e, fke_tensor *t, int a, int b, int c)
+{
+    return fke_arena_tensor(&m->arena, e, t, 3, a, b, c);
+}
+static fke_status zeros_like(fke_model *m, fke_err *e, const fke_tensor *like, fke_tensor *t)
+{
+    *t = *like;
+    t->data = fke_arena_alloc(&m->arena, e, fke_numel(like) * sizeof(fke_real));
+    return t->data ? FKE_OK : FKE_ERR_NOMEM;
+}
+static fke_tensor W(const fke_model *m, int i) { return fke_params_value(&m->P, i); }
+static fke_tensor dW(const fke_model *m, int i) { return fke_params_grad(&m->P, i); }
+
+static fke_status linear_fwd(fke_model *m, fke_err *e, int w, int b, const fke_tensor *x,
+                             fke_tensor *y)
+{
+    fke_tensor Wt = W(m, w), bt = b >= 0 ? W(m, b) : (fke_tensor){0};
+    FKE_TRY(T2(m, e, y, x->shape[0], Wt.shape[0]));
+    return fke_linear_forward(e, x, &Wt, b >= 0 ? &bt : NULL, y);
+}
+
+/* dx may be NULL */
+static fke_status linear_bwd(fke_model *m, fke_err *e, int w, int b, const fke_tensor *x,
+                             const fke_tensor *dy, fke_tensor *dx)
+{
+    fke_tensor Wt = W(m, w), dWt = dW(m, w), dbt = b >= 0 ? dW(m, b) : (fke_tensor){0};
+    return fke_linear_backward(e, x, &Wt, dy, dx, &dWt, b >= 0 ? &dbt : NULL);
+}
+
+static fke_status drop_fwd(fke_model *m, fke_err *e, double p, int train, const fke_tensor *x,
+                           drop_site *d)
+{
+    d->on = train && p > 0;
+    if (!d->on) {
+        d->y = *x;
+        return FKE_OK;
+    }
+    FKE_TRY(zeros_like(m, e, x, &d->y));
+    FKE_TRY(zeros_like(m, e, x, &d->mask));
+    return fke_dropout_forward(e, x, p, 1, &m->rng, &d->mask, &d->y);
+}
+
+/* dy: gradient of d->y; gives the gradient of x in *dx (a new tensor, or dy itself) */
+static fke_status drop_bwd(fke_model *m, fke_err *e, const drop_site *d, const fke_tensor *dy,
+                           fke_tensor *dx)
+{
+    if (!d->on) {
+        *dx = *dy;
+        return FKE_OK;
+    }
+    FKE_TRY(zeros_like(m, e, dy, dx));
+    return fke_dropout_backward(e, &d->mask, dy, dx);
+}
+
+static fke_status rnn_fwd(fke_model *m, fke_err *e, const int idx[4], const fke_tensor *x,
+                          const int *len, int reverse, const fke_tensor *h0, rnn_dir *r)
+{
+    int N = x->shape[0], T = x->shape[1], H = fke_params_value(&m->P, idx[1]).shape[1];
+    fke_rnn_params p = rnn_view(&m->P, idx, 0);
+    FKE_TRY(T3(m, e, &r->y, N, T, H));
+    FKE_TRY(T2(m, e, &r->hT, N, H));
+    if (m->cfg.cell == FKE_CELL_LSTM) {
+        FKE_TRY(T2(m, e, &r->cT, N, H));
+        FKE_TRY(fke_lstm_cache_alloc(&m->arena, e, N, T, H, &r->lstm));
+        return fke_lstm_forward(e, &p, x, len, reverse, h0, NULL, &r->lstm, &r->y, &r->hT, &r->cT);
+    }
+    FKE_TRY(fke_gru_cache_alloc(&m->arena, e, N, T, H, &r->gru));
+    return fke_gru_forward(e, &p, x, len, reverse, h0, &r->gru, &r->y, &r->hT);
+}
+
+static fke_status rnn_bwd(fke_model *m, fke_err *e, const int idx[4], const fke_tensor *x,
+                          rnn_dir *r, const fke_tensor *dy, const fke_tensor *dhT,
+                          fke_tensor *dx, fke_tensor *dh0)
+{
+    fke_rnn_params p = rnn_view(&m->P, idx, 0), dp = rnn_view(&m->P, idx, 1);
+    if (m->cfg.cell == FKE_CELL_LSTM)
+        return fke_lstm_backward(e, &p, x, &r->lstm, dy, dhT, NULL, dx, dh0, NULL, &dp);
+    return fke_gru_backward(e, &p, x, &r->gru, dy, dhT, dx, dh0, &dp);
+}
+
+/* ---- forward -------------------------------------------------------------- */
+fke_status fke_model_forward(fke_model *m, const fke_batch *b, int train, fke_err *e)
+{
+    const fke_config *c = &m->cfg;
+    fke_model_acts *a = m->acts;
+    if (c->task != FKE_TASK_FKE)
+        return fke_fail(e, FKE_ERR_ARG, "model: config task is not \"fke\"");
+    if (b->G != c->G || b->A != c->n_attr || b->L != c->L || b->img != c->img ||
+        b->crop != c->crop)
+        return fke_fail(e, FKE_ERR_SHAPE,
+                        "model: batch has G=%d A=%d L=%d img=%d crop=%d, the model was built for "
+                        "G=%d A=%d L=%d img=%d crop=%d",
+                        b->G, b->A, b->L, b->img, b->crop, c->G, c->n_attr, c->L, c->img, c->crop);
+    fke_arena_reset(&m->arena);
+    double tmark = now();
+    int B = b->B, G = c->G, A = c->n_attr, Fd = c->F, H = c->H, S = c->img, s = c->crop, C = c->in_ch;
+    size_t crop_sz = (size_t)C * s * s;
+    memset(a, 0, sizeof *a);
+    a->B = B;
+    a->vis = c->context == FKE_CTX_ALL || c->context == FKE_CTX_VISUAL;
+    a->task = c->context == FKE_CTX_ALL || c->context == FKE_CTX_TASK;
+    a->text = c->text;
+
+    /* valid garments, in (post, slot) order */
+    int Nv = 0;
+    a->len = fke_arena_alloc(&m->arena, e, (size_t)B * sizeof(int));
+    if (!a->len) return FKE_ERR_NOMEM;
+    for (int i = 0; i < B; i++) {
+        int g = b->n_garments[i];
+        if (g < 0 || g > G)
+            return fke_fail(e, FKE_ERR_ARG, "model: post %d has %d garments (0..%d allowed)", i, g, G);
+        Nv += g;
+        a->len[i] = g > 0 ? g : 1;
+    }
+    if (Nv == 0) return fke_fail(e, FKE_ERR_ARG, "model: the batch has no garment at all");
+    a->Nv = m->out.Nv = Nv;
+    m->out.B = B;
+    m->out.gidx = fke_arena_alloc(&m->arena, e, (size_t)Nv * sizeof(int32_t));
+    if (!m->out.gidx) return FKE_ERR_NOMEM;
+    FKE_TRY(fke_arena_tensor(&m->arena, e, &a->crops, 4, Nv, C, s, s));
+    for (int i = 0, v = 0; i < B; i++)
+        for (int g = 0; g < b->n_garments[i]; g++, v++) {
+            m->out.gidx[v] = i * G + g;
+            for (size_t k = 0; k < crop_sz; k++)
+                a->crops.data[v * crop_sz + k] = b->crop_x[((size_t)i * G + g) * crop_sz + k];
+        }
+
+    /* CNN: whole image and garment crops (same weights) */
+    a->img = fke_tensor_view((fke_real *)b->img_x, 4, B, C, S, S);
+    FKE_TRY(T2(m, e, &a->f_img, B, Fd));
+    FKE_TRY(T2(m, e, &a->f_v, Nv, Fd));
+    FKE_TRY(fke_cnn_forward(&m->cnn, &m->P, &m->arena, e, &a->img, train, 0, &a->tape_img, &a->f_img));
+    FKE_TRY(fke_cnn_forward(&m->cnn, &m->P, &m->arena, e, &a->crops, train, 1, &a->tape_crop, &a->f_v));
+    MARK(m, FKE_PART_CNN);
+
+    /* Bi-LSTM-1 over the garments, both directions started from h0 = W0 f_img */
+    fke_tensor s_parts[4];
+    int ns = 0;
+    if (a->vis) {
+        FKE_TRY(T3(m, e, &a->f_g, B, G, Fd));
+        for (int v = 0; v < Nv; v++)
+            memcpy(a->f_g.data + (size_t)m->out.gidx[v] * Fd, a->f_v.data + (size_t)v * Fd,
+                   Fd * sizeof(fke_real));
+        if (m->W0 >= 0) FKE_TRY(linear_fwd(m, e, m->W0, -1, &a->f_img, &a->h0));
+        else a->h0 = a->f_img;
+        for (int d = 0; d < 2; d++)
+            FKE_TRY(rnn_fwd(m, e, m->rnn1[d], &a->f_g, a->len, d, &a->h0, &a->r1[d]));
+        FKE_TRY(T2(m, e, &a->c, Nv, 2 * H));
+        for (int v = 0; v < Nv; v++)
+            for (int d = 0; d < 2; d++)
+                memcpy(a->c.data + (size_t)v * 2 * H + d * H,
+                       a->r1[d].y.data + (size_t)m->out.gidx[v] * H, H * sizeof(fke_real));
+        s_parts[ns++] = a->r1[0].hT; /* scene s = [fwd h_g ; bwd h_1 ; f_img] */
+        s_parts[ns++] = a->r1[1].hT;
+    } else {
+        a->c = a->f_v;
+    }
+    s_parts[ns++] = a->f_img;
+    MARK(m, FKE_PART_RNN1);
+
+    /* TextCNN over the caption */
+    if (a->text) {
+        fke_tensor Wc[NW], bc[NW];
+        for (int k = 0; k < NW; k++) {
+            Wc[k] = W(m, m->tconv_w[k]);
+            bc[k] = W(m, m->tconv_b[k]);
+        }
+        fke_tensor tab = W(m, m->emb);
+        FKE_TRY(T3(m, e, &a->emb, B, c->L, c->D));
+        FKE_TRY(fke_embedding_forward(e, b->tokens, B, c->L, &tab, &a->emb));
+        FKE_TRY(T2(m, e, &a->tconv, B, NW * c->Co));
+        a->targ = fke_arena_alloc(&m->arena, e, (size_t)B * NW * c->Co * sizeof(int32_t));
+        if (!a->targ) return FKE_ERR_NOMEM;
+        FKE_TRY(fke_textcnn_forward(e, &a->emb, NW, Wc, bc, &a->tconv, a->targ));
+        FKE_TRY(drop_fwd(m, e, c->dropout_text, train, &a->tconv, &a->tdrop));
+        FKE_TRY(linear_fwd(m, e, m->tfc_w, m->tfc_b, &a->tdrop.y, &a->t));
+        s_parts[ns++] = a->t;
+    }
+    MARK(m, FKE_PART_TEXT);
+    int sdim = 0;
+    const fke_tensor *sp[4];
+    for (int i = 0; i < ns; i++) {
+        sdim += s_parts[i].shape[1];
+        sp[i] = &s_parts[i];
+    }
+    FKE_TRY(T2(m, e, &a->s, B, sdim));
+    FKE_TRY(fke_concat_forward(e, ns, sp, &a->s));
+
+    /* occasion: Wocc [s ; t] -> dropout -> linear -> linear */
+    FKE_TRY(linear_fwd(m, e, m->occ_w[0], m->occ_b[0], &a->s, &a->o1));
+    FKE_TRY(drop_fwd(m, e, c->dropout_head, train, &a->o1, &a->odrop));
+    FKE_TRY(linear_fwd(m, e, m->occ_w[1], m->occ_b[1], &a->odrop.y, &a->o2));
+    FKE_TRY(linear_fwd(m, e, m->occ_w[2], m->occ_b[2], &a->o2, &m->out.occ));
+
+    /* category: a_cat = Wcat c -> dropout -> linear -> linear */
+    FKE_TRY(linear_fwd(m, e, m->wcat_w, m->wcat_b, &a->c, &a->acat));
+    FKE_TRY(drop_fwd(m, e, c->dropout_head, train, &a->acat, &a->cdrop));
+    FKE_TRY(linear_fwd(m, e, m->cath_w[0], m->cath_b[0], &a->cdrop.y, &a->cat1));
+    FKE_TRY(linear_fwd(m, e, m->cath_w[1], m->cath_b[1], &a->cat1, &m->out.cat));
+
+    /* attributes: a_k = W_k c; Bi-LSTM-2 over (a_1 .. a_A, a_cat) per garment */
+    for (int k = 0; k < A; k++) FKE_TRY(linear_fwd(m, e, m->wk_w[k], m->wk_b[k], &a->c, &a->a[k]));
+    if (a->task) {
+        int Mm = c->M, H2 = c->H2;
+        FKE_TRY(T3(m, e, &a->seq, Nv, A + 1, Mm));
+        for (int v = 0; v < Nv; v++)
+            for (int k = 0; k <= A; k++)
+                memcpy(a->seq.data + ((size_t)v * (A + 1) + k) * Mm,
+                       (k < A ? a->a[k].data : a->acat.data) + (size_t)v * Mm, Mm * sizeof(fke_real));
+        for (int d = 0; d < 2; d++)
+            FKE_TRY(rnn_fwd(m, e, m->rnn2[d], &a->seq, NULL, d, NULL, &a->r2[d]));
+        for (int k = 0; k < A; k++) {
+            FKE_TRY(T2(m, e, &a->u[k], Nv, 2 * H2));
+            for (int v = 0; v < Nv; v++)
+                for (int d = 0; d < 2; d++)
+                    memcpy(a->u[k].data + (size_t)v * 2 * H2 + d * H2,
+                           a->r2[d].y.data + ((size_t)v * (A + 1) + k) * H2, H2 * sizeof(fke_real));
+        }
+    } else {
+        for (int k = 0; k < A; k++) a->u[k] = a->a[k];
+    }
+    for (int k = 0; k < A; k++) {
+        FKE_TRY(drop_fwd(m, e, c->dropout_head, train, &a->u[k], &a->udrop[k]));
+        FKE_TRY(linear_fwd(m, e, m->atth_w[k][0], m->atth_b[k][0], &a->udrop[k].y, &a->att1[k]));
+        FKE_TRY(linear_fwd(m, e, m->atth_w[k][1], m->atth_b[k][1], &a->att1[k], &m->out.att[k]));
+    }
+    MARK(m, FKE_PART_HEADS);
+    return FKE_OK;
+}
+
+/* ---- loss ----------------------------------------------------------------- */
+/* Clean CE on the clean rows + beta * (corrected) CE on the noisy rows;
+ * *has says whether any label was valid. task_grad adds scale times its
+ * gradient into dz (and into Θ's gradient). */
+static fke_status task_loss(fke_model *m, fke_err *e, const fke_tensor *z, const int32_t *y,
+                            const uint8_t *clean, const uint8_t *noisy, int theta, double *loss,
+                            int *has)
+{
+    double lc = 0, ln = 0;
+    int nc = 0, nn = 0;
+    /* the dry run of fke_model_plan only sizes buffers: any loss will do */
+#define LOSS_TRY(x)                                                            \
+    do {                                                                       \
+        fke_status s_ = (x);                                                   \
+        if (s_ != FKE_OK && !(s_ == FKE_ERR_NUMERIC && m->planning)) return s_; \
+    } while (0)
+    LOSS_TRY(fke_softmax_xent_forward(e, z, y, clean, &lc, &nc));
+    if (noisy) {
+        if (theta >= 0) {
+            fke_tensor th = W(m, theta);
+            LOSS_TRY(fke_transition_forward(e, z, &th, y, noisy, &ln, &nn));
+        } else {
+            LOSS_TRY(fke_softmax_xent_forward(e, z, y, noisy, &ln, &nn));
+        }
+    }
+#undef LOSS_TRY
+    *loss = (nc ? lc : 0) + (nn ? m->cfg.beta * ln : 0);
+    *has = nc + nn > 0;
+    return FKE_OK;
+}
+
+static fke_status task_grad(fke_model *m, fke_err *e, const fke_tensor *z, const int32_t *y,
+                            const uint8_t *clean, const uint8_t *noisy, int theta, double scale,
+                            fke_tensor *dz)
+{
+    FKE_TRY(fke_softmax_xent_backward(e, z, y, clean, scale, dz));
+    if (!noisy) return FKE_OK;
+    if (theta >= 0) {
+        fke_tensor th = W(m, theta), dth = dW(m, theta);
+        return fke_transition_backward(e, z, &th, y, noisy, m->cfg.beta * scale, dz, &dth);
+    }
+    return fke_softmax_xent_backward(e, z, y, noisy, m->cfg.beta * scale, dz);
+}
+
+fke_status fke_model_loss(fke_model *m, const fke_batch *b, double *loss, fke_err *e)
+{
+    fke_model_acts *a = m->acts;
+    const fke_config *c = &m->cfg;
+    int Nv = a->Nv, A = c->n_attr, G = c->G;
+    double tmark = now();
+    a->ycat = fke_arena_alloc(&m->arena, e, (size_t)Nv * sizeof(int32_t));
+    a->gclean = fke_arena_alloc(&m->arena, e, (size_t)Nv);
+    a->gnoisy = fke_arena_alloc(&m->arena, e, (size_t)Nv);
+    if (!a->ycat || !a->gclean || !a->gnoisy) return FKE_ERR_NOMEM;
+    for (int k = 0; k < A; k++) {
+        a->yatt[k] = fke_arena_alloc(&m->arena, e, (size_t)Nv * sizeof(int32_t));
+        if (!a->yatt[k]) return FKE_ERR_NOMEM;
+    }
+    for (int v = 0; v < Nv; v++) {
+        int gi = m->out.gidx[v], post = gi / G;
+        a->ycat[v] = b->cat[gi];
+        for (int k = 0; k < A; k++) a->yatt[k][v] = b->attr[(size_t)gi * A + k];
+        a->gclean[v] = b->clean[post] != 0;
+        a->gnoisy[v] = b->clean[post] == 0;
+    }
+    int corr = c->correction == FKE_CORR_FORWARD, ntask = 0, has;
+    double total = 0, l;
+    /* occasion labels are human-given for every post: plain CE */
+    FKE_TRY(task_loss(m, e, &m->out.occ, b->occ, NULL, NULL, -1, &l, &has));
+    m->out.task_loss[0] = has ? l : NAN;
+    total += has ? l : 0;
+    ntask += has;
+    FKE_TRY(task_loss(m, e, &m->out.cat, a->ycat, a->gclean, a->gnoisy, corr ? m->theta[0] : -1,
+                      &l, &has));
+    m->out.task_loss[1] = has ? l : NAN;
+    total += has ? l : 0;
+    ntask += has;
+    for (int k = 0; k < A; k++) {
+        FKE_TRY(task_loss(m, e, &m->out.att[k], a->yatt[k], a->gclean, a->gnoisy,
+                          corr ? m->theta[k + 1] : -1, &l, &has));
+        m->out.task_loss[2 + k] = has ? l : NAN;
+        total += has ? l : 0;
+        ntask += has;
+    }
+    if (ntask == 0) return fke_fail(e, FKE_ERR_ARG, "model: the batch has no valid label at all");
+    *loss = total / ntask;
+    if (!isfinite(*loss) && !m->planning)
+        return fke_fail(e, FKE_ERR_NUMERIC, "model: the loss is %g (diverged?)", *loss);
+
+    a->ntask = ntask;
+    MARK(m, FKE_PART_LOSS);
+    return FKE_OK;
+}
+
+/* ---- backward: the forward's steps in reverse ------------------------------- */
+fke_status fke_model_backward(fke_model *m, const fke_batch *b, fke_err *e)
+{
+    (void)b;
+    const fke_config *c = &m->cfg;
+    fke_model_acts *a = m->acts;
+    int B = a->B, Nv = a->Nv, A = c->n_attr, H = c->H, Fd = c->F, G = c->G;
+    if (!a->ntask) return fke_fail(e, FKE_ERR_ARG, "model: backward without loss");
+    double tmark = now();
+
+    /* the loss: gradients of the logits (and of Θ) */
+    double scale = 1.0 / a->ntask;
+    int corr = c->correction == FKE_CORR_FORWARD;
+    FKE_TRY(zeros_like(m, e, &m->out.occ, &a->docc));
+    FKE_TRY(zeros_like(m, e, &m->out.cat, &a->dcat));
+    FKE_TRY(task_grad(m, e, &m->out.occ, b->occ, NULL, NULL, -1, scale, &a->docc));
+    FKE_TRY(task_grad(m, e, &m->out.cat, a->ycat, a->gclean, a->gnoisy, corr ? m->theta[0] : -1,
+                      scale, &a->dcat));
+    for (int k = 0; k < A; k++) {
+        FKE_TRY(zeros_like(m, e, &m->out.att[k], &a->datt[k]));
+        FKE_TRY(task_grad(m, e, &m->out.att[k], a->yatt[k], a->gclean, a->gnoisy,
+                          corr ? m->theta[k + 1] : -1, scale, &a->datt[k]));
+    }
+
+    MARK(m, FKE_PART_LOSS);
+
+    /* attribute heads, Bi-LSTM-2, W_k */
+    fke_tensor dc, da[FKE_MAX_ATTR], dacat;
+    FKE_TRY(zeros_like(m, e, &a->c, &dc));
+    FKE_TRY(zeros_like(m, e, &a->acat, &dacat));
+    for (int k = 0; k < A; k++) {
+        fke_tensor datt1, dud, du;
+        FKE_TRY(zeros_like(m, e, &a->att1[k], &datt1));
+        FKE_TRY(linear_bwd(m, e, m->atth_w[k][1], m->atth_b[k][1], &a->att1[k], &a->datt[k], &datt1));
+        FKE_TRY(zeros_like(m, e, &a->udrop[k].y, &dud));
+        FKE_TRY(linear_bwd(m, e, m->atth_w[k][0], m->atth_b[k][0], &a->udrop[k].y, &datt1, &dud));
+        FKE_TRY(drop_bwd(m, e, &a->udrop[k], &dud, &du));
+        da[k] = du; /* u_k = a_k without Bi-LSTM-2; replaced below otherwise */
+    }
+    if (a->task) {
+        int H2 = c->H2, Mm = c->M;
+        fke_tensor dy2[2], dseq;
+        for (int d = 0; d < 2; d++) FKE_TRY(zeros_like(m, e, &a->r2[d].y, &dy2[d]));
+        for (int k = 0; k < A; k++)
+            for (int v = 0; v < Nv; v++)
+                for (int d = 0; d < 2; d++)
+                    memcpy(dy2[d].data + ((size_t)v * (A + 1) + k) * H2,
+                           da[k].data + (size_t)v * 2 * H2 + d * H2, H2 * sizeof(fke_real));
+        FKE_TRY(zeros_like(m, e, &a->seq, &dseq));
+        for (int d = 1; d >= 0; d--)
+            FKE_TRY(rnn_bwd(m, e, m->rnn2[d], &a->seq, &a->r2[d], &dy2[d], NULL, &dseq, NULL));
+        for (int k = 0; k < A; k++) {
+            FKE_TRY(zeros_like(m, e, &a->a[k], &da[k]));
+            for (int v = 0; v < Nv; v++)
+                memcpy(da[k].data + (size_t)v * Mm, dseq.data + ((size_t)v * (A + 1) + k) * Mm,
+                       Mm * sizeof(fke_real));
+        }
+        for (int v = 0; v < Nv; v++)
+            for (int j = 0; j < Mm; j++)
+                dacat.data[(size_t)v * Mm + j] += dseq.data[((size_t)v * (A + 1) + A) * Mm + j];
+    }
+    for (int k = A - 1; k >= 0; k--) FKE_TRY(linear_bwd(m, e, m->wk_w[k], m->wk_b[k], &a->c, &da[k], &dc));
+
+    /* category head */
+    {
+        fke_tensor dcat1, dcd, dac;
+        FKE_TRY(zeros_like(m, e, &a->cat1, &dcat1));
+        FKE_TRY(linear_bwd(m, e, m->cath_w[1], m->cath_b[1], &a->cat1, &a->dcat, &dcat1));
+        FKE_TRY(zeros_like(m, e, &a->cdrop.y, &dcd));
+        FKE_TRY(linear_bwd(m, e, m->cath_w[0], m->cath_b[0], &a->cdrop.y, &dcat1, &dcd));
+        FKE_TRY(drop_bwd(m, e, &a->cdrop, &dcd, &dac));
+        for (size_t i = 0; i < fke_numel(&dacat); i++) dacat.data[i] += dac.data[i];
+        FKE_TRY(linear_bwd(m, e, m->wcat_w, m->wcat_b, &a->c, &dacat, &dc));
+    }
+
+    /* occasion head */
+    fke_tensor ds;
+    {
+        fke_tensor do2, dod, do1;
+        FKE_TRY(zeros_like(m, e, &a->o2, &do2));
+        FKE_TRY(linear_bwd(m, e, m->occ_w[2], m->occ_b[2], &a->o2, &a->docc, &do2));
+        FKE_TRY(zeros_like(m, e, &a->odrop.y, &dod));
+        FKE_TRY(linear_bwd(m, e, m->occ_w[1], m->occ_b[1], &a->odrop.y, &do2, &dod));
+        FKE_TRY(drop_bwd(m, e, &a->odrop, &dod, &do1));
+        FKE_TRY(zeros_like(m, e, &a->s, &ds));
+        FKE_TRY(linear_bwd(m, e, m->occ_w[0], m->occ_b[0], &a->s, &do1, &ds));
+    }
+
+    MARK(m, FKE_PART_HEADS);
+
+    /* split d[s ; t] */
+    fke_tensor dhT[2], df_img, dt;
+    FKE_TRY(zeros_like(m, e, &a->f_img, &df_img));
+    const fke_tensor *parts[4];
+    fke_tensor *dparts[4];
+    int np = 0;
+    if (a->vis) {
+        for (int d = 0; d < 2; d++) {
+            FKE_TRY(zeros_like(m, e, &a->r1[d].hT, &dhT[d]));
+            parts[np] = &a->r1[d].hT;
+            dparts[np++] = &dhT[d];
+        }
+    }
+    parts[np] = &a->f_img;
+    dparts[np++] = &df_img;
+    if (a->text) {
+        FKE_TRY(zeros_like(m, e, &a->t, &dt));
+        parts[np] = &a->t;
+        dparts[np++] = &dt;
+    }
+    FKE_TRY(fke_concat_backward(e, &ds, np, parts, dparts));
+
+    /* TextCNN */
+    if (a->text) {
+        fke_tensor dtd, dtc, demb, Wc[NW], dWc[NW], dbc[NW];
+        FKE_TRY(zeros_like(m, e, &a->tdrop.y, &dtd));
+        FKE_TRY(linear_bwd(m, e, m->tfc_w, m->tfc_b, &a->tdrop.y, &dt, &dtd));
+        FKE_TRY(drop_bwd(m, e, &a->tdrop, &dtd, &dtc));
+        for (int k = 0; k < NW; k++) {
+            Wc[k] = W(m, m->tconv_w[k]);
+            dWc[k] = dW(m, m->tconv_w[k]);
+            dbc[k] = dW(m, m->tconv_b[k]);
+        }
+        FKE_TRY(zeros_like(m, e, &a->emb, &demb));
+        FKE_TRY(fke_textcnn_backward(e, &a->emb, NW, Wc, &a->tconv, a->targ, &dtc, &demb, dWc, dbc));
+        fke_tensor dtab = dW(m, m->emb);
+        FKE_TRY(fke_embedding_backward(e, b->tokens, B, c->L, &demb, &dtab));
+    }
+    MARK(m, FKE_PART_TEXT);
+
+    /* Bi-LSTM-1 */
+    fke_tensor df_v;
+    if (a->vis) {
+        fke_tensor dy1[2], df_g, dh0;
+        for (int d = 0; d < 2; d++) FKE_TRY(zeros_like(m, e, &a->r1[d].y, &dy1[d]));
+        for (int v = 0; v < Nv; v++)
+            for (int d = 0; d < 2; d++)
+                memcpy(dy1[d].data + (size_t)m->out.gidx[v] * H, dc.data + (size_t)v * 2 * H + d * H,
+                       H * sizeof(fke_real));
+        FKE_TRY(zeros_like(m, e, &a->f_g, &df_g));
+        FKE_TRY(zeros_like(m, e, &a->h0, &dh0));
+        for (int d = 1; d >= 0; d--)
+            FKE_TRY(rnn_bwd(m, e, m->rnn1[d], &a->f_g, &a->r1[d], &dy1[d], &dhT[d], &df_g, &dh0));
+        if (m->W0 >= 0) FKE_TRY(linear_bwd(m, e, m->W0, -1, &a->f_img, &dh0, &df_img));
+        else
+            for (size_t i = 0; i < fke_numel(&dh0); i++) df_img.data[i] += dh0.data[i];
+        FKE_TRY(zeros_like(m, e, &a->f_v, &df_v));
+        for (int v = 0; v < Nv; v++)
+            memcpy(df_v.data + (size_t)v * Fd, df_g.data + (size_t)m->out.gidx[v] * Fd,
+                   Fd * sizeof(fke_real));
+    } else {
+        df_v = dc;
+    }
+    (void)G;
+    MARK(m, FKE_PART_RNN1);
+
+    /* CNN: crops, then whole images */
+    FKE_TRY(fke_cnn_backward(&m->cnn, &m->P, &m->arena, e, &a->tape_crop, &df_v, NULL));
+    FKE_TRY(fke_cnn_backward(&m->cnn, &m->P, &m->arena, e, &a->tape_img, &df_img, NULL));
+    MARK(m, FKE_PART_CNN);
+    return FKE_OK;
+}
+
+/* ---- task "classify": CNN trunk + linear ---------------------------------- */
+fke_status fke_classifier_forward(fke_model *m, const fke_tensor *x, int train, fke_err *e)
+{
+    fke_model_acts *a = m->acts;
+    if (m->cfg.task != FKE_TASK_CLASSIFY)
+        return fke_fail(e, FKE_ERR_ARG, "model: config task is not \"classify\"");
+    fke_arena_reset(&m->arena);
+    memset(a, 0, sizeof *a);
+    a->B = x->shape[0];
+    a->img = *x;
+    FKE_TRY(T2(m, e, &a->f_img, a->B, m->cfg.F));
+    FKE_TRY(fke_cnn_forward(&m->cnn, &m->P, &m->arena, e, x, train, 0, &a->tape_img, &a->f_img));
+    return linear_fwd(m, e, m->cls_w, m->cls_b, &a->f_img, &m->out.occ);
+}
+
+/* Plain CE, or with a transition layer (theta[0]) the forward-corrected CE
+ * -log((softmax(z) T)[y]) of MODEL.md on every image. With the layer the
+ * gradients of the logits and of Θ are made by fke_classifier_backward,
+ * since Θ's gradient lives in the parameter gradients, zeroed between the
+ * loss and the backward. */
+fke_status fke_classifier_loss(fke_model *m, const int32_t *labels, double *loss, fke_err *e)
+{
+    fke_model_acts *a = m->acts;
+    int n = 0, th_i = m->theta[0];
+    fke_tensor th = th_i >= 0 ? W(m, th_i) : (fke_tensor){0};
+    fke_status st = th_i >= 0 ? fke_transition_forward(e, &m->out.occ, &th, labels, NULL, loss, &n)
+                              : fke_softmax_xent_forward(e, &m->out.occ, labels, NULL, loss, &n);
+    if (st != FKE_OK && !(st == FKE_ERR_NUMERIC && m->planning)) return st;
+    if (!isfinite(*loss) && !m->planning)
+        return fke_fail(e, FKE_ERR_NUMERIC, "model: the loss is %g (diverged?)", *loss);
+    FKE_TRY(zeros_like(m, e, &m->out.occ, &a->docc));
+    a->ycat = (int32_t *)labels;
+    if (th_i < 0) return fke_softmax_xent_backward(e, &m->out.occ, labels, NULL, 1.0, &a->docc);
+    return FKE_OK; /* fke_classifier_backward: the gradients of the logits and of Θ */
+}
+
+fke_status fke_classifier_backward(fke_model *m, fke_err *e)
+{
+    fke_model_acts *a = m->acts;
+    fke_tensor df;
+    if (m->theta[0] >= 0) { /* the loss: gradients of the logits and of Θ */
+        fke_tensor th = W(m, m->theta[0]), dth = dW(m, m->theta[0]);
+        FKE_TRY(fke_transition_backward(e, &m->out.occ, &th, a->ycat, NULL, 1.0, &a->docc, &dth));
+    }
+    FKE_TRY(zeros_like(m, e, &a->f_img, &df));
+    FKE_TRY(linear_bwd(m, e, m->cls_w, m->cls_b, &a->f_img, &a->docc, &df));
+    return fke_cnn_backward(&m->cnn, &m->P, &m->arena, e, &a->tape_img, &df, NULL);
+}
+
+/* ---- arena sizing ----------------------------------------------------------- */
+fke_status fke_model_plan(fke_model *m, fke_err *e)
+{
+    const fke_config *c = &m->cfg;
+    size_t big = (size_t)16 << 30;
+    fke_arena_free(&m->arena);
+    while (fke_arena_init(&m->arena, big, NULL) != FKE_OK) { /* lazily committed */
+        big /= 2;
+        if (big < ((size_t)256 << 20))
+            return fke_fail(e, FKE_ERR_NOMEM, "model: cannot reserve memory for the step arena");
+    }
+    int B = c->batch, G = c->G, A = c->n_attr;
+    fke_status st;
+    fke_rng keep = m->rng;
+    m->planning = 1;
+    fke_real *saved = malloc(m->P.total * sizeof(fke_real));
+    if (!saved) return fke_fail(e, FKE_ERR_NOMEM, "model: out of memory");
+    memcpy(saved, m->P.w, m->P.total * sizeof(fke_real)); /* bn running stats move */
+    if (c->task == FKE_TASK_CLASSIFY) {
+        size_t n = (size_t)B * c->in_ch * c->img * c->img;
+        float *x = calloc(n, sizeof(float));
+        int32_t *y = calloc((size_t)B, sizeof(int32_t));
+        fke_tensor xt = fke_tensor_view(x, 4, B, c->in_ch, c->img, c->img);
+        double l;
+        st = (!x || !y) ? fke_fail(e, FKE_ERR_NOMEM, "model: out of memory")
+                        : fke_classifier_forward(m, &xt, 1, e);
+        if (st == FKE_OK) st = fke_classifier_loss(m, y, &l, e);
+        if (st == FKE_OK) st = fke_classifier_backward(m, e);
+        free(x);
+        free(y);
+    } else {
+        fke_batch bt;
+        memset(&bt, 0, sizeof bt);
+        bt.B = B;
+        bt.G = G;
+        bt.A = A;
+        bt.L = c->L;
+        bt.img = c->img;
+        bt.crop = c->crop;
+        bt.img_x = calloc((size_t)B * c->in_ch * c->img * c->img, sizeof(float));
+        bt.crop_x = calloc((size_t)B * G * c->in_ch * c->crop * c->crop, sizeof(float));
+        bt.n_garments = calloc((size_t)B, sizeof(int32_t));
+        bt.tokens = calloc((size_t)B * c->L, sizeof(int32_t));
+        bt.occ = calloc((size_t)B, sizeof(int32_t));
+        bt.cat = calloc((size_t)B * G, sizeof(int32_t));
+        bt.attr = calloc((size_t)B * G * A, sizeof(int32_t));
+        bt.clean = calloc((size_t)B, 1);
+        st = FKE_OK;
+        if (!bt.img_x || !bt.crop_x || !bt.n_garments || !bt.tokens || !bt.occ || !bt.cat ||
+            !bt.attr || !bt.clean)
+            st = fke_fail(e, FKE_ERR_NOMEM, "model: out of memory");
+        for (int i = 0; st == FKE_OK && i < B; i++) {
+            bt.n_garments[i] = G;
+            bt.clean[i] = i < B / 2;
+        }
+        double l;
+        if (st == FKE_OK) st = fke_model_forward(m, &bt, 1, e);
+        if (st == FKE_OK) st = fke_model_loss(m, &bt, &l, e);
+        if (st == FKE_OK) st = fke_model_backward(m, &bt, e);
+        free(bt.img_x);
+        free(bt.crop_x);
+        free(bt.n_garments);
+        free(bt.tokens);
+        free(bt.occ);
+        free(bt.cat);
+        free(bt.attr);
+        free(bt.clean);
+    }
+    m->planning = 0;
+    memcpy(m->P.w, saved, m->P.total * sizeof(fke_real));
+    free(saved);
+    fke_params_zero_grad(&m->P);
+    m->rng = keep;
+    memset(m->time, 0, sizeof m->time);
+    size_t need = m->arena.peak + m->arena.peak / 8 + ((size_t)1 << 20);
+    fke_arena_free(&m->arena);
+    if (st != FKE_OK) return st;
+    return fke_arena_init(&m->arena, need, e);
+}

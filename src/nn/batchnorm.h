@@ -1,0 +1,43 @@
+/* batchnorm.h - 2-D batch normalisation over NCHW tensors, exactly PyTorch's
+ * nn.BatchNorm2d (affine, track_running_stats, eps 1e-5, momentum 0.1).
+ *
+ * Per channel c, over the M = N*H*W values of that channel:
+ *   training: mean, var = batch mean and biased variance,
+ *             running_mean = 0.9 running_mean + 0.1 mean,
+ *             running_var  = 0.9 running_var  + 0.1 var * M / (M - 1)  (unbiased)
+ *   eval:     mean, var = running_mean, running_var (not changed)
+ *   y = gamma * (x - mean) / sqrt(var + eps) + beta
+ *
+ * The forward writes the mean and inv_std = 1 / sqrt(var + eps) it used into
+ * caller-owned (C) buffers; the backward reads them back, together with x, so
+ * nothing else needs to be kept. Pass the same `train` flag to both: in
+ * training the gradient flows through the batch statistics, in eval mode the
+ * statistics are constants.
+ *
+ *   fke_batchnorm_forward(e, &x, &gamma, &beta, &rmean, &rvar, train, &mean, &istd, &y);
+ *   fke_batchnorm_backward(e, &x, &gamma, &mean, &istd, &dy, train, &dx, &dgamma, &dbeta);
+ *
+ * Backward adds (+=) into dx, dgamma, dbeta; any of them may be NULL.
+ * Channels run in parallel (OpenMP); each channel's sums are taken in double
+ * in a fixed order, so results do not depend on the thread count. */
+#ifndef FKE_BATCHNORM_H
+#define FKE_BATCHNORM_H
+#include "core/fke.h"
+
+#define FKE_BN_EPS 1e-5
+#define FKE_BN_MOMENTUM 0.1
+
+/* x (N, C, H, W); gamma, beta (C); running_mean, running_var (C), updated when
+ * train; mean, inv_std (C) written; y (N, C, H, W) overwritten (may be x). */
+fke_status fke_batchnorm_forward(fke_err *e, const fke_tensor *x, const fke_tensor *gamma,
+                                 const fke_tensor *beta, fke_tensor *running_mean,
+                                 fke_tensor *running_var, int train, fke_tensor *mean,
+                                 fke_tensor *inv_std, fke_tensor *y);
+
+/* x, dy, dx (N, C, H, W); gamma, mean, inv_std, dgamma, dbeta (C).
+ * x must be the forward's input (not overwritten by an in-place forward). */
+fke_status fke_batchnorm_backward(fke_err *e, const fke_tensor *x, const fke_tensor *gamma,
+                                  const fke_tensor *mean, const fke_tensor *inv_std,
+                                  const fke_tensor *dy, int train, fke_tensor *dx,
+                                  fke_tensor *dgamma, fke_tensor *dbeta);
+#endif

@@ -1,0 +1,145 @@
+/* textcnn.c - see textcnn.h. Direct loops: at MODEL.md's sizes (L = 16,
+ * D <= 300, Co = 32) the convolutions are a few tens of MFLOP per batch,
+ * small next to the image CNN. Threads go over independent outputs only
+ * (forward: (n, c); backward: c for dW/db, n for dx), so results do not
+ * depend on the thread count. */
+#include "nn/textcnn.h"
+
+#include <stdio.h>
+
+static fke_status check(fke_err *e, const char *op, const fke_tensor *x, int nw,
+                        const fke_tensor *W, int *Co)
+{
+    FKE_EXPECT(e, op, "x", x, -1, -1, -1);
+    int L = x->shape[1], D = x->shape[2];
+    if (nw < 1 || nw > FKE_TEXTCNN_MAXW || !W)
+        return fke_fail(e, FKE_ERR_ARG, "%s: %d filter banks (1..%d allowed)", op, nw,
+                        FKE_TEXTCNN_MAXW);
+    for (int k = 0; k < nw; k++) {
+        char name[16];
+        snprintf(name, sizeof name, "W[%d]", k);
+        FKE_EXPECT(e, op, name, &W[k], k ? *Co : -1, D, -1);
+        if (k == 0) *Co = W[0].shape[0];
+        if (W[k].shape[2] > L)
+            return fke_fail(e, FKE_ERR_SHAPE,
+                            "%s: caption length L=%d is shorter than the filter width %d "
+                            "of bank %d (pad captions to at least %d tokens)",
+                            op, L, W[k].shape[2], k, W[k].shape[2]);
+    }
+    return FKE_OK;
+}
+
+fke_status fke_textcnn_forward(fke_err *e, const fke_tensor *x, int nw, const fke_tensor *W,
+                               const fke_tensor *b, fke_tensor *y, int32_t *arg)
+{
+    const char *op = "textcnn";
+    int Co = 0;
+    FKE_TRY(check(e, op, x, nw, W, &Co));
+    int N = x->shape[0], L = x->shape[1], D = x->shape[2], Y = nw * Co;
+    if (!b) return fke_fail(e, FKE_ERR_ARG, "%s: b is a null array", op);
+    for (int k = 0; k < nw; k++) {
+        char name[16];
+        snprintf(name, sizeof name, "b[%d]", k);
+        FKE_EXPECT(e, op, name, &b[k], Co);
+    }
+    FKE_EXPECT(e, op, "y", y, N, Y);
+    if (!arg) return fke_fail(e, FKE_ERR_ARG, "%s: arg is a null array", op);
+    for (int k = 0; k < nw; k++) {
+        int w = W[k].shape[2], P = L - w + 1;
+        const fke_real *Wk = W[k].data, *bk = b[k].data;
+#pragma omp parallel for collapse(2) schedule(static)
+        for (int n = 0; n < N; n++) {
+            for (int c = 0; c < Co; c++) {
+                const fke_real *Wc = Wk + (size_t)c * D * w;
+                fke_real best = 0;
+                int bt = 0;
+                for (int t = 0; t < P; t++) {
+                    fke_real a = bk[c];
+                    for (int j = 0; j < w; j++) {
+                        const fke_real *xr = x->data + ((size_t)n * L + t + j) * D;
+                        for (int d = 0; d < D; d++) a += Wc[(size_t)d * w + j] * xr[d];
+                    }
+                    if (t == 0 || a > best) {
+                        best = a;
+                        bt = t;
+                    }
+                }
+                size_t o = (size_t)n * Y + (size_t)k * Co + c;
+                y->data[o] = best > 0 ? best : 0; /* max_t relu(a) = relu(max_t a) */
+                arg[o] = bt;
+            }
+        }
+    }
+    return FKE_OK;
+}
+
+fke_status fke_textcnn_backward(fke_err *e, const fke_tensor *x, int nw, const fke_tensor *W,
+                                const fke_tensor *y, const int32_t *arg,
+                                const fke_tensor *dy, fke_tensor *dx, fke_tensor *dW,
+                                fke_tensor *db)
+{
+    const char *op = "textcnn backward";
+    int Co = 0;
+    FKE_TRY(check(e, op, x, nw, W, &Co));
+    int N = x->shape[0], L = x->shape[1], D = x->shape[2], Y = nw * Co;
+    FKE_EXPECT(e, op, "y", y, N, Y);
+    FKE_EXPECT(e, op, "dy", dy, N, Y);
+    if (!arg) return fke_fail(e, FKE_ERR_ARG, "%s: arg is a null array", op);
+    if (dx) FKE_EXPECT(e, op, "dx", dx, N, L, D);
+    for (int k = 0; k < nw; k++) {
+        char name[16];
+        if (dW) {
+            snprintf(name, sizeof name, "dW[%d]", k);
+            FKE_EXPECT(e, op, name, &dW[k], Co, D, W[k].shape[2]);
+        }
+        if (db) {
+            snprintf(name, sizeof name, "db[%d]", k);
+            FKE_EXPECT(e, op, name, &db[k], Co);
+        }
+    }
+    for (size_t i = 0; i < (size_t)N * Y; i++)
+        if (arg[i] < 0 || arg[i] > L - W[(i % Y) / Co].shape[2])
+            return fke_fail(e, FKE_ERR_ARG, "%s: saved position %d at output %zu is invalid "
+                            "(arg not from the forward?)", op, (int)arg[i], i);
+    /* the ReLU passes the gradient only where the maximum was positive */
+#define GRAD(n, k, c) (y->data[(size_t)(n) * Y + (size_t)(k) * Co + (c)] > 0               \
+                           ? dy->data[(size_t)(n) * Y + (size_t)(k) * Co + (c)]            \
+                           : 0)
+#define ARG(n, k, c) arg[(size_t)(n) * Y + (size_t)(k) * Co + (c)]
+    for (int k = 0; k < nw; k++) {
+        int w = W[k].shape[2];
+        if (dW || db) {
+#pragma omp parallel for schedule(static)
+            for (int c = 0; c < Co; c++) {
+                fke_real *dWc = dW ? dW[k].data + (size_t)c * D * w : NULL;
+                for (int n = 0; n < N; n++) {
+                    fke_real gr = GRAD(n, k, c);
+                    if (gr == 0) continue;
+                    if (db) db[k].data[c] += gr;
+                    if (!dWc) continue;
+                    const fke_real *x0 = x->data + ((size_t)n * L + ARG(n, k, c)) * D;
+                    for (int j = 0; j < w; j++)
+                        for (int d = 0; d < D; d++)
+                            dWc[(size_t)d * w + j] += gr * x0[(size_t)j * D + d];
+                }
+            }
+        }
+        if (dx) {
+#pragma omp parallel for schedule(static)
+            for (int n = 0; n < N; n++) {
+                for (int c = 0; c < Co; c++) {
+                    fke_real gr = GRAD(n, k, c);
+                    if (gr == 0) continue;
+                    const fke_real *Wc = W[k].data + (size_t)c * D * w;
+                    fke_real *dx0 = dx->data + ((size_t)n * L + ARG(n, k, c)) * D;
+                    for (int j = 0; j < w; j++)
+                        for (int d = 0; d < D; d++)
+                            dx0[(size_t)j * D + d] += gr * Wc[(size_t)d * w + j];
+                }
+            }
+        }
+    }
+#undef GRAD
+#undef ARG
+    return FKE_OK;
+}

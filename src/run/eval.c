@@ -1,0 +1,201 @@
+/* eval.c - see eval.h. */
+#include "run/eval.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/loader.h"
+
+#define NEED(cond, field, got, want)                                                    \
+    do {                                                                                \
+        if (!(cond))                                                                    \
+            return fke_fail(e, FKE_ERR_SHAPE,                                           \
+                            "%s: field %s is %d but the model's config has %d", path,   \
+                            field, (int)(got), (int)(want));                            \
+    } while (0)
+
+fke_status fke_check_dataset(const fke_config *c, const fke_dataset *d, fke_err *e)
+{
+    const char *path = d->path[0] ? d->path : "dataset";
+    if (c->task != FKE_TASK_FKE)
+        return fke_fail(e, FKE_ERR_CONFIG, "%s: a post dataset, but the config's task is classify",
+                        path);
+    NEED(d->G == c->G, "G (garments per post)", d->G, c->G);
+    NEED(d->A == c->n_attr, "A (attributes)", d->A, c->n_attr);
+    NEED(d->L == c->L, "L (caption tokens)", d->L, c->L);
+    NEED(d->img == c->img, "img (image side)", d->img, c->img);
+    NEED(d->crop == c->crop, "crop (crop side)", d->crop, c->crop);
+    NEED(d->C == c->in_ch, "C (channels)", d->C, c->in_ch);
+    NEED(d->n_occ == c->n_occ, "n_occ (occasions)", d->n_occ, c->n_occ);
+    NEED(d->n_cat == c->n_cat, "n_cat (categories)", d->n_cat, c->n_cat);
+    for (int k = 0; k < d->A; k++) {
+        char f[32];
+        snprintf(f, sizeof f, "n_val[%d]", k);
+        NEED(d->n_val[k] == c->n_val[k], f, d->n_val[k], c->n_val[k]);
+    }
+    if (d->V > c->V)
+        return fke_fail(e, FKE_ERR_SHAPE,
+                        "%s: field V (vocabulary) is %d but the model's config has only %d", path,
+                        d->V, c->V);
+    return FKE_OK;
+}
+
+fke_status fke_check_imageset(const fke_config *c, const fke_imageset *s, fke_err *e)
+{
+    const char *path = s->path[0] ? s->path : "dataset";
+    if (c->task != FKE_TASK_CLASSIFY)
+        return fke_fail(e, FKE_ERR_CONFIG, "%s: an image dataset, but the config's task is fke", path);
+    NEED(s->C == c->in_ch, "C (channels; config in_ch)", s->C, c->in_ch);
+    NEED(s->H + 2 * c->pad == c->img, "H + 2 pad (image side)", s->H + 2 * c->pad, c->img);
+    NEED(s->W + 2 * c->pad == c->img, "W + 2 pad (image side)", s->W + 2 * c->pad, c->img);
+    NEED(s->n_cls == c->n_cat, "n_cls (classes; config n_cat)", s->n_cls, c->n_cat);
+    return FKE_OK;
+}
+
+static int argmax(const fke_real *z, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (z[i] > z[best]) best = i;
+    return best;
+}
+
+static fke_status init_result(fke_eval_result *r, const fke_config *c, fke_err *e)
+{
+    memset(r, 0, sizeof *r);
+    r->n_attr = c->task == FKE_TASK_FKE ? c->n_attr : 0;
+    if (c->task == FKE_TASK_FKE) FKE_TRY(fke_confusion_init(&r->occ, c->n_occ, e));
+    FKE_TRY(fke_confusion_init(&r->cat, c->n_cat, e));
+    for (int k = 0; k < r->n_attr; k++) FKE_TRY(fke_confusion_init(&r->att[k], c->n_val[k], e));
+    return FKE_OK;
+}
+
+static void finish(fke_eval_result *r)
+{
+    if (r->occ.cm) {
+        r->occ_acc = fke_confusion_accuracy(&r->occ);
+        r->occ_f1 = fke_confusion_macro_f1(&r->occ);
+    }
+    r->cat_acc = fke_confusion_accuracy(&r->cat);
+    r->cat_f1 = fke_confusion_macro_f1(&r->cat);
+    for (int k = 0; k < r->n_attr; k++) {
+        r->att_acc_k[k] = fke_confusion_accuracy(&r->att[k]);
+        r->att_f1_k[k] = fke_confusion_macro_f1(&r->att[k]);
+        r->att_acc += r->att_acc_k[k] / r->n_attr;
+        r->att_f1 += r->att_f1_k[k] / r->n_attr;
+    }
+}
+
+fke_status fke_evaluate(fke_model *m, const fke_dataset *d, fke_eval_result *r, fke_err *e)
+{
+    const fke_config *c = &m->cfg;
+    FKE_TRY(fke_check_dataset(c, d, e));
+    FKE_TRY(init_result(r, c, e));
+    fke_loader ld;
+    FKE_TRY(fke_loader_init(&ld, d, c->batch, 0, 0, 0, e));
+    fke_status st = FKE_OK;
+    int G = d->G, A = d->A;
+    for (;;) {
+        fke_batch *b;
+        st = fke_loader_next(&ld, &b, e);
+        if (st != FKE_OK || !b) break;
+        int has_garment = 0;
+        for (int i = 0; i < b->B; i++) has_garment |= b->n_garments[i] > 0;
+        if (!has_garment) continue;
+        if ((st = fke_model_forward(m, b, 0, e)) != FKE_OK) break;
+        for (int i = 0; i < b->B; i++)
+            fke_confusion_add(&r->occ, b->occ[i],
+                              argmax(m->out.occ.data + (size_t)i * c->n_occ, c->n_occ));
+        r->posts += b->B;
+        for (int v = 0; v < m->out.Nv; v++) {
+            int gi = m->out.gidx[v], post = b->index[gi / G], g = gi % G;
+            size_t dg = (size_t)post * G + g;
+            int truth = d->cat_true && d->cat_true[dg] >= 0 ? d->cat_true[dg]
+                        : d->clean[post]                    ? d->cat[dg]
+                                                            : -1;
+            fke_confusion_add(&r->cat, truth,
+                              argmax(m->out.cat.data + (size_t)v * c->n_cat, c->n_cat));
+            for (int k = 0; k < A; k++) {
+                size_t da = dg * A + k;
+                int tk = d->attr_true && d->attr_true[da] >= 0 ? d->attr_true[da]
+                         : d->clean[post]                      ? d->attr[da]
+                                                               : -1;
+                fke_confusion_add(&r->att[k], tk,
+                                  argmax(m->out.att[k].data + (size_t)v * c->n_val[k], c->n_val[k]));
+            }
+            r->garments++;
+        }
+    }
+    fke_loader_free(&ld);
+    if (st != FKE_OK) return st;
+    finish(r);
+    if (d->T_true && c->task == FKE_TASK_FKE) {
+        r->has_T = 1;
+        for (int t = 0; t <= A; t++) {
+            int n = fke_dataset_T_side(d, t);
+            float *T = malloc((size_t)n * n * sizeof(float));
+            if (!T) return fke_fail(e, FKE_ERR_NOMEM, "eval: out of memory");
+            fke_model_get_transition(m, t, T);
+            r->T_mae[t] = fke_matrix_mae(T, d->T_true + fke_dataset_T_offset(d, t), n);
+            free(T);
+        }
+    }
+    return FKE_OK;
+}
+
+fke_status fke_evaluate_images(fke_model *m, const fke_imageset *s, fke_eval_result *r,
+                               fke_err *e)
+{
+    const fke_config *c = &m->cfg;
+    FKE_TRY(fke_check_imageset(c, s, e));
+    FKE_TRY(init_result(r, c, e));
+    float mean, std;
+    fke_imageset_stats(s, &mean, &std);
+    fke_tensor norm = fke_params_value(&m->P, m->norm);
+    if (norm.data && norm.data[1] > 0) { /* the training set's statistics, kept with the model */
+        mean = norm.data[0];
+        std = norm.data[1];
+    }
+    fke_imageloader ld;
+    FKE_TRY(fke_imageloader_init(&ld, s, c->batch, 0, c->pad, mean, std, 0, e));
+    fke_status st = FKE_OK;
+    for (;;) {
+        fke_imagebatch *b;
+        st = fke_imageloader_next(&ld, &b, e);
+        if (st != FKE_OK || !b) break;
+        fke_tensor x = fke_tensor_view(b->x, 4, b->B, b->C, b->H, b->W);
+        if ((st = fke_classifier_forward(m, &x, 0, e)) != FKE_OK) break;
+        for (int i = 0; i < b->B; i++) /* truth: the true labels of a corrupted set */
+            fke_confusion_add(&r->cat, s->labels_true ? s->labels_true[b->index[i]] : b->y[i],
+                              argmax(m->out.occ.data + (size_t)i * c->n_cat, c->n_cat));
+        r->posts += b->B;
+    }
+    fke_imageloader_free(&ld);
+    if (st != FKE_OK) return st;
+    finish(r);
+    if (s->T_true && m->theta[0] >= 0) { /* the learned T against the set's true one */
+        int n = c->n_cat;
+        float *T = malloc((size_t)n * n * sizeof(float));
+        if (!T) return fke_fail(e, FKE_ERR_NOMEM, "eval: out of memory");
+        fke_model_get_transition(m, 0, T);
+        r->has_T = 1;
+        r->T_mae[0] = fke_matrix_mae(T, s->T_true, n);
+        free(T);
+    }
+    return FKE_OK;
+}
+
+void fke_eval_result_free(fke_eval_result *r)
+{
+    fke_confusion_free(&r->occ);
+    fke_confusion_free(&r->cat);
+    for (int k = 0; k < FKE_MAX_ATTR; k++) fke_confusion_free(&r->att[k]);
+}
+
+double fke_eval_score(const fke_eval_result *r)
+{
+    if (!r->occ.cm) return r->cat_acc;
+    return r->n_attr ? (r->occ_acc + r->cat_acc + r->att_acc) / 3 : (r->occ_acc + r->cat_acc) / 2;
+}

@@ -1,0 +1,38 @@
+/* eval.h - MODEL.md "Metrics" over a dataset: occasion accuracy (per post),
+ * category accuracy (per valid garment), attribute accuracy (per valid
+ * garment and attribute, averaged over attributes), each also as macro-F1,
+ * their confusion matrices, and the learned transition matrices against the
+ * true ones where the data has them. Also the checks that a dataset fits a
+ * model's config, made before any training or evaluation starts. */
+#ifndef FKE_EVAL_H
+#define FKE_EVAL_H
+#include "data/dataset.h"
+#include "run/metrics.h"
+#include "model/model.h"
+
+typedef struct {
+    int n_attr;
+    fke_confusion occ, cat, att[FKE_MAX_ATTR];
+    double occ_acc, occ_f1, cat_acc, cat_f1, att_acc, att_f1; /* att_*: mean over attributes */
+    double att_acc_k[FKE_MAX_ATTR], att_f1_k[FKE_MAX_ATTR];
+    int has_T;                               /* the data has true transition matrices */
+    double T_mae[1 + FKE_MAX_ATTR];          /* category, then each attribute */
+    long posts, garments;
+} fke_eval_result;
+
+/* Checks sizes and label counts of d against the model config c; the message
+ * names the file and the field. */
+fke_status fke_check_dataset(const fke_config *c, const fke_dataset *d, fke_err *e);
+fke_status fke_check_imageset(const fke_config *c, const fke_imageset *s, fke_err *e);
+
+/* Evaluates m (eval mode) on every post of d. r is filled (free with
+ * fke_eval_result_free). Truth: the true labels where the data has them,
+ * else the training labels of clean posts. */
+fke_status fke_evaluate(fke_model *m, const fke_dataset *d, fke_eval_result *r, fke_err *e);
+/* Classification accuracy/F1 of task classify on s: r->cat holds them. */
+fke_status fke_evaluate_images(fke_model *m, const fke_imageset *s, fke_eval_result *r,
+                               fke_err *e);
+void fke_eval_result_free(fke_eval_result *r);
+/* One number to pick the best checkpoint: mean of the accuracies present. */
+double fke_eval_score(const fke_eval_result *r);
+#endif

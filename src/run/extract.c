@@ -1,0 +1,607 @@
+/* extract.c - posts to JSON lines of fashion knowledge (extract.h). */
+#include "run/extract.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nn/loss.h"
+#include "model/model_io.h"
+#include "data/png_io.h"
+
+static const char *const gender_names[2] = {"female", "male"};
+static const char *const age_names[4] = {"<25", "25-39", "40-59", "60+"};
+
+/* ---- names ----------------------------------------------------------------- */
+void fke_extract_names_free(fke_extract_names *nm)
+{
+    fke_strings_free(nm->occ, nm->occ ? nm->n_occ : 0);
+    fke_strings_free(nm->cat, nm->cat ? nm->n_cat : 0);
+    fke_strings_free(nm->attr, nm->attr ? nm->A : 0);
+    for (int k = 0; k < FKE_MAX_ATTR; k++)
+        fke_strings_free(nm->val[k], nm->val[k] ? nm->n_val[k] : 0);
+    memset(nm, 0, sizeof *nm);
+}
+
+static char **numbers(int n)
+{
+    char **s = calloc((size_t)n + 1, sizeof *s);
+    for (int i = 0; s && i < n; i++) {
+        char buf[16];
+        snprintf(buf, sizeof buf, "%d", i);
+        if (!(s[i] = strdup(buf))) {
+            fke_strings_free(s, i);
+            return NULL;
+        }
+    }
+    return s;
+}
+
+static fke_status check_names(const fke_config *c, const fke_dataset *d, const char *path,
+                              fke_err *e)
+{
+    if (d->n_occ != c->n_occ)
+        return fke_fail(e, FKE_ERR_FORMAT,
+                        "%s: field /names/occasion has %d occasions, the model has n_occ = %d",
+                        path, d->n_occ, c->n_occ);
+    if (d->n_cat != c->n_cat)
+        return fke_fail(e, FKE_ERR_FORMAT,
+                        "%s: field /names/category has %d categories, the model has n_cat = %d",
+                        path, d->n_cat, c->n_cat);
+    if (d->A != c->n_attr)
+        return fke_fail(e, FKE_ERR_FORMAT,
+                        "%s: field /names/attribute has %d attributes, the model has n_attr = %d",
+                        path, d->A, c->n_attr);
+    for (int k = 0; k < d->A; k++)
+        if (d->n_val[k] != c->n_val[k])
+            return fke_fail(e, FKE_ERR_FORMAT,
+                            "%s: field /names/values_%d (attribute %s) has %d values, the model "
+                            "has n_val[%d] = %d",
+                            path, k, d->attr_names ? d->attr_names[k] : "?", d->n_val[k], k,
+                            c->n_val[k]);
+    return FKE_OK;
+}
+
+fke_status fke_extract_check_dataset(const fke_config *c, const fke_dataset *d,
+                                     const char *path, fke_err *e)
+{
+    FKE_TRY(check_names(c, d, path, e));
+    if (d->img != c->img)
+        return fke_fail(e, FKE_ERR_FORMAT,
+                        "%s: field /images holds %dx%d images, the model has img = %d", path,
+                        d->img, d->img, c->img);
+    if (d->crop != c->crop)
+        return fke_fail(e, FKE_ERR_FORMAT,
+                        "%s: field /crops holds %dx%d crops, the model has crop = %d", path,
+                        d->crop, d->crop, c->crop);
+    if (d->G != c->G)
+        return fke_fail(e, FKE_ERR_FORMAT,
+                        "%s: field /crops has %d garment slots per post, the model has G = %d",
+                        path, d->G, c->G);
+    if (d->L != c->L)
+        return fke_fail(e, FKE_ERR_FORMAT,
+                        "%s: field /tokens has %d tokens per caption, the model has L = %d", path,
+                        d->L, c->L);
+    if (d->V > c->V)
+        return fke_fail(e, FKE_ERR_FORMAT,
+                        "%s: field /vocab has %d words, more than the model's V = %d", path, d->V,
+                        c->V);
+    if (d->C != c->in_ch)
+        return fke_fail(e, FKE_ERR_FORMAT,
+                        "%s: field /images has %d channels, the model has in_ch = %d", path, d->C,
+                        c->in_ch);
+    return FKE_OK;
+}
+
+fke_status fke_extract_names_init(fke_extract_names *nm, const fke_config *c,
+                                  const fke_dataset *d, const char *path, fke_err *e)
+{
+    memset(nm, 0, sizeof *nm);
+    if (d) FKE_TRY(check_names(c, d, path, e));
+    nm->n_occ = c->n_occ, nm->n_cat = c->n_cat, nm->A = c->n_attr;
+    int ok = 1;
+    nm->occ = d ? fke_strings_dup((const char *const *)d->occ_names, d->n_occ) : numbers(c->n_occ);
+    nm->cat = d ? fke_strings_dup((const char *const *)d->cat_names, d->n_cat) : numbers(c->n_cat);
+    nm->attr = d ? fke_strings_dup((const char *const *)d->attr_names, d->A) : numbers(c->n_attr);
+    ok = nm->occ && nm->cat && nm->attr;
+    for (int k = 0; k < c->n_attr; k++) {
+        nm->n_val[k] = c->n_val[k];
+        nm->val[k] = d ? fke_strings_dup((const char *const *)d->val_names[k], d->n_val[k])
+                       : numbers(c->n_val[k]);
+        ok &= nm->val[k] != NULL;
+    }
+    if (!ok) {
+        fke_extract_names_free(nm);
+        return fke_fail(e, FKE_ERR_NOMEM, "extract: no memory for label names");
+    }
+    return FKE_OK;
+}
+
+/* ---- a picture as a one-post batch ----------------------------------------- */
+void fke_extract_batch_free(fke_batch *b)
+{
+    free(b->img_x); free(b->crop_x); free(b->n_garments); free(b->tokens); free(b->occ);
+    free(b->cat); free(b->attr); free(b->clean); free(b->index); free(b->boxes); free(b->person);
+    memset(b, 0, sizeof *b);
+}
+
+/* Bilinear sample of channel ch of the (h, w, 3) picture at (x, y) in pixel
+ * centres, clamped at the edges. */
+static float sample(const uint8_t *rgb, int w, int h, int ch, double x, double y)
+{
+    if (x < 0) x = 0;
+    if (y < 0) y = 0;
+    if (x > w - 1) x = w - 1;
+    if (y > h - 1) y = h - 1;
+    int x0 = (int)x, y0 = (int)y, x1 = x0 + 1 < w ? x0 + 1 : x0, y1 = y0 + 1 < h ? y0 + 1 : y0;
+    double fx = x - x0, fy = y - y0;
+#define P(X, Y) ((double)rgb[((size_t)(Y) * w + (X)) * 3 + ch])
+    double v = (1 - fy) * ((1 - fx) * P(x0, y0) + fx * P(x1, y0)) +
+               fy * ((1 - fx) * P(x0, y1) + fx * P(x1, y1));
+#undef P
+    return (float)v;
+}
+
+static float norm_px(double p) { return (float)((p / 255.0 - FKE_PIXEL_MEAN) / FKE_PIXEL_STD); }
+
+/* region [x0, x1) x [y0, y1) of the picture resized bilinearly (half-pixel
+ * centres, as PyTorch's align_corners=False) into the planar (3, S, S) out */
+static void resize_region(const uint8_t *rgb, int w, int h, double x0, double y0, double x1,
+                          double y1, int S, float *out)
+{
+    double sx = (x1 - x0) / S, sy = (y1 - y0) / S;
+    for (int c = 0; c < 3; c++)
+        for (int j = 0; j < S; j++)
+            for (int i = 0; i < S; i++) {
+                float v = sample(rgb, w, h, c, x0 + (i + 0.5) * sx - 0.5, y0 + (j + 0.5) * sy - 0.5);
+                out[((size_t)c * S + j) * S + i] = norm_px(floorf(v + 0.5f));
+            }
+}
+
+fke_status fke_extract_png_batch(const fke_config *c, const uint8_t *rgb, int w, int h,
+                                 const int32_t *boxes, int nb, const int32_t *tokens, int nt,
+                                 fke_crop_mode mode, fke_batch *b, fke_err *e)
+{
+    memset(b, 0, sizeof *b);
+    int G = c->G, A = c->n_attr, S = c->img, P = c->crop;
+    if (c->in_ch != 3)
+        return fke_fail(e, FKE_ERR_ARG, "extract: the model takes %d-channel images, not RGB",
+                        c->in_ch);
+    if (nb < 1 || nb > G)
+        return fke_fail(e, FKE_ERR_ARG, "extract: %d garment boxes given, the model takes 1..%d",
+                        nb, G);
+    for (int g = 0; g < nb; g++) {
+        const int32_t *x = boxes + 4 * g;
+        if (x[0] < 0 || x[1] < 0 || x[2] > w || x[3] > h || x[0] >= x[2] || x[1] >= x[3])
+            return fke_fail(e, FKE_ERR_ARG,
+                            "extract: box %d (%d,%d,%d,%d) is empty or outside the %dx%d picture",
+                            g, x[0], x[1], x[2], x[3], w, h);
+    }
+    for (int t = 0; t < nt && t < c->L; t++)
+        if (tokens[t] < 0 || tokens[t] >= c->V)
+            return fke_fail(e, FKE_ERR_ARG,
+                            "extract: caption token %d is %d, outside the vocabulary 0..%d", t,
+                            tokens[t], c->V - 1);
+    b->B = 1, b->G = G, b->A = A, b->L = c->L, b->img = S, b->crop = P;
+    b->img_x = calloc((size_t)3 * S * S, sizeof(float));
+    b->crop_x = calloc((size_t)G * 3 * P * P, sizeof(float));
+    b->n_garments = calloc(1, sizeof(int32_t));
+    b->tokens = calloc((size_t)c->L, sizeof(int32_t));
+    b->occ = calloc(1, sizeof(int32_t));
+    b->cat = calloc((size_t)G, sizeof(int32_t));
+    b->attr = calloc((size_t)G * (A ? A : 1), sizeof(int32_t));
+    b->clean = calloc(1, 1);
+    b->index = calloc(1, sizeof(int32_t));
+    b->boxes = calloc((size_t)G * 4, sizeof(int32_t));
+    b->person = calloc((size_t)G * 2, sizeof(int32_t));
+    if (!b->img_x || !b->crop_x || !b->n_garments || !b->tokens || !b->occ || !b->cat ||
+        !b->attr || !b->clean || !b->index || !b->boxes || !b->person) {
+        fke_extract_batch_free(b);
+        return fke_fail(e, FKE_ERR_NOMEM, "extract: no memory for the picture's batch");
+    }
+    resize_region(rgb, w, h, 0, 0, w, h, S, b->img_x);
+    b->n_garments[0] = nb;
+    b->occ[0] = -1;
+    for (int g = 0; g < G; g++) b->cat[g] = -1;
+    for (int i = 0; i < G * A; i++) b->attr[i] = -1;
+    for (int i = 0; i < G * 2; i++) b->person[i] = -1;
+    for (int t = 0; t < nt && t < c->L; t++) b->tokens[t] = tokens[t];
+    double kx = (double)S / w, ky = (double)S / h;
+    for (int g = 0; g < nb; g++) {
+        const int32_t *x = boxes + 4 * g;
+        float *o = b->crop_x + (size_t)g * 3 * P * P;
+        memcpy(b->boxes + 4 * g, x, 4 * sizeof(int32_t));
+        if (mode == FKE_CROP_RESIZE) {
+            resize_region(rgb, w, h, x[0], x[1], x[2], x[3], P, o);
+            continue;
+        }
+        /* the P x P window of the resized picture centred on the box, zero outside */
+        int cx = (int)floor((x[0] + x[2]) * 0.5 * kx), cy = (int)floor((x[1] + x[3]) * 0.5 * ky);
+        for (int ch = 0; ch < 3; ch++)
+            for (int j = 0; j < P; j++)
+                for (int i = 0; i < P; i++) {
+                    int X = cx - P / 2 + i, Y = cy - P / 2 + j;
+                    o[((size_t)ch * P + j) * P + i] =
+                        (X >= 0 && Y >= 0 && X < S && Y < S) ? b->img_x[((size_t)ch * S + Y) * S + X]
+                                                             : 0.f;
+                }
+    }
+    return FKE_OK;
+}
+
+/* ---- one batch to JSON lines ----------------------------------------------- */
+static double r6(double p) { return round(p * 1e6) / 1e6; }
+
+/* {"label": name, "prob": p} of the arg-max of row (n) of probs */
+static cJSON *top1(const fke_real *p, int n, char **names)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (p[i] > p[best]) best = i;
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddStringToObject(o, "label", names[best]);
+    cJSON_AddNumberToObject(o, "prob", r6(p[best]));
+    return o;
+}
+
+static fke_status softmax_copy(fke_err *e, const fke_tensor *z, fke_tensor *p)
+{
+    size_t n = fke_numel(z);
+    *p = *z;
+    p->data = malloc((n ? n : 1) * sizeof(fke_real));
+    if (!p->data) return fke_fail(e, FKE_ERR_NOMEM, "extract: no memory for probabilities");
+    fke_status st = fke_softmax_forward(e, z, p);
+    if (st != FKE_OK) free(p->data), p->data = NULL;
+    return st;
+}
+
+/* forward on b, lines for its first nw posts */
+static fke_status extract_lines(fke_model *m, const fke_batch *b, int nw,
+                                const fke_extract_names *nm, FILE *f, fke_err *e)
+{
+    const fke_config *c = &m->cfg;
+    int G = c->G, A = c->n_attr;
+    FKE_TRY(fke_model_forward(m, b, 0, e));
+    int B = nw;
+    const fke_model_out *o = &m->out;
+    fke_tensor po = {0}, pc = {0}, pa[FKE_MAX_ATTR];
+    memset(pa, 0, sizeof pa);
+    fke_status st = softmax_copy(e, &o->occ, &po);
+    if (st == FKE_OK) st = softmax_copy(e, &o->cat, &pc);
+    for (int k = 0; st == FKE_OK && k < A; k++) st = softmax_copy(e, &o->att[k], &pa[k]);
+    int v = 0;
+    for (int i = 0; st == FKE_OK && i < B; i++) {
+        cJSON *j = cJSON_CreateObject(), *x;
+        if (!j) {
+            st = fke_fail(e, FKE_ERR_NOMEM, "extract: no memory");
+            break;
+        }
+        cJSON_AddNumberToObject(j, "post", b->index ? b->index[i] : i);
+        /* occasion with its top 3 */
+        const fke_real *p = po.data + (size_t)i * c->n_occ;
+        x = top1(p, c->n_occ, nm->occ);
+        cJSON *top = cJSON_CreateArray();
+        int used[3] = {-1, -1, -1};
+        for (int r = 0; r < 3 && r < c->n_occ; r++) {
+            int best = -1;
+            for (int q = 0; q < c->n_occ; q++)
+                if (q != used[0] && q != used[1] && (best < 0 || p[q] > p[best])) best = q;
+            used[r] = best;
+            cJSON *pair = cJSON_CreateArray();
+            cJSON_AddItemToArray(pair, cJSON_CreateString(nm->occ[best]));
+            cJSON_AddItemToArray(pair, cJSON_CreateNumber(r6(p[best])));
+            cJSON_AddItemToArray(top, pair);
+        }
+        if (x) cJSON_AddItemToObject(x, "top", top);
+        cJSON_AddItemToObject(j, "occasion", x);
+        /* the person, from the first garment's record */
+        if (b->person && b->n_garments[i] > 0) {
+            const int32_t *pp = b->person + (size_t)i * G * 2;
+            if (pp[0] >= 0 || pp[1] >= 0) {
+                cJSON *ps = cJSON_AddObjectToObject(j, "person");
+                if (pp[0] >= 0 && pp[0] < 2) cJSON_AddStringToObject(ps, "gender", gender_names[pp[0]]);
+                if (pp[1] >= 0 && pp[1] < 4) cJSON_AddStringToObject(ps, "age", age_names[pp[1]]);
+            }
+        }
+        cJSON *gs = cJSON_AddArrayToObject(j, "garments");
+        for (int g = 0; g < b->n_garments[i]; g++, v++) {
+            cJSON *gj = cJSON_CreateObject();
+            cJSON_AddNumberToObject(gj, "slot", o->gidx[v] % G);
+            const int32_t *bx = b->boxes ? b->boxes + ((size_t)i * G + g) * 4 : NULL;
+            cJSON *ba = cJSON_CreateArray();
+            for (int q = 0; q < 4; q++) cJSON_AddItemToArray(ba, cJSON_CreateNumber(bx ? bx[q] : 0));
+            cJSON_AddItemToObject(gj, "box", ba);
+            cJSON_AddItemToObject(gj, "category",
+                                  top1(pc.data + (size_t)v * c->n_cat, c->n_cat, nm->cat));
+            cJSON *at = cJSON_AddObjectToObject(gj, "attributes");
+            for (int k = 0; k < A; k++)
+                cJSON_AddItemToObject(at, nm->attr[k],
+                                      top1(pa[k].data + (size_t)v * c->n_val[k], c->n_val[k],
+                                           nm->val[k]));
+            cJSON_AddItemToArray(gs, gj);
+        }
+        char *s = cJSON_PrintUnformatted(j);
+        cJSON_Delete(j);
+        if (!s) {
+            st = fke_fail(e, FKE_ERR_NOMEM, "extract: no memory");
+            break;
+        }
+        if (fputs(s, f) == EOF || fputc('\n', f) == EOF)
+            st = fke_fail(e, FKE_ERR_IO, "extract: cannot write: %s", strerror(errno));
+        free(s);
+    }
+    free(po.data);
+    free(pc.data);
+    for (int k = 0; k < A; k++) free(pa[k].data);
+    return st;
+}
+
+/* b with one more post holding one blank garment (zero crop, no caption) */
+static fke_status padded_copy(const fke_batch *b, fke_batch *x, fke_err *e)
+{
+    memset(x, 0, sizeof *x);
+    *x = *b;
+    int B = b->B + 1, G = b->G, A = b->A ? b->A : 1;
+    size_t ni = (size_t)3 * b->img * b->img, nc = (size_t)3 * b->crop * b->crop;
+#define DUP(field, n)                                                                              \
+    do {                                                                                           \
+        x->field = calloc((size_t)B * (n), sizeof *b->field);                                      \
+        if (x->field && b->field) memcpy(x->field, b->field, (size_t)b->B * (n) * sizeof *b->field); \
+        ok &= x->field != NULL;                                                                    \
+    } while (0)
+    int ok = 1;
+    DUP(img_x, ni); DUP(crop_x, nc * G); DUP(n_garments, 1); DUP(tokens, b->L); DUP(occ, 1);
+    DUP(cat, G); DUP(attr, (size_t)G * A); DUP(clean, 1); DUP(index, 1); DUP(boxes, (size_t)G * 4);
+    DUP(person, (size_t)G * 2);
+#undef DUP
+    if (!ok) {
+        fke_extract_batch_free(x);
+        return fke_fail(e, FKE_ERR_NOMEM, "extract: no memory for a batch");
+    }
+    x->B = B;
+    x->n_garments[B - 1] = 1;
+    return FKE_OK;
+}
+
+fke_status fke_extract_batch(fke_model *m, const fke_batch *b, const fke_extract_names *nm,
+                             FILE *f, fke_err *e)
+{
+    int nv = 0;
+    for (int i = 0; i < b->B; i++) nv += b->n_garments[i];
+    if (nv > 0) return extract_lines(m, b, b->B, nm, f, e);
+    /* the model needs a garment per batch: one more post, with a blank garment, not written */
+    fke_batch x;
+    FKE_TRY(padded_copy(b, &x, e));
+    fke_status st = extract_lines(m, &x, b->B, nm, f, e);
+    fke_extract_batch_free(&x);
+    return st;
+}
+
+/* ---- the whole command ----------------------------------------------------- */
+static int is_png(const char *path, fke_err *e, fke_status *st)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        *st = fke_fail(e, FKE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        return 0;
+    }
+    unsigned char sig[8] = {0};
+    size_t n = fread(sig, 1, 8, f);
+    fclose(f);
+    *st = FKE_OK;
+    return n == 8 && !memcmp(sig, "\x89PNG\r\n\x1a\n", 8);
+}
+
+/* {"boxes": [[x0,y0,x1,y1],...], "caption": [ids]} */
+static fke_status read_boxes(const char *path, int32_t **boxes, int *nb, int32_t **tok, int *nt,
+                             fke_err *e)
+{
+    *boxes = NULL, *tok = NULL, *nb = *nt = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return fke_fail(e, FKE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    char *txt = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            cap = 2 * cap + 8192;
+            char *t = realloc(txt, cap);
+            if (!t) {
+                free(txt);
+                fclose(f);
+                return fke_fail(e, FKE_ERR_NOMEM, "%s: no memory", path);
+            }
+            txt = t;
+        }
+        size_t r = fread(txt + len, 1, 4096, f);
+        len += r;
+        if (r < 4096) break;
+    }
+    fclose(f);
+    txt[len] = 0;
+    cJSON *j = cJSON_Parse(txt);
+    free(txt);
+    if (!j) return fke_fail(e, FKE_ERR_FORMAT, "%s: not valid JSON", path);
+    fke_status st = FKE_OK;
+    cJSON *bx = cJSON_GetObjectItemCaseSensitive(j, "boxes");
+    cJSON *cp = cJSON_GetObjectItemCaseSensitive(j, "caption");
+    for (cJSON *it = j->child; it; it = it->next)
+        if (strcmp(it->string, "boxes") && strcmp(it->string, "caption")) {
+            st = fke_fail(e, FKE_ERR_FORMAT, "%s: unknown key \"%s\" (allowed: boxes, caption)",
+                          path, it->string);
+            goto done;
+        }
+    if (!cJSON_IsArray(bx) || cJSON_GetArraySize(bx) < 1) {
+        st = fke_fail(e, FKE_ERR_FORMAT, "%s: field \"boxes\" must be a non-empty array of "
+                      "[x0, y0, x1, y1]", path);
+        goto done;
+    }
+    *nb = cJSON_GetArraySize(bx);
+    *boxes = calloc((size_t)*nb * 4, sizeof(int32_t));
+    if (!*boxes) {
+        st = fke_fail(e, FKE_ERR_NOMEM, "%s: no memory", path);
+        goto done;
+    }
+    for (int g = 0; g < *nb; g++) {
+        cJSON *b = cJSON_GetArrayItem(bx, g);
+        if (!cJSON_IsArray(b) || cJSON_GetArraySize(b) != 4) {
+            st = fke_fail(e, FKE_ERR_FORMAT, "%s: field \"boxes\"[%d] must be [x0, y0, x1, y1]",
+                          path, g);
+            goto done;
+        }
+        for (int q = 0; q < 4; q++) {
+            cJSON *v = cJSON_GetArrayItem(b, q);
+            if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
+                fabs(v->valuedouble) > 1e8) {
+                st = fke_fail(e, FKE_ERR_FORMAT, "%s: field \"boxes\"[%d][%d] must be an integer",
+                              path, g, q);
+                goto done;
+            }
+            (*boxes)[g * 4 + q] = (int32_t)v->valuedouble;
+        }
+    }
+    if (cp) {
+        if (!cJSON_IsArray(cp)) {
+            st = fke_fail(e, FKE_ERR_FORMAT, "%s: field \"caption\" must be an array of token ids",
+                          path);
+            goto done;
+        }
+        *nt = cJSON_GetArraySize(cp);
+        *tok = calloc((size_t)*nt + 1, sizeof(int32_t));
+        if (!*tok) {
+            st = fke_fail(e, FKE_ERR_NOMEM, "%s: no memory", path);
+            goto done;
+        }
+        for (int t = 0; t < *nt; t++) {
+            cJSON *v = cJSON_GetArrayItem(cp, t);
+            if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
+                v->valuedouble < 0 || v->valuedouble > 1e9) {
+                st = fke_fail(e, FKE_ERR_FORMAT,
+                              "%s: field \"caption\"[%d] must be a non-negative integer", path, t);
+                goto done;
+            }
+            (*tok)[t] = (int32_t)v->valuedouble;
+        }
+    }
+done:
+    cJSON_Delete(j);
+    if (st != FKE_OK) {
+        free(*boxes), free(*tok);
+        *boxes = *tok = NULL;
+    }
+    return st;
+}
+
+/* path: prefix the library's "extract: ..." messages with the input's name */
+static fke_status with_path(fke_status st, const char *path, fke_err *e)
+{
+    if (st != FKE_OK && e && strncmp(e->msg, path, strlen(path))) {
+        char buf[2 * FKE_ERRLEN];
+        snprintf(buf, sizeof buf, "%s: %s", path, e->msg);
+        snprintf(e->msg, sizeof e->msg, "%.*s", FKE_ERRLEN - 1, buf);
+    }
+    return st;
+}
+
+static fke_status run_png(fke_model *m, const fke_extract_opts *o, FILE *f, long *n,
+                          fke_err *e)
+{
+    if (!o->boxes)
+        return fke_fail(e, FKE_ERR_ARG, "%s: a PNG input needs --boxes BOXES.json", o->input);
+    fke_extract_names nm;
+    fke_dataset nd;
+    memset(&nd, 0, sizeof nd);
+    if (o->names) FKE_TRY(fke_dataset_load(&nd, o->names, e));
+    fke_status st = fke_extract_names_init(&nm, &m->cfg, o->names ? &nd : NULL, o->names, e);
+    fke_dataset_free(&nd);
+    if (st != FKE_OK) return st;
+    int w = 0, h = 0, nb = 0, nt = 0;
+    uint8_t *rgb = NULL;
+    int32_t *boxes = NULL, *tok = NULL;
+    fke_batch b;
+    memset(&b, 0, sizeof b);
+    st = fke_png_read(o->input, &w, &h, &rgb, e);
+    if (st == FKE_OK) st = read_boxes(o->boxes, &boxes, &nb, &tok, &nt, e);
+    if (st == FKE_OK)
+        st = with_path(fke_extract_png_batch(&m->cfg, rgb, w, h, boxes, nb, tok, nt, o->crop, &b, e),
+                       o->boxes, e);
+    if (st == FKE_OK) st = with_path(fke_extract_batch(m, &b, &nm, f, e), o->input, e);
+    if (st == FKE_OK) *n = 1;
+    fke_extract_batch_free(&b);
+    free(rgb), free(boxes), free(tok);
+    fke_extract_names_free(&nm);
+    return st;
+}
+
+static fke_status run_dataset(fke_model *m, const fke_extract_opts *o, FILE *f, long *n,
+                              fke_err *e)
+{
+    fke_dataset d;
+    FKE_TRY(fke_dataset_load(&d, o->input, e));
+    fke_extract_names nm;
+    memset(&nm, 0, sizeof nm);
+    fke_status st = fke_extract_check_dataset(&m->cfg, &d, o->input, e);
+    if (st == FKE_OK) st = fke_extract_names_init(&nm, &m->cfg, &d, o->input, e);
+    fke_loader ld;
+    int have_ld = 0;
+    int B = o->batch > 0 ? o->batch : m->cfg.batch;
+    if (st == FKE_OK) st = fke_loader_init(&ld, &d, B, 0, 0, 0, e), have_ld = st == FKE_OK;
+    while (st == FKE_OK) {
+        fke_batch *b;
+        st = fke_loader_next(&ld, &b, e);
+        if (st != FKE_OK || !b) break;
+        st = with_path(fke_extract_batch(m, b, &nm, f, e), o->input, e);
+        if (st == FKE_OK) *n += b->B;
+    }
+    if (have_ld) fke_loader_free(&ld);
+    fke_extract_names_free(&nm);
+    fke_dataset_free(&d);
+    return st;
+}
+
+fke_status fke_extract_run(const fke_extract_opts *o, long *n_posts, fke_err *e)
+{
+    long n = 0;
+    if (n_posts) *n_posts = 0;
+    if (!o || !o->ckpt || !o->input) return fke_fail(e, FKE_ERR_ARG, "extract: no checkpoint or input");
+    if (o->batch < 0) return fke_fail(e, FKE_ERR_ARG, "extract: batch size %d", o->batch);
+    fke_status st;
+    int png = is_png(o->input, e, &st);
+    if (st != FKE_OK) return st;
+    fke_model m;
+    FKE_TRY(fke_model_load(&m, o->ckpt, 0, NULL, e));
+    if (m.cfg.task != FKE_TASK_FKE) {
+        fke_model_free(&m);
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: field config.task is \"classify\"; extraction "
+                        "needs a FashionKE model (task \"fke\")", o->ckpt);
+    }
+    int to_stdout = !o->out || !strcmp(o->out, "-");
+    char tmp[1100] = "";
+    FILE *f = stdout;
+    if (!to_stdout) {
+        snprintf(tmp, sizeof tmp, "%s.tmp", o->out);
+        if (!(f = fopen(tmp, "w"))) {
+            fke_model_free(&m);
+            return fke_fail(e, FKE_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+        }
+    }
+    st = png ? run_png(&m, o, f, &n, e) : run_dataset(&m, o, f, &n, e);
+    fke_model_free(&m);
+    if (to_stdout) {
+        fflush(stdout);
+    } else {
+        int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
+        bad |= fclose(f) != 0;
+        if (st == FKE_OK && bad)
+            st = fke_fail(e, FKE_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
+        if (st == FKE_OK && rename(tmp, o->out) != 0)
+            st = fke_fail(e, FKE_ERR_IO, "%s: cannot rename to %s: %s", tmp, o->out,
+                          strerror(errno));
+        if (st != FKE_OK) remove(tmp);
+    }
+    if (st == FKE_OK && n_posts) *n_posts = n;
+    return st;
+}

@@ -1,0 +1,512 @@
+/* knowledge.c - extraction lines to fashion knowledge tables and heat maps
+ * (knowledge.h). */
+#include "run/knowledge.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "data/png_io.h"
+
+/* ---- interned names and a count map ------------------------------------------ */
+static int intern(fke_names *t, const char *s)
+{
+    for (int i = 0; i < t->n; i++)
+        if (!strcmp(t->s[i], s)) return i;
+    if (t->n >= 65535) return -1;
+    if (t->n == t->cap) {
+        int cap = t->cap ? 2 * t->cap : 16;
+        char **n = realloc(t->s, (size_t)cap * sizeof *n);
+        if (!n) return -1;
+        t->s = n, t->cap = cap;
+    }
+    if (!(t->s[t->n] = strdup(s))) return -1;
+    return t->n++;
+}
+
+static void names_free(fke_names *t)
+{
+    for (int i = 0; i < t->n; i++) free(t->s[i]);
+    free(t->s);
+    memset(t, 0, sizeof *t);
+}
+
+static uint64_t pack(int a, int b, int c, int d)
+{
+    return (uint64_t)(a + 1) << 48 | (uint64_t)(b + 1) << 32 | (uint64_t)(c + 1) << 16 |
+           (uint64_t)(d + 1);
+}
+
+static size_t slot_of(const fke_countmap *m, uint64_t key)
+{
+    uint64_t h = key * 0x9E3779B97F4A7C15ull;
+    size_t i = (size_t)(h >> 17) & (m->cap - 1);
+    while (m->key[i] && m->key[i] != key) i = (i + 1) & (m->cap - 1);
+    return i;
+}
+
+static int map_add(fke_countmap *m, int a, int b, int c, int d, long v)
+{
+    if (2 * (m->n + 1) > m->cap) { /* grow: load at most 1/2 */
+        fke_countmap g = {0};
+        g.cap = m->cap ? 2 * m->cap : 256;
+        g.key = calloc(g.cap, sizeof *g.key);
+        g.val = calloc(g.cap, sizeof *g.val);
+        if (!g.key || !g.val) {
+            free(g.key), free(g.val);
+            return -1;
+        }
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->key[i]) {
+                size_t j = slot_of(&g, m->key[i]);
+                g.key[j] = m->key[i], g.val[j] = m->val[i];
+            }
+        g.n = m->n;
+        free(m->key), free(m->val);
+        *m = g;
+    }
+    uint64_t key = pack(a, b, c, d);
+    size_t i = slot_of(m, key);
+    if (!m->key[i]) m->key[i] = key, m->n++;
+    m->val[i] += v;
+    return 0;
+}
+
+long fke_countmap_get(const fke_countmap *m, int a, int b, int c, int d)
+{
+    if (!m->cap) return 0;
+    size_t i = slot_of(m, pack(a, b, c, d));
+    return m->key[i] ? m->val[i] : 0;
+}
+
+static void map_free(fke_countmap *m)
+{
+    free(m->key), free(m->val);
+    memset(m, 0, sizeof *m);
+}
+
+void fke_knowledge_init(fke_knowledge *k) { memset(k, 0, sizeof *k); }
+
+void fke_knowledge_free(fke_knowledge *k)
+{
+    names_free(&k->occ), names_free(&k->cat), names_free(&k->attr), names_free(&k->val);
+    map_free(&k->oc), map_free(&k->co), map_free(&k->at);
+}
+
+/* ---- reading ------------------------------------------------------------------ */
+static const char *label_of(const cJSON *o)
+{
+    const cJSON *l = cJSON_GetObjectItemCaseSensitive(o, "label");
+    return cJSON_IsString(l) && l->valuestring ? l->valuestring : NULL;
+}
+
+fke_status fke_knowledge_add_line(fke_knowledge *k, const char *line, const char *where,
+                                  fke_err *e)
+{
+    cJSON *j = cJSON_Parse(line);
+    if (!j) return fke_fail(e, FKE_ERR_FORMAT, "%s: not valid JSON", where);
+    fke_status st = FKE_OK;
+    const char *ol = label_of(cJSON_GetObjectItemCaseSensitive(j, "occasion"));
+    const cJSON *gs = cJSON_GetObjectItemCaseSensitive(j, "garments");
+    int ng = cJSON_GetArraySize(gs), *cats = NULL, o = -1;
+    if (!cJSON_IsObject(j) || !ol) {
+        st = fke_fail(e, FKE_ERR_FORMAT, "%s: field occasion.label is missing or not a string",
+                      where);
+        goto done;
+    }
+    if (!cJSON_IsArray(gs)) {
+        st = fke_fail(e, FKE_ERR_FORMAT, "%s: field garments is missing or not an array", where);
+        goto done;
+    }
+    cats = malloc(((size_t)ng + 1) * sizeof *cats);
+    if (!cats || (o = intern(&k->occ, ol)) < 0) {
+        st = fke_fail(e, FKE_ERR_NOMEM, "%s: no memory (or too many names)", where);
+        goto done;
+    }
+    /* check the whole line before counting any of it */
+    for (int g = 0; g < ng; g++) {
+        const cJSON *gj = cJSON_GetArrayItem(gs, g);
+        if (!label_of(cJSON_GetObjectItemCaseSensitive(gj, "category"))) {
+            st = fke_fail(e, FKE_ERR_FORMAT,
+                          "%s: field garments[%d].category.label is missing or not a string",
+                          where, g);
+            goto done;
+        }
+        const cJSON *at = cJSON_GetObjectItemCaseSensitive(gj, "attributes");
+        if (at && !cJSON_IsObject(at)) {
+            st = fke_fail(e, FKE_ERR_FORMAT, "%s: field garments[%d].attributes is not an object",
+                          where, g);
+            goto done;
+        }
+        for (const cJSON *a = at ? at->child : NULL; a; a = a->next)
+            if (!label_of(a)) {
+                st = fke_fail(e, FKE_ERR_FORMAT,
+                              "%s: field garments[%d].attributes.%s.label is missing or not a "
+                              "string",
+                              where, g, a->string);
+                goto done;
+            }
+    }
+    for (int g = 0; g < ng; g++) {
+        const cJSON *gj = cJSON_GetArrayItem(gs, g);
+        int c = intern(&k->cat, label_of(cJSON_GetObjectItemCaseSensitive(gj, "category")));
+        if (c < 0 || map_add(&k->oc, o, c, -1, -1, 1)) goto nomem;
+        cats[g] = c;
+        const cJSON *at = cJSON_GetObjectItemCaseSensitive(gj, "attributes");
+        for (const cJSON *a = at ? at->child : NULL; a; a = a->next) {
+            int ai = intern(&k->attr, a->string), vi = intern(&k->val, label_of(a));
+            if (ai < 0 || vi < 0 || map_add(&k->at, o, c, ai, vi, 1)) goto nomem;
+        }
+    }
+    for (int g = 0; g < ng; g++)
+        for (int h = g + 1; h < ng; h++) {
+            int a = cats[g] < cats[h] ? cats[g] : cats[h], b = cats[g] ^ cats[h] ^ a;
+            if (map_add(&k->co, a, b, -1, -1, 1)) goto nomem;
+        }
+    k->posts++;
+    k->garments += ng;
+    goto done;
+nomem:
+    st = fke_fail(e, FKE_ERR_NOMEM, "%s: no memory (or too many names)", where);
+done:
+    free(cats);
+    cJSON_Delete(j);
+    return st;
+}
+
+fke_status fke_knowledge_add_file(fke_knowledge *k, const char *path, fke_err *e)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return fke_fail(e, FKE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    long no = 0;
+    fke_status st = FKE_OK;
+    while (st == FKE_OK && getline(&line, &cap, f) >= 0) {
+        no++;
+        const char *p = line;
+        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') p++;
+        if (!*p) continue;
+        char where[700];
+        snprintf(where, sizeof where, "%s:%ld", path, no);
+        st = fke_knowledge_add_line(k, line, where, e);
+    }
+    if (st == FKE_OK && ferror(f)) st = fke_fail(e, FKE_ERR_IO, "%s: read error", path);
+    free(line);
+    fclose(f);
+    return st;
+}
+
+/* ---- orders and tables -------------------------------------------------------- */
+typedef struct {
+    long n;
+    const char *name;
+    int id;
+} ranked;
+
+static int by_count(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (x->n != y->n) return x->n > y->n ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+/* ids of names t ordered by count(id) descending; rows: occasions (1) or categories (0) */
+static int *order(const fke_knowledge *k, int rows)
+{
+    const fke_names *t = rows ? &k->occ : &k->cat;
+    ranked *r = malloc(((size_t)t->n + 1) * sizeof *r);
+    int *ids = malloc(((size_t)t->n + 1) * sizeof *ids);
+    if (!r || !ids) {
+        free(r), free(ids);
+        return NULL;
+    }
+    for (int i = 0; i < t->n; i++) {
+        r[i].id = i, r[i].name = t->s[i], r[i].n = 0;
+        const fke_names *u = rows ? &k->cat : &k->occ;
+        for (int j = 0; j < u->n; j++)
+            r[i].n += rows ? fke_countmap_get(&k->oc, i, j, -1, -1)
+                           : fke_countmap_get(&k->oc, j, i, -1, -1);
+    }
+    qsort(r, (size_t)t->n, sizeof *r, by_count);
+    for (int i = 0; i < t->n; i++) ids[i] = r[i].id;
+    free(r);
+    return ids;
+}
+
+static long occ_total(const fke_knowledge *k, int o)
+{
+    long n = 0;
+    for (int c = 0; c < k->cat.n; c++) n += fke_countmap_get(&k->oc, o, c, -1, -1);
+    return n;
+}
+
+static long cooc(const fke_knowledge *k, int a, int b)
+{
+    return a <= b ? fke_countmap_get(&k->co, a, b, -1, -1) : fke_countmap_get(&k->co, b, a, -1, -1);
+}
+
+/* a CSV field, quoted when it needs to be */
+static void csv(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static FILE *open_tmp(const char *dir, const char *name, char *path, char *tmp, size_t len,
+                      fke_err *e)
+{
+    snprintf(path, len, "%s/%s", dir, name);
+    snprintf(tmp, len, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) fke_fail(e, FKE_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+    return f;
+}
+
+static fke_status close_tmp(FILE *f, const char *path, const char *tmp, fke_err *e)
+{
+    int bad = ferror(f) || fflush(f) != 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        remove(tmp);
+        return fke_fail(e, FKE_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    }
+    return FKE_OK;
+}
+
+typedef struct {
+    int v;
+    long n;
+} valcount;
+
+static int by_n(const void *a, const void *b)
+{
+    const valcount *x = a, *y = b;
+    return x->n != y->n ? (x->n > y->n ? -1 : 1) : (x->v > y->v) - (x->v < y->v);
+}
+
+static fke_status write_csvs(const fke_knowledge *k, const char *dir, const int *oo,
+                             const int *co, fke_err *e)
+{
+    char path[1200], tmp[1200];
+    FILE *f = open_tmp(dir, "occasion_category.csv", path, tmp, sizeof path, e);
+    if (!f) return FKE_ERR_IO;
+    fputs("occasion,category,count,share\n", f);
+    for (int i = 0; i < k->occ.n; i++) {
+        long tot = occ_total(k, oo[i]);
+        for (int j = 0; j < k->cat.n; j++) {
+            long n = fke_countmap_get(&k->oc, oo[i], co[j], -1, -1);
+            csv(f, k->occ.s[oo[i]]), fputc(',', f), csv(f, k->cat.s[co[j]]);
+            fprintf(f, ",%ld,%.6f\n", n, tot ? (double)n / tot : 0.0);
+        }
+    }
+    FKE_TRY(close_tmp(f, path, tmp, e));
+
+    if (!(f = open_tmp(dir, "attributes.csv", path, tmp, sizeof path, e))) return FKE_ERR_IO;
+    fputs("occasion,category,attribute,rank,value,count,share\n", f);
+    valcount *vc = malloc(((size_t)k->val.n + 1) * sizeof *vc);
+    if (!vc) {
+        fclose(f), remove(tmp);
+        return fke_fail(e, FKE_ERR_NOMEM, "%s: no memory", path);
+    }
+    for (int i = 0; i < k->occ.n; i++)
+        for (int j = 0; j < k->cat.n; j++) {
+            if (!fke_countmap_get(&k->oc, oo[i], co[j], -1, -1)) continue;
+            for (int a = 0; a < k->attr.n; a++) {
+                int m = 0;
+                long tot = 0;
+                for (int v = 0; v < k->val.n; v++) {
+                    long n = fke_countmap_get(&k->at, oo[i], co[j], a, v);
+                    if (n) vc[m].v = v, vc[m].n = n, tot += n, m++;
+                }
+                qsort(vc, (size_t)m, sizeof *vc, by_n);
+                for (int r = 0; r < m && r < 3; r++) {
+                    csv(f, k->occ.s[oo[i]]), fputc(',', f), csv(f, k->cat.s[co[j]]);
+                    fputc(',', f), csv(f, k->attr.s[a]);
+                    fprintf(f, ",%d,", r + 1);
+                    csv(f, k->val.s[vc[r].v]);
+                    fprintf(f, ",%ld,%.6f\n", vc[r].n, (double)vc[r].n / tot);
+                }
+            }
+        }
+    free(vc);
+    FKE_TRY(close_tmp(f, path, tmp, e));
+
+    if (!(f = open_tmp(dir, "cooccurrence.csv", path, tmp, sizeof path, e))) return FKE_ERR_IO;
+    fputs("category_a,category_b,count\n", f);
+    for (int i = 0; i < k->cat.n; i++)
+        for (int j = i; j < k->cat.n; j++) {
+            csv(f, k->cat.s[co[i]]), fputc(',', f), csv(f, k->cat.s[co[j]]);
+            fprintf(f, ",%ld\n", cooc(k, co[i], co[j]));
+        }
+    return close_tmp(f, path, tmp, e);
+}
+
+/* ---- heat maps ----------------------------------------------------------------- */
+#define FONT 2         /* 3x5 font scaled by 2: 8 px per character, 10 px high */
+#define MAXCH 12       /* longest label drawn (longer ones are cut) */
+#define CELL_H 24
+
+static void label(char *out, const char *s)
+{
+    snprintf(out, MAXCH + 1, "%s", s);
+}
+
+static int text_w(const char *s) { return (int)strlen(s) * 4 * FONT - FONT; }
+
+/* rows x cols cells shaded by shade[r*cols+c] in 0..1 (white to dark blue),
+ * with text[r*cols+c] written in each cell */
+static fke_status heatmap(const char *path, const char *title, const char *note, int rows,
+                          char **rname, int cols, char **cname, const double *shade,
+                          char (*text)[16], fke_err *e)
+{
+    char buf[MAXCH + 1];
+    int rw = 0, cw = 6 * 4 * FONT; /* room for "100" and a margin */
+    for (int r = 0; r < rows; r++) label(buf, rname[r]), rw = text_w(buf) > rw ? text_w(buf) : rw;
+    for (int c = 0; c < cols; c++)
+        label(buf, cname[c]), cw = text_w(buf) + 4 * FONT > cw ? text_w(buf) + 4 * FONT : cw;
+    int x0 = 12 + rw + 8, y0 = 12 + 14 + 12 + 10 + 8;
+    int W = x0 + cols * cw + 12, H = y0 + rows * CELL_H + 12 + 14;
+    int tw = 12 + text_w(title) + 12, nw = 12 + text_w(note) + 12;
+    if (W < tw) W = tw;
+    if (W < nw) W = nw;
+    static const uint8_t white[3] = {255, 255, 255}, black[3] = {0, 0, 0},
+                         grid[3] = {200, 200, 200}, grey[3] = {90, 90, 90};
+    fke_canvas cv;
+    FKE_TRY(fke_canvas_init(&cv, W, H, white, e));
+    fke_canvas_text(&cv, 12, 12, FONT, title, black);
+    for (int c = 0; c < cols; c++) {
+        label(buf, cname[c]);
+        fke_canvas_text(&cv, x0 + c * cw + (cw - text_w(buf)) / 2, y0 - 10 - 8, FONT, buf, black);
+    }
+    for (int r = 0; r < rows; r++) {
+        label(buf, rname[r]);
+        int y = y0 + r * CELL_H;
+        fke_canvas_text(&cv, x0 - 8 - text_w(buf), y + (CELL_H - 5 * FONT) / 2, FONT, buf, black);
+        for (int c = 0; c < cols; c++) {
+            double t = shade[r * cols + c];
+            t = t < 0 ? 0 : t > 1 ? 1 : t;
+            uint8_t col[3] = {(uint8_t)(255 - t * (255 - 16)), (uint8_t)(255 - t * (255 - 56)),
+                              (uint8_t)(255 - t * (255 - 130))};
+            int x = x0 + c * cw;
+            fke_canvas_fill(&cv, x, y, x + cw, y + CELL_H, col);
+            fke_canvas_rect(&cv, x, y, x + cw + 1, y + CELL_H + 1, 1, grid);
+            const char *s = text[r * cols + c];
+            fke_canvas_text(&cv, x + (cw - text_w(s)) / 2, y + (CELL_H - 5 * FONT) / 2, FONT, s,
+                            t > 0.5 ? white : black);
+        }
+    }
+    fke_canvas_text(&cv, 12, y0 + rows * CELL_H + 10, FONT, note, grey);
+    fke_status st = fke_png_write(path, W, H, cv.rgb, e);
+    fke_canvas_free(&cv);
+    return st;
+}
+
+static fke_status write_pngs(const fke_knowledge *k, const char *dir, const int *oo,
+                             const int *co, fke_err *e)
+{
+    int no = k->occ.n, nc = k->cat.n;
+    size_t cells = (size_t)(no > nc ? no : nc) * nc + 1;
+    double *shade = calloc(cells, sizeof *shade);
+    char (*text)[16] = malloc(cells * sizeof *text);
+    char **rn = malloc(((size_t)no + 1) * sizeof *rn), **cn = malloc(((size_t)nc + 1) * sizeof *cn);
+    fke_status st = FKE_OK;
+    if (!shade || !text || !rn || !cn) {
+        st = fke_fail(e, FKE_ERR_NOMEM, "%s: no memory for the heat maps", dir);
+        goto out;
+    }
+    for (int i = 0; i < no; i++) rn[i] = k->occ.s[oo[i]];
+    for (int j = 0; j < nc; j++) cn[j] = k->cat.s[co[j]];
+    char path[1200];
+    double smax = 0;
+    for (int i = 0; i < no; i++) {
+        long tot = occ_total(k, oo[i]);
+        for (int j = 0; j < nc; j++) {
+            long n = fke_countmap_get(&k->oc, oo[i], co[j], -1, -1);
+            double s = tot ? (double)n / tot : 0;
+            shade[i * nc + j] = s;
+            smax = s > smax ? s : smax;
+            snprintf(text[i * nc + j], 16, "%d", (int)(100 * s + 0.5));
+        }
+    }
+    /* shaded against the largest share, so a table of small shares keeps its contrast */
+    for (int i = 0; smax > 0 && i < no * nc; i++) shade[i] /= smax;
+    snprintf(path, sizeof path, "%s/occasion_category.png", dir);
+    st = heatmap(path, "OCCASION X CATEGORY", "CELL: PERCENT OF THE GARMENTS SEEN AT THE OCCASION (ROW)",
+                 no, rn, nc, cn, shade, text, e);
+    if (st != FKE_OK) goto out;
+    long mx = 0;
+    for (int i = 0; i < nc; i++)
+        for (int j = 0; j < nc; j++) mx = cooc(k, co[i], co[j]) > mx ? cooc(k, co[i], co[j]) : mx;
+    for (int i = 0; i < nc; i++)
+        for (int j = 0; j < nc; j++) {
+            long n = cooc(k, co[i], co[j]);
+            shade[i * nc + j] = mx ? (double)n / mx : 0;
+            snprintf(text[i * nc + j], 16, "%ld", n);
+        }
+    snprintf(path, sizeof path, "%s/cooccurrence.png", dir);
+    st = heatmap(path, "GARMENT CO-OCCURRENCE", "CELL: GARMENT PAIRS WORN TOGETHER IN ONE POST",
+                 nc, cn, nc, cn, shade, text, e);
+out:
+    free(shade), free(text), free(rn), free(cn);
+    return st;
+}
+
+fke_status fke_knowledge_write(const fke_knowledge *k, const char *dir, fke_err *e)
+{
+    if (k->posts == 0 || k->cat.n == 0)
+        return fke_fail(e, FKE_ERR_ARG, "knowledge: no garments in the extraction lines");
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return fke_fail(e, FKE_ERR_IO, "%s: cannot create the folder: %s", dir, strerror(errno));
+    int *oo = order(k, 1), *co = order(k, 0);
+    fke_status st = (!oo || !co) ? fke_fail(e, FKE_ERR_NOMEM, "knowledge: no memory") : FKE_OK;
+    if (st == FKE_OK) st = write_csvs(k, dir, oo, co, e);
+    if (st == FKE_OK) st = write_pngs(k, dir, oo, co, e);
+    free(oo), free(co);
+    return st;
+}
+
+void fke_knowledge_print(const fke_knowledge *k, FILE *f, int top)
+{
+    int *oo = order(k, 1), *co = order(k, 0);
+    if (!oo || !co) {
+        free(oo), free(co);
+        return;
+    }
+    fprintf(f, "%ld posts, %ld garments, %d occasions, %d categories\n", k->posts, k->garments,
+            k->occ.n, k->cat.n);
+    fprintf(f, "%-14s %8s  top categories (share of the occasion's garments)\n", "occasion",
+            "garments");
+    for (int i = 0; i < k->occ.n; i++) {
+        int o = oo[i];
+        long tot = occ_total(k, o);
+        fprintf(f, "%-14s %8ld ", k->occ.s[o], tot);
+        /* categories of this occasion by count: the global order is a stable tie-break */
+        int used[8], nu = 0;
+        for (int r = 0; r < top && r < 8; r++) {
+            int best = -1;
+            long bn = 0;
+            for (int j = 0; j < k->cat.n; j++) {
+                int seen = 0;
+                for (int q = 0; q < nu; q++) seen |= used[q] == j;
+                long n = fke_countmap_get(&k->oc, o, co[j], -1, -1);
+                if (!seen && n > bn) best = j, bn = n;
+            }
+            if (best < 0) break;
+            used[nu++] = best;
+            fprintf(f, " %s %.2f", k->cat.s[co[best]], (double)bn / tot);
+        }
+        fputc('\n', f);
+    }
+    free(oo), free(co);
+}

@@ -1,0 +1,497 @@
+/* train.c - see train.h. */
+#include "run/train.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "run/eval.h"
+#include "data/loader.h"
+#include "model/model_io.h"
+#include "nn/optim.h"
+#include "data/tmatrix.h"
+
+typedef struct {
+    fke_config cfg;
+    fke_model m;
+    int cls; /* task classify */
+    fke_dataset train, val, test;
+    fke_imageset itrain, ival, itest;
+    int has_val, has_test, have_loader;
+    fke_loader ld;
+    fke_imageloader ild;
+    long per_epoch;
+    FILE *metrics;
+    char dir[512];
+} run;
+
+static fke_status mkdirs(const char *path, fke_err *e)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return fke_fail(e, FKE_ERR_IO, "%s: cannot create folder (%s)", buf, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        return fke_fail(e, FKE_ERR_IO, "%s: cannot create folder (%s)", buf, strerror(errno));
+    return FKE_OK;
+}
+
+static fke_status write_atomic(const char *path, const char *text, fke_err *e)
+{
+    char tmp[700];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return fke_fail(e, FKE_ERR_IO, "%s: cannot write (%s)", tmp, strerror(errno));
+    int ok = fputs(text, f) >= 0 && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return fke_fail(e, FKE_ERR_IO, "%s: write failed", path);
+    }
+    return FKE_OK;
+}
+
+static void say(const fke_train_opts *o, const char *fmt, const char *a, const char *b)
+{
+    if (!o->progress) return;
+    if (o->bar) fputc('\n', o->progress);
+    fprintf(o->progress, fmt, a, b);
+    fflush(o->progress);
+}
+
+/* ---- data ------------------------------------------------------------------ */
+static fke_status load_data(run *r, fke_err *e)
+{
+    const fke_config *c = &r->cfg;
+    if (!c->train_data[0])
+        return fke_fail(e, FKE_ERR_CONFIG, "config: key \"train_data\" is empty: nothing to train on");
+    if (r->cls) {
+        FKE_TRY(fke_imageset_load(&r->itrain, c->train_data, e));
+        FKE_TRY(fke_check_imageset(c, &r->itrain, e));
+        if ((r->has_val = c->val_data[0] != 0)) {
+            FKE_TRY(fke_imageset_load(&r->ival, c->val_data, e));
+            FKE_TRY(fke_check_imageset(c, &r->ival, e));
+        }
+        if ((r->has_test = c->test_data[0] != 0)) {
+            FKE_TRY(fke_imageset_load(&r->itest, c->test_data, e));
+            FKE_TRY(fke_check_imageset(c, &r->itest, e));
+        }
+        return FKE_OK;
+    }
+    FKE_TRY(fke_dataset_load(&r->train, c->train_data, e));
+    FKE_TRY(fke_check_dataset(c, &r->train, e));
+    if ((r->has_val = c->val_data[0] != 0)) {
+        FKE_TRY(fke_dataset_load(&r->val, c->val_data, e));
+        FKE_TRY(fke_check_dataset(c, &r->val, e));
+    }
+    if ((r->has_test = c->test_data[0] != 0)) {
+        FKE_TRY(fke_dataset_load(&r->test, c->test_data, e));
+        FKE_TRY(fke_check_dataset(c, &r->test, e));
+    }
+    return FKE_OK;
+}
+
+static fke_status make_loader(run *r, fke_err *e)
+{
+    const fke_config *c = &r->cfg;
+    if (r->cls) {
+        float mean, std;
+        fke_imageset_stats(&r->itrain, &mean, &std);
+        fke_tensor norm = fke_params_value(&r->m.P, r->m.norm);
+        norm.data[0] = mean;
+        norm.data[1] = std;
+        FKE_TRY(fke_imageloader_init(&r->ild, &r->itrain, c->batch, 1, c->pad, mean, std, c->seed, e));
+        r->per_epoch = (r->itrain.N + c->batch - 1) / c->batch;
+    } else {
+        int has_clean = 0, has_machine = 0;
+        for (int i = 0; i < r->train.N; i++) {
+            has_clean |= r->train.clean[i] != 0;
+            has_machine |= r->train.clean[i] == 0;
+        }
+        FKE_TRY(fke_loader_init(&r->ld, &r->train, c->batch, 1, has_clean && has_machine, c->seed, e));
+        r->per_epoch = fke_loader_batches_per_epoch(&r->ld);
+    }
+    r->have_loader = 1;
+    return FKE_OK;
+}
+
+/* Initial transition matrices: a file (config t_init), or the smoothed
+ * confusion counts of garments with both a clean and a machine label, or the
+ * identity when there are none. */
+static fke_status init_transitions(run *r, const fke_train_opts *o, fke_err *e)
+{
+    const fke_config *c = &r->cfg;
+    if (c->correction != FKE_CORR_FORWARD || (r->cls && r->m.theta[0] < 0)) return FKE_OK;
+    fke_tmatrices tm;
+    if (c->t_init[0]) {
+        FKE_TRY(fke_tmatrix_load(&tm, c->t_init, c, e));
+        say(o, "initial T from %s%s\n", c->t_init, "");
+    } else {
+        long used = 0;
+        FKE_TRY(fke_tmatrix_from_overlap(&tm, &r->train, 1.0, &used, e));
+        char n[32];
+        snprintf(n, sizeof n, "%ld", used);
+        say(o, used ? "initial T from %s garments with clean and machine labels%s\n"
+                    : "no garment has both a clean and a machine label: T starts at the "
+                      "identity%s%s (fke noise estimate gives anchor-point estimates)\n",
+            used ? n : "", "");
+    }
+    fke_status st = FKE_OK;
+    for (int t = 0; st == FKE_OK && t < tm.ntask; t++)
+        st = fke_model_set_transition(&r->m, t, tm.T[t], e);
+    fke_tmatrix_free(&tm);
+    return st;
+}
+
+/* ---- one step ------------------------------------------------------------- */
+static fke_status step(run *r, const fke_optim *opt, double *loss, int *posts, fke_err *e)
+{
+    fke_model *m = &r->m;
+    if (r->cls) {
+        fke_imagebatch *b;
+        FKE_TRY(fke_imageloader_next(&r->ild, &b, e));
+        fke_tensor x = fke_tensor_view(b->x, 4, b->B, b->C, b->H, b->W);
+        FKE_TRY(fke_classifier_forward(m, &x, 1, e));
+        FKE_TRY(fke_classifier_loss(m, b->y, loss, e));
+        fke_params_zero_grad(&m->P);
+        FKE_TRY(fke_classifier_backward(m, e));
+        *posts = b->B;
+    } else {
+        fke_batch *b;
+        FKE_TRY(fke_loader_next(&r->ld, &b, e));
+        FKE_TRY(fke_model_forward(m, b, 1, e));
+        FKE_TRY(fke_model_loss(m, b, loss, e));
+        fke_params_zero_grad(&m->P);
+        FKE_TRY(fke_model_backward(m, b, e));
+        *posts = b->B;
+    }
+    FKE_TRY(fke_optim_check_finite(&m->P, e));
+    double t0 = omp_get_wtime();
+    fke_status st = r->cfg.optimizer == FKE_OPT_ADAM ? fke_optim_adam_step(&m->P, opt, e)
+                                                     : fke_optim_sgd_step(&m->P, opt, e);
+    m->time[FKE_PART_UPDATE] += omp_get_wtime() - t0;
+    return st;
+}
+
+static fke_status skip_batches(run *r, long n, fke_err *e)
+{
+    if (!r->cls) return fke_loader_skip(&r->ld, n, e);
+    for (long i = 0; i < n; i++) {
+        fke_imagebatch *b;
+        FKE_TRY(fke_imageloader_next(&r->ild, &b, e));
+    }
+    return FKE_OK;
+}
+
+/* ---- evaluation ----------------------------------------------------------- */
+/* Re-estimates the batch-norm running statistics at the current weights
+ * ("precise BN"): forward passes in training mode over training batches,
+ * dropout off, weights and the training random state untouched. The running
+ * averages of training lag behind weights that move quickly: on
+ * FashionKE-synth they cost up to 40 points of occasion accuracy. */
+static fke_status recalibrate(run *r, fke_err *e)
+{
+    int n = r->cfg.bn_recalibrate;
+    if (n <= 0) return FKE_OK;
+    fke_model *m = &r->m;
+    double dh = m->cfg.dropout_head, dt = m->cfg.dropout_text;
+    m->cfg.dropout_head = m->cfg.dropout_text = 0;
+    fke_status st = FKE_OK;
+    if (r->cls) {
+        fke_imageloader ld;
+        fke_tensor norm = fke_params_value(&m->P, m->norm);
+        st = fke_imageloader_init(&ld, &r->itrain, r->cfg.batch, 1, r->cfg.pad, norm.data[0],
+                                  norm.data[1], r->cfg.seed + 1, e);
+        int ok = st == FKE_OK; /* a failed init frees its own buffers */
+        for (int i = 0; st == FKE_OK && i < n; i++) {
+            fke_imagebatch *b;
+            if ((st = fke_imageloader_next(&ld, &b, e)) != FKE_OK) break;
+            fke_tensor x = fke_tensor_view(b->x, 4, b->B, b->C, b->H, b->W);
+            st = fke_classifier_forward(m, &x, 1, e);
+        }
+        if (ok) fke_imageloader_free(&ld);
+    } else {
+        fke_loader ld;
+        st = fke_loader_init(&ld, &r->train, r->cfg.batch, 1, 0, r->cfg.seed + 1, e);
+        int ok = st == FKE_OK;
+        for (int i = 0; st == FKE_OK && i < n; i++) {
+            fke_batch *b;
+            if ((st = fke_loader_next(&ld, &b, e)) == FKE_OK) st = fke_model_forward(m, b, 1, e);
+        }
+        if (ok) fke_loader_free(&ld);
+    }
+    m->cfg.dropout_head = dh;
+    m->cfg.dropout_text = dt;
+    return st;
+}
+
+static void put_result(FILE *f, const char *name, const fke_eval_result *res)
+{
+    if (res->occ.cm)
+        fprintf(f, ", \"%s\": {\"occ_acc\": %.6f, \"occ_f1\": %.6f, \"cat_acc\": %.6f, \"cat_f1\": %.6f, "
+                   "\"att_acc\": %.6f, \"att_f1\": %.6f, \"score\": %.6f",
+                name, res->occ_acc, res->occ_f1, res->cat_acc, res->cat_f1, res->att_acc, res->att_f1,
+                fke_eval_score(res));
+    else
+        fprintf(f, ", \"%s\": {\"acc\": %.6f, \"f1\": %.6f, \"score\": %.6f", name, res->cat_acc,
+                res->cat_f1, fke_eval_score(res));
+    if (res->has_T) {
+        fprintf(f, ", \"T_mae\": [");
+        for (int t = 0; t <= res->n_attr; t++) fprintf(f, "%s%.5f", t ? ", " : "", res->T_mae[t]);
+        fprintf(f, "]");
+    }
+    fprintf(f, "}");
+}
+
+static fke_status evaluate(run *r, int which, fke_eval_result *res, fke_err *e)
+{
+    if (r->cls) return fke_evaluate_images(&r->m, which ? &r->itest : &r->ival, res, e);
+    return fke_evaluate(&r->m, which ? &r->test : &r->val, res, e);
+}
+
+static void describe(char *buf, size_t n, const char *name, const fke_eval_result *res)
+{
+    if (res->occ.cm)
+        snprintf(buf, n, "%s: occasion %.3f  category %.3f  attributes %.3f", name, res->occ_acc,
+                 res->cat_acc, res->att_acc);
+    else
+        snprintf(buf, n, "%s: accuracy %.4f  macro-F1 %.4f", name, res->cat_acc, res->cat_f1);
+}
+
+/* Never write a checkpoint of a diverged model. */
+static fke_status check_weights(run *r, fke_err *e)
+{
+    const fke_params *P = &r->m.P;
+    for (int i = 0; i < P->n; i++)
+        for (size_t k = 0; k < P->info[i].numel; k++)
+            if (!isfinite(P->w[P->info[i].offset + k]))
+                return fke_fail(e, FKE_ERR_NUMERIC, "%s[%zu] is %g (the model diverged)",
+                                P->info[i].name, k, (double)P->w[P->info[i].offset + k]);
+    return FKE_OK;
+}
+
+/* The message of a run stopped by an error at step s. */
+static fke_status stopped(run *r, long s, int epoch, fke_status st, fke_err *e)
+{
+    char msg[FKE_ERRLEN], last[600];
+    snprintf(msg, sizeof msg, "%s", e->msg);
+    snprintf(last, sizeof last, "%s/last.h5", r->dir);
+    int have = access(last, R_OK) == 0;
+    return fke_fail(e, st, "training stopped at step %ld (epoch %d): %s; %s%s", s, epoch + 1, msg,
+                    have ? "the last good checkpoint is " : "no checkpoint was written",
+                    have ? last : "");
+}
+
+static void free_run(run *r)
+{
+    if (r->have_loader) {
+        if (r->cls) fke_imageloader_free(&r->ild);
+        else fke_loader_free(&r->ld);
+    }
+    fke_model_free(&r->m);
+    if (r->cls) {
+        fke_imageset_free(&r->itrain);
+        if (r->has_val) fke_imageset_free(&r->ival);
+        if (r->has_test) fke_imageset_free(&r->itest);
+    } else {
+        fke_dataset_free(&r->train);
+        if (r->has_val) fke_dataset_free(&r->val);
+        if (r->has_test) fke_dataset_free(&r->test);
+    }
+    if (r->metrics) fclose(r->metrics);
+}
+
+static void fmt_time(char *buf, size_t n, double s)
+{
+    if (!(s >= 0) || s > 1e7) snprintf(buf, n, "?");
+    else if (s >= 3600) snprintf(buf, n, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
+    else if (s >= 60) snprintf(buf, n, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
+    else snprintf(buf, n, "%ds", (int)s);
+}
+
+static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *out, fke_err *e)
+{
+    fke_config *c = &r->cfg;
+    fke_ckpt_meta meta;
+    memset(&meta, 0, sizeof meta);
+    meta.best = -1;
+    char path[600];
+    snprintf(r->dir, sizeof r->dir, "%s", o->resume ? o->resume : c->out_dir);
+    r->cls = c->task == FKE_TASK_CLASSIFY;
+    fke_set_threads(c->threads);
+    FKE_TRY(load_data(r, e));
+    if (o->resume) {
+        /* the weights, optimiser state and run state of RUN/last.h5; the
+         * config the caller gives (the checkpoint's, maybe with overrides)
+         * must build the same model, which the shape checks enforce */
+        snprintf(path, sizeof path, "%s/last.h5", r->dir);
+        FKE_TRY(fke_model_init(&r->m, c, e));
+        FKE_TRY(fke_checkpoint_load(path, &r->m.P, 1, &meta, e));
+        free(meta.config_json);
+        meta.config_json = NULL;
+        r->m.rng.s[0] = meta.rng[0];
+        r->m.rng.s[1] = meta.rng[1];
+        r->m.rng.s[2] = meta.rng[2];
+        r->m.rng.s[3] = meta.rng[3];
+    } else {
+        FKE_TRY(fke_model_init(&r->m, c, e));
+        if (c->init_from[0]) {
+            int n = 0;
+            FKE_TRY(fke_checkpoint_load_partial(c->init_from, &r->m.P, &n, e));
+            char k[64];
+            snprintf(k, sizeof k, "%d of %d", n, r->m.P.n);
+            say(o, "initial weights: %s tensors from %s\n", k, c->init_from);
+        }
+        FKE_TRY(init_transitions(r, o, e));
+    }
+    FKE_TRY(fke_model_plan(&r->m, e));
+    FKE_TRY(make_loader(r, e));
+    long total = c->steps > 0 ? c->steps : (long)c->epochs * r->per_epoch;
+    long s = meta.step;
+    if (s > 0) FKE_TRY(skip_batches(r, s, e));
+
+    FKE_TRY(mkdirs(r->dir, e));
+    char *json = fke_config_to_json(c);
+    if (!json) return fke_fail(e, FKE_ERR_NOMEM, "out of memory");
+    snprintf(path, sizeof path, "%s/config.json", r->dir);
+    fke_status st = write_atomic(path, json, e);
+    free(json);
+    FKE_TRY(st);
+    snprintf(path, sizeof path, "%s/metrics.jsonl", r->dir);
+    r->metrics = fopen(path, o->resume ? "a" : "w");
+    if (!r->metrics) return fke_fail(e, FKE_ERR_IO, "%s: cannot write (%s)", path, strerror(errno));
+    if (o->progress) {
+        fprintf(o->progress,
+                "training %s (%s, %s) on %s: %ld steps of %d %s, %ld per epoch, %d threads%s\n",
+                c->out_dir, c->preset, r->cls ? "classify" : "fke", c->train_data, total, c->batch,
+                r->cls ? "images" : "posts", r->per_epoch, omp_get_max_threads(),
+                s ? " (resumed)" : "");
+        fflush(o->progress);
+    }
+
+    double t_start = omp_get_wtime(), t_log = t_start, loss = NAN, loss_sum = 0;
+    long s_first = s, posts_since = 0, n_since = 0;
+    int eval_every = c->eval_every > 0 ? c->eval_every : (int)r->per_epoch;
+    while (s < total) {
+        int epoch = (int)(s / r->per_epoch), posts = 0;
+        fke_optim opt = {.lr = fke_optim_lr(c->lr, c->lr_gamma, c->lr_step_epochs, epoch),
+                         .momentum = c->momentum,
+                         .weight_decay = c->weight_decay,
+                         .beta1 = c->adam_b1,
+                         .beta2 = c->adam_b2,
+                         .eps = c->adam_eps};
+        st = step(r, &opt, &loss, &posts, e);
+        if (st != FKE_OK) return stopped(r, s + 1, epoch, st, e);
+        s++;
+        loss_sum += loss;
+        n_since++;
+        posts_since += posts;
+        double now = omp_get_wtime();
+        if (s % c->log_every == 0 || s == total) {
+            double rate = posts_since / (now - t_log + 1e-12);
+            double left = (now - t_start) / (s - s_first) * (total - s);
+            fprintf(r->metrics,
+                    "{\"step\": %ld, \"epoch\": %.4f, \"loss\": %.6f, \"lr\": %.6g, "
+                    "\"posts_per_s\": %.2f, \"seconds\": %.2f}\n",
+                    s, (double)s / r->per_epoch, loss_sum / n_since, opt.lr, rate, now - t_start);
+            fflush(r->metrics);
+            if (o->progress) {
+                char eta[32];
+                fmt_time(eta, sizeof eta, left);
+                if (o->bar) {
+                    int w = 24, fill = (int)(w * (double)s / total);
+                    char bar[32];
+                    for (int i = 0; i < w; i++) bar[i] = i < fill ? '#' : '-';
+                    bar[w] = 0;
+                    fprintf(o->progress, "\r  epoch %d/%ld [%s] %3d%%  step %ld/%ld  loss %.4f  %.1f %s/s  ETA %s   ",
+                            epoch + 1, (total + r->per_epoch - 1) / r->per_epoch, bar,
+                            (int)(100.0 * s / total), s, total, loss_sum / n_since, rate,
+                            r->cls ? "images" : "posts", eta);
+                } else {
+                    fprintf(o->progress, "  step %ld/%ld  epoch %d  loss %.4f  lr %.3g  %.1f %s/s  ETA %s\n",
+                            s, total, epoch + 1, loss_sum / n_since, opt.lr, rate,
+                            r->cls ? "images" : "posts", eta);
+                }
+                fflush(o->progress);
+            }
+            t_log = now;
+            posts_since = 0;
+            loss_sum = 0;
+            n_since = 0;
+        }
+        if (s % eval_every == 0 || s == total) {
+            st = recalibrate(r, e);
+            if (st == FKE_OK) st = check_weights(r, e);
+            if (st != FKE_OK) return stopped(r, s, epoch, st, e);
+            fprintf(r->metrics, "{\"eval_step\": %ld, \"epoch\": %.4f", s, (double)s / r->per_epoch);
+            double score = NAN;
+            char line[2][256] = {"", ""};
+            for (int which = 0; which < 2; which++) {
+                if (!(which ? r->has_test : r->has_val)) continue;
+                fke_eval_result res;
+                FKE_TRY(evaluate(r, which, &res, e));
+                put_result(r->metrics, which ? "test" : "val", &res);
+                describe(line[which], sizeof line[which], which ? "test" : "val", &res);
+                if (which) out->test_score = fke_eval_score(&res);
+                else score = fke_eval_score(&res);
+                fke_eval_result_free(&res);
+            }
+            fprintf(r->metrics, "}\n");
+            fflush(r->metrics);
+            if (o->progress && (line[0][0] || line[1][0])) {
+                fprintf(o->progress, "%s  eval at step %ld: %s%s%s\n", o->bar ? "\n" : "", s,
+                        line[0], line[0][0] && line[1][0] ? "   " : "", line[1]);
+                fflush(o->progress);
+            }
+            meta.step = s;
+            meta.epoch = (int)(s / r->per_epoch);
+            meta.pos = s;
+            memcpy(meta.rng, r->m.rng.s, sizeof meta.rng);
+            if (r->has_val && score > meta.best) {
+                meta.best = score;
+                snprintf(path, sizeof path, "%s/best.h5", r->dir);
+                FKE_TRY(fke_model_save(&r->m, path, &meta, e));
+            }
+            snprintf(path, sizeof path, "%s/last.h5", r->dir);
+            FKE_TRY(fke_model_save(&r->m, path, &meta, e));
+            t_log = omp_get_wtime(); /* the rate counts training only */
+        }
+    }
+    out->steps = s;
+    out->final_loss = loss;
+    out->seconds = omp_get_wtime() - t_start;
+    out->best_score = meta.best;
+    if (o->progress) {
+        char t[32];
+        fmt_time(t, sizeof t, out->seconds);
+        if (o->bar) fputc('\n', o->progress);
+        fprintf(o->progress, "done: %ld steps in %s; checkpoints in %s/ (last.h5%s), metrics in %s/metrics.jsonl\n",
+                s, t, r->dir, r->has_val ? ", best.h5" : "", r->dir);
+    }
+    return FKE_OK;
+}
+
+fke_status fke_train(const fke_config *cfg, const fke_train_opts *o, fke_train_result *res,
+                     fke_err *e)
+{
+    run *r = calloc(1, sizeof *r);
+    if (!r) return fke_fail(e, FKE_ERR_NOMEM, "out of memory");
+    memset(res, 0, sizeof *res);
+    res->test_score = NAN;
+    r->cfg = *cfg;
+    fke_status st = fke_config_validate(&r->cfg, e);
+    if (st == FKE_OK) st = train_run(r, o, res, e);
+    free_run(r);
+    free(r);
+    return st;
+}
