@@ -3,8 +3,14 @@
 # `echo "RESULT $p $f"`, which tests/run.sh reads.
 B=${FKE_BUILD:-build}
 F="$B/fke"
-T=$(mktemp -d)
+# $T: a fresh folder per run, $TMPDIR/fke-NAME.XXXXXX as the C tests make
+# theirs (tests/fixtures.h), so two builds' tests can run side by side. It
+# goes when the test exits with every check passed (or is interrupted); a
+# failed test keeps it and says where.
+T=$(mktemp -d "${TMPDIR:-/tmp}/fke-$(basename "$0" .sh).XXXXXX") || exit 1
 p=0; f=0
+trap 'if [ "$f" -eq 0 ]; then rm -rf "$T"; else echo "  files kept in $T"; fi' EXIT
+trap 'exit 1' HUP INT TERM
 ok()  { p=$((p+1)); }
 bad() { f=$((f+1)); echo "  FAILED $*"; }
 # expect RC PATTERN CMD...: exit status RC and PATTERN in stdout+stderr

@@ -5,7 +5,9 @@
 B=${1:-build}
 export FKE_BUILD="$B"
 pass=0; fail=0
-log=$(mktemp)
+log=$(mktemp) || exit 1
+trap 'rm -f "$log"' EXIT
+trap 'exit 1' HUP INT TERM
 for t in "$B"/tests/test_* tests/test_*.sh; do
     [ -e "$t" ] || continue
     echo "== $t"
@@ -23,6 +25,5 @@ for t in "$B"/tests/test_* tests/test_*.sh; do
     pass=$((pass + p)); fail=$((fail + f))
     echo "   ($(( $(date +%s) - start )) s)"
 done
-rm -f "$log"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

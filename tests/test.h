@@ -2,7 +2,8 @@
  * pass or a failure (printing the failed condition and where); a test's
  * main ends with `return fke_test_summary("name");`, which prints
  * "RESULT <passed> <failed>" for tests/run.sh and returns non-zero on any
- * failure. */
+ * failure. A test that works in a folder of its own ends with
+ * fke_test_finish (fixtures.h) instead, which also removes the folder. */
 #ifndef FKE_TEST_H
 #define FKE_TEST_H
 #include <stdio.h>

@@ -6,6 +6,7 @@
  * Run from the repository root. `test_config --doc` prints the generated key
  * table of configs/README.md (paste it between the markers there). */
 #include "core/config.h"
+#include "fixtures.h"
 #include "test.h"
 
 #include <stdlib.h>
@@ -200,23 +201,17 @@ static void test_bad_json(void)
     fke_status s = fke_config_load(&c, "configs/no-such-config.json", &e);
     FKE_CHECK(s == FKE_ERR_IO && contains(e.msg, "configs/no-such-config.json"), "missing: %s",
               e.msg);
-    char tmp[] = "/tmp/fke-test-config-XXXXXX";
-    int fd = mkstemp(tmp);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    FKE_CHECK(f != NULL, "cannot make a temporary file");
-    if (f) {
-        fputs("{\n  \"lr\": 0.01,\n  \"epochs\": 3,,\n}\n", f);
-        fclose(f);
+    const char *tmp = fke_test_path("bad.json");
+    int ok = fke_test_write_text(tmp, "{\n  \"lr\": 0.01,\n  \"epochs\": 3,,\n}\n");
+    FKE_CHECK(ok, "cannot write %s", tmp);
+    if (ok) {
         s = fke_config_load(&c, tmp, &e);
         FKE_CHECK(s == FKE_ERR_FORMAT && contains(e.msg, tmp) && contains(e.msg, "line 3"),
                   "malformed file: %s", e.msg);
-        f = fopen(tmp, "w");
-        fputs("{\"preset\": \"fke-small\", \"lr\": -1}", f);
-        fclose(f);
+        fke_test_write_text(tmp, "{\"preset\": \"fke-small\", \"lr\": -1}");
         s = fke_config_load(&c, tmp, &e);
         FKE_CHECK(s == FKE_ERR_CONFIG && contains(e.msg, tmp) && contains(e.msg, "\"lr\""),
                   "bad value in file: %s", e.msg);
-        remove(tmp);
     }
 }
 
@@ -373,11 +368,12 @@ int main(int argc, char **argv)
         free(doc);
         return 0;
     }
+    if (!fke_test_tmpdir("config")) return 1;
     test_defaults_and_presets();
     test_shipped();
     test_bad_json();
     test_set();
     test_round_trip();
     test_readme();
-    return fke_test_summary("config");
+    return fke_test_finish("config");
 }

@@ -14,12 +14,10 @@
 #include "data/loader.h"
 #include "data/png_io.h"
 #include "data/synth.h"
+#include "fixtures.h"
 #include "test.h"
 
-static char dir[256];
 static fke_imageset fm_train, fm_test;
-
-static void path(char *out, const char *name) { sprintf(out, "%s/%s", dir, name); }
 
 static int same_file(const char *a, const char *b)
 {
@@ -33,18 +31,6 @@ static int same_file(const char *a, const char *b)
     if (fa) fclose(fa);
     if (fb) fclose(fb);
     return same;
-}
-
-static void truncate_copy(const char *src, const char *dst, long keep)
-{
-    FILE *f = fopen(src, "rb"), *g = fopen(dst, "wb");
-    for (long i = 0; i < keep; i++) {
-        int c = fgetc(f);
-        if (c == EOF) break;
-        fputc(c, g);
-    }
-    fclose(f);
-    fclose(g);
 }
 
 static long file_size(const char *p)
@@ -65,8 +51,6 @@ static int synth(int split, int posts, uint64_t seed, fke_dataset *d)
     return s;
 }
 
-#define SAME(a, b, n) (memcmp((a), (b), (n) * sizeof *(a)) == 0)
-
 static int datasets_equal(const fke_dataset *a, const fke_dataset *b)
 {
     if (a->N != b->N || a->G != b->G || a->A != b->A || a->L != b->L || a->img != b->img ||
@@ -74,20 +58,20 @@ static int datasets_equal(const fke_dataset *a, const fke_dataset *b)
         a->V != b->V)
         return 0;
     size_t N = a->N, G = a->G, A = a->A;
-    int ok = SAME(a->images, b->images, N * 3 * a->img * a->img) &&
-             SAME(a->crops, b->crops, N * G * 3 * a->crop * a->crop) &&
-             SAME(a->n_garments, b->n_garments, N) && SAME(a->boxes, b->boxes, N * G * 4) &&
-             SAME(a->tokens, b->tokens, N * a->L) && SAME(a->occ, b->occ, N) &&
-             SAME(a->cat, b->cat, N * G) && SAME(a->attr, b->attr, N * G * A) &&
-             SAME(a->clean, b->clean, N) && SAME(a->cat_true, b->cat_true, N * G) &&
-             SAME(a->attr_true, b->attr_true, N * G * A) &&
-             SAME(a->cat_machine, b->cat_machine, N * G) &&
-             SAME(a->attr_machine, b->attr_machine, N * G * A) &&
-             SAME(a->person, b->person, N * G * 2) && !strcmp(a->generator, b->generator);
+    int ok = FKE_SAME(a->images, b->images, N * 3 * a->img * a->img) &&
+             FKE_SAME(a->crops, b->crops, N * G * 3 * a->crop * a->crop) &&
+             FKE_SAME(a->n_garments, b->n_garments, N) && FKE_SAME(a->boxes, b->boxes, N * G * 4) &&
+             FKE_SAME(a->tokens, b->tokens, N * a->L) && FKE_SAME(a->occ, b->occ, N) &&
+             FKE_SAME(a->cat, b->cat, N * G) && FKE_SAME(a->attr, b->attr, N * G * A) &&
+             FKE_SAME(a->clean, b->clean, N) && FKE_SAME(a->cat_true, b->cat_true, N * G) &&
+             FKE_SAME(a->attr_true, b->attr_true, N * G * A) &&
+             FKE_SAME(a->cat_machine, b->cat_machine, N * G) &&
+             FKE_SAME(a->attr_machine, b->attr_machine, N * G * A) &&
+             FKE_SAME(a->person, b->person, N * G * 2) && !strcmp(a->generator, b->generator);
     ok = ok && (!a->T_true) == (!b->T_true) &&
-         (!a->T_true || SAME(a->T_true, b->T_true, fke_synth_T_size()));
+         (!a->T_true || FKE_SAME(a->T_true, b->T_true, fke_synth_T_size()));
     ok = ok && (!a->src_index) == (!b->src_index) &&
-         (!a->src_index || SAME(a->src_index, b->src_index, N * G));
+         (!a->src_index || FKE_SAME(a->src_index, b->src_index, N * G));
     for (int k = 0; ok && k < a->A; k++) {
         ok = a->n_val[k] == b->n_val[k] && !strcmp(a->attr_names[k], b->attr_names[k]);
         for (int j = 0; ok && j < a->n_val[k]; j++) ok = !strcmp(a->val_names[k][j], b->val_names[k][j]);
@@ -102,8 +86,7 @@ static void test_roundtrip(void)
 {
     fke_dataset d, r;
     fke_err e = {""};
-    char p[512];
-    path(p, "rt.h5");
+    const char *p = fke_test_path("rt.h5");
     FKE_CHECK(synth(0, 300, 7, &d) == 0, "synth");
     FKE_CHECK(fke_dataset_save(&d, p, &e) == FKE_OK, "%s", e.msg);
     FKE_CHECK(fke_dataset_load(&r, p, &e) == FKE_OK, "%s", e.msg);
@@ -125,8 +108,7 @@ static void test_roundtrip(void)
     d.cat[0] = d.clean[0] ? d.cat_true[0] : d.cat_machine[0];
     FKE_CHECK(file_size(p) == before, "the old file was touched");
     /* writing into a missing folder: an error, no file */
-    char nowhere[600];
-    snprintf(nowhere, sizeof nowhere, "%s/no/such/dir/x.h5", dir);
+    const char *nowhere = fke_test_path("no/such/dir/x.h5");
     FKE_CHECK(fke_dataset_save(&d, nowhere, &e) == FKE_ERR_IO && strstr(e.msg, nowhere),
               "%s", e.msg);
     FKE_CHECK(access(nowhere, F_OK) != 0, "file appeared");
@@ -138,11 +120,11 @@ static void test_roundtrip(void)
     s.images = fm_test.images;
     s.labels = fm_test.labels;
     s.class_names = fm_test.class_names;
-    path(p, "img.h5");
+    p = fke_test_path("img.h5");
     FKE_CHECK(fke_imageset_save(&s, p, &e) == FKE_OK, "%s", e.msg);
     FKE_CHECK(fke_imageset_load(&t, p, &e) == FKE_OK, "%s", e.msg);
     FKE_CHECK(t.N == 50 && t.C == 1 && t.H == 28 && t.W == 28 && t.n_cls == 10 &&
-                  SAME(t.images, s.images, 50 * 784) && SAME(t.labels, s.labels, 50) &&
+                  FKE_SAME(t.images, s.images, 50 * 784) && FKE_SAME(t.labels, s.labels, 50) &&
                   !strcmp(t.class_names[9], "Ankle boot"),
               "image set round trip");
     fke_imageset_free(&t);
@@ -157,10 +139,9 @@ static void test_determinism(void)
     fke_err e = {""};
     FKE_CHECK(synth(0, 400, 3, &a) == 0 && synth(0, 400, 3, &b) == 0 && synth(0, 400, 4, &c) == 0, "synth");
     FKE_CHECK(datasets_equal(&a, &b), "same seed gave different datasets");
-    FKE_CHECK(!SAME(a.images, c.images, (size_t)400 * 3 * 64 * 64), "different seeds, same images");
-    char pa[512], pb[512];
-    path(pa, "det_a.h5");
-    path(pb, "det_b.h5");
+    FKE_CHECK(!FKE_SAME(a.images, c.images, (size_t)400 * 3 * 64 * 64),
+              "different seeds, same images");
+    const char *pa = fke_test_path("det_a.h5"), *pb = fke_test_path("det_b.h5");
     FKE_CHECK(fke_dataset_save(&a, pa, &e) == 0 && fke_dataset_save(&b, pb, &e) == 0, "%s", e.msg);
     FKE_CHECK(same_file(pa, pb), "same seed, files differ in bytes");
     /* the rules: 2..5 garments, outfit structure, 30% clean at ratio 0.7 */
@@ -213,7 +194,7 @@ static void test_transitions(void)
             free(Te);
             free(rows);
         }
-        if (s == 0) FKE_CHECK(SAME(d.T_true, T, nT), "T_true is not the documented matrix");
+        if (s == 0) FKE_CHECK(FKE_SAME(d.T_true, T, nT), "T_true is not the documented matrix");
         fke_dataset_free(&d);
     }
     double worst = 0;
@@ -330,8 +311,10 @@ static void test_loader(void)
         int cl = 0;
         for (int i = 0; i < x->B; i++) cl += x->clean[i];
         if (x->B != 20 || cl != 10) half_bad++;
-        if (!SAME(x->index, y->index, 20) || !SAME(x->img_x, y->img_x, (size_t)20 * 3 * 64 * 64)) differ_same++;
-        if (!SAME(x->index, z->index, 20)) differ_other++;
+        if (!FKE_SAME(x->index, y->index, 20) ||
+            !FKE_SAME(x->img_x, y->img_x, (size_t)20 * 3 * 64 * 64))
+            differ_same++;
+        if (!FKE_SAME(x->index, z->index, 20)) differ_other++;
         /* the first clean pool pass (60 posts: 6 batches) has no repeat */
         if (k < nclean / 10)
             for (int i = 0; i < 10; i++) seen_clean[x->index[i]]++;
@@ -361,7 +344,7 @@ static void test_loader(void)
     fke_batch *x;
     fke_loader_next(&s, &x, &e);
     fke_batch *last = &a.buf[1 - a.cur];
-    FKE_CHECK(SAME(x->index, last->index, 20), "skip(29) + next is not batch 30");
+    FKE_CHECK(FKE_SAME(x->index, last->index, 20), "skip(29) + next is not batch 30");
     fke_loader_free(&s);
     fke_loader_free(&a);
     fke_loader_free(&b);
@@ -433,38 +416,36 @@ static void test_loader(void)
 static void test_png(void)
 {
     fke_err e = {""};
-    char p[512], q[512];
-    path(p, "a.png");
+    const char *p = fke_test_path("a.png"), *q;
     int w = 37, h = 23;
     uint8_t *rgb = malloc((size_t)w * h * 3), *back = NULL;
     for (int i = 0; i < w * h * 3; i++) rgb[i] = (uint8_t)(i * 7 + i / 5);
     FKE_CHECK(fke_png_write(p, w, h, rgb, &e) == FKE_OK, "%s", e.msg);
     int w2 = 0, h2 = 0;
     FKE_CHECK(fke_png_read(p, &w2, &h2, &back, &e) == FKE_OK, "%s", e.msg);
-    FKE_CHECK(w2 == w && h2 == h && back && SAME(back, rgb, (size_t)w * h * 3), "PNG round trip");
+    FKE_CHECK(w2 == w && h2 == h && back && FKE_SAME(back, rgb, (size_t)w * h * 3),
+              "PNG round trip");
     free(back);
     /* truncated */
-    path(q, "trunc.png");
-    truncate_copy(p, q, file_size(p) / 2);
+    q = fke_test_path("trunc.png");
+    fke_test_copy_prefix(p, q, file_size(p) / 2);
     back = NULL;
     FKE_CHECK(fke_png_read(q, &w2, &h2, &back, &e) == FKE_ERR_FORMAT && back == NULL &&
                   strstr(e.msg, q) && strstr(e.msg, "PNG"),
               "%s", e.msg);
     /* not a PNG */
-    path(q, "junk.png");
-    FILE *f = fopen(q, "wb");
-    fputs("this is not a picture at all", f);
-    fclose(f);
+    q = fke_test_path("junk.png");
+    fke_test_write_text(q, "this is not a picture at all");
     FKE_CHECK(fke_png_read(q, &w2, &h2, &back, &e) == FKE_ERR_FORMAT && strstr(e.msg, "not a PNG"),
               "%s", e.msg);
     /* missing */
-    path(q, "none.png");
+    q = fke_test_path("none.png");
     FKE_CHECK(fke_png_read(q, &w2, &h2, &back, &e) == FKE_ERR_IO && strstr(e.msg, "no such file"),
               "%s", e.msg);
     /* corrupt data after a good header: flip bytes in the middle */
-    path(q, "flip.png");
-    truncate_copy(p, q, 1 << 20);
-    f = fopen(q, "r+b");
+    q = fke_test_path("flip.png");
+    fke_test_copy_prefix(p, q, 1 << 20);
+    FILE *f = fopen(q, "r+b");
     fseek(f, 60, SEEK_SET);
     for (int i = 0; i < 40; i++) fputc(0x5a, f);
     fclose(f);
@@ -476,7 +457,7 @@ static void test_png(void)
 /* Writes a copy of src with dataset `field` removed or replaced. */
 static void edit_copy(const char *src, const char *dst, const char *field, int mode)
 {
-    truncate_copy(src, dst, 1L << 40);
+    fke_test_copy_prefix(src, dst, 1L << 40);
     hid_t f = H5Fopen(dst, H5F_ACC_RDWR, H5P_DEFAULT);
     if (mode == 0) { /* remove */
         H5Ldelete(f, field, H5P_DEFAULT);
@@ -521,36 +502,33 @@ static void expect_load_error(const char *file, fke_status want, const char *w1,
 
 static void test_bad_input(void)
 {
-    char good[512], p[512];
+    const char *good = fke_test_path("good.h5"), *p;
     fke_dataset d;
     fke_err e = {""};
-    path(good, "good.h5");
     if (synth(0, 50, 2, &d)) return;
     fke_dataset_save(&d, good, &e);
     fke_dataset_free(&d);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 
-    path(p, "missing.h5");
+    p = fke_test_path("missing.h5");
     expect_load_error(p, FKE_ERR_IO, "no such file", NULL);
-    path(p, "trunc.h5");
-    truncate_copy(good, p, file_size(good) / 2);
+    p = fke_test_path("trunc.h5");
+    fke_test_copy_prefix(good, p, file_size(good) / 2);
     expect_load_error(p, FKE_ERR_FORMAT, "truncated", NULL);
-    truncate_copy(good, p, 600);
+    fke_test_copy_prefix(good, p, 600);
     expect_load_error(p, FKE_ERR_FORMAT, "truncated", NULL);
-    path(p, "text.h5");
-    FILE *f = fopen(p, "w");
-    fputs("occasion,category\n1,2\n", f);
-    fclose(f);
+    p = fke_test_path("text.h5");
+    fke_test_write_text(p, "occasion,category\n1,2\n");
     expect_load_error(p, FKE_ERR_FORMAT, "not an HDF5 file", NULL);
-    path(p, "nofield.h5");
+    p = fke_test_path("nofield.h5");
     edit_copy(good, p, "labels/category", 0);
     expect_load_error(p, FKE_ERR_FORMAT, "/labels/category", "missing");
     edit_copy(good, p, "names/occasion", 0);
     expect_load_error(p, FKE_ERR_FORMAT, "/names/occasion", "missing");
-    path(p, "wrongdim.h5");
+    p = fke_test_path("wrongdim.h5");
     edit_copy(good, p, "tokens", 1);
     expect_load_error(p, FKE_ERR_FORMAT, "/tokens", "dimension 0");
-    path(p, "range.h5");
+    p = fke_test_path("range.h5");
     edit_copy(good, p, "labels/category", 2);
     expect_load_error(p, FKE_ERR_FORMAT, "/labels/category", "out of range");
     edit_copy(good, p, "labels/occasion", 2);
@@ -568,7 +546,7 @@ static void test_bad_input(void)
     /* IDX: bad magic, truncated, missing */
     int dims[3];
     uint8_t *data;
-    path(p, "bad-idx3-ubyte.gz");
+    p = fke_test_path("bad-idx3-ubyte.gz");
     gzFile g = gzopen(p, "wb");
     unsigned char hdr[16] = {0, 0, 8, 1, 0, 0, 0, 2, 0, 0, 0, 28, 0, 0, 0, 28};
     gzwrite(g, hdr, 16);
@@ -583,19 +561,18 @@ static void test_bad_input(void)
     gzclose(g);
     FKE_CHECK(fke_idx_read(p, 3, dims, &data, &e) == FKE_ERR_FORMAT && strstr(e.msg, "truncated"),
               "%s", e.msg);
-    path(p, "nodir");
+    p = fke_test_path("nodir");
     fke_imageset fs;
     FKE_CHECK(fke_fmnist_read(p, 0, &fs, &e) == FKE_ERR_IO && strstr(e.msg, "no such file"), "%s", e.msg);
 }
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/fke-test-data.%ld", (long)getpid());
-    mkdir(dir, 0777);
+    if (!fke_test_tmpdir("data")) return 1;
     fke_err e = {""};
     if (fke_fmnist_read(FKE_FMNIST_DIR, 0, &fm_train, &e) || fke_fmnist_read(FKE_FMNIST_DIR, 1, &fm_test, &e)) {
         FKE_CHECK(0, "Fashion-MNIST: %s", e.msg);
-        return fke_test_summary("data");
+        return fke_test_finish("data");
     }
     FKE_CHECK(fm_train.N == 60000 && fm_test.N == 10000, "sizes %d %d", fm_train.N, fm_test.N);
     test_roundtrip();
@@ -607,8 +584,5 @@ int main(void)
     test_bad_input();
     fke_imageset_free(&fm_train);
     fke_imageset_free(&fm_test);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd)) printf("  (could not remove %s)\n", dir);
-    return fke_test_summary("data");
+    return fke_test_finish("data");
 }

@@ -33,6 +33,5 @@ expect 1 "bad IDX magic" "$F" data synth --dir "$T/fm" --out "$T/s.h5"
 expect 0 "fmnist-test.h5: 10000 images" "$F" data fmnist --out "$T/fmo"
 expect 0 "image set, 60000 images" "$F" data info "$T/fmo/fmnist-train.h5"
 ls "$T"/*.tmp.* >/dev/null 2>&1 && bad "temporary files left behind" || ok
-rm -rf "$T"
 echo "RESULT $p $f"
 [ "$f" -eq 0 ]

@@ -34,7 +34,6 @@ expect 0 "attribute scale" "$F" eval "$T/run/last.h5" "$T/d.h5" --out "$T/ev"
 [ $? -eq 1 ] && ok || bad "eval into a missing parent folder did not exit 1"
 grep -q "cannot create the folder $T/no/such/dir" "$T/bad.err" && ok || bad "message: $(cat "$T/bad.err")"
 [ ! -s "$T/bad.json" ] && ok || bad "a result was printed although the matrices were not written"
-rm -rf "$T"
 echo "eval cli: $p passed, $f failed"
 echo "RESULT $p $f"
 [ "$f" -eq 0 ]

@@ -35,8 +35,6 @@
 #include "run/train.h"
 #include "nn/transition.h"
 
-#define DIR "/tmp/fke_test_labelnoise"
-
 static void test_matrix(void)
 {
     fke_err e = {{0}};
@@ -120,9 +118,9 @@ static void test_corrupt(const fke_imageset *fm)
     fke_status st = fke_labelnoise_corrupt(fm, FKE_NOISE_PAIRFLIP, 0.3, 3, 500, &a, &e);
     FKE_CHECK(st == FKE_OK && a.N == 500, "--limit 500: %s", e.msg);
     if (st != FKE_OK) return;
-    st = fke_imageset_save(&a, DIR "/p.h5", &e);
+    st = fke_imageset_save(&a, fke_test_path("p.h5"), &e);
     FKE_CHECK(st == FKE_OK, "save: %s", e.msg);
-    st = fke_imageset_load(&b, DIR "/p.h5", &e);
+    st = fke_imageset_load(&b, fke_test_path("p.h5"), &e);
     FKE_CHECK(st == FKE_OK, "load: %s", e.msg);
     if (st == FKE_OK) {
         FKE_CHECK(b.labels_true && b.T_true && !memcmp(b.labels, a.labels, 2000) &&
@@ -130,7 +128,8 @@ static void test_corrupt(const fke_imageset *fm)
                       !memcmp(b.T_true, a.T_true, 400) && !strcmp(b.noise, a.noise) &&
                       strstr(b.noise, "kind=pairflip rate=0.3 seed=3"),
                   "round trip keeps labels, true labels, T and the description (%s)", b.noise);
-        FKE_CHECK(fke_file_is_imageset(DIR "/p.h5") && !fke_file_is_imageset(DIR "/none.h5"),
+        FKE_CHECK(fke_file_is_imageset(fke_test_path("p.h5")) &&
+                      !fke_file_is_imageset(fke_test_path("none.h5")),
                   "fke_file_is_imageset");
         st = fke_labelnoise_corrupt(&b, FKE_NOISE_SYMMETRIC, 0.2, 1, 0, &c, &e);
         FKE_CHECK(st == FKE_ERR_ARG && strstr(e.msg, "already corrupted") && strstr(e.msg, "p.h5"),
@@ -138,10 +137,10 @@ static void test_corrupt(const fke_imageset *fm)
         fke_imageset_free(&b);
     }
     a.T_true[3] += 0.5f; /* row 0 no longer sums to 1 */
-    st = fke_imageset_save(&a, DIR "/bad.h5", &e);
+    st = fke_imageset_save(&a, fke_test_path("bad.h5"), &e);
     FKE_CHECK(st != FKE_OK && strstr(e.msg, "T_true") && strstr(e.msg, "row 0"),
               "a T_true with a bad row is refused: %s", e.msg);
-    FKE_CHECK(access(DIR "/bad.h5", F_OK) != 0, "nothing written for a refused set");
+    FKE_CHECK(access(fke_test_path("bad.h5"), F_OK) != 0, "nothing written for a refused set");
     fke_imageset_free(&a);
 }
 
@@ -255,12 +254,6 @@ static void test_loss(void)
     }
 }
 
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (f) fputs(text, f), fclose(f);
-}
-
 static void test_tinit_files(void)
 {
     fke_config c;
@@ -275,44 +268,27 @@ static void test_tinit_files(void)
     s.T_true = T;
     fke_status st = fke_labelnoise_tmatrix(&s, &tm, &e);
     char *names[1] = {"class"};
-    if (st == FKE_OK) st = fke_tmatrix_save(&tm, DIR "/T1.json", names, &e);
+    if (st == FKE_OK) st = fke_tmatrix_save(&tm, fke_test_path("T1.json"), names, &e);
     fke_tmatrix_free(&tm);
     FKE_CHECK(st == FKE_OK, "T_true as a file: %s", e.msg);
-    st = fke_tmatrix_load(&tm, DIR "/T1.json", &c, &e);
+    st = fke_tmatrix_load(&tm, fke_test_path("T1.json"), &c, &e);
     double worst = 0;
     for (int i = 0; st == FKE_OK && i < 100; i++) worst = fmax(worst, fabs(tm.T[0][i] - T[i]));
     FKE_CHECK(st == FKE_OK && tm.ntask == 1 && tm.n[0] == 10 && worst < 1e-6,
               "classify reads one 10x10 matrix (%s), largest difference %.2g", e.msg, worst);
     if (st == FKE_OK) fke_tmatrix_free(&tm);
-    write_text(DIR "/T2.json", "{\"format\": \"fke-transition\", \"tasks\": [{\"name\": \"a\", "
-                               "\"T\": [[1,0],[0,1]]}, {\"name\": \"b\", \"T\": [[1,0],[0,1]]}]}");
+    fke_test_write_text(fke_test_path("T2.json"),
+                        "{\"format\": \"fke-transition\", \"tasks\": [{\"name\": \"a\", "
+                        "\"T\": [[1,0],[0,1]]}, {\"name\": \"b\", \"T\": [[1,0],[0,1]]}]}");
     memset(&tm, 0x5a, sizeof tm); /* a refused file must not free what the caller left there */
-    st = fke_tmatrix_load(&tm, DIR "/T2.json", &c, &e);
+    st = fke_tmatrix_load(&tm, fke_test_path("T2.json"), &c, &e);
     FKE_CHECK(st == FKE_ERR_FORMAT && strstr(e.msg, "T2.json") && strstr(e.msg, "task classify needs 1"),
               "two matrices refused: %s", e.msg);
-    write_text(DIR "/T3.json", "{\"format\": \"fke-transition\", \"tasks\": [{\"name\": \"a\", "
-                               "\"T\": [[1,0],[0,1]]}]}");
-    st = fke_tmatrix_load(&tm, DIR "/T3.json", &c, &e);
+    fke_test_write_text(fke_test_path("T3.json"),
+                        "{\"format\": \"fke-transition\", \"tasks\": [{\"name\": \"a\", "
+                        "\"T\": [[1,0],[0,1]]}]}");
+    st = fke_tmatrix_load(&tm, fke_test_path("T3.json"), &c, &e);
     FKE_CHECK(st == FKE_ERR_FORMAT && strstr(e.msg, "10x10"), "a 2x2 matrix refused: %s", e.msg);
-}
-
-/* first and last logged training loss of a run */
-static int losses(const char *dir, double *first, double *last)
-{
-    char path[300], line[512];
-    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    int n = 0;
-    while (fgets(line, sizeof line, f)) {
-        char *p = strstr(line, "\"loss\": ");
-        if (!p || strstr(line, "eval_step")) continue;
-        double v = atof(p + 8);
-        if (n++ == 0) *first = v;
-        *last = v;
-    }
-    fclose(f);
-    return n;
 }
 
 static void test_end_to_end(const fke_imageset *fm)
@@ -320,26 +296,26 @@ static void test_end_to_end(const fke_imageset *fm)
     fke_err e = {{0}};
     fke_imageset s;
     fke_status st = fke_labelnoise_corrupt(fm, FKE_NOISE_PAIRFLIP, 0.45, 5, 640, &s, &e);
-    if (st == FKE_OK) st = fke_imageset_save(&s, DIR "/noisy.h5", &e);
+    if (st == FKE_OK) st = fke_imageset_save(&s, fke_test_path("noisy.h5"), &e);
     fke_tmatrices tm;
     char *names[1] = {"class"};
     if (st == FKE_OK) st = fke_labelnoise_tmatrix(&s, &tm, &e);
     if (st == FKE_OK) {
-        st = fke_tmatrix_save(&tm, DIR "/Ttrue.json", names, &e);
+        st = fke_tmatrix_save(&tm, fke_test_path("Ttrue.json"), names, &e);
         fke_tmatrix_free(&tm);
     }
     FKE_CHECK(st == FKE_OK, "noisy subset: %s", e.msg);
     if (st != FKE_OK) return;
-    const char *runs[3] = {DIR "/ce", DIR "/fixed", DIR "/learned"};
+    const char *runs[3] = {fke_test_path("ce"), fke_test_path("fixed"), fke_test_path("learned")};
     float Tend[3][100];
     for (int k = 0; k < 3; k++) {
         fke_config c;
-        small_config(&c, k ? DIR "/Ttrue.json" : "");
+        small_config(&c, k ? fke_test_path("Ttrue.json") : "");
         if (k == 0) c.correction = FKE_CORR_NONE;
         c.lr_theta_mult = k == 1 ? 0 : 20; /* learned: fast enough to see it move */
         c.epochs = 4;
         c.bn_recalibrate = 5;
-        snprintf(c.train_data, sizeof c.train_data, DIR "/noisy.h5");
+        snprintf(c.train_data, sizeof c.train_data, "%s", fke_test_path("noisy.h5"));
         snprintf(c.out_dir, sizeof c.out_dir, "%s", runs[k]);
         fke_train_opts o = {.progress = NULL};
         fke_train_result r;
@@ -347,7 +323,7 @@ static void test_end_to_end(const fke_imageset *fm)
         FKE_CHECK(st == FKE_OK, "%s: %s", runs[k], e.msg);
         if (st != FKE_OK) continue;
         double first = NAN, last = NAN;
-        int n = losses(runs[k], &first, &last);
+        int n = fke_test_losses(runs[k], &first, &last);
         printf("  %s: %ld steps in %.1f s, loss %.3f -> %.3f\n", runs[k], r.steps, r.seconds, first, last);
         FKE_CHECK(n >= 3 && last < first - 0.05, "%s: the loss falls (%.3f -> %.3f)", runs[k], first, last);
         if (k == 0) continue;
@@ -372,9 +348,9 @@ static void test_end_to_end(const fke_imageset *fm)
     /* anchor points of the plain-CE model */
     fke_noise_opts o;
     fke_noise_defaults(&o);
-    o.data = DIR "/noisy.h5";
-    o.model = DIR "/ce/last.h5";
-    o.out = DIR "/Test.json";
+    o.data = fke_test_path("noisy.h5");
+    o.model = fke_test_path("ce/last.h5");
+    o.out = fke_test_path("Test.json");
     fke_noise_report r;
     st = fke_noise_estimate(&o, &r, &e);
     FKE_CHECK(st == FKE_OK, "anchor estimate on an image set: %s", e.msg);
@@ -413,8 +389,8 @@ static double acc_of(const fke_imageset *noisy, const fke_imageset *test, const 
     c.seed = seed;
     c.chans[0] = 8, c.chans[1] = 16, c.chans[2] = 32, c.F = 32;
     c.lr_step_epochs = epochs / 2, c.lr_gamma = 0.1;
-    snprintf(c.train_data, sizeof c.train_data, DIR "/bnoisy.h5");
-    snprintf(c.out_dir, sizeof c.out_dir, DIR "/b");
+    snprintf(c.train_data, sizeof c.train_data, "%s", fke_test_path("bnoisy.h5"));
+    snprintf(c.out_dir, sizeof c.out_dir, "%s", fke_test_path("b"));
     fke_err e = {{0}};
     fke_train_opts o = {.progress = NULL};
     fke_train_result r;
@@ -424,7 +400,7 @@ static double acc_of(const fke_imageset *noisy, const fke_imageset *test, const 
     }
     *secs += r.seconds;
     fke_model m;
-    if (fke_model_load(&m, DIR "/b/last.h5", 0, NULL, &e) != FKE_OK) return NAN;
+    if (fke_model_load(&m, fke_test_path("b/last.h5"), 0, NULL, &e) != FKE_OK) return NAN;
     fke_eval_result res;
     double a = NAN;
     if (fke_evaluate_images(&m, test, &res, &e) == FKE_OK) a = res.cat_acc, fke_eval_result_free(&res);
@@ -447,18 +423,19 @@ static void test_beats(const fke_imageset *fm)
     }
     te.N = 2000;
     fke_status st = fke_labelnoise_corrupt(fm, FKE_NOISE_PAIRFLIP, 0.45, 1, 1000, &s, &e);
-    if (st == FKE_OK) st = fke_imageset_save(&s, DIR "/bnoisy.h5", &e);
+    if (st == FKE_OK) st = fke_imageset_save(&s, fke_test_path("bnoisy.h5"), &e);
     fke_tmatrices tm;
     char *names[1] = {"class"};
     if (st == FKE_OK) st = fke_labelnoise_tmatrix(&s, &tm, &e);
     if (st == FKE_OK) {
-        st = fke_tmatrix_save(&tm, DIR "/bT.json", names, &e);
+        st = fke_tmatrix_save(&tm, fke_test_path("bT.json"), names, &e);
         fke_tmatrix_free(&tm);
     }
     FKE_CHECK(st == FKE_OK, "noisy subset: %s", e.msg);
     if (st == FKE_OK) {
         double secs = 0;
-        double ce = acc_of(&s, &te, "", 10, 1, &secs), fw = acc_of(&s, &te, DIR "/bT.json", 10, 1, &secs);
+        double ce = acc_of(&s, &te, "", 10, 1, &secs);
+        double fw = acc_of(&s, &te, fke_test_path("bT.json"), 10, 1, &secs);
         printf("  pair-flip 45%%, 1000 images, 10 epochs: test accuracy plain CE %.4f, forward "
                "(true T) %.4f (%.1f s of training)\n", ce, fw, secs);
         FKE_CHECK(fw > ce + 0.10, "forward correction beats plain CE by 10 points: %.4f vs %.4f", fw, ce);
@@ -472,7 +449,7 @@ int main(void)
 {
     fke_set_threads(1);
     fke_imageset tr;
-    if (!fke_test_start(DIR, &tr)) return fke_test_summary("labelnoise");
+    if (!fke_test_start("labelnoise", &tr)) return fke_test_finish("labelnoise");
     test_matrix();
     test_corrupt(&tr);
     test_loss();
@@ -480,6 +457,5 @@ int main(void)
     test_end_to_end(&tr);
     test_beats(&tr);
     fke_imageset_free(&tr);
-    if (system("rm -rf " DIR) != 0) return 1;
-    return fke_test_summary("labelnoise");
+    return fke_test_finish("labelnoise");
 }

@@ -45,7 +45,6 @@ expect 1 "one label per image" "$F" noise estimate "$T/n.h5"
 expect 0 "anchor points of $T/ce/last.h5 over 300 images" "$F" noise estimate "$T/n.h5" --model "$T/ce/last.h5" --out "$T/Test.json"
 expect 0 "class .*mean abs error vs T_true" "$F" noise estimate "$T/n.h5" --model "$T/ce/last.h5" --out "$T/Test.json"
 expect 0 "initial T from $T/Test.json" "$F" train "$T/c.json" --set correction=forward --set t_init="$T/Test.json" --set out_dir="$T/est"
-rm -rf "$T"
 echo "labelnoise cli: $p passed, $f failed"
 echo "RESULT $p $f"
 [ "$f" -eq 0 ]

@@ -1,6 +1,7 @@
 /* test_metrics.c - accuracy, macro-F1 and CSV output against values worked
  * out by hand (scikit-learn gives the same on these labels). */
 #include "run/metrics.h"
+#include "fixtures.h"
 #include "test.h"
 
 #include <math.h>
@@ -9,6 +10,7 @@
 
 int main(void)
 {
+    if (!fke_test_tmpdir("metrics")) return 1;
     fke_err e;
     fke_confusion c;
     FKE_CHECK(fke_confusion_init(&c, 3, &e) == FKE_OK, "init");
@@ -23,8 +25,9 @@ int main(void)
     FKE_CHECK(fabs(fke_confusion_macro_f1(&c) - f1) < 1e-12, "f1 %g vs %g",
               fke_confusion_macro_f1(&c), f1);
     char *names[] = {"a", "b", "c"};
-    FKE_CHECK(fke_confusion_write_csv(&c, names, "/tmp/fke_test_cm.csv", &e) == FKE_OK, "csv");
-    FILE *f = fopen("/tmp/fke_test_cm.csv", "r");
+    const char *csv = fke_test_path("cm.csv");
+    FKE_CHECK(fke_confusion_write_csv(&c, names, csv, &e) == FKE_OK, "csv");
+    FILE *f = fopen(csv, "r");
     char line[128] = "";
     FKE_CHECK(f && fgets(line, sizeof line, f) && strcmp(line, "true\\pred,a,b,c\n") == 0,
               "header '%s'", line);
@@ -36,5 +39,5 @@ int main(void)
     float a[4] = {1, 0, 0, 1}, b[4] = {0.9f, 0.1f, 0.2f, 0.8f};
     FKE_CHECK(fabs(fke_matrix_mae(a, b, 2) - 0.15) < 1e-6, "mae");
     fke_confusion_free(&c);
-    return fke_test_summary("metrics");
+    return fke_test_finish("metrics");
 }

@@ -30,27 +30,6 @@
 #include "data/tmatrix.h"
 #include "run/train.h"
 
-#define DIR "/tmp/fke_test_noise"
-
-static int make_synth(const fke_imageset *fm, int posts, double noise, uint64_t seed,
-                      const char *path, fke_dataset *keep)
-{
-    fke_synth_opts o;
-    fke_synth_defaults(&o, 0);
-    o.posts = posts;
-    o.noise_ratio = noise;
-    o.seed = seed;
-    fke_dataset d;
-    memset(&d, 0, sizeof d);
-    fke_err e = {{0}};
-    fke_status st = fke_synth_generate(&o, fm, "fashion-mnist", &d, &e);
-    if (st == FKE_OK) st = fke_dataset_save(&d, path, &e);
-    FKE_CHECK(st == FKE_OK, "synth %s: %s", path, e.msg);
-    if (keep && st == FKE_OK) *keep = d;
-    else fke_dataset_free(&d);
-    return st == FKE_OK;
-}
-
 static int row_stochastic(const fke_tmatrices *tm, double tol)
 {
     for (int t = 0; t < tm->ntask; t++) {
@@ -78,8 +57,8 @@ static void test_overlap(void)
 {
     fke_noise_opts o;
     fke_noise_defaults(&o);
-    o.data = DIR "/big.h5";
-    o.out = DIR "/T_overlap.json";
+    o.data = fke_test_path("big.h5");
+    o.out = fke_test_path("T_overlap.json");
     fke_noise_report r;
     fke_err e = {{0}};
     fke_status st = fke_noise_estimate(&o, &r, &e);
@@ -116,7 +95,7 @@ static void test_overlap(void)
     if (st == FKE_OK) fke_tmatrix_free(&back);
     /* the same numbers as the library's overlap estimate */
     fke_dataset d;
-    if (fke_dataset_load(&d, DIR "/big.h5", &e) == FKE_OK) {
+    if (fke_dataset_load(&d, fke_test_path("big.h5"), &e) == FKE_OK) {
         fke_tmatrices tm;
         long used = 0;
         if (fke_tmatrix_from_overlap(&tm, &d, 1.0, &used, &e) == FKE_OK) {
@@ -174,8 +153,8 @@ static fke_status train_small(fke_err *e)
     c.F = c.H = c.H2 = c.M = 32;
     c.D = 16, c.Co = 8, c.T = 32;
     c.correction = FKE_CORR_NONE;
-    snprintf(c.train_data, sizeof c.train_data, DIR "/small.h5");
-    snprintf(c.out_dir, sizeof c.out_dir, DIR "/run");
+    snprintf(c.train_data, sizeof c.train_data, "%s", fke_test_path("small.h5"));
+    snprintf(c.out_dir, sizeof c.out_dir, "%s", fke_test_path("run"));
     c.steps = 40;
     c.lr = 0.05;
     c.lr_step_epochs = 0;
@@ -194,9 +173,9 @@ static void test_anchor_model(void)
 {
     fke_noise_opts o;
     fke_noise_defaults(&o);
-    o.data = DIR "/small.h5";
-    o.model = DIR "/run/last.h5";
-    o.out = DIR "/T_anchor.json";
+    o.data = fke_test_path("small.h5");
+    o.model = fke_test_path("run/last.h5");
+    o.out = fke_test_path("T_anchor.json");
     fke_noise_report r;
     fke_err e = {{0}};
     fke_status st = fke_noise_estimate(&o, &r, &e);
@@ -287,7 +266,7 @@ static void test_query(void)
 {
     fke_err e = {{0}};
     fke_dataset d;
-    if (fke_dataset_load(&d, DIR "/small.h5", &e) != FKE_OK) {
+    if (fke_dataset_load(&d, fke_test_path("small.h5"), &e) != FKE_OK) {
         FKE_CHECK(0, "load small.h5: %s", e.msg);
         return;
     }
@@ -295,10 +274,13 @@ static void test_query(void)
     FKE_CHECK(pool > 100, "pool of %ld machine-labelled posts", pool);
     const long K = 40;
     for (int s = 0; s < FKE_QUERY_COUNT; s++) {
-        char out[256];
-        snprintf(out, sizeof out, DIR "/q_%s.jsonl", fke_query_strategy_names[s]);
-        fke_query_opts o = {.ckpt = DIR "/run/last.h5", .data = DIR "/small.h5", .out = out,
-                            .strategy = fke_query_strategy_names[s], .budget = K, .seed = 3};
+        const char *out = fke_test_path("q_%s.jsonl", fke_query_strategy_names[s]);
+        fke_query_opts o = {.ckpt = fke_test_path("run/last.h5"),
+                            .data = fke_test_path("small.h5"),
+                            .out = out,
+                            .strategy = fke_query_strategy_names[s],
+                            .budget = K,
+                            .seed = 3};
         long n = 0;
         fke_status st = fke_query_run(&o, &n, &e);
         FKE_CHECK(st == FKE_OK && n == K, "query %s: %s", o.strategy, e.msg);
@@ -324,7 +306,7 @@ static void test_query(void)
                l.score[0], l.score[1], l.score[K - 1], l.post[0], l.post[1]);
         if (s == FKE_QUERY_LEAST) {
             fke_model m;
-            if (fke_model_load(&m, DIR "/run/last.h5", 0, NULL, &e) == FKE_OK) {
+            if (fke_model_load(&m, fke_test_path("run/last.h5"), 0, NULL, &e) == FKE_OK) {
                 for (int pick = 0; pick < 2; pick++) {
                     long i = pick ? K - 1 : 0;
                     double want = least_by_hand(&m, &d, l.post[i]);
@@ -339,15 +321,17 @@ static void test_query(void)
         }
     }
     /* random: the same seed the same choice, another seed another */
-    fke_query_opts o = {.ckpt = DIR "/run/last.h5", .data = DIR "/small.h5",
-                        .out = DIR "/q_random2.jsonl", .strategy = "random", .budget = K, .seed = 3};
+    fke_query_opts o = {.ckpt = fke_test_path("run/last.h5"), .data = fke_test_path("small.h5"),
+                        .out = fke_test_path("q_random2.jsonl"), .strategy = "random",
+                        .budget = K, .seed = 3};
     long n;
     lines a, b, c;
     FKE_CHECK(fke_query_run(&o, &n, &e) == FKE_OK, "random again: %s", e.msg);
-    o.seed = 4, o.out = DIR "/q_random3.jsonl";
+    o.seed = 4, o.out = fke_test_path("q_random3.jsonl");
     FKE_CHECK(fke_query_run(&o, &n, &e) == FKE_OK, "random seed 4: %s", e.msg);
-    if (read_lines(DIR "/q_random.jsonl", &a) == 0 && read_lines(DIR "/q_random2.jsonl", &b) == 0 &&
-        read_lines(DIR "/q_random3.jsonl", &c) == 0) {
+    if (read_lines(fke_test_path("q_random.jsonl"), &a) == 0 &&
+        read_lines(fke_test_path("q_random2.jsonl"), &b) == 0 &&
+        read_lines(fke_test_path("q_random3.jsonl"), &c) == 0) {
         int same = a.n == b.n, differ = 0;
         for (long i = 0; i < a.n && i < b.n; i++) same &= a.post[i] == b.post[i] && a.score[i] == b.score[i];
         for (long i = 0; i < a.n && i < c.n; i++) differ |= a.post[i] != c.post[i];
@@ -356,8 +340,8 @@ static void test_query(void)
     }
 
     /* bad input */
-    fke_query_opts bad = {.ckpt = DIR "/run/last.h5", .data = DIR "/small.h5",
-                          .out = DIR "/q_bad.jsonl", .strategy = "bogus", .budget = 5};
+    fke_query_opts bad = {.ckpt = fke_test_path("run/last.h5"), .data = fke_test_path("small.h5"),
+                          .out = fke_test_path("q_bad.jsonl"), .strategy = "bogus", .budget = 5};
     fke_status st = fke_query_run(&bad, &n, &e);
     FKE_CHECK(st == FKE_ERR_ARG && strstr(e.msg, "bogus") &&
                   strstr(e.msg, "least, margin, entropy, random"),
@@ -375,14 +359,14 @@ static void test_query(void)
     st = fke_query_run(&bad, &n, &e);
     FKE_CHECK(st == FKE_ERR_ARG && strstr(e.msg, "budget"), "budget 0: %s", e.msg);
     bad.budget = 5;
-    bad.ckpt = DIR "/nothere.h5";
+    bad.ckpt = fke_test_path("nothere.h5");
     st = fke_query_run(&bad, &n, &e);
     FKE_CHECK(st == FKE_ERR_IO && strstr(e.msg, "nothere.h5"), "missing checkpoint: %s", e.msg);
-    bad.ckpt = DIR "/run/last.h5";
-    bad.data = DIR "/nodata.h5";
+    bad.ckpt = fke_test_path("run/last.h5");
+    bad.data = fke_test_path("nodata.h5");
     st = fke_query_run(&bad, &n, &e);
     FKE_CHECK(st != FKE_OK && strstr(e.msg, "nodata.h5"), "missing dataset: %s", e.msg);
-    FKE_CHECK(access(DIR "/q_bad.jsonl", F_OK) != 0, "no output for refused queries");
+    FKE_CHECK(access(fke_test_path("q_bad.jsonl"), F_OK) != 0, "no output for refused queries");
     fke_dataset_free(&d);
 }
 
@@ -390,37 +374,37 @@ static void test_estimate_refusals(const fke_imageset *fm)
 {
     fke_err e = {{0}};
     fke_dataset d;
-    if (!make_synth(fm, 60, 0.7, 21, DIR "/tiny.h5", &d)) return;
+    if (!fke_test_synth(fm, 0, 60, 0.7, 21, fke_test_path("tiny.h5"), &d)) return;
     /* a clean-only dataset without machine labels */
     size_t NG = (size_t)d.N * d.G;
     for (size_t s = 0; s < NG; s++) d.cat_machine[s] = -1, d.cat[s] = d.cat_true[s];
     for (size_t s = 0; s < NG * d.A; s++) d.attr_machine[s] = -1, d.attr[s] = d.attr_true[s];
     memset(d.clean, 1, (size_t)d.N);
-    fke_status st = fke_dataset_save(&d, DIR "/nomachine.h5", &e);
+    fke_status st = fke_dataset_save(&d, fke_test_path("nomachine.h5"), &e);
     FKE_CHECK(st == FKE_OK, "save nomachine.h5: %s", e.msg);
     fke_dataset_free(&d);
     fke_noise_opts o;
     fke_noise_defaults(&o);
-    o.data = DIR "/nomachine.h5";
-    o.out = DIR "/T_bad.json";
+    o.data = fke_test_path("nomachine.h5");
+    o.out = fke_test_path("T_bad.json");
     fke_noise_report r;
     st = fke_noise_estimate(&o, &r, &e);
     FKE_CHECK(st != FKE_OK && strstr(e.msg, "nomachine.h5") && strstr(e.msg, "no machine labels"),
               "no machine labels: %s", e.msg);
-    o.model = DIR "/run/last.h5";
+    o.model = fke_test_path("run/last.h5");
     st = fke_noise_estimate(&o, &r, &e);
     FKE_CHECK(st != FKE_OK && strstr(e.msg, "nomachine.h5") && strstr(e.msg, "no machine labels"),
               "no machine labels, with a model: %s", e.msg);
 
     /* machine labels but no true ones: overlap impossible, --model named */
-    if (fke_dataset_load(&d, DIR "/tiny.h5", &e) == FKE_OK) {
+    if (fke_dataset_load(&d, fke_test_path("tiny.h5"), &e) == FKE_OK) {
         for (size_t s = 0; s < NG; s++) d.cat_true[s] = -1;
         for (size_t s = 0; s < NG * d.A; s++) d.attr_true[s] = -1;
-        st = fke_dataset_save(&d, DIR "/nooverlap.h5", &e);
+        st = fke_dataset_save(&d, fke_test_path("nooverlap.h5"), &e);
         FKE_CHECK(st == FKE_OK, "save nooverlap.h5: %s", e.msg);
         fke_dataset_free(&d);
         o.model = NULL;
-        o.data = DIR "/nooverlap.h5";
+        o.data = fke_test_path("nooverlap.h5");
         st = fke_noise_estimate(&o, &r, &e);
         FKE_CHECK(st != FKE_OK && strstr(e.msg, "nooverlap.h5") && strstr(e.msg, "--model"),
                   "no overlap: %s", e.msg);
@@ -434,39 +418,40 @@ static void test_estimate_refusals(const fke_imageset *fm)
     fke_model m;
     st = fke_model_init(&m, &c, &e);
     if (st == FKE_OK) {
-        st = fke_model_save(&m, DIR "/cat12.h5", NULL, &e);
+        st = fke_model_save(&m, fke_test_path("cat12.h5"), NULL, &e);
         fke_model_free(&m);
     }
     FKE_CHECK(st == FKE_OK, "model with 12 categories: %s", e.msg);
-    o.data = DIR "/tiny.h5";
-    o.model = DIR "/cat12.h5";
+    o.data = fke_test_path("tiny.h5");
+    o.model = fke_test_path("cat12.h5");
     st = fke_noise_estimate(&o, &r, &e);
     FKE_CHECK(st != FKE_OK && strstr(e.msg, "cat12.h5") && strstr(e.msg, "tiny.h5") &&
                   strstr(e.msg, "n_cat"),
               "model of other label counts: %s", e.msg);
     /* missing files, unwritable output */
-    o.model = DIR "/nothere.h5";
+    o.model = fke_test_path("nothere.h5");
     st = fke_noise_estimate(&o, &r, &e);
     FKE_CHECK(st == FKE_ERR_IO && strstr(e.msg, "nothere.h5"), "missing checkpoint: %s", e.msg);
     o.model = NULL;
-    o.data = DIR "/nodata.h5";
+    o.data = fke_test_path("nodata.h5");
     st = fke_noise_estimate(&o, &r, &e);
     FKE_CHECK(st != FKE_OK && strstr(e.msg, "nodata.h5"), "missing dataset: %s", e.msg);
-    o.data = DIR "/tiny.h5";
-    o.out = DIR "/no/such/dir/T.json";
+    o.data = fke_test_path("tiny.h5");
+    o.out = fke_test_path("no/such/dir/T.json");
     st = fke_noise_estimate(&o, &r, &e);
     FKE_CHECK(st == FKE_ERR_IO && strstr(e.msg, "no/such/dir/T.json"), "unwritable output: %s", e.msg);
-    FKE_CHECK(access(DIR "/T_bad.json", F_OK) != 0, "no matrices written for refused estimates");
+    FKE_CHECK(access(fke_test_path("T_bad.json"), F_OK) != 0,
+              "no matrices written for refused estimates");
 }
 
 int main(void)
 {
     fke_set_threads(1);
     fke_imageset tr;
-    if (!fke_test_start(DIR, &tr)) return fke_test_summary("noise");
+    if (!fke_test_start("noise", &tr)) return fke_test_finish("noise");
     fke_err e = {{0}};
-    int ok = make_synth(&tr, 3000, 0.7, 31, DIR "/big.h5", NULL) &&
-         make_synth(&tr, 250, 0.7, 32, DIR "/small.h5", NULL);
+    int ok = fke_test_synth(&tr, 0, 3000, 0.7, 31, fke_test_path("big.h5"), NULL) &&
+             fke_test_synth(&tr, 0, 250, 0.7, 32, fke_test_path("small.h5"), NULL);
     if (ok) {
         test_overlap();
         test_anchor_rule();
@@ -479,5 +464,5 @@ int main(void)
         test_estimate_refusals(&tr);
     }
     fke_imageset_free(&tr);
-    return fke_test_summary("noise");
+    return fke_test_finish("noise");
 }

@@ -37,7 +37,6 @@ expect 1 "none.h5" "$F" query "$T/run/last.h5" "$T/none.h5" --strategy least --b
 expect 1 "none.ckpt" "$F" query "$T/none.ckpt" "$T/d.h5" --strategy least --budget 3
 expect 2 "usage" "$F" query "$T/run/last.h5" "$T/d.h5" --strategy least
 expect 2 "whole number" "$F" query "$T/run/last.h5" "$T/d.h5" --strategy least --budget many
-rm -rf "$T"
 echo "noise cli: $p passed, $f failed"
 echo "RESULT $p $f"
 [ "$f" -eq 0 ]

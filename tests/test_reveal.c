@@ -17,39 +17,28 @@
 #include "test.h"
 #include "test_fmnist.h"
 
-#define DIR "/tmp/fke_test_reveal"
-
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f) return;
-    fputs(text, f);
-    fclose(f);
-}
-
-#define SAME(a, b, n) (memcmp((a), (b), (size_t)(n) * sizeof *(a)) == 0)
-
 /* every field but the garment training labels and the clean flags */
 static int same_except_labels(const fke_dataset *x, const fke_dataset *y)
 {
     size_t N = (size_t)x->N, NG = N * x->G, NGA = NG * x->A;
     return x->N == y->N && x->G == y->G && x->A == y->A &&
-           SAME(x->images, y->images, N * x->C * x->img * x->img) &&
-           SAME(x->crops, y->crops, NG * x->C * x->crop * x->crop) &&
-           SAME(x->n_garments, y->n_garments, N) && SAME(x->boxes, y->boxes, NG * 4) &&
-           SAME(x->tokens, y->tokens, N * x->L) && SAME(x->occ, y->occ, N) &&
-           SAME(x->cat_true, y->cat_true, NG) && SAME(x->attr_true, y->attr_true, NGA) &&
-           SAME(x->cat_machine, y->cat_machine, NG) &&
-           SAME(x->attr_machine, y->attr_machine, NGA) && SAME(x->person, y->person, NG * 2) &&
+           FKE_SAME(x->images, y->images, N * x->C * x->img * x->img) &&
+           FKE_SAME(x->crops, y->crops, NG * x->C * x->crop * x->crop) &&
+           FKE_SAME(x->n_garments, y->n_garments, N) && FKE_SAME(x->boxes, y->boxes, NG * 4) &&
+           FKE_SAME(x->tokens, y->tokens, N * x->L) && FKE_SAME(x->occ, y->occ, N) &&
+           FKE_SAME(x->cat_true, y->cat_true, NG) && FKE_SAME(x->attr_true, y->attr_true, NGA) &&
+           FKE_SAME(x->cat_machine, y->cat_machine, NG) &&
+           FKE_SAME(x->attr_machine, y->attr_machine, NGA) &&
+           FKE_SAME(x->person, y->person, NG * 2) &&
            (x->T_true == NULL) == (y->T_true == NULL) &&
-           (!x->T_true || SAME(x->T_true, y->T_true, fke_synth_T_size()));
+           (!x->T_true || FKE_SAME(x->T_true, y->T_true, fke_synth_T_size()));
 }
 
 static int same_labels(const fke_dataset *x, const fke_dataset *y)
 {
     size_t NG = (size_t)x->N * x->G;
-    return SAME(x->clean, y->clean, x->N) && SAME(x->cat, y->cat, NG) &&
-           SAME(x->attr, y->attr, NG * x->A);
+    return FKE_SAME(x->clean, y->clean, x->N) && FKE_SAME(x->cat, y->cat, NG) &&
+           FKE_SAME(x->attr, y->attr, NG * x->A);
 }
 
 /* the first k machine-labelled posts with at least one garment, from post `from` */
@@ -80,10 +69,10 @@ static void test_reveal(const char *data)
                  1.0 - r / 100.0, r + 1, r == 3 ? "\n" : "");
         strcat(q, line);
     }
-    write_text(DIR "/q.jsonl", q);
+    fke_test_write_text(fke_test_path("q.jsonl"), q);
     int32_t *got;
     long n;
-    fke_status st = fke_reveal_read_ids(DIR "/q.jsonl", &got, &n, &e);
+    fke_status st = fke_reveal_read_ids(fke_test_path("q.jsonl"), &got, &n, &e);
     FKE_CHECK(st == FKE_OK && n == k, "read ids: %s (%ld)", e.msg, n);
     if (st == FKE_OK) {
         int okids = 1;
@@ -106,7 +95,7 @@ static void test_reveal(const char *data)
               "(%ld category, %ld attribute)", want_cat, want_attr);
 
     fke_reveal_stats s;
-    st = fke_reveal_run(data, DIR "/q.jsonl", DIR "/out.h5", &s, &e);
+    st = fke_reveal_run(data, fke_test_path("q.jsonl"), fke_test_path("out.h5"), &s, &e);
     FKE_CHECK(st == FKE_OK, "reveal: %s", e.msg);
     FKE_CHECK(s.posts == k && s.garments == want_g && s.cat_changed == want_cat &&
               s.attr_changed == want_attr && s.attr_labels == want_g * d0.A &&
@@ -114,7 +103,7 @@ static void test_reveal(const char *data)
               "stats: posts %ld garments %ld/%ld cat %ld/%ld attr %ld/%ld clean %ld/%ld", s.posts,
               s.garments, want_g, s.cat_changed, want_cat, s.attr_changed, want_attr,
               s.clean_after, clean0 + k);
-    if (st != FKE_OK || fke_dataset_load(&d, DIR "/out.h5", &e) != FKE_OK) {
+    if (st != FKE_OK || fke_dataset_load(&d, fke_test_path("out.h5"), &e) != FKE_OK) {
         FKE_CHECK(0, "load the revealed set: %s", e.msg);
         fke_dataset_free(&d0);
         return;
@@ -146,22 +135,24 @@ static void test_reveal(const char *data)
     free(chosen);
 
     /* the same query again: every post is clean now; nothing written */
-    unlink(DIR "/again.h5");
-    st = fke_reveal_run(DIR "/out.h5", DIR "/q.jsonl", DIR "/again.h5", &s, &e);
+    unlink(fke_test_path("again.h5"));
+    st = fke_reveal_run(fke_test_path("out.h5"), fke_test_path("q.jsonl"),
+                        fke_test_path("again.h5"), &s, &e);
     FKE_CHECK(st == FKE_ERR_ARG && strstr(e.msg, "already clean"), "second reveal: %s", e.msg);
-    FKE_CHECK(access(DIR "/again.h5", F_OK) != 0, "a refused reveal writes nothing");
+    FKE_CHECK(access(fke_test_path("again.h5"), F_OK) != 0, "a refused reveal writes nothing");
 
     /* in place: OUT = DATA, a second round on the revealed set */
     int32_t more[3];
     int m = pick(&d, ids[k - 1] + 1, 3, more);
     snprintf(q, sizeof q, "{\"post\": %d}\n{\"post\": %d}\n{\"post\": %d}\n", more[0], more[1],
              more[2]);
-    write_text(DIR "/q2.jsonl", q);
-    st = fke_reveal_run(DIR "/out.h5", DIR "/q2.jsonl", DIR "/out.h5", &s, &e);
+    fke_test_write_text(fke_test_path("q2.jsonl"), q);
+    st = fke_reveal_run(fke_test_path("out.h5"), fke_test_path("q2.jsonl"), fke_test_path("out.h5"),
+                        &s, &e);
     FKE_CHECK(m == 3 && st == FKE_OK && s.posts == 3 && s.clean_after == clean0 + k + 3,
               "in-place second round: %s (clean %ld)", e.msg, s.clean_after);
     fke_dataset d2;
-    if (fke_dataset_load(&d2, DIR "/out.h5", &e) == FKE_OK) {
+    if (fke_dataset_load(&d2, fke_test_path("out.h5"), &e) == FKE_OK) {
         FKE_CHECK(d2.clean[more[0]] && d2.clean[more[2]] && d2.clean[ids[0]],
                   "both rounds' posts clean after the in-place write");
         fke_dataset_free(&d2);
@@ -207,15 +198,17 @@ static void test_reveal(const char *data)
     FKE_CHECK(st == FKE_ERR_ARG && strstr(e.msg, "no true labels"), "no true labels: %s",
               e.msg);
     FKE_CHECK(same_labels(&d, &keep), "no true labels: dataset changed");
-    st = fke_dataset_save(&d, DIR "/notrue.h5", &e);
+    st = fke_dataset_save(&d, fke_test_path("notrue.h5"), &e);
     FKE_CHECK(st == FKE_OK, "save notrue: %s", e.msg);
     snprintf(q, sizeof q, "{\"post\": %d}\n", more[1]);
-    write_text(DIR "/q3.jsonl", q);
-    unlink(DIR "/never.h5");
-    st = fke_reveal_run(DIR "/notrue.h5", DIR "/q3.jsonl", DIR "/never.h5", &s, &e);
+    fke_test_write_text(fke_test_path("q3.jsonl"), q);
+    unlink(fke_test_path("never.h5"));
+    st = fke_reveal_run(fke_test_path("notrue.h5"), fke_test_path("q3.jsonl"),
+                        fke_test_path("never.h5"), &s, &e);
     FKE_CHECK(st == FKE_ERR_ARG && strstr(e.msg, "notrue.h5") && strstr(e.msg, "no true labels"),
               "no true labels, from the file: %s", e.msg);
-    FKE_CHECK(access(DIR "/never.h5", F_OK) != 0, "nothing written for a set without true labels");
+    FKE_CHECK(access(fke_test_path("never.h5"), F_OK) != 0,
+              "nothing written for a set without true labels");
     free(keep.clean), free(keep.cat), free(keep.attr);
     fke_dataset_free(&d);
     fke_dataset_free(&d0);
@@ -237,11 +230,11 @@ static void test_query_files(const char *data)
     };
     fke_err e = {{0}};
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
-        write_text(DIR "/bad.jsonl", cases[c].text);
+        fke_test_write_text(fke_test_path("bad.jsonl"), cases[c].text);
         int32_t *ids = NULL;
         long n = -1;
         e.msg[0] = 0;
-        fke_status st = fke_reveal_read_ids(DIR "/bad.jsonl", &ids, &n, &e);
+        fke_status st = fke_reveal_read_ids(fke_test_path("bad.jsonl"), &ids, &n, &e);
         FKE_CHECK(st == FKE_ERR_FORMAT && strstr(e.msg, cases[c].msg) &&
                       strstr(e.msg, "bad.jsonl") && !ids && n == 0,
                   "query file case %zu: status %d, message '%s' (want '%s')", c, (int)st, e.msg,
@@ -250,21 +243,21 @@ static void test_query_files(const char *data)
     }
     int32_t *ids = NULL;
     long n;
-    fke_status st = fke_reveal_read_ids(DIR "/none.jsonl", &ids, &n, &e);
+    fke_status st = fke_reveal_read_ids(fke_test_path("none.jsonl"), &ids, &n, &e);
     FKE_CHECK(st == FKE_ERR_IO && strstr(e.msg, "none.jsonl"), "missing query file: %s", e.msg);
     fke_reveal_stats s;
-    write_text(DIR "/ok.jsonl", "{\"post\": 1}\n");
-    st = fke_reveal_run(DIR "/none.h5", DIR "/ok.jsonl", DIR "/x.h5", &s, &e);
+    fke_test_write_text(fke_test_path("ok.jsonl"), "{\"post\": 1}\n");
+    st = fke_reveal_run(fke_test_path("none.h5"), fke_test_path("ok.jsonl"), fke_test_path("x.h5"),
+                        &s, &e);
     FKE_CHECK(st != FKE_OK && strstr(e.msg, "none.h5"), "missing dataset: %s", e.msg);
-    st = fke_reveal_run(data, DIR "/ok.jsonl", DIR "/no/such/dir/x.h5", &s, &e);
+    st = fke_reveal_run(data, fke_test_path("ok.jsonl"), fke_test_path("no/such/dir/x.h5"), &s, &e);
     FKE_CHECK(st != FKE_OK && strstr(e.msg, "no/such/dir"), "unwritable output: %s", e.msg);
 }
 
 int main(void)
 {
     fke_imageset tr;
-    if (!fke_test_start(DIR, &tr)) return fke_test_summary("reveal");
-    fke_err e = {{0}};
+    if (!fke_test_start("reveal", &tr)) return fke_test_finish("reveal");
     fke_synth_opts o;
     fke_synth_defaults(&o, 0);
     o.posts = 200;
@@ -272,16 +265,11 @@ int main(void)
     o.flip_rate = 0.5;
     o.missing = 0.1;
     o.seed = 7;
-    fke_dataset d;
-    memset(&d, 0, sizeof d);
-    fke_status st = fke_synth_generate(&o, &tr, "fashion-mnist", &d, &e);
-    if (st == FKE_OK) st = fke_dataset_save(&d, DIR "/d.h5", &e);
-    FKE_CHECK(st == FKE_OK, "synth: %s", e.msg);
-    fke_dataset_free(&d);
+    int ok = fke_test_synth_opts(&o, &tr, fke_test_path("d.h5"), NULL);
     fke_imageset_free(&tr);
-    if (st == FKE_OK) {
-        test_reveal(DIR "/d.h5");
-        test_query_files(DIR "/d.h5");
+    if (ok) {
+        test_reveal(fke_test_path("d.h5"));
+        test_query_files(fke_test_path("d.h5"));
     }
-    return fke_test_summary("reveal");
+    return fke_test_finish("reveal");
 }

@@ -36,5 +36,4 @@ expect 1 "none.h5" "$F" data reveal "$T/none.h5" "$T/q.jsonl" "$T/x.h5"
 expect 2 "usage" "$F" data reveal "$T/d.h5" "$T/q.jsonl"
 expect 2 "unknown option" "$F" data reveal "$T/d.h5" "$T/q.jsonl" "$T/x.h5" --force
 expect 2 "unexpected argument" "$F" data reveal "$T/d.h5" "$T/q.jsonl" "$T/x.h5" extra
-rm -rf "$T"
 echo "RESULT $p $f"

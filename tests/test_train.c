@@ -19,32 +19,13 @@
 #include "model/model_io.h"
 #include "data/synth.h"
 #include "test.h"
+#include "test_fmnist.h"
 #include "run/train.h"
-
-#define DIR "/tmp/fke_test_train"
-
-static int make_synth(const fke_imageset *fm, int split, int posts, double noise, uint64_t seed,
-                      const char *path)
-{
-    fke_synth_opts o;
-    fke_synth_defaults(&o, split);
-    o.posts = posts;
-    o.noise_ratio = noise;
-    o.seed = seed;
-    fke_dataset d;
-    memset(&d, 0, sizeof d);
-    fke_err e = {{0}};
-    fke_status st = fke_synth_generate(&o, fm, "fashion-mnist", &d, &e);
-    if (st == FKE_OK) st = fke_dataset_save(&d, path, &e);
-    FKE_CHECK(st == FKE_OK, "synth %s: %s", path, e.msg);
-    fke_dataset_free(&d);
-    return st == FKE_OK;
-}
 
 static void base_config(fke_config *c, const char *out)
 {
     fke_config_defaults(c);
-    snprintf(c->train_data, sizeof c->train_data, DIR "/train.h5");
+    snprintf(c->train_data, sizeof c->train_data, "%s", fke_test_path("train.h5"));
     snprintf(c->out_dir, sizeof c->out_dir, "%s", out);
     c->threads = 1;
     c->log_every = 5;
@@ -76,8 +57,8 @@ static int read_blocks(const fke_config *c, const char *path, fke_real **w, fke_
 static void test_learning(void)
 {
     fke_config c;
-    base_config(&c, DIR "/learn");
-    snprintf(c.test_data, sizeof c.test_data, DIR "/test.h5");
+    base_config(&c, fke_test_path("learn"));
+    snprintf(c.test_data, sizeof c.test_data, "%s", fke_test_path("test.h5"));
     c.epochs = 4;
     c.lr = 0.05;
     c.lr_step_epochs = 0;
@@ -89,26 +70,17 @@ static void test_learning(void)
     fke_status st = fke_train(&c, &o, &r, &e);
     FKE_CHECK(st == FKE_OK, "train: %s", e.msg);
     /* the loss falls: first vs last logged mean loss */
-    FILE *f = fopen(DIR "/learn/metrics.jsonl", "r");
-    char line[2048];
     double first = NAN, last = NAN;
-    while (f && fgets(line, sizeof line, f)) {
-        char *p = strstr(line, "\"loss\": ");
-        if (!p || strstr(line, "eval_step")) continue;
-        double v = atof(p + 8);
-        if (isnan(first)) first = v;
-        last = v;
-    }
-    if (f) fclose(f);
+    fke_test_losses(fke_test_path("learn"), &first, &last);
     FKE_CHECK(last < first - 0.15, "loss fell from %.4f to %.4f", first, last);
     /* held-out accuracy (test posts use only Fashion-MNIST test images) */
     fke_model m;
     fke_dataset d;
     fke_eval_result res;
     memset(&res, 0, sizeof res);
-    st = fke_model_load(&m, DIR "/learn/last.h5", 0, NULL, &e);
+    st = fke_model_load(&m, fke_test_path("learn/last.h5"), 0, NULL, &e);
     FKE_CHECK(st == FKE_OK, "load: %s", e.msg);
-    if (st == FKE_OK && fke_dataset_load(&d, DIR "/test.h5", &e) == FKE_OK) {
+    if (st == FKE_OK && fke_dataset_load(&d, fke_test_path("test.h5"), &e) == FKE_OK) {
         st = fke_evaluate(&m, &d, &res, &e);
         FKE_CHECK(st == FKE_OK, "eval: %s", e.msg);
         printf("  held-out after %ld steps: occasion %.3f category %.3f attributes %.3f "
@@ -127,24 +99,24 @@ static void test_learning(void)
 static void test_resume(void)
 {
     fke_config c;
-    base_config(&c, DIR "/full");
+    base_config(&c, fke_test_path("full"));
     c.steps = 16;
     c.eval_every = 8;
     fke_train_opts o = {.progress = NULL};
     fke_train_result r;
     fke_err e = {{0}};
     FKE_CHECK(fke_train(&c, &o, &r, &e) == FKE_OK, "full run: %s", e.msg);
-    base_config(&c, DIR "/half");
+    base_config(&c, fke_test_path("half"));
     c.steps = 8;
     c.eval_every = 8;
     FKE_CHECK(fke_train(&c, &o, &r, &e) == FKE_OK, "half run: %s", e.msg);
     c.steps = 16; /* --resume RUN --set steps=16 */
-    o.resume = DIR "/half";
+    o.resume = fke_test_path("half");
     FKE_CHECK(fke_train(&c, &o, &r, &e) == FKE_OK, "resumed run: %s", e.msg);
     FKE_CHECK(r.steps == 16, "resumed run ended at step %ld", r.steps);
     fke_real *w1, *m1, *w2, *m2;
-    int n1 = read_blocks(&c, DIR "/full/last.h5", &w1, &m1);
-    int n2 = read_blocks(&c, DIR "/half/last.h5", &w2, &m2);
+    int n1 = read_blocks(&c, fke_test_path("full/last.h5"), &w1, &m1);
+    int n2 = read_blocks(&c, fke_test_path("half/last.h5"), &w2, &m2);
     FKE_CHECK(n1 > 0 && n1 == n2, "checkpoints readable");
     if (n1 > 0 && n1 == n2) {
         int same_w = memcmp(w1, w2, (size_t)n1 * sizeof(fke_real)) == 0;
@@ -162,7 +134,7 @@ static void test_resume(void)
 static void test_nan(void)
 {
     fke_config c;
-    base_config(&c, DIR "/nan");
+    base_config(&c, fke_test_path("nan"));
     c.steps = 40;
     c.eval_every = 1;
     c.lr = 1e4;
@@ -175,10 +147,10 @@ static void test_nan(void)
               "message names the step and the checkpoint: %s", e.msg);
     printf("  diverging run: %s\n", e.msg);
     fke_model m;
-    int have = access(DIR "/nan/last.h5", F_OK) == 0;
+    int have = access(fke_test_path("nan/last.h5"), F_OK) == 0;
     FKE_CHECK(have == (strstr(e.msg, "the last good checkpoint is") != NULL),
               "the message says whether a checkpoint exists: %s", e.msg);
-    st = have ? fke_model_load(&m, DIR "/nan/last.h5", 0, NULL, &e) : FKE_ERR_IO;
+    st = have ? fke_model_load(&m, fke_test_path("nan/last.h5"), 0, NULL, &e) : FKE_ERR_IO;
     FKE_CHECK(!have || st == FKE_OK, "last good checkpoint loads: %s", e.msg);
     if (st == FKE_OK) {
         int finite = 1;
@@ -192,7 +164,7 @@ static void test_refusals(void)
 {
     fke_err e = {{0}};
     fke_config c;
-    base_config(&c, DIR "/bad");
+    base_config(&c, fke_test_path("bad"));
     c.steps = 2;
     c.n_cat = 12; /* the data has 10 categories */
     fke_train_opts o = {.progress = NULL};
@@ -200,33 +172,26 @@ static void test_refusals(void)
     fke_status st = fke_train(&c, &o, &r, &e);
     FKE_CHECK(st != FKE_OK && strstr(e.msg, "train.h5") && strstr(e.msg, "n_cat"),
               "label-count mismatch refused naming file and field: %s", e.msg);
-    FKE_CHECK(access(DIR "/bad/last.h5", F_OK) != 0, "no checkpoint written for a refused run");
+    FKE_CHECK(access(fke_test_path("bad/last.h5"), F_OK) != 0,
+              "no checkpoint written for a refused run");
 
     /* a truncated checkpoint */
-    FILE *in = fopen(DIR "/full/last.h5", "rb"), *out = fopen(DIR "/trunc.h5", "wb");
-    char buf[4096];
-    size_t n, total = 0;
-    while (in && out && (n = fread(buf, 1, sizeof buf, in)) > 0 && total < 20000) {
-        fwrite(buf, 1, n, out);
-        total += n;
-    }
-    if (in) fclose(in);
-    if (out) fclose(out);
+    fke_test_copy_prefix(fke_test_path("full/last.h5"), fke_test_path("trunc.h5"), 20 * 1024);
     fke_model m;
-    st = fke_model_load(&m, DIR "/trunc.h5", 0, NULL, &e);
+    st = fke_model_load(&m, fke_test_path("trunc.h5"), 0, NULL, &e);
     FKE_CHECK(st != FKE_OK && strstr(e.msg, "trunc.h5"), "truncated checkpoint refused: %s", e.msg);
     if (st == FKE_OK) fke_model_free(&m);
-    st = fke_model_load(&m, DIR "/missing.h5", 0, NULL, &e);
+    st = fke_model_load(&m, fke_test_path("missing.h5"), 0, NULL, &e);
     FKE_CHECK(st == FKE_ERR_IO && strstr(e.msg, "missing.h5"), "missing checkpoint: %s", e.msg);
     if (st == FKE_OK) fke_model_free(&m);
 
     /* a checkpoint of another config: loading it into a model with M = 64 */
-    base_config(&c, DIR "/other");
+    base_config(&c, fke_test_path("other"));
     c.M = 64;
     st = fke_model_init(&m, &c, &e);
     FKE_CHECK(st == FKE_OK, "init: %s", e.msg);
     if (st == FKE_OK) {
-        st = fke_checkpoint_load(DIR "/full/last.h5", &m.P, 0, NULL, &e);
+        st = fke_checkpoint_load(fke_test_path("full/last.h5"), &m.P, 0, NULL, &e);
         FKE_CHECK(st == FKE_ERR_FORMAT && strstr(e.msg, "occ.0.weight"),
                   "checkpoint of another config refused naming the tensor: %s", e.msg);
         fke_model_free(&m);
@@ -236,15 +201,15 @@ static void test_refusals(void)
 int main(void)
 {
     fke_set_threads(1);
-    if (system("rm -rf " DIR " && mkdir -p " DIR) != 0) return 1;
+    if (!fke_test_tmpdir("train")) return 1;
     fke_imageset tr, te;
     fke_err e = {{0}};
     int ok = fke_fmnist_read(FKE_FMNIST_DIR, 0, &tr, &e) == FKE_OK &&
              fke_fmnist_read(FKE_FMNIST_DIR, 1, &te, &e) == FKE_OK;
     FKE_CHECK(ok, "Fashion-MNIST: %s", e.msg);
-    if (!ok) return fke_test_summary("train");
-    ok = make_synth(&tr, 0, 1200, 0.7, 11, DIR "/train.h5") &&
-         make_synth(&te, 1, 400, 0.0, 12, DIR "/test.h5");
+    if (!ok) return fke_test_finish("train");
+    ok = fke_test_synth(&tr, 0, 1200, 0.7, 11, fke_test_path("train.h5"), NULL) &&
+         fke_test_synth(&te, 1, 400, 0.0, 12, fke_test_path("test.h5"), NULL);
     fke_imageset_free(&tr);
     fke_imageset_free(&te);
     if (ok) {
@@ -253,5 +218,5 @@ int main(void)
         test_refusals();
         test_learning();
     }
-    return fke_test_summary("train");
+    return fke_test_finish("train");
 }
