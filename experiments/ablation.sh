@@ -1,5 +1,5 @@
 #!/bin/sh
-# Ablation table of MODEL.md on FashionKE-synth at noise ratio 0.7:
+# Ablation table of docs/model.md on FashionKE-synth at noise ratio 0.7:
 # full model vs text off, context visual/task/none, correction none and the
 # GRU cell, each over several seeds (model initialisation, batch order and
 # dropout masks). Trains with

@@ -1,12 +1,12 @@
 #!/bin/sh
-# bench_vs_torch.sh - fke against the PyTorch reference (../shared/bench/torch_fke.py),
+# bench_vs_torch.sh - fke against the PyTorch reference (tools/torch_fke.py),
 # side by side: for each preset and thread count, several rounds, each round
 # running `fke bench` and torch_fke.py back to back (which one goes first
 # alternates), same thread count, same steps. Prints the fke/PyTorch ratio of
 # the training step time and of inference posts/s per round and their
 # medians, and writes a markdown report (experiments/results/bench-DATE.md).
 #
-# PyTorch runs at its best configuration (../shared/bench/README.md): glibc
+# PyTorch runs at its best configuration (tools/torch_fke.py says why): glibc
 # keeps freed memory (MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736)
 # and OpenBLAS's own pool is held at one thread (--blas-threads 1).
 # Not part of CI: PyTorch is optional. Without it, fke alone is measured.
@@ -30,7 +30,7 @@ steps=""
 warmup=""
 coretype=inherit
 fke="$root/build/fke"
-torch_script="$root/../shared/bench/torch_fke.py"
+torch_script="$root/tools/torch_fke.py"
 cnn_only=1
 out=""
 py=/usr/bin/python3
@@ -48,7 +48,7 @@ while [ $# -gt 0 ]; do
     --torch-script) torch_script=$2; shift 2 ;;
     --no-cnn-only) cnn_only=0; shift ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench_vs_torch.sh: unknown option $1 (--help)" >&2; exit 2 ;;
     esac
 done
@@ -68,10 +68,10 @@ if [ -z "$py" ]; then
     exit 1
 fi
 have_torch=1
-if ! "$py" -c "import torch, torchvision" >/dev/null 2>&1; then
+if ! "$py" -c "import torch" >/dev/null 2>&1; then
     have_torch=0
-    echo "bench_vs_torch.sh: PyTorch (python3-torch, python3-torchvision) is not installed for $py:"
-    echo "  measuring fke alone, no ratios. (apt-get install python3-torch python3-torchvision)"
+    echo "bench_vs_torch.sh: PyTorch (python3-torch) is not installed for $py:"
+    echo "  measuring fke alone, no ratios. (apt-get install python3-torch)"
 elif [ ! -f "$torch_script" ]; then
     have_torch=0
     echo "bench_vs_torch.sh: $torch_script not found: measuring fke alone, no ratios."

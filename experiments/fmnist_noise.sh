@@ -10,7 +10,7 @@
 #            est        forward correction, T = the anchor-point estimate of the
 #                       same seed's ce model (fke noise estimate), fixed
 #            learned    forward correction, T = row_softmax(Θ) initialised from that
-#                       estimate and learned (lr_theta_mult 0.001, MODEL.md)
+#                       estimate and learned (lr_theta_mult 0.001, docs/model.md)
 #   seeds    1 2 3 (the seed draws the noisy labels, the weights and the batches)
 #
 # Budget (the machine: 2 cores shared with other experiments, every command
@@ -176,7 +176,7 @@ batches; the four methods of a seed share them).
 Estimated T: anchor points (Patrini et al. 2017, quantile 0.97) of the same seed's plain-CE
 model over its {nimg} noisy training images (`fke noise estimate DATA --model CKPT`). MAE: mean
 absolute error per entry against the true T (10x10). Learned T: Θ initialised to log(T_est + ε)
-and trained with the rest at the learning-rate multiplier 0.001 of MODEL.md.
+and trained with the rest at the learning-rate multiplier 0.001 of docs/model.md.
 
 Does the correction beat plain CE by more than twice the standard deviation (the larger of the
 two methods' std over the seeds)?

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Fashion-MNIST: the fke-small CNN trunk as a plain classifier, fke against
-# ../shared/bench/torch_fmnist.py with the same recipe (3 epochs, SGD momentum
+# tools/torch_fmnist.py with the same recipe (3 epochs, SGD momentum
 # 0.9, lr 0.05, batch 64, 28 -> 32 zero padding), for several seeds; then
 # fke's own recipe (configs/fmnist-best.json, 10 epochs). Prints test
 # accuracy per epoch (mean ± std over seeds) for both and images/s; writes
@@ -37,7 +37,7 @@ torch_run() {
     [ $TORCH = 1 ] || return 0
     rm -f $R/torch-s$1.jsonl
     env MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 /usr/bin/python3 \
-        ../shared/bench/torch_fmnist.py --threads $THREADS --blas-threads 1 --epochs 3 --seed $1 \
+        tools/torch_fmnist.py --threads $THREADS --blas-threads 1 --epochs 3 --seed $1 \
         --json $R/torch-s$1.jsonl > $R/torch-s$1.log 2>&1
 }
 fke_run() {
@@ -91,7 +91,7 @@ def ms(v):
 lines = [f"# Fashion-MNIST, fke-small trunk + linear ({time.strftime('%Y-%m-%d')}, {threads} thread(s) each, "
          f"{'fke and PyTorch side by side' if jobs != '1' else 'one program at a time'}, "
          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')})", "",
-         "Recipe of ../shared/bench/torch_fmnist.py: SGD momentum 0.9, lr 0.05, batch 64, 28->32 padding, "
+         "Recipe of tools/torch_fmnist.py: SGD momentum 0.9, lr 0.05, batch 64, 28->32 padding, "
          f"3 epochs; seeds {' '.join(seeds)}; total {int(total) // 60} min.", "",
          "| epoch | PyTorch test acc | fke test acc | fke - PyTorch, means (points) | per seed |",
          "|---|---|---|---|---|"]

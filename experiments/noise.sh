@@ -1,6 +1,6 @@
 #!/bin/sh
 # Accuracy against noise ratio, with and without forward correction, on
-# FashionKE-synth (MODEL.md ablation "noise ratio"). One training set per
+# FashionKE-synth (docs/model.md, ablation "noise ratio"). One training set per
 # noise ratio (same posts and seed, only the share of machine labels
 # changes), several model seeds each; writes experiments/results/noise.md
 # and noise.png.

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Reads the JSON lines written by `fke bench --json` and
-../shared/bench/torch_fke.py --json (as experiments/bench_vs_torch.sh runs
+tools/torch_fke.py --json (as experiments/bench_vs_torch.sh runs
 them) and prints the per-round fke/PyTorch ratios or writes the markdown
 report.
 

@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 
 
-class Net(nn.Module):  # ../shared/bench/torch_fmnist.py's network
+class Net(nn.Module):  # tools/torch_fmnist.py's network
     def __init__(self, in_ch=1, chans=(32, 64, 128), n_cls=10):
         super().__init__()
         layers, c = [], in_ch

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Reference tensors for fke's model agreement test (tests/test_model_torch.c).
 
-Builds the network of ../shared/MODEL.md in PyTorch 1.13 (Debian's
+Builds the network of docs/model.md in PyTorch 1.13 (Debian's
 python3-torch), with fke's wiring choices made explicit below, runs one
 training step and a few SGD steps on a small random batch, and writes to
 tests/ref/model_<variant>.h5:
@@ -24,7 +24,12 @@ Wiring choices (also fke's, see src/model/model.c):
     (buffers <bn>.running_mean_crop / running_var_crop, see src/model/cnn.h);
   * without Bi-LSTM-1 (context task/none): c_i = f_i and s = f_img;
   * without Bi-LSTM-2 (context visual/none): u_k = a_k;
-  * dropout probabilities are set to 0 so that the comparison is exact.
+  * dropout probabilities are set to 0 so that the comparison is exact
+    (the config's dropout_text / dropout_head; tools/torch_fke.py, which
+    imports Net from here for the benchmark, sets them to 0.4 / 0.5);
+  * a batch whose garment slots are all filled skips the packing and the
+    selection of valid crops (the same numbers, less copying: the case
+    tools/torch_fke.py times).
 
 Parameter-name mapping (also how weights trained elsewhere are brought in:
 tools/torch_to_fke.py writes any such state_dict into an fke checkpoint):
@@ -36,12 +41,16 @@ tools/torch_to_fke.py writes any such state_dict into an fke checkpoint):
   Wk.{k}.{weight,bias}; rnn2.*; att_heads.{k}.{1,2}.{weight,bias}; theta.{t}.
 
   /usr/bin/python3 tools/torch_ref.py            # writes every variant
+
+Needs python3-torch and, to write the files, python3-h5py (imported only
+then, so that tools/torch_fke.py and tools/torch_fmnist.py can import the
+modules here without it). The ReLUs and the residual add are in place, as in
+torchvision's resnet18, so that the benchmark's memory is PyTorch's own.
 """
 import json
 import os
 import sys
 
-import h5py
 import numpy as np
 import torch
 import torch.nn as nn
@@ -57,7 +66,7 @@ class SmallCNN(nn.Module):
         layers, c = [], in_ch
         for o in chans:
             layers += [nn.Conv2d(c, o, 3, padding=1, bias=False), nn.BatchNorm2d(o),
-                       nn.ReLU(), nn.MaxPool2d(2)]
+                       nn.ReLU(inplace=True), nn.MaxPool2d(2)]
             c = o
         self.body = nn.Sequential(*layers)
 
@@ -78,9 +87,10 @@ class Block(nn.Module):
                                             nn.BatchNorm2d(cout))
 
     def forward(self, x):
-        y = Fn.relu(self.bn1(self.conv1(x)))
+        y = Fn.relu(self.bn1(self.conv1(x)), inplace=True)
         y = self.bn2(self.conv2(y))
-        return Fn.relu(y + (x if self.downsample is None else self.downsample(x)))
+        y += x if self.downsample is None else self.downsample(x)
+        return Fn.relu(y, inplace=True)
 
 
 class ResNet18(nn.Module):
@@ -96,7 +106,7 @@ class ResNet18(nn.Module):
             c = o
 
     def forward(self, x):
-        x = Fn.max_pool2d(Fn.relu(self.bn1(self.conv1(x))), 3, 2, 1)
+        x = Fn.max_pool2d(Fn.relu(self.bn1(self.conv1(x)), inplace=True), 3, 2, 1)
         for i in range(4):
             x = getattr(self, f"layer{i+1}")(x)
         return x.mean(dim=(2, 3))
@@ -120,15 +130,16 @@ def swap_stats(cnn):
 
 
 class TextCNN(nn.Module):
-    def __init__(self, V, D, Co, T, widths=(2, 3, 4, 5)):
+    def __init__(self, V, D, Co, T, widths=(2, 3, 4, 5), p_drop=0.0):
         super().__init__()
         self.emb = nn.Embedding(V, D)
         self.convs = nn.ModuleList([nn.Conv1d(D, Co, w) for w in widths])
+        self.drop = nn.Dropout(p_drop)
         self.fc = nn.Linear(len(widths) * Co, T)
 
     def forward(self, tok):
         e = self.emb(tok).transpose(1, 2)
-        return self.fc(torch.cat([Fn.relu(c(e)).amax(dim=2) for c in self.convs], 1))
+        return self.fc(self.drop(torch.cat([Fn.relu(c(e)).amax(dim=2) for c in self.convs], 1)))
 
 
 class Net(nn.Module):
@@ -136,6 +147,7 @@ class Net(nn.Module):
         super().__init__()
         self.c = c
         Fd, H, H2, M, A = c["F"], c["H"], c["H2"], c["M"], len(c["n_val"])
+        ph = c.get("dropout_head", 0.0)
         self.vis = c["context"] in ("all", "visual")
         self.task = c["context"] in ("all", "task")
         RNN = nn.LSTM if c["cell"] == "lstm" else nn.GRU
@@ -150,17 +162,17 @@ class Net(nn.Module):
             cdim = 2 * H
         sdim = (2 * H + Fd if self.vis else Fd) + (c["T"] if c["text"] else 0)
         if c["text"]:
-            self.text = TextCNN(c["V"], c["D"], c["Co"], c["T"])
-        self.occ = nn.Sequential(nn.Linear(sdim, M), nn.Dropout(0.0), nn.Linear(M, M),
+            self.text = TextCNN(c["V"], c["D"], c["Co"], c["T"], p_drop=c.get("dropout_text", 0.0))
+        self.occ = nn.Sequential(nn.Linear(sdim, M), nn.Dropout(ph), nn.Linear(M, M),
                                  nn.Linear(M, c["n_occ"]))
         self.Wcat = nn.Linear(cdim, M)
-        self.cat_head = nn.Sequential(nn.Dropout(0.0), nn.Linear(M, M), nn.Linear(M, c["n_cat"]))
+        self.cat_head = nn.Sequential(nn.Dropout(ph), nn.Linear(M, M), nn.Linear(M, c["n_cat"]))
         self.Wk = nn.ModuleList([nn.Linear(cdim, M) for _ in range(A)])
         udim = M
         if self.task:
             self.rnn2 = RNN(M, H2, batch_first=True, bidirectional=True)
             udim = 2 * H2
-        self.att_heads = nn.ModuleList([nn.Sequential(nn.Dropout(0.0), nn.Linear(udim, M),
+        self.att_heads = nn.ModuleList([nn.Sequential(nn.Dropout(ph), nn.Linear(udim, M),
                                                       nn.Linear(M, n)) for n in c["n_val"]])
         g = torch.Generator().manual_seed(1234)
         th = []
@@ -170,26 +182,37 @@ class Net(nn.Module):
         self.theta = nn.ParameterList(th)
 
     def forward(self, img, crops, ng, tok):
+        """img (B,3,S,S), crops (B,G,3,s,s), ng (B) garments per post, tok (B,L).
+        Returns occasion logits (B,n_occ) and, for the valid garments in
+        (post, slot) order, category logits (Nv,n_cat) and a list of attribute
+        logits (Nv,n_val[k])."""
         B, G = crops.shape[:2]
         gmask = torch.arange(G)[None, :] < ng[:, None]
+        full = bool(gmask.all())                           # every slot filled: no packing
         f_img = self.cnn(img)
         swap_stats(self.cnn)                               # the crops' own statistics
-        f_v = self.cnn(crops[gmask])                       # valid crops only
+        f_v = self.cnn(crops.flatten(0, 1) if full else crops[gmask])  # valid crops only
         swap_stats(self.cnn)
         if self.vis:
             H = self.c["H"]
-            f_g = torch.zeros(B, G, f_v.shape[1])
-            f_g[gmask] = f_v
+            if full:
+                f_g = f_v.view(B, G, -1)
+            else:
+                f_g = torch.zeros(B, G, f_v.shape[1])
+                f_g[gmask] = f_v
             h0 = (self.W0(f_img) if hasattr(self, "W0") else f_img)
             h0 = h0.unsqueeze(0).expand(2, B, H).contiguous()
             hx = h0 if self.c["cell"] == "gru" else (h0, torch.zeros_like(h0))
-            packed = nn.utils.rnn.pack_padded_sequence(f_g, ng.clamp_min(1), batch_first=True,
-                                                       enforce_sorted=False)
-            out, hn = self.rnn1(packed, hx)
-            out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=G)
+            if full:
+                out, hn = self.rnn1(f_g, hx)
+            else:
+                packed = nn.utils.rnn.pack_padded_sequence(f_g, ng.clamp_min(1), batch_first=True,
+                                                           enforce_sorted=False)
+                out, hn = self.rnn1(packed, hx)
+                out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=G)
             hn = hn if self.c["cell"] == "gru" else hn[0]
             s = torch.cat([hn[0], hn[1], f_img], 1)
-            cvec = out[gmask]
+            cvec = out.flatten(0, 1) if full else out[gmask]
         else:
             s, cvec = f_img, f_v
         if self.c["text"]:
@@ -242,6 +265,18 @@ def total_loss(net, inp, c):
     return torch.stack(terms).mean(), (occ, cat, att)
 
 
+def make_sgd(net, c):
+    """SGD of docs/model.md "Training": the CNN at lr_cnn_mult, Θ at lr_theta_mult."""
+    cnn = list(net.cnn.parameters())
+    th = list(net.theta.parameters())
+    ids = {id(q) for q in cnn + th}
+    rest = [q for q in net.parameters() if id(q) not in ids]
+    return torch.optim.SGD([{"params": rest, "lr": c["lr"]},
+                            {"params": cnn, "lr": c["lr"] * c["lr_cnn_mult"]},
+                            {"params": th, "lr": c["lr"] * c["lr_theta_mult"]}],
+                           lr=c["lr"], momentum=c["momentum"], weight_decay=c["weight_decay"])
+
+
 def fke_config(v):
     c = dict(preset="fke-small", cnn="small", img=16, crop=8, G=3, chans=[4, 6, 8], F=8, H=8,
              H2=6, M=7, V=30, D=5, L=8, Co=3, T=6, n_occ=4, n_cat=5, n_val=[3, 4],
@@ -288,6 +323,7 @@ def state(net):
 
 
 def run(name, v, steps=3):
+    import h5py
     c = fke_config(v)
     torch.manual_seed(7)
     net = Net(c)
@@ -302,14 +338,7 @@ def run(name, v, steps=3):
              for k, p in net.named_parameters()}
     # fresh copy of the initial state (running stats moved by the forward above)
     net.load_state_dict(p0, strict=False)
-    cnn = list(net.cnn.parameters())
-    th = list(net.theta.parameters())
-    ids = {id(q) for q in cnn + th}
-    rest = [q for q in net.parameters() if id(q) not in ids]
-    opt = torch.optim.SGD([{"params": rest, "lr": c["lr"]},
-                           {"params": cnn, "lr": c["lr"] * c["lr_cnn_mult"]},
-                           {"params": th, "lr": c["lr"] * c["lr_theta_mult"]}],
-                          lr=c["lr"], momentum=c["momentum"], weight_decay=c["weight_decay"])
+    opt = make_sgd(net, c)
     losses = []
     for _ in range(steps):
         opt.zero_grad()

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Converts PyTorch weights into an fke checkpoint (HDF5) that `fke train
 --set init_from=OUT.h5` starts from: tensors are matched to fke's parameter
-table by name (fke uses the PyTorch state_dict names of MODEL.md's network,
+table by name (fke uses the PyTorch state_dict names of docs/model.md's network,
 see tools/torch_ref.py), tensors fke lacks are refused, tensors the file
 lacks keep fke's initial values.
 
