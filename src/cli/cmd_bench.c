@@ -1,5 +1,5 @@
-/* cmd_bench.c - `fke bench`: times the MODEL.md training step and inference
- * of a preset on random inputs, the way ../shared/bench/torch_fke.py times
+/* cmd_bench.c - `fke bench`: times the docs/model.md training step and inference
+ * of a preset on random inputs, the way tools/torch_fke.py times
  * PyTorch's, so the two can be run side by side
  * (experiments/bench_vs_torch.sh).
  *
@@ -15,7 +15,7 @@
  * matrices), forward only; a training step counts 3 x that. Batch-norm,
  * pooling, activations, embedding and losses are not counted. They are
  * computed from the config and the CNN's step program, not measured. */
-#include <errno.h>
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -29,37 +29,31 @@
 
 #include "cli/cli.h"
 #include "core/config.h"
-#include "nn/conv2d.h"
+#include "core/file.h"
 #include "core/fke.h"
 #include "model/model.h"
+#include "nn/conv2d.h"
 #include "nn/optim.h"
 #include "nn/pool.h"
 
-static const char *usage =
-    "usage: fke bench --preset fke-small|fke-paper [--threads N] [--steps S] [--warmup W]\n"
+static const char usage[] =
+    "fke bench --preset fke-small|fke-paper [--threads N] [--steps S] [--warmup W]\n"
     "                 [--cell lstm|gru] [--seed N] [--no-sgemm] [--json FILE] [--tag TEXT]\n"
     "  times S training steps (forward, loss, backward, SGD update) after W warm-up\n"
     "  steps, and S inference forwards, on a random batch of B=20 posts, G=5;\n"
     "  defaults: fke-small 30 steps / 5 warm-up, fke-paper 5 / 2; threads: all cores.\n"
     "  --json appends one JSON line with every number.\n";
 
+static const char *const cells[] = {"lstm", "gru", NULL};
+
+typedef struct {
+    const char *preset, *json, *tag;
+    int cell; /* index in cells */
+    long threads, steps, warm, seed;
+    int no_sgemm;
+} bench_opts;
+
 static double now(void) { return omp_get_wtime(); }
-
-static int bad_arg(const char *msg, const char *arg)
-{
-    fprintf(stderr, "fke bench: %s '%s' (fke bench --help)\n", msg, arg);
-    return 2;
-}
-
-static int parse_int(const char *s, long lo, long hi, long *v)
-{
-    char *end;
-    errno = 0;
-    long x = strtol(s, &end, 10);
-    if (errno || end == s || *end || x < lo || x > hi) return -1;
-    *v = x;
-    return 0;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -135,17 +129,19 @@ static double cnn_flops_per_image(const fke_model *m, int S)
     for (int i = 0; i < c->nstep; i++) {
         const fke_cnn_step *s = &c->step[i];
         int H = side[s->in];
-        if (s->op == FKE_CNN_CONVBN) {
+        switch (s->op) {
+        case FKE_CNN_CONVBN: {
             const fke_param_info *w = &m->P.info[s->conv]; /* (O, C, k, k) */
             int Ho = fke_conv2d_out_size(H, s->k, s->stride, s->pad);
             f += 2.0 * w->shape[0] * (double)Ho * Ho * w->shape[1] * s->k * s->k;
             side[s->out] = Ho;
-        } else if (s->op == FKE_CNN_MAXPOOL) {
+            break;
+        }
+        case FKE_CNN_MAXPOOL:
             side[s->out] = fke_maxpool2d_out_size(H + 2 * s->pad, s->k, s->stride);
-        } else if (s->op == FKE_CNN_ADDRELU) {
-            side[s->out] = H;
-        } else {
-            side[s->out] = 1;
+            break;
+        case FKE_CNN_ADDRELU: side[s->out] = H; break;
+        case FKE_CNN_GAP: side[s->out] = 1; break;
         }
     }
     return f;
@@ -156,7 +152,7 @@ static double lin(double rows, double in, double out) { return 2.0 * rows * in *
 /* Everything but the CNN, for B posts with Nv garments (torch_fke.py's "other"). */
 static double other_flops(const fke_config *c, int B, int Nv)
 {
-    double f = 0, gates = c->cell == FKE_CELL_LSTM ? 4 : 3;
+    double f = 0, gates = fke_cell_gates(c->cell);
     int A = c->n_attr;
     if (c->F != c->H) f += lin(B, c->F, c->H); /* W0 */
     /* Bi-LSTM-1 over B*G steps (all slots filled), Bi-LSTM-2 over Nv*(A+1) */
@@ -176,38 +172,12 @@ static double other_flops(const fke_config *c, int B, int Nv)
 }
 
 /* ---- the random batch --------------------------------------------------- */
-typedef struct {
-    fke_batch b;
-    void *blocks[12];
-} bench_batch;
-
-static void batch_free(bench_batch *bb)
+static int batch_make(fke_batch *b, const fke_config *c, int B, uint64_t seed)
 {
-    for (int i = 0; i < 12; i++) free(bb->blocks[i]);
-    memset(bb, 0, sizeof *bb);
-}
-
-static int batch_make(bench_batch *bb, const fke_config *c, int B, uint64_t seed)
-{
-    fke_batch *b = &bb->b;
-    int G = c->G, A = c->n_attr, C = c->in_ch;
-    memset(bb, 0, sizeof *bb);
-    b->B = B, b->G = G, b->A = A, b->L = c->L, b->img = c->img, b->crop = c->crop;
-    size_t nimg = (size_t)B * C * c->img * c->img, ncrop = (size_t)B * G * C * c->crop * c->crop;
-    void **k = bb->blocks;
-    b->img_x = k[0] = malloc(nimg * sizeof(float));
-    b->crop_x = k[1] = malloc(ncrop * sizeof(float));
-    b->n_garments = k[2] = malloc((size_t)B * sizeof(int32_t));
-    b->tokens = k[3] = malloc((size_t)B * c->L * sizeof(int32_t));
-    b->occ = k[4] = malloc((size_t)B * sizeof(int32_t));
-    b->cat = k[5] = malloc((size_t)B * G * sizeof(int32_t));
-    b->attr = k[6] = malloc((size_t)B * G * (A > 0 ? A : 1) * sizeof(int32_t));
-    b->clean = k[7] = malloc((size_t)B);
-    b->index = k[8] = malloc((size_t)B * sizeof(int32_t));
-    b->boxes = k[9] = calloc((size_t)B * G * 4, sizeof(int32_t));
-    b->person = k[10] = calloc((size_t)B * G * 2, sizeof(int32_t));
-    for (int i = 0; i < 11; i++)
-        if (!k[i]) return -1;
+    int G = c->G, A = c->n_attr;
+    if (fke_batch_alloc(b, B, G, A, c->L, c->in_ch, c->img, c->crop, NULL)) return -1;
+    size_t nimg = (size_t)B * c->in_ch * c->img * c->img;
+    size_t ncrop = (size_t)B * G * c->in_ch * c->crop * c->crop;
     fke_rng r;
     fke_rng_seed(&r, seed);
     for (size_t i = 0; i < nimg; i++) b->img_x[i] = (float)fke_rng_normal(&r);
@@ -261,247 +231,353 @@ static double sgemm_gflops(int M, int N, int K, int threads)
     return 2.0 * M * N * K / s.median * 1e-9;
 }
 
-/* ---- the command -------------------------------------------------------- */
-int fke_cmd_bench(int argc, char **argv)
+/* ---- one run's numbers --------------------------------------------------- */
+typedef struct {
+    int nthr, B, G, S, W;
+    const char *coretype;       /* OPENBLAS_CORETYPE, or NULL */
+    size_t n_par, n_cnn;        /* trainable parameters, and those of the CNN */
+    double t_init;              /* model init + plan, seconds */
+    double fl_cnn, fl_other;    /* forward FLOPs per batch */
+    double *tt, *ti;            /* (S) seconds of each timed training step, inference */
+    stats train, infer;         /* of tt, ti */
+    double parts[FKE_PART_COUNT], t_zero; /* seconds over the S steps */
+    double loss0, loss1;        /* the first and the last step's loss */
+    double other_train, other_infer; /* cores busy with other processes */
+    double rss_mib, arena_mib;
+    double sg_sq, sg_conv, sg_sq1; /* sgemm GFLOP/s (0 with --no-sgemm) */
+    double gf_all, gf_cnn, parts_sum;
+} bench_result;
+
+static int parse_args(bench_opts *o, int argc, char **argv)
 {
-    const char *preset = NULL, *json = NULL, *tag = "", *cell = "lstm";
-    long threads = 0, steps = -1, warm = -1, seed = 0;
-    int do_sgemm = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(usage, stdout);
-            return 0;
-        } else if (!strcmp(a, "--preset") && i + 1 < argc) preset = argv[++i];
-        else if (!strcmp(a, "--json") && i + 1 < argc) json = argv[++i];
-        else if (!strcmp(a, "--tag") && i + 1 < argc) tag = argv[++i];
-        else if (!strcmp(a, "--cell") && i + 1 < argc) cell = argv[++i];
-        else if (!strcmp(a, "--no-sgemm")) do_sgemm = 0;
-        else if (!strcmp(a, "--threads") && i + 1 < argc) {
-            if (parse_int(argv[++i], 0, 4096, &threads)) return bad_arg("bad --threads", argv[i]);
-        } else if (!strcmp(a, "--steps") && i + 1 < argc) {
-            if (parse_int(argv[++i], 1, 100000, &steps)) return bad_arg("bad --steps", argv[i]);
-        } else if (!strcmp(a, "--warmup") && i + 1 < argc) {
-            if (parse_int(argv[++i], 0, 100000, &warm)) return bad_arg("bad --warmup", argv[i]);
-        } else if (!strcmp(a, "--seed") && i + 1 < argc) {
-            if (parse_int(argv[++i], 0, 1L << 40, &seed)) return bad_arg("bad --seed", argv[i]);
-        } else return bad_arg("unknown or incomplete option", a);
-    }
-    if (!preset) return bad_arg("missing option", "--preset");
-    if (strcmp(cell, "lstm") && strcmp(cell, "gru")) return bad_arg("--cell must be lstm or gru, not", cell);
-    int small = !strcmp(preset, "fke-small");
-    if (steps < 0) steps = small ? 30 : 5;
-    if (warm < 0) warm = small ? 5 : 2;
+    memset(o, 0, sizeof *o);
+    o->tag = "";
+    o->steps = o->warm = -1;
+    const fke_cli_opt opts[] = {
+        {"--preset", "fke-small|fke-paper", FKE_CLI_STR, .dst = &o->preset,
+         .flags = FKE_CLI_REQUIRED},
+        {"--threads", "N", FKE_CLI_INT, .dst = &o->threads, .lo = 0, .hi = 4096},
+        {"--steps", "S", FKE_CLI_INT, .dst = &o->steps, .lo = 1, .hi = 100000},
+        {"--warmup", "W", FKE_CLI_INT, .dst = &o->warm, .lo = 0, .hi = 100000},
+        {"--cell", "lstm|gru", FKE_CLI_CHOICE, .dst = &o->cell, .choices = cells},
+        {"--seed", "N", FKE_CLI_INT, .dst = &o->seed, .lo = 0, .hi = (double)(1L << 40)},
+        {"--no-sgemm", NULL, FKE_CLI_FLAG, .dst = &o->no_sgemm},
+        {"--json", "FILE", FKE_CLI_STR, .dst = &o->json},
+        {"--tag", "TEXT", FKE_CLI_STR, .dst = &o->tag},
+        {0}};
+    const fke_cli cli = {"fke bench", usage, opts, "", 0, 0, NULL, NULL};
+    int rc = fke_cli_parse(&cli, argc, argv);
+    if (rc != FKE_CLI_RUN) return rc;
+    int small = !strcmp(o->preset, "fke-small");
+    if (o->steps < 0) o->steps = small ? 30 : 5;
+    if (o->warm < 0) o->warm = small ? 5 : 2;
+    return FKE_CLI_RUN;
+}
 
-    fke_err e = {""};
-    fke_config cfg;
-    fke_config_defaults(&cfg);
-    char set[64];
-    fke_status st = fke_config_preset(&cfg, preset, &e);
-    /* MODEL.md "training step": task fke, context all, text on, forward correction */
+/* The preset with docs/model.md's "training step": task fke, context all, text on,
+ * forward correction, SGD. */
+static fke_status bench_config(fke_config *cfg, const bench_opts *o, fke_err *e)
+{
+    char cell[64];
     const char *sets[] = {"task=fke", "context=all", "text=true", "correction=forward", "batch=20",
-                          "optimizer=sgd", "lr=0.01", "momentum=0.9", "weight_decay=1e-5"};
-    for (size_t i = 0; st == FKE_OK && i < sizeof sets / sizeof sets[0]; i++)
-        st = fke_config_set(&cfg, sets[i], &e);
-    snprintf(set, sizeof set, "cell=%s", cell);
-    if (st == FKE_OK) st = fke_config_set(&cfg, set, &e);
-    cfg.seed = (uint64_t)seed;
-    cfg.threads = (int)threads;
-    if (st == FKE_OK) st = fke_config_validate(&cfg, &e);
-    if (st) {
-        fprintf(stderr, "fke bench: %s\n", e.msg);
-        return 2;
-    }
-    int nthr = fke_set_threads((int)threads);
-    const char *coretype = getenv("OPENBLAS_CORETYPE");
+                          "optimizer=sgd", "lr=0.01", "momentum=0.9", "weight_decay=1e-5", cell};
+    snprintf(cell, sizeof cell, "cell=%s", cells[o->cell]);
+    fke_config_defaults(cfg);
+    FKE_TRY(fke_config_preset(cfg, o->preset, e));
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
+        FKE_TRY(fke_config_set(cfg, sets[i], e));
+    cfg->seed = (uint64_t)o->seed;
+    cfg->threads = (int)o->threads;
+    return fke_config_validate(cfg, e);
+}
 
-    fke_model m;
-    memset(&m, 0, sizeof m);
-    bench_batch bb;
-    double t_init = now();
-    if (fke_model_init(&m, &cfg, &e) || fke_model_plan(&m, &e)) {
-        fprintf(stderr, "fke bench: %s\n", e.msg);
-        fke_model_free(&m);
-        return 1;
-    }
-    t_init = now() - t_init;
-    int B = cfg.batch, G = cfg.G;
-    if (batch_make(&bb, &cfg, B, (uint64_t)seed + 1)) {
-        fprintf(stderr, "fke bench: out of memory for the batch\n");
-        batch_free(&bb);
-        fke_model_free(&m);
-        return 1;
-    }
-    const fke_batch *b = &bb.b;
-    fke_optim opt = {.lr = cfg.lr, .momentum = cfg.momentum, .weight_decay = cfg.weight_decay};
-
-    /* FLOPs, parameter counts */
-    int Nv = B * G;
-    double fl_cnn = B * cnn_flops_per_image(&m, cfg.img) + Nv * cnn_flops_per_image(&m, cfg.crop);
-    double fl_other = other_flops(&cfg, B, Nv);
-    size_t n_par = 0, n_cnn = 0;
-    for (int i = 0; i < m.P.n; i++)
-        if (m.P.info[i].trainable) {
-            n_par += m.P.info[i].numel;
-            if (!strncmp(m.P.info[i].name, "cnn.", 4)) n_cnn += m.P.info[i].numel;
+/* FLOPs and parameter counts of the model, from its config and tables. */
+static void count_model(const fke_model *m, const fke_config *cfg, bench_result *r)
+{
+    int Nv = r->B * r->G;
+    r->fl_cnn = r->B * cnn_flops_per_image(m, cfg->img) + Nv * cnn_flops_per_image(m, cfg->crop);
+    r->fl_other = other_flops(cfg, r->B, Nv);
+    for (int i = 0; i < m->P.n; i++)
+        if (m->P.info[i].trainable) {
+            r->n_par += m->P.info[i].numel;
+            if (!strncmp(m->P.info[i].name, "cnn.", 4)) r->n_cnn += m->P.info[i].numel;
         }
+}
 
+static void print_header(const bench_opts *o, const bench_result *r)
+{
     printf("# fke bench  preset %s  cell %s  threads %d (OpenMP; OpenBLAS 1 per call)  "
            "OPENBLAS_CORETYPE=%s  OpenBLAS core %s\n",
-           preset, cell, nthr, coretype ? coretype : "(unset)", openblas_get_corename());
+           o->preset, cells[o->cell], r->nthr, r->coretype ? r->coretype : "(unset)",
+           openblas_get_corename());
     printf("# OpenBLAS config: %s\n", openblas_get_config());
-    printf("# params (trainable) %zu  cnn %zu  rest %zu;  init + plan %.2f s\n", n_par, n_cnn,
-           n_par - n_cnn, t_init);
-    printf("# forward FLOPs per batch (B=%d, G=%d): cnn %.3f G (conv MACs x2), rest %.4f G\n", B,
-           G, fl_cnn * 1e-9, fl_other * 1e-9);
+    printf("# params (trainable) %zu  cnn %zu  rest %zu;  init + plan %.2f s\n", r->n_par, r->n_cnn,
+           r->n_par - r->n_cnn, r->t_init);
+    printf("# forward FLOPs per batch (B=%d, G=%d): cnn %.3f G (conv MACs x2), rest %.4f G\n",
+           r->B, r->G, r->fl_cnn * 1e-9, r->fl_other * 1e-9);
     fflush(stdout);
+}
 
-    /* ---- training ---- */
-    int S = (int)steps, W = (int)warm;
-    double *tt = malloc((size_t)S * sizeof *tt), *ti = malloc((size_t)S * sizeof *ti);
-    double t_zero = 0, t_upd = 0, loss0 = NAN, loss1 = NAN, loss = 0;
-    double parts[FKE_PART_COUNT] = {0};
-    guard gt = {0, 0, 0};
-    if (!tt || !ti) {
-        fprintf(stderr, "fke bench: out of memory\n");
-        st = FKE_ERR_NOMEM;
-        goto done;
-    }
+/* W warm-up steps, then S timed ones: r->tt, the parts, the losses. */
+static fke_status time_training(fke_model *m, const fke_batch *b, const fke_optim *opt,
+                                bench_result *r, fke_err *e)
+{
+    int S = r->S, W = r->W;
+    double t_upd = 0, loss = 0;
+    guard g = {0, 0, 0};
     for (int s = 0; s < W + S; s++) {
         if (s == W) {
-            memset(m.time, 0, sizeof m.time);
-            t_zero = t_upd = 0;
-            gt = guard_start();
+            memset(m->time, 0, sizeof m->time);
+            r->t_zero = t_upd = 0;
+            g = guard_start();
         }
         double t0 = now();
-        if ((st = fke_model_forward(&m, b, 1, &e)) || (st = fke_model_loss(&m, b, &loss, &e)))
-            goto done;
+        FKE_TRY(fke_model_forward(m, b, 1, e));
+        FKE_TRY(fke_model_loss(m, b, &loss, e));
         double t1 = now();
-        fke_params_zero_grad(&m.P);
+        fke_params_zero_grad(&m->P);
         double t2 = now();
-        if ((st = fke_model_backward(&m, b, &e))) goto done;
+        FKE_TRY(fke_model_backward(m, b, e));
         double t3 = now();
-        if ((st = fke_optim_check_finite(&m.P, &e)) || (st = fke_optim_sgd_step(&m.P, &opt, &e)))
-            goto done;
+        FKE_TRY(fke_optim_check_finite(&m->P, e));
+        FKE_TRY(fke_optim_sgd_step(&m->P, opt, e));
         double t4 = now();
-        if (s == 0) loss0 = loss;
-        loss1 = loss;
+        if (s == 0) r->loss0 = loss;
+        r->loss1 = loss;
         if (s >= W) {
-            tt[s - W] = t4 - t0;
-            t_zero += t2 - t1;
+            r->tt[s - W] = t4 - t0;
+            r->t_zero += t2 - t1;
             t_upd += t4 - t3;
         }
     }
-    double other_train = guard_other(&gt);
-    memcpy(parts, m.time, sizeof parts);
-    parts[FKE_PART_UPDATE] = t_upd;
+    r->other_train = guard_other(&g);
+    memcpy(r->parts, m->time, sizeof r->parts);
+    r->parts[FKE_PART_UPDATE] = t_upd;
+    return FKE_OK;
+}
 
-    /* ---- inference (train = 0: batch-norm running statistics, no dropout) ---- */
-    for (int s = 0; s < (W > 1 ? W : 1); s++)
-        if ((st = fke_model_forward(&m, b, 0, &e))) goto done;
-    guard gi = guard_start();
-    for (int s = 0; s < S; s++) {
+/* Inference (train = 0: batch-norm running statistics, no dropout): warm-up,
+ * then S timed forwards into r->ti. */
+static fke_status time_inference(fke_model *m, const fke_batch *b, bench_result *r, fke_err *e)
+{
+    for (int s = 0; s < (r->W > 1 ? r->W : 1); s++) FKE_TRY(fke_model_forward(m, b, 0, e));
+    guard g = guard_start();
+    for (int s = 0; s < r->S; s++) {
         double t0 = now();
-        if ((st = fke_model_forward(&m, b, 0, &e))) goto done;
-        ti[s] = now() - t0;
+        FKE_TRY(fke_model_forward(m, b, 0, e));
+        r->ti[s] = now() - t0;
     }
-    double other_infer = guard_other(&gi);
+    r->other_infer = guard_other(&g);
+    return FKE_OK;
+}
 
+/* Memory, the sgemm probe at the same thread count, and the derived rates. */
+static void finish(const fke_model *m, int do_sgemm, bench_result *r)
+{
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    double rss_mib = ru.ru_maxrss / 1024.0;
-
-    /* ---- sgemm probe, same thread count ---- */
-    double sg_sq = 0, sg_conv = 0, sg_sq1 = 0;
+    r->rss_mib = ru.ru_maxrss / 1024.0;
+    r->arena_mib = m->arena.peak / 1048576.0;
     if (do_sgemm) {
-        sg_sq = sgemm_gflops(1024, 1024, 1024, nthr);
-        sg_conv = sgemm_gflops(128, 1024, 576, nthr);
-        sg_sq1 = nthr > 1 ? sgemm_gflops(1024, 1024, 1024, 1) : sg_sq;
+        r->sg_sq = sgemm_gflops(1024, 1024, 1024, r->nthr);
+        r->sg_conv = sgemm_gflops(128, 1024, 576, r->nthr);
+        r->sg_sq1 = r->nthr > 1 ? sgemm_gflops(1024, 1024, 1024, 1) : r->sg_sq;
     }
+    r->train = summarise(r->tt, r->S);
+    r->infer = summarise(r->ti, r->S);
+    r->gf_all = 3 * (r->fl_cnn + r->fl_other) / r->train.median * 1e-9;
+    double cnn_s = r->parts[FKE_PART_CNN] / r->S;
+    r->gf_cnn = cnn_s > 0 ? 3 * r->fl_cnn / cnn_s * 1e-9 : 0;
+    r->parts_sum = r->t_zero;
+    for (int p = 0; p < FKE_PART_COUNT; p++) r->parts_sum += r->parts[p];
+}
 
-    stats sT = summarise(tt, S), sI = summarise(ti, S);
-    double gf_all = 3 * (fl_cnn + fl_other) / sT.median * 1e-9;
-    double cnn_s = parts[FKE_PART_CNN] / S;
-    double gf_cnn = cnn_s > 0 ? 3 * fl_cnn / cnn_s * 1e-9 : 0;
-    double parts_sum = t_zero;
-    for (int p = 0; p < FKE_PART_COUNT; p++) parts_sum += parts[p];
-
-    printf("# loss on the fixed batch: first step %.4f, after %d steps %.4f\n", loss0, W + S, loss1);
+static void print_report(int do_sgemm, const bench_result *r)
+{
+    int S = r->S, B = r->B;
+    const stats *tr = &r->train, *in = &r->infer;
+    printf("# loss on the fixed batch: first step %.4f, after %d steps %.4f\n", r->loss0, r->W + S,
+           r->loss1);
     printf("train step  median %9.1f ms  min %9.1f  max %9.1f  (n=%d)  -> %.1f posts/s  "
            "[other load %.2f cores]\n",
-           sT.median * 1e3, sT.min * 1e3, sT.max * 1e3, S, B / sT.median, other_train);
+           tr->median * 1e3, tr->min * 1e3, tr->max * 1e3, S, B / tr->median, r->other_train);
     printf("  achieved (3 x all counted FLOPs / median step) %.1f GFLOP/s; cnn part "
            "(3 x cnn FLOPs / cnn time) %.1f GFLOP/s\n",
-           gf_all, gf_cnn);
+           r->gf_all, r->gf_cnn);
     printf("inference   median %9.1f ms  min %9.1f  max %9.1f  (n=%d)  -> %.1f posts/s "
            "(best %.1f)  [other load %.2f cores]\n",
-           sI.median * 1e3, sI.min * 1e3, sI.max * 1e3, S, B / sI.median, B / sI.min, other_infer);
+           in->median * 1e3, in->min * 1e3, in->max * 1e3, S, B / in->median, B / in->min,
+           r->other_infer);
     if (do_sgemm)
         printf("sgemm (OpenBLAS, %d thread%s) 1024^3 %.1f GFLOP/s, 128x1024x576 %.1f GFLOP/s; "
                "1 thread 1024^3 %.1f\n"
                "  step / sgemm(1024^3) %.0f%%;  cnn part / sgemm(128x1024x576) %.0f%%\n",
-               nthr, nthr > 1 ? "s" : "", sg_sq, sg_conv, sg_sq1, 100 * gf_all / sg_sq,
-               100 * gf_cnn / sg_conv);
+               r->nthr, r->nthr > 1 ? "s" : "", r->sg_sq, r->sg_conv, r->sg_sq1,
+               100 * r->gf_all / r->sg_sq, 100 * r->gf_cnn / r->sg_conv);
     printf("split per training step (mean over %d steps; forward + backward per part):\n", S);
     for (int p = 0; p < FKE_PART_COUNT; p++)
-        printf("  %-14s %9.2f ms  %5.1f%%\n", fke_part_names[p], parts[p] / S * 1e3,
-               100 * parts[p] / parts_sum);
-    printf("  %-14s %9.2f ms  %5.1f%%\n", "zero-grad", t_zero / S * 1e3, 100 * t_zero / parts_sum);
+        printf("  %-14s %9.2f ms  %5.1f%%\n", fke_part_names[p], r->parts[p] / S * 1e3,
+               100 * r->parts[p] / r->parts_sum);
+    printf("  %-14s %9.2f ms  %5.1f%%\n", "zero-grad", r->t_zero / S * 1e3,
+           100 * r->t_zero / r->parts_sum);
     printf("  %-14s %9.2f ms  (sum of parts %.2f ms vs median step %.2f ms)\n", "total",
-           parts_sum / S * 1e3, parts_sum / S * 1e3, sT.median * 1e3);
-    printf("peak resident memory %.1f MiB (ru_maxrss; step arena peak %.1f MiB)\n", rss_mib,
-           m.arena.peak / 1048576.0);
+           r->parts_sum / S * 1e3, r->parts_sum / S * 1e3, tr->median * 1e3);
+    printf("peak resident memory %.1f MiB (ru_maxrss; step arena peak %.1f MiB)\n", r->rss_mib,
+           r->arena_mib);
+}
 
-    if (json) {
-        FILE *f = fopen(json, "a");
-        if (!f) {
-            fprintf(stderr, "fke bench: cannot append to %s: %s\n", json, strerror(errno));
-            st = FKE_ERR_IO;
-            goto done;
-        }
-        char host[256] = "";
-        gethostname(host, sizeof host - 1);
-        time_t now_t = time(NULL);
-        char when[32];
-        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&now_t));
-        fprintf(f,
-                "{\"prog\": \"fke\", \"preset\": \"%s\", \"cell\": \"%s\", \"threads\": %d, "
-                "\"tag\": \"%s\", \"openblas_coretype\": %s%s%s, \"openblas_core\": \"%s\", "
-                "\"steps\": %d, \"warmup\": %d, \"B\": %d, \"G\": %d, \"params\": %zu, "
-                "\"params_cnn\": %zu, \"flops_fwd_cnn\": %.0f, \"flops_fwd_other\": %.0f, "
-                "\"train\": {\"median\": %.6f, \"min\": %.6f, \"max\": %.6f, \"n\": %d}, "
-                "\"infer\": {\"median\": %.6f, \"min\": %.6f, \"max\": %.6f, \"n\": %d}, "
-                "\"posts_per_s_train\": %.3f, \"posts_per_s_infer\": %.3f, "
-                "\"gflops_train_all\": %.3f, \"gflops_cnn_part\": %.3f, "
-                "\"sgemm_gflops_1024\": %.3f, \"sgemm_gflops_conv\": %.3f, "
-                "\"sgemm_gflops_1024_1thread\": %.3f, \"parts_ms\": {",
-                preset, cell, nthr, tag, coretype ? "\"" : "", coretype ? coretype : "null",
-                coretype ? "\"" : "", openblas_get_corename(), S, W, B, G, n_par, n_cnn, fl_cnn,
-                fl_other, sT.median, sT.min, sT.max, S, sI.median, sI.min, sI.max, S,
-                B / sT.median, B / sI.median, gf_all, gf_cnn, sg_sq, sg_conv, sg_sq1);
-        for (int p = 0; p < FKE_PART_COUNT; p++)
-            fprintf(f, "\"%s\": %.4f, ", fke_part_names[p], parts[p] / S * 1e3);
-        fprintf(f,
-                "\"zero-grad\": %.4f}, \"peak_rss_mib\": %.1f, \"arena_peak_mib\": %.1f, "
-                "\"loss_first\": %.6f, \"loss_last\": %.6f, \"other_load_train\": %.3f, "
-                "\"other_load_infer\": %.3f, \"train_all\": [",
-                t_zero / S * 1e3, rss_mib, m.arena.peak / 1048576.0, loss0, loss1, other_train,
-                other_infer);
-        for (int s = 0; s < S; s++) fprintf(f, "%s%.6f", s ? ", " : "", tt[s]);
-        fprintf(f, "], \"infer_all\": [");
-        for (int s = 0; s < S; s++) fprintf(f, "%s%.6f", s ? ", " : "", ti[s]);
-        fprintf(f, "], \"host\": \"%s\", \"time\": \"%s\"}\n", host, when);
-        if (fclose(f)) {
-            fprintf(stderr, "fke bench: cannot write %s\n", json);
-            st = FKE_ERR_IO;
-        }
+/* ---- the JSON line ---------------------------------------------------------- */
+/* v rounded to dec decimals, as the line printed its numbers before cJSON
+ * wrote it (NaN becomes null). */
+static cJSON *num(double v, int dec)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.*f", dec, v);
+    return cJSON_CreateNumber(strtod(buf, NULL));
+}
+
+/* Adds item under key; a failed allocation (item NULL) clears *ok. */
+static void put(cJSON *o, const char *key, cJSON *item, int *ok)
+{
+    if (!o || !item || !cJSON_AddItemToObject(o, key, item)) {
+        cJSON_Delete(item);
+        *ok = 0;
     }
+}
 
+static cJSON *stats_json(const stats *s, int n, int *ok)
+{
+    cJSON *o = cJSON_CreateObject();
+    put(o, "median", num(s->median, 6), ok);
+    put(o, "min", num(s->min, 6), ok);
+    put(o, "max", num(s->max, 6), ok);
+    put(o, "n", cJSON_CreateNumber(n), ok);
+    return o;
+}
+
+static cJSON *times_json(const double *t, int n, int *ok)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; a && i < n; i++) {
+        cJSON *x = num(t[i], 6);
+        if (!x || !cJSON_AddItemToArray(a, x)) cJSON_Delete(x), *ok = 0;
+    }
+    return a;
+}
+
+static cJSON *parts_json(const bench_result *r, int *ok)
+{
+    cJSON *o = cJSON_CreateObject();
+    for (int p = 0; p < FKE_PART_COUNT; p++)
+        put(o, fke_part_names[p], num(r->parts[p] / r->S * 1e3, 4), ok);
+    put(o, "zero-grad", num(r->t_zero / r->S * 1e3, 4), ok);
+    return o;
+}
+
+/* Appends one JSON line with every number of the run to path. */
+static fke_status write_json(const char *path, const bench_opts *o, const bench_result *r,
+                             fke_err *e)
+{
+    char host[256] = "", when[32];
+    gethostname(host, sizeof host - 1);
+    time_t now_t = time(NULL);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&now_t));
+    int ok = 1, S = r->S, B = r->B;
+    cJSON *j = cJSON_CreateObject();
+    put(j, "prog", cJSON_CreateString("fke"), &ok);
+    put(j, "preset", cJSON_CreateString(o->preset), &ok);
+    put(j, "cell", cJSON_CreateString(cells[o->cell]), &ok);
+    put(j, "threads", cJSON_CreateNumber(r->nthr), &ok);
+    put(j, "tag", cJSON_CreateString(o->tag), &ok);
+    put(j, "openblas_coretype", r->coretype ? cJSON_CreateString(r->coretype) : cJSON_CreateNull(),
+        &ok);
+    put(j, "openblas_core", cJSON_CreateString(openblas_get_corename()), &ok);
+    put(j, "steps", cJSON_CreateNumber(S), &ok);
+    put(j, "warmup", cJSON_CreateNumber(r->W), &ok);
+    put(j, "B", cJSON_CreateNumber(B), &ok);
+    put(j, "G", cJSON_CreateNumber(r->G), &ok);
+    put(j, "params", cJSON_CreateNumber((double)r->n_par), &ok);
+    put(j, "params_cnn", cJSON_CreateNumber((double)r->n_cnn), &ok);
+    put(j, "flops_fwd_cnn", num(r->fl_cnn, 0), &ok);
+    put(j, "flops_fwd_other", num(r->fl_other, 0), &ok);
+    put(j, "train", stats_json(&r->train, S, &ok), &ok);
+    put(j, "infer", stats_json(&r->infer, S, &ok), &ok);
+    put(j, "posts_per_s_train", num(B / r->train.median, 3), &ok);
+    put(j, "posts_per_s_infer", num(B / r->infer.median, 3), &ok);
+    put(j, "gflops_train_all", num(r->gf_all, 3), &ok);
+    put(j, "gflops_cnn_part", num(r->gf_cnn, 3), &ok);
+    put(j, "sgemm_gflops_1024", num(r->sg_sq, 3), &ok);
+    put(j, "sgemm_gflops_conv", num(r->sg_conv, 3), &ok);
+    put(j, "sgemm_gflops_1024_1thread", num(r->sg_sq1, 3), &ok);
+    put(j, "parts_ms", parts_json(r, &ok), &ok);
+    put(j, "peak_rss_mib", num(r->rss_mib, 1), &ok);
+    put(j, "arena_peak_mib", num(r->arena_mib, 1), &ok);
+    put(j, "loss_first", num(r->loss0, 6), &ok);
+    put(j, "loss_last", num(r->loss1, 6), &ok);
+    put(j, "other_load_train", num(r->other_train, 3), &ok);
+    put(j, "other_load_infer", num(r->other_infer, 3), &ok);
+    put(j, "train_all", times_json(r->tt, S, &ok), &ok);
+    put(j, "infer_all", times_json(r->ti, S, &ok), &ok);
+    put(j, "host", cJSON_CreateString(host), &ok);
+    put(j, "time", cJSON_CreateString(when), &ok);
+    char *text = ok ? cJSON_PrintUnformatted(j) : NULL;
+    cJSON_Delete(j);
+    size_t n = text ? strlen(text) : 0;
+    char *line = text ? malloc(n + 2) : NULL;
+    if (line) memcpy(line, text, n), memcpy(line + n, "\n", 2);
+    cJSON_free(text);
+    if (!line) return fke_fail(e, FKE_ERR_NOMEM, "%s: no memory for the JSON line", path);
+    fke_status st = fke_append_file(path, line, "bench report", e);
+    free(line);
+    return st;
+}
+
+/* ---- the command -------------------------------------------------------- */
+int fke_cmd_bench(int argc, char **argv)
+{
+    bench_opts o;
+    int rc = parse_args(&o, argc, argv);
+    if (rc != FKE_CLI_RUN) return rc;
+    fke_err e = {""};
+    fke_config cfg;
+    if (bench_config(&cfg, &o, &e)) {
+        fprintf(stderr, "fke bench: %s\n", e.msg);
+        return 2;
+    }
+    bench_result r;
+    memset(&r, 0, sizeof r);
+    r.nthr = fke_set_threads((int)o.threads);
+    r.coretype = getenv("OPENBLAS_CORETYPE");
+    r.B = cfg.batch, r.G = cfg.G, r.S = (int)o.steps, r.W = (int)o.warm;
+    r.loss0 = r.loss1 = NAN;
+
+    fke_model m;
+    memset(&m, 0, sizeof m);
+    fke_batch bb;
+    memset(&bb, 0, sizeof bb);
+    fke_status st = FKE_OK;
+    r.t_init = now();
+    if ((st = fke_model_init(&m, &cfg, &e)) || (st = fke_model_plan(&m, &e))) goto done;
+    r.t_init = now() - r.t_init;
+    r.tt = malloc((size_t)r.S * sizeof *r.tt);
+    r.ti = malloc((size_t)r.S * sizeof *r.ti);
+    if (batch_make(&bb, &cfg, r.B, (uint64_t)o.seed + 1) || !r.tt || !r.ti) {
+        st = fke_fail(&e, FKE_ERR_NOMEM, "out of memory for the batch");
+        goto done;
+    }
+    count_model(&m, &cfg, &r);
+    print_header(&o, &r);
+    fke_optim opt = {.lr = cfg.lr, .momentum = cfg.momentum, .weight_decay = cfg.weight_decay};
+    if ((st = time_training(&m, &bb, &opt, &r, &e))) goto done;
+    if ((st = time_inference(&m, &bb, &r, &e))) goto done;
+    finish(&m, !o.no_sgemm, &r);
+    print_report(!o.no_sgemm, &r);
+    if (o.json) st = write_json(o.json, &o, &r, &e);
 done:
-    if (st && st != FKE_ERR_IO) fprintf(stderr, "fke bench: %s\n", e.msg);
-    free(tt);
-    free(ti);
-    batch_free(&bb);
+    if (st) fprintf(stderr, "fke bench: %s\n", e.msg);
+    free(r.tt);
+    free(r.ti);
+    fke_batch_free(&bb);
     fke_model_free(&m);
     return st ? 1 : 0;
 }

@@ -1,6 +1,7 @@
-/* cmd_data.c - `fke data ...`: import Fashion-MNIST, generate
- * FashionKE-synth, show a post as a PNG, print a dataset's statistics. */
-#include <errno.h>
+/* cmd_data.c - `fke data ...`: the table of data subcommands and the small
+ * ones: import Fashion-MNIST, generate FashionKE-synth, show a post as a
+ * PNG, print a dataset's statistics. corrupt and reveal have files of their
+ * own (cmd_data_corrupt.c, cmd_data_reveal.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,24 +14,24 @@
 #include "data/png_io.h"
 #include "data/synth.h"
 
-static const char *usage =
-    "usage: fke data fmnist [--dir DIR] --out DIR\n"
+/* Each subcommand's usage (after "usage: ") is also its part of `fke data --help`. */
+static const char fmnist_usage[] =
+    "fke data fmnist [--dir DIR] --out DIR\n"
     "         import Fashion-MNIST (DIR default " FKE_FMNIST_DIR ")\n"
-    "         into OUT/fmnist-train.h5 and OUT/fmnist-test.h5\n"
-    "       fke data synth --out FILE [--split train|test] [--posts N] [--noise-ratio R]\n"
+    "         into OUT/fmnist-train.h5 and OUT/fmnist-test.h5\n";
+static const char synth_usage[] =
+    "fke data synth --out FILE [--split train|test] [--posts N] [--noise-ratio R]\n"
     "         [--flip-rate F] [--missing M] [--seed S] [--dir DIR]\n"
-    "         build FashionKE-synth (defaults: train 4000 posts, test 1000; R 0.7; F 0.3)\n"
-    "       fke data show FILE --post I --out PNG\n"
-    "         draw post I (image, boxes, crops, labels) into a PNG\n"
-    "       fke data info FILE\n"
-    "         sizes, label distributions, clean share, transition matrices\n"
-    "       fke data corrupt IN.h5 OUT.h5 --noise symmetric|pairflip --rate R [--seed S]\n"
-    "         [--limit N] [--t-out T.json]\n"
-    "         an image set's labels redrawn with known noise (the first N images; all by\n"
-    "         default): symmetric: with prob. R one of the other classes, uniformly\n"
-    "         (R < (n-1)/n); pairflip: with prob. R class i becomes i+1 mod n (R < 0.5).\n"
-    "         OUT keeps the true labels and T_true; --t-out writes T_true as a t_init file\n"
-    "       fke data reveal FILE QUERY.jsonl OUT\n"
+    "         build FashionKE-synth (defaults: train 4000 posts, test 1000; R 0.7; F 0.3)\n";
+static const char show_usage[] =
+    "fke data show FILE --post I --out PNG\n"
+    "         draw post I (image, boxes, crops, labels) into a PNG\n";
+static const char info_usage[] =
+    "fke data info FILE\n"
+    "         sizes, label distributions, clean share, transition matrices\n";
+/* reveal's own usage is longer (cmd_data_reveal.c) */
+static const char reveal_summary[] =
+    "fke data reveal FILE QUERY.jsonl OUT\n"
     "         the queried posts get their true labels and become clean (active learning)\n";
 
 static int fail(const char *what, const fke_err *e)
@@ -39,41 +40,16 @@ static int fail(const char *what, const fke_err *e)
     return 1;
 }
 
-static int bad_arg(const char *what, const char *msg, const char *arg)
-{
-    fprintf(stderr, "fke data %s: %s '%s' (fke data --help)\n", what, msg, arg);
-    return 2;
-}
-
-static int parse_int(const char *s, long lo, long hi, long *v)
-{
-    char *end;
-    errno = 0;
-    long x = strtol(s, &end, 10);
-    if (errno || end == s || *end || x < lo || x > hi) return -1;
-    *v = x;
-    return 0;
-}
-
-static int parse_double(const char *s, double *v)
-{
-    char *end;
-    errno = 0;
-    double x = strtod(s, &end);
-    if (errno || end == s || *end) return -1;
-    *v = x;
-    return 0;
-}
-
 static int cmd_fmnist(int argc, char **argv)
 {
     const char *dir = FKE_FMNIST_DIR, *out = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
-        else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
-        else return bad_arg("fmnist", "unknown or incomplete option", argv[i]);
-    }
-    if (!out) return bad_arg("fmnist", "missing option", "--out");
+    const fke_cli_opt opts[] = {
+        {"--dir", "DIR", FKE_CLI_STR, .dst = &dir},
+        {"--out", "DIR", FKE_CLI_STR, .dst = &out, .flags = FKE_CLI_REQUIRED},
+        {0}};
+    const fke_cli cli = {"fke data fmnist", fmnist_usage, opts, "", 0, 0, NULL, NULL};
+    int rc = fke_cli_parse(&cli, argc, argv);
+    if (rc != FKE_CLI_RUN) return rc;
     mkdir(out, 0777);
     fke_err e = {""};
     for (int t = 0; t < 2; t++) {
@@ -96,37 +72,26 @@ static int cmd_synth(int argc, char **argv)
     int split = 0;
     long posts = -1, seed = 1;
     double nr = -1, fr = -1, miss = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v) return bad_arg("synth", "option needs a value", a);
-        i++;
-        if (!strcmp(a, "--out")) out = v;
-        else if (!strcmp(a, "--dir")) dir = v;
-        else if (!strcmp(a, "--split")) {
-            if (!strcmp(v, "train")) split = 0;
-            else if (!strcmp(v, "test")) split = 1;
-            else return bad_arg("synth", "--split must be train or test, not", v);
-        } else if (!strcmp(a, "--posts")) {
-            if (parse_int(v, 1, 10000000, &posts)) return bad_arg("synth", "--posts must be 1..10000000, not", v);
-        } else if (!strcmp(a, "--seed")) {
-            if (parse_int(v, 0, 0x7fffffffL, &seed)) return bad_arg("synth", "--seed must be a non-negative integer, not", v);
-        } else if (!strcmp(a, "--noise-ratio")) {
-            if (parse_double(v, &nr) || nr < 0 || nr > 1) return bad_arg("synth", "--noise-ratio must be in 0..1, not", v);
-        } else if (!strcmp(a, "--flip-rate")) {
-            if (parse_double(v, &fr) || fr < 0 || fr >= 1) return bad_arg("synth", "--flip-rate must be in 0..1 (1 excluded), not", v);
-        } else if (!strcmp(a, "--missing")) {
-            if (parse_double(v, &miss) || miss < 0 || miss >= 1) return bad_arg("synth", "--missing must be in 0..1 (1 excluded), not", v);
-        } else return bad_arg("synth", "unknown option", a);
-    }
-    if (!out) return bad_arg("synth", "missing option", "--out");
+    const fke_cli_opt opts[] = {
+        {"--out", "FILE", FKE_CLI_STR, .dst = &out, .flags = FKE_CLI_REQUIRED},
+        {"--dir", "DIR", FKE_CLI_STR, .dst = &dir},
+        {"--split", "train|test", FKE_CLI_CHOICE, .dst = &split,
+         .choices = (const char *const[]){"train", "test", NULL}},
+        {"--posts", "N", FKE_CLI_INT, .dst = &posts, .lo = 1, .hi = 10000000},
+        {"--seed", "S", FKE_CLI_INT, .dst = &seed, .lo = 0, .hi = 0x7fffffffL},
+        {"--noise-ratio", "R", FKE_CLI_REAL, .dst = &nr, .lo = 0, .hi = 1},
+        {"--flip-rate", "F", FKE_CLI_REAL, .dst = &fr, .lo = 0, .hi = 1, .flags = FKE_CLI_OPEN_HI},
+        {"--missing", "M", FKE_CLI_REAL, .dst = &miss, .lo = 0, .hi = 1, .flags = FKE_CLI_OPEN_HI},
+        {0}};
+    const fke_cli cli = {"fke data synth", synth_usage, opts, "", 0, 0, NULL, NULL};
+    int rc = fke_cli_parse(&cli, argc, argv);
+    if (rc != FKE_CLI_RUN) return rc;
     fke_synth_opts o;
     fke_synth_defaults(&o, split);
     if (posts > 0) o.posts = (int)posts;
     if (nr >= 0) o.noise_ratio = nr;
-    if (split == 1 && o.noise_ratio > 0) {
-        fprintf(stderr, "fke data synth: the test split is all clean (--noise-ratio must be 0)\n");
-        return 2;
-    }
+    if (split == 1 && o.noise_ratio > 0)
+        return fke_cli_usage_error(&cli, "the test split is all clean (--noise-ratio must be 0)");
     if (fr >= 0) o.flip_rate = fr;
     o.missing = split ? 0 : miss;
     o.seed = (uint64_t)seed;
@@ -174,16 +139,14 @@ static int cmd_show(int argc, char **argv)
 {
     const char *file = NULL, *out = NULL;
     long post = -1;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--post") && i + 1 < argc) {
-            if (parse_int(argv[++i], 0, 0x7fffffffL, &post)) return bad_arg("show", "--post must be a post number, not", argv[i]);
-        } else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
-        else if (argv[i][0] != '-' && !file) file = argv[i];
-        else return bad_arg("show", "unknown or incomplete option", argv[i]);
-    }
-    if (!file) return bad_arg("show", "missing", "FILE");
-    if (!out) return bad_arg("show", "missing option", "--out");
-    if (post < 0) return bad_arg("show", "missing option", "--post");
+    const fke_cli_opt opts[] = {
+        {"--post", "I", FKE_CLI_INT, .dst = &post, .lo = 0, .hi = 0x7fffffffL,
+         .flags = FKE_CLI_REQUIRED},
+        {"--out", "PNG", FKE_CLI_STR, .dst = &out, .flags = FKE_CLI_REQUIRED},
+        {0}};
+    const fke_cli cli = {"fke data show", show_usage, opts, "FILE", 1, 1, &file, NULL};
+    int rc = fke_cli_parse(&cli, argc, argv);
+    if (rc != FKE_CLI_RUN) return rc;
     fke_err e = {""};
     fke_dataset d;
     if (fke_dataset_load(&d, file, &e)) return fail("show", &e);
@@ -285,9 +248,11 @@ static void print_dist(const char *title, char *const *names, const int32_t *v, 
 
 static int cmd_info(int argc, char **argv)
 {
-    if (argc != 2 || argv[1][0] == '-') return bad_arg("info", "usage: fke data info FILE; got", argc > 1 ? argv[1] : "");
+    const char *file = NULL;
+    const fke_cli cli = {"fke data info", info_usage, NULL, "FILE", 1, 1, &file, NULL};
+    int rc = fke_cli_parse(&cli, argc, argv);
+    if (rc != FKE_CLI_RUN) return rc;
     fke_err e = {""};
-    const char *file = argv[1];
     /* an image set or a post set? */
     fke_imageset s;
     if (fke_imageset_load(&s, file, &e) == FKE_OK) {
@@ -367,22 +332,37 @@ static int cmd_info(int argc, char **argv)
     return 0;
 }
 
-int fke_cmd_data_corrupt(int argc, char **argv); /* cmd_labelnoise.c */
-int fke_cmd_data_reveal(int argc, char **argv); /* cmd_reveal.c */
+static const fke_command subcommands[] = {
+    {"fmnist", cmd_fmnist, fmnist_usage},
+    {"synth", cmd_synth, synth_usage},
+    {"show", cmd_show, show_usage},
+    {"info", cmd_info, info_usage},
+    {"corrupt", fke_cmd_data_corrupt, fke_data_corrupt_usage},
+    {"reveal", fke_cmd_data_reveal, reveal_summary},
+};
+#define N_SUB (sizeof subcommands / sizeof subcommands[0])
+
+/* Every subcommand's lines, the first after "usage: ", the rest aligned under it. */
+static void data_usage(FILE *f)
+{
+    for (size_t i = 0; i < N_SUB; i++) fprintf(f, "%s%s", i ? "       " : "usage: ", subcommands[i].help);
+}
 
 int fke_cmd_data(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+        data_usage(stderr);
+        return 2;
     }
     const char *sub = argv[1];
-    if (!strcmp(sub, "fmnist")) return cmd_fmnist(argc - 1, argv + 1);
-    if (!strcmp(sub, "synth")) return cmd_synth(argc - 1, argv + 1);
-    if (!strcmp(sub, "show")) return cmd_show(argc - 1, argv + 1);
-    if (!strcmp(sub, "info")) return cmd_info(argc - 1, argv + 1);
-    if (!strcmp(sub, "corrupt")) return fke_cmd_data_corrupt(argc - 1, argv + 1);
-    if (!strcmp(sub, "reveal")) return fke_cmd_data_reveal(argc - 1, argv + 1);
-    fprintf(stderr, "fke data: unknown subcommand '%s'\n%s", sub, usage);
+    if (!strcmp(sub, "--help") || !strcmp(sub, "-h")) {
+        data_usage(stdout);
+        printf("%s\n", FKE_CLI_DOCS);
+        return 0;
+    }
+    for (size_t i = 0; i < N_SUB; i++)
+        if (!strcmp(sub, subcommands[i].name)) return subcommands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "fke data: unknown subcommand '%s'\n", sub);
+    data_usage(stderr);
     return 2;
 }

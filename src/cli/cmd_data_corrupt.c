@@ -1,55 +1,43 @@
-/* cmd_labelnoise.c - `fke data corrupt`: an image set's training labels
- * redrawn with known noise (labelnoise.h), the true labels and T kept in the
- * file, T optionally written as a t_init matrix file. */
-#include <errno.h>
+/* cmd_data_corrupt.c - `fke data corrupt`: an image set's training labels
+ * redrawn with known noise (data/corrupt.h), the true labels and T kept in
+ * the file, T optionally written as a t_init matrix file. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "cli/cli.h"
 #include "data/corrupt.h"
 #include "run/metrics.h"
 
-static int usage_err(const char *msg, const char *arg)
-{
-    fprintf(stderr, "fke data corrupt: %s '%s' (fke data --help)\n", msg, arg);
-    return 2;
-}
+const char fke_data_corrupt_usage[] =
+    "fke data corrupt IN.h5 OUT.h5 --noise symmetric|pairflip --rate R [--seed S]\n"
+    "         [--limit N] [--t-out T.json]\n"
+    "         an image set's labels redrawn with known noise (the first N images; all by\n"
+    "         default): symmetric: with prob. R one of the other classes, uniformly\n"
+    "         (R < (n-1)/n); pairflip: with prob. R class i becomes i+1 mod n (R < 0.5).\n"
+    "         OUT keeps the true labels and T_true; --t-out writes T_true as a t_init file\n";
 
 int fke_cmd_data_corrupt(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL, *kind_s = NULL, *rate_s = NULL, *t_out = NULL;
+    const char *pos[2], *kind_s = NULL, *t_out = NULL;
     long seed = 1, limit = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (a[0] == '-' && a[1]) {
-            const char *v = i + 1 < argc ? argv[++i] : NULL;
-            char *end;
-            if (!v) return usage_err("option needs a value", a);
-            if (!strcmp(a, "--noise")) kind_s = v;
-            else if (!strcmp(a, "--rate")) rate_s = v;
-            else if (!strcmp(a, "--t-out")) t_out = v;
-            else if (!strcmp(a, "--seed") || !strcmp(a, "--limit")) {
-                errno = 0;
-                long x = strtol(v, &end, 10);
-                if (errno || end == v || *end || x < 0 || x > 0x7fffffffL)
-                    return usage_err(!strcmp(a, "--seed") ? "--seed must be a non-negative integer, not"
-                                                          : "--limit must be a non-negative integer, not", v);
-                if (!strcmp(a, "--seed")) seed = x;
-                else limit = x;
-            } else return usage_err("unknown option", a);
-        } else if (!in) in = a;
-        else if (!out) out = a;
-        else return usage_err("unexpected argument", a);
-    }
-    if (!in || !out) return usage_err("usage: fke data corrupt IN.h5 OUT.h5 --noise KIND --rate R; missing", !in ? "IN.h5" : "OUT.h5");
-    if (!kind_s) return usage_err("missing option", "--noise symmetric|pairflip");
-    if (!rate_s) return usage_err("missing option", "--rate R");
+    double rate = 0;
+    /* the kind's names are data/corrupt.h's; the rate's range depends on the kind */
+    const fke_cli_opt opts[] = {
+        {"--noise", "symmetric|pairflip", FKE_CLI_STR, .dst = &kind_s, .flags = FKE_CLI_REQUIRED},
+        {"--rate", "R", FKE_CLI_REAL, .dst = &rate, .lo = -FKE_CLI_ANY, .hi = FKE_CLI_ANY,
+         .flags = FKE_CLI_REQUIRED},
+        {"--seed", "S", FKE_CLI_INT, .dst = &seed, .lo = 0, .hi = 0x7fffffffL},
+        {"--limit", "N", FKE_CLI_INT, .dst = &limit, .lo = 0, .hi = 0x7fffffffL},
+        {"--t-out", "T.json", FKE_CLI_STR, .dst = &t_out},
+        {0}};
+    const fke_cli cli = {"fke data corrupt", fke_data_corrupt_usage, opts, "IN.h5 OUT.h5", 2, 2,
+                         pos, NULL};
+    int rc = fke_cli_parse(&cli, argc, argv);
+    if (rc != FKE_CLI_RUN) return rc;
+    const char *in = pos[0], *out = pos[1];
     int kind = fke_noise_kind_parse(kind_s);
-    if (kind < 0) return usage_err("--noise must be symmetric or pairflip, not", kind_s);
-    char *end;
-    errno = 0;
-    double rate = strtod(rate_s, &end);
-    if (errno || end == rate_s || *end) return usage_err("--rate must be a number, not", rate_s);
+    if (kind < 0)
+        return fke_cli_usage_error(&cli, "--noise must be symmetric or pairflip, not '%s'", kind_s);
 
     fke_err e = {""};
     fke_imageset s, o;

@@ -1,15 +1,12 @@
-/* cmd_reveal.c - `fke data reveal DATA QUERY.jsonl OUT`: the queried posts
- * get their true labels and become clean (reveal.h); `fke data` dispatches
- * the subcommand here. */
+/* cmd_data_reveal.c - `fke data reveal DATA QUERY.jsonl OUT`: the queried
+ * posts get their true labels and become clean (run/reveal.h). */
 #include <stdio.h>
-#include <string.h>
 
+#include "cli/cli.h"
 #include "run/reveal.h"
 
-int fke_cmd_data_reveal(int argc, char **argv);
-
-static const char *reveal_usage =
-    "usage: fke data reveal DATA.h5 QUERY.jsonl OUT.h5\n"
+static const char usage[] =
+    "fke data reveal DATA.h5 QUERY.jsonl OUT.h5\n"
     "  Simulates people checking the posts that `fke query` chose: for every post id\n"
     "  in QUERY (JSON lines with an integer \"post\"), the garment training labels\n"
     "  (category, attributes) become the true ones kept in DATA and the post is marked\n"
@@ -21,27 +18,10 @@ static const char *reveal_usage =
 int fke_cmd_data_reveal(int argc, char **argv)
 {
     const char *pos[3];
-    int np = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(reveal_usage, stdout);
-            return 0;
-        }
-        if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "fke data reveal: unknown option '%s' (fke data reveal --help)\n",
-                    argv[i]);
-            return 2;
-        }
-        if (np == 3) {
-            fprintf(stderr, "fke data reveal: unexpected argument '%s'\n", argv[i]);
-            return 2;
-        }
-        pos[np++] = argv[i];
-    }
-    if (np < 3) {
-        fputs(reveal_usage, stderr);
-        return 2;
-    }
+    const fke_cli cli = {"fke data reveal", usage, NULL, "DATA.h5 QUERY.jsonl OUT.h5", 3, 3, pos,
+                         NULL};
+    int rc = fke_cli_parse(&cli, argc, argv);
+    if (rc != FKE_CLI_RUN) return rc;
     fke_reveal_stats st;
     fke_err e = {{0}};
     if (fke_reveal_run(pos[0], pos[1], pos[2], &st, &e) != FKE_OK) {

@@ -1,46 +1,25 @@
-/* main.c - the fke command-line program: one binary, one subcommand per job.
- * The only place in fke that prints an error and exits. */
+/* main.c - the fke command-line program: one binary, one command per job
+ * (cli.h). The table of commands, `fke help` and `fke --version`; each
+ * command's code is in its cmd_<name>.c. */
 #include "cli/cli.h"
 #include "core/fke.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
-/* Runs fke-gradcheck (the double-precision build) from fke's own folder. */
-static int cmd_gradcheck(int argc, char **argv)
-{
-    char path[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 32);
-    if (n <= 0) {
-        fprintf(stderr, "fke gradcheck: cannot find fke's own folder\n");
-        return 1;
-    }
-    path[n] = 0;
-    char *slash = strrchr(path, '/');
-    strcpy(slash ? slash + 1 : path, "fke-gradcheck");
-    argv[0] = path;
-    fflush(stdout);
-    execv(path, argv);
-    fprintf(stderr, "fke gradcheck: cannot run %s (build it with make)\n", path);
-    (void)argc;
-    return 1;
-}
-
-static int cmd_help(int argc, char **argv);
-int fke_cmd_data(int argc, char **argv);
-int fke_cmd_extract(int argc, char **argv);
-int fke_cmd_knowledge(int argc, char **argv);
-int fke_cmd_train(int argc, char **argv);
-int fke_cmd_eval(int argc, char **argv);
-int fke_cmd_bench(int argc, char **argv);
-int fke_cmd_noise(int argc, char **argv);
-int fke_cmd_query(int argc, char **argv);
+/* The Makefile passes both when it compiles this file; the commit is
+ * `git describe --always --dirty` of the tree that was built. */
+#ifndef FKE_VERSION
+#define FKE_VERSION "0.1.0"
+#endif
+#ifndef FKE_GIT
+#define FKE_GIT "unknown"
+#endif
 
 static const fke_command commands[] = {
-    {"help", cmd_help, "list the subcommands"},
-    {"gradcheck", cmd_gradcheck, "check every backward against finite differences (double)"},
+    {"help", fke_cmd_help, "list the subcommands (fke help COMMAND: its options)"},
+    {"version", fke_cmd_version, "the version and the git commit fke was built from"},
+    {"gradcheck", fke_cmd_gradcheck, "check every backward against finite differences (double)"},
     {"data", fke_cmd_data, "make, import and show datasets"},
     {"extract", fke_cmd_extract, "posts (dataset or PNG + boxes) to JSON lines of knowledge"},
     {"knowledge", fke_cmd_knowledge, "aggregate extractions: occasion x category, attributes, co-occurrence"},
@@ -50,25 +29,67 @@ static const fke_command commands[] = {
     {"query", fke_cmd_query, "rank machine-labelled posts for human checking (least, margin, entropy, random)"},
     {"bench", fke_cmd_bench, "time a training step and inference of a preset (vs PyTorch)"},
 };
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
 
-static int cmd_help(int argc, char **argv)
+static const fke_command *find(const char *name)
 {
-    (void)argc;
-    (void)argv;
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(name, commands[i].name)) return &commands[i];
+    return NULL;
+}
+
+static void list_commands(void)
+{
     printf("fke - weakly-supervised fashion knowledge extraction, in C\n\n"
            "usage: fke COMMAND [ARGS]   (fke COMMAND --help for its options)\n\n");
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    for (size_t i = 0; i < N_COMMANDS; i++)
         printf("  %-12s %s\n", commands[i].name, commands[i].help);
+    printf("\n%s\n", FKE_CLI_DOCS);
+}
+
+int fke_cmd_help(int argc, char **argv)
+{
+    const char *pos[1] = {NULL};
+    const fke_cli cli = {"fke help",
+                         "fke help [COMMAND]\n"
+                         "  lists the commands; with COMMAND, prints its options\n"
+                         "  (the same as fke COMMAND --help)\n",
+                         NULL, "COMMAND", 0, 1, pos, NULL};
+    int rc = fke_cli_parse(&cli, argc, argv);
+    if (rc != FKE_CLI_RUN) return rc;
+    if (!pos[0]) {
+        list_commands();
+        return 0;
+    }
+    const fke_command *c = find(pos[0]);
+    if (!c) return fke_cli_usage_error(&cli, "unknown command '%s'", pos[0]);
+    char name[64], help[] = "--help";
+    snprintf(name, sizeof name, "%s", c->name);
+    char *args[] = {name, help, NULL};
+    return c->run(2, args);
+}
+
+int fke_cmd_version(int argc, char **argv)
+{
+    const fke_cli cli = {"fke version",
+                         "fke version   (or fke --version)\n"
+                         "  prints fke's version and the git commit it was built from\n"
+                         "  (\"-dirty\": the tree had uncommitted changes)\n",
+                         NULL, "", 0, 0, NULL, NULL};
+    int rc = fke_cli_parse(&cli, argc, argv);
+    if (rc != FKE_CLI_RUN) return rc;
+    printf("fke %s (commit %s)\n", FKE_VERSION, FKE_GIT);
     return 0;
 }
 
 int main(int argc, char **argv)
 {
     fke_set_threads(0);
-    if (argc < 2) return cmd_help(argc, argv), 2;
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) return cmd_help(argc, argv);
+    if (argc < 2) return list_commands(), 2;
+    const fke_command *c = find(argv[1]);
+    if (c) return c->run(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) return list_commands(), 0;
+    if (!strcmp(argv[1], "--version")) return fke_cmd_version(1, argv + 1);
     fprintf(stderr, "fke: unknown command '%s' (fke help lists them)\n", argv[1]);
     return 2;
 }

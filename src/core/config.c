@@ -14,6 +14,8 @@
  * when they fail. */
 #include "core/config.h"
 
+#include "core/file.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -105,7 +107,7 @@ static const char *const v_task[] = {"fke", "classify", NULL};
 static const key_def keys[] = {
     {.name = "preset", .type = KT_PRESET, .off = OFF(preset), .size = sizeof(((fke_config *)0)->preset),
      .values = preset_names, .dflt = "fke-small", .also = "model,size",
-     .doc = "Size preset of MODEL.md, applied before every other key of a file (a later "
+     .doc = "Size preset of docs/model.md, applied before every other key of a file (a later "
             "--set preset=... resets the sizes)."},
     {.name = "comment", .type = KT_NOTE, .also = "comments,note,notes,description,_comment",
      .doc = "Free text (JSON has no comments): accepted and ignored, never written back."},
@@ -535,9 +537,12 @@ static cJSON *text_value(const key_def *k, const char *s)
         }
         return a;
     }
-    default:
-        return cJSON_CreateString(s);
+    case KT_ENUM:
+    case KT_STR:
+    case KT_PRESET:
+    case KT_NOTE: return cJSON_CreateString(s);
     }
+    return cJSON_CreateString(s); /* no such type: apply_item says so */
 }
 
 static fke_status apply_text(fke_config *c, const key_def *k, const char *s, const char *origin,
@@ -637,37 +642,9 @@ fke_status fke_config_from_json(fke_config *c, const char *json, const char *ori
 fke_status fke_config_load(fke_config *c, const char *path, fke_err *e)
 {
     if (!path) return fke_fail(e, FKE_ERR_ARG, "config: no file name");
-    FILE *f = fopen(path, "rb");
-    if (!f) return fke_fail(e, FKE_ERR_IO, "%s: cannot open config: %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = cap ? 2 * cap : 8192;
-            if (cap > (16u << 20)) {
-                free(buf);
-                fclose(f);
-                return fke_fail(e, FKE_ERR_FORMAT, "%s: config file larger than 16 MiB", path);
-            }
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return fke_fail(e, FKE_ERR_NOMEM, "%s: out of memory reading config", path);
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0) break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return fke_fail(e, FKE_ERR_IO, "%s: read error", path);
-    }
-    buf[len] = 0;
+    char *buf;
+    size_t len;
+    FKE_TRY(fke_read_file(path, 16u << 20, &buf, &len, e));
     if (strlen(buf) != len) {
         free(buf);
         return fke_fail(e, FKE_ERR_FORMAT, "%s: config contains a NUL byte", path);
@@ -841,7 +818,8 @@ fke_status fke_config_validate(const fke_config *c, fke_err *e)
         return fke_fail(e, FKE_ERR_CONFIG,
                         "config: key \"epochs\": 0 with steps 0 would train nothing "
                         "(set epochs >= 1 or steps >= 1)");
-    if (c->task == FKE_TASK_FKE) {
+    switch (c->task) {
+    case FKE_TASK_FKE:
         if (c->batch < 2 || c->batch % 2)
             return fke_fail(e, FKE_ERR_CONFIG,
                             "config: key \"batch\": task fke needs an even batch >= 2 "
@@ -852,13 +830,16 @@ fke_status fke_config_validate(const fke_config *c, fke_err *e)
                             "config: key \"pad\": only task classify pads images; got %d with "
                             "task fke",
                             c->pad);
-    } else {
+        break;
+    case FKE_TASK_CLASSIFY:
         if (2 * c->pad >= c->img)
             return fke_fail(e, FKE_ERR_CONFIG,
                             "config: key \"pad\": %d on each side leaves no image inside img %d",
                             c->pad, c->img);
+        break;
     }
-    if (c->cnn == FKE_CNN_SMALL) {
+    switch (c->cnn) {
+    case FKE_CNN_SMALL:
         if (c->img % 8)
             return fke_fail(e, FKE_ERR_CONFIG,
                             "config: key \"img\": cnn small pools 3 times, so img must be a "
@@ -873,7 +854,8 @@ fke_status fke_config_validate(const fke_config *c, fke_err *e)
             return fke_fail(e, FKE_ERR_CONFIG,
                             "config: key \"F\": cnn small gives chans[2] = %d features, but F is %d",
                             c->chans[2], c->F);
-    } else {
+        break;
+    case FKE_CNN_RESNET18:
         if (c->F != 8 * c->chans[0])
             return fke_fail(e, FKE_ERR_CONFIG,
                             "config: key \"F\": cnn resnet18 of width chans[0] = %d gives %d "
@@ -889,6 +871,7 @@ fke_status fke_config_validate(const fke_config *c, fke_err *e)
                             "config: key \"crop\": cnn resnet18 downsamples 32x, so crop must be "
                             ">= 32, got %d",
                             c->crop);
+        break;
     }
     return FKE_OK;
 }
@@ -988,4 +971,13 @@ char *fke_config_doc(void)
     }
     if (used >= cap) out[cap - 1] = 0;
     return out;
+}
+
+int fke_cell_gates(fke_cell_kind k)
+{
+    switch (k) {
+    case FKE_CELL_LSTM: return 4;
+    case FKE_CELL_GRU: return 3;
+    }
+    return 0;
 }

@@ -12,12 +12,14 @@
 typedef enum { FKE_CTX_ALL, FKE_CTX_VISUAL, FKE_CTX_TASK, FKE_CTX_NONE } fke_context_mode;
 typedef enum { FKE_CORR_FORWARD, FKE_CORR_NONE } fke_correction_mode;
 typedef enum { FKE_CELL_LSTM, FKE_CELL_GRU } fke_cell_kind;
+/* Gate blocks per step: 4 for LSTM (i, f, g, o), 3 for GRU (r, z, n). */
+int fke_cell_gates(fke_cell_kind k);
 typedef enum { FKE_CNN_SMALL, FKE_CNN_RESNET18 } fke_cnn_kind;
 typedef enum { FKE_OPT_SGD, FKE_OPT_ADAM } fke_opt_kind;
 typedef enum { FKE_TASK_FKE, FKE_TASK_CLASSIFY } fke_task_kind;
 
 typedef struct {
-    /* model (MODEL.md "Presets"); preset fills these, single keys override */
+    /* model (docs/model.md "The two presets"); preset fills these, single keys override */
     char preset[32];       /* "fke-small" | "fke-paper" */
     fke_cnn_kind cnn;
     int img, crop, G;      /* whole-image side, crop side, max garments */

@@ -211,3 +211,23 @@ int fke_set_threads(int n)
     openblas_set_num_threads(1);
     return n;
 }
+
+/* ---- strings ----------------------------------------------------------- */
+void fke_strings_free(char **s, int n)
+{
+    if (!s) return;
+    for (int i = 0; n < 0 ? s[i] != NULL : i < n; i++) free(s[i]);
+    free(s);
+}
+
+char **fke_strings_dup(const char *const *s, int n)
+{
+    char **o = calloc((size_t)n + 1, sizeof *o);
+    if (!o) return NULL;
+    for (int i = 0; i < n; i++)
+        if (!(o[i] = strdup(s[i] ? s[i] : ""))) {
+            fke_strings_free(o, i);
+            return NULL;
+        }
+    return o;
+}

@@ -47,7 +47,13 @@ fke_status fke_fail(fke_err *e, fke_status s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 const char *fke_status_name(fke_status s);
 
-#define FKE_MAX_ATTR 8 /* most attributes per garment (MODEL.md uses 4) */
+/* ---- string lists (label names, vocabularies) ---------------------------- */
+/* Frees a NULL-terminated or n-long array of strings (n < 0: NULL-terminated). */
+void fke_strings_free(char **s, int n);
+/* strdup of n strings into a fresh array (NULL on no memory). */
+char **fke_strings_dup(const char *const *s, int n);
+
+#define FKE_MAX_ATTR 8 /* most attributes per garment (docs/model.md uses 4) */
 
 /* ---- tensors ---------------------------------------------------------- */
 #define FKE_MAXDIM 5

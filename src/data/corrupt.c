@@ -15,13 +15,35 @@ int fke_noise_kind_parse(const char *name)
     return -1;
 }
 
+/* The rate at which the true class stops being the most likely label. */
+static double max_rate(fke_noise_kind kind, int n)
+{
+    switch (kind) {
+    case FKE_NOISE_SYMMETRIC: return (double)(n - 1) / n;
+    case FKE_NOISE_PAIRFLIP: return 0.5;
+    case FKE_NOISE_KINDS: break;
+    }
+    return 0; /* not a kind: fke_labelnoise_matrix rejects it first */
+}
+
+/* T[i][j], i != j: spread over the other classes, or all to the next one. */
+static double off_diagonal(fke_noise_kind kind, double rate, int n, int i, int j)
+{
+    switch (kind) {
+    case FKE_NOISE_SYMMETRIC: return rate / (n - 1);
+    case FKE_NOISE_PAIRFLIP: return j == (i + 1) % n ? rate : 0;
+    case FKE_NOISE_KINDS: break;
+    }
+    return 0;
+}
+
 fke_status fke_labelnoise_matrix(fke_noise_kind kind, double rate, int n, float *T, fke_err *e)
 {
     if (kind < 0 || kind >= FKE_NOISE_KINDS)
         return fke_fail(e, FKE_ERR_ARG, "label noise: unknown kind %d (allowed: symmetric, "
                         "pairflip)", (int)kind);
     if (n < 2) return fke_fail(e, FKE_ERR_ARG, "label noise: %d classes, need at least 2", n);
-    double hi = kind == FKE_NOISE_SYMMETRIC ? (double)(n - 1) / n : 0.5;
+    double hi = max_rate(kind, n);
     if (!(rate >= 0 && rate < hi))
         return fke_fail(e, FKE_ERR_ARG,
                         "label noise: rate %g is outside [0, %g) for %s noise on %d classes (at "
@@ -29,10 +51,7 @@ fke_status fke_labelnoise_matrix(fke_noise_kind kind, double rate, int n, float 
                         rate, hi, fke_noise_kind_names[kind], n, hi);
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++) {
-            double v = i == j ? 1 - rate
-                       : kind == FKE_NOISE_SYMMETRIC ? rate / (n - 1)
-                       : j == (i + 1) % n            ? rate
-                                                     : 0;
+            double v = i == j ? 1 - rate : off_diagonal(kind, rate, n, i, j);
             T[i * n + j] = (float)v;
         }
     return FKE_OK;

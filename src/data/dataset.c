@@ -1,409 +1,12 @@
 /* dataset.c - see dataset.h; the file layout is in datasets/README.md. */
 #include "data/dataset.h"
 
-#include <fcntl.h>
-#include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-/* ---- strings ----------------------------------------------------------- */
-void fke_strings_free(char **s, int n)
-{
-    if (!s) return;
-    for (int i = 0; n < 0 ? s[i] != NULL : i < n; i++) free(s[i]);
-    free(s);
-}
-
-char **fke_strings_dup(const char *const *s, int n)
-{
-    char **o = calloc((size_t)n + 1, sizeof *o);
-    if (!o) return NULL;
-    for (int i = 0; i < n; i++)
-        if (!(o[i] = strdup(s[i] ? s[i] : ""))) {
-            fke_strings_free(o, i);
-            return NULL;
-        }
-    return o;
-}
-
-/* ---- HDF5 writing helpers ---------------------------------------------- */
-typedef struct {
-    hid_t f;
-    int bad;
-} writer;
-
-static hid_t dcpl_for(int ndim, const hsize_t *dims, int compress)
-{
-    hid_t p = H5Pcreate(H5P_DATASET_CREATE);
-    H5Pset_obj_track_times(p, 0); /* same content, same bytes */
-    if (compress && dims[0] > 0) {
-        hsize_t ch[8];
-        size_t per = 1;
-        for (int i = 1; i < ndim; i++) per *= dims[i];
-        hsize_t rows = per ? (hsize_t)((1u << 20) / per) : 1; /* about 1 MiB per chunk */
-        if (rows < 1) rows = 1;
-        ch[0] = rows < dims[0] ? rows : dims[0];
-        for (int i = 1; i < ndim; i++) ch[i] = dims[i];
-        H5Pset_chunk(p, ndim, ch);
-        H5Pset_shuffle(p);
-        H5Pset_deflate(p, 1);
-    }
-    return p;
-}
-
-static void w_array(writer *w, hid_t loc, const char *name, hid_t ftype, hid_t mtype,
-                    int ndim, const hsize_t *dims, const void *data, int compress)
-{
-    if (w->bad) return;
-    hid_t sp = H5Screate_simple(ndim, dims, NULL);
-    hid_t p = dcpl_for(ndim, dims, compress);
-    hid_t ds = H5Dcreate2(loc, name, ftype, sp, H5P_DEFAULT, p, H5P_DEFAULT);
-    if (ds < 0 || H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) w->bad = 1;
-    if (ds >= 0) H5Dclose(ds);
-    H5Pclose(p);
-    H5Sclose(sp);
-}
-
-static void w_strings(writer *w, hid_t loc, const char *name, char *const *s, int n)
-{
-    if (w->bad) return;
-    if (n < 0) n = 0;
-    size_t len = 1;
-    for (int i = 0; i < n; i++)
-        if (s[i] && strlen(s[i]) + 1 > len) len = strlen(s[i]) + 1;
-    char *buf = calloc(n > 0 ? (size_t)n : 1u, len);
-    if (!buf) {
-        w->bad = 1;
-        return;
-    }
-    for (int i = 0; i < n; i++)
-        if (s[i]) memcpy(buf + (size_t)i * len, s[i], strlen(s[i]));
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, len);
-    H5Tset_strpad(t, H5T_STR_NULLPAD);
-    hsize_t dims[1] = {(hsize_t)n};
-    w_array(w, loc, name, t, t, 1, dims, buf, 0);
-    H5Tclose(t);
-    free(buf);
-}
-
-static void w_str_attr(writer *w, hid_t loc, const char *name, const char *s)
-{
-    if (w->bad) return;
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, strlen(s) + 1);
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    if (a < 0 || H5Awrite(a, t, s) < 0) w->bad = 1;
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(sp);
-    H5Tclose(t);
-}
-
-static void w_int_attr(writer *w, hid_t loc, const char *name, int v)
-{
-    if (w->bad) return;
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(loc, name, H5T_STD_I32LE, sp, H5P_DEFAULT, H5P_DEFAULT);
-    if (a < 0 || H5Awrite(a, H5T_NATIVE_INT, &v) < 0) w->bad = 1;
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(sp);
-}
-
-static hid_t w_group(writer *w, hid_t loc, const char *name)
-{
-    if (w->bad) return -1;
-    hid_t p = H5Pcreate(H5P_GROUP_CREATE);
-    H5Pset_obj_track_times(p, 0);
-    hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, p, H5P_DEFAULT);
-    H5Pclose(p);
-    if (g < 0) w->bad = 1;
-    return g;
-}
-
-/* Creates PATH.tmp.<pid>; *tmp receives its name. */
-static hid_t create_tmp(const char *path, char *tmp, size_t n)
-{
-    snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_libver_bounds(fapl, H5F_LIBVER_EARLIEST, H5F_LIBVER_LATEST);
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    H5Pclose(fapl);
-    return f;
-}
-
-/* Closes, fsyncs and renames the temporary file; removes it on failure. */
-static fke_status finish_tmp(writer *w, const char *tmp, const char *path, const char *what,
-                             fke_err *e)
-{
-    if (H5Fclose(w->f) < 0) w->bad = 1;
-    if (!w->bad) {
-        int fd = open(tmp, O_RDONLY);
-        if (fd < 0 || fsync(fd) != 0) w->bad = 1;
-        if (fd >= 0) close(fd);
-    }
-    if (!w->bad && rename(tmp, path) != 0) w->bad = 1;
-    if (w->bad) {
-        unlink(tmp);
-        return fke_fail(e, FKE_ERR_IO, "%s: writing the %s failed (disk full or not writable?)",
-                        path, what);
-    }
-    /* make the rename itself durable */
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *sl = strrchr(dir, '/');
-    if (sl) *sl = 0; else strcpy(dir, ".");
-    int dfd = open(dir[0] ? dir : "/", O_RDONLY);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return FKE_OK;
-}
-
-/* ---- HDF5 reading helpers ----------------------------------------------- */
-typedef struct {
-    hid_t f;
-    const char *path;
-    fke_err *e;
-    fke_status st;
-} reader;
-
-static int r_exists(hid_t loc, const char *name)
-{
-    /* H5Lexists on "a/b" needs "a" to exist first */
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", name);
-    for (char *p = buf; (p = strchr(p, '/')) != NULL; p++) {
-        *p = 0;
-        if (H5Lexists(loc, buf, H5P_DEFAULT) <= 0) return 0;
-        *p = '/';
-    }
-    return H5Lexists(loc, buf, H5P_DEFAULT) > 0;
-}
-
-/* Reads field `name` of class cls (H5T_INTEGER/H5T_FLOAT) with ndim dims;
- * dims[i] >= 0 must match, dims[i] < 0 is filled in. Returns a malloc'ed
- * buffer of elements of mtype, or NULL with r->st set. optional: a missing
- * field returns NULL without error. */
-static void *r_array(reader *r, const char *name, H5T_class_t cls, hid_t mtype, int ndim,
-                     int *dims, int optional)
-{
-    if (r->st) return NULL;
-    if (!r_exists(r->f, name)) {
-        if (!optional)
-            r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /%s is missing", r->path, name);
-        return NULL;
-    }
-    hid_t ds = H5Dopen2(r->f, name, H5P_DEFAULT);
-    if (ds < 0) {
-        r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /%s cannot be opened (corrupt file?)",
-                         r->path, name);
-        return NULL;
-    }
-    void *buf = NULL;
-    hid_t t = H5Dget_type(ds), sp = H5Dget_space(ds);
-    int nd = H5Sget_simple_extent_ndims(sp);
-    hsize_t hd[8] = {0};
-    if (t < 0 || sp < 0 || nd < 0 || nd > 8) {
-        r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /%s is unreadable (corrupt file?)",
-                         r->path, name);
-        goto out;
-    }
-    H5Sget_simple_extent_dims(sp, hd, NULL);
-    if (H5Tget_class(t) != cls) {
-        r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /%s has the wrong type (expected %s)",
-                         r->path, name, cls == H5T_INTEGER ? "integers" : "floats");
-        goto out;
-    }
-    if (nd != ndim) {
-        r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /%s has %d dimensions, expected %d",
-                         r->path, name, nd, ndim);
-        goto out;
-    }
-    size_t n = 1;
-    for (int i = 0; i < ndim; i++) {
-        if (dims[i] >= 0 && hd[i] != (hsize_t)dims[i]) {
-            r->st = fke_fail(r->e, FKE_ERR_FORMAT,
-                             "%s: field /%s has size %llu in dimension %d, expected %d", r->path,
-                             name, (unsigned long long)hd[i], i, dims[i]);
-            goto out;
-        }
-        if (hd[i] > (1u << 30)) {
-            r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /%s has an absurd size %llu",
-                             r->path, name, (unsigned long long)hd[i]);
-            goto out;
-        }
-        dims[i] = (int)hd[i];
-        n *= hd[i];
-    }
-    buf = malloc((n ? n : 1) * H5Tget_size(mtype));
-    if (!buf) {
-        r->st = fke_fail(r->e, FKE_ERR_NOMEM, "%s: no memory for field /%s", r->path, name);
-        goto out;
-    }
-    if (n && H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
-        free(buf);
-        buf = NULL;
-        r->st = fke_fail(r->e, FKE_ERR_FORMAT,
-                         "%s: field /%s cannot be read (truncated or corrupt file?)", r->path,
-                         name);
-    }
-out:
-    if (t >= 0) H5Tclose(t);
-    if (sp >= 0) H5Sclose(sp);
-    H5Dclose(ds);
-    return buf;
-}
-
-/* Reads a 1-D string field (fixed or variable length) into a NULL-terminated
- * array; *n receives the count (must equal want when want >= 0). */
-static char **r_strings(reader *r, const char *name, int want, int *n)
-{
-    if (r->st) return NULL;
-    if (!r_exists(r->f, name)) {
-        r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /%s is missing", r->path, name);
-        return NULL;
-    }
-    hid_t ds = H5Dopen2(r->f, name, H5P_DEFAULT);
-    if (ds < 0) {
-        r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /%s cannot be opened", r->path, name);
-        return NULL;
-    }
-    char **out = NULL;
-    hid_t t = H5Dget_type(ds), sp = H5Dget_space(ds);
-    hsize_t cnt = 0;
-    if (H5Tget_class(t) != H5T_STRING || H5Sget_simple_extent_ndims(sp) != 1) {
-        r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /%s must be a 1-D array of strings",
-                         r->path, name);
-        goto out;
-    }
-    H5Sget_simple_extent_dims(sp, &cnt, NULL);
-    if ((want >= 0 && cnt != (hsize_t)want) || cnt > (1u << 24)) {
-        r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /%s has %llu names, expected %d",
-                         r->path, name, (unsigned long long)cnt, want);
-        goto out;
-    }
-    out = calloc(cnt + 1, sizeof *out);
-    if (!out) {
-        r->st = fke_fail(r->e, FKE_ERR_NOMEM, "%s: no memory for /%s", r->path, name);
-        goto out;
-    }
-    int ok = 1;
-    if (H5Tis_variable_str(t) > 0) {
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, H5T_VARIABLE);
-        char **tmp = calloc(cnt + 1, sizeof *tmp);
-        if (!tmp || (cnt && H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, tmp) < 0)) ok = 0;
-        for (hsize_t i = 0; ok && i < cnt; i++)
-            if (!(out[i] = strdup(tmp[i] ? tmp[i] : ""))) ok = 0;
-        if (tmp && cnt) H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, tmp);
-        free(tmp);
-        H5Tclose(mt);
-    } else {
-        size_t len = H5Tget_size(t);
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, len);
-        char *buf = calloc(cnt ? cnt : 1, len + 1);
-        if (!buf || (cnt && H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)) ok = 0;
-        for (hsize_t i = 0; ok && i < cnt; i++) {
-            char *s = malloc(len + 1);
-            if (!s) { ok = 0; break; }
-            memcpy(s, buf + i * len, len);
-            s[len] = 0;
-            out[i] = s;
-        }
-        free(buf);
-        H5Tclose(mt);
-    }
-    if (!ok) {
-        fke_strings_free(out, -1);
-        out = NULL;
-        r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /%s cannot be read (corrupt file?)",
-                         r->path, name);
-        goto out;
-    }
-    *n = (int)cnt;
-out:
-    H5Tclose(t);
-    H5Sclose(sp);
-    H5Dclose(ds);
-    return out;
-}
-
-static char *r_str_attr(hid_t loc, const char *name)
-{
-    if (H5Aexists(loc, name) <= 0) return NULL;
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    if (a < 0) return NULL;
-    hid_t t = H5Aget_type(a);
-    char *s = NULL;
-    if (H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) <= 0) {
-        size_t n = H5Tget_size(t);
-        s = calloc(n + 1, 1);
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, n);
-        if (s && H5Aread(a, mt, s) < 0) {
-            free(s);
-            s = NULL;
-        }
-        H5Tclose(mt);
-    }
-    H5Tclose(t);
-    H5Aclose(a);
-    return s;
-}
-
-static int r_int_attr(hid_t loc, const char *name, int *v)
-{
-    if (H5Aexists(loc, name) <= 0) return -1;
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    if (a < 0) return -1;
-    hid_t sp = H5Aget_space(a);
-    int ok = H5Sget_simple_extent_npoints(sp) == 1 && H5Aread(a, H5T_NATIVE_INT, v) >= 0;
-    H5Sclose(sp);
-    H5Aclose(a);
-    return ok ? 0 : -1;
-}
-
-/* Opens path read-only after checking it exists and is HDF5 with the given
- * format attribute and a version not newer than ours. */
-static fke_status open_checked(const char *path, const char *format, int version, hid_t *f,
-                               fke_err *e)
-{
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    struct stat stt;
-    if (!path || stat(path, &stt) != 0)
-        return fke_fail(e, FKE_ERR_IO, "%s: no such file", path ? path : "(null)");
-    if (!S_ISREG(stt.st_mode)) return fke_fail(e, FKE_ERR_IO, "%s: not a regular file", path);
-    if (access(path, R_OK) != 0) return fke_fail(e, FKE_ERR_IO, "%s: not readable", path);
-    if (H5Fis_hdf5(path) <= 0)
-        return fke_fail(e, FKE_ERR_FORMAT, "%s: not an HDF5 file (truncated or corrupt?)", path);
-    *f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (*f < 0)
-        return fke_fail(e, FKE_ERR_FORMAT, "%s: cannot open as HDF5 (truncated or corrupt file?)",
-                        path);
-    char *fmt = r_str_attr(*f, "format");
-    int ver = 0;
-    fke_status st = FKE_OK;
-    if (!fmt || strcmp(fmt, format) != 0)
-        st = fke_fail(e, FKE_ERR_FORMAT, "%s: attribute 'format' is %s%s%s, expected \"%s\"",
-                      path, fmt ? "\"" : "", fmt ? fmt : "missing", fmt ? "\"" : "", format);
-    else if (r_int_attr(*f, "version", &ver) != 0)
-        st = fke_fail(e, FKE_ERR_FORMAT, "%s: attribute 'version' is missing", path);
-    else if (ver < 1 || ver > version)
-        st = fke_fail(e, FKE_ERR_FORMAT,
-                      "%s: attribute 'version' is %d, this fke reads versions 1..%d", path, ver,
-                      version);
-    free(fmt);
-    if (st) H5Fclose(*f);
-    return st;
-}
+#include "core/h5.h"
 
 /* ---- the post dataset --------------------------------------------------- */
 size_t fke_dataset_T_offset(const fke_dataset *d, int task)
@@ -637,72 +240,69 @@ fke_status fke_dataset_save(const fke_dataset *d, const char *path, fke_err *e)
 {
     if (!d || !path) return fke_fail(e, FKE_ERR_ARG, "dataset save: null argument");
     FKE_TRY(fke_dataset_validate(d, path, e));
-    char tmp[1100];
-    writer w = {create_tmp(path, tmp, sizeof tmp), 0};
-    if (w.f < 0) return fke_fail(e, FKE_ERR_IO, "%s: cannot create %s", path, tmp);
+    fke_h5w w;
     hsize_t N = (hsize_t)d->N, G = (hsize_t)d->G, A = (hsize_t)d->A;
     hsize_t C = (hsize_t)d->C, I = (hsize_t)d->img, P = (hsize_t)d->crop;
-    w_str_attr(&w, w.f, "format", FKE_POSTS_FORMAT);
-    w_int_attr(&w, w.f, "version", FKE_POSTS_VERSION);
-    if (d->generator[0]) w_str_attr(&w, w.f, "generator", d->generator);
-    if (d->src_file[0]) w_str_attr(&w, w.f, "source_file", d->src_file);
+    FKE_TRY(fke_h5w_create(&w, path, FKE_POSTS_FORMAT, FKE_POSTS_VERSION, e));
+    if (d->generator[0]) fke_h5w_attr_str(&w, w.f, "generator", d->generator);
+    if (d->src_file[0]) fke_h5w_attr_str(&w, w.f, "source_file", d->src_file);
     {
         hsize_t dm[4] = {N, C, I, I};
-        w_array(&w, w.f, "images", H5T_STD_U8LE, H5T_NATIVE_UINT8, 4, dm, d->images, 1);
+        fke_h5w_array(&w, w.f, "images", H5T_STD_U8LE, H5T_NATIVE_UINT8, 4, dm, d->images, 1);
         hsize_t dc[5] = {N, G, C, P, P};
-        w_array(&w, w.f, "crops", H5T_STD_U8LE, H5T_NATIVE_UINT8, 5, dc, d->crops, 1);
+        fke_h5w_array(&w, w.f, "crops", H5T_STD_U8LE, H5T_NATIVE_UINT8, 5, dc, d->crops, 1);
     }
     hsize_t d1[1] = {N}, d2[2] = {N, G}, d3[3] = {N, G, A}, db[3] = {N, G, 4}, dp[3] = {N, G, 2};
     hsize_t dt[2] = {N, (hsize_t)d->L};
     hid_t i32 = H5T_STD_I32LE, n32 = H5T_NATIVE_INT32;
-    w_array(&w, w.f, "n_garments", i32, n32, 1, d1, d->n_garments, 0);
-    w_array(&w, w.f, "boxes", i32, n32, 3, db, d->boxes, 0);
-    w_array(&w, w.f, "tokens", i32, n32, 2, dt, d->tokens, 1);
-    w_array(&w, w.f, "person", i32, n32, 3, dp, d->person, 0);
-    if (d->src_index) w_array(&w, w.f, "source_index", i32, n32, 2, d2, d->src_index, 0);
-    hid_t gl = w_group(&w, w.f, "labels");
+    fke_h5w_array(&w, w.f, "n_garments", i32, n32, 1, d1, d->n_garments, 0);
+    fke_h5w_array(&w, w.f, "boxes", i32, n32, 3, db, d->boxes, 0);
+    fke_h5w_array(&w, w.f, "tokens", i32, n32, 2, dt, d->tokens, 1);
+    fke_h5w_array(&w, w.f, "person", i32, n32, 3, dp, d->person, 0);
+    if (d->src_index) fke_h5w_array(&w, w.f, "source_index", i32, n32, 2, d2, d->src_index, 0);
+    hid_t gl = fke_h5w_group(&w, w.f, "labels");
     if (gl >= 0) {
-        w_array(&w, gl, "occasion", i32, n32, 1, d1, d->occ, 0);
-        w_array(&w, gl, "clean", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, d1, d->clean, 0);
-        w_array(&w, gl, "category", i32, n32, 2, d2, d->cat, 0);
-        w_array(&w, gl, "category_true", i32, n32, 2, d2, d->cat_true, 0);
-        w_array(&w, gl, "category_machine", i32, n32, 2, d2, d->cat_machine, 0);
-        w_array(&w, gl, "attribute", i32, n32, 3, d3, d->attr, 0);
-        w_array(&w, gl, "attribute_true", i32, n32, 3, d3, d->attr_true, 0);
-        w_array(&w, gl, "attribute_machine", i32, n32, 3, d3, d->attr_machine, 0);
+        fke_h5w_array(&w, gl, "occasion", i32, n32, 1, d1, d->occ, 0);
+        fke_h5w_array(&w, gl, "clean", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, d1, d->clean, 0);
+        fke_h5w_array(&w, gl, "category", i32, n32, 2, d2, d->cat, 0);
+        fke_h5w_array(&w, gl, "category_true", i32, n32, 2, d2, d->cat_true, 0);
+        fke_h5w_array(&w, gl, "category_machine", i32, n32, 2, d2, d->cat_machine, 0);
+        fke_h5w_array(&w, gl, "attribute", i32, n32, 3, d3, d->attr, 0);
+        fke_h5w_array(&w, gl, "attribute_true", i32, n32, 3, d3, d->attr_true, 0);
+        fke_h5w_array(&w, gl, "attribute_machine", i32, n32, 3, d3, d->attr_machine, 0);
         H5Gclose(gl);
     }
-    hid_t gn = w_group(&w, w.f, "names");
+    hid_t gn = fke_h5w_group(&w, w.f, "names");
     if (gn >= 0) {
-        w_strings(&w, gn, "occasion", d->occ_names, d->n_occ);
-        w_strings(&w, gn, "category", d->cat_names, d->n_cat);
-        w_strings(&w, gn, "attribute", d->attr_names, d->A);
+        fke_h5w_strings(&w, gn, "occasion", d->occ_names, d->n_occ);
+        fke_h5w_strings(&w, gn, "category", d->cat_names, d->n_cat);
+        fke_h5w_strings(&w, gn, "attribute", d->attr_names, d->A);
         for (int k = 0; k < d->A; k++) {
             char nm[32];
             snprintf(nm, sizeof nm, "values_%d", k);
-            w_strings(&w, gn, nm, d->val_names[k], d->n_val[k]);
+            fke_h5w_strings(&w, gn, nm, d->val_names[k], d->n_val[k]);
         }
         H5Gclose(gn);
     }
-    w_strings(&w, w.f, "vocab", d->vocab, d->V);
+    fke_h5w_strings(&w, w.f, "vocab", d->vocab, d->V);
     if (d->T_true) {
         hsize_t dT[1] = {(hsize_t)T_total(d)};
-        w_array(&w, w.f, "T_true", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, dT, d->T_true, 0);
+        fke_h5w_array(&w, w.f, "T_true", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, dT, d->T_true, 0);
     }
-    return finish_tmp(&w, tmp, path, "dataset", e);
+    return fke_h5w_commit(&w, "dataset", e);
 }
 
 fke_status fke_dataset_load(fke_dataset *d, const char *path, fke_err *e)
 {
     memset(d, 0, sizeof *d);
-    hid_t f;
-    FKE_TRY(open_checked(path, FKE_POSTS_FORMAT, FKE_POSTS_VERSION, &f, e));
+    fke_h5r r;
+    FKE_TRY(fke_h5r_open(&r, path, FKE_POSTS_FORMAT, FKE_POSTS_VERSION, "dataset", e));
+    hid_t f = r.f;
     snprintf(d->path, sizeof d->path, "%s", path);
-    reader r = {f, path, e, FKE_OK};
     /* names first: they fix the label counts */
-    d->occ_names = r_strings(&r, "names/occasion", -1, &d->n_occ);
-    d->cat_names = r_strings(&r, "names/category", -1, &d->n_cat);
-    d->attr_names = r_strings(&r, "names/attribute", -1, &d->A);
+    d->occ_names = fke_h5r_strings(&r, f, "names/occasion", -1, &d->n_occ);
+    d->cat_names = fke_h5r_strings(&r, f, "names/category", -1, &d->n_cat);
+    d->attr_names = fke_h5r_strings(&r, f, "names/attribute", -1, &d->A);
     if (!r.st && d->A > FKE_MAX_ATTR)
         r.st = fke_fail(e, FKE_ERR_FORMAT, "%s: field /names/attribute has %d names, at most %d",
                         path, d->A, FKE_MAX_ATTR);
@@ -713,11 +313,11 @@ fke_status fke_dataset_load(fke_dataset *d, const char *path, fke_err *e)
     for (int k = 0; k < d->A && !r.st; k++) {
         char nm[32];
         snprintf(nm, sizeof nm, "names/values_%d", k);
-        d->val_names[k] = r_strings(&r, nm, -1, &d->n_val[k]);
+        d->val_names[k] = fke_h5r_strings(&r, f, nm, -1, &d->n_val[k]);
     }
-    d->vocab = r_strings(&r, "vocab", -1, &d->V);
+    d->vocab = fke_h5r_strings(&r, f, "vocab", -1, &d->V);
     int dm[4] = {-1, 3, -1, -1};
-    d->images = r_array(&r, "images", H5T_INTEGER, H5T_NATIVE_UINT8, 4, dm, 0);
+    d->images = fke_h5r_array(&r, f, "images", H5T_INTEGER, H5T_NATIVE_UINT8, 4, dm, 0);
     if (!r.st && dm[2] != dm[3])
         r.st = fke_fail(e, FKE_ERR_FORMAT, "%s: field /images is %dx%d, expected square images",
                         path, dm[2], dm[3]);
@@ -725,7 +325,7 @@ fke_status fke_dataset_load(fke_dataset *d, const char *path, fke_err *e)
     d->C = dm[1];
     d->img = dm[2];
     int dc[5] = {d->N, -1, 3, -1, -1};
-    d->crops = r_array(&r, "crops", H5T_INTEGER, H5T_NATIVE_UINT8, 5, dc, 0);
+    d->crops = fke_h5r_array(&r, f, "crops", H5T_INTEGER, H5T_NATIVE_UINT8, 5, dc, 0);
     if (!r.st && dc[3] != dc[4])
         r.st = fke_fail(e, FKE_ERR_FORMAT, "%s: field /crops is %dx%d, expected square crops",
                         path, dc[3], dc[4]);
@@ -734,43 +334,38 @@ fke_status fke_dataset_load(fke_dataset *d, const char *path, fke_err *e)
     int d1[1] = {d->N}, d2[2] = {d->N, d->G}, d3[3] = {d->N, d->G, d->A};
     int db[3] = {d->N, d->G, 4}, dp[3] = {d->N, d->G, 2}, dt[2] = {d->N, -1};
     hid_t n32 = H5T_NATIVE_INT32;
-    d->n_garments = r_array(&r, "n_garments", H5T_INTEGER, n32, 1, d1, 0);
-    d->boxes = r_array(&r, "boxes", H5T_INTEGER, n32, 3, db, 0);
-    d->tokens = r_array(&r, "tokens", H5T_INTEGER, n32, 2, dt, 0);
+    d->n_garments = fke_h5r_array(&r, f, "n_garments", H5T_INTEGER, n32, 1, d1, 0);
+    d->boxes = fke_h5r_array(&r, f, "boxes", H5T_INTEGER, n32, 3, db, 0);
+    d->tokens = fke_h5r_array(&r, f, "tokens", H5T_INTEGER, n32, 2, dt, 0);
     d->L = dt[1];
-    d->person = r_array(&r, "person", H5T_INTEGER, n32, 3, dp, 0);
-    d->src_index = r_array(&r, "source_index", H5T_INTEGER, n32, 2, d2, 1);
-    d->occ = r_array(&r, "labels/occasion", H5T_INTEGER, n32, 1, d1, 0);
-    d->clean = r_array(&r, "labels/clean", H5T_INTEGER, H5T_NATIVE_UINT8, 1, d1, 0);
-    d->cat = r_array(&r, "labels/category", H5T_INTEGER, n32, 2, d2, 0);
-    d->cat_true = r_array(&r, "labels/category_true", H5T_INTEGER, n32, 2, d2, 0);
-    d->cat_machine = r_array(&r, "labels/category_machine", H5T_INTEGER, n32, 2, d2, 0);
-    d->attr = r_array(&r, "labels/attribute", H5T_INTEGER, n32, 3, d3, 0);
-    d->attr_true = r_array(&r, "labels/attribute_true", H5T_INTEGER, n32, 3, d3, 0);
-    d->attr_machine = r_array(&r, "labels/attribute_machine", H5T_INTEGER, n32, 3, d3, 0);
+    d->person = fke_h5r_array(&r, f, "person", H5T_INTEGER, n32, 3, dp, 0);
+    d->src_index = fke_h5r_array(&r, f, "source_index", H5T_INTEGER, n32, 2, d2, 1);
+    d->occ = fke_h5r_array(&r, f, "labels/occasion", H5T_INTEGER, n32, 1, d1, 0);
+    d->clean = fke_h5r_array(&r, f, "labels/clean", H5T_INTEGER, H5T_NATIVE_UINT8, 1, d1, 0);
+    d->cat = fke_h5r_array(&r, f, "labels/category", H5T_INTEGER, n32, 2, d2, 0);
+    d->cat_true = fke_h5r_array(&r, f, "labels/category_true", H5T_INTEGER, n32, 2, d2, 0);
+    d->cat_machine = fke_h5r_array(&r, f, "labels/category_machine", H5T_INTEGER, n32, 2, d2, 0);
+    d->attr = fke_h5r_array(&r, f, "labels/attribute", H5T_INTEGER, n32, 3, d3, 0);
+    d->attr_true = fke_h5r_array(&r, f, "labels/attribute_true", H5T_INTEGER, n32, 3, d3, 0);
+    d->attr_machine = fke_h5r_array(&r, f, "labels/attribute_machine", H5T_INTEGER, n32, 3, d3, 0);
     if (!r.st && d->L < 1)
         r.st = fke_fail(e, FKE_ERR_FORMAT, "%s: field /tokens has 0 tokens per post", path);
     if (!r.st && d->G < 1)
         r.st = fke_fail(e, FKE_ERR_FORMAT, "%s: field /crops has 0 garment slots", path);
     if (!r.st) {
         int dT[1] = {(int)T_total(d)};
-        d->T_true = r_array(&r, "T_true", H5T_FLOAT, H5T_NATIVE_FLOAT, 1, dT, 1);
+        d->T_true = fke_h5r_array(&r, f, "T_true", H5T_FLOAT, H5T_NATIVE_FLOAT, 1, dT, 1);
     }
     if (!r.st) {
-        char *g = r_str_attr(f, "generator"), *s = r_str_attr(f, "source_file");
+        char *g = fke_h5r_attr_str(f, "generator"), *s = fke_h5r_attr_str(f, "source_file");
         if (g) snprintf(d->generator, sizeof d->generator, "%s", g);
         if (s) snprintf(d->src_file, sizeof d->src_file, "%s", s);
         free(g);
         free(s);
     }
-    H5Fclose(f);
+    fke_h5r_close(&r);
     if (!r.st) r.st = fke_dataset_validate(d, path, e);
-    if (r.st) {
-        char keep[FKE_ERRLEN];
-        snprintf(keep, sizeof keep, "%s", e ? e->msg : "");
-        fke_dataset_free(d);
-        if (e) snprintf(e->msg, sizeof e->msg, "%s", keep);
-    }
+    if (r.st) fke_dataset_free(d);
     return r.st;
 }
 
@@ -804,16 +399,9 @@ static fke_status check_noise(const fke_imageset *s, const char *path, fke_statu
 
 int fke_file_is_imageset(const char *path)
 {
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    struct stat stt;
-    if (!path || stat(path, &stt) != 0 || !S_ISREG(stt.st_mode) || H5Fis_hdf5(path) <= 0)
-        return 0;
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) return 0;
-    char *fmt = r_str_attr(f, "format");
+    char *fmt = fke_h5_format_of(path);
     int yes = fmt && !strcmp(fmt, FKE_IMAGES_FORMAT);
     free(fmt);
-    H5Fclose(f);
     return yes;
 }
 
@@ -836,48 +424,45 @@ fke_status fke_imageset_save(const fke_imageset *s, const char *path, fke_err *e
             return fke_fail(e, FKE_ERR_ARG, "%s: label %d of image %d is out of range 0..%d",
                             path, s->labels[i], i, s->n_cls - 1);
     FKE_TRY(check_noise(s, path, FKE_ERR_ARG, e));
-    char tmp[1100];
-    writer w = {create_tmp(path, tmp, sizeof tmp), 0};
-    if (w.f < 0) return fke_fail(e, FKE_ERR_IO, "%s: cannot create %s", path, tmp);
-    w_str_attr(&w, w.f, "format", FKE_IMAGES_FORMAT);
-    w_int_attr(&w, w.f, "version", FKE_IMAGES_VERSION);
+    fke_h5w w;
+    FKE_TRY(fke_h5w_create(&w, path, FKE_IMAGES_FORMAT, FKE_IMAGES_VERSION, e));
     hsize_t di[4] = {(hsize_t)s->N, (hsize_t)s->C, (hsize_t)s->H, (hsize_t)s->W};
     hsize_t dl[1] = {(hsize_t)s->N};
-    w_array(&w, w.f, "images", H5T_STD_U8LE, H5T_NATIVE_UINT8, 4, di, s->images, 1);
-    w_array(&w, w.f, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, dl, s->labels, 0);
-    w_strings(&w, w.f, "class_names", s->class_names, s->n_cls);
+    fke_h5w_array(&w, w.f, "images", H5T_STD_U8LE, H5T_NATIVE_UINT8, 4, di, s->images, 1);
+    fke_h5w_array(&w, w.f, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, dl, s->labels, 0);
+    fke_h5w_strings(&w, w.f, "class_names", s->class_names, s->n_cls);
     if (s->labels_true)
-        w_array(&w, w.f, "labels_true", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, dl, s->labels_true, 0);
+        fke_h5w_array(&w, w.f, "labels_true", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, dl, s->labels_true, 0);
     if (s->T_true) {
         hsize_t dT[2] = {(hsize_t)s->n_cls, (hsize_t)s->n_cls};
-        w_array(&w, w.f, "T_true", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, dT, s->T_true, 0);
+        fke_h5w_array(&w, w.f, "T_true", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, dT, s->T_true, 0);
     }
-    if (s->noise[0]) w_str_attr(&w, w.f, "noise", s->noise);
-    return finish_tmp(&w, tmp, path, "image set", e);
+    if (s->noise[0]) fke_h5w_attr_str(&w, w.f, "noise", s->noise);
+    return fke_h5w_commit(&w, "image set", e);
 }
 
 fke_status fke_imageset_load(fke_imageset *s, const char *path, fke_err *e)
 {
     memset(s, 0, sizeof *s);
-    hid_t f;
-    FKE_TRY(open_checked(path, FKE_IMAGES_FORMAT, FKE_IMAGES_VERSION, &f, e));
+    fke_h5r r;
+    FKE_TRY(fke_h5r_open(&r, path, FKE_IMAGES_FORMAT, FKE_IMAGES_VERSION, "image set", e));
+    hid_t f = r.f;
     snprintf(s->path, sizeof s->path, "%s", path);
-    reader r = {f, path, e, FKE_OK};
-    s->class_names = r_strings(&r, "class_names", -1, &s->n_cls);
+    s->class_names = fke_h5r_strings(&r, f, "class_names", -1, &s->n_cls);
     int di[4] = {-1, -1, -1, -1};
-    s->images = r_array(&r, "images", H5T_INTEGER, H5T_NATIVE_UINT8, 4, di, 0);
+    s->images = fke_h5r_array(&r, f, "images", H5T_INTEGER, H5T_NATIVE_UINT8, 4, di, 0);
     s->N = di[0], s->C = di[1], s->H = di[2], s->W = di[3];
     int dl[1] = {s->N};
-    s->labels = r_array(&r, "labels", H5T_INTEGER, H5T_NATIVE_INT32, 1, dl, 0);
-    s->labels_true = r_array(&r, "labels_true", H5T_INTEGER, H5T_NATIVE_INT32, 1, dl, 1);
+    s->labels = fke_h5r_array(&r, f, "labels", H5T_INTEGER, H5T_NATIVE_INT32, 1, dl, 0);
+    s->labels_true = fke_h5r_array(&r, f, "labels_true", H5T_INTEGER, H5T_NATIVE_INT32, 1, dl, 1);
     int dT[2] = {s->n_cls, s->n_cls};
-    s->T_true = r_array(&r, "T_true", H5T_FLOAT, H5T_NATIVE_FLOAT, 2, dT, 1);
+    s->T_true = fke_h5r_array(&r, f, "T_true", H5T_FLOAT, H5T_NATIVE_FLOAT, 2, dT, 1);
     if (!r.st) {
-        char *nz = r_str_attr(f, "noise");
+        char *nz = fke_h5r_attr_str(f, "noise");
         if (nz) snprintf(s->noise, sizeof s->noise, "%s", nz);
         free(nz);
     }
-    H5Fclose(f);
+    fke_h5r_close(&r);
     if (!r.st && s->n_cls < 1)
         r.st = fke_fail(e, FKE_ERR_FORMAT, "%s: field /class_names is empty", path);
     if (!r.st) r.st = check_noise(s, path, FKE_ERR_FORMAT, e);
@@ -886,11 +471,6 @@ fke_status fke_imageset_load(fke_imageset *s, const char *path, fke_err *e)
             r.st = fke_fail(e, FKE_ERR_FORMAT,
                             "%s: field /labels: value %d at position %d is out of range 0..%d",
                             path, s->labels[i], i, s->n_cls - 1);
-    if (r.st) {
-        char keep[FKE_ERRLEN];
-        snprintf(keep, sizeof keep, "%s", e ? e->msg : "");
-        fke_imageset_free(s);
-        if (e) snprintf(e->msg, sizeof e->msg, "%s", keep);
-    }
+    if (r.st) fke_imageset_free(s);
     return r.st;
 }

@@ -1,4 +1,4 @@
-/* dataset.h - the post format (MODEL.md "The task") in memory and in HDF5,
+/* dataset.h - the post format (docs/model.md "What goes in, what comes out") in memory and in HDF5,
  * and the plain image-classification set (Fashion-MNIST).
  *
  * A dataset file is read whole into an fke_dataset: fke_dataset_load checks
@@ -81,8 +81,4 @@ int fke_file_is_imageset(const char *path);
 fke_status fke_imageset_save(const fke_imageset *s, const char *path, fke_err *e);
 void fke_imageset_free(fke_imageset *s);
 
-/* Frees a NULL-terminated or n-long array of strings (n < 0: NULL-terminated). */
-void fke_strings_free(char **s, int n);
-/* strdup of n strings into a fresh array (NULL on no memory). */
-char **fke_strings_dup(const char *const *s, int n);
 #endif

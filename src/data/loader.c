@@ -118,30 +118,35 @@ static void fill(void *owner, int slot)
     }
 }
 
-static void batch_free(fke_batch *b)
+void fke_batch_free(fke_batch *b)
 {
     free(b->img_x); free(b->crop_x); free(b->n_garments); free(b->tokens); free(b->occ);
     free(b->cat); free(b->attr); free(b->clean); free(b->index); free(b->boxes); free(b->person);
     memset(b, 0, sizeof *b);
 }
 
-static int batch_alloc(fke_batch *b, const fke_dataset *d, int B)
+fke_status fke_batch_alloc(fke_batch *b, int B, int G, int A, int L, int C, int img, int crop,
+                           fke_err *e)
 {
-    size_t G = (size_t)d->G, A = (size_t)(d->A ? d->A : 1);
-    b->B = B, b->G = d->G, b->A = d->A, b->L = d->L, b->img = d->img, b->crop = d->crop;
-    b->img_x = malloc((size_t)B * 3 * d->img * d->img * sizeof(float));
-    b->crop_x = malloc((size_t)B * G * 3 * d->crop * d->crop * sizeof(float));
-    b->n_garments = malloc((size_t)B * 4);
-    b->tokens = malloc((size_t)B * d->L * 4);
-    b->occ = malloc((size_t)B * 4);
-    b->cat = malloc((size_t)B * G * 4);
-    b->attr = malloc((size_t)B * G * A * 4);
-    b->clean = malloc((size_t)B);
-    b->index = malloc((size_t)B * 4);
-    b->boxes = malloc((size_t)B * G * 16);
-    b->person = malloc((size_t)B * G * 8);
-    return b->img_x && b->crop_x && b->n_garments && b->tokens && b->occ && b->cat && b->attr &&
-           b->clean && b->index && b->boxes && b->person;
+    memset(b, 0, sizeof *b);
+    size_t nB = (size_t)B, nG = (size_t)G, nA = (size_t)(A ? A : 1);
+    b->B = B, b->G = G, b->A = A, b->L = L, b->img = img, b->crop = crop;
+    b->img_x = calloc(nB * C * img * img, sizeof(float));
+    b->crop_x = calloc(nB * nG * C * crop * crop, sizeof(float));
+    b->n_garments = calloc(nB, sizeof(int32_t));
+    b->tokens = calloc(nB * (L > 0 ? L : 1), sizeof(int32_t));
+    b->occ = calloc(nB, sizeof(int32_t));
+    b->cat = calloc(nB * nG, sizeof(int32_t));
+    b->attr = calloc(nB * nG * nA, sizeof(int32_t));
+    b->clean = calloc(nB, 1);
+    b->index = calloc(nB, sizeof(int32_t));
+    b->boxes = calloc(nB * nG * 4, sizeof(int32_t));
+    b->person = calloc(nB * nG * 2, sizeof(int32_t));
+    if (b->img_x && b->crop_x && b->n_garments && b->tokens && b->occ && b->cat && b->attr &&
+        b->clean && b->index && b->boxes && b->person)
+        return FKE_OK;
+    fke_batch_free(b);
+    return fke_fail(e, FKE_ERR_NOMEM, "batch of %d posts x %d garments: out of memory", B, G);
 }
 
 fke_status fke_loader_init(fke_loader *ld, const fke_dataset *ds, int B, int shuffle, int paired,
@@ -164,7 +169,8 @@ fke_status fke_loader_init(fke_loader *ld, const fke_dataset *ds, int B, int shu
     for (int p = 0; p < 2; p++) {
         ld->pool[p] = malloc((size_t)ds->N * sizeof(int32_t));
         ld->ids[p] = malloc((size_t)B * sizeof(int32_t));
-        if (!ld->pool[p] || !ld->ids[p] || !batch_alloc(&ld->buf[p], ds, B)) {
+        if (!ld->pool[p] || !ld->ids[p] ||
+            fke_batch_alloc(&ld->buf[p], B, ds->G, ds->A, ds->L, ds->C, ds->img, ds->crop, e)) {
             fke_loader_free(ld);
             return fke_fail(e, FKE_ERR_NOMEM, "loader: no memory for batches of %d posts", B);
         }
@@ -214,7 +220,7 @@ void fke_loader_free(fke_loader *ld)
     for (int p = 0; p < 2; p++) {
         free(ld->pool[p]);
         free(ld->ids[p]);
-        batch_free(&ld->buf[p]);
+        fke_batch_free(&ld->buf[p]);
     }
     memset(ld, 0, sizeof *ld);
 }

@@ -7,7 +7,7 @@
  *   for (...) { fke_batch *b; fke_loader_next(&ld, &b, &e); ...train on b... }
  *   fke_loader_free(&ld);
  *
- * Shuffled mode: every batch has exactly B posts. Paired (MODEL.md "Loss and
+ * Shuffled mode: every batch has exactly B posts. Paired (docs/model.md "Loss and
  * training"): B/2 clean and B - B/2 machine-labelled posts, when the dataset
  * has both kinds (otherwise all from the kind there is). Each pool is walked
  * in a permutation drawn from the seed and redrawn each time it is used up,
@@ -44,6 +44,14 @@ typedef struct {
     int32_t *boxes;       /* (B, G, 4) */
     int32_t *person;      /* (B, G, 2) */
 } fke_batch;
+
+/* Allocates every field of b, zeroed, for B posts of G garments with A
+ * attributes (A = 0 still gets one slot per garment), L caption tokens,
+ * C-channel images of img x img pixels and crops of crop x crop. On failure
+ * nothing stays allocated. fke_batch_free frees the fields and zeroes b. */
+fke_status fke_batch_alloc(fke_batch *b, int B, int G, int A, int L, int C, int img, int crop,
+                           fke_err *e);
+void fke_batch_free(fke_batch *b);
 
 /* a one-ahead prefetcher shared by both loaders */
 typedef struct {
@@ -107,7 +115,7 @@ typedef struct {
 } fke_imageloader;
 
 /* Mean and standard deviation of all pixels / 255 (the training set's, as
- * shared/bench/torch_fmnist.py normalises). */
+ * tools/torch_fmnist.py normalises). */
 void fke_imageset_stats(const fke_imageset *s, float *mean, float *std);
 /* pad: zero pixels added on every side before normalising (2: 28 -> 32).
  * Shuffled mode: a fresh permutation per epoch, the last partial batch of

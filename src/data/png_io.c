@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/file.h"
+
 typedef struct {
     char msg[256];
 } png_errbox;
@@ -89,10 +91,8 @@ fke_status fke_png_read(const char *path, int *w, int *h, uint8_t **rgb, fke_err
 fke_status fke_png_write(const char *path, int w, int h, const uint8_t *rgb, fke_err *e)
 {
     if (w < 1 || h < 1 || !rgb) return fke_fail(e, FKE_ERR_ARG, "%s: empty picture", path);
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return fke_fail(e, FKE_ERR_IO, "%s: cannot create %s", path, tmp);
+    fke_atomic a;
+    FKE_TRY(fke_atomic_open(&a, path, e));
     png_errbox box = {""};
     png_structp p = png_create_write_struct(PNG_LIBPNG_VER_STRING, &box, on_error, on_warning);
     png_infop info = p ? png_create_info_struct(p) : NULL;
@@ -100,12 +100,11 @@ fke_status fke_png_write(const char *path, int w, int h, const uint8_t *rgb, fke
     if (!p || !info || setjmp(png_jmpbuf(p))) {
         free(rows);
         png_destroy_write_struct(&p, &info);
-        fclose(f);
-        unlink(tmp);
+        fke_atomic_abort(&a);
         return fke_fail(e, FKE_ERR_IO, "%s: writing the PNG failed (%s)", path,
                         box.msg[0] ? box.msg : "libpng error");
     }
-    png_init_io(p, f);
+    png_init_io(p, a.f);
     png_set_IHDR(p, info, (png_uint_32)w, (png_uint_32)h, 8, PNG_COLOR_TYPE_RGB,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(p, info);
@@ -116,13 +115,7 @@ fke_status fke_png_write(const char *path, int w, int h, const uint8_t *rgb, fke
     png_write_end(p, NULL);
     free(rows);
     png_destroy_write_struct(&p, &info);
-    int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return fke_fail(e, FKE_ERR_IO, "%s: writing the PNG failed (disk full?)", path);
-    }
-    return FKE_OK;
+    return fke_atomic_commit(&a, "PNG", e);
 }
 
 /* ---- drawing ------------------------------------------------------------ */

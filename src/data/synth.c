@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { TSHIRT, TROUSER, PULLOVER, DRESS, COAT, SANDAL, SHIRT, SNEAKER, BAG, BOOT };
+/* the Fashion-MNIST classes, in their order */
+typedef enum { TSHIRT, TROUSER, PULLOVER, DRESS, COAT, SANDAL, SHIRT, SNEAKER, BAG, BOOT } category;
 enum { A_COLOUR, A_PATTERN, A_SHADE, A_SCALE };
 static const int n_val[FKE_SYNTH_A] = {8, 4, 3, 3};
 
@@ -400,14 +401,14 @@ static void place(fke_rng *r, garment *gs, int n)
     int dress = 0;
     for (int i = 0; i < n; i++) dress |= gs[i].cat == DRESS;
     for (int i = 0; i < n; i++) {
-        int c = gs[i].cat, x, y;
-        switch (c) {
+        int x = 0, y = 0; /* every case sets both */
+        switch ((category)gs[i].cat) {
         case COAT: x = 14, y = 22; break;
         case BAG: x = 51, y = 38; break;
         case DRESS: x = 33, y = 18; break;
         case TROUSER: x = 33, y = 33; break;
         case SANDAL: case SNEAKER: case BOOT: x = 33, y = dress ? 49 : 54; break;
-        default: x = 33, y = 12; break;
+        case TSHIRT: case PULLOVER: case SHIRT: x = 33, y = 12; break;
         }
         gs[i].cx = x + (int)fke_rng_below(r, 5) - 2;
         gs[i].cy = y + (int)fke_rng_below(r, 5) - 2;
@@ -455,10 +456,8 @@ static void caption(fke_rng *r, int occ, const garment *gs, int n, int32_t *tok)
     for (int i = 0; i < FKE_SYNTH_L; i++) tok[i] = i < k ? t[i] : 0;
 }
 
-fke_status fke_synth_generate(const fke_synth_opts *o, const fke_imageset *gar,
-                              const char *src_file, fke_dataset *d, fke_err *e)
+static fke_status check_opts(const fke_synth_opts *o, const fke_imageset *gar, fke_err *e)
 {
-    memset(d, 0, sizeof *d);
     if (o->posts < 1 || o->posts > 10000000)
         return fke_fail(e, FKE_ERR_ARG, "synth: --posts %d must be 1..10000000", o->posts);
     if (!(o->noise_ratio >= 0 && o->noise_ratio <= 1))
@@ -474,33 +473,48 @@ fke_status fke_synth_generate(const fke_synth_opts *o, const fke_imageset *gar,
     if (!gar || gar->C != 1 || gar->H != 28 || gar->W != 28 || gar->n_cls != 10)
         return fke_fail(e, FKE_ERR_ARG,
                         "synth: the garment images must be Fashion-MNIST (1x28x28, 10 classes)");
-    /* images of each category */
-    int *by_cat[10], n_by[10] = {0};
-    for (int i = 0; i < gar->N; i++) n_by[gar->labels[i]]++;
+    return FKE_OK;
+}
+
+/* The Fashion-MNIST images of each category, in file order. */
+typedef struct {
+    int *idx[10]; /* (n[c]) image indices of category c */
+    int n[10];
+} cat_index;
+
+static fke_status index_categories(const fke_imageset *gar, cat_index *ci, fke_err *e)
+{
+    memset(ci, 0, sizeof *ci);
+    for (int i = 0; i < gar->N; i++) ci->n[gar->labels[i]]++;
     for (int c = 0; c < 10; c++)
-        if (!n_by[c])
+        if (!ci->n[c])
             return fke_fail(e, FKE_ERR_ARG, "synth: %s has no image of class %d", gar->path, c);
     for (int c = 0; c < 10; c++) {
-        by_cat[c] = malloc((size_t)n_by[c] * sizeof(int));
-        n_by[c] = 0;
+        ci->idx[c] = malloc((size_t)ci->n[c] * sizeof(int));
+        ci->n[c] = 0;
     }
     for (int i = 0; i < gar->N; i++) {
         int c = gar->labels[i];
-        if (by_cat[c]) by_cat[c][n_by[c]++] = i;
+        if (ci->idx[c]) ci->idx[c][ci->n[c]++] = i;
     }
     fke_status st = FKE_OK;
     for (int c = 0; c < 10; c++)
-        if (!by_cat[c]) st = fke_fail(e, FKE_ERR_NOMEM, "synth: no memory");
+        if (!ci->idx[c]) st = fke_fail(e, FKE_ERR_NOMEM, "synth: no memory");
+    return st;
+}
 
+/* Sizes, buffers, names, true transition matrices and provenance of d. */
+static fke_status init_dataset(fke_dataset *d, const fke_synth_opts *o, const fke_imageset *gar,
+                               const char *src_file, fke_err *e)
+{
     d->N = o->posts, d->G = FKE_SYNTH_G, d->A = FKE_SYNTH_A, d->L = FKE_SYNTH_L;
     d->img = FKE_SYNTH_IMG, d->crop = FKE_SYNTH_CROP, d->C = 3;
     d->n_occ = FKE_SYNTH_OCC, d->n_cat = 10, d->V = FKE_SYNTH_V;
     for (int k = 0; k < FKE_SYNTH_A; k++) d->n_val[k] = n_val[k];
-    if (!st) st = fke_dataset_alloc(d, e);
-    if (!st) st = set_names(d, e);
-    if (!st && !(d->src_index = malloc((size_t)d->N * d->G * sizeof(int32_t))))
-        st = fke_fail(e, FKE_ERR_NOMEM, "synth: no memory");
-    if (st) goto out;
+    FKE_TRY(fke_dataset_alloc(d, e));
+    FKE_TRY(set_names(d, e));
+    if (!(d->src_index = malloc((size_t)d->N * d->G * sizeof(int32_t))))
+        return fke_fail(e, FKE_ERR_NOMEM, "synth: no memory");
     fke_synth_transitions(o->flip_rate, d->T_true);
     snprintf(d->src_file, sizeof d->src_file, "%s", src_file ? src_file : gar->path);
     snprintf(d->generator, sizeof d->generator,
@@ -508,106 +522,160 @@ fke_status fke_synth_generate(const fke_synth_opts *o, const fke_imageset *gar,
              "seed=%llu",
              o->split ? "test" : "train", o->posts, o->noise_ratio, o->flip_rate, o->missing,
              (unsigned long long)o->seed);
+    return FKE_OK;
+}
 
+/* Which posts are clean: exactly round((1 - ratio) N) of them, a random
+ * subset (all of them in the test split). */
+static fke_status choose_clean(fke_dataset *d, const fke_synth_opts *o, fke_rng *r, fke_err *e)
+{
+    int n_clean = o->split ? d->N : (int)lrint((1.0 - o->noise_ratio) * d->N);
+    int *perm = malloc((size_t)d->N * sizeof *perm);
+    if (!perm) return fke_fail(e, FKE_ERR_NOMEM, "synth: no memory");
+    for (int i = 0; i < d->N; i++) perm[i] = i;
+    for (int i = d->N - 1; i > 0; i--) {
+        int j = (int)fke_rng_below(r, (uint32_t)i + 1), x = perm[i];
+        perm[i] = perm[j];
+        perm[j] = x;
+    }
+    for (int i = 0; i < n_clean; i++) d->clean[perm[i]] = 1;
+    free(perm);
+    return FKE_OK;
+}
+
+/* The garments of a post of occasion occ: outfit, attributes, source image
+ * of each, positions. Returns how many. */
+static int sample_garments(fke_rng *r, int occ, const cat_index *ci, garment *gs)
+{
+    memset(gs, 0, FKE_SYNTH_G * sizeof *gs);
+    int n = sample_outfit(r, occ, gs);
+    for (int g = 0; g < n; g++) {
+        sample_attrs(r, occ, &gs[g]);
+        gs[g].src = ci->idx[gs[g].cat][fke_rng_below(r, (uint32_t)ci->n[gs[g].cat])];
+    }
+    place(r, gs, n);
+    return n;
+}
+
+/* A dark gray background of level bg with a little noise, on the (3, S, S)
+ * image. */
+static void fill_background(uint8_t *img, int S, int bg, fke_rng *r)
+{
+    for (int p = 0; p < S * S; p++) {
+        int v = bg + (int)fke_rng_below(r, 9) - 4;
+        for (int c = 0; c < 3; c++) img[(size_t)c * S * S + p] = (uint8_t)v;
+    }
+}
+
+/* The whole image of a post (3, S, S): the background, the garments in
+ * paint order (outer layer behind, body, bag in front), then blurred to a
+ * thumbnail. */
+static void paint_image(uint8_t *im, int S, const garment *gs, int n, int bg,
+                        const uint8_t *images, fke_rng *r)
+{
+    fill_background(im, S, bg, r);
+    for (int g = 0; g < n; g++)
+        if (gs[g].cat == COAT) draw_garment(im, S, &gs[g], images + (size_t)gs[g].src * 784);
+    for (int g = 0; g < n; g++)
+        if (gs[g].cat != COAT && gs[g].cat != BAG)
+            draw_garment(im, S, &gs[g], images + (size_t)gs[g].src * 784);
+    for (int g = 0; g < n; g++)
+        if (gs[g].cat == BAG) draw_garment(im, S, &gs[g], images + (size_t)gs[g].src * 784);
+    thumbnail(im, S);
+}
+
+/* Garment slot s: its box in the whole image, clipped to it, and its crop:
+ * the garment alone, drawn from its source at the crop's full resolution
+ * (as crops cut from a large photo are), so its drawn size does not show in
+ * it. */
+static void box_and_crop(fke_dataset *d, size_t s, const garment *g, int bg,
+                         const uint8_t *images, fke_rng *r)
+{
+    const int S = d->img, P = d->crop;
+    int32_t *b = d->boxes + s * 4;
+    int x0 = g->cx - g->size / 2, y0 = g->cy - g->size / 2;
+    b[0] = x0 < 0 ? 0 : x0;
+    b[1] = y0 < 0 ? 0 : y0;
+    b[2] = x0 + g->size > S ? S : x0 + g->size;
+    b[3] = y0 + g->size > S ? S : y0 + g->size;
+    uint8_t *cr = d->crops + s * 3 * P * P;
+    fill_background(cr, P, bg, r);
+    garment one = *g;
+    one.cx = one.cy = P / 2, one.size = P - 2;
+    draw_garment(cr, P, &one, images + (size_t)one.src * 784);
+}
+
+/* Garment slot s of a post (clean or not): the true labels, the machine
+ * labels drawn from the true transition matrices, the training labels (the
+ * true ones of a clean post, else the machine ones) and, in the training
+ * split, the labels that go missing. */
+static void label_garment(fke_dataset *d, const fke_synth_opts *o, size_t s, const garment *g,
+                          int clean, fke_rng *r)
+{
+    const int A = d->A;
+    d->cat_true[s] = g->cat;
+    d->cat_machine[s] = draw_f(r, d->T_true + g->cat * 10, 10);
+    for (int k = 0; k < A; k++) {
+        d->attr_true[s * A + k] = g->attr[k];
+        const float *T = d->T_true + fke_dataset_T_offset(d, k + 1);
+        d->attr_machine[s * A + k] = draw_f(r, T + g->attr[k] * n_val[k], n_val[k]);
+    }
+    d->cat[s] = clean ? d->cat_true[s] : d->cat_machine[s];
+    for (int k = 0; k < A; k++)
+        d->attr[s * A + k] = clean ? d->attr_true[s * A + k] : d->attr_machine[s * A + k];
+    if (!o->split && o->missing > 0) {
+        if (fke_rng_uniform(r) < o->missing) d->cat[s] = -1;
+        for (int k = 0; k < A; k++)
+            if (fke_rng_uniform(r) < o->missing) d->attr[s * A + k] = -1;
+    }
+}
+
+/* Post i, drawn from r. The order of the draws is part of the dataset
+ * format: the same seed must give the same bytes, so a new draw goes after
+ * the existing ones (or behind a new generator version). */
+static void make_post(fke_dataset *d, const fke_synth_opts *o, const cat_index *ci,
+                      const uint8_t *images, fke_rng *r, int i)
+{
+    const int S = d->img, G = d->G;
+    int occ = (int)fke_rng_below(r, FKE_SYNTH_OCC);
+    garment gs[FKE_SYNTH_G];
+    int n = sample_garments(r, occ, ci, gs);
+    int bg = 10 + (int)fke_rng_below(r, 30);
+    paint_image(d->images + (size_t)i * 3 * S * S, S, gs, n, bg, images, r);
+    /* person: one wearer per post */
+    int dress = 0;
+    for (int g = 0; g < n; g++) dress |= gs[g].cat == DRESS;
+    int gender = fke_rng_uniform(r) < (dress ? 0.9 : rules[occ].p_female) ? 0 : 1;
+    int age = draw(r, rules[occ].age, 4);
+    d->n_garments[i] = n;
+    d->occ[i] = occ;
+    caption(r, occ, gs, n, d->tokens + (size_t)i * d->L);
+    if (!o->split && fke_rng_uniform(r) < o->missing) d->occ[i] = -1;
+    for (int g = 0; g < G; g++) d->src_index[(size_t)i * G + g] = -1;
+    for (int g = 0; g < n; g++) {
+        size_t s = (size_t)i * G + g;
+        box_and_crop(d, s, &gs[g], bg, images, r);
+        d->src_index[s] = gs[g].src;
+        d->person[s * 2] = gender;
+        d->person[s * 2 + 1] = age;
+        label_garment(d, o, s, &gs[g], d->clean[i], r);
+    }
+}
+
+fke_status fke_synth_generate(const fke_synth_opts *o, const fke_imageset *gar,
+                              const char *src_file, fke_dataset *d, fke_err *e)
+{
+    memset(d, 0, sizeof *d);
+    FKE_TRY(check_opts(o, gar, e));
+    cat_index ci;
+    fke_status st = index_categories(gar, &ci, e);
+    if (!st) st = init_dataset(d, o, gar, src_file, e);
     fke_rng r;
     fke_rng_seed(&r, o->seed ^ (o->split ? 0x9e3779b97f4a7c15ull : 0));
-    /* which posts are clean: exactly round((1 - ratio) N) of them */
-    int n_clean = o->split ? d->N : (int)lrint((1.0 - o->noise_ratio) * d->N);
-    {
-        int *perm = malloc((size_t)d->N * sizeof *perm);
-        if (!perm) {
-            st = fke_fail(e, FKE_ERR_NOMEM, "synth: no memory");
-            goto out;
-        }
-        for (int i = 0; i < d->N; i++) perm[i] = i;
-        for (int i = d->N - 1; i > 0; i--) {
-            int j = (int)fke_rng_below(&r, (uint32_t)i + 1), x = perm[i];
-            perm[i] = perm[j];
-            perm[j] = x;
-        }
-        for (int i = 0; i < n_clean; i++) d->clean[perm[i]] = 1;
-        free(perm);
-    }
-    const int S = d->img, P = d->crop, G = d->G, A = d->A;
-    for (int i = 0; i < d->N; i++) {
-        int occ = (int)fke_rng_below(&r, FKE_SYNTH_OCC);
-        garment gs[FKE_SYNTH_G];
-        memset(gs, 0, sizeof gs);
-        int n = sample_outfit(&r, occ, gs);
-        for (int g = 0; g < n; g++) {
-            sample_attrs(&r, occ, &gs[g]);
-            gs[g].src = by_cat[gs[g].cat][fke_rng_below(&r, (uint32_t)n_by[gs[g].cat])];
-        }
-        place(&r, gs, n);
-        /* background: a dark gray with a little noise */
-        uint8_t *im = d->images + (size_t)i * 3 * S * S;
-        int bg = 10 + (int)fke_rng_below(&r, 30);
-        for (int p = 0; p < S * S; p++) {
-            int v = bg + (int)fke_rng_below(&r, 9) - 4;
-            for (int c = 0; c < 3; c++) im[(size_t)c * S * S + p] = (uint8_t)v;
-        }
-        /* paint order: outer layer behind, body, bag in front */
-        for (int g = 0; g < n; g++)
-            if (gs[g].cat == COAT) draw_garment(im, S, &gs[g], gar->images + (size_t)gs[g].src * 784);
-        for (int g = 0; g < n; g++)
-            if (gs[g].cat != COAT && gs[g].cat != BAG)
-                draw_garment(im, S, &gs[g], gar->images + (size_t)gs[g].src * 784);
-        for (int g = 0; g < n; g++)
-            if (gs[g].cat == BAG) draw_garment(im, S, &gs[g], gar->images + (size_t)gs[g].src * 784);
-        thumbnail(im, S);
-        /* person: one wearer per post */
-        int dress = 0;
-        for (int g = 0; g < n; g++) dress |= gs[g].cat == DRESS;
-        int gender = fke_rng_uniform(&r) < (dress ? 0.9 : rules[occ].p_female) ? 0 : 1;
-        int age = draw(&r, rules[occ].age, 4);
-        d->n_garments[i] = n;
-        d->occ[i] = occ;
-        caption(&r, occ, gs, n, d->tokens + (size_t)i * d->L);
-        if (!o->split && fke_rng_uniform(&r) < o->missing) d->occ[i] = -1;
-        for (int g = 0; g < G; g++) d->src_index[(size_t)i * G + g] = -1;
-        for (int g = 0; g < n; g++) {
-            size_t s = (size_t)i * G + g;
-            int32_t *b = d->boxes + s * 4;
-            int x0 = gs[g].cx - gs[g].size / 2, y0 = gs[g].cy - gs[g].size / 2;
-            b[0] = x0 < 0 ? 0 : x0;
-            b[1] = y0 < 0 ? 0 : y0;
-            b[2] = x0 + gs[g].size > S ? S : x0 + gs[g].size;
-            b[3] = y0 + gs[g].size > S ? S : y0 + gs[g].size;
-            /* crop: the garment alone, drawn from its source at the crop's
-             * full resolution (as crops cut from a large photo are), so its
-             * drawn size does not show in it */
-            uint8_t *cr = d->crops + s * 3 * P * P;
-            for (int p = 0; p < P * P; p++) {
-                int v = bg + (int)fke_rng_below(&r, 9) - 4;
-                for (int c = 0; c < 3; c++) cr[(size_t)c * P * P + p] = (uint8_t)v;
-            }
-            garment one = gs[g];
-            one.cx = one.cy = P / 2, one.size = P - 2;
-            draw_garment(cr, P, &one, gar->images + (size_t)one.src * 784);
-            d->src_index[s] = gs[g].src;
-            d->person[s * 2] = gender;
-            d->person[s * 2 + 1] = age;
-            d->cat_true[s] = gs[g].cat;
-            d->cat_machine[s] = draw_f(&r, d->T_true + gs[g].cat * 10, 10);
-            for (int k = 0; k < A; k++) {
-                d->attr_true[s * A + k] = gs[g].attr[k];
-                const float *T = d->T_true + fke_dataset_T_offset(d, k + 1);
-                d->attr_machine[s * A + k] = draw_f(&r, T + gs[g].attr[k] * n_val[k], n_val[k]);
-            }
-            int cl = d->clean[i];
-            d->cat[s] = cl ? d->cat_true[s] : d->cat_machine[s];
-            for (int k = 0; k < A; k++)
-                d->attr[s * A + k] = cl ? d->attr_true[s * A + k] : d->attr_machine[s * A + k];
-            if (!o->split && o->missing > 0) {
-                if (fke_rng_uniform(&r) < o->missing) d->cat[s] = -1;
-                for (int k = 0; k < A; k++)
-                    if (fke_rng_uniform(&r) < o->missing) d->attr[s * A + k] = -1;
-            }
-        }
-    }
-    st = fke_dataset_validate(d, "synth", e);
-out:
-    for (int c = 0; c < 10; c++) free(by_cat[c]);
+    if (!st) st = choose_clean(d, o, &r, e);
+    for (int i = 0; !st && i < d->N; i++) make_post(d, o, &ci, gar->images, &r, i);
+    if (!st) st = fke_dataset_validate(d, "synth", e);
+    for (int c = 0; c < 10; c++) free(ci.idx[c]);
     if (st) {
         char keep[FKE_ERRLEN];
         snprintf(keep, sizeof keep, "%s", e ? e->msg : "");

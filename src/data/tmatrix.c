@@ -7,7 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include "core/file.h"
 
 void fke_tmatrix_free(fke_tmatrices *tm)
 {
@@ -30,28 +31,6 @@ static fke_status alloc_tasks(fke_tmatrices *tm, int ntask, const int *n, fke_er
     return FKE_OK;
 }
 
-static char *slurp(const char *path, fke_err *e)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fke_fail(e, FKE_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        fclose(f);
-        fke_fail(e, FKE_ERR_IO, "%s: cannot read", path);
-        return NULL;
-    }
-    buf[n] = 0;
-    fclose(f);
-    return buf;
-}
-
 fke_status fke_tmatrix_load(fke_tmatrices *tm, const char *path, const fke_config *c, fke_err *e)
 {
     memset(tm, 0, sizeof *tm); /* a refused file frees nothing it did not allocate */
@@ -59,8 +38,8 @@ fke_status fke_tmatrix_load(fke_tmatrices *tm, const char *path, const fke_confi
     int n[1 + FKE_MAX_ATTR], ntask = cls ? 1 : 1 + c->n_attr;
     n[0] = c->n_cat;
     for (int k = 0; !cls && k < c->n_attr; k++) n[k + 1] = c->n_val[k];
-    char *text = slurp(path, e);
-    if (!text) return FKE_ERR_IO;
+    char *text;
+    FKE_TRY(fke_read_file(path, 64u << 20, &text, NULL, e));
     cJSON *root = cJSON_Parse(text);
     free(text);
     if (!root) return fke_fail(e, FKE_ERR_FORMAT, "%s: not valid JSON", path);
@@ -114,10 +93,9 @@ fke_status fke_tmatrix_load(fke_tmatrices *tm, const char *path, const fke_confi
 fke_status fke_tmatrix_save(const fke_tmatrices *tm, const char *path, char *const *names,
                             fke_err *e)
 {
-    char tmp[600];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return fke_fail(e, FKE_ERR_IO, "%s: cannot write (%s)", tmp, strerror(errno));
+    fke_atomic a;
+    FKE_TRY(fke_atomic_open(&a, path, e));
+    FILE *f = a.f;
     fprintf(f, "{\"format\": \"fke-transition\", \"tasks\": [\n");
     for (int t = 0; t < tm->ntask; t++) {
         if (names && names[t]) {
@@ -138,13 +116,7 @@ fke_status fke_tmatrix_save(const fke_tmatrices *tm, const char *path, char *con
         fprintf(f, "]}%s\n", t + 1 < tm->ntask ? "," : "");
     }
     fprintf(f, "]}\n");
-    int ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return fke_fail(e, FKE_ERR_IO, "%s: write failed", path);
-    }
-    return FKE_OK;
+    return fke_atomic_commit(&a, "transition matrices", e);
 }
 
 fke_status fke_tmatrix_from_overlap(fke_tmatrices *tm, const fke_dataset *d, double alpha,

@@ -1,5 +1,5 @@
 /* gc_text.c - gradient checks of the text operations: embedding and the
- * TextCNN convolution banks (odd sizes, MODEL.md's widths 2..5). */
+ * TextCNN convolution banks (odd sizes, docs/model.md's widths 2..5). */
 #include "nn/embedding.h"
 #include "gradcheck/gradcheck.h"
 #include "nn/textcnn.h"

@@ -1,156 +1,67 @@
 /* checkpoint.c - see checkpoint.h. */
 #include "model/checkpoint.h"
 
-#include <fcntl.h>
-#include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include "core/h5.h"
 
 #define CKPT_FORMAT "fke-checkpoint"
 #define CKPT_VERSION 1
 
-static fke_status set_attr(hid_t loc, const char *name, hid_t type, const void *v, int n)
-{
-    hsize_t dims[1] = {(hsize_t)n};
-    hid_t sp = H5Screate_simple(1, dims, NULL);
-    hid_t a = H5Acreate2(loc, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t r = a < 0 ? -1 : H5Awrite(a, type, v);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(sp);
-    return r < 0 ? FKE_ERR_IO : FKE_OK;
-}
-
-static fke_status set_str_attr(hid_t loc, const char *name, const char *s)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, strlen(s) + 1);
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t r = a < 0 ? -1 : H5Awrite(a, t, s);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(sp);
-    H5Tclose(t);
-    return r < 0 ? FKE_ERR_IO : FKE_OK;
-}
-
-/* Reads a string attribute into a malloc'ed buffer; NULL if absent/bad. */
-static char *get_str_attr(hid_t loc, const char *name)
-{
-    if (H5Aexists(loc, name) <= 0) return NULL;
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    if (a < 0) return NULL;
-    hid_t t = H5Aget_type(a);
-    char *s = NULL;
-    if (H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t)) {
-        size_t n = H5Tget_size(t);
-        s = calloc(n + 1, 1);
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, n + 1); /* room for a terminator the writer may have left out */
-        if (s && H5Aread(a, mt, s) < 0) {
-            free(s);
-            s = NULL;
-        }
-        H5Tclose(mt);
-    }
-    H5Tclose(t);
-    H5Aclose(a);
-    return s;
-}
-
-static int get_attr(hid_t loc, const char *name, hid_t type, void *v, int n)
-{
-    if (H5Aexists(loc, name) <= 0) return -1;
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    if (a < 0) return -1;
-    hid_t sp = H5Aget_space(a);
-    hssize_t got = H5Sget_simple_extent_npoints(sp);
-    H5Sclose(sp);
-    herr_t r = got == n ? H5Aread(a, type, v) : -1;
-    H5Aclose(a);
-    return r < 0 ? -1 : 0;
-}
-
-static fke_status write_block(hid_t grp, const fke_params *p, const fke_real *block)
+/* The tensors of one block (values or an optimiser moment) as float32
+ * arrays named by the parameter table. */
+static void write_block(fke_h5w *w, hid_t grp, const fke_params *p, const fke_real *block)
 {
     float *buf = NULL;
     size_t cap = 0;
-    fke_status st = FKE_OK;
-    for (int i = 0; i < p->n && st == FKE_OK; i++) {
+    for (int i = 0; i < p->n && !w->bad; i++) {
         const fke_param_info *in = &p->info[i];
         hsize_t dims[FKE_MAXDIM];
         for (int d = 0; d < in->ndim; d++) dims[d] = (hsize_t)in->shape[d];
         if (in->numel > cap) {
             free(buf);
             cap = in->numel;
-            buf = malloc(cap * sizeof(float));
-            if (!buf) return FKE_ERR_NOMEM;
+            if (!(buf = malloc(cap * sizeof(float)))) {
+                w->bad = 1;
+                return;
+            }
         }
         for (size_t k = 0; k < in->numel; k++) buf[k] = (float)block[in->offset + k];
-        hid_t sp = H5Screate_simple(in->ndim, dims, NULL);
-        hid_t ds = H5Dcreate2(grp, in->name, H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT,
-                              H5P_DEFAULT);
-        if (ds < 0 || H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
-            st = FKE_ERR_IO;
-        if (ds >= 0) H5Dclose(ds);
-        H5Sclose(sp);
+        fke_h5w_array(w, grp, in->name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, in->ndim, dims, buf, 0);
     }
     free(buf);
-    return st;
 }
 
 fke_status fke_checkpoint_save(const char *path, const fke_params *p,
                                const fke_ckpt_meta *meta, fke_err *e)
 {
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0) return fke_fail(e, FKE_ERR_IO, "%s: cannot create checkpoint file", tmp);
-    fke_status st = FKE_OK;
-    int version = CKPT_VERSION;
-    if (set_str_attr(f, "format", CKPT_FORMAT) || set_attr(f, "version", H5T_NATIVE_INT, &version, 1))
-        st = FKE_ERR_IO;
-    if (st == FKE_OK && meta) {
+    fke_h5w w;
+    FKE_TRY(fke_h5w_create(&w, path, CKPT_FORMAT, CKPT_VERSION, e));
+    if (meta) {
         long long step = meta->step, pos = meta->pos;
-        if (set_attr(f, "step", H5T_NATIVE_LLONG, &step, 1) ||
-            set_attr(f, "epoch", H5T_NATIVE_INT, &meta->epoch, 1) ||
-            set_attr(f, "pos", H5T_NATIVE_LLONG, &pos, 1) ||
-            set_attr(f, "rng", H5T_NATIVE_UINT64, meta->rng, 4) ||
-            set_attr(f, "best", H5T_NATIVE_DOUBLE, &meta->best, 1) ||
-            (meta->config_json && set_str_attr(f, "config", meta->config_json)))
-            st = FKE_ERR_IO;
+        fke_h5w_attr_array(&w, w.f, "step", H5T_NATIVE_LLONG, &step, 1);
+        fke_h5w_attr_array(&w, w.f, "epoch", H5T_NATIVE_INT, &meta->epoch, 1);
+        fke_h5w_attr_array(&w, w.f, "pos", H5T_NATIVE_LLONG, &pos, 1);
+        fke_h5w_attr_array(&w, w.f, "rng", H5T_NATIVE_UINT64, meta->rng, 4);
+        fke_h5w_attr_array(&w, w.f, "best", H5T_NATIVE_DOUBLE, &meta->best, 1);
+        if (meta->config_json) fke_h5w_attr_str(&w, w.f, "config", meta->config_json);
     }
-    if (st == FKE_OK) {
-        long long ostep = p->step;
-        if (set_attr(f, "optim_step", H5T_NATIVE_LLONG, &ostep, 1)) st = FKE_ERR_IO;
-    }
-    hid_t gp = H5Gcreate2(f, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    hid_t go = H5Gcreate2(f, "optim", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    hid_t gm = go >= 0 ? H5Gcreate2(go, "m", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
-    hid_t gv = go >= 0 ? H5Gcreate2(go, "v", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
-    if (gp < 0 || gm < 0 || gv < 0) st = FKE_ERR_IO;
-    if (st == FKE_OK) st = write_block(gp, p, p->w);
-    if (st == FKE_OK && p->m) st = write_block(gm, p, p->m);
-    if (st == FKE_OK && p->v) st = write_block(gv, p, p->v);
+    long long ostep = p->step;
+    fke_h5w_attr_array(&w, w.f, "optim_step", H5T_NATIVE_LLONG, &ostep, 1);
+    hid_t gp = fke_h5w_group(&w, w.f, "params");
+    hid_t go = fke_h5w_group(&w, w.f, "optim");
+    hid_t gm = go >= 0 ? fke_h5w_group(&w, go, "m") : -1;
+    hid_t gv = go >= 0 ? fke_h5w_group(&w, go, "v") : -1;
+    write_block(&w, gp, p, p->w);
+    if (p->m) write_block(&w, gm, p, p->m);
+    if (p->v) write_block(&w, gv, p, p->v);
     if (gv >= 0) H5Gclose(gv);
     if (gm >= 0) H5Gclose(gm);
     if (go >= 0) H5Gclose(go);
     if (gp >= 0) H5Gclose(gp);
-    if (H5Fclose(f) < 0) st = FKE_ERR_IO;
-    if (st == FKE_OK) {
-        int fd = open(tmp, O_RDONLY);
-        if (fd < 0 || fsync(fd) != 0) st = FKE_ERR_IO;
-        if (fd >= 0) close(fd);
-    }
-    if (st == FKE_OK && rename(tmp, path) != 0) st = FKE_ERR_IO;
-    if (st != FKE_OK) {
-        unlink(tmp);
-        return fke_fail(e, st, "%s: writing the checkpoint failed (disk full or not writable?)",
-                        path);
-    }
-    return FKE_OK;
+    return fke_h5w_commit(&w, "checkpoint", e);
 }
 
 static fke_status read_block(hid_t grp, const char *path, const char *gname, fke_params *p,
@@ -204,65 +115,47 @@ static fke_status read_block(hid_t grp, const char *path, const char *gname, fke
     return st;
 }
 
-/* Opens a checkpoint for reading; on failure returns -1 with *st set
- * (FKE_ERR_IO: missing or unreadable; FKE_ERR_FORMAT: not a checkpoint). */
-static hid_t open_checked(const char *path, fke_status *st, fke_err *e)
+/* Opens a checkpoint for reading (FKE_ERR_IO: missing or unreadable;
+ * FKE_ERR_FORMAT: not a checkpoint or of a newer version). */
+static fke_status open_checked(fke_h5r *r, const char *path, fke_err *e)
 {
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    *st = FKE_ERR_IO;
-    if (access(path, R_OK) != 0) {
-        fke_fail(e, FKE_ERR_IO, "%s: checkpoint not found or not readable", path);
-        return -1;
-    }
-    *st = FKE_ERR_FORMAT;
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) {
-        fke_fail(e, FKE_ERR_FORMAT, "%s: not a readable HDF5 file (truncated or corrupt?)", path);
-        return -1;
-    }
-    char *fmt = get_str_attr(f, "format");
-    int version = 0;
-    if (!fmt || strcmp(fmt, CKPT_FORMAT) != 0 ||
-        get_attr(f, "version", H5T_NATIVE_INT, &version, 1) != 0 || version != CKPT_VERSION) {
-        fke_fail(e, FKE_ERR_FORMAT, "%s: not an fke checkpoint (format '%s', version %d; expected '%s' %d)",
-                 path, fmt ? fmt : "missing", version, CKPT_FORMAT, CKPT_VERSION);
-        free(fmt);
-        H5Fclose(f);
-        return -1;
-    }
-    free(fmt);
-    return f;
+    return fke_h5r_open(r, path, CKPT_FORMAT, CKPT_VERSION, "checkpoint", e);
+}
+
+/* The values under /params (partial: tensors the file lacks are skipped). */
+static fke_status read_params(fke_h5r *r, fke_params *p, int partial, int *loaded)
+{
+    hid_t gp = H5Gopen2(r->f, "params", H5P_DEFAULT);
+    if (gp < 0) return fke_fail(r->e, FKE_ERR_FORMAT, "%s: group /params is missing", r->path);
+    fke_status st = read_block(gp, r->path, "params", p, p->w, partial, loaded, r->e);
+    H5Gclose(gp);
+    return st;
 }
 
 fke_status fke_checkpoint_read_config(const char *path, char **json, fke_err *e)
 {
-    fke_status st;
-    hid_t f = open_checked(path, &st, e);
-    if (f < 0) return st;
-    *json = get_str_attr(f, "config");
-    H5Fclose(f);
-    if (!*json) return fke_fail(e, FKE_ERR_FORMAT, "%s: attribute 'config' is missing", path);
+    fke_h5r r;
+    FKE_TRY(open_checked(&r, path, e));
+    *json = fke_h5r_attr_str(r.f, "config");
+    fke_h5r_close(&r);
+    if (!*json) return fke_fail(e, FKE_ERR_FORMAT, "%s: attribute 'config' is missing (a weights-only file, e.g. from tools/torch_to_fke.py, starts a run through the config key init_from)", path);
     return FKE_OK;
 }
 
 fke_status fke_checkpoint_load(const char *path, fke_params *p, int with_optim,
                                fke_ckpt_meta *meta, fke_err *e)
 {
-    fke_status st;
-    hid_t f = open_checked(path, &st, e);
-    if (f < 0) return st;
-    st = FKE_OK;
-    hid_t gp = H5Gopen2(f, "params", H5P_DEFAULT);
-    if (gp < 0) st = fke_fail(e, FKE_ERR_FORMAT, "%s: group /params is missing", path);
-    if (st == FKE_OK) st = read_block(gp, path, "params", p, p->w, 0, NULL, e);
-    if (gp >= 0) H5Gclose(gp);
+    fke_h5r r;
+    FKE_TRY(open_checked(&r, path, e));
+    hid_t f = r.f;
+    fke_status st = read_params(&r, p, 0, NULL);
     if (st == FKE_OK && with_optim) {
         hid_t gm = H5Gopen2(f, "optim/m", H5P_DEFAULT), gv = H5Gopen2(f, "optim/v", H5P_DEFAULT);
         if (gm < 0 || gv < 0) st = fke_fail(e, FKE_ERR_FORMAT, "%s: group /optim is missing", path);
         if (st == FKE_OK && p->m) st = read_block(gm, path, "optim/m", p, p->m, 0, NULL, e);
         if (st == FKE_OK && p->v) st = read_block(gv, path, "optim/v", p, p->v, 0, NULL, e);
         long long ostep = 0;
-        if (st == FKE_OK && get_attr(f, "optim_step", H5T_NATIVE_LLONG, &ostep, 1) == 0)
+        if (st == FKE_OK && fke_h5r_attr(f, "optim_step", H5T_NATIVE_LLONG, &ostep, 1) == 0)
             p->step = (long)ostep;
         if (gm >= 0) H5Gclose(gm);
         if (gv >= 0) H5Gclose(gv);
@@ -270,30 +163,26 @@ fke_status fke_checkpoint_load(const char *path, fke_params *p, int with_optim,
     if (st == FKE_OK && meta) {
         memset(meta, 0, sizeof *meta);
         long long step = 0, pos = 0;
-        if (get_attr(f, "step", H5T_NATIVE_LLONG, &step, 1) ||
-            get_attr(f, "epoch", H5T_NATIVE_INT, &meta->epoch, 1) ||
-            get_attr(f, "pos", H5T_NATIVE_LLONG, &pos, 1) ||
-            get_attr(f, "rng", H5T_NATIVE_UINT64, meta->rng, 4) ||
-            get_attr(f, "best", H5T_NATIVE_DOUBLE, &meta->best, 1))
+        if (fke_h5r_attr(f, "step", H5T_NATIVE_LLONG, &step, 1) ||
+            fke_h5r_attr(f, "epoch", H5T_NATIVE_INT, &meta->epoch, 1) ||
+            fke_h5r_attr(f, "pos", H5T_NATIVE_LLONG, &pos, 1) ||
+            fke_h5r_attr(f, "rng", H5T_NATIVE_UINT64, meta->rng, 4) ||
+            fke_h5r_attr(f, "best", H5T_NATIVE_DOUBLE, &meta->best, 1))
             st = fke_fail(e, FKE_ERR_FORMAT, "%s: run state attributes missing", path);
         meta->step = (long)step;
         meta->pos = pos;
-        meta->config_json = get_str_attr(f, "config");
+        meta->config_json = fke_h5r_attr_str(f, "config");
     }
-    H5Fclose(f);
+    fke_h5r_close(&r);
     return st;
 }
 
 fke_status fke_checkpoint_load_partial(const char *path, fke_params *p, int *loaded, fke_err *e)
 {
-    fke_status st;
-    hid_t f = open_checked(path, &st, e);
-    if (f < 0) return st;
+    fke_h5r r;
+    FKE_TRY(open_checked(&r, path, e));
     *loaded = 0;
-    hid_t gp = H5Gopen2(f, "params", H5P_DEFAULT);
-    if (gp < 0) st = fke_fail(e, FKE_ERR_FORMAT, "%s: group /params is missing", path);
-    else st = read_block(gp, path, "params", p, p->w, 1, loaded, e);
-    if (gp >= 0) H5Gclose(gp);
-    H5Fclose(f);
+    fke_status st = read_params(&r, p, 1, loaded);
+    fke_h5r_close(&r);
     return st;
 }

@@ -3,10 +3,11 @@
  * /optim/v, and the run state (step, epoch, random state, best validation
  * score) and the config JSON as attributes of the root group.
  *
- * Saving writes PATH.tmp, flushes and fsyncs it, then renames it over PATH,
- * so a crash never leaves a broken checkpoint under the final name. Loading
- * checks the format attribute and every shape against the parameter table,
- * naming the file and the tensor on any mismatch. */
+ * Files follow the rules of core/h5.h: format "fke-checkpoint" with a
+ * version, no timestamps, and an atomic write (a crash never leaves a broken
+ * checkpoint under the final name). Loading checks the format, the version
+ * and every shape against the parameter table, naming the file and the
+ * tensor on any mismatch. */
 #ifndef FKE_CHECKPOINT_H
 #define FKE_CHECKPOINT_H
 #include "core/fke.h"

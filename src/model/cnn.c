@@ -73,6 +73,64 @@ static fke_status add_simple(builder *b, fke_cnn_op op, int in, int in2, int k, 
     return FKE_OK;
 }
 
+/* body.{0,1,2,3} = conv, bn, relu, pool; 4 modules per stage */
+static fke_status build_small(builder *b, const int *chans, int *x)
+{
+    char cn[48], bn[48];
+    int cin = b->c->in_ch, y;
+    for (int s = 0; s < 3; s++) {
+        snprintf(cn, sizeof cn, "body.%d", 4 * s);
+        snprintf(bn, sizeof bn, "body.%d", 4 * s + 1);
+        FKE_TRY(add_convbn(b, cn, bn, *x, cin, chans[s], 3, 1, 1, 1, &y));
+        FKE_TRY(add_simple(b, FKE_CNN_MAXPOOL, y, -1, 2, 2, 0, x));
+        cin = chans[s];
+    }
+    b->c->out_dim = cin;
+    return FKE_OK;
+}
+
+/* resnet18 with torchvision's layout and names, of width chans[0] */
+static fke_status build_resnet18(builder *b, const int *chans, int *x)
+{
+    char cn[48], bn[48];
+    int w = chans[0], y;
+    FKE_TRY(add_convbn(b, "conv1", "bn1", *x, b->c->in_ch, w, 7, 2, 3, 1, &y));
+    FKE_TRY(add_simple(b, FKE_CNN_MAXPOOL, y, -1, 3, 2, 1, x));
+    int cin = w;
+    for (int l = 0; l < 4; l++) {
+        int cout = w << l;
+        for (int blk = 0; blk < 2; blk++) {
+            int stride = (l > 0 && blk == 0) ? 2 : 1, a, r, sc = *x;
+            char pre[32];
+            snprintf(pre, sizeof pre, "layer%d.%d", l + 1, blk);
+            snprintf(cn, sizeof cn, "%s.conv1", pre);
+            snprintf(bn, sizeof bn, "%s.bn1", pre);
+            FKE_TRY(add_convbn(b, cn, bn, *x, cin, cout, 3, stride, 1, 1, &a));
+            snprintf(cn, sizeof cn, "%s.conv2", pre);
+            snprintf(bn, sizeof bn, "%s.bn2", pre);
+            FKE_TRY(add_convbn(b, cn, bn, a, cout, cout, 3, 1, 1, 0, &r));
+            if (stride != 1 || cin != cout) {
+                snprintf(cn, sizeof cn, "%s.downsample.0", pre);
+                snprintf(bn, sizeof bn, "%s.downsample.1", pre);
+                FKE_TRY(add_convbn(b, cn, bn, *x, cin, cout, 1, stride, 0, 0, &sc));
+            }
+            FKE_TRY(add_simple(b, FKE_CNN_ADDRELU, r, sc, 0, 0, 0, x));
+            cin = cout;
+        }
+    }
+    b->c->out_dim = cin;
+    return FKE_OK;
+}
+
+static fke_status build_body(builder *b, fke_cnn_kind kind, const int *chans, int *x)
+{
+    switch (kind) {
+    case FKE_CNN_SMALL: return build_small(b, chans, x);
+    case FKE_CNN_RESNET18: return build_resnet18(b, chans, x);
+    }
+    return fke_fail(b->e, FKE_ERR_ARG, "cnn: kind %d is not a known kind", (int)kind);
+}
+
 fke_status fke_cnn_build(fke_cnn *c, fke_params *P, fke_err *e, fke_cnn_kind kind, int in_ch,
                          const int *chans, float lr_mult, int nstats)
 {
@@ -81,46 +139,7 @@ fke_status fke_cnn_build(fke_cnn *c, fke_params *P, fke_err *e, fke_cnn_kind kin
     c->in_ch = in_ch;
     c->nstats = nstats;
     int x = new_slot(c), y;
-    char cn[48], bn[48];
-    if (kind == FKE_CNN_SMALL) {
-        /* body.{0,1,2,3} = conv, bn, relu, pool; 4 modules per stage */
-        int cin = in_ch;
-        for (int s = 0; s < 3; s++) {
-            snprintf(cn, sizeof cn, "body.%d", 4 * s);
-            snprintf(bn, sizeof bn, "body.%d", 4 * s + 1);
-            FKE_TRY(add_convbn(&b, cn, bn, x, cin, chans[s], 3, 1, 1, 1, &y));
-            FKE_TRY(add_simple(&b, FKE_CNN_MAXPOOL, y, -1, 2, 2, 0, &x));
-            cin = chans[s];
-        }
-        c->out_dim = cin;
-    } else {
-        int w = chans[0];
-        FKE_TRY(add_convbn(&b, "conv1", "bn1", x, in_ch, w, 7, 2, 3, 1, &y));
-        FKE_TRY(add_simple(&b, FKE_CNN_MAXPOOL, y, -1, 3, 2, 1, &x));
-        int cin = w;
-        for (int l = 0; l < 4; l++) {
-            int cout = w << l;
-            for (int blk = 0; blk < 2; blk++) {
-                int stride = (l > 0 && blk == 0) ? 2 : 1, a, r, sc = x;
-                char pre[32];
-                snprintf(pre, sizeof pre, "layer%d.%d", l + 1, blk);
-                snprintf(cn, sizeof cn, "%s.conv1", pre);
-                snprintf(bn, sizeof bn, "%s.bn1", pre);
-                FKE_TRY(add_convbn(&b, cn, bn, x, cin, cout, 3, stride, 1, 1, &a));
-                snprintf(cn, sizeof cn, "%s.conv2", pre);
-                snprintf(bn, sizeof bn, "%s.bn2", pre);
-                FKE_TRY(add_convbn(&b, cn, bn, a, cout, cout, 3, 1, 1, 0, &r));
-                if (stride != 1 || cin != cout) {
-                    snprintf(cn, sizeof cn, "%s.downsample.0", pre);
-                    snprintf(bn, sizeof bn, "%s.downsample.1", pre);
-                    FKE_TRY(add_convbn(&b, cn, bn, x, cin, cout, 1, stride, 0, 0, &sc));
-                }
-                FKE_TRY(add_simple(&b, FKE_CNN_ADDRELU, r, sc, 0, 0, 0, &x));
-                cin = cout;
-            }
-        }
-        c->out_dim = cin;
-    }
+    FKE_TRY(build_body(&b, kind, chans, &x));
     return add_simple(&b, FKE_CNN_GAP, x, -1, 0, 0, 0, &y);
 }
 
@@ -187,7 +206,9 @@ fke_status fke_cnn_forward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_er
         const fke_cnn_step *s = &c->step[i];
         fke_tensor *in = &t->slot[s->in], *out = &t->slot[s->out];
         int C = in->shape[1], H = in->shape[2], W = in->shape[3];
-        if (s->op == FKE_CNN_CONVBN) {
+        /* every case ends in continue: only an op outside fke_cnn_op gets past the switch */
+        switch (s->op) {
+        case FKE_CNN_CONVBN: {
             fke_tensor w = fke_params_value(P, s->conv);
             int O = w.shape[0];
             int Ho = fke_conv2d_out_size(H, s->k, s->stride, s->pad);
@@ -207,7 +228,9 @@ fke_status fke_cnn_forward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_er
             FKE_TRY(fke_batchnorm_forward(e, &t->conv_out[i], &g, &b, &rm, &rv, train,
                                           &t->mean[i], &t->istd[i], out));
             if (s->relu) FKE_TRY(fke_relu_forward(e, out, out));
-        } else if (s->op == FKE_CNN_MAXPOOL) {
+            continue;
+        }
+        case FKE_CNN_MAXPOOL: {
             fke_tensor *src = in;
             if (s->pad) { /* inputs follow a ReLU (>= 0): zero padding = -inf padding */
                 int Hp = H + 2 * s->pad, Wp = W + 2 * s->pad;
@@ -229,14 +252,20 @@ fke_status fke_cnn_forward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_er
             t->argmax[i] = fke_arena_alloc_raw(a, e, (size_t)N * C * Ho * Wo * sizeof(int32_t));
             if (!t->argmax[i]) return FKE_ERR_NOMEM;
             FKE_TRY(fke_maxpool2d_forward(e, src, s->k, s->stride, out, t->argmax[i]));
-        } else if (s->op == FKE_CNN_ADDRELU) {
+            continue;
+        }
+        case FKE_CNN_ADDRELU:
             FKE_TRY(alloc4_raw(a, e, out, N, C, H, W));
             FKE_TRY(fke_add_forward(e, in, &t->slot[s->in2], out));
             FKE_TRY(fke_relu_forward(e, out, out));
-        } else { /* GAP */
+            continue;
+        case FKE_CNN_GAP:
             FKE_TRY(fke_arena_tensor(a, e, out, 2, N, C));
             FKE_TRY(fke_avgpool_global_forward(e, in, out));
+            continue;
         }
+        return fke_fail(e, FKE_ERR_ARG, "cnn: layer %d has op %d, which is not a known op", i,
+                        (int)s->op);
     }
     const fke_tensor *last = &t->slot[c->step[c->nstep - 1].out];
     FKE_EXPECT(e, "cnn", "feat", feat, N, c->out_dim);
@@ -266,7 +295,9 @@ fke_status fke_cnn_backward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_e
                 if (!din->data) return FKE_ERR_NOMEM;
             }
         }
-        if (s->op == FKE_CNN_CONVBN) {
+        /* every case ends in continue: only an op outside fke_cnn_op gets past the switch */
+        switch (s->op) {
+        case FKE_CNN_CONVBN: {
             fke_tensor dbn = *out;
             if (s->relu) {
                 dbn.data = fke_arena_alloc(a, e, fke_numel(out) * sizeof(fke_real));
@@ -285,7 +316,9 @@ fke_status fke_cnn_backward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_e
             fke_tensor w = fke_params_value(P, s->conv), dw = fke_params_grad(P, s->conv);
             fke_conv2d_opt o = {.stride = s->stride, .pad = s->pad};
             FKE_TRY(fke_conv2d_backward(e, in, &w, &dconv, o, need_din ? din : NULL, &dw, NULL, a));
-        } else if (s->op == FKE_CNN_MAXPOOL) {
+            continue;
+        }
+        case FKE_CNN_MAXPOOL:
             if (!need_din) continue;
             if (s->pad) {
                 fke_tensor dp = t->padded[i];
@@ -303,7 +336,8 @@ fke_status fke_cnn_backward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_e
             } else {
                 FKE_TRY(fke_maxpool2d_backward(e, dout, t->argmax[i], din));
             }
-        } else if (s->op == FKE_CNN_ADDRELU) {
+            continue;
+        case FKE_CNN_ADDRELU: {
             fke_tensor dsum = *out;
             dsum.data = fke_arena_alloc(a, e, fke_numel(out) * sizeof(fke_real));
             if (!dsum.data) return FKE_ERR_NOMEM;
@@ -315,9 +349,14 @@ fke_status fke_cnn_backward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_e
                 if (!din2->data) return FKE_ERR_NOMEM;
             }
             FKE_TRY(fke_add_backward(e, &dsum, din, din2));
-        } else {
-            if (need_din) FKE_TRY(fke_avgpool_global_backward(e, dout, din));
+            continue;
         }
+        case FKE_CNN_GAP:
+            if (need_din) FKE_TRY(fke_avgpool_global_backward(e, dout, din));
+            continue;
+        }
+        return fke_fail(e, FKE_ERR_ARG, "cnn backward: layer %d has op %d, which is not a known op",
+                        i, (int)s->op);
     }
     return FKE_OK;
 }

@@ -1,4 +1,4 @@
-/* model.h - the FashionKE network of MODEL.md (and, for task "classify", the
+/* model.h - the FashionKE network of docs/model.md (and, for task "classify", the
  * CNN trunk with a linear classifier). The wiring is in model.c; this is how
  * training, evaluation and extraction call it:
  *
@@ -78,7 +78,7 @@ fke_status fke_model_set_transition(fke_model *m, int t, const float *T, fke_err
 void fke_model_get_transition(const fke_model *m, int t, float *out);
 
 fke_status fke_model_forward(fke_model *m, const fke_batch *b, int train, fke_err *e);
-/* MODEL.md loss on the last forward; also prepares the logits' gradients. */
+/* docs/model.md loss on the last forward; also prepares the logits' gradients. */
 fke_status fke_model_loss(fke_model *m, const fke_batch *b, double *loss, fke_err *e);
 /* Adds d loss / d parameters into m->P.g (zero it first). */
 fke_status fke_model_backward(fke_model *m, const fke_batch *b, fke_err *e);

@@ -13,9 +13,8 @@ double fke_logsumexp(const fke_real *z, int n)
     return m + log(s);
 }
 
-/* Checks the arguments; counts the rows used. */
-static fke_status rows(fke_err *e, const char *op, const fke_tensor *logits,
-                       const int32_t *labels, const uint8_t *sel, int *count)
+fke_status fke_loss_rows(fke_err *e, const char *op, const fke_tensor *logits,
+                         const int32_t *labels, const uint8_t *sel, int *count)
 {
     FKE_EXPECT(e, op, "logits", logits, -1, -1);
     int N = logits->shape[0], C = logits->shape[1];
@@ -35,7 +34,7 @@ fke_status fke_softmax_xent_forward(fke_err *e, const fke_tensor *logits,
                                     int *count)
 {
     int cnt;
-    FKE_TRY(rows(e, "softmax_xent", logits, labels, sel, &cnt));
+    FKE_TRY(fke_loss_rows(e, "softmax_xent", logits, labels, sel, &cnt));
     int N = logits->shape[0], C = logits->shape[1];
     double s = 0;
     for (int i = 0; i < N; i++) {
@@ -55,7 +54,7 @@ fke_status fke_softmax_xent_backward(fke_err *e, const fke_tensor *logits,
                                      fke_tensor *dlogits)
 {
     int cnt;
-    FKE_TRY(rows(e, "softmax_xent backward", logits, labels, sel, &cnt));
+    FKE_TRY(fke_loss_rows(e, "softmax_xent backward", logits, labels, sel, &cnt));
     int N = logits->shape[0], C = logits->shape[1];
     FKE_EXPECT(e, "softmax_xent backward", "dlogits", dlogits, N, C);
     if (!cnt) return FKE_OK;

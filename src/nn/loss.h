@@ -28,4 +28,9 @@ fke_status fke_softmax_xent_backward(fke_err *e, const fke_tensor *logits,
 fke_status fke_softmax_forward(fke_err *e, const fke_tensor *logits, fke_tensor *probs);
 /* log-sum-exp of n values (shared with transition.c) */
 double fke_logsumexp(const fke_real *z, int n);
+/* The checks every classification loss shares: logits (N, C), labels (N)
+ * in -1..C-1 (negative = missing), sel (N) or NULL; *count = the rows with
+ * a label that sel keeps. */
+fke_status fke_loss_rows(fke_err *e, const char *op, const fke_tensor *logits,
+                         const int32_t *labels, const uint8_t *sel, int *count);
 #endif

@@ -1,4 +1,4 @@
-/* textcnn.c - see textcnn.h. Direct loops: at MODEL.md's sizes (L = 16,
+/* textcnn.c - see textcnn.h. Direct loops: at docs/model.md's sizes (L = 16,
  * D <= 300, Co = 32) the convolutions are a few tens of MFLOP per batch,
  * small next to the image CNN. Threads go over independent outputs only
  * (forward: (n, c); backward: c for dW/db, n for dx), so results do not

@@ -1,5 +1,5 @@
-/* textcnn.h - the caption convolutions of TextCNN (Kim 2014; MODEL.md): for
- * each filter bank k (one per width w_k, 2..5 in MODEL.md) a 1-D convolution
+/* textcnn.h - the caption convolutions of TextCNN (Kim 2014; docs/model.md): for
+ * each filter bank k (one per width w_k, 2..5 in docs/model.md) a 1-D convolution
  * over the tokens with Co filters, ReLU, and max over time; the banks'
  * outputs are concatenated in bank order, so
  *

@@ -1,27 +1,20 @@
 /* transition.c - see transition.h. The per-row log-partition of Θ is
  * recomputed where needed instead of being stored: n is small (<= 10 in
- * MODEL.md), and this keeps the op free of scratch memory. */
+ * docs/model.md), and this keeps the op free of scratch memory. */
 #include "nn/transition.h"
 
 #include <math.h>
 
-#include "nn/loss.h" /* fke_logsumexp */
+#include "nn/loss.h" /* fke_logsumexp, fke_loss_rows */
 
+/* The loss's checks (fke_loss_rows) and theta's shape (n, n). */
 static fke_status check(fke_err *e, const char *op, const fke_tensor *logits,
                         const fke_tensor *theta, const int32_t *labels, const uint8_t *sel,
                         int *count)
 {
-    FKE_EXPECT(e, op, "logits", logits, -1, -1);
-    int N = logits->shape[0], n = logits->shape[1];
+    FKE_TRY(fke_loss_rows(e, op, logits, labels, sel, count));
+    int n = logits->shape[1];
     FKE_EXPECT(e, op, "theta", theta, n, n);
-    if (!labels) return fke_fail(e, FKE_ERR_ARG, "%s: labels is a null array", op);
-    *count = 0;
-    for (int i = 0; i < N; i++) {
-        if (labels[i] >= n)
-            return fke_fail(e, FKE_ERR_ARG, "%s: label %d of row %d is outside 0..%d "
-                            "(negative = missing)", op, (int)labels[i], i, n - 1);
-        if (labels[i] >= 0 && (!sel || sel[i])) (*count)++;
-    }
     return FKE_OK;
 }
 

@@ -1,4 +1,4 @@
-/* transition.h - the label-transition (weak-label) layer of MODEL.md.
+/* transition.h - the label-transition (weak-label) layer of docs/model.md.
  *
  * A noisy task keeps Θ (n, n); T = row_softmax(Θ) is row-stochastic,
  * T[i][j] = P(machine label j | true label i). On a machine-labelled row the

@@ -1,4 +1,4 @@
-/* eval.h - MODEL.md "Metrics" over a dataset: occasion accuracy (per post),
+/* eval.h - docs/model.md "Metrics" over a dataset: occasion accuracy (per post),
  * category accuracy (per valid garment), attribute accuracy (per valid
  * garment and attribute, averaged over attributes), each also as macro-F1,
  * their confusion matrices, and the learned transition matrices against the

@@ -1,6 +1,8 @@
 /* extract.c - posts to JSON lines of fashion knowledge (extract.h). */
 #include "run/extract.h"
 
+#include "core/file.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -121,12 +123,6 @@ fke_status fke_extract_names_init(fke_extract_names *nm, const fke_config *c,
 }
 
 /* ---- a picture as a one-post batch ----------------------------------------- */
-void fke_extract_batch_free(fke_batch *b)
-{
-    free(b->img_x); free(b->crop_x); free(b->n_garments); free(b->tokens); free(b->occ);
-    free(b->cat); free(b->attr); free(b->clean); free(b->index); free(b->boxes); free(b->person);
-    memset(b, 0, sizeof *b);
-}
 
 /* Bilinear sample of channel ch of the (h, w, 3) picture at (x, y) in pixel
  * centres, clamped at the edges. */
@@ -185,23 +181,7 @@ fke_status fke_extract_png_batch(const fke_config *c, const uint8_t *rgb, int w,
             return fke_fail(e, FKE_ERR_ARG,
                             "extract: caption token %d is %d, outside the vocabulary 0..%d", t,
                             tokens[t], c->V - 1);
-    b->B = 1, b->G = G, b->A = A, b->L = c->L, b->img = S, b->crop = P;
-    b->img_x = calloc((size_t)3 * S * S, sizeof(float));
-    b->crop_x = calloc((size_t)G * 3 * P * P, sizeof(float));
-    b->n_garments = calloc(1, sizeof(int32_t));
-    b->tokens = calloc((size_t)c->L, sizeof(int32_t));
-    b->occ = calloc(1, sizeof(int32_t));
-    b->cat = calloc((size_t)G, sizeof(int32_t));
-    b->attr = calloc((size_t)G * (A ? A : 1), sizeof(int32_t));
-    b->clean = calloc(1, 1);
-    b->index = calloc(1, sizeof(int32_t));
-    b->boxes = calloc((size_t)G * 4, sizeof(int32_t));
-    b->person = calloc((size_t)G * 2, sizeof(int32_t));
-    if (!b->img_x || !b->crop_x || !b->n_garments || !b->tokens || !b->occ || !b->cat ||
-        !b->attr || !b->clean || !b->index || !b->boxes || !b->person) {
-        fke_extract_batch_free(b);
-        return fke_fail(e, FKE_ERR_NOMEM, "extract: no memory for the picture's batch");
-    }
+    FKE_TRY(fke_batch_alloc(b, 1, G, A, c->L, 3, S, P, e));
     resize_region(rgb, w, h, 0, 0, w, h, S, b->img_x);
     b->n_garments[0] = nb;
     b->occ[0] = -1;
@@ -214,20 +194,29 @@ fke_status fke_extract_png_batch(const fke_config *c, const uint8_t *rgb, int w,
         const int32_t *x = boxes + 4 * g;
         float *o = b->crop_x + (size_t)g * 3 * P * P;
         memcpy(b->boxes + 4 * g, x, 4 * sizeof(int32_t));
-        if (mode == FKE_CROP_RESIZE) {
+        /* every case ends in continue: only a mode outside fke_crop_mode gets past the switch */
+        switch (mode) {
+        case FKE_CROP_RESIZE:
             resize_region(rgb, w, h, x[0], x[1], x[2], x[3], P, o);
             continue;
+        case FKE_CROP_WINDOW: {
+            /* the P x P window of the resized picture centred on the box, zero outside */
+            int cx = (int)floor((x[0] + x[2]) * 0.5 * kx);
+            int cy = (int)floor((x[1] + x[3]) * 0.5 * ky);
+            for (int ch = 0; ch < 3; ch++)
+                for (int j = 0; j < P; j++)
+                    for (int i = 0; i < P; i++) {
+                        int X = cx - P / 2 + i, Y = cy - P / 2 + j;
+                        o[((size_t)ch * P + j) * P + i] =
+                            (X >= 0 && Y >= 0 && X < S && Y < S)
+                                ? b->img_x[((size_t)ch * S + Y) * S + X]
+                                : 0.f;
+                    }
+            continue;
         }
-        /* the P x P window of the resized picture centred on the box, zero outside */
-        int cx = (int)floor((x[0] + x[2]) * 0.5 * kx), cy = (int)floor((x[1] + x[3]) * 0.5 * ky);
-        for (int ch = 0; ch < 3; ch++)
-            for (int j = 0; j < P; j++)
-                for (int i = 0; i < P; i++) {
-                    int X = cx - P / 2 + i, Y = cy - P / 2 + j;
-                    o[((size_t)ch * P + j) * P + i] =
-                        (X >= 0 && Y >= 0 && X < S && Y < S) ? b->img_x[((size_t)ch * S + Y) * S + X]
-                                                             : 0.f;
-                }
+        }
+        return fke_fail(e, FKE_ERR_ARG, "extract: crop mode %d is neither resize nor window",
+                        (int)mode);
     }
     return FKE_OK;
 }
@@ -343,26 +332,14 @@ static fke_status extract_lines(fke_model *m, const fke_batch *b, int nw,
 /* b with one more post holding one blank garment (zero crop, no caption) */
 static fke_status padded_copy(const fke_batch *b, fke_batch *x, fke_err *e)
 {
-    memset(x, 0, sizeof *x);
-    *x = *b;
     int B = b->B + 1, G = b->G, A = b->A ? b->A : 1;
+    FKE_TRY(fke_batch_alloc(x, B, G, b->A, b->L, 3, b->img, b->crop, e));
     size_t ni = (size_t)3 * b->img * b->img, nc = (size_t)3 * b->crop * b->crop;
-#define DUP(field, n)                                                                              \
-    do {                                                                                           \
-        x->field = calloc((size_t)B * (n), sizeof *b->field);                                      \
-        if (x->field && b->field) memcpy(x->field, b->field, (size_t)b->B * (n) * sizeof *b->field); \
-        ok &= x->field != NULL;                                                                    \
-    } while (0)
-    int ok = 1;
-    DUP(img_x, ni); DUP(crop_x, nc * G); DUP(n_garments, 1); DUP(tokens, b->L); DUP(occ, 1);
-    DUP(cat, G); DUP(attr, (size_t)G * A); DUP(clean, 1); DUP(index, 1); DUP(boxes, (size_t)G * 4);
-    DUP(person, (size_t)G * 2);
-#undef DUP
-    if (!ok) {
-        fke_extract_batch_free(x);
-        return fke_fail(e, FKE_ERR_NOMEM, "extract: no memory for a batch");
-    }
-    x->B = B;
+#define COPY(field, n) memcpy(x->field, b->field, (size_t)b->B * (n) * sizeof *b->field)
+    COPY(img_x, ni); COPY(crop_x, nc * G); COPY(n_garments, 1); COPY(tokens, b->L); COPY(occ, 1);
+    COPY(cat, G); COPY(attr, (size_t)G * A); COPY(clean, 1); COPY(index, 1);
+    COPY(boxes, (size_t)G * 4); COPY(person, (size_t)G * 2);
+#undef COPY
     x->n_garments[B - 1] = 1;
     return FKE_OK;
 }
@@ -377,7 +354,7 @@ fke_status fke_extract_batch(fke_model *m, const fke_batch *b, const fke_extract
     fke_batch x;
     FKE_TRY(padded_copy(b, &x, e));
     fke_status st = extract_lines(m, &x, b->B, nm, f, e);
-    fke_extract_batch_free(&x);
+    fke_batch_free(&x);
     return st;
 }
 
@@ -401,27 +378,8 @@ static fke_status read_boxes(const char *path, int32_t **boxes, int *nb, int32_t
                              fke_err *e)
 {
     *boxes = NULL, *tok = NULL, *nb = *nt = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return fke_fail(e, FKE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    char *txt = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = 2 * cap + 8192;
-            char *t = realloc(txt, cap);
-            if (!t) {
-                free(txt);
-                fclose(f);
-                return fke_fail(e, FKE_ERR_NOMEM, "%s: no memory", path);
-            }
-            txt = t;
-        }
-        size_t r = fread(txt + len, 1, 4096, f);
-        len += r;
-        if (r < 4096) break;
-    }
-    fclose(f);
-    txt[len] = 0;
+    char *txt;
+    FKE_TRY(fke_read_file(path, 1u << 20, &txt, NULL, e));
     cJSON *j = cJSON_Parse(txt);
     free(txt);
     if (!j) return fke_fail(e, FKE_ERR_FORMAT, "%s: not valid JSON", path);
@@ -530,7 +488,7 @@ static fke_status run_png(fke_model *m, const fke_extract_opts *o, FILE *f, long
                        o->boxes, e);
     if (st == FKE_OK) st = with_path(fke_extract_batch(m, &b, &nm, f, e), o->input, e);
     if (st == FKE_OK) *n = 1;
-    fke_extract_batch_free(&b);
+    fke_batch_free(&b);
     free(rgb), free(boxes), free(tok);
     fke_extract_names_free(&nm);
     return st;
@@ -579,28 +537,23 @@ fke_status fke_extract_run(const fke_extract_opts *o, long *n_posts, fke_err *e)
                         "needs a FashionKE model (task \"fke\")", o->ckpt);
     }
     int to_stdout = !o->out || !strcmp(o->out, "-");
-    char tmp[1100] = "";
+    fke_atomic a;
     FILE *f = stdout;
     if (!to_stdout) {
-        snprintf(tmp, sizeof tmp, "%s.tmp", o->out);
-        if (!(f = fopen(tmp, "w"))) {
+        if ((st = fke_atomic_open(&a, o->out, e)) != FKE_OK) {
             fke_model_free(&m);
-            return fke_fail(e, FKE_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+            return st;
         }
+        f = a.f;
     }
     st = png ? run_png(&m, o, f, &n, e) : run_dataset(&m, o, f, &n, e);
     fke_model_free(&m);
     if (to_stdout) {
         fflush(stdout);
+    } else if (st == FKE_OK) {
+        st = fke_atomic_commit(&a, "extraction", e);
     } else {
-        int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
-        bad |= fclose(f) != 0;
-        if (st == FKE_OK && bad)
-            st = fke_fail(e, FKE_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
-        if (st == FKE_OK && rename(tmp, o->out) != 0)
-            st = fke_fail(e, FKE_ERR_IO, "%s: cannot rename to %s: %s", tmp, o->out,
-                          strerror(errno));
-        if (st != FKE_OK) remove(tmp);
+        fke_atomic_abort(&a);
     }
     if (st == FKE_OK && n_posts) *n_posts = n;
     return st;

@@ -1,5 +1,5 @@
 /* extract.h - knowledge extraction (`fke extract`): a trained model turns
- * posts into one JSON line each, K = {P, C, O} of MODEL.md:
+ * posts into one JSON line each, K = {P, C, O} of docs/model.md:
  *
  *   {"post": 7, "occasion": {"label": "beach", "prob": 0.81,
  *                            "top": [["beach", 0.81], ["sport", 0.1], ["travel", 0.05]]},
@@ -58,11 +58,10 @@ void fke_extract_names_free(fke_extract_names *nm);
 
 /* The one-post batch of an RGB picture (h, w, 3): boxes (nb, 4) in picture
  * pixels (x1, y1 exclusive), tokens (nt) padded/truncated to L. Freed by
- * fke_extract_batch_free. */
+ * fke_batch_free (data/loader.h). */
 fke_status fke_extract_png_batch(const fke_config *c, const uint8_t *rgb, int w, int h,
                                  const int32_t *boxes, int nb, const int32_t *tokens, int nt,
                                  fke_crop_mode mode, fke_batch *b, fke_err *e);
-void fke_extract_batch_free(fke_batch *b);
 
 /* Runs the model on b (prediction mode) and writes one line per post to f;
  * person (B, G, 2) may be NULL. */

@@ -6,8 +6,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "core/file.h"
 #include "data/png_io.h"
 
 /* ---- interned names and a count map ------------------------------------------ */
@@ -263,25 +263,12 @@ static void csv(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static FILE *open_tmp(const char *dir, const char *name, char *path, char *tmp, size_t len,
-                      fke_err *e)
+/* DIR/name, opened for an atomic write (core/file.h). */
+static fke_status open_in(fke_atomic *a, const char *dir, const char *name, fke_err *e)
 {
-    snprintf(path, len, "%s/%s", dir, name);
-    snprintf(tmp, len, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) fke_fail(e, FKE_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
-    return f;
-}
-
-static fke_status close_tmp(FILE *f, const char *path, const char *tmp, fke_err *e)
-{
-    int bad = ferror(f) || fflush(f) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        remove(tmp);
-        return fke_fail(e, FKE_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-    }
-    return FKE_OK;
+    char path[FKE_PATHLEN];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return fke_atomic_open(a, path, e);
 }
 
 typedef struct {
@@ -298,9 +285,9 @@ static int by_n(const void *a, const void *b)
 static fke_status write_csvs(const fke_knowledge *k, const char *dir, const int *oo,
                              const int *co, fke_err *e)
 {
-    char path[1200], tmp[1200];
-    FILE *f = open_tmp(dir, "occasion_category.csv", path, tmp, sizeof path, e);
-    if (!f) return FKE_ERR_IO;
+    fke_atomic a;
+    FKE_TRY(open_in(&a, dir, "occasion_category.csv", e));
+    FILE *f = a.f;
     fputs("occasion,category,count,share\n", f);
     for (int i = 0; i < k->occ.n; i++) {
         long tot = occ_total(k, oo[i]);
@@ -310,14 +297,15 @@ static fke_status write_csvs(const fke_knowledge *k, const char *dir, const int 
             fprintf(f, ",%ld,%.6f\n", n, tot ? (double)n / tot : 0.0);
         }
     }
-    FKE_TRY(close_tmp(f, path, tmp, e));
+    FKE_TRY(fke_atomic_commit(&a, "table", e));
 
-    if (!(f = open_tmp(dir, "attributes.csv", path, tmp, sizeof path, e))) return FKE_ERR_IO;
+    FKE_TRY(open_in(&a, dir, "attributes.csv", e));
+    f = a.f;
     fputs("occasion,category,attribute,rank,value,count,share\n", f);
     valcount *vc = malloc(((size_t)k->val.n + 1) * sizeof *vc);
     if (!vc) {
-        fclose(f), remove(tmp);
-        return fke_fail(e, FKE_ERR_NOMEM, "%s: no memory", path);
+        fke_atomic_abort(&a);
+        return fke_fail(e, FKE_ERR_NOMEM, "%s: no memory", a.path);
     }
     for (int i = 0; i < k->occ.n; i++)
         for (int j = 0; j < k->cat.n; j++) {
@@ -340,16 +328,17 @@ static fke_status write_csvs(const fke_knowledge *k, const char *dir, const int 
             }
         }
     free(vc);
-    FKE_TRY(close_tmp(f, path, tmp, e));
+    FKE_TRY(fke_atomic_commit(&a, "table", e));
 
-    if (!(f = open_tmp(dir, "cooccurrence.csv", path, tmp, sizeof path, e))) return FKE_ERR_IO;
+    FKE_TRY(open_in(&a, dir, "cooccurrence.csv", e));
+    f = a.f;
     fputs("category_a,category_b,count\n", f);
     for (int i = 0; i < k->cat.n; i++)
         for (int j = i; j < k->cat.n; j++) {
             csv(f, k->cat.s[co[i]]), fputc(',', f), csv(f, k->cat.s[co[j]]);
             fprintf(f, ",%ld\n", cooc(k, co[i], co[j]));
         }
-    return close_tmp(f, path, tmp, e);
+    return fke_atomic_commit(&a, "table", e);
 }
 
 /* ---- heat maps ----------------------------------------------------------------- */
@@ -466,8 +455,7 @@ fke_status fke_knowledge_write(const fke_knowledge *k, const char *dir, fke_err 
 {
     if (k->posts == 0 || k->cat.n == 0)
         return fke_fail(e, FKE_ERR_ARG, "knowledge: no garments in the extraction lines");
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-        return fke_fail(e, FKE_ERR_IO, "%s: cannot create the folder: %s", dir, strerror(errno));
+    FKE_TRY(fke_mkdir_p(dir, e));
     int *oo = order(k, 1), *co = order(k, 0);
     fke_status st = (!oo || !co) ? fke_fail(e, FKE_ERR_NOMEM, "knowledge: no memory") : FKE_OK;
     if (st == FKE_OK) st = write_csvs(k, dir, oo, co, e);

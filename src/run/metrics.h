@@ -1,4 +1,4 @@
-/* metrics.h - MODEL.md "Metrics": accuracy and macro-F1 from a confusion
+/* metrics.h - docs/model.md "Metrics": accuracy and macro-F1 from a confusion
  * matrix, confusion matrices to CSV, and the mean absolute error between two
  * transition matrices. */
 #ifndef FKE_METRICS_H

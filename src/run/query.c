@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "run/eval.h"
 #include "model/model_io.h"
 #include "run/t_estimate.h"
@@ -44,8 +45,10 @@ double fke_query_uncertainty(fke_query_strategy s, const float *p, int n)
     case FKE_QUERY_LEAST: return 1 - p1;
     case FKE_QUERY_MARGIN: return 1 - (p1 - (n > 1 ? p2 : 0));
     case FKE_QUERY_ENTROPY: return n > 1 ? h / log((double)n) : 0;
-    default: return 0;
+    case FKE_QUERY_RANDOM: /* not an uncertainty */
+    case FKE_QUERY_COUNT: return 0;
     }
+    return 0;
 }
 
 static int in_pool(const fke_dataset *d, long i) { return !d->clean[i] && d->n_garments[i] > 0; }
@@ -121,24 +124,17 @@ fke_status fke_query_rank(fke_model *m, const fke_dataset *d, fke_query_strategy
 static fke_status write_lines(const fke_query_item *it, long k, const char *out, fke_err *e)
 {
     int to_stdout = !out || !strcmp(out, "-");
-    char tmp[600];
+    fke_atomic a;
     FILE *f = stdout;
     if (!to_stdout) {
-        snprintf(tmp, sizeof tmp, "%s.tmp", out);
-        if (!(f = fopen(tmp, "w")))
-            return fke_fail(e, FKE_ERR_IO, "%s: cannot write (%s)", tmp, strerror(errno));
+        FKE_TRY(fke_atomic_open(&a, out, e));
+        f = a.f;
     }
     for (long r = 0; r < k; r++)
         fprintf(f, "{\"post\": %d, \"score\": %.9g, \"rank\": %ld}\n", it[r].post, it[r].score,
                 r + 1);
     if (to_stdout) return fflush(f) == 0 ? FKE_OK : fke_fail(e, FKE_ERR_IO, "stdout: write failed");
-    int ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, out) != 0) {
-        unlink(tmp);
-        return fke_fail(e, FKE_ERR_IO, "%s: write failed", out);
-    }
-    return FKE_OK;
+    return fke_atomic_commit(&a, "query list", e);
 }
 
 fke_status fke_query_run(const fke_query_opts *o, long *written, fke_err *e)

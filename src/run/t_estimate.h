@@ -1,5 +1,5 @@
 /* noise.h - estimating the label-transition matrices of the noisy tasks
- * (category, then every attribute; MODEL.md "Label-transition correction"),
+ * (category, then every attribute; docs/model.md "Weak labels"),
  * `fke noise estimate`:
  *
  *   overlap  from garments that carry both a clean (true) and a machine label:

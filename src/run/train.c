@@ -2,14 +2,13 @@
 #include "run/train.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "run/eval.h"
 #include "data/loader.h"
 #include "model/model_io.h"
@@ -30,37 +29,6 @@ typedef struct {
     char dir[512];
 } run;
 
-static fke_status mkdirs(const char *path, fke_err *e)
-{
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return fke_fail(e, FKE_ERR_IO, "%s: cannot create folder (%s)", buf, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-        return fke_fail(e, FKE_ERR_IO, "%s: cannot create folder (%s)", buf, strerror(errno));
-    return FKE_OK;
-}
-
-static fke_status write_atomic(const char *path, const char *text, fke_err *e)
-{
-    char tmp[700];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return fke_fail(e, FKE_ERR_IO, "%s: cannot write (%s)", tmp, strerror(errno));
-    int ok = fputs(text, f) >= 0 && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return fke_fail(e, FKE_ERR_IO, "%s: write failed", path);
-    }
-    return FKE_OK;
-}
-
 static void say(const fke_train_opts *o, const char *fmt, const char *a, const char *b)
 {
     if (!o->progress) return;
@@ -70,34 +38,29 @@ static void say(const fke_train_opts *o, const char *fmt, const char *a, const c
 }
 
 /* ---- data ------------------------------------------------------------------ */
+/* Loads one split from path, as an image set (task classify) or a dataset,
+ * and checks it against the config. */
+static fke_status load_split(run *r, const char *path, fke_imageset *images, fke_dataset *posts,
+                             fke_err *e)
+{
+    if (r->cls) {
+        FKE_TRY(fke_imageset_load(images, path, e));
+        return fke_check_imageset(&r->cfg, images, e);
+    }
+    FKE_TRY(fke_dataset_load(posts, path, e));
+    return fke_check_dataset(&r->cfg, posts, e);
+}
+
 static fke_status load_data(run *r, fke_err *e)
 {
     const fke_config *c = &r->cfg;
     if (!c->train_data[0])
         return fke_fail(e, FKE_ERR_CONFIG, "config: key \"train_data\" is empty: nothing to train on");
-    if (r->cls) {
-        FKE_TRY(fke_imageset_load(&r->itrain, c->train_data, e));
-        FKE_TRY(fke_check_imageset(c, &r->itrain, e));
-        if ((r->has_val = c->val_data[0] != 0)) {
-            FKE_TRY(fke_imageset_load(&r->ival, c->val_data, e));
-            FKE_TRY(fke_check_imageset(c, &r->ival, e));
-        }
-        if ((r->has_test = c->test_data[0] != 0)) {
-            FKE_TRY(fke_imageset_load(&r->itest, c->test_data, e));
-            FKE_TRY(fke_check_imageset(c, &r->itest, e));
-        }
-        return FKE_OK;
-    }
-    FKE_TRY(fke_dataset_load(&r->train, c->train_data, e));
-    FKE_TRY(fke_check_dataset(c, &r->train, e));
-    if ((r->has_val = c->val_data[0] != 0)) {
-        FKE_TRY(fke_dataset_load(&r->val, c->val_data, e));
-        FKE_TRY(fke_check_dataset(c, &r->val, e));
-    }
-    if ((r->has_test = c->test_data[0] != 0)) {
-        FKE_TRY(fke_dataset_load(&r->test, c->test_data, e));
-        FKE_TRY(fke_check_dataset(c, &r->test, e));
-    }
+    FKE_TRY(load_split(r, c->train_data, &r->itrain, &r->train, e));
+    if ((r->has_val = c->val_data[0] != 0))
+        FKE_TRY(load_split(r, c->val_data, &r->ival, &r->val, e));
+    if ((r->has_test = c->test_data[0] != 0))
+        FKE_TRY(load_split(r, c->test_data, &r->itest, &r->test, e));
     return FKE_OK;
 }
 
@@ -154,6 +117,15 @@ static fke_status init_transitions(run *r, const fke_train_opts *o, fke_err *e)
 }
 
 /* ---- one step ------------------------------------------------------------- */
+static fke_status update(fke_params *P, fke_opt_kind kind, const fke_optim *opt, fke_err *e)
+{
+    switch (kind) {
+    case FKE_OPT_SGD: return fke_optim_sgd_step(P, opt, e);
+    case FKE_OPT_ADAM: return fke_optim_adam_step(P, opt, e);
+    }
+    return fke_fail(e, FKE_ERR_ARG, "train: optimizer %d is not a known kind", (int)kind);
+}
+
 static fke_status step(run *r, const fke_optim *opt, double *loss, int *posts, fke_err *e)
 {
     fke_model *m = &r->m;
@@ -177,8 +149,7 @@ static fke_status step(run *r, const fke_optim *opt, double *loss, int *posts, f
     }
     FKE_TRY(fke_optim_check_finite(&m->P, e));
     double t0 = omp_get_wtime();
-    fke_status st = r->cfg.optimizer == FKE_OPT_ADAM ? fke_optim_adam_step(&m->P, opt, e)
-                                                     : fke_optim_sgd_step(&m->P, opt, e);
+    fke_status st = update(&m->P, r->cfg.optimizer, opt, e);
     m->time[FKE_PART_UPDATE] += omp_get_wtime() - t0;
     return st;
 }
@@ -319,57 +290,161 @@ static void fmt_time(char *buf, size_t n, double s)
     else snprintf(buf, n, "%ds", (int)s);
 }
 
-static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *out, fke_err *e)
+/* ---- the run --------------------------------------------------------------- */
+/* The model of a fresh run (initial weights, maybe from init_from, and
+ * initial transitions), or of a resumed one: the weights, optimiser state
+ * and run state of RUN/last.h5. The config the caller gives for a resume
+ * (the checkpoint's, maybe with overrides) must build the same model, which
+ * the shape checks enforce. */
+static fke_status init_model(run *r, const fke_train_opts *o, fke_ckpt_meta *meta, fke_err *e)
 {
-    fke_config *c = &r->cfg;
-    fke_ckpt_meta meta;
-    memset(&meta, 0, sizeof meta);
-    meta.best = -1;
-    char path[600];
-    snprintf(r->dir, sizeof r->dir, "%s", o->resume ? o->resume : c->out_dir);
-    r->cls = c->task == FKE_TASK_CLASSIFY;
-    fke_set_threads(c->threads);
-    FKE_TRY(load_data(r, e));
+    const fke_config *c = &r->cfg;
+    FKE_TRY(fke_model_init(&r->m, c, e));
     if (o->resume) {
-        /* the weights, optimiser state and run state of RUN/last.h5; the
-         * config the caller gives (the checkpoint's, maybe with overrides)
-         * must build the same model, which the shape checks enforce */
+        char path[600];
         snprintf(path, sizeof path, "%s/last.h5", r->dir);
-        FKE_TRY(fke_model_init(&r->m, c, e));
-        FKE_TRY(fke_checkpoint_load(path, &r->m.P, 1, &meta, e));
-        free(meta.config_json);
-        meta.config_json = NULL;
-        r->m.rng.s[0] = meta.rng[0];
-        r->m.rng.s[1] = meta.rng[1];
-        r->m.rng.s[2] = meta.rng[2];
-        r->m.rng.s[3] = meta.rng[3];
-    } else {
-        FKE_TRY(fke_model_init(&r->m, c, e));
-        if (c->init_from[0]) {
-            int n = 0;
-            FKE_TRY(fke_checkpoint_load_partial(c->init_from, &r->m.P, &n, e));
-            char k[64];
-            snprintf(k, sizeof k, "%d of %d", n, r->m.P.n);
-            say(o, "initial weights: %s tensors from %s\n", k, c->init_from);
-        }
-        FKE_TRY(init_transitions(r, o, e));
+        FKE_TRY(fke_checkpoint_load(path, &r->m.P, 1, meta, e));
+        free(meta->config_json);
+        meta->config_json = NULL;
+        memcpy(r->m.rng.s, meta->rng, sizeof meta->rng);
+        return FKE_OK;
     }
-    FKE_TRY(fke_model_plan(&r->m, e));
-    FKE_TRY(make_loader(r, e));
-    long total = c->steps > 0 ? c->steps : (long)c->epochs * r->per_epoch;
-    long s = meta.step;
-    if (s > 0) FKE_TRY(skip_batches(r, s, e));
+    if (c->init_from[0]) {
+        int n = 0;
+        FKE_TRY(fke_checkpoint_load_partial(c->init_from, &r->m.P, &n, e));
+        char k[64];
+        snprintf(k, sizeof k, "%d of %d", n, r->m.P.n);
+        say(o, "initial weights: %s tensors from %s\n", k, c->init_from);
+    }
+    return init_transitions(r, o, e);
+}
 
-    FKE_TRY(mkdirs(r->dir, e));
-    char *json = fke_config_to_json(c);
+/* The run folder, its config.json (every key, defaults included) and
+ * metrics.jsonl (appended to on a resume). */
+static fke_status open_outputs(run *r, const fke_train_opts *o, fke_err *e)
+{
+    char path[600];
+    FKE_TRY(fke_mkdir_p(r->dir, e));
+    char *json = fke_config_to_json(&r->cfg);
     if (!json) return fke_fail(e, FKE_ERR_NOMEM, "out of memory");
     snprintf(path, sizeof path, "%s/config.json", r->dir);
-    fke_status st = write_atomic(path, json, e);
+    fke_status st = fke_write_file(path, json, "config", e);
     free(json);
     FKE_TRY(st);
     snprintf(path, sizeof path, "%s/metrics.jsonl", r->dir);
     r->metrics = fopen(path, o->resume ? "a" : "w");
     if (!r->metrics) return fke_fail(e, FKE_ERR_IO, "%s: cannot write (%s)", path, strerror(errno));
+    return FKE_OK;
+}
+
+/* What the progress lines report: the run's start, and the steps since the
+ * last line. */
+typedef struct {
+    double t_start; /* wall time at the first step */
+    long s_first;   /* the step the run starts from (> 0 on a resume) */
+    double t_log;   /* wall time of the last line (or of the end of an evaluation) */
+    double loss_sum;
+    long steps, posts;
+} tally;
+
+/* After step s of total: a metrics.jsonl line and a progress line with the
+ * mean loss and the speed since the last one, which then start again. */
+static void log_progress(run *r, const fke_train_opts *o, tally *p, long s, long total,
+                         int epoch, double lr)
+{
+    double now = omp_get_wtime();
+    double rate = p->posts / (now - p->t_log + 1e-12);
+    double left = (now - p->t_start) / (s - p->s_first) * (total - s);
+    double loss = p->loss_sum / p->steps;
+    const char *unit = r->cls ? "images" : "posts";
+    fprintf(r->metrics,
+            "{\"step\": %ld, \"epoch\": %.4f, \"loss\": %.6f, \"lr\": %.6g, "
+            "\"posts_per_s\": %.2f, \"seconds\": %.2f}\n",
+            s, (double)s / r->per_epoch, loss, lr, rate, now - p->t_start);
+    fflush(r->metrics);
+    if (o->progress) {
+        char eta[32];
+        fmt_time(eta, sizeof eta, left);
+        if (o->bar) {
+            int w = 24, fill = (int)(w * (double)s / total);
+            char bar[32];
+            for (int i = 0; i < w; i++) bar[i] = i < fill ? '#' : '-';
+            bar[w] = 0;
+            fprintf(o->progress, "\r  epoch %d/%ld [%s] %3d%%  step %ld/%ld  loss %.4f  %.1f %s/s  ETA %s   ",
+                    epoch + 1, (total + r->per_epoch - 1) / r->per_epoch, bar,
+                    (int)(100.0 * s / total), s, total, loss, rate, unit, eta);
+        } else {
+            fprintf(o->progress, "  step %ld/%ld  epoch %d  loss %.4f  lr %.3g  %.1f %s/s  ETA %s\n",
+                    s, total, epoch + 1, loss, lr, rate, unit, eta);
+        }
+        fflush(o->progress);
+    }
+    p->t_log = now;
+    p->posts = 0;
+    p->loss_sum = 0;
+    p->steps = 0;
+}
+
+/* After step s: batch-norm recalibration, the validation and test scores
+ * (metrics.jsonl and a progress line), best.h5 when the validation score
+ * improves on meta->best, and last.h5. */
+static fke_status eval_and_checkpoint(run *r, const fke_train_opts *o, long s, int epoch,
+                                      fke_ckpt_meta *meta, fke_train_result *out, fke_err *e)
+{
+    fke_status st = recalibrate(r, e);
+    if (st == FKE_OK) st = check_weights(r, e);
+    if (st != FKE_OK) return stopped(r, s, epoch, st, e);
+    fprintf(r->metrics, "{\"eval_step\": %ld, \"epoch\": %.4f", s, (double)s / r->per_epoch);
+    double score = NAN;
+    char line[2][256] = {"", ""};
+    for (int which = 0; which < 2; which++) {
+        if (!(which ? r->has_test : r->has_val)) continue;
+        fke_eval_result res;
+        FKE_TRY(evaluate(r, which, &res, e));
+        put_result(r->metrics, which ? "test" : "val", &res);
+        describe(line[which], sizeof line[which], which ? "test" : "val", &res);
+        if (which) out->test_score = fke_eval_score(&res);
+        else score = fke_eval_score(&res);
+        fke_eval_result_free(&res);
+    }
+    fprintf(r->metrics, "}\n");
+    fflush(r->metrics);
+    if (o->progress && (line[0][0] || line[1][0])) {
+        fprintf(o->progress, "%s  eval at step %ld: %s%s%s\n", o->bar ? "\n" : "", s, line[0],
+                line[0][0] && line[1][0] ? "   " : "", line[1]);
+        fflush(o->progress);
+    }
+    meta->step = s;
+    meta->epoch = (int)(s / r->per_epoch);
+    meta->pos = s;
+    memcpy(meta->rng, r->m.rng.s, sizeof meta->rng);
+    char path[600];
+    if (r->has_val && score > meta->best) {
+        meta->best = score;
+        snprintf(path, sizeof path, "%s/best.h5", r->dir);
+        FKE_TRY(fke_model_save(&r->m, path, meta, e));
+    }
+    snprintf(path, sizeof path, "%s/last.h5", r->dir);
+    return fke_model_save(&r->m, path, meta, e);
+}
+
+static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *out, fke_err *e)
+{
+    const fke_config *c = &r->cfg;
+    fke_ckpt_meta meta;
+    memset(&meta, 0, sizeof meta);
+    meta.best = -1;
+    snprintf(r->dir, sizeof r->dir, "%s", o->resume ? o->resume : c->out_dir);
+    r->cls = c->task == FKE_TASK_CLASSIFY;
+    fke_set_threads(c->threads);
+    FKE_TRY(load_data(r, e));
+    FKE_TRY(init_model(r, o, &meta, e));
+    FKE_TRY(fke_model_plan(&r->m, e));
+    FKE_TRY(make_loader(r, e));
+    long total = c->steps > 0 ? c->steps : (long)c->epochs * r->per_epoch;
+    long s = meta.step;
+    if (s > 0) FKE_TRY(skip_batches(r, s, e));
+    FKE_TRY(open_outputs(r, o, e));
     if (o->progress) {
         fprintf(o->progress,
                 "training %s (%s, %s) on %s: %ld steps of %d %s, %ld per epoch, %d threads%s\n",
@@ -379,8 +454,9 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
         fflush(o->progress);
     }
 
-    double t_start = omp_get_wtime(), t_log = t_start, loss = NAN, loss_sum = 0;
-    long s_first = s, posts_since = 0, n_since = 0;
+    tally p = {.t_start = omp_get_wtime(), .s_first = s};
+    p.t_log = p.t_start;
+    double loss = NAN;
     int eval_every = c->eval_every > 0 ? c->eval_every : (int)r->per_epoch;
     while (s < total) {
         int epoch = (int)(s / r->per_epoch), posts = 0;
@@ -390,86 +466,21 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
                          .beta1 = c->adam_b1,
                          .beta2 = c->adam_b2,
                          .eps = c->adam_eps};
-        st = step(r, &opt, &loss, &posts, e);
+        fke_status st = step(r, &opt, &loss, &posts, e);
         if (st != FKE_OK) return stopped(r, s + 1, epoch, st, e);
         s++;
-        loss_sum += loss;
-        n_since++;
-        posts_since += posts;
-        double now = omp_get_wtime();
-        if (s % c->log_every == 0 || s == total) {
-            double rate = posts_since / (now - t_log + 1e-12);
-            double left = (now - t_start) / (s - s_first) * (total - s);
-            fprintf(r->metrics,
-                    "{\"step\": %ld, \"epoch\": %.4f, \"loss\": %.6f, \"lr\": %.6g, "
-                    "\"posts_per_s\": %.2f, \"seconds\": %.2f}\n",
-                    s, (double)s / r->per_epoch, loss_sum / n_since, opt.lr, rate, now - t_start);
-            fflush(r->metrics);
-            if (o->progress) {
-                char eta[32];
-                fmt_time(eta, sizeof eta, left);
-                if (o->bar) {
-                    int w = 24, fill = (int)(w * (double)s / total);
-                    char bar[32];
-                    for (int i = 0; i < w; i++) bar[i] = i < fill ? '#' : '-';
-                    bar[w] = 0;
-                    fprintf(o->progress, "\r  epoch %d/%ld [%s] %3d%%  step %ld/%ld  loss %.4f  %.1f %s/s  ETA %s   ",
-                            epoch + 1, (total + r->per_epoch - 1) / r->per_epoch, bar,
-                            (int)(100.0 * s / total), s, total, loss_sum / n_since, rate,
-                            r->cls ? "images" : "posts", eta);
-                } else {
-                    fprintf(o->progress, "  step %ld/%ld  epoch %d  loss %.4f  lr %.3g  %.1f %s/s  ETA %s\n",
-                            s, total, epoch + 1, loss_sum / n_since, opt.lr, rate,
-                            r->cls ? "images" : "posts", eta);
-                }
-                fflush(o->progress);
-            }
-            t_log = now;
-            posts_since = 0;
-            loss_sum = 0;
-            n_since = 0;
-        }
+        p.loss_sum += loss;
+        p.steps++;
+        p.posts += posts;
+        if (s % c->log_every == 0 || s == total) log_progress(r, o, &p, s, total, epoch, opt.lr);
         if (s % eval_every == 0 || s == total) {
-            st = recalibrate(r, e);
-            if (st == FKE_OK) st = check_weights(r, e);
-            if (st != FKE_OK) return stopped(r, s, epoch, st, e);
-            fprintf(r->metrics, "{\"eval_step\": %ld, \"epoch\": %.4f", s, (double)s / r->per_epoch);
-            double score = NAN;
-            char line[2][256] = {"", ""};
-            for (int which = 0; which < 2; which++) {
-                if (!(which ? r->has_test : r->has_val)) continue;
-                fke_eval_result res;
-                FKE_TRY(evaluate(r, which, &res, e));
-                put_result(r->metrics, which ? "test" : "val", &res);
-                describe(line[which], sizeof line[which], which ? "test" : "val", &res);
-                if (which) out->test_score = fke_eval_score(&res);
-                else score = fke_eval_score(&res);
-                fke_eval_result_free(&res);
-            }
-            fprintf(r->metrics, "}\n");
-            fflush(r->metrics);
-            if (o->progress && (line[0][0] || line[1][0])) {
-                fprintf(o->progress, "%s  eval at step %ld: %s%s%s\n", o->bar ? "\n" : "", s,
-                        line[0], line[0][0] && line[1][0] ? "   " : "", line[1]);
-                fflush(o->progress);
-            }
-            meta.step = s;
-            meta.epoch = (int)(s / r->per_epoch);
-            meta.pos = s;
-            memcpy(meta.rng, r->m.rng.s, sizeof meta.rng);
-            if (r->has_val && score > meta.best) {
-                meta.best = score;
-                snprintf(path, sizeof path, "%s/best.h5", r->dir);
-                FKE_TRY(fke_model_save(&r->m, path, &meta, e));
-            }
-            snprintf(path, sizeof path, "%s/last.h5", r->dir);
-            FKE_TRY(fke_model_save(&r->m, path, &meta, e));
-            t_log = omp_get_wtime(); /* the rate counts training only */
+            FKE_TRY(eval_and_checkpoint(r, o, s, epoch, &meta, out, e));
+            p.t_log = omp_get_wtime(); /* the rate counts training only */
         }
     }
     out->steps = s;
     out->final_loss = loss;
-    out->seconds = omp_get_wtime() - t_start;
+    out->seconds = omp_get_wtime() - p.t_start;
     out->best_score = meta.best;
     if (o->progress) {
         char t[32];

@@ -1,4 +1,4 @@
-/* train.h - the training of MODEL.md "Loss and training" (and of the
+/* train.h - the training of docs/model.md "Loss" and "Training" (and of the
  * classifier for task classify): paired clean/machine batches, the
  * beta-weighted corrected loss, SGD (or Adam) with per-group learning rates
  * and step decay; progress lines, a JSON-lines metrics file, checkpoints

@@ -1,0 +1,146 @@
+/* cmd_eval.c - `fke eval`: accuracy, macro-F1, confusion matrices and the
+ * error of the learned transition matrices of a checkpoint on a dataset or an
+ * image set (run/eval.h). */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+#include "model/model_io.h"
+#include "run/eval.h"
+
+static const char usage[] =
+    "fke eval CHECKPOINT.h5 DATA.h5 [--out DIR] [--json]\n"
+    "  Accuracy and macro-F1 of occasion, category and attributes (docs/model.md\n"
+    "  \"Metrics\"), confusion matrices to DIR/confusion_*.csv (default: the\n"
+    "  checkpoint's folder), and the learned transition matrices against the\n"
+    "  true ones when DATA has them.\n";
+
+static int write_confusions(const fke_eval_result *r, const fke_dataset *d, const char *dir,
+                            fke_err *e)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/confusion_occasion.csv", dir);
+    if (r->occ.cm && fke_confusion_write_csv(&r->occ, d ? d->occ_names : NULL, path, e)) return 1;
+    snprintf(path, sizeof path, "%s/confusion_category.csv", dir);
+    if (fke_confusion_write_csv(&r->cat, d ? d->cat_names : NULL, path, e)) return 1;
+    for (int k = 0; k < r->n_attr; k++) {
+        snprintf(path, sizeof path, "%s/confusion_%s.csv", dir,
+                 d && d->attr_names ? d->attr_names[k] : "attribute");
+        if (fke_confusion_write_csv(&r->att[k], d && d->val_names ? d->val_names[k] : NULL, path, e))
+            return 1;
+    }
+    return 0;
+}
+
+int fke_cmd_eval(int argc, char **argv)
+{
+    const char *pos[2], *out = NULL;
+    int json = 0;
+    const fke_cli_opt opts[] = {
+        {"--out", "DIR", FKE_CLI_STR, .dst = &out},
+        {"--json", NULL, FKE_CLI_FLAG, .dst = &json},
+        {0}};
+    const fke_cli cli = {"fke eval", usage, opts, "CHECKPOINT.h5 DATA.h5", 2, 2, pos, NULL};
+    int rc = fke_cli_parse(&cli, argc, argv);
+    if (rc != FKE_CLI_RUN) return rc;
+    const char *ckpt = pos[0], *data = pos[1];
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s", out ? out : ckpt);
+    if (!out) {
+        char *slash = strrchr(dir, '/');
+        if (slash) *slash = 0;
+        else strcpy(dir, ".");
+    }
+    fke_err e = {{0}};
+    fke_model m;
+    if (fke_model_load(&m, ckpt, 0, NULL, &e) != FKE_OK) {
+        fprintf(stderr, "fke eval: %s\n", e.msg);
+        return 1;
+    }
+    fke_set_threads(m.cfg.threads);
+    fke_eval_result r;
+    memset(&r, 0, sizeof r);
+    fke_dataset d;
+    fke_imageset s;
+    memset(&d, 0, sizeof d);
+    memset(&s, 0, sizeof s);
+    int cls = m.cfg.task == FKE_TASK_CLASSIFY;
+    rc = 1;
+    fke_status st = cls ? fke_imageset_load(&s, data, &e) : fke_dataset_load(&d, data, &e);
+    if (st == FKE_OK) st = cls ? fke_evaluate_images(&m, &s, &r, &e) : fke_evaluate(&m, &d, &r, &e);
+    if (st != FKE_OK) {
+        fprintf(stderr, "fke eval: %s\n", e.msg);
+        goto done;
+    }
+    /* the confusion matrices first: a run that cannot write them prints no result */
+    if (out && mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "fke eval: cannot create the folder %s: %s\n", dir, strerror(errno));
+        goto done;
+    }
+    if (write_confusions(&r, cls ? NULL : &d, dir, &e)) {
+        fprintf(stderr, "fke eval: %s\n", e.msg);
+        goto done;
+    }
+    if (json) {
+        printf("{\"checkpoint\": \"%s\", \"data\": \"%s\", \"posts\": %ld", ckpt, data, r.posts);
+        if (!cls)
+            printf(", \"occ_acc\": %.6f, \"occ_f1\": %.6f, \"cat_acc\": %.6f, \"cat_f1\": %.6f, "
+                   "\"att_acc\": %.6f, \"att_f1\": %.6f",
+                   r.occ_acc, r.occ_f1, r.cat_acc, r.cat_f1, r.att_acc, r.att_f1);
+        if (!cls && r.n_attr) { /* each attribute's own accuracy and macro-F1 */
+            if (d.attr_names) { /* names from the file, escaped by cJSON */
+                cJSON *a = cJSON_CreateStringArray((const char *const *)d.attr_names, r.n_attr);
+                char *t = a ? cJSON_PrintUnformatted(a) : NULL;
+                if (t) printf(", \"attributes\": %s", t);
+                cJSON_free(t);
+                cJSON_Delete(a);
+            }
+            printf(", \"att_acc_k\": [");
+            for (int k = 0; k < r.n_attr; k++) printf("%s%.6f", k ? ", " : "", r.att_acc_k[k]);
+            printf("], \"att_f1_k\": [");
+            for (int k = 0; k < r.n_attr; k++) printf("%s%.6f", k ? ", " : "", r.att_f1_k[k]);
+            printf("]");
+        }
+        if (cls) printf(", \"acc\": %.6f, \"f1\": %.6f", r.cat_acc, r.cat_f1);
+        if (r.has_T) {
+            printf(", \"T_mae\": [");
+            for (int t = 0; t <= r.n_attr; t++) printf("%s%.6f", t ? ", " : "", r.T_mae[t]);
+            printf("]");
+        }
+        printf("}\n");
+    } else if (cls) {
+        printf("%s on %s: %ld images\n  accuracy %.4f   macro-F1 %.4f%s\n", ckpt, data, r.posts,
+               r.cat_acc, r.cat_f1, s.labels_true ? " (against the true labels)" : "");
+        if (r.has_T)
+            printf("  learned T vs true T, mean absolute error per entry: %.4f\n", r.T_mae[0]);
+    } else {
+        printf("%s on %s: %ld posts, %ld garments\n", ckpt, data, r.posts, r.garments);
+        printf("  %-22s %8s %9s\n", "task", "accuracy", "macro-F1");
+        printf("  %-22s %8.4f %9.4f\n", "occasion", r.occ_acc, r.occ_f1);
+        printf("  %-22s %8.4f %9.4f\n", "category", r.cat_acc, r.cat_f1);
+        for (int k = 0; k < r.n_attr; k++) {
+            char name[64];
+            snprintf(name, sizeof name, "attribute %s", d.attr_names ? d.attr_names[k] : "");
+            printf("  %-22s %8.4f %9.4f\n", name, r.att_acc_k[k], r.att_f1_k[k]);
+        }
+        printf("  %-22s %8.4f %9.4f\n", "attributes (mean)", r.att_acc, r.att_f1);
+        if (r.has_T) {
+            printf("  learned T vs true T, mean absolute error per entry:");
+            for (int t = 0; t <= r.n_attr; t++)
+                printf(" %s %.4f", t ? (d.attr_names ? d.attr_names[t - 1] : "attr") : "category",
+                       r.T_mae[t]);
+            printf("\n");
+        }
+    }
+    if (!json) printf("  confusion matrices: %s/confusion_*.csv\n", dir);
+    rc = 0;
+done:
+    fke_eval_result_free(&r);
+    if (cls) fke_imageset_free(&s);
+    else fke_dataset_free(&d);
+    fke_model_free(&m);
+    return rc;
+}

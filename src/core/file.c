@@ -1,0 +1,165 @@
+/* file.c - see file.h. */
+#include "core/file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+fke_status fke_atomic_name(fke_atomic *a, const char *path, fke_err *e)
+{
+    memset(a, 0, sizeof *a);
+    if (!path || !*path) return fke_fail(e, FKE_ERR_ARG, "no output file name given");
+    int n = snprintf(a->path, sizeof a->path, "%s", path);
+    int m = snprintf(a->tmp, sizeof a->tmp, "%s.tmp.%ld", path, (long)getpid());
+    if (n < 0 || m < 0 || (size_t)m >= sizeof a->tmp)
+        return fke_fail(e, FKE_ERR_ARG, "%.200s...: file name too long", path);
+    return FKE_OK;
+}
+
+fke_status fke_atomic_open(fke_atomic *a, const char *path, fke_err *e)
+{
+    FKE_TRY(fke_atomic_name(a, path, e));
+    a->f = fopen(a->tmp, "wb");
+    if (!a->f)
+        return fke_fail(e, FKE_ERR_IO, "%s: cannot create %s (%s)", path, a->tmp, strerror(errno));
+    return FKE_OK;
+}
+
+/* Makes the rename durable: fsync of the folder that holds path. */
+static int fsync_dir_of(const char *path)
+{
+    char dir[FKE_PATHLEN];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *sl = strrchr(dir, '/');
+    if (sl == dir) dir[1] = 0;
+    else if (sl) *sl = 0;
+    else strcpy(dir, ".");
+    int fd = open(dir, O_RDONLY);
+    if (fd < 0) return -1;
+    int r = fsync(fd);
+    close(fd);
+    return r;
+}
+
+fke_status fke_atomic_commit(fke_atomic *a, const char *what, fke_err *e)
+{
+    int ok = 1, err = 0;
+    if (a->f) {
+        if (fflush(a->f) != 0 || ferror(a->f) || fsync(fileno(a->f)) != 0) ok = 0, err = errno;
+        if (fclose(a->f) != 0 && ok) ok = 0, err = errno;
+        a->f = NULL;
+    } else {
+        int fd = open(a->tmp, O_RDONLY);
+        if (fd < 0 || fsync(fd) != 0) ok = 0, err = errno;
+        if (fd >= 0) close(fd);
+    }
+    if (ok && rename(a->tmp, a->path) != 0) ok = 0, err = errno;
+    if (!ok) {
+        unlink(a->tmp);
+        return fke_fail(e, FKE_ERR_IO, "%s: writing the %s failed (%s; disk full or not writable?)",
+                        a->path, what ? what : "file", err ? strerror(err) : "write error");
+    }
+    fsync_dir_of(a->path); /* the new file is in place either way */
+    return FKE_OK;
+}
+
+void fke_atomic_abort(fke_atomic *a)
+{
+    if (a->f) fclose(a->f);
+    a->f = NULL;
+    if (a->tmp[0]) unlink(a->tmp);
+}
+
+static fke_status write_parts(const char *path, const char *old, size_t nold, const char *text,
+                              const char *what, fke_err *e)
+{
+    fke_atomic a;
+    FKE_TRY(fke_atomic_open(&a, path, e));
+    if (nold) fwrite(old, 1, nold, a.f);
+    fputs(text, a.f);
+    return fke_atomic_commit(&a, what, e);
+}
+
+fke_status fke_write_file(const char *path, const char *text, const char *what, fke_err *e)
+{
+    return write_parts(path, NULL, 0, text, what, e);
+}
+
+fke_status fke_append_file(const char *path, const char *text, const char *what, fke_err *e)
+{
+    char *old = NULL;
+    size_t nold = 0;
+    if (access(path, F_OK) == 0) FKE_TRY(fke_read_file(path, 0, &old, &nold, e));
+    fke_status st = write_parts(path, old, nold, text, what, e);
+    free(old);
+    return st;
+}
+
+fke_status fke_read_file(const char *path, size_t max, char **buf, size_t *len, fke_err *e)
+{
+    *buf = NULL;
+    if (len) *len = 0;
+    if (!path) return fke_fail(e, FKE_ERR_ARG, "no file name given");
+    FILE *f = fopen(path, "rb");
+    if (!f) return fke_fail(e, FKE_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return fke_fail(e, FKE_ERR_IO, "%s: not a regular file", path);
+    }
+    size_t cap = (size_t)st.st_size + 64, n = 0, got;
+    char *b = NULL;
+    do { /* the size may have changed since stat: read to the end */
+        if (!b || n + 1 >= cap) {
+            char *nb = realloc(b, b ? cap *= 2 : cap);
+            if (!nb) {
+                free(b);
+                fclose(f);
+                return fke_fail(e, FKE_ERR_NOMEM, "%s: no memory for %zu bytes", path, cap);
+            }
+            b = nb;
+        }
+        got = fread(b + n, 1, cap - 1 - n, f);
+        n += got;
+        if (max && n > max) {
+            free(b);
+            fclose(f);
+            return fke_fail(e, FKE_ERR_FORMAT, "%s: more than the %zu bytes this reader takes",
+                            path, max);
+        }
+    } while (got > 0);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(b);
+        return fke_fail(e, FKE_ERR_IO, "%s: read error", path);
+    }
+    b[n] = 0;
+    *buf = b;
+    if (len) *len = n;
+    return FKE_OK;
+}
+
+fke_status fke_mkdir_p(const char *dir, fke_err *e)
+{
+    char buf[FKE_PATHLEN];
+    if (!dir || !*dir) return fke_fail(e, FKE_ERR_ARG, "no folder name given");
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
+        return fke_fail(e, FKE_ERR_ARG, "%.200s...: folder name too long", dir);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return fke_fail(e, FKE_ERR_IO, "%s: cannot create folder (%s)", buf, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        return fke_fail(e, FKE_ERR_IO, "%s: cannot create folder (%s)", buf, strerror(errno));
+    struct stat st;
+    if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
+        return fke_fail(e, FKE_ERR_IO, "%s: exists and is not a folder", buf);
+    return FKE_OK;
+}

@@ -1,0 +1,57 @@
+/* file.h - the file plumbing every writer and reader in fke shares.
+ *
+ * Atomic replacement: a file is written under a temporary name beside its
+ * final one (PATH.tmp.<pid>), flushed and fsynced, renamed over PATH, and
+ * then the folder is fsynced so that the rename itself survives a crash. A
+ * reader therefore sees the old file or the new one, never half of one; a
+ * failed write removes the temporary file and leaves the old file untouched.
+ *
+ *   fke_atomic a;
+ *   FKE_TRY(fke_atomic_open(&a, path, e));          stdio: write to a.f
+ *   fprintf(a.f, ...);
+ *   FKE_TRY(fke_atomic_commit(&a, "report", e));    or fke_atomic_abort(&a)
+ *
+ * Writers that create the file themselves (HDF5, see h5.h) take only the
+ * temporary name with fke_atomic_name and then call fke_atomic_commit, which
+ * fsyncs the file by name. */
+#ifndef FKE_FILE_H
+#define FKE_FILE_H
+#include <stddef.h>
+#include <stdio.h>
+
+#include "core/fke.h"
+
+#define FKE_PATHLEN 4096
+
+typedef struct {
+    char path[FKE_PATHLEN]; /* the final name */
+    char tmp[FKE_PATHLEN];  /* where the bytes go until the commit */
+    FILE *f;                /* open on tmp after fke_atomic_open; NULL after fke_atomic_name */
+} fke_atomic;
+
+/* Names the temporary file of path (nothing is created). */
+fke_status fke_atomic_name(fke_atomic *a, const char *path, fke_err *e);
+/* Names it and opens it for binary writing in a->f. */
+fke_status fke_atomic_open(fke_atomic *a, const char *path, fke_err *e);
+/* Flushes, checks for write errors, fsyncs and closes a->f (or, without
+ * a->f, fsyncs the file at a->tmp), renames it to a->path and fsyncs the
+ * folder. On failure the temporary file is removed and the message names
+ * path and what ("checkpoint", "dataset", ...). */
+fke_status fke_atomic_commit(fke_atomic *a, const char *what, fke_err *e);
+/* Closes and removes the temporary file; the final one is untouched. */
+void fke_atomic_abort(fke_atomic *a);
+
+/* The whole of text as the new content of path, atomically. */
+fke_status fke_write_file(const char *path, const char *text, const char *what, fke_err *e);
+/* path's old content (none when it does not exist) and then text, written
+ * atomically as above: for JSON-lines reports that grow a line per run. */
+fke_status fke_append_file(const char *path, const char *text, const char *what, fke_err *e);
+
+/* Reads the whole file into a malloc'ed, NUL-terminated buffer; *len (may be
+ * NULL) receives its size without the terminator. Files larger than max
+ * bytes (max > 0) are refused. */
+fke_status fke_read_file(const char *path, size_t max, char **buf, size_t *len, fke_err *e);
+
+/* mkdir -p: creates dir and every missing parent. */
+fke_status fke_mkdir_p(const char *dir, fke_err *e);
+#endif

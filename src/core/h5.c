@@ -1,0 +1,396 @@
+/* h5.c - see h5.h. */
+#include "core/h5.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- writing ------------------------------------------------------------ */
+static hid_t dcpl_for(int ndim, const hsize_t *dims, int compress)
+{
+    hid_t p = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_obj_track_times(p, 0); /* same content, same bytes */
+    if (compress && dims[0] > 0) {
+        hsize_t ch[8];
+        size_t per = 1;
+        for (int i = 1; i < ndim; i++) per *= dims[i];
+        hsize_t rows = per ? (hsize_t)((1u << 20) / per) : 1; /* about 1 MiB per chunk */
+        if (rows < 1) rows = 1;
+        ch[0] = rows < dims[0] ? rows : dims[0];
+        for (int i = 1; i < ndim; i++) ch[i] = dims[i];
+        H5Pset_chunk(p, ndim, ch);
+        H5Pset_shuffle(p);
+        H5Pset_deflate(p, 1);
+    }
+    return p;
+}
+
+void fke_h5w_array(fke_h5w *w, hid_t loc, const char *name, hid_t ftype, hid_t mtype,
+                    int ndim, const hsize_t *dims, const void *data, int compress)
+{
+    if (w->bad) return;
+    hid_t sp = H5Screate_simple(ndim, dims, NULL);
+    hid_t p = dcpl_for(ndim, dims, compress);
+    hid_t ds = H5Dcreate2(loc, name, ftype, sp, H5P_DEFAULT, p, H5P_DEFAULT);
+    if (ds < 0 || H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) w->bad = 1;
+    if (ds >= 0) H5Dclose(ds);
+    H5Pclose(p);
+    H5Sclose(sp);
+}
+
+void fke_h5w_strings(fke_h5w *w, hid_t loc, const char *name, char *const *s, int n)
+{
+    if (w->bad) return;
+    if (n < 0) n = 0;
+    size_t len = 1;
+    for (int i = 0; i < n; i++)
+        if (s[i] && strlen(s[i]) + 1 > len) len = strlen(s[i]) + 1;
+    char *buf = calloc(n > 0 ? (size_t)n : 1u, len);
+    if (!buf) {
+        w->bad = 1;
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        if (s[i]) memcpy(buf + (size_t)i * len, s[i], strlen(s[i]));
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, len);
+    H5Tset_strpad(t, H5T_STR_NULLPAD);
+    hsize_t dims[1] = {(hsize_t)n};
+    fke_h5w_array(w, loc, name, t, t, 1, dims, buf, 0);
+    H5Tclose(t);
+    free(buf);
+}
+
+void fke_h5w_attr_str(fke_h5w *w, hid_t loc, const char *name, const char *s)
+{
+    if (w->bad) return;
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, strlen(s) + 1);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0 || H5Awrite(a, t, s) < 0) w->bad = 1;
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(sp);
+    H5Tclose(t);
+}
+
+void fke_h5w_attr_int(fke_h5w *w, hid_t loc, const char *name, int v)
+{
+    if (w->bad) return;
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(loc, name, H5T_STD_I32LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0 || H5Awrite(a, H5T_NATIVE_INT, &v) < 0) w->bad = 1;
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(sp);
+}
+
+hid_t fke_h5w_group(fke_h5w *w, hid_t loc, const char *name)
+{
+    if (w->bad) return -1;
+    hid_t p = H5Pcreate(H5P_GROUP_CREATE);
+    H5Pset_obj_track_times(p, 0);
+    hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, p, H5P_DEFAULT);
+    H5Pclose(p);
+    if (g < 0) w->bad = 1;
+    return g;
+}
+
+void fke_h5w_attr_array(fke_h5w *w, hid_t loc, const char *name, hid_t type, const void *v, int n)
+{
+    if (w->bad) return;
+    hsize_t dims[1] = {(hsize_t)n};
+    hid_t sp = H5Screate_simple(1, dims, NULL);
+    hid_t a = H5Acreate2(loc, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0 || H5Awrite(a, type, v) < 0) w->bad = 1;
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(sp);
+}
+
+fke_status fke_h5w_create(fke_h5w *w, const char *path, const char *format, int version,
+                          fke_err *e)
+{
+    memset(w, 0, sizeof *w);
+    w->f = -1;
+    FKE_TRY(fke_atomic_name(&w->at, path, e));
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_EARLIEST, H5F_LIBVER_LATEST);
+    w->f = H5Fcreate(w->at.tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    if (w->f < 0) return fke_fail(e, FKE_ERR_IO, "%s: cannot create %s", path, w->at.tmp);
+    fke_h5w_attr_str(w, w->f, "format", format);
+    fke_h5w_attr_int(w, w->f, "version", version);
+    return FKE_OK;
+}
+
+fke_status fke_h5w_commit(fke_h5w *w, const char *what, fke_err *e)
+{
+    if (H5Fclose(w->f) < 0) w->bad = 1;
+    w->f = -1;
+    if (w->bad) {
+        fke_atomic_abort(&w->at);
+        return fke_fail(e, FKE_ERR_IO, "%s: writing the %s failed (disk full or not writable?)",
+                        w->at.path, what);
+    }
+    return fke_atomic_commit(&w->at, what, e);
+}
+
+/* ---- reading ------------------------------------------------------------ */
+int fke_h5r_exists(hid_t loc, const char *name)
+{
+    /* H5Lexists on "a/b" needs "a" to exist first */
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", name);
+    for (char *p = buf; (p = strchr(p, '/')) != NULL; p++) {
+        *p = 0;
+        if (H5Lexists(loc, buf, H5P_DEFAULT) <= 0) return 0;
+        *p = '/';
+    }
+    return H5Lexists(loc, buf, H5P_DEFAULT) > 0;
+}
+
+/* Reads field `name` of class cls (H5T_INTEGER/H5T_FLOAT) with ndim dims;
+ * dims[i] >= 0 must match, dims[i] < 0 is filled in. Returns a malloc'ed
+ * buffer of elements of mtype, or NULL with r->st set. optional: a missing
+ * field returns NULL without error. */
+void *fke_h5r_array(fke_h5r *r, hid_t loc, const char *name, H5T_class_t cls, hid_t mtype,
+                    int ndim, int *dims, int optional)
+{
+    if (r->st) return NULL;
+    if (!fke_h5r_exists(loc, name)) {
+        if (!optional)
+            r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /%s is missing", r->path, name);
+        return NULL;
+    }
+    hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
+    if (ds < 0) {
+        r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /%s cannot be opened (corrupt file?)",
+                         r->path, name);
+        return NULL;
+    }
+    void *buf = NULL;
+    hid_t t = H5Dget_type(ds), sp = H5Dget_space(ds);
+    int nd = H5Sget_simple_extent_ndims(sp);
+    hsize_t hd[8] = {0};
+    if (t < 0 || sp < 0 || nd < 0 || nd > 8) {
+        r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /%s is unreadable (corrupt file?)",
+                         r->path, name);
+        goto out;
+    }
+    H5Sget_simple_extent_dims(sp, hd, NULL);
+    if (H5Tget_class(t) != cls) {
+        r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /%s has the wrong type (expected %s)",
+                         r->path, name, cls == H5T_INTEGER ? "integers" : "floats");
+        goto out;
+    }
+    if (nd != ndim) {
+        r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /%s has %d dimensions, expected %d",
+                         r->path, name, nd, ndim);
+        goto out;
+    }
+    size_t n = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (dims[i] >= 0 && hd[i] != (hsize_t)dims[i]) {
+            r->st = fke_fail(r->e, FKE_ERR_FORMAT,
+                             "%s: field /%s has size %llu in dimension %d, expected %d", r->path,
+                             name, (unsigned long long)hd[i], i, dims[i]);
+            goto out;
+        }
+        if (hd[i] > (1u << 30)) {
+            r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /%s has an absurd size %llu",
+                             r->path, name, (unsigned long long)hd[i]);
+            goto out;
+        }
+        dims[i] = (int)hd[i];
+        n *= hd[i];
+    }
+    buf = malloc((n ? n : 1) * H5Tget_size(mtype));
+    if (!buf) {
+        r->st = fke_fail(r->e, FKE_ERR_NOMEM, "%s: no memory for field /%s", r->path, name);
+        goto out;
+    }
+    if (n && H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+        free(buf);
+        buf = NULL;
+        r->st = fke_fail(r->e, FKE_ERR_FORMAT,
+                         "%s: field /%s cannot be read (truncated or corrupt file?)", r->path,
+                         name);
+    }
+out:
+    if (t >= 0) H5Tclose(t);
+    if (sp >= 0) H5Sclose(sp);
+    H5Dclose(ds);
+    return buf;
+}
+
+/* Reads a 1-D string field (fixed or variable length) into a NULL-terminated
+ * array; *n receives the count (must equal want when want >= 0). */
+char **fke_h5r_strings(fke_h5r *r, hid_t loc, const char *name, int want, int *n)
+{
+    if (r->st) return NULL;
+    if (!fke_h5r_exists(loc, name)) {
+        r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /%s is missing", r->path, name);
+        return NULL;
+    }
+    hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
+    if (ds < 0) {
+        r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /%s cannot be opened", r->path, name);
+        return NULL;
+    }
+    char **out = NULL;
+    hid_t t = H5Dget_type(ds), sp = H5Dget_space(ds);
+    hsize_t cnt = 0;
+    if (H5Tget_class(t) != H5T_STRING || H5Sget_simple_extent_ndims(sp) != 1) {
+        r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /%s must be a 1-D array of strings",
+                         r->path, name);
+        goto out;
+    }
+    H5Sget_simple_extent_dims(sp, &cnt, NULL);
+    if ((want >= 0 && cnt != (hsize_t)want) || cnt > (1u << 24)) {
+        r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /%s has %llu names, expected %d",
+                         r->path, name, (unsigned long long)cnt, want);
+        goto out;
+    }
+    out = calloc(cnt + 1, sizeof *out);
+    if (!out) {
+        r->st = fke_fail(r->e, FKE_ERR_NOMEM, "%s: no memory for /%s", r->path, name);
+        goto out;
+    }
+    int ok = 1;
+    if (H5Tis_variable_str(t) > 0) {
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, H5T_VARIABLE);
+        char **tmp = calloc(cnt + 1, sizeof *tmp);
+        if (!tmp || (cnt && H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, tmp) < 0)) ok = 0;
+        for (hsize_t i = 0; ok && i < cnt; i++)
+            if (!(out[i] = strdup(tmp[i] ? tmp[i] : ""))) ok = 0;
+        if (tmp && cnt) H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, tmp);
+        free(tmp);
+        H5Tclose(mt);
+    } else {
+        size_t len = H5Tget_size(t);
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, len);
+        char *buf = calloc(cnt ? cnt : 1, len + 1);
+        if (!buf || (cnt && H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)) ok = 0;
+        for (hsize_t i = 0; ok && i < cnt; i++) {
+            char *s = malloc(len + 1);
+            if (!s) { ok = 0; break; }
+            memcpy(s, buf + i * len, len);
+            s[len] = 0;
+            out[i] = s;
+        }
+        free(buf);
+        H5Tclose(mt);
+    }
+    if (!ok) {
+        fke_strings_free(out, -1);
+        out = NULL;
+        r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /%s cannot be read (corrupt file?)",
+                         r->path, name);
+        goto out;
+    }
+    *n = (int)cnt;
+out:
+    H5Tclose(t);
+    H5Sclose(sp);
+    H5Dclose(ds);
+    return out;
+}
+
+char *fke_h5r_attr_str(hid_t loc, const char *name)
+{
+    if (H5Aexists(loc, name) <= 0) return NULL;
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    if (a < 0) return NULL;
+    hid_t t = H5Aget_type(a);
+    char *s = NULL;
+    if (H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) <= 0) {
+        size_t n = H5Tget_size(t);
+        s = calloc(n + 1, 1);
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, n + 1); /* room for a terminator the writer may have left out */
+        if (s && H5Aread(a, mt, s) < 0) {
+            free(s);
+            s = NULL;
+        }
+        H5Tclose(mt);
+    }
+    H5Tclose(t);
+    H5Aclose(a);
+    return s;
+}
+
+int fke_h5r_attr(hid_t loc, const char *name, hid_t type, void *v, int n)
+{
+    if (H5Aexists(loc, name) <= 0) return -1;
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    if (a < 0) return -1;
+    hid_t sp = H5Aget_space(a);
+    int ok = H5Sget_simple_extent_npoints(sp) == n && H5Aread(a, type, v) >= 0;
+    H5Sclose(sp);
+    H5Aclose(a);
+    return ok ? 0 : -1;
+}
+
+fke_status fke_h5r_open(fke_h5r *r, const char *path, const char *format, int version,
+                        const char *what, fke_err *e)
+{
+    memset(r, 0, sizeof *r);
+    r->f = -1;
+    r->path = path;
+    r->e = e;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    struct stat stt;
+    if (!path || stat(path, &stt) != 0)
+        return fke_fail(e, FKE_ERR_IO, "%s: no such file", path ? path : "(null)");
+    if (!S_ISREG(stt.st_mode)) return fke_fail(e, FKE_ERR_IO, "%s: not a regular file", path);
+    if (access(path, R_OK) != 0) return fke_fail(e, FKE_ERR_IO, "%s: not readable", path);
+    if (H5Fis_hdf5(path) <= 0)
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: not an HDF5 file (truncated or corrupt?)", path);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0)
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: cannot open as HDF5 (truncated or corrupt file?)",
+                        path);
+    char *fmt = fke_h5r_attr_str(f, "format");
+    int ver = 0;
+    fke_status st = FKE_OK;
+    if (!fmt || strcmp(fmt, format) != 0)
+        st = fke_fail(e, FKE_ERR_FORMAT,
+                      "%s: not an fke %s: attribute 'format' is %s%s%s, expected \"%s\"", path,
+                      what, fmt ? "\"" : "", fmt ? fmt : "missing", fmt ? "\"" : "", format);
+    else if (fke_h5r_attr(f, "version", H5T_NATIVE_INT, &ver, 1) != 0)
+        st = fke_fail(e, FKE_ERR_FORMAT, "%s: attribute 'version' is missing", path);
+    else if (ver < 1 || ver > version)
+        st = fke_fail(e, FKE_ERR_FORMAT,
+                      "%s: attribute 'version' is %d, this fke reads %s versions 1..%d", path, ver,
+                      what, version);
+    free(fmt);
+    if (st) {
+        H5Fclose(f);
+        return st;
+    }
+    r->f = f;
+    return FKE_OK;
+}
+
+void fke_h5r_close(fke_h5r *r)
+{
+    if (r->f >= 0) H5Fclose(r->f);
+    r->f = -1;
+}
+
+char *fke_h5_format_of(const char *path)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    struct stat stt;
+    if (!path || stat(path, &stt) != 0 || !S_ISREG(stt.st_mode) || H5Fis_hdf5(path) <= 0)
+        return NULL;
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return NULL;
+    char *fmt = fke_h5r_attr_str(f, "format");
+    H5Fclose(f);
+    return fmt;
+}

@@ -1,0 +1,97 @@
+/* h5.h - the HDF5 layer that every fke file shares (datasets, image sets,
+ * checkpoints): one way to create, check, write and read them.
+ *
+ * The rules, in one place:
+ *   - every file carries a string attribute "format" (e.g. "fke-posts") and
+ *     an integer attribute "version"; a reader accepts versions 1..its own
+ *     and names the file and both values otherwise;
+ *   - no object timestamps (H5Pset_obj_track_times 0): the same content
+ *     gives the same bytes, so a seeded run can be checked with a hash;
+ *   - files are written under a temporary name and committed atomically
+ *     (file.h): a failed or interrupted write leaves the old file intact.
+ *
+ * Writing: the helpers remember the first failure in w->bad and skip the
+ * rest, so a writer is a straight list of calls ending in fke_h5w_commit.
+ *
+ *   fke_h5w w;
+ *   FKE_TRY(fke_h5w_create(&w, path, "fke-posts", 1, e));
+ *   fke_h5w_array(&w, w.f, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, dims, v, 0);
+ *   return fke_h5w_commit(&w, "dataset", e);
+ *
+ * Reading: the same, with the first error in r->st (its message in r->e).
+ *
+ *   fke_h5r r;
+ *   FKE_TRY(fke_h5r_open(&r, path, "fke-posts", 1, e));
+ *   int32_t *v = fke_h5r_array(&r, r.f, "labels", H5T_INTEGER, H5T_NATIVE_INT32, 1, dims, 0);
+ *   fke_h5r_close(&r);   then check r.st */
+#ifndef FKE_H5_H
+#define FKE_H5_H
+#include <hdf5.h>
+
+#include "core/file.h"
+#include "core/fke.h"
+
+/* ---- writing ------------------------------------------------------------ */
+typedef struct {
+    hid_t f;        /* the file being written (the temporary name) */
+    int bad;        /* a call failed: the rest are skipped, the commit fails */
+    fke_atomic at;  /* final and temporary names */
+} fke_h5w;
+
+/* Creates path's temporary file with the format and version attributes. */
+fke_status fke_h5w_create(fke_h5w *w, const char *path, const char *format, int version,
+                          fke_err *e);
+/* An n-dimensional array: ftype on disk, mtype in memory; compress = chunks
+ * of about 1 MiB with shuffle + deflate level 1 (images, tokens). */
+void fke_h5w_array(fke_h5w *w, hid_t loc, const char *name, hid_t ftype, hid_t mtype, int ndim,
+                   const hsize_t *dims, const void *data, int compress);
+/* A 1-D array of n fixed-length, NUL-padded strings (NULL entries: ""). */
+void fke_h5w_strings(fke_h5w *w, hid_t loc, const char *name, char *const *s, int n);
+/* A NUL-terminated fixed-length string attribute. */
+void fke_h5w_attr_str(fke_h5w *w, hid_t loc, const char *name, const char *s);
+/* A scalar 32-bit integer attribute. */
+void fke_h5w_attr_int(fke_h5w *w, hid_t loc, const char *name, int v);
+/* A 1-D attribute of n values of type (native type, stored as is). */
+void fke_h5w_attr_array(fke_h5w *w, hid_t loc, const char *name, hid_t type, const void *v, int n);
+/* A group (close it with H5Gclose); -1 and w->bad on failure. */
+hid_t fke_h5w_group(fke_h5w *w, hid_t loc, const char *name);
+/* Closes the file and commits it under its final name; on any earlier
+ * failure removes it and returns FKE_ERR_IO naming the path and what. */
+fke_status fke_h5w_commit(fke_h5w *w, const char *what, fke_err *e);
+
+/* ---- reading ------------------------------------------------------------ */
+typedef struct {
+    hid_t f;
+    const char *path;
+    fke_err *e;
+    fke_status st; /* the first failure; later reads return NULL */
+} fke_h5r;
+
+/* Opens path read-only after checking that it is a readable HDF5 file whose
+ * "format" is format and whose "version" is 1..version. what names the kind
+ * of file in the messages ("dataset", "checkpoint"). */
+fke_status fke_h5r_open(fke_h5r *r, const char *path, const char *format, int version,
+                        const char *what, fke_err *e);
+void fke_h5r_close(fke_h5r *r);
+/* The format attribute of path when it is a readable HDF5 file, else NULL
+ * (malloc'ed): to tell kinds of file apart without an error. */
+char *fke_h5_format_of(const char *path);
+/* Whether the link "a/b/c" exists below loc (each part checked in turn). */
+int fke_h5r_exists(hid_t loc, const char *name);
+/* Reads array name below loc, of class cls (H5T_INTEGER / H5T_FLOAT), with
+ * ndim dimensions; dims[i] >= 0 must match, dims[i] < 0 is filled in.
+ * Returns a malloc'ed buffer of mtype elements, or NULL with r->st set. A
+ * missing array with optional != 0 returns NULL without error. */
+void *fke_h5r_array(fke_h5r *r, hid_t loc, const char *name, H5T_class_t cls, hid_t mtype,
+                    int ndim, int *dims, int optional);
+/* A 1-D string array (fixed or variable length) as a NULL-terminated,
+ * malloc'ed array (fke_strings_free); *n receives the count, which must
+ * equal want when want >= 0. */
+char **fke_h5r_strings(fke_h5r *r, hid_t loc, const char *name, int want, int *n);
+/* A fixed-length string attribute, malloc'ed; NULL when absent or not a string. */
+char *fke_h5r_attr_str(hid_t loc, const char *name);
+/* n values of an attribute into v (type: the native memory type); -1 when
+ * absent or of another size. */
+int fke_h5r_attr(hid_t loc, const char *name, hid_t type, void *v, int n);
+
+#endif
