@@ -21,10 +21,11 @@ extern const fke_gc_case fke_gc_cnn_cases[];
 extern const fke_gc_case fke_gc_rnn_cases[];
 extern const fke_gc_case fke_gc_text_cases[];
 extern const fke_gc_case fke_gc_loss_cases[];
+extern const fke_gc_case fke_gc_gather_cases[];
 
 static const fke_gc_case *const groups[] = {fke_gc_linear_cases, fke_gc_cnn_cases,
                                             fke_gc_rnn_cases, fke_gc_text_cases,
-                                            fke_gc_loss_cases};
+                                            fke_gc_loss_cases, fke_gc_gather_cases};
 
 int main(int argc, char **argv)
 {

@@ -1,5 +1,5 @@
-/* model.c - the wiring of the FashionKE network (MODEL.md "The network"):
- * fke_model_forward calls the layer modules in the order of MODEL.md, the
+/* model.c - the wiring of the FashionKE network (docs/model.md "Forward pass"):
+ * fke_model_forward calls the layer modules in the order of docs/model.md, the
  * ablations are plain ifs on the config here and nowhere else, and
  * fke_model_backward calls the backwards in exactly the reverse order.
  *
@@ -13,7 +13,8 @@
  *   sdim = 2H + F with Bi-LSTM-1, else F; + T with text  (occasion input)
  *   udim = 2H2 with Bi-LSTM-2, else M (attribute vector u_k,i)
  *
- * Wiring choices MODEL.md leaves open (tools/torch_ref.py makes the same):
+ * Wiring choices left open by the description (docs/model.md, "Where fke fixes
+ * what the description leaves open"; tools/torch_ref.py makes the same):
  *   the CNN runs on the whole images and, separately, on the valid crops
  *   only, with the same weights but its own batch-norm running statistics
  *   for each of the two (see cnn.h); without Bi-LSTM-1, c_i = f_i and s = f_img; without Bi-LSTM-2,
@@ -29,6 +30,7 @@
 
 #include "nn/activation.h"
 #include "nn/embedding.h"
+#include "nn/gather.h"
 #include "nn/gru.h"
 #include "nn/linear.h"
 #include "nn/loss.h"
@@ -176,7 +178,8 @@ fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e)
     memset(m->rnn2, -1, sizeof m->rnn2);
     m->emb = m->tfc_w = m->tfc_b = m->cls_w = m->cls_b = m->norm = -1;
     for (int t = 0; t <= FKE_MAX_ATTR; t++) m->theta[t] = -1;
-    if (c->task == FKE_TASK_CLASSIFY) {
+    switch (c->task) {
+    case FKE_TASK_CLASSIFY: {
         m->cls_w = add_linear(P, e, "fc", c->F, c->n_cat, 1, &m->cls_b);
         m->norm = fke_params_add(P, e, "input.norm", 0, 0, 0, 1, 2);
         if (m->cls_w < 0 || m->norm < 0) return FKE_ERR_ARG;
@@ -186,10 +189,12 @@ fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e)
             (m->theta[0] = fke_params_add(P, e, "theta.0", (float)c->lr_theta_mult, 1, 1, 2,
                                           c->n_cat, c->n_cat)) < 0)
             return FKE_ERR_ARG;
-    } else {
+        break;
+    }
+    case FKE_TASK_FKE: {
         int vis = c->context == FKE_CTX_ALL || c->context == FKE_CTX_VISUAL;
         int task = c->context == FKE_CTX_ALL || c->context == FKE_CTX_TASK;
-        int gates = c->cell == FKE_CELL_LSTM ? 4 : 3, A = c->n_attr, M = c->M;
+        int gates = fke_cell_gates(c->cell), A = c->n_attr, M = c->M;
         int cdim = vis ? 2 * c->H : c->F, udim = task ? 2 * c->H2 : M;
         int sdim = (vis ? 2 * c->H + c->F : c->F) + (c->text ? c->T : 0);
         if (vis) {
@@ -241,6 +246,8 @@ fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e)
         for (int i = 0; i < 3; i++)
             if (m->occ_w[i] < 0) return FKE_ERR_ARG;
         if (m->wcat_w < 0 || m->cath_w[0] < 0 || m->cath_w[1] < 0) return FKE_ERR_ARG;
+        break;
+    }
     }
     FKE_TRY(fke_params_finalize(P, e));
 
@@ -248,7 +255,8 @@ fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e)
     fke_rng r;
     fke_rng_seed(&r, c->seed);
     fke_cnn_init_weights(&m->cnn, P, &r);
-    if (c->task == FKE_TASK_CLASSIFY) {
+    switch (c->task) {
+    case FKE_TASK_CLASSIFY: {
         init_linear(P, m->cls_w, m->cls_b, &r);
         if (m->theta[0] >= 0) { /* T = identity until the matrix of t_init is set */
             fke_tensor th = fke_params_value(P, m->theta[0]);
@@ -256,7 +264,9 @@ fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e)
             for (int i = 0; i < n * n; i++)
                 th.data[i] = (fke_real)log((i / n == i % n ? 1.0 : 0.0) + c->theta_eps);
         }
-    } else {
+        break;
+    }
+    case FKE_TASK_FKE: {
         if (m->W0 >= 0) init_linear(P, m->W0, -1, &r);
         for (int d = 0; d < 2; d++)
             for (int k = 0; k < 4; k++) {
@@ -286,6 +296,8 @@ fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e)
             for (int i = 0; i < n * n; i++)
                 th.data[i] = (fke_real)log((i / n == i % n ? 1.0 : 0.0) + c->theta_eps);
         }
+        break;
+    }
     }
     fke_rng_seed(&m->rng, c->seed ^ 0x5eed5eedULL);
     return FKE_OK;
@@ -397,13 +409,16 @@ static fke_status rnn_fwd(fke_model *m, fke_err *e, const int idx[4], const fke_
     fke_rnn_params p = rnn_view(&m->P, idx, 0);
     FKE_TRY(T3(m, e, &r->y, N, T, H));
     FKE_TRY(T2(m, e, &r->hT, N, H));
-    if (m->cfg.cell == FKE_CELL_LSTM) {
+    switch (m->cfg.cell) {
+    case FKE_CELL_LSTM:
         FKE_TRY(T2(m, e, &r->cT, N, H));
         FKE_TRY(fke_lstm_cache_alloc(&m->arena, e, N, T, H, &r->lstm));
         return fke_lstm_forward(e, &p, x, len, reverse, h0, NULL, &r->lstm, &r->y, &r->hT, &r->cT);
+    case FKE_CELL_GRU:
+        FKE_TRY(fke_gru_cache_alloc(&m->arena, e, N, T, H, &r->gru));
+        return fke_gru_forward(e, &p, x, len, reverse, h0, &r->gru, &r->y, &r->hT);
     }
-    FKE_TRY(fke_gru_cache_alloc(&m->arena, e, N, T, H, &r->gru));
-    return fke_gru_forward(e, &p, x, len, reverse, h0, &r->gru, &r->y, &r->hT);
+    return fke_fail(e, FKE_ERR_CONFIG, "model: cell kind %d unknown", (int)m->cfg.cell);
 }
 
 static fke_status rnn_bwd(fke_model *m, fke_err *e, const int idx[4], const fke_tensor *x,
@@ -411,9 +426,13 @@ static fke_status rnn_bwd(fke_model *m, fke_err *e, const int idx[4], const fke_
                           fke_tensor *dx, fke_tensor *dh0)
 {
     fke_rnn_params p = rnn_view(&m->P, idx, 0), dp = rnn_view(&m->P, idx, 1);
-    if (m->cfg.cell == FKE_CELL_LSTM)
+    switch (m->cfg.cell) {
+    case FKE_CELL_LSTM:
         return fke_lstm_backward(e, &p, x, &r->lstm, dy, dhT, NULL, dx, dh0, NULL, &dp);
-    return fke_gru_backward(e, &p, x, &r->gru, dy, dhT, dx, dh0, &dp);
+    case FKE_CELL_GRU:
+        return fke_gru_backward(e, &p, x, &r->gru, dy, dhT, dx, dh0, &dp);
+    }
+    return fke_fail(e, FKE_ERR_CONFIG, "model: cell kind %d unknown", (int)m->cfg.cell);
 }
 
 /* ---- forward -------------------------------------------------------------- */
@@ -432,7 +451,6 @@ fke_status fke_model_forward(fke_model *m, const fke_batch *b, int train, fke_er
     fke_arena_reset(&m->arena);
     double tmark = now();
     int B = b->B, G = c->G, A = c->n_attr, Fd = c->F, H = c->H, S = c->img, s = c->crop, C = c->in_ch;
-    size_t crop_sz = (size_t)C * s * s;
     memset(a, 0, sizeof *a);
     a->B = B;
     a->vis = c->context == FKE_CTX_ALL || c->context == FKE_CTX_VISUAL;
@@ -455,13 +473,12 @@ fke_status fke_model_forward(fke_model *m, const fke_batch *b, int train, fke_er
     m->out.B = B;
     m->out.gidx = fke_arena_alloc(&m->arena, e, (size_t)Nv * sizeof(int32_t));
     if (!m->out.gidx) return FKE_ERR_NOMEM;
-    FKE_TRY(fke_arena_tensor(&m->arena, e, &a->crops, 4, Nv, C, s, s));
     for (int i = 0, v = 0; i < B; i++)
-        for (int g = 0; g < b->n_garments[i]; g++, v++) {
-            m->out.gidx[v] = i * G + g;
-            for (size_t k = 0; k < crop_sz; k++)
-                a->crops.data[v * crop_sz + k] = b->crop_x[((size_t)i * G + g) * crop_sz + k];
-        }
+        for (int g = 0; g < b->n_garments[i]; g++) m->out.gidx[v++] = i * G + g;
+    FKE_TRY(fke_arena_tensor(&m->arena, e, &a->crops, 4, Nv, C, s, s));
+    fke_tensor crop_x = fke_tensor_view((fke_real *)b->crop_x, 3, B, G, C * s * s);
+    const fke_tensor *crop_src[] = {&crop_x};
+    FKE_TRY(fke_gather_forward(e, 1, crop_src, m->out.gidx, FKE_NO_STEP, &a->crops));
 
     /* CNN: whole image and garment crops (same weights) */
     a->img = fke_tensor_view((fke_real *)b->img_x, 4, B, C, S, S);
@@ -476,18 +493,14 @@ fke_status fke_model_forward(fke_model *m, const fke_batch *b, int train, fke_er
     int ns = 0;
     if (a->vis) {
         FKE_TRY(T3(m, e, &a->f_g, B, G, Fd));
-        for (int v = 0; v < Nv; v++)
-            memcpy(a->f_g.data + (size_t)m->out.gidx[v] * Fd, a->f_v.data + (size_t)v * Fd,
-                   Fd * sizeof(fke_real));
+        FKE_TRY(fke_scatter_forward(e, &a->f_v, m->out.gidx, &a->f_g));
         if (m->W0 >= 0) FKE_TRY(linear_fwd(m, e, m->W0, -1, &a->f_img, &a->h0));
         else a->h0 = a->f_img;
         for (int d = 0; d < 2; d++)
             FKE_TRY(rnn_fwd(m, e, m->rnn1[d], &a->f_g, a->len, d, &a->h0, &a->r1[d]));
         FKE_TRY(T2(m, e, &a->c, Nv, 2 * H));
-        for (int v = 0; v < Nv; v++)
-            for (int d = 0; d < 2; d++)
-                memcpy(a->c.data + (size_t)v * 2 * H + d * H,
-                       a->r1[d].y.data + (size_t)m->out.gidx[v] * H, H * sizeof(fke_real));
+        const fke_tensor *y1[] = {&a->r1[0].y, &a->r1[1].y};
+        FKE_TRY(fke_gather_forward(e, 2, y1, m->out.gidx, FKE_NO_STEP, &a->c));
         s_parts[ns++] = a->r1[0].hT; /* scene s = [fwd h_g ; bwd h_1 ; f_img] */
         s_parts[ns++] = a->r1[1].hT;
     } else {
@@ -540,19 +553,17 @@ fke_status fke_model_forward(fke_model *m, const fke_batch *b, int train, fke_er
     for (int k = 0; k < A; k++) FKE_TRY(linear_fwd(m, e, m->wk_w[k], m->wk_b[k], &a->c, &a->a[k]));
     if (a->task) {
         int Mm = c->M, H2 = c->H2;
+        const fke_tensor *steps[FKE_MAX_ATTR + 1]; /* a_1 .. a_A, a_cat */
+        for (int k = 0; k < A; k++) steps[k] = &a->a[k];
+        steps[A] = &a->acat;
         FKE_TRY(T3(m, e, &a->seq, Nv, A + 1, Mm));
-        for (int v = 0; v < Nv; v++)
-            for (int k = 0; k <= A; k++)
-                memcpy(a->seq.data + ((size_t)v * (A + 1) + k) * Mm,
-                       (k < A ? a->a[k].data : a->acat.data) + (size_t)v * Mm, Mm * sizeof(fke_real));
+        FKE_TRY(fke_gather_forward(e, A + 1, steps, NULL, FKE_NO_STEP, &a->seq));
         for (int d = 0; d < 2; d++)
             FKE_TRY(rnn_fwd(m, e, m->rnn2[d], &a->seq, NULL, d, NULL, &a->r2[d]));
-        for (int k = 0; k < A; k++) {
+        const fke_tensor *y2[] = {&a->r2[0].y, &a->r2[1].y};
+        for (int k = 0; k < A; k++) { /* u_k = [fwd ; bwd] at step k */
             FKE_TRY(T2(m, e, &a->u[k], Nv, 2 * H2));
-            for (int v = 0; v < Nv; v++)
-                for (int d = 0; d < 2; d++)
-                    memcpy(a->u[k].data + (size_t)v * 2 * H2 + d * H2,
-                           a->r2[d].y.data + ((size_t)v * (A + 1) + k) * H2, H2 * sizeof(fke_real));
+            FKE_TRY(fke_gather_forward(e, 2, y2, NULL, k, &a->u[k]));
         }
     } else {
         for (int k = 0; k < A; k++) a->u[k] = a->a[k];
@@ -666,7 +677,7 @@ fke_status fke_model_backward(fke_model *m, const fke_batch *b, fke_err *e)
     (void)b;
     const fke_config *c = &m->cfg;
     fke_model_acts *a = m->acts;
-    int B = a->B, Nv = a->Nv, A = c->n_attr, H = c->H, Fd = c->F, G = c->G;
+    int B = a->B, A = c->n_attr, G = c->G;
     if (!a->ntask) return fke_fail(e, FKE_ERR_ARG, "model: backward without loss");
     double tmark = now();
 
@@ -700,26 +711,24 @@ fke_status fke_model_backward(fke_model *m, const fke_batch *b, fke_err *e)
         da[k] = du; /* u_k = a_k without Bi-LSTM-2; replaced below otherwise */
     }
     if (a->task) {
-        int H2 = c->H2, Mm = c->M;
         fke_tensor dy2[2], dseq;
+        const fke_tensor *y2[] = {&a->r2[0].y, &a->r2[1].y};
+        fke_tensor *dy2p[] = {&dy2[0], &dy2[1]};
         for (int d = 0; d < 2; d++) FKE_TRY(zeros_like(m, e, &a->r2[d].y, &dy2[d]));
-        for (int k = 0; k < A; k++)
-            for (int v = 0; v < Nv; v++)
-                for (int d = 0; d < 2; d++)
-                    memcpy(dy2[d].data + ((size_t)v * (A + 1) + k) * H2,
-                           da[k].data + (size_t)v * 2 * H2 + d * H2, H2 * sizeof(fke_real));
+        for (int k = 0; k < A; k++) FKE_TRY(fke_gather_backward(e, &da[k], 2, y2, NULL, k, dy2p));
         FKE_TRY(zeros_like(m, e, &a->seq, &dseq));
         for (int d = 1; d >= 0; d--)
             FKE_TRY(rnn_bwd(m, e, m->rnn2[d], &a->seq, &a->r2[d], &dy2[d], NULL, &dseq, NULL));
+        const fke_tensor *steps[FKE_MAX_ATTR + 1]; /* a_1 .. a_A, a_cat */
+        fke_tensor *dsteps[FKE_MAX_ATTR + 1];
         for (int k = 0; k < A; k++) {
             FKE_TRY(zeros_like(m, e, &a->a[k], &da[k]));
-            for (int v = 0; v < Nv; v++)
-                memcpy(da[k].data + (size_t)v * Mm, dseq.data + ((size_t)v * (A + 1) + k) * Mm,
-                       Mm * sizeof(fke_real));
+            steps[k] = &a->a[k];
+            dsteps[k] = &da[k];
         }
-        for (int v = 0; v < Nv; v++)
-            for (int j = 0; j < Mm; j++)
-                dacat.data[(size_t)v * Mm + j] += dseq.data[((size_t)v * (A + 1) + A) * Mm + j];
+        steps[A] = &a->acat;
+        dsteps[A] = &dacat;
+        FKE_TRY(fke_gather_backward(e, &dseq, A + 1, steps, NULL, FKE_NO_STEP, dsteps));
     }
     for (int k = A - 1; k >= 0; k--) FKE_TRY(linear_bwd(m, e, m->wk_w[k], m->wk_b[k], &a->c, &da[k], &dc));
 
@@ -794,11 +803,10 @@ fke_status fke_model_backward(fke_model *m, const fke_batch *b, fke_err *e)
     fke_tensor df_v;
     if (a->vis) {
         fke_tensor dy1[2], df_g, dh0;
+        const fke_tensor *y1[] = {&a->r1[0].y, &a->r1[1].y};
+        fke_tensor *dy1p[] = {&dy1[0], &dy1[1]};
         for (int d = 0; d < 2; d++) FKE_TRY(zeros_like(m, e, &a->r1[d].y, &dy1[d]));
-        for (int v = 0; v < Nv; v++)
-            for (int d = 0; d < 2; d++)
-                memcpy(dy1[d].data + (size_t)m->out.gidx[v] * H, dc.data + (size_t)v * 2 * H + d * H,
-                       H * sizeof(fke_real));
+        FKE_TRY(fke_gather_backward(e, &dc, 2, y1, m->out.gidx, FKE_NO_STEP, dy1p));
         FKE_TRY(zeros_like(m, e, &a->f_g, &df_g));
         FKE_TRY(zeros_like(m, e, &a->h0, &dh0));
         for (int d = 1; d >= 0; d--)
@@ -807,9 +815,7 @@ fke_status fke_model_backward(fke_model *m, const fke_batch *b, fke_err *e)
         else
             for (size_t i = 0; i < fke_numel(&dh0); i++) df_img.data[i] += dh0.data[i];
         FKE_TRY(zeros_like(m, e, &a->f_v, &df_v));
-        for (int v = 0; v < Nv; v++)
-            memcpy(df_v.data + (size_t)v * Fd, df_g.data + (size_t)m->out.gidx[v] * Fd,
-                   Fd * sizeof(fke_real));
+        FKE_TRY(fke_scatter_backward(e, &df_g, &a->f_v, m->out.gidx, &df_v));
     } else {
         df_v = dc;
     }
@@ -839,7 +845,7 @@ fke_status fke_classifier_forward(fke_model *m, const fke_tensor *x, int train, 
 }
 
 /* Plain CE, or with a transition layer (theta[0]) the forward-corrected CE
- * -log((softmax(z) T)[y]) of MODEL.md on every image. With the layer the
+ * -log((softmax(z) T)[y]) of docs/model.md on every image. With the layer the
  * gradients of the logits and of Θ are made by fke_classifier_backward,
  * since Θ's gradient lives in the parameter gradients, zeroed between the
  * loss and the backward. */
@@ -884,13 +890,14 @@ fke_status fke_model_plan(fke_model *m, fke_err *e)
             return fke_fail(e, FKE_ERR_NOMEM, "model: cannot reserve memory for the step arena");
     }
     int B = c->batch, G = c->G, A = c->n_attr;
-    fke_status st;
+    fke_status st = FKE_ERR_CONFIG; /* every case below sets it */
     fke_rng keep = m->rng;
     m->planning = 1;
     fke_real *saved = malloc(m->P.total * sizeof(fke_real));
     if (!saved) return fke_fail(e, FKE_ERR_NOMEM, "model: out of memory");
     memcpy(saved, m->P.w, m->P.total * sizeof(fke_real)); /* bn running stats move */
-    if (c->task == FKE_TASK_CLASSIFY) {
+    switch (c->task) {
+    case FKE_TASK_CLASSIFY: {
         size_t n = (size_t)B * c->in_ch * c->img * c->img;
         float *x = calloc(n, sizeof(float));
         int32_t *y = calloc((size_t)B, sizeof(int32_t));
@@ -902,27 +909,11 @@ fke_status fke_model_plan(fke_model *m, fke_err *e)
         if (st == FKE_OK) st = fke_classifier_backward(m, e);
         free(x);
         free(y);
-    } else {
+        break;
+    }
+    case FKE_TASK_FKE: {
         fke_batch bt;
-        memset(&bt, 0, sizeof bt);
-        bt.B = B;
-        bt.G = G;
-        bt.A = A;
-        bt.L = c->L;
-        bt.img = c->img;
-        bt.crop = c->crop;
-        bt.img_x = calloc((size_t)B * c->in_ch * c->img * c->img, sizeof(float));
-        bt.crop_x = calloc((size_t)B * G * c->in_ch * c->crop * c->crop, sizeof(float));
-        bt.n_garments = calloc((size_t)B, sizeof(int32_t));
-        bt.tokens = calloc((size_t)B * c->L, sizeof(int32_t));
-        bt.occ = calloc((size_t)B, sizeof(int32_t));
-        bt.cat = calloc((size_t)B * G, sizeof(int32_t));
-        bt.attr = calloc((size_t)B * G * A, sizeof(int32_t));
-        bt.clean = calloc((size_t)B, 1);
-        st = FKE_OK;
-        if (!bt.img_x || !bt.crop_x || !bt.n_garments || !bt.tokens || !bt.occ || !bt.cat ||
-            !bt.attr || !bt.clean)
-            st = fke_fail(e, FKE_ERR_NOMEM, "model: out of memory");
+        st = fke_batch_alloc(&bt, B, G, A, c->L, c->in_ch, c->img, c->crop, e);
         for (int i = 0; st == FKE_OK && i < B; i++) {
             bt.n_garments[i] = G;
             bt.clean[i] = i < B / 2;
@@ -931,14 +922,9 @@ fke_status fke_model_plan(fke_model *m, fke_err *e)
         if (st == FKE_OK) st = fke_model_forward(m, &bt, 1, e);
         if (st == FKE_OK) st = fke_model_loss(m, &bt, &l, e);
         if (st == FKE_OK) st = fke_model_backward(m, &bt, e);
-        free(bt.img_x);
-        free(bt.crop_x);
-        free(bt.n_garments);
-        free(bt.tokens);
-        free(bt.occ);
-        free(bt.cat);
-        free(bt.attr);
-        free(bt.clean);
+        fke_batch_free(&bt);
+        break;
+    }
     }
     m->planning = 0;
     memcpy(m->P.w, saved, m->P.total * sizeof(fke_real));
