@@ -93,7 +93,32 @@ static void test_roundtrip(void)
     FKE_CHECK(datasets_equal(&d, &r), "loaded dataset differs from the saved one");
     FKE_CHECK(!strcmp(r.path, p), "path %s", r.path);
     FKE_CHECK(strstr(r.generator, "seed=7") != NULL, "generator '%s'", r.generator);
+    FKE_CHECK(r.n_extra == 0 && !fke_dataset_extra(&r, "season"), "no extra arrays: %d", r.n_extra);
     fke_dataset_free(&r);
+
+    /* extra arrays: kept by name and shape, replaced by a second set */
+    {
+        int32_t season[300], style[300 * 5];
+        for (int i = 0; i < 300; i++) season[i] = i % 4;
+        for (int i = 0; i < 300 * 5; i++) style[i] = (i * 7) % 11 - 1;
+        int d1[1] = {300}, d2[2] = {300, 5};
+        const char *px = fke_test_path("extra.h5");
+        fke_status st = fke_dataset_extra_set(&d, "season", 1, d1, style, &e);
+        if (st == FKE_OK) st = fke_dataset_extra_set(&d, "style", 2, d2, style, &e);
+        if (st == FKE_OK) st = fke_dataset_extra_set(&d, "season", 1, d1, season, &e);
+        FKE_CHECK(st == FKE_OK && d.n_extra == 2, "extra_set: %s", e.msg);
+        FKE_CHECK(fke_dataset_extra_set(&d, "a/b", 1, d1, season, &e) == FKE_ERR_ARG, "a name with /");
+        FKE_CHECK(fke_dataset_save(&d, px, &e) == FKE_OK, "%s", e.msg);
+        FKE_CHECK(fke_dataset_load(&r, px, &e) == FKE_OK, "%s", e.msg);
+        const fke_extra *xs = fke_dataset_extra(&r, "season"), *xt = fke_dataset_extra(&r, "style");
+        FKE_CHECK(r.n_extra == 2 && xs && xs->ndim == 1 && xs->dims[0] == 300 &&
+                      FKE_SAME(xs->v, season, 300) && xt && xt->ndim == 2 && xt->dims[1] == 5 &&
+                      FKE_SAME(xt->v, style, 1500),
+                  "extra arrays round trip");
+        fke_dataset_free(&r);
+        for (int i = 0; i < d.n_extra; i++) free(d.extra[i].v);
+        d.n_extra = 0;
+    }
 
     /* no temporary file left behind */
     char tmp[600];

@@ -336,6 +336,8 @@ static void test_extract_cli(const fke_dataset *d)
         {"{\"boxes\": [[0,0,4,4],[0,0,4,4],[0,0,4,4],[0,0,4,4]]}", png, "1..3"},
         {"{\"boxes\": [[0, 0, 4, 4]], \"caption\": [99]}", png, "outside the vocabulary"},
         {"{\"boxes\": ", png, "b.json: not valid JSON"},
+        {"[[0, 0, 10, 10]]", png, "b.json: must be a JSON object"}, /* crashed before */
+        {"[{}]", png, "b.json: must be a JSON object"},
     };
     const char *bad = fke_test_path("bad.jsonl"), *none = fke_test_path("none.h5");
     for (size_t i = 0; i < sizeof badc / sizeof badc[0]; i++) {

@@ -28,7 +28,7 @@
 #include "data/corrupt.h"
 #include "nn/loss.h"
 #include "model/model_io.h"
-#include "run/t_estimate.h"
+#include "run/noise_estimate.h"
 #include "test.h"
 #include "test_fmnist.h"
 #include "data/tmatrix.h"
@@ -39,10 +39,10 @@ static void test_matrix(void)
 {
     fke_err e = {{0}};
     float T[100];
-    FKE_CHECK(fke_labelnoise_matrix(FKE_NOISE_SYMMETRIC, 0.5, 10, T, &e) == FKE_OK, "%s", e.msg);
+    FKE_CHECK(fke_corrupt_matrix(FKE_NOISE_SYMMETRIC, 0.5, 10, T, &e) == FKE_OK, "%s", e.msg);
     FKE_CHECK(T[0] == 0.5f && fabsf(T[1] - 0.5f / 9) < 1e-7f && fabsf(T[99] - 0.5f) < 1e-7f,
               "symmetric 0.5: %g %g %g", T[0], T[1], T[99]);
-    FKE_CHECK(fke_labelnoise_matrix(FKE_NOISE_PAIRFLIP, 0.45, 10, T, &e) == FKE_OK, "%s", e.msg);
+    FKE_CHECK(fke_corrupt_matrix(FKE_NOISE_PAIRFLIP, 0.45, 10, T, &e) == FKE_OK, "%s", e.msg);
     FKE_CHECK(fabsf(T[0] - 0.55f) < 1e-7f && fabsf(T[1] - 0.45f) < 1e-7f && T[2] == 0 &&
                   fabsf(T[9 * 10 + 0] - 0.45f) < 1e-7f && fabsf(T[99] - 0.55f) < 1e-7f,
               "pair-flip 0.45: class i -> i+1 mod 10");
@@ -54,7 +54,7 @@ static void test_matrix(void)
                {FKE_NOISE_PAIRFLIP, 0.5, "rate 0.5"},   {FKE_NOISE_SYMMETRIC, NAN, "rate nan"},
                {7, 0.1, "unknown kind 7"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        fke_status st = fke_labelnoise_matrix((fke_noise_kind)bad[i].kind, bad[i].rate, 10, T, &e);
+        fke_status st = fke_corrupt_matrix((fke_noise_kind)bad[i].kind, bad[i].rate, 10, T, &e);
         FKE_CHECK(st == FKE_ERR_ARG && strstr(e.msg, bad[i].want), "refused (%s): %s", bad[i].want,
                   e.msg);
     }
@@ -70,7 +70,7 @@ static double max_z(const fke_imageset *s)
     int n = s->n_cls;
     float Te[100];
     long cnt[10] = {0};
-    fke_labelnoise_empirical(s, Te);
+    fke_corrupt_empirical(s, Te);
     for (int i = 0; i < s->N; i++) cnt[s->labels_true[i]]++;
     double worst = 0;
     for (int a = 0; a < n; a++)
@@ -88,10 +88,10 @@ static void test_corrupt(const fke_imageset *fm)
     fke_imageset a, b, c;
     for (int kind = 0; kind < FKE_NOISE_KINDS; kind++) {
         double rate = kind == FKE_NOISE_SYMMETRIC ? 0.5 : 0.45;
-        fke_status st = fke_labelnoise_corrupt(fm, kind, rate, 7, 0, &a, &e);
+        fke_status st = fke_corrupt_labels(fm, kind, rate, 7, 0, &a, &e);
         FKE_CHECK(st == FKE_OK, "corrupt: %s", e.msg);
         if (st != FKE_OK) return;
-        double z = max_z(&a), changed = fke_labelnoise_empirical(&a, (float[100]){0});
+        double z = max_z(&a), changed = fke_corrupt_empirical(&a, (float[100]){0});
         printf("  %s %.2f on %d images: %.2f%% changed, largest |empirical - T| / std %.2f\n",
                fke_noise_kind_names[kind], rate, a.N, 100 * changed, z);
         FKE_CHECK(z < 5, "%s: empirical T off by %.1f std", fke_noise_kind_names[kind], z);
@@ -100,9 +100,9 @@ static void test_corrupt(const fke_imageset *fm)
                       !memcmp(a.images, fm->images, (size_t)fm->N * 784),
                   "true labels and pixels kept");
         int same = 1, differ = 0;
-        st = fke_labelnoise_corrupt(fm, kind, rate, 7, 0, &b, &e);
+        st = fke_corrupt_labels(fm, kind, rate, 7, 0, &b, &e);
         FKE_CHECK(st == FKE_OK, "%s", e.msg);
-        fke_status st2 = fke_labelnoise_corrupt(fm, kind, rate, 8, 0, &c, &e);
+        fke_status st2 = fke_corrupt_labels(fm, kind, rate, 8, 0, &c, &e);
         FKE_CHECK(st2 == FKE_OK, "%s", e.msg);
         if (st == FKE_OK && st2 == FKE_OK) {
             same = !memcmp(a.labels, b.labels, (size_t)a.N * 4);
@@ -115,7 +115,7 @@ static void test_corrupt(const fke_imageset *fm)
         fke_imageset_free(&a);
     }
     /* a prefix, the file round trip, refusals */
-    fke_status st = fke_labelnoise_corrupt(fm, FKE_NOISE_PAIRFLIP, 0.3, 3, 500, &a, &e);
+    fke_status st = fke_corrupt_labels(fm, FKE_NOISE_PAIRFLIP, 0.3, 3, 500, &a, &e);
     FKE_CHECK(st == FKE_OK && a.N == 500, "--limit 500: %s", e.msg);
     if (st != FKE_OK) return;
     st = fke_imageset_save(&a, fke_test_path("p.h5"), &e);
@@ -131,7 +131,7 @@ static void test_corrupt(const fke_imageset *fm)
         FKE_CHECK(fke_file_is_imageset(fke_test_path("p.h5")) &&
                       !fke_file_is_imageset(fke_test_path("none.h5")),
                   "fke_file_is_imageset");
-        st = fke_labelnoise_corrupt(&b, FKE_NOISE_SYMMETRIC, 0.2, 1, 0, &c, &e);
+        st = fke_corrupt_labels(&b, FKE_NOISE_SYMMETRIC, 0.2, 1, 0, &c, &e);
         FKE_CHECK(st == FKE_ERR_ARG && strstr(e.msg, "already corrupted") && strstr(e.msg, "p.h5"),
                   "a corrupted set is refused: %s", e.msg);
         fke_imageset_free(&b);
@@ -178,7 +178,7 @@ static void test_loss(void)
     if (st != FKE_OK) return;
     FKE_CHECK(m.theta[0] >= 0, "forward + t_init: the model has theta.0");
     float T[100];
-    fke_labelnoise_matrix(FKE_NOISE_PAIRFLIP, 0.3, 10, T, &e);
+    fke_corrupt_matrix(FKE_NOISE_PAIRFLIP, 0.3, 10, T, &e);
     for (int i = 0; i < 100; i++) T[i] = 0.9f * T[i] + 0.01f; /* no zero entry */
     FKE_CHECK(fke_model_set_transition(&m, 0, T, &e) == FKE_OK, "%s", e.msg);
     FKE_CHECK(fke_model_set_transition(&m, 1, T, &e) != FKE_OK, "classify has one matrix");
@@ -264,9 +264,9 @@ static void test_tinit_files(void)
     memset(&s, 0, sizeof s);
     s.n_cls = 10;
     float T[100];
-    fke_labelnoise_matrix(FKE_NOISE_SYMMETRIC, 0.2, 10, T, &e);
+    fke_corrupt_matrix(FKE_NOISE_SYMMETRIC, 0.2, 10, T, &e);
     s.T_true = T;
-    fke_status st = fke_labelnoise_tmatrix(&s, &tm, &e);
+    fke_status st = fke_corrupt_tmatrix(&s, &tm, &e);
     char *names[1] = {"class"};
     if (st == FKE_OK) st = fke_tmatrix_save(&tm, fke_test_path("T1.json"), names, &e);
     fke_tmatrix_free(&tm);
@@ -295,11 +295,11 @@ static void test_end_to_end(const fke_imageset *fm)
 {
     fke_err e = {{0}};
     fke_imageset s;
-    fke_status st = fke_labelnoise_corrupt(fm, FKE_NOISE_PAIRFLIP, 0.45, 5, 640, &s, &e);
+    fke_status st = fke_corrupt_labels(fm, FKE_NOISE_PAIRFLIP, 0.45, 5, 640, &s, &e);
     if (st == FKE_OK) st = fke_imageset_save(&s, fke_test_path("noisy.h5"), &e);
     fke_tmatrices tm;
     char *names[1] = {"class"};
-    if (st == FKE_OK) st = fke_labelnoise_tmatrix(&s, &tm, &e);
+    if (st == FKE_OK) st = fke_corrupt_tmatrix(&s, &tm, &e);
     if (st == FKE_OK) {
         st = fke_tmatrix_save(&tm, fke_test_path("Ttrue.json"), names, &e);
         fke_tmatrix_free(&tm);
@@ -422,11 +422,11 @@ static void test_beats(const fke_imageset *fm)
         return;
     }
     te.N = 2000;
-    fke_status st = fke_labelnoise_corrupt(fm, FKE_NOISE_PAIRFLIP, 0.45, 1, 1000, &s, &e);
+    fke_status st = fke_corrupt_labels(fm, FKE_NOISE_PAIRFLIP, 0.45, 1, 1000, &s, &e);
     if (st == FKE_OK) st = fke_imageset_save(&s, fke_test_path("bnoisy.h5"), &e);
     fke_tmatrices tm;
     char *names[1] = {"class"};
-    if (st == FKE_OK) st = fke_labelnoise_tmatrix(&s, &tm, &e);
+    if (st == FKE_OK) st = fke_corrupt_tmatrix(&s, &tm, &e);
     if (st == FKE_OK) {
         st = fke_tmatrix_save(&tm, fke_test_path("bT.json"), names, &e);
         fke_tmatrix_free(&tm);

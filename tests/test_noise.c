@@ -22,7 +22,7 @@
 
 #include "data/fmnist.h"
 #include "model/model_io.h"
-#include "run/t_estimate.h"
+#include "run/noise_estimate.h"
 #include "run/query.h"
 #include "data/synth.h"
 #include "test.h"

@@ -116,7 +116,13 @@ int fke_cmd_bench(int argc, char **argv);     /* cmd_bench.c */
 /* `fke data` subcommands in files of their own (cmd_data.c has the rest). */
 int fke_cmd_data_corrupt(int argc, char **argv); /* cmd_data_corrupt.c */
 int fke_cmd_data_reveal(int argc, char **argv);  /* cmd_data_reveal.c */
-/* corrupt's usage (after "usage: "), which is also its part of `fke data --help`. */
+int fke_cmd_data_import(int argc, char **argv);  /* cmd_data_import.c */
+int fke_cmd_data_import_fashionke(int argc, char **argv);    /* cmd_data_import_fashionke.c */
+int fke_cmd_data_import_deepfashion2(int argc, char **argv); /* cmd_data_import_deepfashion2.c */
+/* Usages (after "usage: "), which are also their parts of `fke data --help`. */
 extern const char fke_data_corrupt_usage[];
+extern const char fke_data_import_usage[];
+extern const char fke_data_import_fashionke_usage[];
+extern const char fke_data_import_deepfashion2_usage[];
 
 #endif

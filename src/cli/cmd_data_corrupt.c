@@ -45,14 +45,14 @@ int fke_cmd_data_corrupt(int argc, char **argv)
         fprintf(stderr, "fke data corrupt: %s\n", e.msg);
         return 1;
     }
-    fke_status st = fke_labelnoise_corrupt(&s, (fke_noise_kind)kind, rate, (uint64_t)seed, limit, &o, &e);
+    fke_status st = fke_corrupt_labels(&s, (fke_noise_kind)kind, rate, (uint64_t)seed, limit, &o, &e);
     fke_imageset_free(&s);
     if (st == FKE_OK) {
         st = fke_imageset_save(&o, out, &e);
         if (st == FKE_OK && t_out) {
             fke_tmatrices tm;
             char *names[1] = {"class"};
-            st = fke_labelnoise_tmatrix(&o, &tm, &e);
+            st = fke_corrupt_tmatrix(&o, &tm, &e);
             if (st == FKE_OK) st = fke_tmatrix_save(&tm, t_out, names, &e);
             fke_tmatrix_free(&tm);
         }
@@ -64,7 +64,7 @@ int fke_cmd_data_corrupt(int argc, char **argv)
     }
     int n = o.n_cls;
     float *Te = malloc((size_t)n * n * sizeof(float));
-    double changed = Te ? fke_labelnoise_empirical(&o, Te) : -1;
+    double changed = Te ? fke_corrupt_empirical(&o, Te) : -1;
     printf("%s: %d images, %s noise at rate %g (seed %ld): %.2f%% of labels changed",
            out, o.N, kind_s, rate, seed, 100 * changed);
     if (Te) printf(", |empirical T - T| mean %.4f", fke_matrix_mae(Te, o.T_true, n));

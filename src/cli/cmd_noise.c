@@ -1,13 +1,13 @@
 /* cmd_noise.c - `fke noise estimate`: the transition matrices from the
  * clean/machine overlap of a dataset or from a model's anchor points
- * (run/t_estimate.h). */
+ * (run/noise_estimate.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "run/t_estimate.h"
+#include "run/noise_estimate.h"
 
 static const char usage[] =
     "fke noise estimate DATA.h5 [--model CKPT] [--out T.json] [--alpha A]\n"

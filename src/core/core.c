@@ -90,6 +90,19 @@ fke_status fke_expect_like(fke_err *e, const char *op, const char *name, const f
     return fke_expect(e, op, name, t, ref->ndim, ref->shape);
 }
 
+fke_status fke_expect_grads_like(fke_err *e, const char *op, int n, fke_tensor *const *dxs,
+                                 const fke_tensor *const *xs)
+{
+    if (!dxs) return fke_fail(e, FKE_ERR_ARG, "%s: the gradient list is NULL", op);
+    for (int i = 0; i < n; i++) {
+        if (!dxs[i]) continue;
+        char name[32];
+        snprintf(name, sizeof name, "gradient %d", i);
+        FKE_TRY(fke_expect_like(e, op, name, dxs[i], xs[i]));
+    }
+    return FKE_OK;
+}
+
 fke_status fke_expect_any(fke_err *e, const char *op, const char *name, const fke_tensor *t)
 {
     if (!t || !t->data) return fke_fail(e, FKE_ERR_ARG, "%s: %s is a null tensor", op, name);
@@ -230,4 +243,24 @@ char **fke_strings_dup(const char *const *s, int n)
             return NULL;
         }
     return o;
+}
+
+/* ---- ranking ----------------------------------------------------------- */
+static int by_score_up(const void *pa, const void *pb)
+{
+    const fke_scored *a = pa, *b = pb;
+    if (a->score != b->score) return a->score < b->score ? -1 : 1;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+static int by_score_down(const void *pa, const void *pb)
+{
+    const fke_scored *a = pa, *b = pb;
+    if (a->score != b->score) return a->score > b->score ? -1 : 1;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+void fke_scored_sort(fke_scored *a, size_t n, int desc)
+{
+    qsort(a, n, sizeof *a, desc ? by_score_down : by_score_up);
 }

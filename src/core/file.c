@@ -1,6 +1,8 @@
 /* file.c - see file.h. */
 #include "core/file.h"
 
+#include <cjson/cJSON.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -140,6 +142,23 @@ fke_status fke_read_file(const char *path, size_t max, char **buf, size_t *len, 
     b[n] = 0;
     *buf = b;
     if (len) *len = n;
+    return FKE_OK;
+}
+
+fke_status fke_read_json(const char *path, size_t max, cJSON **root, fke_err *e)
+{
+    char *text;
+    *root = NULL;
+    FKE_TRY(fke_read_file(path, max, &text, NULL, e));
+    const char *end = NULL;
+    *root = cJSON_ParseWithOpts(text, &end, 1);
+    if (!*root) {
+        int line = 1;
+        for (const char *p = text; end && p < end && *p; p++) line += *p == '\n';
+        free(text);
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: not valid JSON (line %d)", path, line);
+    }
+    free(text);
     return FKE_OK;
 }
 

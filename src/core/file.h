@@ -52,6 +52,11 @@ fke_status fke_append_file(const char *path, const char *text, const char *what,
  * bytes (max > 0) are refused. */
 fke_status fke_read_file(const char *path, size_t max, char **buf, size_t *len, fke_err *e);
 
+/* Reads and parses a JSON file (at most max bytes, max > 0); *root is freed
+ * with cJSON_Delete. "PATH: not valid JSON" names the line of the error. */
+struct cJSON;
+fke_status fke_read_json(const char *path, size_t max, struct cJSON **root, fke_err *e);
+
 /* mkdir -p: creates dir and every missing parent. */
 fke_status fke_mkdir_p(const char *dir, fke_err *e);
 #endif

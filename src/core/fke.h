@@ -53,6 +53,16 @@ void fke_strings_free(char **s, int n);
 /* strdup of n strings into a fresh array (NULL on no memory). */
 char **fke_strings_dup(const char *const *s, int n);
 
+/* ---- ranking ------------------------------------------------------------ */
+/* An item with a score; fke_scored_sort orders by score (descending when
+ * desc, else ascending), ties by ascending id, so the order is total and
+ * the same on every machine. */
+typedef struct {
+    double score;
+    long id;
+} fke_scored;
+void fke_scored_sort(fke_scored *a, size_t n, int desc);
+
 #define FKE_MAX_ATTR 8 /* most attributes per garment (docs/model.md uses 4) */
 
 /* ---- tensors ---------------------------------------------------------- */
@@ -76,6 +86,10 @@ fke_status fke_expect(fke_err *e, const char *op, const char *name,
 /* t non-null with exactly the shape of ref (ref already checked). */
 fke_status fke_expect_like(fke_err *e, const char *op, const char *name, const fke_tensor *t,
                            const fke_tensor *ref);
+/* The optional gradients dxs[0..n-1] of a list op: dxs itself must not be
+ * NULL, each non-NULL dxs[i] has the shape of xs[i] ("gradient i"). */
+fke_status fke_expect_grads_like(fke_err *e, const char *op, int n, fke_tensor *const *dxs,
+                                 const fke_tensor *const *xs);
 /* t non-null with 1..FKE_MAXDIM positive dimensions. */
 fke_status fke_expect_any(fke_err *e, const char *op, const char *name, const fke_tensor *t);
 #define FKE_EXPECT(e, op, name, t, ...)                                        \

@@ -1,4 +1,4 @@
-/* labelnoise.c - see labelnoise.h. */
+/* corrupt.c - see corrupt.h. */
 #include "data/corrupt.h"
 
 #include <math.h>
@@ -23,7 +23,7 @@ static double max_rate(fke_noise_kind kind, int n)
     case FKE_NOISE_PAIRFLIP: return 0.5;
     case FKE_NOISE_KINDS: break;
     }
-    return 0; /* not a kind: fke_labelnoise_matrix rejects it first */
+    return 0; /* not a kind: fke_corrupt_matrix rejects it first */
 }
 
 /* T[i][j], i != j: spread over the other classes, or all to the next one. */
@@ -37,7 +37,7 @@ static double off_diagonal(fke_noise_kind kind, double rate, int n, int i, int j
     return 0;
 }
 
-fke_status fke_labelnoise_matrix(fke_noise_kind kind, double rate, int n, float *T, fke_err *e)
+fke_status fke_corrupt_matrix(fke_noise_kind kind, double rate, int n, float *T, fke_err *e)
 {
     if (kind < 0 || kind >= FKE_NOISE_KINDS)
         return fke_fail(e, FKE_ERR_ARG, "label noise: unknown kind %d (allowed: symmetric, "
@@ -57,7 +57,7 @@ fke_status fke_labelnoise_matrix(fke_noise_kind kind, double rate, int n, float 
     return FKE_OK;
 }
 
-fke_status fke_labelnoise_corrupt(const fke_imageset *in, fke_noise_kind kind, double rate,
+fke_status fke_corrupt_labels(const fke_imageset *in, fke_noise_kind kind, double rate,
                                   uint64_t seed, long limit, fke_imageset *out, fke_err *e)
 {
     memset(out, 0, sizeof *out);
@@ -68,7 +68,7 @@ fke_status fke_labelnoise_corrupt(const fke_imageset *in, fke_noise_kind kind, d
                         in->path, in->noise[0] ? in->noise : "field /labels_true is present");
     float *T = malloc((size_t)(n > 1 ? n : 2) * (n > 1 ? n : 2) * sizeof(float));
     if (!T) return fke_fail(e, FKE_ERR_NOMEM, "label noise: out of memory");
-    fke_status st = fke_labelnoise_matrix(kind, rate, n, T, e);
+    fke_status st = fke_corrupt_matrix(kind, rate, n, T, e);
     if (st != FKE_OK) {
         free(T);
         return st;
@@ -109,7 +109,7 @@ fke_status fke_labelnoise_corrupt(const fke_imageset *in, fke_noise_kind kind, d
     return FKE_OK;
 }
 
-double fke_labelnoise_empirical(const fke_imageset *s, float *out)
+double fke_corrupt_empirical(const fke_imageset *s, float *out)
 {
     int n = s->n_cls;
     if (!s->labels_true) return -1;
@@ -128,7 +128,7 @@ double fke_labelnoise_empirical(const fke_imageset *s, float *out)
     return s->N ? (double)changed / s->N : 0;
 }
 
-fke_status fke_labelnoise_tmatrix(const fke_imageset *s, fke_tmatrices *tm, fke_err *e)
+fke_status fke_corrupt_tmatrix(const fke_imageset *s, fke_tmatrices *tm, fke_err *e)
 {
     memset(tm, 0, sizeof *tm);
     if (!s->T_true)

@@ -104,6 +104,7 @@ void fke_dataset_free(fke_dataset *d)
     free(d->occ); free(d->cat); free(d->attr); free(d->clean); free(d->cat_true);
     free(d->attr_true); free(d->cat_machine); free(d->attr_machine); free(d->person);
     free(d->T_true); free(d->src_index);
+    for (int i = 0; i < d->n_extra; i++) free(d->extra[i].v);
     fke_strings_free(d->occ_names, d->occ_names ? d->n_occ : 0);
     fke_strings_free(d->cat_names, d->cat_names ? d->n_cat : 0);
     if (d->val_names)
@@ -112,6 +113,109 @@ void fke_dataset_free(fke_dataset *d)
     fke_strings_free(d->attr_names, d->attr_names ? d->A : 0);
     fke_strings_free(d->vocab, d->vocab ? d->V : 0);
     memset(d, 0, sizeof *d);
+}
+
+/* ---- extra arrays ----------------------------------------------------------- */
+static size_t extra_numel(int ndim, const int *dims)
+{
+    size_t n = 1;
+    for (int i = 0; i < ndim; i++) n *= (size_t)dims[i];
+    return n;
+}
+
+fke_status fke_dataset_extra_set(fke_dataset *d, const char *name, int ndim, const int *dims,
+                                 const int32_t *data, fke_err *e)
+{
+    if (!name || !*name || strlen(name) >= sizeof d->extra[0].name || strchr(name, '/'))
+        return fke_fail(e, FKE_ERR_ARG, "dataset: extra array name '%s' is empty, too long or "
+                        "has a '/'", name ? name : "(null)");
+    if (ndim < 1 || ndim > 3)
+        return fke_fail(e, FKE_ERR_ARG, "dataset: extra array %s has %d dimensions, not 1..3",
+                        name, ndim);
+    for (int i = 0; i < ndim; i++)
+        if (dims[i] < 0 || dims[i] > (1 << 30))
+            return fke_fail(e, FKE_ERR_ARG, "dataset: extra array %s: size %d in dimension %d",
+                            name, dims[i], i);
+    int k = 0;
+    while (k < d->n_extra && strcmp(d->extra[k].name, name)) k++;
+    if (k == FKE_MAX_EXTRA)
+        return fke_fail(e, FKE_ERR_ARG, "dataset: more than %d extra arrays", FKE_MAX_EXTRA);
+    size_t n = extra_numel(ndim, dims);
+    int32_t *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v) return fke_fail(e, FKE_ERR_NOMEM, "dataset: no memory for extra array %s", name);
+    if (n) memcpy(v, data, n * sizeof *v);
+    fke_extra *x = &d->extra[k];
+    if (k == d->n_extra) d->n_extra++;
+    else free(x->v);
+    memset(x, 0, sizeof *x);
+    snprintf(x->name, sizeof x->name, "%s", name);
+    x->ndim = ndim;
+    for (int i = 0; i < ndim; i++) x->dims[i] = dims[i];
+    x->v = v;
+    return FKE_OK;
+}
+
+const fke_extra *fke_dataset_extra(const fke_dataset *d, const char *name)
+{
+    for (int k = 0; k < d->n_extra; k++)
+        if (!strcmp(d->extra[k].name, name)) return &d->extra[k];
+    return NULL;
+}
+
+static void save_extras(const fke_dataset *d, fke_h5w *w)
+{
+    if (!d->n_extra) return;
+    hid_t g = fke_h5w_group(w, w->f, "extra");
+    if (g < 0) return;
+    for (int k = 0; k < d->n_extra; k++) {
+        const fke_extra *x = &d->extra[k];
+        hsize_t dims[3];
+        for (int i = 0; i < x->ndim; i++) dims[i] = (hsize_t)x->dims[i];
+        fke_h5w_array(w, g, x->name, H5T_STD_I32LE, H5T_NATIVE_INT32, x->ndim, dims, x->v, 0);
+    }
+    H5Gclose(g);
+}
+
+static void load_extras(fke_dataset *d, fke_h5r *r)
+{
+    if (r->st || !fke_h5r_exists(r->f, "extra")) return;
+    hid_t g = H5Gopen2(r->f, "extra", H5P_DEFAULT);
+    H5G_info_t info;
+    if (g < 0 || H5Gget_info(g, &info) < 0 || info.nlinks > FKE_MAX_EXTRA) {
+        r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: group /extra is unreadable or holds more "
+                         "than %d arrays", r->path, FKE_MAX_EXTRA);
+        if (g >= 0) H5Gclose(g);
+        return;
+    }
+    for (hsize_t i = 0; !r->st && i < info.nlinks; i++) {
+        char name[64];
+        if (H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name,
+                               H5P_DEFAULT) < 0 || strlen(name) >= sizeof d->extra[0].name) {
+            r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: /extra: array %d has a bad name",
+                             r->path, (int)i);
+            break;
+        }
+        int dims[3] = {-1, -1, -1}, ndim = 0;
+        hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
+        hid_t sp = ds >= 0 ? H5Dget_space(ds) : -1;
+        ndim = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
+        if (sp >= 0) H5Sclose(sp);
+        if (ds >= 0) H5Dclose(ds);
+        if (ndim < 1 || ndim > 3) {
+            r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: /extra/%s must have 1..3 dimensions",
+                             r->path, name);
+            break;
+        }
+        int32_t *v = fke_h5r_array(r, g, name, H5T_INTEGER, H5T_NATIVE_INT32, ndim, dims, 0);
+        if (v) {
+            fke_extra *x = &d->extra[d->n_extra++];
+            snprintf(x->name, sizeof x->name, "%s", name);
+            x->ndim = ndim;
+            for (int k = 0; k < ndim; k++) x->dims[k] = dims[k];
+            x->v = v;
+        }
+    }
+    H5Gclose(g);
 }
 
 /* Checks that every value of field `name` (n values) lies in [lo, hi]. */
@@ -260,6 +364,7 @@ fke_status fke_dataset_save(const fke_dataset *d, const char *path, fke_err *e)
     fke_h5w_array(&w, w.f, "tokens", i32, n32, 2, dt, d->tokens, 1);
     fke_h5w_array(&w, w.f, "person", i32, n32, 3, dp, d->person, 0);
     if (d->src_index) fke_h5w_array(&w, w.f, "source_index", i32, n32, 2, d2, d->src_index, 0);
+    save_extras(d, &w);
     hid_t gl = fke_h5w_group(&w, w.f, "labels");
     if (gl >= 0) {
         fke_h5w_array(&w, gl, "occasion", i32, n32, 1, d1, d->occ, 0);
@@ -340,6 +445,7 @@ fke_status fke_dataset_load(fke_dataset *d, const char *path, fke_err *e)
     d->L = dt[1];
     d->person = fke_h5r_array(&r, f, "person", H5T_INTEGER, n32, 3, dp, 0);
     d->src_index = fke_h5r_array(&r, f, "source_index", H5T_INTEGER, n32, 2, d2, 1);
+    load_extras(d, &r);
     d->occ = fke_h5r_array(&r, f, "labels/occasion", H5T_INTEGER, n32, 1, d1, 0);
     d->clean = fke_h5r_array(&r, f, "labels/clean", H5T_INTEGER, H5T_NATIVE_UINT8, 1, d1, 0);
     d->cat = fke_h5r_array(&r, f, "labels/category", H5T_INTEGER, n32, 2, d2, 0);

@@ -19,6 +19,17 @@
 #define FKE_IMAGES_FORMAT "fke-images"
 #define FKE_IMAGES_VERSION 1
 
+/* A named integer array a format carries beyond the post fields, stored
+ * under /extra/NAME: e.g. FashionKE's season and country per post (N),
+ * DeepFashion2's source and pair id (N) and style (N, G), the category x
+ * attribute applicability (n_cat, A). */
+#define FKE_MAX_EXTRA 16
+typedef struct {
+    char name[32];
+    int ndim, dims[3];
+    int32_t *v; /* (dims[0], ..., dims[ndim-1]) */
+} fke_extra;
+
 typedef struct {
     int N, G, A, L;           /* posts, max garments, attributes, caption tokens */
     int img, crop, C;         /* image side, crop side, channels (3) */
@@ -42,6 +53,8 @@ typedef struct {
     int32_t *src_index;       /* NULL or (N, G) index of the source image in src_file, -1 padding */
     char src_file[512];       /* "" or the image file the garments came from (synth) */
     char generator[1024];     /* "" or the generator's parameters, "key=value ..." */
+    int n_extra;
+    fke_extra extra[FKE_MAX_EXTRA];
 } fke_dataset;
 
 fke_status fke_dataset_load(fke_dataset *d, const char *path, fke_err *e);
@@ -50,6 +63,11 @@ void fke_dataset_free(fke_dataset *d);
 /* Allocates every per-post array for the sizes already set in d (N, G, A, L,
  * img, crop, C), zeroed, labels set to -1; names and T_true are left NULL. */
 fke_status fke_dataset_alloc(fke_dataset *d, fke_err *e);
+/* Adds (or replaces) the extra array name with a copy of data, ndim 1..3. */
+fke_status fke_dataset_extra_set(fke_dataset *d, const char *name, int ndim, const int *dims,
+                                 const int32_t *data, fke_err *e);
+/* The extra array name, or NULL when the dataset has none of that name. */
+const fke_extra *fke_dataset_extra(const fke_dataset *d, const char *name);
 /* Checks an in-memory dataset as the loader does (path used in messages). */
 fke_status fke_dataset_validate(const fke_dataset *d, const char *path, fke_err *e);
 /* Offset of task t's matrix in T_true (t = 0 category, 1 + k attribute k)
@@ -68,7 +86,7 @@ typedef struct {
     int32_t *labels;  /* (N) 0..n_cls-1: the training labels (noisy ones in a corrupted set) */
     char **class_names; /* (n_cls) */
     char path[512];
-    /* a set with known label noise (`fke data corrupt`, labelnoise.h); all
+    /* a set with known label noise (`fke data corrupt`, corrupt.h); all
      * three optional, NULL / "" on a clean set */
     int32_t *labels_true; /* NULL or (N) the labels before corruption */
     float *T_true;        /* NULL or (n_cls, n_cls) P(label j | true label i) */

@@ -38,11 +38,8 @@ fke_status fke_tmatrix_load(fke_tmatrices *tm, const char *path, const fke_confi
     int n[1 + FKE_MAX_ATTR], ntask = cls ? 1 : 1 + c->n_attr;
     n[0] = c->n_cat;
     for (int k = 0; !cls && k < c->n_attr; k++) n[k + 1] = c->n_val[k];
-    char *text;
-    FKE_TRY(fke_read_file(path, 64u << 20, &text, NULL, e));
-    cJSON *root = cJSON_Parse(text);
-    free(text);
-    if (!root) return fke_fail(e, FKE_ERR_FORMAT, "%s: not valid JSON", path);
+    cJSON *root;
+    FKE_TRY(fke_read_json(path, 64u << 20, &root, e));
     fke_status st = FKE_OK;
     cJSON *tasks = cJSON_GetObjectItemCaseSensitive(root, "tasks");
     if (!cJSON_IsArray(tasks))

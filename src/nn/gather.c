@@ -98,13 +98,7 @@ fke_status fke_gather_backward(fke_err *e, const fke_tensor *dy, int n,
 {
     const char *op = "gather backward";
     FKE_TRY(check_gather(e, op, n, xs, idx, step, "dy", dy));
-    if (!dxs) return fke_fail(e, FKE_ERR_ARG, "%s: the gradient list is NULL", op);
-    for (int j = 0; j < n; j++) {
-        if (!dxs[j]) continue;
-        char name[32];
-        snprintf(name, sizeof name, "gradient %d", j);
-        FKE_TRY(fke_expect_like(e, op, name, dxs[j], xs[j]));
-    }
+    FKE_TRY(fke_expect_grads_like(e, op, n, dxs, xs));
     int N = dy->shape[0];
     const fke_real *src = dy->data;
     for (int r = 0; r < N; r++)

@@ -13,6 +13,16 @@ double fke_logsumexp(const fke_real *z, int n)
     return m + log(s);
 }
 
+fke_status fke_loss_mean(fke_err *e, const char *op, double s, int cnt, double *loss,
+                         int *count)
+{
+    if (loss) *loss = cnt ? s / cnt : 0;
+    if (count) *count = cnt;
+    if (cnt && !isfinite(s))
+        return fke_fail(e, FKE_ERR_NUMERIC, "%s: the loss is not finite (%g)", op, s);
+    return FKE_OK;
+}
+
 fke_status fke_loss_rows(fke_err *e, const char *op, const fke_tensor *logits,
                          const int32_t *labels, const uint8_t *sel, int *count)
 {
@@ -42,11 +52,7 @@ fke_status fke_softmax_xent_forward(fke_err *e, const fke_tensor *logits,
         const fke_real *z = logits->data + (size_t)i * C;
         s += fke_logsumexp(z, C) - (double)z[labels[i]];
     }
-    if (loss) *loss = cnt ? s / cnt : 0;
-    if (count) *count = cnt;
-    if (cnt && !isfinite(s))
-        return fke_fail(e, FKE_ERR_NUMERIC, "softmax_xent: the loss is not finite (%g)", s);
-    return FKE_OK;
+    return fke_loss_mean(e, "softmax_xent", s, cnt, loss, count);
 }
 
 fke_status fke_softmax_xent_backward(fke_err *e, const fke_tensor *logits,

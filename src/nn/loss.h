@@ -33,4 +33,8 @@ double fke_logsumexp(const fke_real *z, int n);
  * a label that sel keeps. */
 fke_status fke_loss_rows(fke_err *e, const char *op, const fke_tensor *logits,
                          const int32_t *labels, const uint8_t *sel, int *count);
+/* The mean of a summed loss s over cnt rows into *loss (0 without rows) and
+ * cnt into *count (each may be NULL); FKE_ERR_NUMERIC when s is not finite. */
+fke_status fke_loss_mean(fke_err *e, const char *op, double s, int cnt, double *loss,
+                         int *count);
 #endif

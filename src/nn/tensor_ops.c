@@ -83,13 +83,7 @@ fke_status fke_concat_backward(fke_err *e, const fke_tensor *dy, int n,
 {
     const char *op = "concat backward";
     FKE_TRY(check_concat(e, op, n, xs, "dy", dy));
-    if (!dxs) return fke_fail(e, FKE_ERR_ARG, "%s: the gradient list is NULL", op);
-    for (int i = 0; i < n; i++) {
-        if (!dxs[i]) continue;
-        char name[32];
-        snprintf(name, sizeof name, "gradient %d", i);
-        FKE_TRY(fke_expect_like(e, op, name, dxs[i], xs[i]));
-    }
+    FKE_TRY(fke_expect_grads_like(e, op, n, dxs, xs));
     int N = dy->shape[0], Dy = dy->shape[1];
     for (int r = 0; r < N; r++) {
         const fke_real *src = dy->data + (size_t)r * Dy;

@@ -84,11 +84,7 @@ fke_status fke_transition_forward(fke_err *e, const fke_tensor *logits,
         const fke_real *z = logits->data + (size_t)i * n;
         s -= lse_q(z, fke_logsumexp(z, n), theta, n, labels[i]);
     }
-    if (loss) *loss = cnt ? s / cnt : 0;
-    if (count) *count = cnt;
-    if (cnt && !isfinite(s))
-        return fke_fail(e, FKE_ERR_NUMERIC, "forward_xent: the loss is not finite (%g)", s);
-    return FKE_OK;
+    return fke_loss_mean(e, "forward_xent", s, cnt, loss, count);
 }
 
 fke_status fke_transition_backward(fke_err *e, const fke_tensor *logits,

@@ -373,17 +373,30 @@ static int is_png(const char *path, fke_err *e, fke_status *st)
     return n == 8 && !memcmp(sig, "\x89PNG\r\n\x1a\n", 8);
 }
 
+/* Item i of a JSON array as an integer in lo..hi; 0 when it is one. */
+static int json_int(const cJSON *arr, int i, double lo, double hi, int32_t *out)
+{
+    const cJSON *v = cJSON_GetArrayItem(arr, i);
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < lo ||
+        v->valuedouble > hi)
+        return -1;
+    *out = (int32_t)v->valuedouble;
+    return 0;
+}
+
 /* {"boxes": [[x0,y0,x1,y1],...], "caption": [ids]} */
 static fke_status read_boxes(const char *path, int32_t **boxes, int *nb, int32_t **tok, int *nt,
                              fke_err *e)
 {
     *boxes = NULL, *tok = NULL, *nb = *nt = 0;
-    char *txt;
-    FKE_TRY(fke_read_file(path, 1u << 20, &txt, NULL, e));
-    cJSON *j = cJSON_Parse(txt);
-    free(txt);
-    if (!j) return fke_fail(e, FKE_ERR_FORMAT, "%s: not valid JSON", path);
+    cJSON *j;
+    FKE_TRY(fke_read_json(path, 1u << 20, &j, e));
     fke_status st = FKE_OK;
+    if (!cJSON_IsObject(j)) {
+        st = fke_fail(e, FKE_ERR_FORMAT, "%s: must be a JSON object {\"boxes\": [[x0, y0, x1, "
+                      "y1], ...], \"caption\": [ids]}", path);
+        goto done;
+    }
     cJSON *bx = cJSON_GetObjectItemCaseSensitive(j, "boxes");
     cJSON *cp = cJSON_GetObjectItemCaseSensitive(j, "caption");
     for (cJSON *it = j->child; it; it = it->next)
@@ -398,8 +411,10 @@ static fke_status read_boxes(const char *path, int32_t **boxes, int *nb, int32_t
         goto done;
     }
     *nb = cJSON_GetArraySize(bx);
+    *nt = cJSON_IsArray(cp) ? cJSON_GetArraySize(cp) : 0;
     *boxes = calloc((size_t)*nb * 4, sizeof(int32_t));
-    if (!*boxes) {
+    *tok = calloc((size_t)*nt + 1, sizeof(int32_t));
+    if (!*boxes || !*tok) {
         st = fke_fail(e, FKE_ERR_NOMEM, "%s: no memory", path);
         goto done;
     }
@@ -410,40 +425,24 @@ static fke_status read_boxes(const char *path, int32_t **boxes, int *nb, int32_t
                           path, g);
             goto done;
         }
-        for (int q = 0; q < 4; q++) {
-            cJSON *v = cJSON_GetArrayItem(b, q);
-            if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
-                fabs(v->valuedouble) > 1e8) {
+        for (int q = 0; q < 4; q++)
+            if (json_int(b, q, -1e8, 1e8, &(*boxes)[g * 4 + q])) {
                 st = fke_fail(e, FKE_ERR_FORMAT, "%s: field \"boxes\"[%d][%d] must be an integer",
                               path, g, q);
                 goto done;
             }
-            (*boxes)[g * 4 + q] = (int32_t)v->valuedouble;
-        }
     }
-    if (cp) {
-        if (!cJSON_IsArray(cp)) {
-            st = fke_fail(e, FKE_ERR_FORMAT, "%s: field \"caption\" must be an array of token ids",
-                          path);
+    if (cp && !cJSON_IsArray(cp)) {
+        st = fke_fail(e, FKE_ERR_FORMAT, "%s: field \"caption\" must be an array of token ids",
+                      path);
+        goto done;
+    }
+    for (int t = 0; t < *nt; t++)
+        if (json_int(cp, t, 0, 1e9, &(*tok)[t])) {
+            st = fke_fail(e, FKE_ERR_FORMAT,
+                          "%s: field \"caption\"[%d] must be a non-negative integer", path, t);
             goto done;
         }
-        *nt = cJSON_GetArraySize(cp);
-        *tok = calloc((size_t)*nt + 1, sizeof(int32_t));
-        if (!*tok) {
-            st = fke_fail(e, FKE_ERR_NOMEM, "%s: no memory", path);
-            goto done;
-        }
-        for (int t = 0; t < *nt; t++) {
-            cJSON *v = cJSON_GetArrayItem(cp, t);
-            if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
-                v->valuedouble < 0 || v->valuedouble > 1e9) {
-                st = fke_fail(e, FKE_ERR_FORMAT,
-                              "%s: field \"caption\"[%d] must be a non-negative integer", path, t);
-                goto done;
-            }
-            (*tok)[t] = (int32_t)v->valuedouble;
-        }
-    }
 done:
     cJSON_Delete(j);
     if (st != FKE_OK) {

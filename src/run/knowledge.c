@@ -271,17 +271,6 @@ static fke_status open_in(fke_atomic *a, const char *dir, const char *name, fke_
     return fke_atomic_open(a, path, e);
 }
 
-typedef struct {
-    int v;
-    long n;
-} valcount;
-
-static int by_n(const void *a, const void *b)
-{
-    const valcount *x = a, *y = b;
-    return x->n != y->n ? (x->n > y->n ? -1 : 1) : (x->v > y->v) - (x->v < y->v);
-}
-
 static fke_status write_csvs(const fke_knowledge *k, const char *dir, const int *oo,
                              const int *co, fke_err *e)
 {
@@ -302,7 +291,7 @@ static fke_status write_csvs(const fke_knowledge *k, const char *dir, const int 
     FKE_TRY(open_in(&a, dir, "attributes.csv", e));
     f = a.f;
     fputs("occasion,category,attribute,rank,value,count,share\n", f);
-    valcount *vc = malloc(((size_t)k->val.n + 1) * sizeof *vc);
+    fke_scored *vc = malloc(((size_t)k->val.n + 1) * sizeof *vc);
     if (!vc) {
         fke_atomic_abort(&a);
         return fke_fail(e, FKE_ERR_NOMEM, "%s: no memory", a.path);
@@ -315,15 +304,15 @@ static fke_status write_csvs(const fke_knowledge *k, const char *dir, const int 
                 long tot = 0;
                 for (int v = 0; v < k->val.n; v++) {
                     long n = fke_countmap_get(&k->at, oo[i], co[j], a, v);
-                    if (n) vc[m].v = v, vc[m].n = n, tot += n, m++;
+                    if (n) vc[m++] = (fke_scored){(double)n, v}, tot += n;
                 }
-                qsort(vc, (size_t)m, sizeof *vc, by_n);
+                fke_scored_sort(vc, (size_t)m, 1); /* most frequent first */
                 for (int r = 0; r < m && r < 3; r++) {
                     csv(f, k->occ.s[oo[i]]), fputc(',', f), csv(f, k->cat.s[co[j]]);
                     fputc(',', f), csv(f, k->attr.s[a]);
                     fprintf(f, ",%d,", r + 1);
-                    csv(f, k->val.s[vc[r].v]);
-                    fprintf(f, ",%ld,%.6f\n", vc[r].n, (double)vc[r].n / tot);
+                    csv(f, k->val.s[vc[r].id]);
+                    fprintf(f, ",%ld,%.6f\n", (long)vc[r].score, vc[r].score / tot);
                 }
             }
         }

@@ -11,7 +11,7 @@
 #include "core/file.h"
 #include "run/eval.h"
 #include "model/model_io.h"
-#include "run/t_estimate.h"
+#include "run/noise_estimate.h"
 
 const char *const fke_query_strategy_names[FKE_QUERY_COUNT] = {"least", "margin", "entropy",
                                                                 "random"};

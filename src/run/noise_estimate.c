@@ -1,5 +1,5 @@
-/* noise.c - see noise.h. */
-#include "run/t_estimate.h"
+/* noise_estimate.c - see noise_estimate.h. */
+#include "run/noise_estimate.h"
 
 #include <errno.h>
 #include <math.h>
@@ -185,18 +185,6 @@ fke_status fke_image_probs_compute(fke_model *m, const fke_imageset *s, fke_garm
 }
 
 /* ---- anchor points -------------------------------------------------------- */
-typedef struct {
-    float v;
-    long s;
-} anchor_item;
-
-static int cmp_item(const void *a, const void *b)
-{
-    const anchor_item *x = a, *y = b;
-    if (x->v != y->v) return x->v < y->v ? -1 : 1;
-    return (x->s > y->s) - (x->s < y->s);
-}
-
 fke_status fke_noise_anchors(const fke_garment_probs *gp, double q, fke_tmatrices *tm,
                              long *anchor, fke_err *e)
 {
@@ -206,7 +194,7 @@ fke_status fke_noise_anchors(const fke_garment_probs *gp, double q, fke_tmatrice
     if (gp->count <= 0)
         return fke_fail(e, FKE_ERR_ARG, "anchor points: no garment to choose anchors from");
     size_t NG = (size_t)gp->N * gp->G;
-    anchor_item *it = malloc((size_t)gp->count * sizeof *it);
+    fke_scored *it = malloc((size_t)gp->count * sizeof *it);
     if (!it) return fke_fail(e, FKE_ERR_NOMEM, "anchor points: out of memory");
     tm->ntask = gp->ntask;
     for (int t = 0; t < gp->ntask; t++) {
@@ -221,12 +209,12 @@ fke_status fke_noise_anchors(const fke_garment_probs *gp, double q, fke_tmatrice
         for (int i = 0; i < n; i++) {
             long cnt = 0;
             for (size_t s = 0; s < NG; s++)
-                if (gp->have[s]) it[cnt++] = (anchor_item){gp->p[s * gp->W + gp->off[t] + i], (long)s};
-            qsort(it, (size_t)cnt, sizeof *it, cmp_item);
+                if (gp->have[s]) it[cnt++] = (fke_scored){gp->p[s * gp->W + gp->off[t] + i], (long)s};
+            fke_scored_sort(it, (size_t)cnt, 0);
             long k = (long)ceil(q * (double)(cnt - 1) - 1e-9);
             if (k < 0) k = 0;
             if (k > cnt - 1) k = cnt - 1;
-            long s = it[k].s;
+            long s = it[k].id;
             if (anchor && i < FKE_NOISE_MAXCLS) anchor[t * FKE_NOISE_MAXCLS + i] = s;
             const float *p = gp->p + (size_t)s * gp->W + gp->off[t];
             double sum = 0;

@@ -1,4 +1,4 @@
-/* noise.h - estimating the label-transition matrices of the noisy tasks
+/* noise_estimate.h - estimating the label-transition matrices of the noisy tasks
  * (category, then every attribute; docs/model.md "Weak labels"),
  * `fke noise estimate`:
  *
@@ -32,8 +32,8 @@
  * The pieces are public for tests and experiments: the per-garment softmax
  * of a model over a dataset (also used by `fke query`), the anchor-point
  * estimate from those probabilities, and the error against T_true. */
-#ifndef FKE_NOISE_H
-#define FKE_NOISE_H
+#ifndef FKE_NOISE_ESTIMATE_H
+#define FKE_NOISE_ESTIMATE_H
 #include "data/dataset.h"
 #include "model/model.h"
 #include "data/tmatrix.h"

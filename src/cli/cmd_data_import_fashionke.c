@@ -1,0 +1,19 @@
+/* cmd_data_import_fashionke.c - `fke data import fashionke`: a placeholder until the
+ * importer lands (data/import_fashionke.c). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+const char fke_data_import_fashionke_usage[] = "fke data import fashionke DIR --out F.h5\n"
+                                              "         (not built yet)\n";
+
+int fke_cmd_data_import_fashionke(int argc, char **argv)
+{
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: %s\n%s\n", fke_data_import_fashionke_usage, FKE_CLI_DOCS);
+        return 0;
+    }
+    fprintf(stderr, "fke data import fashionke: not built yet\n");
+    return 2;
+}
