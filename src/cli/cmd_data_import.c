@@ -29,7 +29,10 @@ int fke_cmd_data_import(int argc, char **argv)
     if (argc >= 2)
         for (size_t i = 0; i < N_FORMATS; i++)
             if (!strcmp(argv[1], formats[i].name)) return formats[i].run(argc - 1, argv + 1);
-    if (argc >= 2 && f == stderr) fprintf(f, "fke data import: unknown format '%s'\n", argv[1]);
+    if (argc >= 2 && f == stderr)
+        fprintf(f, argv[1][0] == '-' ? "fke data import: unknown option '%s'; options: -h/--help\n"
+                                     : "fke data import: unknown format '%s'\n",
+                argv[1]);
     fprintf(f, "usage: %s", fke_data_import_usage);
     for (size_t i = 0; i < N_FORMATS; i++) fprintf(f, "\nusage: %s", formats[i].usage);
     if (f == stdout) printf("\n%s\n", FKE_CLI_DOCS);
