@@ -17,18 +17,15 @@ typedef struct {
     fke_tensor x, W, b, y, r, dx, dW, db;
 } conv_ctx;
 
-static fke_status conv_loss(fke_gc *g, void *p, double *L)
+static fke_status conv_forward(fke_gc *g, void *p)
 {
     conv_ctx *c = p;
-    FKE_TRY(fke_conv2d_forward(&g->err, &c->x, &c->W, &c->b, c->o, &c->y, &g->arena));
-    *L = fke_gc_dot(&c->y, &c->r);
-    return FKE_OK;
+    return fke_conv2d_forward(&g->err, &c->x, &c->W, &c->b, c->o, &c->y, &g->arena);
 }
 
-static fke_status conv_grad(fke_gc *g, void *p)
+static fke_status conv_backward(fke_gc *g, void *p)
 {
     conv_ctx *c = p;
-    FKE_TRY(fke_conv2d_forward(&g->err, &c->x, &c->W, &c->b, c->o, &c->y, &g->arena));
     return fke_conv2d_backward(&g->err, &c->x, &c->W, &c->r, c->o, &c->dx, &c->dW, &c->db,
                                &g->arena);
 }
@@ -40,21 +37,11 @@ static int conv_case(fke_gc *g, const char *name, int N, int C, int H, int W, in
     c.o.stride = stride;
     c.o.pad = pad;
     int Ho = fke_conv2d_out_size(H, kh, stride, pad), Wo = fke_conv2d_out_size(W, kw, stride, pad);
-    c.x = fke_gc_tensor(g, 4, N, C, H, W);
-    c.W = fke_gc_tensor(g, 4, O, C, kh, kw);
-    c.b = fke_gc_tensor(g, 1, O);
-    c.y = fke_gc_tensor(g, 4, N, O, Ho, Wo);
-    c.dx = fke_gc_tensor(g, 4, N, C, H, W);
-    c.dW = fke_gc_tensor(g, 4, O, C, kh, kw);
-    c.db = fke_gc_tensor(g, 1, O);
-    c.r = fke_gc_uniform_like(g, &c.y, -1, 1);
-    fke_gc_fill_uniform(g, &c.x, -1, 1);
-    fke_gc_fill_uniform(g, &c.W, -1, 1);
-    fke_gc_fill_uniform(g, &c.b, -1, 1);
-    fke_gc_var(g, "x", &c.x, &c.dx);
-    fke_gc_var(g, "W", &c.W, &c.dW);
-    fke_gc_var(g, "b", &c.b, &c.db);
-    return fke_gc_run(g, name, conv_loss, conv_grad, &c) ? 0 : 1;
+    fke_gc_output(g, &c.y, &c.r, 4, N, O, Ho, Wo);
+    fke_gc_input(g, "x", &c.x, &c.dx, -1, 1, 4, N, C, H, W);
+    fke_gc_input(g, "W", &c.W, &c.dW, -1, 1, 4, O, C, kh, kw);
+    fke_gc_input(g, "b", &c.b, &c.db, -1, 1, 1, O);
+    return fke_gc_check(g, name, conv_forward, conv_backward, &c);
 }
 
 /* stride 2, pad 1, 3x3: the last input column falls out of the floor */
@@ -70,19 +57,16 @@ typedef struct {
     fke_tensor x, gamma, beta, rmean, rvar, mean, istd, y, r, dx, dgamma, dbeta;
 } bn_ctx;
 
-static fke_status bn_loss(fke_gc *g, void *p, double *L)
+static fke_status bn_forward(fke_gc *g, void *p)
 {
     bn_ctx *c = p;
-    FKE_TRY(fke_batchnorm_forward(&g->err, &c->x, &c->gamma, &c->beta, &c->rmean, &c->rvar,
-                                  c->train, &c->mean, &c->istd, &c->y));
-    *L = fke_gc_dot(&c->y, &c->r);
-    return FKE_OK;
+    return fke_batchnorm_forward(&g->err, &c->x, &c->gamma, &c->beta, &c->rmean, &c->rvar,
+                                 c->train, &c->mean, &c->istd, &c->y);
 }
 
-static fke_status bn_grad(fke_gc *g, void *p)
+static fke_status bn_backward(fke_gc *g, void *p)
 {
     bn_ctx *c = p;
-    FKE_TRY(bn_loss(g, p, &(double){0}));
     return fke_batchnorm_backward(&g->err, &c->x, &c->gamma, &c->mean, &c->istd, &c->r,
                                   c->train, &c->dx, &c->dgamma, &c->dbeta);
 }
@@ -92,141 +76,90 @@ static int bn_case(fke_gc *g, const char *name, int train)
     bn_ctx c;
     int N = 3, C = 4, H = 3, W = 2;
     c.train = train;
-    c.x = fke_gc_tensor(g, 4, N, C, H, W);
-    c.dx = fke_gc_tensor(g, 4, N, C, H, W);
-    c.y = fke_gc_tensor(g, 4, N, C, H, W);
-    c.gamma = fke_gc_tensor(g, 1, C);
-    c.beta = fke_gc_tensor(g, 1, C);
-    c.dgamma = fke_gc_tensor(g, 1, C);
-    c.dbeta = fke_gc_tensor(g, 1, C);
-    c.rmean = fke_gc_tensor(g, 1, C);
-    c.rvar = fke_gc_tensor(g, 1, C);
+    fke_gc_output(g, &c.y, &c.r, 4, N, C, H, W);
+    fke_gc_input(g, "x", &c.x, &c.dx, -2, 2, 4, N, C, H, W);
+    fke_gc_input(g, "gamma", &c.gamma, &c.dgamma, 0.5, 1.5, 1, C);
+    fke_gc_input(g, "beta", &c.beta, &c.dbeta, -1, 1, 1, C);
+    c.rmean = fke_gc_uniform_like(g, &c.beta, -0.5, 0.5);
+    c.rvar = fke_gc_uniform_like(g, &c.beta, 0.5, 1.5);
     c.mean = fke_gc_tensor(g, 1, C);
     c.istd = fke_gc_tensor(g, 1, C);
-    c.r = fke_gc_uniform_like(g, &c.y, -1, 1);
-    fke_gc_fill_uniform(g, &c.x, -2, 2);
-    fke_gc_fill_uniform(g, &c.gamma, 0.5, 1.5);
-    fke_gc_fill_uniform(g, &c.beta, -1, 1);
-    fke_gc_fill_uniform(g, &c.rmean, -0.5, 0.5);
-    fke_gc_fill_uniform(g, &c.rvar, 0.5, 1.5);
-    fke_gc_var(g, "x", &c.x, &c.dx);
-    fke_gc_var(g, "gamma", &c.gamma, &c.dgamma);
-    fke_gc_var(g, "beta", &c.beta, &c.dbeta);
-    return fke_gc_run(g, name, bn_loss, bn_grad, &c) ? 0 : 1;
+    return fke_gc_check(g, name, bn_forward, bn_backward, &c);
 }
 
 static int gc_batchnorm_train(fke_gc *g) { return bn_case(g, "batchnorm_train", 1); }
 static int gc_batchnorm_eval(fke_gc *g) { return bn_case(g, "batchnorm_eval", 0); }
 
-/* ---- relu -------------------------------------------------------------- */
+/* ---- one-input operations: relu, dropout, maxpool2d, avgpool_global, slice
+ * One context for the five, and one switch each for forward and backward, so
+ * that the ops read side by side; each case below is its shapes and how it
+ * keeps x off the op's kinks. */
+typedef enum { UN_RELU, UN_DROPOUT, UN_MAXPOOL, UN_AVGPOOL, UN_SLICE } un_op;
+
 typedef struct {
-    fke_tensor x, y, r, dx;
+    un_op op;
+    fke_tensor x, dx, y, r;
+    fke_rng seed;    /* dropout: every forward draws the same mask from a copy of this */
+    fke_tensor mask; /* dropout: shaped as x */
+    int k, s;        /* maxpool: window and stride */
+    int32_t *argmax; /* maxpool: (N, C, Ho, Wo) */
 } un_ctx;
 
-static fke_status relu_loss(fke_gc *g, void *p, double *L)
+static fke_status un_forward(fke_gc *g, void *p)
 {
     un_ctx *c = p;
-    FKE_TRY(fke_relu_forward(&g->err, &c->x, &c->y));
-    *L = fke_gc_dot(&c->y, &c->r);
-    return FKE_OK;
+    fke_rng rng = c->seed;
+    switch (c->op) {
+    case UN_RELU: return fke_relu_forward(&g->err, &c->x, &c->y);
+    case UN_DROPOUT: return fke_dropout_forward(&g->err, &c->x, 0.3, 1, &rng, &c->mask, &c->y);
+    case UN_MAXPOOL: return fke_maxpool2d_forward(&g->err, &c->x, c->k, c->s, &c->y, c->argmax);
+    case UN_AVGPOOL: return fke_avgpool_global_forward(&g->err, &c->x, &c->y);
+    case UN_SLICE: return fke_slice_forward(&g->err, &c->x, 2, 5, &c->y);
+    }
+    return fke_fail(&g->err, FKE_ERR_ARG, "gradcheck: one-input op %d is not known", (int)c->op);
 }
 
-static fke_status relu_grad(fke_gc *g, void *p)
+static fke_status un_backward(fke_gc *g, void *p)
 {
     un_ctx *c = p;
-    FKE_TRY(fke_relu_forward(&g->err, &c->x, &c->y));
-    return fke_relu_backward(&g->err, &c->y, &c->r, &c->dx);
+    switch (c->op) {
+    case UN_RELU: return fke_relu_backward(&g->err, &c->y, &c->r, &c->dx);
+    case UN_DROPOUT: return fke_dropout_backward(&g->err, &c->mask, &c->r, &c->dx);
+    case UN_MAXPOOL: return fke_maxpool2d_backward(&g->err, &c->r, c->argmax, &c->dx);
+    case UN_AVGPOOL: return fke_avgpool_global_backward(&g->err, &c->r, &c->dx);
+    case UN_SLICE: return fke_slice_backward(&g->err, &c->r, 2, &c->dx);
+    }
+    return fke_fail(&g->err, FKE_ERR_ARG, "gradcheck: one-input op %d is not known", (int)c->op);
 }
 
 static int gc_relu(fke_gc *g)
 {
-    un_ctx c;
-    c.x = fke_gc_tensor(g, 3, 3, 5, 7);
-    c.y = fke_gc_tensor(g, 3, 3, 5, 7);
-    c.dx = fke_gc_tensor(g, 3, 3, 5, 7);
-    c.r = fke_gc_uniform_like(g, &c.y, -1, 1);
-    fke_gc_fill_uniform(g, &c.x, -1, 1);
+    un_ctx c = {.op = UN_RELU};
+    fke_gc_output(g, &c.y, &c.r, 3, 3, 5, 7);
+    fke_gc_input(g, "x", &c.x, &c.dx, -1, 1, 3, 3, 5, 7);
     /* |x| >= 0.05: no input within a step of the kink */
     for (size_t i = 0; c.x.data && i < fke_numel(&c.x); i++)
         c.x.data[i] = c.x.data[i] < 0 ? c.x.data[i] - 0.05 : c.x.data[i] + 0.05;
-    fke_gc_var(g, "x", &c.x, &c.dx);
-    return fke_gc_run(g, "relu", relu_loss, relu_grad, &c) ? 0 : 1;
-}
-
-/* ---- dropout ----------------------------------------------------------- */
-typedef struct {
-    fke_rng seed; /* every forward draws the same mask from a copy of this */
-    fke_tensor x, mask, y, r, dx;
-} drop_ctx;
-
-static fke_status drop_fwd(fke_gc *g, drop_ctx *c)
-{
-    fke_rng rng = c->seed;
-    return fke_dropout_forward(&g->err, &c->x, 0.3, 1, &rng, &c->mask, &c->y);
-}
-
-static fke_status drop_loss(fke_gc *g, void *p, double *L)
-{
-    drop_ctx *c = p;
-    FKE_TRY(drop_fwd(g, c));
-    *L = fke_gc_dot(&c->y, &c->r);
-    return FKE_OK;
-}
-
-static fke_status drop_grad(fke_gc *g, void *p)
-{
-    drop_ctx *c = p;
-    FKE_TRY(drop_fwd(g, c));
-    return fke_dropout_backward(&g->err, &c->mask, &c->r, &c->dx);
+    return fke_gc_check(g, "relu", un_forward, un_backward, &c);
 }
 
 static int gc_dropout(fke_gc *g)
 {
-    drop_ctx c;
-    c.seed = g->rng;
+    un_ctx c = {.op = UN_DROPOUT, .seed = g->rng};
     fke_rng_u64(&g->rng);
-    c.x = fke_gc_tensor(g, 2, 5, 9);
+    fke_gc_output(g, &c.y, &c.r, 2, 5, 9);
+    fke_gc_input(g, "x", &c.x, &c.dx, -1, 1, 2, 5, 9);
     c.mask = fke_gc_tensor(g, 2, 5, 9);
-    c.y = fke_gc_tensor(g, 2, 5, 9);
-    c.dx = fke_gc_tensor(g, 2, 5, 9);
-    c.r = fke_gc_uniform_like(g, &c.y, -1, 1);
-    fke_gc_fill_uniform(g, &c.x, -1, 1);
-    fke_gc_var(g, "x", &c.x, &c.dx);
-    return fke_gc_run(g, "dropout", drop_loss, drop_grad, &c) ? 0 : 1;
-}
-
-/* ---- maxpool2d --------------------------------------------------------- */
-typedef struct {
-    int k, s;
-    int32_t *argmax; /* (N, C, Ho, Wo) */
-    fke_tensor x, y, r, dx;
-} mp_ctx;
-
-static fke_status mp_loss(fke_gc *g, void *p, double *L)
-{
-    mp_ctx *c = p;
-    FKE_TRY(fke_maxpool2d_forward(&g->err, &c->x, c->k, c->s, &c->y, c->argmax));
-    *L = fke_gc_dot(&c->y, &c->r);
-    return FKE_OK;
-}
-
-static fke_status mp_grad(fke_gc *g, void *p)
-{
-    mp_ctx *c = p;
-    FKE_TRY(fke_maxpool2d_forward(&g->err, &c->x, c->k, c->s, &c->y, c->argmax));
-    return fke_maxpool2d_backward(&g->err, &c->r, c->argmax, &c->dx);
+    return fke_gc_check(g, "dropout", un_forward, un_backward, &c);
 }
 
 static int gc_maxpool2d(fke_gc *g)
 {
-    mp_ctx c;
+    un_ctx c = {.op = UN_MAXPOOL, .k = 3, .s = 2}; /* overlapping windows: an input can win twice */
     int N = 2, C = 3, H = 7, W = 6;
-    c.k = 3, c.s = 2; /* overlapping windows: an input can win twice */
     int Ho = fke_maxpool2d_out_size(H, c.k, c.s), Wo = fke_maxpool2d_out_size(W, c.k, c.s);
-    c.x = fke_gc_tensor(g, 4, N, C, H, W);
-    c.dx = fke_gc_tensor(g, 4, N, C, H, W);
-    c.y = fke_gc_tensor(g, 4, N, C, Ho, Wo);
-    c.r = fke_gc_uniform_like(g, &c.y, -1, 1);
+    fke_gc_output(g, &c.y, &c.r, 4, N, C, Ho, Wo);
+    fke_gc_input_zero(g, "x", &c.x, &c.dx, 4, N, C, H, W);
     c.argmax = fke_arena_alloc(&g->arena, &g->err, (size_t)N * C * Ho * Wo * sizeof(int32_t));
     /* distinct values 0.01 apart, shuffled: no ties within a step */
     size_t n = fke_numel(&c.x);
@@ -236,36 +169,25 @@ static int gc_maxpool2d(fke_gc *g)
         fke_real t = c.x.data[i - 1];
         c.x.data[i - 1] = c.x.data[j], c.x.data[j] = t;
     }
-    fke_gc_var(g, "x", &c.x, &c.dx);
-    return fke_gc_run(g, "maxpool2d", mp_loss, mp_grad, &c) ? 0 : 1;
+    return fke_gc_check(g, "maxpool2d", un_forward, un_backward, &c);
 }
 
-/* ---- global average pool ----------------------------------------------- */
-static fke_status gap_loss(fke_gc *g, void *p, double *L)
-{
-    un_ctx *c = p;
-    FKE_TRY(fke_avgpool_global_forward(&g->err, &c->x, &c->y));
-    *L = fke_gc_dot(&c->y, &c->r);
-    return FKE_OK;
-}
-
-static fke_status gap_grad(fke_gc *g, void *p)
-{
-    un_ctx *c = p;
-    FKE_TRY(fke_avgpool_global_forward(&g->err, &c->x, &c->y));
-    return fke_avgpool_global_backward(&g->err, &c->r, &c->dx);
-}
-
+/* y (2, 3) = the means of x (2, 3, 4, 5) over H and W */
 static int gc_avgpool_global(fke_gc *g)
 {
-    un_ctx c;
-    c.x = fke_gc_tensor(g, 4, 2, 3, 4, 5);
-    c.dx = fke_gc_tensor(g, 4, 2, 3, 4, 5);
-    c.y = fke_gc_tensor(g, 2, 2, 3);
-    c.r = fke_gc_uniform_like(g, &c.y, -1, 1);
-    fke_gc_fill_uniform(g, &c.x, -1, 1);
-    fke_gc_var(g, "x", &c.x, &c.dx);
-    return fke_gc_run(g, "avgpool_global", gap_loss, gap_grad, &c) ? 0 : 1;
+    un_ctx c = {.op = UN_AVGPOOL};
+    fke_gc_output(g, &c.y, &c.r, 2, 2, 3);
+    fke_gc_input(g, "x", &c.x, &c.dx, -1, 1, 4, 2, 3, 4, 5);
+    return fke_gc_check(g, "avgpool_global", un_forward, un_backward, &c);
+}
+
+/* y (3, 3) = x (3, 7)[:, 2:5] */
+static int gc_slice(fke_gc *g)
+{
+    un_ctx c = {.op = UN_SLICE};
+    fke_gc_output(g, &c.y, &c.r, 2, 3, 3);
+    fke_gc_input(g, "x", &c.x, &c.dx, -1, 1, 2, 3, 7);
+    return fke_gc_check(g, "slice", un_forward, un_backward, &c);
 }
 
 /* ---- add --------------------------------------------------------------- */
@@ -273,35 +195,25 @@ typedef struct {
     fke_tensor a, b, y, r, da, db;
 } add_ctx;
 
-static fke_status add_loss(fke_gc *g, void *p, double *L)
+static fke_status add_forward(fke_gc *g, void *p)
 {
     add_ctx *c = p;
-    FKE_TRY(fke_add_forward(&g->err, &c->a, &c->b, &c->y));
-    *L = fke_gc_dot(&c->y, &c->r);
-    return FKE_OK;
+    return fke_add_forward(&g->err, &c->a, &c->b, &c->y);
 }
 
-static fke_status add_grad(fke_gc *g, void *p)
+static fke_status add_backward(fke_gc *g, void *p)
 {
     add_ctx *c = p;
-    FKE_TRY(fke_add_forward(&g->err, &c->a, &c->b, &c->y));
     return fke_add_backward(&g->err, &c->r, &c->da, &c->db);
 }
 
 static int gc_add(fke_gc *g)
 {
     add_ctx c;
-    c.a = fke_gc_tensor(g, 4, 2, 3, 3, 5);
-    c.b = fke_gc_tensor(g, 4, 2, 3, 3, 5);
-    c.y = fke_gc_tensor(g, 4, 2, 3, 3, 5);
-    c.da = fke_gc_tensor(g, 4, 2, 3, 3, 5);
-    c.db = fke_gc_tensor(g, 4, 2, 3, 3, 5);
-    c.r = fke_gc_uniform_like(g, &c.y, -1, 1);
-    fke_gc_fill_uniform(g, &c.a, -1, 1);
-    fke_gc_fill_uniform(g, &c.b, -1, 1);
-    fke_gc_var(g, "a", &c.a, &c.da);
-    fke_gc_var(g, "b", &c.b, &c.db);
-    return fke_gc_run(g, "add", add_loss, add_grad, &c) ? 0 : 1;
+    fke_gc_output(g, &c.y, &c.r, 4, 2, 3, 3, 5);
+    fke_gc_input(g, "a", &c.a, &c.da, -1, 1, 4, 2, 3, 3, 5);
+    fke_gc_input(g, "b", &c.b, &c.db, -1, 1, 4, 2, 3, 3, 5);
+    return fke_gc_check(g, "add", add_forward, add_backward, &c);
 }
 
 /* ---- concat ------------------------------------------------------------ */
@@ -309,21 +221,18 @@ typedef struct {
     fke_tensor x[3], dx[3], y, r;
 } cat_ctx;
 
-static fke_status cat_loss(fke_gc *g, void *p, double *L)
+static fke_status cat_forward(fke_gc *g, void *p)
 {
     cat_ctx *c = p;
     const fke_tensor *xs[] = {&c->x[0], &c->x[1], &c->x[2]};
-    FKE_TRY(fke_concat_forward(&g->err, 3, xs, &c->y));
-    *L = fke_gc_dot(&c->y, &c->r);
-    return FKE_OK;
+    return fke_concat_forward(&g->err, 3, xs, &c->y);
 }
 
-static fke_status cat_grad(fke_gc *g, void *p)
+static fke_status cat_backward(fke_gc *g, void *p)
 {
     cat_ctx *c = p;
     const fke_tensor *xs[] = {&c->x[0], &c->x[1], &c->x[2]};
     fke_tensor *dxs[] = {&c->dx[0], &c->dx[1], &c->dx[2]};
-    FKE_TRY(fke_concat_forward(&g->err, 3, xs, &c->y));
     return fke_concat_backward(&g->err, &c->r, 3, xs, dxs);
 }
 
@@ -332,43 +241,9 @@ static int gc_concat(fke_gc *g)
     cat_ctx c;
     static const char *names[] = {"x0", "x1", "x2"};
     int N = 3, D[3] = {2, 4, 1};
-    for (int i = 0; i < 3; i++) {
-        c.x[i] = fke_gc_tensor(g, 2, N, D[i]);
-        c.dx[i] = fke_gc_tensor(g, 2, N, D[i]);
-        fke_gc_fill_uniform(g, &c.x[i], -1, 1);
-    }
-    c.y = fke_gc_tensor(g, 2, N, D[0] + D[1] + D[2]);
-    c.r = fke_gc_uniform_like(g, &c.y, -1, 1);
-    for (int i = 0; i < 3; i++) fke_gc_var(g, names[i], &c.x[i], &c.dx[i]);
-    return fke_gc_run(g, "concat", cat_loss, cat_grad, &c) ? 0 : 1;
-}
-
-/* ---- slice ------------------------------------------------------------- */
-static fke_status slice_loss(fke_gc *g, void *p, double *L)
-{
-    un_ctx *c = p;
-    FKE_TRY(fke_slice_forward(&g->err, &c->x, 2, 5, &c->y));
-    *L = fke_gc_dot(&c->y, &c->r);
-    return FKE_OK;
-}
-
-static fke_status slice_grad(fke_gc *g, void *p)
-{
-    un_ctx *c = p;
-    FKE_TRY(fke_slice_forward(&g->err, &c->x, 2, 5, &c->y));
-    return fke_slice_backward(&g->err, &c->r, 2, &c->dx);
-}
-
-static int gc_slice(fke_gc *g)
-{
-    un_ctx c;
-    c.x = fke_gc_tensor(g, 2, 3, 7);
-    c.dx = fke_gc_tensor(g, 2, 3, 7);
-    c.y = fke_gc_tensor(g, 2, 3, 3);
-    c.r = fke_gc_uniform_like(g, &c.y, -1, 1);
-    fke_gc_fill_uniform(g, &c.x, -1, 1);
-    fke_gc_var(g, "x", &c.x, &c.dx);
-    return fke_gc_run(g, "slice", slice_loss, slice_grad, &c) ? 0 : 1;
+    for (int i = 0; i < 3; i++) fke_gc_input(g, names[i], &c.x[i], &c.dx[i], -1, 1, 2, N, D[i]);
+    fke_gc_output(g, &c.y, &c.r, 2, N, D[0] + D[1] + D[2]);
+    return fke_gc_check(g, "concat", cat_forward, cat_backward, &c);
 }
 
 const fke_gc_case fke_gc_cnn_cases[] = {

@@ -13,52 +13,29 @@ typedef struct {
     fke_tensor x[NX], dx[NX], y, r, rhalf;
 } ga_ctx;
 
-static fke_status ga_loss(fke_gc *g, void *p, double *L)
+static fke_status ga_forward(fke_gc *g, void *p)
 {
     ga_ctx *c = p;
     const fke_tensor *xs[NX] = {&c->x[0], &c->x[1]};
-    FKE_TRY(fke_gather_forward(&g->err, c->n, xs, c->idx, c->step, &c->y));
-    *L = fke_gc_dot(&c->y, &c->r);
-    return FKE_OK;
+    return fke_gather_forward(&g->err, c->n, xs, c->idx, c->step, &c->y);
 }
 
-static fke_status ga_grad(fke_gc *g, void *p)
+static fke_status ga_backward(fke_gc *g, void *p)
 {
     ga_ctx *c = p;
     const fke_tensor *xs[NX] = {&c->x[0], &c->x[1]};
     fke_tensor *dxs[NX] = {&c->dx[0], &c->dx[1]};
-    FKE_TRY(fke_gather_forward(&g->err, c->n, xs, c->idx, c->step, &c->y));
     for (int twice = 0; twice < 2; twice++)
         FKE_TRY(fke_gather_backward(&g->err, &c->rhalf, c->n, xs, c->idx, c->step, dxs));
     return FKE_OK;
 }
 
-static fke_tensor zeros_like(fke_gc *g, const fke_tensor *like)
+/* half of r (exact in binary, so the two halves add up to r) */
+static fke_tensor halve(fke_gc *g, const fke_tensor *r)
 {
-    fke_tensor t = *like;
-    t.data = fke_arena_alloc(&g->arena, &g->err, fke_numel(like) * sizeof(fke_real));
-    return t;
-}
-
-/* r and its half (exact in binary, so the two halves add up to r) */
-static void weights(fke_gc *g, const fke_tensor *y, fke_tensor *r, fke_tensor *rhalf)
-{
-    *r = fke_gc_uniform_like(g, y, -1, 1);
-    *rhalf = zeros_like(g, y);
-    if (!r->data || !rhalf->data) return;
-    for (size_t i = 0; i < fke_numel(y); i++) rhalf->data[i] = r->data[i] / 2;
-}
-
-static int run_gather(fke_gc *g, const char *name, ga_ctx *c)
-{
-    static const char *names[NX] = {"x0", "x1"};
-    for (int j = 0; j < c->n; j++) {
-        c->dx[j] = zeros_like(g, &c->x[j]);
-        fke_gc_fill_uniform(g, &c->x[j], -1, 1);
-        fke_gc_var(g, names[j], &c->x[j], &c->dx[j]);
-    }
-    weights(g, &c->y, &c->r, &c->rhalf);
-    return fke_gc_run(g, name, ga_loss, ga_grad, c) ? 0 : 1;
+    fke_tensor h = fke_gc_zeros_like(g, r);
+    for (size_t i = 0; r->data && h.data && i < fke_numel(r); i++) h.data[i] = r->data[i] / 2;
+    return h;
 }
 
 /* y (7, 5) = [x0 ; x1] at rows 4, 0, 9, 4, 7, 2, 4 of x0 (2, 5, 3) and
@@ -67,10 +44,11 @@ static int gc_gather(fke_gc *g)
 {
     static const int32_t idx[] = {4, 0, 9, 4, 7, 2, 4};
     ga_ctx c = {.n = 2, .step = FKE_NO_STEP, .idx = idx};
-    c.x[0] = fke_gc_tensor(g, 3, 2, 5, 3);
-    c.x[1] = fke_gc_tensor(g, 2, 10, 2);
-    c.y = fke_gc_tensor(g, 2, 7, 5);
-    return run_gather(g, "gather", &c);
+    fke_gc_input(g, "x0", &c.x[0], &c.dx[0], -1, 1, 3, 2, 5, 3);
+    fke_gc_input(g, "x1", &c.x[1], &c.dx[1], -1, 1, 2, 10, 2);
+    fke_gc_output(g, &c.y, &c.r, 2, 7, 5);
+    c.rhalf = halve(g, &c.r);
+    return fke_gc_check(g, "gather", ga_forward, ga_backward, &c);
 }
 
 /* y (3, 2, 3) = [x0 ; x1] at step 2 of sequences 3, 1, 3 of x0 (4, 3, 2)
@@ -79,10 +57,11 @@ static int gc_gather_step(fke_gc *g)
 {
     static const int32_t idx[] = {3, 1, 3};
     ga_ctx c = {.n = 2, .step = 2, .idx = idx};
-    c.x[0] = fke_gc_tensor(g, 3, 4, 3, 2);
-    c.x[1] = fke_gc_tensor(g, 3, 4, 3, 4);
-    c.y = fke_gc_tensor(g, 3, 3, 2, 3);
-    return run_gather(g, "gather_step", &c);
+    fke_gc_input(g, "x0", &c.x[0], &c.dx[0], -1, 1, 3, 4, 3, 2);
+    fke_gc_input(g, "x1", &c.x[1], &c.dx[1], -1, 1, 3, 4, 3, 4);
+    fke_gc_output(g, &c.y, &c.r, 3, 3, 2, 3);
+    c.rhalf = halve(g, &c.r);
+    return fke_gc_check(g, "gather_step", ga_forward, ga_backward, &c);
 }
 
 /* ---- scatter ------------------------------------------------------------ */
@@ -91,18 +70,15 @@ typedef struct {
     fke_tensor x, dx, y, r, rhalf;
 } sc_ctx;
 
-static fke_status sc_loss(fke_gc *g, void *p, double *L)
+static fke_status sc_forward(fke_gc *g, void *p)
 {
     sc_ctx *c = p;
-    FKE_TRY(fke_scatter_forward(&g->err, &c->x, c->idx, &c->y));
-    *L = fke_gc_dot(&c->y, &c->r);
-    return FKE_OK;
+    return fke_scatter_forward(&g->err, &c->x, c->idx, &c->y);
 }
 
-static fke_status sc_grad(fke_gc *g, void *p)
+static fke_status sc_backward(fke_gc *g, void *p)
 {
     sc_ctx *c = p;
-    FKE_TRY(fke_scatter_forward(&g->err, &c->x, c->idx, &c->y));
     for (int twice = 0; twice < 2; twice++)
         FKE_TRY(fke_scatter_backward(&g->err, &c->rhalf, &c->x, c->idx, &c->dx));
     return FKE_OK;
@@ -114,13 +90,10 @@ static int gc_scatter(fke_gc *g)
 {
     static const int32_t idx[] = {0, 1, 2, 8, 11};
     sc_ctx c = {.idx = idx};
-    c.x = fke_gc_tensor(g, 2, 5, 3);
-    c.dx = fke_gc_tensor(g, 2, 5, 3);
-    c.y = fke_gc_tensor(g, 3, 3, 4, 3);
-    fke_gc_fill_uniform(g, &c.x, -1, 1);
-    weights(g, &c.y, &c.r, &c.rhalf);
-    fke_gc_var(g, "x", &c.x, &c.dx);
-    return fke_gc_run(g, "scatter", sc_loss, sc_grad, &c) ? 0 : 1;
+    fke_gc_input(g, "x", &c.x, &c.dx, -1, 1, 2, 5, 3);
+    fke_gc_output(g, &c.y, &c.r, 3, 3, 4, 3);
+    c.rhalf = halve(g, &c.r);
+    return fke_gc_check(g, "scatter", sc_forward, sc_backward, &c);
 }
 
 const fke_gc_case fke_gc_gather_cases[] = {

@@ -45,16 +45,15 @@ static fke_status fx_grad(fke_gc *g, void *p)
 }
 
 /* N = 7 rows of n classes: rows 1 and 4 have missing labels, row 5 is left
- * out by sel; logits spread over [-3, 3] */
+ * out by sel; logits spread over [-3, 3] (registered here), theta over
+ * [-2, 2] (registered by the case that uses it) */
 static void setup(fke_gc *g, loss_ctx *c, int N, int n)
 {
-    c->z = fke_gc_tensor(g, 2, N, n);
-    c->dz = fke_gc_tensor(g, 2, N, n);
-    c->th = fke_gc_tensor(g, 2, n, n);
-    c->dth = fke_gc_tensor(g, 2, n, n);
     c->labels = fke_arena_alloc(&g->arena, &g->err, sizeof(int32_t) * N);
     c->sel = fke_arena_alloc(&g->arena, &g->err, (size_t)N);
-    if (c->z.data) fke_gc_fill_uniform(g, &c->z, -3, 3);
+    fke_gc_input(g, "logits", &c->z, &c->dz, -3, 3, 2, N, n);
+    c->th = fke_gc_tensor(g, 2, n, n);
+    c->dth = fke_gc_zeros_like(g, &c->th);
     if (c->th.data) fke_gc_fill_uniform(g, &c->th, -2, 2);
     for (int i = 0; c->labels && c->sel && i < N; i++) {
         c->labels[i] = (i == 1 || i == 4) ? -1 : (int32_t)fke_rng_below(&g->rng, n);
@@ -67,7 +66,6 @@ static int gc_softmax_xent(fke_gc *g)
 {
     loss_ctx c;
     setup(g, &c, 7, 5);
-    fke_gc_var(g, "logits", &c.z, &c.dz);
     return fke_gc_run(g, "softmax_xent", xent_loss, xent_grad, &c) ? 0 : 1;
 }
 
@@ -75,7 +73,6 @@ static int gc_forward_xent(fke_gc *g)
 {
     loss_ctx c;
     setup(g, &c, 7, 5);
-    fke_gc_var(g, "logits", &c.z, &c.dz);
     fke_gc_var(g, "theta", &c.th, &c.dth);
     return fke_gc_run(g, "forward_xent", fx_loss, fx_grad, &c) ? 0 : 1;
 }

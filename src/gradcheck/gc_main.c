@@ -58,7 +58,7 @@ int main(int argc, char **argv)
             if (only && strcmp(only, c->name) != 0) continue;
             fke_arena_reset(&g.arena);
             fke_rng_seed(&g.rng, seed + 7919u * (unsigned)ran);
-            g.nvar = 0;
+            g.nvar = g.nout = g.overflow = 0;
             g.err.msg[0] = 0;
             failed += c->run(&g) != 0;
             ran++;

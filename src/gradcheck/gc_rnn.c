@@ -15,8 +15,9 @@ typedef struct {
     fke_gru_cache kg;
 } rnn_ctx;
 
-static fke_status rnn_fwd(fke_gc *g, rnn_ctx *c)
+static fke_status rnn_forward(fke_gc *g, void *p)
 {
+    rnn_ctx *c = p;
     if (c->lstm)
         return fke_lstm_forward(&g->err, &c->P, &c->x, c->len, c->reverse, &c->h0, &c->c0,
                                 &c->kl, &c->y, &c->hT, &c->cT);
@@ -24,19 +25,9 @@ static fke_status rnn_fwd(fke_gc *g, rnn_ctx *c)
                            &c->y, &c->hT);
 }
 
-static fke_status rnn_loss(fke_gc *g, void *p, double *L)
+static fke_status rnn_backward(fke_gc *g, void *p)
 {
     rnn_ctx *c = p;
-    FKE_TRY(rnn_fwd(g, c));
-    *L = fke_gc_dot(&c->y, &c->ry) + fke_gc_dot(&c->hT, &c->rh);
-    if (c->lstm) *L += fke_gc_dot(&c->cT, &c->rc);
-    return FKE_OK;
-}
-
-static fke_status rnn_grad(fke_gc *g, void *p)
-{
-    rnn_ctx *c = p;
-    FKE_TRY(rnn_fwd(g, c));
     if (c->lstm)
         return fke_lstm_backward(&g->err, &c->P, &c->x, &c->kl, &c->ry, &c->rh, &c->rc,
                                  &c->dx, &c->dh0, &c->dc0, &c->dP);
@@ -48,44 +39,21 @@ static int gc_rnn(fke_gc *g, const char *name, int lstm, int reverse)
 {
     rnn_ctx c = {.lstm = lstm, .reverse = reverse, .len = {4, 2, 1}};
     int N = 3, T = 4, I = 5, H = 3, G = (lstm ? 4 : 3) * H;
-    c.P.W_ih = fke_gc_tensor(g, 2, G, I);
-    c.P.W_hh = fke_gc_tensor(g, 2, G, H);
-    c.P.b_ih = fke_gc_tensor(g, 1, G);
-    c.P.b_hh = fke_gc_tensor(g, 1, G);
-    c.dP.W_ih = fke_gc_tensor(g, 2, G, I);
-    c.dP.W_hh = fke_gc_tensor(g, 2, G, H);
-    c.dP.b_ih = fke_gc_tensor(g, 1, G);
-    c.dP.b_hh = fke_gc_tensor(g, 1, G);
-    c.x = fke_gc_tensor(g, 3, N, T, I);
-    c.dx = fke_gc_tensor(g, 3, N, T, I);
-    c.h0 = fke_gc_tensor(g, 2, N, H);
-    c.dh0 = fke_gc_tensor(g, 2, N, H);
-    c.c0 = fke_gc_tensor(g, 2, N, H);
-    c.dc0 = fke_gc_tensor(g, 2, N, H);
-    c.y = fke_gc_tensor(g, 3, N, T, H);
-    c.hT = fke_gc_tensor(g, 2, N, H);
-    c.cT = fke_gc_tensor(g, 2, N, H);
-    c.ry = fke_gc_uniform_like(g, &c.y, -1, 1);
-    c.rh = fke_gc_uniform_like(g, &c.hT, -1, 1);
-    c.rc = fke_gc_uniform_like(g, &c.cT, -1, 1);
-    fke_gc_fill_uniform(g, &c.x, -1, 1); /* padded steps too: their gradient must be 0 */
-    fke_gc_fill_uniform(g, &c.P.W_ih, -0.6, 0.6);
-    fke_gc_fill_uniform(g, &c.P.W_hh, -0.6, 0.6);
-    fke_gc_fill_uniform(g, &c.P.b_ih, -0.5, 0.5);
-    fke_gc_fill_uniform(g, &c.P.b_hh, -0.5, 0.5);
-    fke_gc_fill_uniform(g, &c.h0, -0.8, 0.8);
-    fke_gc_fill_uniform(g, &c.c0, -0.8, 0.8);
+    fke_gc_output(g, &c.y, &c.ry, 3, N, T, H);
+    fke_gc_output(g, &c.hT, &c.rh, 2, N, H);
+    fke_gc_output(g, &c.cT, &c.rc, 2, N, H); /* the GRU leaves cT at 0: it adds 0 to the loss */
+    /* x on the padded steps too: their gradient must be 0 */
+    fke_gc_input(g, "x", &c.x, &c.dx, -1, 1, 3, N, T, I);
+    fke_gc_input(g, "W_ih", &c.P.W_ih, &c.dP.W_ih, -0.6, 0.6, 2, G, I);
+    fke_gc_input(g, "W_hh", &c.P.W_hh, &c.dP.W_hh, -0.6, 0.6, 2, G, H);
+    fke_gc_input(g, "b_ih", &c.P.b_ih, &c.dP.b_ih, -0.5, 0.5, 1, G);
+    fke_gc_input(g, "b_hh", &c.P.b_hh, &c.dP.b_hh, -0.5, 0.5, 1, G);
+    fke_gc_input(g, "h0", &c.h0, &c.dh0, -0.8, 0.8, 2, N, H);
+    if (lstm) fke_gc_input(g, "c0", &c.c0, &c.dc0, -0.8, 0.8, 2, N, H);
     fke_status s = lstm ? fke_lstm_cache_alloc(&g->arena, &g->err, N, T, H, &c.kl)
                         : fke_gru_cache_alloc(&g->arena, &g->err, N, T, H, &c.kg);
-    if (s != FKE_OK) c.x.data = NULL; /* reported by fke_gc_run as not allocated */
-    fke_gc_var(g, "x", &c.x, &c.dx);
-    fke_gc_var(g, "h0", &c.h0, &c.dh0);
-    if (lstm) fke_gc_var(g, "c0", &c.c0, &c.dc0);
-    fke_gc_var(g, "W_ih", &c.P.W_ih, &c.dP.W_ih);
-    fke_gc_var(g, "W_hh", &c.P.W_hh, &c.dP.W_hh);
-    fke_gc_var(g, "b_ih", &c.P.b_ih, &c.dP.b_ih);
-    fke_gc_var(g, "b_hh", &c.P.b_hh, &c.dP.b_hh);
-    return fke_gc_run(g, name, rnn_loss, rnn_grad, &c) ? 0 : 1;
+    if (s != FKE_OK) c.x.data = NULL; /* reported by fke_gc_check as not allocated */
+    return fke_gc_check(g, name, rnn_forward, rnn_backward, &c);
 }
 
 static int gc_lstm_fwd(fke_gc *g) { return gc_rnn(g, "lstm_fwd", 1, 0); }

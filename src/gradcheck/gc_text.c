@@ -13,18 +13,15 @@ typedef struct {
     fke_tensor table, dtable, out, r;
 } emb_ctx;
 
-static fke_status emb_loss(fke_gc *g, void *p, double *L)
+static fke_status emb_forward(fke_gc *g, void *p)
 {
     emb_ctx *c = p;
-    FKE_TRY(fke_embedding_forward(&g->err, c->ids, c->N, c->L, &c->table, &c->out));
-    *L = fke_gc_dot(&c->out, &c->r);
-    return FKE_OK;
+    return fke_embedding_forward(&g->err, c->ids, c->N, c->L, &c->table, &c->out);
 }
 
-static fke_status emb_grad(fke_gc *g, void *p)
+static fke_status emb_backward(fke_gc *g, void *p)
 {
     emb_ctx *c = p;
-    FKE_TRY(fke_embedding_forward(&g->err, c->ids, c->N, c->L, &c->table, &c->out));
     return fke_embedding_backward(&g->err, c->ids, c->N, c->L, &c->r, &c->dtable);
 }
 
@@ -35,15 +32,11 @@ static int gc_embedding(fke_gc *g)
     c.N = 3;
     c.L = 7; /* 21 ids over 6 rows: repeats are certain, so the scatter-add is tested */
     c.ids = fke_arena_alloc(&g->arena, &g->err, sizeof(int32_t) * c.N * c.L);
-    c.table = fke_gc_tensor(g, 2, V, D);
-    c.dtable = fke_gc_tensor(g, 2, V, D);
-    c.out = fke_gc_tensor(g, 3, c.N, c.L, D);
-    if (!c.ids || !c.out.data) return fke_gc_run(g, "embedding", emb_loss, emb_grad, &c) ? 0 : 1;
-    c.r = fke_gc_uniform_like(g, &c.out, -1, 1);
-    fke_gc_fill_uniform(g, &c.table, -1, 1);
-    for (int i = 0; i < c.N * c.L; i++) c.ids[i] = (int32_t)fke_rng_below(&g->rng, V);
-    fke_gc_var(g, "table", &c.table, &c.dtable);
-    return fke_gc_run(g, "embedding", emb_loss, emb_grad, &c) ? 0 : 1;
+    fke_gc_output(g, &c.out, &c.r, 3, c.N, c.L, D);
+    fke_gc_input(g, "table", &c.table, &c.dtable, -1, 1, 2, V, D);
+    for (int i = 0; c.ids && i < c.N * c.L; i++) c.ids[i] = (int32_t)fke_rng_below(&g->rng, V);
+    if (!c.ids) c.table.data = NULL; /* reported by fke_gc_check as not allocated */
+    return fke_gc_check(g, "embedding", emb_forward, emb_backward, &c);
 }
 
 /* ---- textcnn ------------------------------------------------------------ */
@@ -53,20 +46,17 @@ typedef struct {
     int32_t *arg;
 } tc_ctx;
 
-static fke_status tc_loss(fke_gc *g, void *p, double *L)
+static fke_status tc_forward(fke_gc *g, void *p)
 {
     tc_ctx *c = p;
-    FKE_TRY(fke_textcnn_forward(&g->err, &c->x, NW, c->W, c->b, &c->y, c->arg));
-    *L = fke_gc_dot(&c->y, &c->r);
-    return FKE_OK;
+    return fke_textcnn_forward(&g->err, &c->x, NW, c->W, c->b, &c->y, c->arg);
 }
 
-static fke_status tc_grad(fke_gc *g, void *p)
+static fke_status tc_backward(fke_gc *g, void *p)
 {
     tc_ctx *c = p;
-    FKE_TRY(fke_textcnn_forward(&g->err, &c->x, NW, c->W, c->b, &c->y, c->arg));
-    return fke_textcnn_backward(&g->err, &c->x, NW, c->W, &c->y, c->arg, &c->r, &c->dx,
-                                c->dW, c->db);
+    return fke_textcnn_backward(&g->err, &c->x, NW, c->W, &c->y, c->arg, &c->r, &c->dx, c->dW,
+                                c->db);
 }
 
 /* 1 if some output's maximum pre-activation lies within margin of 0 (the
@@ -102,18 +92,15 @@ static int near_kink(const tc_ctx *c, double margin)
 static int gc_textcnn(fke_gc *g)
 {
     tc_ctx c;
+    static const char *wn[NW] = {"W2", "W3", "W4", "W5"}, *bn[NW] = {"b2", "b3", "b4", "b5"};
     int N = 3, L = 7, D = 5, Co = 4;
-    c.x = fke_gc_tensor(g, 3, N, L, D);
-    c.dx = fke_gc_tensor(g, 3, N, L, D);
-    for (int k = 0; k < NW; k++) {
-        c.W[k] = fke_gc_tensor(g, 3, Co, D, 2 + k);
-        c.dW[k] = fke_gc_tensor(g, 3, Co, D, 2 + k);
-        c.b[k] = fke_gc_tensor(g, 1, Co);
-        c.db[k] = fke_gc_tensor(g, 1, Co);
-    }
-    c.y = fke_gc_tensor(g, 2, N, NW * Co);
+    fke_gc_output(g, &c.y, &c.r, 2, N, NW * Co);
     c.arg = fke_arena_alloc(&g->arena, &g->err, sizeof(int32_t) * N * NW * Co);
-    c.r = fke_gc_uniform_like(g, &c.y, -1, 1);
+    fke_gc_input_zero(g, "x", &c.x, &c.dx, 3, N, L, D);
+    for (int k = 0; k < NW; k++) {
+        fke_gc_input_zero(g, wn[k], &c.W[k], &c.dW[k], 3, Co, D, 2 + k);
+        fke_gc_input_zero(g, bn[k], &c.b[k], &c.db[k], 1, Co);
+    }
     int ok = c.arg && c.r.data && c.db[NW - 1].data;
     /* re-draw until every output is at least 1e-3 away from a kink or a tie
      * (the finite-difference step is 1e-6); biases centred a little below 0
@@ -127,13 +114,7 @@ static int gc_textcnn(fke_gc *g)
         if (!near_kink(&c, 1e-3)) break;
         if (tries == 1000) ok = 0;
     }
-    fke_gc_var(g, "x", &c.x, &c.dx);
-    static const char *wn[NW] = {"W2", "W3", "W4", "W5"}, *bn[NW] = {"b2", "b3", "b4", "b5"};
-    for (int k = 0; k < NW; k++) {
-        fke_gc_var(g, wn[k], &c.W[k], &c.dW[k]);
-        fke_gc_var(g, bn[k], &c.b[k], &c.db[k]);
-    }
-    return fke_gc_run(g, "textcnn", tc_loss, tc_grad, &c) ? 0 : 1;
+    return fke_gc_check(g, "textcnn", tc_forward, tc_backward, &c);
 }
 
 const fke_gc_case fke_gc_text_cases[] = {
