@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages fke needs, if any is missing. Quiet when all are
 # present; needs root (or sudo) otherwise.
-PKGS="gcc make libopenblas-dev libhdf5-dev libpng-dev libcjson-dev zlib1g-dev dataset-fashion-mnist"
+PKGS="gcc make libopenblas-dev libhdf5-dev libpng-dev libjpeg62-turbo-dev libcjson-dev zlib1g-dev dataset-fashion-mnist"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
