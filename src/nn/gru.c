@@ -5,60 +5,26 @@
 #include "nn/gru.h"
 
 #include <cblas.h>
-#include <math.h>
 #include <string.h>
 
-#ifdef FKE_DOUBLE
-#define R_EXP exp
-#define R_TANH tanh
-#else
-#define R_EXP expf
-#define R_TANH tanhf
-#endif
-
-static inline fke_real sigm(fke_real v) { return 1 / (1 + R_EXP(-v)); }
+_Static_assert(offsetof(fke_gru_cache, seq) == 0, "fke_rnn_cache comes first");
+static const fke_rnn_slot gru_slots[] = {
+    {"cache.gates", offsetof(fke_gru_cache, gates), 3, 1},
+    {"cache.hn", offsetof(fke_gru_cache, hn), 1, 1},
+    {"cache.hin", offsetof(fke_gru_cache, hin), 1, 1},
+    {"cache.hg", offsetof(fke_gru_cache, hg), 3, 0},
+    {"cache.h", offsetof(fke_gru_cache, h), 1, 0},
+    {"cache.dtmp", offsetof(fke_gru_cache, dtmp), 1, 0},
+    {"cache.dxg", offsetof(fke_gru_cache, dxg), 3, 1},
+    {"cache.dhg", offsetof(fke_gru_cache, dhg), 3, 1},
+};
+static const fke_rnn_cell gru_cell = {"gru", 3, sizeof(fke_gru_cache), gru_slots,
+                                      (int)(sizeof gru_slots / sizeof gru_slots[0])};
 
 fke_status fke_gru_cache_alloc(fke_arena *a, fke_err *e, int N, int T, int H,
                                fke_gru_cache *k)
 {
-    memset(k, 0, sizeof *k);
-    if (N < 1 || T < 1 || H < 1)
-        return fke_fail(e, FKE_ERR_ARG, "gru cache: N=%d, T=%d, H=%d must be positive", N,
-                        T, H);
-    k->N = N;
-    k->T = T;
-    k->H = H;
-    k->len = fke_arena_alloc(a, e, (size_t)N * sizeof(int));
-    if (!k->len) return FKE_ERR_NOMEM;
-    FKE_TRY(fke_arena_tensor(a, e, &k->gates, 3, N, T, 3 * H));
-    FKE_TRY(fke_arena_tensor(a, e, &k->hn, 3, N, T, H));
-    FKE_TRY(fke_arena_tensor(a, e, &k->hin, 3, N, T, H));
-    FKE_TRY(fke_arena_tensor(a, e, &k->hg, 2, N, 3 * H));
-    FKE_TRY(fke_arena_tensor(a, e, &k->h, 2, N, H));
-    FKE_TRY(fke_arena_tensor(a, e, &k->dtmp, 2, N, H));
-    FKE_TRY(fke_arena_tensor(a, e, &k->dxg, 3, N, T, 3 * H));
-    FKE_TRY(fke_arena_tensor(a, e, &k->dhg, 3, N, T, 3 * H));
-    return FKE_OK;
-}
-
-static fke_status check_cache(fke_err *e, const char *op, const fke_gru_cache *k, int N,
-                              int T, int H)
-{
-    if (!k || !k->len)
-        return fke_fail(e, FKE_ERR_ARG, "%s: cache is NULL or not allocated", op);
-    if (k->N != N || k->T != T || k->H != H)
-        return fke_fail(e, FKE_ERR_SHAPE,
-                        "%s: cache is for N=%d, T=%d, H=%d, the call has N=%d, T=%d, H=%d", op,
-                        k->N, k->T, k->H, N, T, H);
-    FKE_EXPECT(e, op, "cache.gates", &k->gates, N, T, 3 * H);
-    FKE_EXPECT(e, op, "cache.hn", &k->hn, N, T, H);
-    FKE_EXPECT(e, op, "cache.hin", &k->hin, N, T, H);
-    FKE_EXPECT(e, op, "cache.hg", &k->hg, N, 3 * H);
-    FKE_EXPECT(e, op, "cache.h", &k->h, N, H);
-    FKE_EXPECT(e, op, "cache.dtmp", &k->dtmp, N, H);
-    FKE_EXPECT(e, op, "cache.dxg", &k->dxg, N, T, 3 * H);
-    FKE_EXPECT(e, op, "cache.dhg", &k->dhg, N, T, 3 * H);
-    return FKE_OK;
+    return fke_rnn_cache_alloc(a, e, &gru_cell, N, T, H, k);
 }
 
 fke_status fke_gru_forward(fke_err *e, const fke_rnn_params *P, const fke_tensor *x,
@@ -67,27 +33,20 @@ fke_status fke_gru_forward(fke_err *e, const fke_rnn_params *P, const fke_tensor
 {
     const char *op = "gru";
     int N, T, In, H;
-    FKE_TRY(fke_rnn_check(e, op, 3, P, x, &N, &T, &In, &H));
-    FKE_TRY(check_cache(e, op, k, N, T, H));
+    FKE_TRY(fke_rnn_check(e, op, &gru_cell, P, x, k, &N, &T, &In, &H));
     if (h0) FKE_EXPECT(e, op, "h0", h0, N, H);
     if (y) FKE_EXPECT(e, op, "y", y, N, T, H);
     if (hT) FKE_EXPECT(e, op, "hT", hT, N, H);
-    FKE_TRY(fke_rnn_lengths(e, op, len, N, T, k->len));
-    k->reverse = reverse != 0;
+    FKE_TRY(fke_rnn_record(e, op, len, reverse, &k->seq));
 
     const int G = 3 * H;
-    const size_t NT = (size_t)N * T;
+    const size_t NH = (size_t)N * H;
     fke_real *gates = k->gates.data, *h = k->h.data, *hg = k->hg.data;
-    /* gates (NT, 3H) = b_ih + x (NT, I) W_ih^T: the input parts */
-    for (size_t r = 0; r < NT; r++) memcpy(gates + r * G, P->b_ih.data, G * sizeof(fke_real));
-    FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)NT, G, In, 1, x->data, In,
-             P->W_ih.data, In, 1, gates, G);
-    size_t hs = (size_t)N * H * sizeof(fke_real);
-    if (h0) memcpy(h, h0->data, hs);
-    else memset(h, 0, hs);
+    fke_rnn_input_gates(P, x, 0, &k->gates); /* (NT, 3H) = b_ih + x W_ih^T */
+    fke_rnn_copy_or_zero(h, h0, NH);
 
     for (int s = 0; s < T; s++) {
-        int t = k->reverse ? T - 1 - s : s;
+        int t = k->seq.reverse ? T - 1 - s : s;
         fke_real *hin = k->hin.data + (size_t)t * H;
         for (int n = 0; n < N; n++) {
             memcpy(hin + (size_t)n * T * H, h + (size_t)n * H, H * sizeof(fke_real));
@@ -102,23 +61,23 @@ fke_status fke_gru_forward(fke_err *e, const fke_rnn_params *P, const fke_tensor
             const fke_real *hr = hg + (size_t)n * G, *hz = hr + H, *hnn = hz + H;
             fke_real *hn = k->hn.data + p * H, *yr = y ? y->data + p * H : NULL;
             fke_real *hc = h + (size_t)n * H;
-            if (t >= k->len[n]) { /* padded: state carried over, output zero */
+            if (t >= k->seq.len[n]) { /* padded: state carried over, output zero */
                 memset(gr, 0, G * sizeof(fke_real));
                 memset(hn, 0, H * sizeof(fke_real));
                 if (yr) memset(yr, 0, H * sizeof(fke_real));
                 continue;
             }
             for (int j = 0; j < H; j++) {
-                gr[j] = sigm(gr[j] + hr[j]);
-                gz[j] = sigm(gz[j] + hz[j]);
+                gr[j] = fke_rnn_sigm(gr[j] + hr[j]);
+                gz[j] = fke_rnn_sigm(gz[j] + hz[j]);
                 hn[j] = hnn[j];
-                gn[j] = R_TANH(gn[j] + gr[j] * hnn[j]);
+                gn[j] = fke_rnn_tanh(gn[j] + gr[j] * hnn[j]);
                 hc[j] = (1 - gz[j]) * gn[j] + gz[j] * hc[j];
                 if (yr) yr[j] = hc[j];
             }
         }
     }
-    if (hT) memcpy(hT->data, h, hs);
+    if (hT) memcpy(hT->data, h, NH * sizeof(fke_real));
     return FKE_OK;
 }
 
@@ -128,8 +87,7 @@ fke_status fke_gru_backward(fke_err *e, const fke_rnn_params *P, const fke_tenso
 {
     const char *op = "gru backward";
     int N, T, In, H;
-    FKE_TRY(fke_rnn_check(e, op, 3, P, x, &N, &T, &In, &H));
-    FKE_TRY(check_cache(e, op, k, N, T, H));
+    FKE_TRY(fke_rnn_check(e, op, &gru_cell, P, x, k, &N, &T, &In, &H));
     if (dy) FKE_EXPECT(e, op, "dy", dy, N, T, H);
     if (dhT) FKE_EXPECT(e, op, "dhT", dhT, N, H);
     if (dh0) FKE_EXPECT(e, op, "dh0", dh0, N, H);
@@ -137,16 +95,15 @@ fke_status fke_gru_backward(fke_err *e, const fke_rnn_params *P, const fke_tenso
 
     const int G = 3 * H;
     fke_real *dh = k->h.data, *dxg = k->dxg.data, *dhg = k->dhg.data;
-    size_t hs = (size_t)N * H * sizeof(fke_real), gs = (size_t)N * T * G * sizeof(fke_real);
-    if (dhT) memcpy(dh, dhT->data, hs);
-    else memset(dh, 0, hs);
+    size_t gs = (size_t)N * T * G * sizeof(fke_real);
+    fke_rnn_copy_or_zero(dh, dhT, (size_t)N * H);
     memset(dxg, 0, gs); /* zero at padded steps */
     memset(dhg, 0, gs);
 
     for (int s = 0; s < T; s++) {
-        int t = k->reverse ? s : T - 1 - s; /* the forward's steps, last first */
+        int t = k->seq.reverse ? s : T - 1 - s; /* the forward's steps, last first */
         for (int n = 0; n < N; n++) {
-            if (t >= k->len[n]) continue;
+            if (t >= k->seq.len[n]) continue;
             size_t p = (size_t)n * T + t;
             const fke_real *gr = k->gates.data + p * G, *gz = gr + H, *gn = gz + H;
             const fke_real *hn = k->hn.data + p * H, *hin = k->hin.data + p * H;
@@ -166,13 +123,8 @@ fke_status fke_gru_backward(fke_err *e, const fke_rnn_params *P, const fke_tenso
                 dhc[j] = dht * gz[j]; /* the direct path; W_hh's added below */
             }
         }
-        /* dtmp (N, H) = dhg[:, t] (N, 3H) W_hh (3H, H), added by active rows */
-        FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, H, G, 1,
-                 dhg + (size_t)t * G, T * G, P->W_hh.data, H, 0, k->dtmp.data, H);
-        for (int n = 0; n < N; n++)
-            if (t < k->len[n])
-                for (int j = 0; j < H; j++)
-                    dh[(size_t)n * H + j] += k->dtmp.data[(size_t)n * H + j];
+        /* dh (N, H) += dhg[:, t] W_hh for the active rows */
+        fke_rnn_step_dh(P, &k->seq, t, &k->dhg, &k->dtmp, 1, &k->h);
     }
     if (dh0) FKE_AXPY(N * H, 1, dh, 1, dh0->data, 1);
     fke_rnn_weight_grads(P, x, &k->hin, &k->dxg, &k->dhg, dx, dP);

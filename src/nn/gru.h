@@ -1,7 +1,8 @@
 /* gru.h - one direction of one GRU layer, exactly PyTorch's nn.GRU
  * (batch_first, bias=True) over a padded batch, as with pack_padded_sequence.
  * Same conventions as lstm.h (lengths, direction, masking, caching, +=
- * gradients), with the parameter struct fke_rnn_params from there.
+ * gradients), with the parameter struct fke_rnn_params and the cache head
+ * fke_rnn_cache from there.
  *
  * Gates, in PyTorch's order r, z, n (rows of W_ih / W_hh in blocks of H):
  *   r = sig(W_ir x + b_ir + W_hr h + b_hr)
@@ -17,12 +18,11 @@
 #ifndef FKE_GRU_H
 #define FKE_GRU_H
 #include "core/fke.h"
-#include "nn/lstm.h" /* fke_rnn_params and the shared checks */
+#include "nn/lstm.h" /* fke_rnn_params, fke_rnn_cache and the shared helpers */
 
 /* What the forward saves for the backward, plus the backward's workspace. */
 typedef struct {
-    int N, T, H, reverse;
-    int *len;          /* (N) copy of the lengths */
+    fke_rnn_cache seq; /* sizes, lengths, direction; first member */
     fke_tensor gates;  /* (N, T, 3H) activated r, z, n */
     fke_tensor hn;     /* (N, T, H) W_hn h + b_hn at step t */
     fke_tensor hin;    /* (N, T, H) state h entering step t */

@@ -1,5 +1,6 @@
-/* lstm.c - see lstm.h. Also the checks and the all-steps weight gradients
- * that gru.c shares.
+/* lstm.c - see lstm.h. Also what gru.c shares: the cache tables' walk, the
+ * checks, the input projection, the per-step state gradient and the
+ * all-steps weight gradients.
  *
  * The input projections of all N*T positions are one GEMM before the
  * recurrence; each step is then one GEMM over the batch, (N, H) x (H, 4H),
@@ -10,23 +11,36 @@
 #include "nn/lstm.h"
 
 #include <cblas.h>
-#include <math.h>
 #include <string.h>
 
-#ifdef FKE_DOUBLE
-#define R_EXP exp
-#define R_TANH tanh
-#else
-#define R_EXP expf
-#define R_TANH tanhf
-#endif
-
-static inline fke_real sigm(fke_real v) { return 1 / (1 + R_EXP(-v)); }
-
 /* ---- shared with gru.c -------------------------------------------------- */
-fke_status fke_rnn_check(fke_err *e, const char *op, int G, const fke_rnn_params *P,
-                         const fke_tensor *x, int *N, int *T, int *In, int *H)
+fke_status fke_rnn_cache_alloc(fke_arena *a, fke_err *e, const fke_rnn_cell *cell, int N,
+                               int T, int H, void *cache)
 {
+    fke_rnn_cache *c = cache; /* the first member */
+    memset(cache, 0, cell->size);
+    if (N < 1 || T < 1 || H < 1)
+        return fke_fail(e, FKE_ERR_ARG, "%s cache: N=%d, T=%d, H=%d must be positive",
+                        cell->name, N, T, H);
+    c->N = N;
+    c->T = T;
+    c->H = H;
+    c->len = fke_arena_alloc(a, e, (size_t)N * sizeof(int));
+    if (!c->len) return FKE_ERR_NOMEM;
+    for (int i = 0; i < cell->nslots; i++) {
+        const fke_rnn_slot *s = &cell->slots[i];
+        fke_tensor *t = (fke_tensor *)((char *)cache + s->off);
+        if (s->per_step) FKE_TRY(fke_arena_tensor(a, e, t, 3, N, T, s->w * H));
+        else FKE_TRY(fke_arena_tensor(a, e, t, 2, N, s->w * H));
+    }
+    return FKE_OK;
+}
+
+fke_status fke_rnn_check(fke_err *e, const char *op, const fke_rnn_cell *cell,
+                         const fke_rnn_params *P, const fke_tensor *x, const void *cache,
+                         int *N, int *T, int *In, int *H)
+{
+    const int G = cell->G;
     if (!P) return fke_fail(e, FKE_ERR_ARG, "%s: parameters are NULL", op);
     FKE_EXPECT(e, op, "W_hh", &P->W_hh, -1, -1);
     int h = P->W_hh.shape[1];
@@ -35,23 +49,38 @@ fke_status fke_rnn_check(fke_err *e, const char *op, int G, const fke_rnn_params
     FKE_EXPECT(e, op, "b_ih", &P->b_ih, G * h);
     FKE_EXPECT(e, op, "b_hh", &P->b_hh, G * h);
     FKE_EXPECT(e, op, "x", x, -1, -1, P->W_ih.shape[1]);
-    *N = x->shape[0];
-    *T = x->shape[1];
+    int n = x->shape[0], t = x->shape[1];
+    const fke_rnn_cache *c = cache;
+    if (!c || !c->len)
+        return fke_fail(e, FKE_ERR_ARG, "%s: cache is NULL or not allocated", op);
+    if (c->N != n || c->T != t || c->H != h)
+        return fke_fail(e, FKE_ERR_SHAPE,
+                        "%s: cache is for N=%d, T=%d, H=%d, the call has N=%d, T=%d, H=%d", op,
+                        c->N, c->T, c->H, n, t, h);
+    for (int i = 0; i < cell->nslots; i++) {
+        const fke_rnn_slot *s = &cell->slots[i];
+        const fke_tensor *k = (const fke_tensor *)((const char *)cache + s->off);
+        if (s->per_step) FKE_EXPECT(e, op, s->name, k, n, t, s->w * h);
+        else FKE_EXPECT(e, op, s->name, k, n, s->w * h);
+    }
+    *N = n;
+    *T = t;
     *In = x->shape[2];
     *H = h;
     return FKE_OK;
 }
 
-fke_status fke_rnn_lengths(fke_err *e, const char *op, const int *len, int N, int T,
-                           int *dst)
+fke_status fke_rnn_record(fke_err *e, const char *op, const int *len, int reverse,
+                          fke_rnn_cache *c)
 {
-    for (int n = 0; n < N; n++) {
-        int l = len ? len[n] : T;
-        if (l < 1 || l > T)
+    for (int n = 0; n < c->N; n++) {
+        int l = len ? len[n] : c->T;
+        if (l < 1 || l > c->T)
             return fke_fail(e, FKE_ERR_ARG, "%s: lengths[%d] = %d, expected 1..%d (T)", op,
-                            n, l, T);
-        dst[n] = l;
+                            n, l, c->T);
+        c->len[n] = l;
     }
+    c->reverse = reverse != 0;
     return FKE_OK;
 }
 
@@ -67,6 +96,43 @@ fke_status fke_rnn_check_grads(fke_err *e, const char *op, const fke_rnn_params 
         FKE_EXPECT(e, op, "db_hh", &dP->b_hh, P->b_hh.shape[0]);
     }
     return FKE_OK;
+}
+
+void fke_rnn_copy_or_zero(fke_real *dst, const fke_tensor *src, size_t n)
+{
+    if (src) memcpy(dst, src->data, n * sizeof(fke_real));
+    else memset(dst, 0, n * sizeof(fke_real));
+}
+
+void fke_rnn_input_gates(const fke_rnn_params *P, const fke_tensor *x, int add_bhh,
+                         fke_tensor *gates)
+{
+    const size_t NT = (size_t)x->shape[0] * x->shape[1];
+    const int In = x->shape[2], G = P->W_ih.shape[0];
+    fke_real *g = gates->data;
+    for (size_t r = 0; r < NT; r++) {
+        if (add_bhh)
+            for (int j = 0; j < G; j++) g[r * G + j] = P->b_ih.data[j] + P->b_hh.data[j];
+        else memcpy(g + r * G, P->b_ih.data, G * sizeof(fke_real));
+    }
+    FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)NT, G, In, 1, x->data, In,
+             P->W_ih.data, In, 1, g, G);
+}
+
+void fke_rnn_step_dh(const fke_rnn_params *P, const fke_rnn_cache *c, int t,
+                     const fke_tensor *dg, fke_tensor *dtmp, int add, fke_tensor *dh)
+{
+    const int N = c->N, T = c->T, H = c->H, G = P->W_hh.shape[0];
+    FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, H, G, 1, dg->data + (size_t)t * G,
+             T * G, P->W_hh.data, H, 0, dtmp->data, H);
+    for (int n = 0; n < N; n++) {
+        if (t >= c->len[n]) continue; /* the state is carried over a padded step */
+        fke_real *d = dh->data + (size_t)n * H;
+        const fke_real *v = dtmp->data + (size_t)n * H;
+        if (add)
+            for (int j = 0; j < H; j++) d[j] += v[j];
+        else memcpy(d, v, H * sizeof(fke_real));
+    }
 }
 
 static void colsum_add(const fke_real *a, int rows, int cols, fke_real *out)
@@ -95,47 +161,24 @@ void fke_rnn_weight_grads(const fke_rnn_params *P, const fke_tensor *x,
 }
 
 /* ---- LSTM ---------------------------------------------------------------- */
+_Static_assert(offsetof(fke_lstm_cache, seq) == 0, "fke_rnn_cache comes first");
+static const fke_rnn_slot lstm_slots[] = {
+    {"cache.gates", offsetof(fke_lstm_cache, gates), 4, 1},
+    {"cache.hin", offsetof(fke_lstm_cache, hin), 1, 1},
+    {"cache.cin", offsetof(fke_lstm_cache, cin), 1, 1},
+    {"cache.tc", offsetof(fke_lstm_cache, tc), 1, 1},
+    {"cache.h", offsetof(fke_lstm_cache, h), 1, 0},
+    {"cache.c", offsetof(fke_lstm_cache, c), 1, 0},
+    {"cache.dtmp", offsetof(fke_lstm_cache, dtmp), 1, 0},
+    {"cache.dgates", offsetof(fke_lstm_cache, dgates), 4, 1},
+};
+static const fke_rnn_cell lstm_cell = {"lstm", 4, sizeof(fke_lstm_cache), lstm_slots,
+                                       (int)(sizeof lstm_slots / sizeof lstm_slots[0])};
+
 fke_status fke_lstm_cache_alloc(fke_arena *a, fke_err *e, int N, int T, int H,
                                 fke_lstm_cache *k)
 {
-    memset(k, 0, sizeof *k);
-    if (N < 1 || T < 1 || H < 1)
-        return fke_fail(e, FKE_ERR_ARG, "lstm cache: N=%d, T=%d, H=%d must be positive", N,
-                        T, H);
-    k->N = N;
-    k->T = T;
-    k->H = H;
-    k->len = fke_arena_alloc(a, e, (size_t)N * sizeof(int));
-    if (!k->len) return FKE_ERR_NOMEM;
-    FKE_TRY(fke_arena_tensor(a, e, &k->gates, 3, N, T, 4 * H));
-    FKE_TRY(fke_arena_tensor(a, e, &k->hin, 3, N, T, H));
-    FKE_TRY(fke_arena_tensor(a, e, &k->cin, 3, N, T, H));
-    FKE_TRY(fke_arena_tensor(a, e, &k->tc, 3, N, T, H));
-    FKE_TRY(fke_arena_tensor(a, e, &k->h, 2, N, H));
-    FKE_TRY(fke_arena_tensor(a, e, &k->c, 2, N, H));
-    FKE_TRY(fke_arena_tensor(a, e, &k->dtmp, 2, N, H));
-    FKE_TRY(fke_arena_tensor(a, e, &k->dgates, 3, N, T, 4 * H));
-    return FKE_OK;
-}
-
-static fke_status check_cache(fke_err *e, const char *op, const fke_lstm_cache *k, int N,
-                              int T, int H)
-{
-    if (!k || !k->len)
-        return fke_fail(e, FKE_ERR_ARG, "%s: cache is NULL or not allocated", op);
-    if (k->N != N || k->T != T || k->H != H)
-        return fke_fail(e, FKE_ERR_SHAPE,
-                        "%s: cache is for N=%d, T=%d, H=%d, the call has N=%d, T=%d, H=%d", op,
-                        k->N, k->T, k->H, N, T, H);
-    FKE_EXPECT(e, op, "cache.gates", &k->gates, N, T, 4 * H);
-    FKE_EXPECT(e, op, "cache.hin", &k->hin, N, T, H);
-    FKE_EXPECT(e, op, "cache.cin", &k->cin, N, T, H);
-    FKE_EXPECT(e, op, "cache.tc", &k->tc, N, T, H);
-    FKE_EXPECT(e, op, "cache.h", &k->h, N, H);
-    FKE_EXPECT(e, op, "cache.c", &k->c, N, H);
-    FKE_EXPECT(e, op, "cache.dtmp", &k->dtmp, N, H);
-    FKE_EXPECT(e, op, "cache.dgates", &k->dgates, N, T, 4 * H);
-    return FKE_OK;
+    return fke_rnn_cache_alloc(a, e, &lstm_cell, N, T, H, k);
 }
 
 fke_status fke_lstm_forward(fke_err *e, const fke_rnn_params *P, const fke_tensor *x,
@@ -145,32 +188,23 @@ fke_status fke_lstm_forward(fke_err *e, const fke_rnn_params *P, const fke_tenso
 {
     const char *op = "lstm";
     int N, T, In, H;
-    FKE_TRY(fke_rnn_check(e, op, 4, P, x, &N, &T, &In, &H));
-    FKE_TRY(check_cache(e, op, k, N, T, H));
+    FKE_TRY(fke_rnn_check(e, op, &lstm_cell, P, x, k, &N, &T, &In, &H));
     if (h0) FKE_EXPECT(e, op, "h0", h0, N, H);
     if (c0) FKE_EXPECT(e, op, "c0", c0, N, H);
     if (y) FKE_EXPECT(e, op, "y", y, N, T, H);
     if (hT) FKE_EXPECT(e, op, "hT", hT, N, H);
     if (cT) FKE_EXPECT(e, op, "cT", cT, N, H);
-    FKE_TRY(fke_rnn_lengths(e, op, len, N, T, k->len));
-    k->reverse = reverse != 0;
+    FKE_TRY(fke_rnn_record(e, op, len, reverse, &k->seq));
 
     const int G = 4 * H;
-    const size_t NT = (size_t)N * T;
+    const size_t NH = (size_t)N * H;
     fke_real *gates = k->gates.data, *h = k->h.data, *c = k->c.data;
-    /* gates (NT, 4H) = b_ih + b_hh + x (NT, I) W_ih^T */
-    for (size_t r = 0; r < NT; r++)
-        for (int j = 0; j < G; j++) gates[r * G + j] = P->b_ih.data[j] + P->b_hh.data[j];
-    FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)NT, G, In, 1, x->data, In,
-             P->W_ih.data, In, 1, gates, G);
-    size_t hs = (size_t)N * H * sizeof(fke_real);
-    if (h0) memcpy(h, h0->data, hs);
-    else memset(h, 0, hs);
-    if (c0) memcpy(c, c0->data, hs);
-    else memset(c, 0, hs);
+    fke_rnn_input_gates(P, x, 1, &k->gates); /* (NT, 4H) = b_ih + b_hh + x W_ih^T */
+    fke_rnn_copy_or_zero(h, h0, NH);
+    fke_rnn_copy_or_zero(c, c0, NH);
 
     for (int s = 0; s < T; s++) {
-        int t = k->reverse ? T - 1 - s : s;
+        int t = k->seq.reverse ? T - 1 - s : s;
         fke_real *hin = k->hin.data + (size_t)t * H, *cin = k->cin.data + (size_t)t * H;
         for (int n = 0; n < N; n++) {
             memcpy(hin + (size_t)n * T * H, h + (size_t)n * H, H * sizeof(fke_real));
@@ -184,26 +218,26 @@ fke_status fke_lstm_forward(fke_err *e, const fke_rnn_params *P, const fke_tenso
             fke_real *gi = gates + p * G, *gf = gi + H, *gg = gf + H, *go = gg + H;
             fke_real *tc = k->tc.data + p * H, *yr = y ? y->data + p * H : NULL;
             fke_real *hn = h + (size_t)n * H, *cn = c + (size_t)n * H;
-            if (t >= k->len[n]) { /* padded: state carried over, output zero */
+            if (t >= k->seq.len[n]) { /* padded: state carried over, output zero */
                 memset(gi, 0, G * sizeof(fke_real));
                 memset(tc, 0, H * sizeof(fke_real));
                 if (yr) memset(yr, 0, H * sizeof(fke_real));
                 continue;
             }
             for (int j = 0; j < H; j++) {
-                gi[j] = sigm(gi[j]);
-                gf[j] = sigm(gf[j]);
-                gg[j] = R_TANH(gg[j]);
-                go[j] = sigm(go[j]);
+                gi[j] = fke_rnn_sigm(gi[j]);
+                gf[j] = fke_rnn_sigm(gf[j]);
+                gg[j] = fke_rnn_tanh(gg[j]);
+                go[j] = fke_rnn_sigm(go[j]);
                 cn[j] = gf[j] * cn[j] + gi[j] * gg[j];
-                tc[j] = R_TANH(cn[j]);
+                tc[j] = fke_rnn_tanh(cn[j]);
                 hn[j] = go[j] * tc[j];
                 if (yr) yr[j] = hn[j];
             }
         }
     }
-    if (hT) memcpy(hT->data, h, hs);
-    if (cT) memcpy(cT->data, c, hs);
+    if (hT) memcpy(hT->data, h, NH * sizeof(fke_real));
+    if (cT) memcpy(cT->data, c, NH * sizeof(fke_real));
     return FKE_OK;
 }
 
@@ -214,8 +248,7 @@ fke_status fke_lstm_backward(fke_err *e, const fke_rnn_params *P, const fke_tens
 {
     const char *op = "lstm backward";
     int N, T, In, H;
-    FKE_TRY(fke_rnn_check(e, op, 4, P, x, &N, &T, &In, &H));
-    FKE_TRY(check_cache(e, op, k, N, T, H));
+    FKE_TRY(fke_rnn_check(e, op, &lstm_cell, P, x, k, &N, &T, &In, &H));
     if (dy) FKE_EXPECT(e, op, "dy", dy, N, T, H);
     if (dhT) FKE_EXPECT(e, op, "dhT", dhT, N, H);
     if (dcT) FKE_EXPECT(e, op, "dcT", dcT, N, H);
@@ -225,17 +258,14 @@ fke_status fke_lstm_backward(fke_err *e, const fke_rnn_params *P, const fke_tens
 
     const int G = 4 * H;
     fke_real *dh = k->h.data, *dc = k->c.data, *dg = k->dgates.data;
-    size_t hs = (size_t)N * H * sizeof(fke_real);
-    if (dhT) memcpy(dh, dhT->data, hs);
-    else memset(dh, 0, hs);
-    if (dcT) memcpy(dc, dcT->data, hs);
-    else memset(dc, 0, hs);
+    fke_rnn_copy_or_zero(dh, dhT, (size_t)N * H);
+    fke_rnn_copy_or_zero(dc, dcT, (size_t)N * H);
     memset(dg, 0, (size_t)N * T * G * sizeof(fke_real)); /* zero at padded steps */
 
     for (int s = 0; s < T; s++) {
-        int t = k->reverse ? s : T - 1 - s; /* the forward's steps, last first */
+        int t = k->seq.reverse ? s : T - 1 - s; /* the forward's steps, last first */
         for (int n = 0; n < N; n++) {
-            if (t >= k->len[n]) continue;
+            if (t >= k->seq.len[n]) continue;
             size_t p = (size_t)n * T + t;
             const fke_real *gi = k->gates.data + p * G, *gf = gi + H, *gg = gf + H,
                            *go = gg + H;
@@ -253,14 +283,9 @@ fke_status fke_lstm_backward(fke_err *e, const fke_rnn_params *P, const fke_tens
                 dcn[j] = dct * gf[j];
             }
         }
-        /* dtmp (N, H) = dgates[:, t] (N, 4H) W_hh (4H, H): the gradient into the
-         * state entering step t, taken over only by the active rows */
-        FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, H, G, 1,
-                 dg + (size_t)t * G, T * G, P->W_hh.data, H, 0, k->dtmp.data, H);
-        for (int n = 0; n < N; n++)
-            if (t < k->len[n])
-                memcpy(dh + (size_t)n * H, k->dtmp.data + (size_t)n * H,
-                       H * sizeof(fke_real));
+        /* dh (N, H) = dgates[:, t] W_hh for the active rows: the state h
+         * enters a step only through its gates */
+        fke_rnn_step_dh(P, &k->seq, t, &k->dgates, &k->dtmp, 0, &k->h);
     }
     if (dh0) FKE_AXPY(N * H, 1, dh, 1, dh0->data, 1);
     if (dc0) FKE_AXPY(N * H, 1, dc, 1, dc0->data, 1);

@@ -1,7 +1,8 @@
 /* lstm.h - one direction of one LSTM layer, exactly PyTorch's nn.LSTM
  * (batch_first, bias=True) over a padded batch, as with pack_padded_sequence.
  * A bidirectional layer is two calls (reverse = 0 and 1) whose outputs the
- * caller concatenates. The parameter struct is shared with gru.h.
+ * caller concatenates. The parameter struct, the head of the cache and the
+ * helpers at the end are shared with gru.h.
  *
  * Gates, in PyTorch's order i, f, g, o (rows of W_ih / W_hh in blocks of H):
  *   i = sig(W_ii x + b_ii + W_hi h + b_hi)     f = sig(W_if x + ... )
@@ -27,6 +28,9 @@
 #define FKE_LSTM_H
 #include "core/fke.h"
 
+#include <math.h>
+#include <stddef.h>
+
 /* The weights of one direction of a recurrent layer in PyTorch's layout
  * (weight_ih_l0 etc.); G = 4 for the LSTM, 3 for the GRU. The gradients of a
  * layer are another fke_rnn_params of the same shapes. */
@@ -37,10 +41,17 @@ typedef struct {
     fke_tensor b_hh; /* (G*H) */
 } fke_rnn_params;
 
+/* The first member of every recurrent cache: the sizes it was allocated for
+ * and what the forward records for the backward. */
+typedef struct {
+    int N, T, H;
+    int reverse; /* direction of the last forward */
+    int *len;    /* (N) copy of the lengths */
+} fke_rnn_cache;
+
 /* What the forward saves for the backward, plus the backward's workspace. */
 typedef struct {
-    int N, T, H, reverse;
-    int *len;          /* (N) copy of the lengths */
+    fke_rnn_cache seq; /* sizes, lengths, direction; first member */
     fke_tensor gates;  /* (N, T, 4H) activated i, f, g, o */
     fke_tensor hin;    /* (N, T, H) state h entering step t */
     fke_tensor cin;    /* (N, T, H) state c entering step t */
@@ -70,17 +81,64 @@ fke_status fke_lstm_backward(fke_err *e, const fke_rnn_params *P, const fke_tens
                              fke_tensor *dc0, fke_rnn_params *dP);
 
 /* ---- shared with gru.c -------------------------------------------------- */
-/* Checks P for G gates and x (N, T, I) against it; sets *N, *T, *In, *H. */
-fke_status fke_rnn_check(fke_err *e, const char *op, int G, const fke_rnn_params *P,
-                         const fke_tensor *x, int *N, int *T, int *In, int *H);
-/* Copies len (or T for all rows when NULL) into dst, checking 1 <= len <= T. */
-fke_status fke_rnn_lengths(fke_err *e, const char *op, const int *len, int N, int T,
-                           int *dst);
+/* The activations in fke_real's precision (expf, tanhf; exp, tanh when double). */
+#ifdef FKE_DOUBLE
+static inline fke_real fke_rnn_tanh(fke_real v) { return tanh(v); }
+static inline fke_real fke_rnn_sigm(fke_real v) { return 1 / (1 + exp(-v)); }
+#else
+static inline fke_real fke_rnn_tanh(fke_real v) { return tanhf(v); }
+static inline fke_real fke_rnn_sigm(fke_real v) { return 1 / (1 + expf(-v)); }
+#endif
+
+/* One tensor of a cache struct, in the table that allocates and checks it:
+ * at byte offset off, of shape (N, T, w*H) when per_step, else (N, w*H). */
+typedef struct {
+    const char *name; /* "cache.gates", for messages */
+    size_t off;       /* offsetof(fke_lstm_cache, gates) */
+    int w, per_step;
+} fke_rnn_slot;
+
+/* A cell kind: its gate count, its cache struct and that struct's tensors. */
+typedef struct {
+    const char *name; /* "lstm", for messages */
+    int G;            /* gates: W_ih is (G*H, I) */
+    size_t size;      /* sizeof(fke_lstm_cache) */
+    const fke_rnn_slot *slots; /* in arena order */
+    int nslots;
+} fke_rnn_cell;
+
+/* Fills cache (a cell->size struct whose first member is an fke_rnn_cache):
+ * zeroes it, records N, T, H and allocates len and then each slot's tensor,
+ * in that order (FKE_ERR_ARG unless all are positive, FKE_ERR_NOMEM when the
+ * arena is full). */
+fke_status fke_rnn_cache_alloc(fke_arena *a, fke_err *e, const fke_rnn_cell *cell, int N,
+                               int T, int H, void *cache);
+/* The checks a forward and a backward start with: P for cell->G gates, x
+ * (N, T, I) against it, and cache (may be NULL: an error) allocated for
+ * N, T, H; sets *N, *T, *In, *H. */
+fke_status fke_rnn_check(fke_err *e, const char *op, const fke_rnn_cell *cell,
+                         const fke_rnn_params *P, const fke_tensor *x, const void *cache,
+                         int *N, int *T, int *In, int *H);
+/* Records what a forward runs over for its backward: the direction, and len
+ * (or T for all rows when NULL) copied into c->len, checking 1 <= len <= T. */
+fke_status fke_rnn_record(fke_err *e, const char *op, const int *len, int reverse,
+                          fke_rnn_cache *c);
 /* Checks the gradient buffers of a backward before anything is added:
  * dx (N, T, I) and dP (shapes of P), either may be NULL. */
 fke_status fke_rnn_check_grads(fke_err *e, const char *op, const fke_rnn_params *P,
                                const fke_tensor *x, const fke_tensor *dx,
                                const fke_rnn_params *dP);
+/* dst (n) = src, or zeros when src is NULL: an initial state or gradient. */
+void fke_rnn_copy_or_zero(fke_real *dst, const fke_tensor *src, size_t n);
+/* gates (N*T, G*H) = b_ih (+ b_hh when add_bhh) + x (N*T, I) W_ih^T: the
+ * input part of every step's pre-activations, in one GEMM. */
+void fke_rnn_input_gates(const fke_rnn_params *P, const fke_tensor *x, int add_bhh,
+                         fke_tensor *gates);
+/* Step t of a backward, through W_hh: dtmp (N, H) = dg[:, t] (N, G*H) W_hh
+ * (G*H, H), dg being (N, T, G*H), then for the rows active at step t dh (N, H)
+ * = dtmp, or += dtmp when add (dh already holds a direct path). */
+void fke_rnn_step_dh(const fke_rnn_params *P, const fke_rnn_cache *c, int t,
+                     const fke_tensor *dg, fke_tensor *dtmp, int add, fke_tensor *dh);
 /* The gradients that do not depend on the step order, from all steps at once
  * (one GEMM each): dg (N, T, G*H) is the gradient of the input part of the
  * gate pre-activations, dgh (N, T, G*H) of the recurrent part, hin (N, T, H)
