@@ -402,6 +402,20 @@ static fke_status drop_bwd(fke_model *m, fke_err *e, const drop_site *d, const f
     return fke_dropout_backward(e, &d->mask, dy, dx);
 }
 
+/* The backward of a head's last two layers, logits = L2(h), h = L1(drop(x)):
+ * dlogits gives the gradient of drop's input in *dx (layers w1/b1, w2/b2). */
+static fke_status head_bwd(fke_model *m, fke_err *e, int w1, int b1, int w2, int b2,
+                           const fke_tensor *h, const drop_site *drop, const fke_tensor *dlogits,
+                           fke_tensor *dx)
+{
+    fke_tensor dh, dd;
+    FKE_TRY(zeros_like(m, e, h, &dh));
+    FKE_TRY(linear_bwd(m, e, w2, b2, h, dlogits, &dh));
+    FKE_TRY(zeros_like(m, e, &drop->y, &dd));
+    FKE_TRY(linear_bwd(m, e, w1, b1, &drop->y, &dh, &dd));
+    return drop_bwd(m, e, drop, &dd, dx);
+}
+
 static fke_status rnn_fwd(fke_model *m, fke_err *e, const int idx[4], const fke_tensor *x,
                           const int *len, int reverse, const fke_tensor *h0, rnn_dir *r)
 {
@@ -734,12 +748,9 @@ fke_status fke_model_backward(fke_model *m, const fke_batch *b, fke_err *e)
 
     /* category head */
     {
-        fke_tensor dcat1, dcd, dac;
-        FKE_TRY(zeros_like(m, e, &a->cat1, &dcat1));
-        FKE_TRY(linear_bwd(m, e, m->cath_w[1], m->cath_b[1], &a->cat1, &a->dcat, &dcat1));
-        FKE_TRY(zeros_like(m, e, &a->cdrop.y, &dcd));
-        FKE_TRY(linear_bwd(m, e, m->cath_w[0], m->cath_b[0], &a->cdrop.y, &dcat1, &dcd));
-        FKE_TRY(drop_bwd(m, e, &a->cdrop, &dcd, &dac));
+        fke_tensor dac;
+        FKE_TRY(head_bwd(m, e, m->cath_w[0], m->cath_b[0], m->cath_w[1], m->cath_b[1], &a->cat1,
+                         &a->cdrop, &a->dcat, &dac));
         for (size_t i = 0; i < fke_numel(&dacat); i++) dacat.data[i] += dac.data[i];
         FKE_TRY(linear_bwd(m, e, m->wcat_w, m->wcat_b, &a->c, &dacat, &dc));
     }
@@ -747,12 +758,9 @@ fke_status fke_model_backward(fke_model *m, const fke_batch *b, fke_err *e)
     /* occasion head */
     fke_tensor ds;
     {
-        fke_tensor do2, dod, do1;
-        FKE_TRY(zeros_like(m, e, &a->o2, &do2));
-        FKE_TRY(linear_bwd(m, e, m->occ_w[2], m->occ_b[2], &a->o2, &a->docc, &do2));
-        FKE_TRY(zeros_like(m, e, &a->odrop.y, &dod));
-        FKE_TRY(linear_bwd(m, e, m->occ_w[1], m->occ_b[1], &a->odrop.y, &do2, &dod));
-        FKE_TRY(drop_bwd(m, e, &a->odrop, &dod, &do1));
+        fke_tensor do1;
+        FKE_TRY(head_bwd(m, e, m->occ_w[1], m->occ_b[1], m->occ_w[2], m->occ_b[2], &a->o2,
+                         &a->odrop, &a->docc, &do1));
         FKE_TRY(zeros_like(m, e, &a->s, &ds));
         FKE_TRY(linear_bwd(m, e, m->occ_w[0], m->occ_b[0], &a->s, &do1, &ds));
     }
