@@ -47,14 +47,19 @@ static void list_commands(void)
     printf("\n%s\n", FKE_CLI_DOCS);
 }
 
+static const char help_usage[] =
+    "fke help [COMMAND]\n"
+    "  lists the commands; with COMMAND, prints its options\n"
+    "  (the same as fke COMMAND --help)\n";
+static const char version_usage[] =
+    "fke version   (or fke --version)\n"
+    "  prints fke's version and the git commit it was built from\n"
+    "  (\"-dirty\": the tree had uncommitted changes)\n";
+
 int fke_cmd_help(int argc, char **argv)
 {
     const char *pos[1] = {NULL};
-    const fke_cli cli = {"fke help",
-                         "fke help [COMMAND]\n"
-                         "  lists the commands; with COMMAND, prints its options\n"
-                         "  (the same as fke COMMAND --help)\n",
-                         NULL, "COMMAND", 0, 1, pos, NULL};
+    const fke_cli cli = {"fke help", help_usage, NULL, "COMMAND", 0, 1, pos, NULL};
     int rc = fke_cli_parse(&cli, argc, argv);
     if (rc != FKE_CLI_RUN) return rc;
     if (!pos[0]) {
@@ -71,11 +76,7 @@ int fke_cmd_help(int argc, char **argv)
 
 int fke_cmd_version(int argc, char **argv)
 {
-    const fke_cli cli = {"fke version",
-                         "fke version   (or fke --version)\n"
-                         "  prints fke's version and the git commit it was built from\n"
-                         "  (\"-dirty\": the tree had uncommitted changes)\n",
-                         NULL, "", 0, 0, NULL, NULL};
+    const fke_cli cli = {"fke version", version_usage, NULL, "", 0, 0, NULL, NULL};
     int rc = fke_cli_parse(&cli, argc, argv);
     if (rc != FKE_CLI_RUN) return rc;
     printf("fke %s (commit %s)\n", FKE_VERSION, FKE_GIT);
