@@ -1,7 +1,9 @@
 /* test_config.c - the strict config reader: shipped configs load and
  * validate, every kind of bad input is refused with a message naming the
- * key or file, --set overrides, the JSON round trip, and configs/README.md
- * lists every key of the registry.
+ * key or file, --set overrides, the JSON round trip, which keys count as
+ * given, the sizes taken from the training data (and a given key the data
+ * contradicts refused), and configs/README.md lists every key of the
+ * registry.
  *
  * Run from the repository root. `test_config --doc` prints the generated key
  * table of configs/README.md (paste it between the markers there). */
@@ -37,6 +39,14 @@ static char *read_text(const char *path)
 }
 
 static int contains(const char *s, const char *sub) { return s && sub && strstr(s, sub) != NULL; }
+
+/* The same values in a and b (which keys were given aside). */
+static int same_values(const fke_config *a, const fke_config *b)
+{
+    fke_config x = *b;
+    memcpy(x.given, a->given, sizeof x.given);
+    return memcmp(a, &x, sizeof x) == 0;
+}
 
 /* from_json over JSON text; the message goes to e. */
 static fke_status from_text(fke_config *c, const char *json, fke_err *e)
@@ -315,7 +325,12 @@ static void test_round_trip(void)
     fke_config_set(&b, "n_val=2,2,2,2,2,2,2,2", &e);
     fke_status s = fke_config_from_json(&b, js, "round-trip", &e);
     FKE_CHECK(s == FKE_OK, "from_json(to_json): %s", e.msg);
-    FKE_CHECK(memcmp(&a, &b, sizeof a) == 0, "round trip differs:\n%s", js);
+    FKE_CHECK(same_values(&a, &b), "round trip differs:\n%s", js);
+    /* a checkpoint's config is final: every key it holds counts as given */
+    int ungiven = 0;
+    for (int i = 0; i < fke_config_key_count(); i++)
+        ungiven += strcmp(fke_config_key_name(i), "comment") && !b.given[i];
+    FKE_CHECK(ungiven == 0, "%d keys of a config from JSON do not count as given", ungiven);
     /* every key except comment is written */
     for (int i = 0; i < fke_config_key_count(); i++) {
         char q[80];
@@ -331,10 +346,155 @@ static void test_round_trip(void)
     js = fke_config_to_json(&a);
     memset(&b, 0xff, sizeof b);
     fke_config_defaults(&b);
-    FKE_CHECK(fke_config_from_json(&b, js, "round-trip", &e) == FKE_OK &&
-                  memcmp(&a, &b, sizeof a) == 0,
+    FKE_CHECK(fke_config_from_json(&b, js, "round-trip", &e) == FKE_OK && same_values(&a, &b),
               "defaults round trip: %s", e.msg);
     free(js);
+}
+
+/* Which keys count as given: written by a file or --set (even with the
+ * default value), or changed in the struct; not a default or a preset's. */
+static void test_given(void)
+{
+    fke_config c;
+    fke_err e = {{0}};
+    fke_config_defaults(&c);
+    int any = 0;
+    for (int i = 0; i < fke_config_key_count(); i++) any += fke_config_given(&c, fke_config_key_name(i));
+    FKE_CHECK(any == 0, "defaults: %d keys count as given", any);
+    FKE_CHECK(!fke_config_given(&c, "no_such_key") && !fke_config_given(&c, "comment"),
+              "unknown key and comment are never given");
+    FKE_CHECK(from_text(&c, "{\"preset\": \"fke-paper\", \"n_cat\": 10, \"lr\": 0.1}", &e) == FKE_OK,
+              "%s", e.msg);
+    FKE_CHECK(fke_config_given(&c, "n_cat") && fke_config_given(&c, "lr") &&
+                  fke_config_given(&c, "preset"),
+              "keys written in the file are given, even at the default value");
+    FKE_CHECK(!fke_config_given(&c, "img") && !fke_config_given(&c, "V") &&
+                  !fke_config_given(&c, "n_occ") && !fke_config_given(&c, "in_ch") && c.img == 224,
+              "the preset's values are not given");
+    FKE_CHECK(fke_config_set(&c, "img=32", &e) == FKE_OK && fke_config_given(&c, "img"),
+              "--set img=32 is given");
+    FKE_CHECK(fke_config_set(&c, "preset=fke-small", &e) == FKE_OK && !fke_config_given(&c, "img") &&
+                  !fke_config_given(&c, "n_cat") && c.img == 64 && fke_config_given(&c, "lr"),
+              "--set preset resets its keys to preset values, not given (img %d)", c.img);
+    fke_config_defaults(&c);
+    c.n_cat = 12; /* a program filling the struct */
+    c.V = 2000;   /* ... with the default value: not told apart from it */
+    FKE_CHECK(fke_config_given(&c, "n_cat") && !fke_config_given(&c, "V"),
+              "a value changed in the struct counts as given");
+    /* a failed --set changes nothing, flags included */
+    fke_config_defaults(&c);
+    fke_config before = c;
+    FKE_CHECK(fke_config_set(&c, "n_cat=1", &e) != FKE_OK && memcmp(&c, &before, sizeof c) == 0,
+              "a refused --set leaves the config (and its flags) as they were");
+}
+
+/* the sizes of the tiny dataset of tests/test_extract.c */
+static void tiny_data(fke_config_data *d)
+{
+    fke_config_data_none(d);
+    d->n_occ = 4, d->n_cat = 5, d->n_attr = 2, d->n_val[0] = 3, d->n_val[1] = 4;
+    d->V = 30, d->G = 3, d->img = 16, d->crop = 8, d->L = 8, d->in_ch = 3;
+}
+
+/* fke_config_from_data on json (a config file's text): must give status
+ * want; on failure the message holds w1 and w2 and c is unchanged. */
+static void from_data(fke_config *c, const char *json, const fke_config_data *d, fke_status want,
+                      const char *w1, const char *w2)
+{
+    fke_err e = {{0}};
+    FKE_CHECK(from_text(c, json, &e) == FKE_OK, "%s: %s", json, e.msg);
+    fke_config before = *c;
+    char taken[512] = "x";
+    fke_status st = fke_config_from_data(c, d, "data/d.h5", taken, sizeof taken, &e);
+    FKE_CHECK(st == want, "%s: from_data -> %d (%s)", json, st, e.msg);
+    if (st != FKE_OK) {
+        FKE_CHECK(contains(e.msg, "data/d.h5") && contains(e.msg, w1) && (!w2 || contains(e.msg, w2)),
+                  "%s: message lacks data/d.h5, '%s' or '%s': %s", json, w1, w2 ? w2 : "", e.msg);
+        FKE_CHECK(memcmp(c, &before, sizeof *c) == 0, "%s: a refusal changed the config", json);
+    }
+}
+
+static void test_from_data(void)
+{
+    fke_config c;
+    fke_err e = {{0}};
+    fke_config_data d;
+    tiny_data(&d);
+    /* nothing given: every size is the data's */
+    char taken[512] = "";
+    fke_config_defaults(&c);
+    FKE_CHECK(fke_config_from_data(&c, &d, "data/d.h5", taken, sizeof taken, &e) == FKE_OK, "%s", e.msg);
+    FKE_CHECK(c.n_occ == 4 && c.n_cat == 5 && c.n_attr == 2 && c.n_val[0] == 3 && c.n_val[1] == 4 &&
+                  c.n_val[2] == 0 && c.V == 30 && c.G == 3 && c.img == 16 && c.crop == 8 &&
+                  c.L == 8 && c.in_ch == 3,
+              "sizes from the data: n_occ %d n_cat %d n_attr %d V %d G %d img %d crop %d L %d",
+              c.n_occ, c.n_cat, c.n_attr, c.V, c.G, c.img, c.crop, c.L);
+    FKE_CHECK(contains(taken, "n_occ 4") && contains(taken, "n_val [3, 4]") && contains(taken, "V 30") &&
+                  contains(taken, "img 16"),
+              "the keys taken are listed: %s", taken);
+    FKE_CHECK(fke_config_validate(&c, &e) == FKE_OK, "sizes from the data validate: %s", e.msg);
+    /* the rest of the config is untouched */
+    fke_config ref;
+    fke_config_defaults(&ref);
+    FKE_CHECK(c.F == ref.F && c.lr == ref.lr && c.batch == ref.batch && c.H == ref.H,
+              "from_data changes only the sizes");
+    /* preset fke-paper's values are defaults too */
+    from_data(&c, "{\"preset\": \"fke-paper\"}", &d, FKE_OK, NULL, NULL);
+    FKE_CHECK(c.img == 16 && c.crop == 8 && c.V == 30 && c.cnn == FKE_CNN_RESNET18,
+              "fke-paper with the data's sizes: img %d V %d", c.img, c.V);
+    /* given keys that agree are kept; a larger V is fine */
+    from_data(&c, "{\"n_cat\": 5, \"img\": 16, \"V\": 100, \"n_val\": [3, 4]}", &d, FKE_OK, NULL, NULL);
+    FKE_CHECK(c.n_cat == 5 && c.V == 100 && c.n_occ == 4, "agreeing keys: V %d", c.V);
+    /* given keys the data contradicts: the key, the config's value and the data's */
+    from_data(&c, "{\"n_cat\": 12}", &d, FKE_ERR_CONFIG, "key \"n_cat\" = 12", "n_cat = 5");
+    from_data(&c, "{\"img\": 64}", &d, FKE_ERR_CONFIG, "key \"img\" = 64", "img = 16");
+    from_data(&c, "{\"preset\": \"fke-paper\", \"crop\": 224}", &d, FKE_ERR_CONFIG,
+              "key \"crop\" = 224", "crop = 8");
+    from_data(&c, "{\"n_val\": [3, 4, 2]}", &d, FKE_ERR_CONFIG, "key \"n_val\" = [3, 4, 2]",
+              "n_val = [3, 4]");
+    from_data(&c, "{\"V\": 20}", &d, FKE_ERR_CONFIG, "key \"V\" = 20", "V = 30");
+    from_data(&c, "{\"L\": 16}", &d, FKE_ERR_CONFIG, "key \"L\" = 16", "L = 8");
+    from_data(&c, "{\"in_ch\": 1}", &d, FKE_ERR_CONFIG, "key \"in_ch\" = 1", "in_ch = 3");
+    /* --set gives a key too */
+    fke_config_defaults(&c);
+    FKE_CHECK(fke_config_set(&c, "G=4", &e) == FKE_OK, "%s", e.msg);
+    FKE_CHECK(fke_config_from_data(&c, &d, "data/d.h5", NULL, 0, &e) == FKE_ERR_CONFIG &&
+                  contains(e.msg, "key \"G\" = 4") && contains(e.msg, "G = 3"),
+              "--set G=4 on data with G 3: %s", e.msg);
+    /* a struct filled in code: a changed value counts as given */
+    fke_config_defaults(&c);
+    c.n_occ = 7;
+    FKE_CHECK(fke_config_from_data(&c, &d, "data/d.h5", NULL, 0, &e) == FKE_ERR_CONFIG &&
+                  contains(e.msg, "\"n_occ\" = 7"),
+              "n_occ = 7 set in the struct: %s", e.msg);
+    /* a checkpoint's config (every key given) must match exactly: a resume */
+    fke_config_defaults(&c);
+    char *js = fke_config_to_json(&c);
+    fke_config_defaults(&c);
+    FKE_CHECK(js && fke_config_from_json(&c, js, "ckpt", &e) == FKE_OK, "%s", e.msg);
+    free(js);
+    FKE_CHECK(fke_config_from_data(&c, &d, "data/d.h5", NULL, 0, &e) == FKE_ERR_CONFIG &&
+                  contains(e.msg, "\"img\" = 64"),
+              "a checkpoint's config on other data: %s", e.msg);
+    /* data values keep the keys' ranges */
+    fke_config_data bad = d;
+    bad.n_occ = 1;
+    from_data(&c, "{}", &bad, FKE_ERR_CONFIG, "key \"n_occ\"", "[2, 100000], got 1");
+    bad = d;
+    bad.V = 1; /* the padding alone */
+    from_data(&c, "{}", &bad, FKE_OK, NULL, NULL);
+    FKE_CHECK(c.V == 2, "a one-word vocabulary gives V = 2, got %d", c.V);
+    /* fields below 0 are skipped */
+    fke_config_data none;
+    fke_config_data_none(&none);
+    from_data(&c, "{\"n_cat\": 12}", &none, FKE_OK, NULL, NULL);
+    FKE_CHECK(c.n_cat == 12 && c.img == 64, "nothing from a set that fixes nothing");
+    /* task classify: classes, channels and the padded side */
+    fke_config_data_none(&none);
+    none.n_cat = 10, none.in_ch = 1, none.img = 28 + 2 * 2;
+    from_data(&c, "{\"task\": \"classify\", \"pad\": 2, \"n_cat\": 10}", &none, FKE_OK, NULL, NULL);
+    FKE_CHECK(c.n_cat == 10 && c.in_ch == 1 && c.img == 32 && c.G == 5,
+              "classify from an image set: n_cat %d in_ch %d img %d", c.n_cat, c.in_ch, c.img);
 }
 
 static void test_readme(void)
@@ -374,6 +534,8 @@ int main(int argc, char **argv)
     test_bad_json();
     test_set();
     test_round_trip();
+    test_given();
+    test_from_data();
     test_readme();
     return fke_test_finish("config");
 }

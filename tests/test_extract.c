@@ -4,8 +4,13 @@
  * same post gives from a dataset, knowledge counts add up, and bad inputs
  * (missing or truncated checkpoint, mismatched dataset, bad boxes, malformed
  * lines) fail naming the file and the field, through the library and the
- * command line ($FKE_BUILD/fke). */
+ * command line ($FKE_BUILD/fke). A model trained here on the tiny dataset,
+ * with a config that leaves the sizes unset, takes them from the data and
+ * keeps the data's names in its checkpoint (/names): a PNG then gets names
+ * without --names, --names still wins, and the same checkpoint with /names
+ * removed (an old one) still loads and prints numbers. */
 #include <cjson/cJSON.h>
+#include <hdf5.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -15,6 +20,7 @@
 
 #include "run/extract.h"
 #include "run/knowledge.h"
+#include "run/train.h"
 #include "nn/loss.h"
 #include "model/model_io.h"
 #include "data/png_io.h"
@@ -463,6 +469,165 @@ static void test_knowledge_cli(void)
     FKE_CHECK(rc == 1 && strstr(cmdout, "none.jsonl"), "missing extraction file: rc %d %s", rc, cmdout);
 }
 
+/* label of a {"label": ...} member of o (or "" when missing) */
+static const char *label_of(const cJSON *o, const char *member)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, member), "label");
+    return cJSON_IsString(x) ? x->valuestring : "";
+}
+
+/* One PNG extraction of post 0 (boxes at 1x) from checkpoint ck into file, names from
+ * names_h5 when not NULL; the parsed line (caller deletes), NULL on failure. */
+static cJSON *png_line(const char *ck, const char *names_h5, const char *file)
+{
+    fke_err e = {""};
+    long n = 0;
+    fke_extract_opts op = {.ckpt = ck, .input = png, .out = file, .boxes = boxes, .names = names_h5};
+    fke_status st = fke_extract_run(&op, &n, &e);
+    FKE_CHECK(st == FKE_OK && n == 1, "png extraction from %s: %s", ck, e.msg);
+    cJSON *P[2] = {0};
+    if (st != FKE_OK || read_lines(file, P, 2) != 1) return NULL;
+    return P[0];
+}
+
+/* A run on d.h5 whose config leaves every size unset: the sizes come from
+ * the data, the checkpoint holds the data's names, extraction uses them. */
+static void test_trained_names(const fke_dataset *d)
+{
+    fke_err e = {""};
+    fke_config c;
+    fke_config_defaults(&c);
+    const char *run = fke_test_path("run");
+    const char *set[] = {"chans=4,6,8", "F=8", "H=8", "H2=6", "M=7", "D=5", "Co=3", "T=6",
+                         "batch=4", "seed=3", "steps=2", "threads=1", "bn_recalibrate=1",
+                         "log_every=1"};
+    for (size_t i = 0; i < sizeof set / sizeof set[0]; i++)
+        FKE_CHECK(fke_config_set(&c, set[i], &e) == FKE_OK, "--set %s: %s", set[i], e.msg);
+    snprintf(c.train_data, sizeof c.train_data, "%s", data);
+    snprintf(c.out_dir, sizeof c.out_dir, "%s", run);
+    FKE_CHECK(c.n_occ == 10 && c.img == 64 && c.V == 2000, "the preset's sizes before training");
+    fke_train_opts to = {.progress = NULL};
+    fke_train_result tr;
+    fke_status st = fke_train(&c, &to, &tr, &e);
+    FKE_CHECK(st == FKE_OK && tr.steps == 2, "training with sizes from the data: %s", e.msg);
+    if (st != FKE_OK) return;
+
+    /* config.json and the checkpoint's config hold the data's sizes */
+    const char *cj = fke_test_path("run/config.json"), *ck = fke_test_path("run/last.h5");
+    fke_config r;
+    fke_config_defaults(&r);
+    FKE_CHECK(fke_config_load(&r, cj, &e) == FKE_OK, "%s: %s", cj, e.msg);
+    FKE_CHECK(r.img == 16 && r.crop == 8 && r.G == 3 && r.V == 30 && r.L == 8 && r.n_occ == 4 &&
+                  r.n_cat == 5 && r.n_attr == 2 && r.n_val[0] == 3 && r.n_val[1] == 4 &&
+                  r.in_ch == 3,
+              "config.json sizes: img %d crop %d G %d V %d L %d n_occ %d n_cat %d n_attr %d", r.img,
+              r.crop, r.G, r.V, r.L, r.n_occ, r.n_cat, r.n_attr);
+    fke_model m;
+    st = fke_model_load(&m, ck, 0, NULL, &e);
+    FKE_CHECK(st == FKE_OK && m.cfg.n_occ == 4 && m.cfg.img == 16 && m.cfg.V == 30,
+              "the checkpoint rebuilds the model of the data's sizes: %s", e.msg);
+    if (st == FKE_OK) fke_model_free(&m);
+
+    /* /names: the training set's names, vocabulary and preprocessing */
+    fke_ckpt_names cn;
+    int found = 0;
+    st = fke_checkpoint_read_names(ck, &cn, &found, &e);
+    FKE_CHECK(st == FKE_OK && found, "%s has /names: %s", ck, e.msg);
+    if (st == FKE_OK && found) {
+        int same = cn.n_occ == 4 && cn.n_cat == 5 && cn.A == 2 && cn.n_val[0] == 3 &&
+                   cn.n_val[1] == 4 && cn.V == 30 && cn.occ && cn.cat && cn.attr && cn.val[0] &&
+                   cn.val[1] && cn.vocab;
+        for (int i = 0; same && i < 4; i++) same = !strcmp(cn.occ[i], d->occ_names[i]);
+        for (int i = 0; same && i < 5; i++) same = !strcmp(cn.cat[i], d->cat_names[i]);
+        for (int k = 0; same && k < 2; k++) {
+            same = !strcmp(cn.attr[k], d->attr_names[k]);
+            for (int i = 0; same && i < d->n_val[k]; i++)
+                same = !strcmp(cn.val[k][i], d->val_names[k][i]);
+        }
+        for (int i = 0; same && i < 30; i++) same = !strcmp(cn.vocab[i], d->vocab[i]);
+        FKE_CHECK(same, "/names holds the training set's names and vocabulary (occ[3] %s, vocab[29] %s)",
+                  cn.occ && cn.n_occ > 3 ? cn.occ[3] : "?", cn.vocab && cn.V > 29 ? cn.vocab[29] : "?");
+        FKE_CHECK(cn.img == 16 && cn.crop == 8 && cn.pad == 0 && cn.pixel_mean == FKE_PIXEL_MEAN &&
+                      cn.pixel_std == FKE_PIXEL_STD,
+                  "/names preprocessing: img %d crop %d pad %d mean %g std %g", cn.img, cn.crop,
+                  cn.pad, cn.pixel_mean, cn.pixel_std);
+        fke_ckpt_names_free(&cn);
+    }
+
+    /* a PNG without --names: the checkpoint's names */
+    write_boxes(1, d);
+    const char *f1 = fke_test_path("names.jsonl");
+    cJSON *with = png_line(ck, NULL, f1);
+    cJSON *g0 = with ? cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(with, "garments"), 0) : NULL;
+    cJSON *at = cJSON_GetObjectItemCaseSensitive(g0, "attributes");
+    FKE_CHECK(with && !strncmp(label_of(with, "occasion"), "occ", 3) &&
+                  !strncmp(label_of(g0, "category"), "cat", 3) &&
+                  !strncmp(label_of(at, "attr0"), "a", 1) && !strncmp(label_of(at, "attr1"), "b", 1),
+              "PNG without --names: names from the checkpoint (occasion %s, category %s)",
+              label_of(with, "occasion"), label_of(g0, "category"));
+    /* the command line too */
+    char cmdout[8192];
+    int rc = sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --boxes %s", build_dir(), ck, png, boxes);
+    FKE_CHECK(rc == 0 && strstr(cmdout, "\"label\":\"occ") && strstr(cmdout, "\"attr1\":{\"label\":\"b"),
+              "fke extract CKPT PNG --boxes: rc %d, %s", rc, cmdout);
+
+    /* --names wins: a set of the same counts with other names */
+    fke_dataset o;
+    const char *other = fke_test_path("other-names.h5");
+    st = fke_dataset_load(&o, data, &e);
+    FKE_CHECK(st == FKE_OK, "%s", e.msg);
+    if (st == FKE_OK) {
+        for (int i = 0; i < o.n_occ; i++) {
+            char nm[16];
+            snprintf(nm, sizeof nm, "X%d", i);
+            free(o.occ_names[i]);
+            o.occ_names[i] = strdup(nm);
+        }
+        st = fke_dataset_save(&o, other, &e);
+        FKE_CHECK(st == FKE_OK, "%s: %s", other, e.msg);
+        fke_dataset_free(&o);
+    }
+    cJSON *named = st == FKE_OK ? png_line(ck, other, fke_test_path("names2.jsonl")) : NULL;
+    FKE_CHECK(named && label_of(named, "occasion")[0] == 'X' &&
+                  !strcmp(label_of(named, "occasion") + 1, label_of(with, "occasion") + 3),
+              "--names wins over the checkpoint's: %s vs %s", label_of(named, "occasion"),
+              label_of(with, "occasion"));
+
+    /* the same checkpoint without /names (as older ones are) loads, prints numbers */
+    const char *old = fke_test_path("old.h5");
+    fke_test_copy_prefix(ck, old, 1L << 30);
+    hid_t f = H5Fopen(old, H5F_ACC_RDWR, H5P_DEFAULT);
+    FKE_CHECK(f >= 0 && H5Ldelete(f, "names", H5P_DEFAULT) >= 0, "removing /names from %s", old);
+    if (f >= 0) H5Fclose(f);
+    found = 1;
+    st = fke_checkpoint_read_names(old, &cn, &found, &e);
+    FKE_CHECK(st == FKE_OK && !found && !cn.occ, "a checkpoint without /names: %s (found %d)", e.msg, found);
+    cJSON *num_line = png_line(old, NULL, fke_test_path("names3.jsonl"));
+    cJSON *h0 = num_line ? cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(num_line, "garments"), 0) : NULL;
+    FKE_CHECK(num_line && !strcmp(label_of(num_line, "occasion"), label_of(with, "occasion") + 3) &&
+                  !strcmp(label_of(h0, "category"), label_of(g0, "category") + 3) &&
+                  cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(h0, "attributes"), "1"),
+              "old checkpoint: numbers (occasion %s vs %s)", label_of(num_line, "occasion"),
+              label_of(with, "occasion"));
+    FKE_CHECK(num_line && fabs(num(num_line, "occasion", "prob") - num(with, "occasion", "prob")) < 1e-9,
+              "old checkpoint: the same predictions");
+    rc = sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --boxes %s", build_dir(), old, png, boxes);
+    FKE_CHECK(rc == 0 && strstr(cmdout, "\"label\":\"") && !strstr(cmdout, "\"label\":\"occ"),
+              "fke extract on an old checkpoint: rc %d, %s", rc, cmdout);
+    cJSON_Delete(with), cJSON_Delete(named), cJSON_Delete(num_line);
+
+    /* a config that gives a size the data contradicts is refused */
+    fke_config_defaults(&c);
+    for (size_t i = 0; i < sizeof set / sizeof set[0]; i++) fke_config_set(&c, set[i], &e);
+    fke_config_set(&c, "n_cat=6", &e);
+    snprintf(c.train_data, sizeof c.train_data, "%s", data);
+    snprintf(c.out_dir, sizeof c.out_dir, "%s", fke_test_path("run-bad"));
+    st = fke_train(&c, &to, &tr, &e);
+    FKE_CHECK(st == FKE_ERR_CONFIG && strstr(e.msg, "d.h5") && strstr(e.msg, "\"n_cat\" = 6") &&
+                  strstr(e.msg, "n_cat = 5"),
+              "explicit n_cat 6 on 5-category data refused: %s", e.msg);
+}
+
 int main(void)
 {
     fke_set_threads(1);
@@ -488,6 +653,7 @@ int main(void)
     test_mismatched_data();
     test_knowledge(&d);
     test_knowledge_cli();
+    test_trained_names(&d);
 
     for (int i = 0; i < N_POSTS; i++) cJSON_Delete(L[i]), cJSON_Delete(L1[i]);
     fke_dataset_free(&d);

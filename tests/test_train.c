@@ -6,7 +6,10 @@
  *     and leaves the last good checkpoint loadable;
  *   - a dataset whose label counts do not match the config, a truncated
  *     checkpoint and a checkpoint of another config are refused with the
- *     file and field named. */
+ *     file and field named;
+ *   - task classify takes its classes, channels and image side from the
+ *     image set when the config leaves them unset, and its checkpoints keep
+ *     the class names and the pixel statistics (/names). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,8 +173,24 @@ static void test_refusals(void)
     fke_train_opts o = {.progress = NULL};
     fke_train_result r;
     fke_status st = fke_train(&c, &o, &r, &e);
-    FKE_CHECK(st != FKE_OK && strstr(e.msg, "train.h5") && strstr(e.msg, "n_cat"),
-              "label-count mismatch refused naming file and field: %s", e.msg);
+    FKE_CHECK(st != FKE_OK && strstr(e.msg, "train.h5") && strstr(e.msg, "\"n_cat\" = 12") &&
+                  strstr(e.msg, "n_cat = 10"),
+              "label-count mismatch refused naming file, key, config and data values: %s", e.msg);
+    FKE_CHECK(access(fke_test_path("bad/last.h5"), F_OK) != 0,
+              "no checkpoint written for a refused run");
+    /* the same through --set, and through a key that only the data fixes */
+    const char *sets[][3] = {{"n_val=8,4,3", "\"n_val\" = [8, 4, 3]", "n_val = [8, 4, 3, 3]"},
+                             {"L=12", "\"L\" = 12", "L = 16"},
+                             {"V=100", "\"V\" = 100", "V = 2000"}};
+    for (int i = 0; i < 3; i++) {
+        base_config(&c, fke_test_path("bad"));
+        c.steps = 2;
+        FKE_CHECK(fke_config_set(&c, sets[i][0], &e) == FKE_OK, "--set %s: %s", sets[i][0], e.msg);
+        st = fke_train(&c, &o, &r, &e);
+        FKE_CHECK(st == FKE_ERR_CONFIG && strstr(e.msg, "train.h5") && strstr(e.msg, sets[i][1]) &&
+                      strstr(e.msg, sets[i][2]),
+                  "--set %s on the synth data refused: %s", sets[i][0], e.msg);
+    }
     FKE_CHECK(access(fke_test_path("bad/last.h5"), F_OK) != 0,
               "no checkpoint written for a refused run");
 
@@ -198,6 +217,66 @@ static void test_refusals(void)
     }
 }
 
+/* Task classify on an image set (256 Fashion-MNIST images, fm.h5), with
+ * n_cat, in_ch and img unset: they come from the set; its class names and
+ * pixel statistics go into the checkpoint. A given img it contradicts is
+ * refused. */
+static void test_classify_sizes(void)
+{
+    fke_err e = {{0}};
+    fke_config c;
+    fke_config_defaults(&c);
+    const char *set[] = {"task=classify", "pad=2", "chans=4,8,16", "F=16", "batch=32", "steps=2",
+                         "threads=1", "bn_recalibrate=0", "log_every=1"};
+    for (size_t i = 0; i < sizeof set / sizeof set[0]; i++)
+        FKE_CHECK(fke_config_set(&c, set[i], &e) == FKE_OK, "--set %s: %s", set[i], e.msg);
+    snprintf(c.train_data, sizeof c.train_data, "%s", fke_test_path("fm.h5"));
+    snprintf(c.out_dir, sizeof c.out_dir, "%s", fke_test_path("cls"));
+    fke_train_opts o = {.progress = NULL};
+    fke_train_result r;
+    fke_status st = fke_train(&c, &o, &r, &e);
+    FKE_CHECK(st == FKE_OK, "classify with sizes from the image set: %s", e.msg);
+    if (st != FKE_OK) return;
+    fke_model m;
+    st = fke_model_load(&m, fke_test_path("cls/last.h5"), 0, NULL, &e);
+    FKE_CHECK(st == FKE_OK && m.cfg.n_cat == 10 && m.cfg.in_ch == 1 && m.cfg.img == 32,
+              "classify checkpoint config: n_cat %d in_ch %d img %d (%s)", st ? 0 : m.cfg.n_cat,
+              st ? 0 : m.cfg.in_ch, st ? 0 : m.cfg.img, e.msg);
+    float mean = 0, std = 0;
+    if (st == FKE_OK) {
+        fke_tensor norm = fke_params_value(&m.P, m.norm);
+        mean = norm.data[0], std = norm.data[1];
+        fke_model_free(&m);
+    }
+    fke_ckpt_names cn;
+    int found = 0;
+    st = fke_checkpoint_read_names(fke_test_path("cls/last.h5"), &cn, &found, &e);
+    FKE_CHECK(st == FKE_OK && found && cn.n_cat == 10 && cn.cat && !cn.occ && cn.A == 0 &&
+                  !cn.vocab && cn.img == 32 && cn.crop == 0 && cn.pad == 2,
+              "classify /names: %d classes, img %d crop %d pad %d (%s)", cn.n_cat, cn.img, cn.crop,
+              cn.pad, e.msg);
+    if (st == FKE_OK && found && cn.cat) {
+        fke_imageset s;
+        if (fke_imageset_load(&s, fke_test_path("fm.h5"), &e) == FKE_OK) {
+            int same = 1;
+            for (int i = 0; i < 10; i++) same &= !strcmp(cn.cat[i], s.class_names[i]);
+            FKE_CHECK(same, "classify /names/category holds the class names (%s)", cn.cat[0]);
+            fke_imageset_free(&s);
+        }
+        FKE_CHECK(cn.pixel_mean > 0.1 && cn.pixel_mean < 0.9 && cn.pixel_mean == (float)mean &&
+                      cn.pixel_std == (float)std,
+                  "classify pixel statistics %g %g, the model's input.norm %g %g", cn.pixel_mean,
+                  cn.pixel_std, mean, std);
+    }
+    fke_ckpt_names_free(&cn);
+    FKE_CHECK(fke_config_set(&c, "img=64", &e) == FKE_OK, "%s", e.msg);
+    snprintf(c.out_dir, sizeof c.out_dir, "%s", fke_test_path("cls-bad"));
+    st = fke_train(&c, &o, &r, &e);
+    FKE_CHECK(st == FKE_ERR_CONFIG && strstr(e.msg, "fm.h5") && strstr(e.msg, "\"img\" = 64") &&
+                  strstr(e.msg, "img = 32"),
+              "classify with img 64 on 28 px images (pad 2) refused: %s", e.msg);
+}
+
 int main(void)
 {
     fke_set_threads(1);
@@ -208,6 +287,11 @@ int main(void)
              fke_fmnist_read(FKE_FMNIST_DIR, 1, &te, &e) == FKE_OK;
     FKE_CHECK(ok, "Fashion-MNIST: %s", e.msg);
     if (!ok) return fke_test_finish("train");
+    int n_all = tr.N; /* the first 256 training images as an image set */
+    tr.N = 256;
+    int fm_ok = fke_imageset_save(&tr, fke_test_path("fm.h5"), &e) == FKE_OK;
+    tr.N = n_all;
+    FKE_CHECK(fm_ok, "fm.h5: %s", e.msg);
     ok = fke_test_synth(&tr, 0, 1200, 0.7, 11, fke_test_path("train.h5"), NULL) &&
          fke_test_synth(&te, 1, 400, 0.0, 12, fke_test_path("test.h5"), NULL);
     fke_imageset_free(&tr);
@@ -218,5 +302,6 @@ int main(void)
         test_refusals();
         test_learning();
     }
+    if (fm_ok) test_classify_sizes();
     return fke_test_finish("train");
 }

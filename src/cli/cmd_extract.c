@@ -13,7 +13,8 @@ static const char usage[] =
     "  boxes are in BOXES.json: {\"boxes\": [[x0,y0,x1,y1],...], \"caption\": [ids]}.\n"
     "  One JSON line per post (stdout without --out): occasion (top 3), person when\n"
     "  known, every garment's category and attribute values with probabilities.\n"
-    "  --names DATA.h5  PNG input: label names from this dataset (else numbers)\n"
+    "  --names DATA.h5  PNG input: label names from this dataset (default: the names\n"
+    "                   the checkpoint was trained with; numbers if it has none)\n"
     "  --crop window    PNG input: crops are the crop-sized window of the resized\n"
     "                   picture centred on each box (as FashionKE-synth cuts them);\n"
     "                   default resize: each box resized to the crop side\n";

@@ -12,7 +12,9 @@ static const char usage[] =
     "fke train CONFIG.json [--set KEY=VALUE ...] [--quiet]\n"
     "       fke train --resume RUN_DIR [--set KEY=VALUE ...] [--quiet]\n"
     "  Trains the model of CONFIG (configs/README.md lists every key); the run folder\n"
-    "  (out_dir) gets config.json, metrics.jsonl, last.h5 and best.h5.\n"
+    "  (out_dir) gets config.json, metrics.jsonl, last.h5 and best.h5. Sizes the config\n"
+    "  does not set (n_occ, n_cat, n_val, V, G, img, crop, L, in_ch) are the training\n"
+    "  data's; a set one must agree with it. Checkpoints keep the data's label names.\n"
     "  --resume continues RUN_DIR/last.h5 with its own config (e.g. --set epochs=8\n"
     "  to train longer); the result equals an uninterrupted run.\n";
 

@@ -11,7 +11,13 @@
  *
  * fke_config_load / fke_config_from_json / fke_config_set apply on top of the
  * config they are given (call fke_config_defaults first) and change nothing
- * when they fail. */
+ * when they fail.
+ *
+ * Each key has a "given" byte in the config (fke_config.given, in registry
+ * order): the file, --set and from_json set it for every key they write, a
+ * preset clears it for the keys it sets, and fke_config_defaults clears them
+ * all. fke_config_from_data fills the label space and the input sizes of a
+ * key that is not given from the training data. */
 #include "core/config.h"
 
 #include "core/file.h"
@@ -40,8 +46,8 @@ _Static_assert(FKE_OPT_SGD == 0 && FKE_OPT_ADAM == 1, "optimizer values");
 _Static_assert(FKE_TASK_FKE == 0 && FKE_TASK_CLASSIFY == 1, "task values");
 #if defined(__x86_64__) || defined(__aarch64__)
 /* Guard against a field added to fke_config and forgotten here: when this
- * fires, add the field to keys[] (and configs/README.md), then update 3400. */
-_Static_assert(sizeof(fke_config) == 3400,
+ * fires, add the field to keys[] (and configs/README.md), then update 3464. */
+_Static_assert(sizeof(fke_config) == 3464,
                "fke_config changed: add the new field to keys[] in config.c");
 #endif
 
@@ -117,11 +123,12 @@ static const key_def keys[] = {
      .doc = "Image CNN: 3 x [conv3x3, BN, ReLU, maxpool2] + global average pool, or a ResNet-18 "
             "trunk."},
     P_INT("img", img, 8, 4096, "64", "224", "image_size,img_size",
-          "Whole-image side in pixels (task classify: the padded input side)."),
+          "Whole-image side in pixels (task classify: the padded input side). Unset: the "
+          "training data's."),
     P_INT("crop", crop, 8, 4096, "32", "224", "crop_size",
-          "Garment-crop side in pixels (task fke)."),
+          "Garment-crop side in pixels (task fke). Unset: the training data's."),
     P_INT("G", G, 1, 64, "5", "5", "max_garments,garments",
-          "Most garment regions per post."),
+          "Most garment regions per post. Unset: the training data's."),
     {.name = "chans", .type = KT_INTS, .off = OFF(chans), .size = 3, .count_off = NO_COUNT,
      .minlen = 3, .lo = 1, .hi = 4096, .preset = {"32,64,128", "64,128,256"},
      .also = "channels", .doc = "Channels of the three blocks of the small CNN (the last "
@@ -132,19 +139,23 @@ static const key_def keys[] = {
     P_INT("H2", H2, 1, 65536, "128", "512", "hidden2",
           "Bi-LSTM-2 (attribute) hidden size per direction."),
     P_INT("M", M, 1, 65536, "128", "512", "mid", "Mid layer of the heads."),
-    P_INT("V", V, 2, 1e7, "2000", "7383", "vocab,vocab_size", "Caption vocabulary size."),
+    P_INT("V", V, 2, 1e7, "2000", "7383", "vocab,vocab_size", "Caption vocabulary size. Unset: the training data's; set: at least the data's."),
     P_INT("D", D, 1, 65536, "64", "300", "embed,embedding_dim", "Word-embedding size."),
     P_INT("L", L, 5, 4096, "16", "16", "max_len,caption_len",
-          "Caption tokens (padded/truncated); at least 5, the widest text filter."),
+          "Caption tokens (padded/truncated); at least 5, the widest text filter. Unset: the "
+          "training data's."),
     P_INT("Co", Co, 1, 65536, "32", "32", "filters", "TextCNN filters per width (2, 3, 4, 5)."),
     P_INT("T", T, 1, 65536, "128", "512", "text_dim", "Text feature size."),
-    P_INT("n_occ", n_occ, 2, 100000, "10", "10", "occasions", "Occasion classes."),
+    P_INT("n_occ", n_occ, 2, 100000, "10", "10", "occasions",
+          "Occasion classes. Unset: the training data's."),
     P_INT("n_cat", n_cat, 2, 100000, "10", "10", "categories,n_cls,n_classes,classes",
-          "Garment categories; for task classify, the number of classes."),
+          "Garment categories; for task classify, the number of classes. Unset: the training "
+          "data's."),
     {.name = "n_val", .type = KT_INTS, .off = OFF(n_val), .size = FKE_MAX_ATTR,
      .count_off = OFF(n_attr), .minlen = 1, .lo = 2, .hi = 100000,
      .preset = {"8,4,3,3", "8,4,3,3"}, .also = "n_attr,attributes",
-     .doc = "Values per attribute; its length (1 to 8) is the number of attributes n_attr."},
+     .doc = "Values per attribute; its length (1 to 8) is the number of attributes n_attr. "
+            "Unset: the training data's."},
     P_INT("batch", batch, 1, 1 << 20, "20", "20", "batch_size,bs",
           "Batch size B (task fke: even, B/2 clean + B/2 machine-labelled posts)."),
     /* ablations */
@@ -164,7 +175,8 @@ static const key_def keys[] = {
          "fke: the FashionKE model on posts; classify: the CNN trunk + linear on images "
          "(e.g. Fashion-MNIST)."),
     INT("in_ch", in_ch, 1, 64, "3", "channels_in,in_channels",
-        "Image channels (3 for posts; 1 for Fashion-MNIST with task classify)."),
+        "Image channels (3 for posts; 1 for Fashion-MNIST with task classify). Unset: the "
+        "training data's."),
     INT("pad", pad, 0, 1024, "0", "padding",
         "Task classify: zeros added on each image side (28 -> 32 is 2); 0 for task fke."),
     /* data */
@@ -222,6 +234,8 @@ static const key_def keys[] = {
 };
 #define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
 _Static_assert(sizeof keys / sizeof keys[0] == 55, "registry count: update README and tests");
+_Static_assert(sizeof keys / sizeof keys[0] <= FKE_CONFIG_MAX_KEYS,
+               "fke_config.given has a byte per key: raise FKE_CONFIG_MAX_KEYS");
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -568,7 +582,10 @@ fke_status fke_config_preset(fke_config *c, const char *name, fke_err *e)
     }
     fke_config tmp = *c;
     for (int i = 0; i < N_KEYS; i++)
-        if (keys[i].preset[p]) FKE_TRY(apply_text(&tmp, &keys[i], keys[i].preset[p], "preset", e));
+        if (keys[i].preset[p]) {
+            FKE_TRY(apply_text(&tmp, &keys[i], keys[i].preset[p], "preset", e));
+            tmp.given[i] = 0; /* a preset's value is a default */
+        }
     memset(tmp.preset, 0, sizeof tmp.preset);
     strcpy(tmp.preset, preset_names[p]);
     *c = tmp;
@@ -603,9 +620,17 @@ static fke_status apply_object(fke_config *c, const cJSON *root, const char *ori
         if (!k) return unknown_key(e, origin, it->string);
         if (k->type == KT_PRESET) preset = it;
     }
-    if (preset) FKE_TRY(apply_item(&tmp, find_key("preset"), preset, origin, e));
-    for (const cJSON *it = root->child; it; it = it->next)
-        if (it != preset) FKE_TRY(apply_item(&tmp, find_key(it->string), it, origin, e));
+    if (preset) {
+        const key_def *k = find_key("preset");
+        FKE_TRY(apply_item(&tmp, k, preset, origin, e));
+        tmp.given[k - keys] = 1;
+    }
+    for (const cJSON *it = root->child; it; it = it->next) {
+        if (it == preset) continue;
+        const key_def *k = find_key(it->string);
+        FKE_TRY(apply_item(&tmp, k, it, origin, e));
+        if (k->type != KT_NOTE) tmp.given[k - keys] = 1;
+    }
     *c = tmp;
     return FKE_OK;
 }
@@ -676,6 +701,7 @@ fke_status fke_config_set(fke_config *c, const char *assignment, fke_err *e)
     while (*val == ' ' || *val == '\t') val++;
     fke_config tmp = *c;
     FKE_TRY(apply_text(&tmp, k, val, "--set", e));
+    if (k->type != KT_NOTE) tmp.given[k - keys] = 1;
     *c = tmp;
     return FKE_OK;
 }
@@ -980,4 +1006,138 @@ int fke_cell_gates(fke_cell_kind k)
     case FKE_CELL_GRU: return 3;
     }
     return 0;
+}
+
+/* ---- which keys the user gave, and sizes from the training data ---------- */
+
+/* Whether key k holds the same value in a and b. */
+static int same_value(const fke_config *a, const fke_config *b, const key_def *k)
+{
+    const char *x = (const char *)a + k->off, *y = (const char *)b + k->off;
+    switch (k->type) {
+    case KT_INT:
+    case KT_BOOL:
+    case KT_ENUM: return *(const int *)x == *(const int *)y;
+    case KT_U64: return *(const uint64_t *)x == *(const uint64_t *)y;
+    case KT_REAL: return *(const double *)x == *(const double *)y;
+    case KT_STR:
+    case KT_PRESET: return strncmp(x, y, k->size) == 0;
+    case KT_INTS: {
+        int n = (int)k->size, m = (int)k->size;
+        if (k->count_off != NO_COUNT) {
+            n = *(const int *)((const char *)a + k->count_off);
+            m = *(const int *)((const char *)b + k->count_off);
+        }
+        if (n != m || n < 0 || (size_t)n > k->size) return n == m;
+        return memcmp(x, y, (size_t)n * sizeof(int)) == 0;
+    }
+    case KT_NOTE: return 1;
+    }
+    return 1;
+}
+
+/* The defaults of c's preset: what an ungiven key of c holds. */
+static void preset_defaults(const fke_config *c, fke_config *ref)
+{
+    fke_config_defaults(ref);
+    if (memchr(c->preset, 0, sizeof c->preset) && find_value(preset_names, c->preset) >= 0)
+        fke_config_preset(ref, c->preset, NULL);
+}
+
+static int given_vs(const fke_config *c, const fke_config *ref, const key_def *k)
+{
+    return c->given[k - keys] || !same_value(c, ref, k);
+}
+
+int fke_config_given(const fke_config *c, const char *name)
+{
+    const key_def *k = c && name ? find_key(name) : NULL;
+    if (!k || k->type == KT_NOTE) return 0;
+    if (c->given[k - keys]) return 1;
+    fke_config ref;
+    preset_defaults(c, &ref);
+    return !same_value(c, &ref, k);
+}
+
+void fke_config_data_none(fke_config_data *d)
+{
+    d->n_occ = d->n_cat = d->V = d->G = d->img = d->crop = d->L = d->in_ch = -1;
+    d->n_attr = 0;
+    for (int k = 0; k < FKE_MAX_ATTR; k++) d->n_val[k] = -1;
+}
+
+/* "[8, 4, 3, 3]" */
+static void ints_text(const int *v, int n, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = 0;
+    for (int i = 0; i <= n && used < len; i++) {
+        int w = i < n ? snprintf(buf + used, len - used, "%s%d", i ? ", " : "[", v[i])
+                      : snprintf(buf + used, len - used, "]");
+        if (w < 0) break;
+        used += (size_t)w;
+    }
+}
+
+fke_status fke_config_from_data(fke_config *c, const fke_config_data *d, const char *origin,
+                                char *taken, size_t taken_len, fke_err *e)
+{
+    if (!c || !d) return fke_fail(e, FKE_ERR_ARG, "config: no config or no data sizes");
+    if (!origin) origin = "training data";
+    if (taken && taken_len) taken[0] = 0;
+    /* the keys in registry order, each with the data's value (n_val: -2, an array) */
+    const struct {
+        const char *key;
+        int v;
+    } wants[] = {{"img", d->img},     {"crop", d->crop},   {"G", d->G},
+                 {"V", d->V},         {"L", d->L},         {"n_occ", d->n_occ},
+                 {"n_cat", d->n_cat}, {"n_val", d->n_attr > 0 ? -2 : -1}, {"in_ch", d->in_ch}};
+    if (d->n_attr > FKE_MAX_ATTR)
+        return fke_fail(e, FKE_ERR_CONFIG, "%s: the data has %d attributes, at most %d", origin,
+                        d->n_attr, FKE_MAX_ATTR);
+    char org[600], list[512] = "";
+    snprintf(org, sizeof org, "%s (training data, for a key the config leaves unset)", origin);
+    size_t used = 0;
+    fke_config ref, tmp = *c;
+    preset_defaults(c, &ref);
+    for (size_t i = 0; i < sizeof wants / sizeof wants[0]; i++) {
+        const key_def *k = find_key(wants[i].key);
+        int v = wants[i].v, arr = v == -2;
+        if (v < 0 && !arr) continue;
+        int *field = (int *)((char *)&tmp + k->off);
+        char have[160], want[160];
+        if (arr) {
+            ints_text(tmp.n_val, tmp.n_attr, have, sizeof have);
+            ints_text(d->n_val, d->n_attr, want, sizeof want);
+        } else {
+            snprintf(have, sizeof have, "%d", *field);
+            snprintf(want, sizeof want, "%d", v);
+        }
+        int isV = strcmp(k->name, "V") == 0;
+        if (given_vs(c, &ref, k)) {
+            if (isV ? *field >= v : strcmp(have, want) == 0) continue;
+            if (isV)
+                return fke_fail(e, FKE_ERR_CONFIG,
+                                "%s: the data's vocabulary has V = %d words, but the config gives "
+                                "key \"V\" = %d (V must be at least the data's; drop the key to "
+                                "take the data's)",
+                                origin, v, *field);
+            return fke_fail(e, FKE_ERR_CONFIG,
+                            "%s: the data has %s = %s, but the config gives key \"%s\" = %s "
+                            "(drop the key to take the data's)",
+                            origin, k->name, want, k->name, have);
+        }
+        if (isV && v < 2) v = 2; /* a vocabulary of the padding alone still gets the smallest table */
+        cJSON *it = arr ? cJSON_CreateIntArray(d->n_val, d->n_attr) : cJSON_CreateNumber(v);
+        if (!it) return fke_fail(e, FKE_ERR_NOMEM, "%s: out of memory", origin);
+        fke_status st = apply_item(&tmp, k, it, org, e);
+        cJSON_Delete(it);
+        FKE_TRY(st);
+        if (!arr) snprintf(want, sizeof want, "%d", v);
+        int w = snprintf(list + used, sizeof list - used, "%s%s %s", used ? ", " : "", k->name, want);
+        if (w > 0 && (size_t)w < sizeof list - used) used += (size_t)w;
+    }
+    *c = tmp;
+    if (taken && taken_len) snprintf(taken, taken_len, "%s", list);
+    return FKE_OK;
 }

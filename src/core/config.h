@@ -18,6 +18,8 @@ typedef enum { FKE_CNN_SMALL, FKE_CNN_RESNET18 } fke_cnn_kind;
 typedef enum { FKE_OPT_SGD, FKE_OPT_ADAM } fke_opt_kind;
 typedef enum { FKE_TASK_FKE, FKE_TASK_CLASSIFY } fke_task_kind;
 
+#define FKE_CONFIG_MAX_KEYS 64 /* room in fke_config.given; config.c checks the registry fits */
+
 typedef struct {
     /* model (docs/model.md "The two presets"); preset fills these, single keys override */
     char preset[32];       /* "fke-small" | "fke-paper" */
@@ -56,7 +58,19 @@ typedef struct {
     int bn_recalibrate;    /* batches to re-estimate batch-norm statistics before each evaluation */
     int log_every;
     char out_dir[512];     /* run folder */
+    /* registry bookkeeping, one byte per key in registry order: 1 where a file,
+     * --set or fke_config_from_json wrote the key, 0 where it holds a default
+     * or its preset's value. Read it through fke_config_given. */
+    uint8_t given[FKE_CONFIG_MAX_KEYS];
 } fke_config;
+
+/* What a training set fixes about the model (fke_config_from_data); -1 where
+ * it fixes nothing (n_attr 0: no attributes given). */
+typedef struct {
+    int n_occ, n_cat, n_attr, n_val[FKE_MAX_ATTR];
+    int V;                 /* vocabulary size: the config's V must be at least this */
+    int G, img, crop, L, in_ch;
+} fke_config_data;
 
 /* Fills c with the defaults of preset "fke-small". */
 void fke_config_defaults(fke_config *c);
@@ -78,7 +92,28 @@ fke_status fke_config_validate(const fke_config *c, fke_err *e);
 /* Writes the whole config (every key, defaults included) as JSON text;
  * returns a malloc'ed string the caller frees. */
 char *fke_config_to_json(const fke_config *c);
-/* Parses JSON text as written by fke_config_to_json (for checkpoints). */
+/* Parses JSON text as written by fke_config_to_json (for checkpoints). Every
+ * key it holds counts as given (a checkpoint's config is final). */
 fke_status fke_config_from_json(fke_config *c, const char *json, const char *origin,
                                 fke_err *e);
+
+/* Whether the user gave key name: a file, --set or fke_config_from_json wrote
+ * it (even with the default value), or its value differs from the default of
+ * c's preset (code that filled the struct directly). 0 for a default or a
+ * preset's value, and for an unknown name. */
+int fke_config_given(const fke_config *c, const char *name);
+/* The label space and input sizes from the training data (configs/README.md,
+ * "Sizes from the training data"): every key of d that c does not give
+ * (fke_config_given) takes the data's value; a given key that the data
+ * contradicts is an error naming origin (the data file), the key, the
+ * config's value and the data's. V is the exception: a given V only has to
+ * hold the data's vocabulary (V >= d->V), and an ungiven one becomes d->V
+ * (at least 2). Taken values keep the key's range checks. When taken is not
+ * NULL it receives the keys taken and their values ("n_occ 4, V 30"; "" for
+ * none). Fields of d below 0 (and n_val when n_attr is 0) are skipped. c is
+ * unchanged on failure; validate it again afterwards (cross-field rules). */
+fke_status fke_config_from_data(fke_config *c, const fke_config_data *d, const char *origin,
+                                char *taken, size_t taken_len, fke_err *e);
+/* Fills d with -1 everywhere (n_attr 0): a start for fke_config_from_data. */
+void fke_config_data_none(fke_config_data *d);
 #endif

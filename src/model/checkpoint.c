@@ -34,6 +34,28 @@ static void write_block(fke_h5w *w, hid_t grp, const fke_params *p, const fke_re
     free(buf);
 }
 
+/* /names: what the model was trained on (checkpoint.h). */
+static void write_names(fke_h5w *w, const fke_ckpt_names *nm)
+{
+    hid_t g = fke_h5w_group(w, w->f, "names");
+    if (g < 0) return;
+    if (nm->occ) fke_h5w_strings(w, g, "occasion", nm->occ, nm->n_occ);
+    if (nm->cat) fke_h5w_strings(w, g, "category", nm->cat, nm->n_cat);
+    if (nm->attr) fke_h5w_strings(w, g, "attribute", nm->attr, nm->A);
+    for (int k = 0; k < nm->A && k < FKE_MAX_ATTR; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "values_%d", k);
+        if (nm->val[k]) fke_h5w_strings(w, g, name, nm->val[k], nm->n_val[k]);
+    }
+    if (nm->vocab) fke_h5w_strings(w, g, "vocab", nm->vocab, nm->V);
+    fke_h5w_attr_int(w, g, "img", nm->img);
+    fke_h5w_attr_int(w, g, "crop", nm->crop);
+    fke_h5w_attr_int(w, g, "pad", nm->pad);
+    fke_h5w_attr_array(w, g, "pixel_mean", H5T_NATIVE_DOUBLE, &nm->pixel_mean, 1);
+    fke_h5w_attr_array(w, g, "pixel_std", H5T_NATIVE_DOUBLE, &nm->pixel_std, 1);
+    H5Gclose(g);
+}
+
 fke_status fke_checkpoint_save(const char *path, const fke_params *p,
                                const fke_ckpt_meta *meta, fke_err *e)
 {
@@ -47,6 +69,7 @@ fke_status fke_checkpoint_save(const char *path, const fke_params *p,
         fke_h5w_attr_array(&w, w.f, "rng", H5T_NATIVE_UINT64, meta->rng, 4);
         fke_h5w_attr_array(&w, w.f, "best", H5T_NATIVE_DOUBLE, &meta->best, 1);
         if (meta->config_json) fke_h5w_attr_str(&w, w.f, "config", meta->config_json);
+        if (meta->names) write_names(&w, meta->names);
     }
     long long ostep = p->step;
     fke_h5w_attr_array(&w, w.f, "optim_step", H5T_NATIVE_LLONG, &ostep, 1);
@@ -185,4 +208,66 @@ fke_status fke_checkpoint_load_partial(const char *path, fke_params *p, int *loa
     fke_status st = read_params(&r, p, 1, loaded);
     fke_h5r_close(&r);
     return st;
+}
+
+void fke_ckpt_names_free(fke_ckpt_names *nm)
+{
+    if (!nm) return;
+    fke_strings_free(nm->occ, -1);
+    fke_strings_free(nm->cat, -1);
+    fke_strings_free(nm->attr, -1);
+    for (int k = 0; k < FKE_MAX_ATTR; k++) fke_strings_free(nm->val[k], -1);
+    fke_strings_free(nm->vocab, -1);
+    memset(nm, 0, sizeof *nm);
+}
+
+fke_status fke_checkpoint_read_names(const char *path, fke_ckpt_names *nm, int *found,
+                                     fke_err *e)
+{
+    memset(nm, 0, sizeof *nm);
+    *found = 0;
+    fke_h5r r;
+    FKE_TRY(open_checked(&r, path, e));
+    if (!fke_h5r_exists(r.f, "names")) {
+        fke_h5r_close(&r);
+        return FKE_OK;
+    }
+    /* every array is optional; values_K is needed for each attribute named */
+    if (fke_h5r_exists(r.f, "names/occasion"))
+        nm->occ = fke_h5r_strings(&r, r.f, "names/occasion", -1, &nm->n_occ);
+    if (fke_h5r_exists(r.f, "names/category"))
+        nm->cat = fke_h5r_strings(&r, r.f, "names/category", -1, &nm->n_cat);
+    if (fke_h5r_exists(r.f, "names/attribute"))
+        nm->attr = fke_h5r_strings(&r, r.f, "names/attribute", -1, &nm->A);
+    if (r.st == FKE_OK && nm->A > FKE_MAX_ATTR)
+        r.st = fke_fail(e, FKE_ERR_FORMAT, "%s: field /names/attribute has %d names, at most %d",
+                        path, nm->A, FKE_MAX_ATTR);
+    for (int k = 0; r.st == FKE_OK && k < nm->A; k++) {
+        char name[40];
+        snprintf(name, sizeof name, "names/values_%d", k);
+        nm->val[k] = fke_h5r_strings(&r, r.f, name, -1, &nm->n_val[k]);
+    }
+    if (r.st == FKE_OK && fke_h5r_exists(r.f, "names/vocab"))
+        nm->vocab = fke_h5r_strings(&r, r.f, "names/vocab", -1, &nm->V);
+    if (r.st == FKE_OK) {
+        hid_t g = H5Gopen2(r.f, "names", H5P_DEFAULT);
+        if (g >= 0) {
+            fke_h5r_attr(g, "img", H5T_NATIVE_INT, &nm->img, 1);
+            fke_h5r_attr(g, "crop", H5T_NATIVE_INT, &nm->crop, 1);
+            fke_h5r_attr(g, "pad", H5T_NATIVE_INT, &nm->pad, 1);
+            fke_h5r_attr(g, "pixel_mean", H5T_NATIVE_DOUBLE, &nm->pixel_mean, 1);
+            fke_h5r_attr(g, "pixel_std", H5T_NATIVE_DOUBLE, &nm->pixel_std, 1);
+            H5Gclose(g);
+        } else {
+            r.st = fke_fail(e, FKE_ERR_FORMAT, "%s: /names is not a group", path);
+        }
+    }
+    fke_status st = r.st;
+    fke_h5r_close(&r);
+    if (st != FKE_OK) {
+        fke_ckpt_names_free(nm);
+        return st;
+    }
+    *found = 1;
+    return FKE_OK;
 }

@@ -3,15 +3,49 @@
  * /optim/v, and the run state (step, epoch, random state, best validation
  * score) and the config JSON as attributes of the root group.
  *
+ * A checkpoint written by training also says what the model was trained on,
+ * under the group /names (optional: checkpoints without it, older ones and
+ * those of tools/torch_to_fke.py, load as before):
+ *
+ *   /names/occasion      (n_occ) strings  occasion names, by label
+ *   /names/category      (n_cat) strings  category names (task classify: class names)
+ *   /names/attribute     (A) strings      attribute names
+ *   /names/values_K      (n_val[K])       value names of attribute K, K = 0..A-1
+ *   /names/vocab         (V) strings      caption words, by token id
+ *   attributes of /names: img, crop, pad (int: whole-image and crop side in
+ *     pixels, crop 0 for task classify; the zero border of task classify),
+ *     pixel_mean, pixel_std (double: the input is (p / 255 - mean) / std, with
+ *     FKE_PIXEL_MEAN / FKE_PIXEL_STD for posts and the training set's own for
+ *     task classify)
+ *
+ * The names are the training set's, copied when the run saves; each array is
+ * written only when the set has it. Strings are fixed-length, NUL-padded
+ * (core/h5.h fke_h5w_strings).
+ *
  * Files follow the rules of core/h5.h: format "fke-checkpoint" with a
  * version, no timestamps, and an atomic write (a crash never leaves a broken
  * checkpoint under the final name). Loading checks the format, the version
  * and every shape against the parameter table, naming the file and the
- * tensor on any mismatch. */
+ * tensor on any mismatch. /names is optional and needs no new version: a
+ * reader that does not know it ignores it. */
 #ifndef FKE_CHECKPOINT_H
 #define FKE_CHECKPOINT_H
 #include "core/fke.h"
 #include "nn/params.h"
+
+/* What the model was trained on (/names above). For saving, the pointers are
+ * borrowed (e.g. from the training dataset) and NULL arrays are not written;
+ * fke_checkpoint_read_names fills owned copies (fke_ckpt_names_free). */
+typedef struct {
+    int n_occ, n_cat, A, n_val[FKE_MAX_ATTR], V;
+    char **occ;               /* (n_occ) occasion names, or NULL */
+    char **cat;               /* (n_cat) category or class names, or NULL */
+    char **attr;              /* (A) attribute names, or NULL */
+    char **val[FKE_MAX_ATTR]; /* (n_val[k]) value names of attribute k, or NULL */
+    char **vocab;             /* (V) caption words by token id, or NULL */
+    int img, crop, pad;       /* input sides in pixels (crop 0: none), zero border */
+    double pixel_mean, pixel_std; /* x = (p / 255 - pixel_mean) / pixel_std */
+} fke_ckpt_names;
 
 typedef struct {
     long step;        /* optimiser steps done */
@@ -20,6 +54,8 @@ typedef struct {
     uint64_t rng[4];  /* the training random state */
     double best;      /* best validation score so far */
     char *config_json; /* malloc'ed on load; caller frees */
+    const fke_ckpt_names *names; /* save: written under /names when not NULL;
+                                    load leaves it NULL (fke_checkpoint_read_names) */
 } fke_ckpt_meta;
 
 fke_status fke_checkpoint_save(const char *path, const fke_params *p,
@@ -36,4 +72,9 @@ fke_status fke_checkpoint_load_partial(const char *path, fke_params *p, int *loa
                                        fke_err *e);
 /* Reads only the config JSON (to rebuild the model); malloc'ed into *json. */
 fke_status fke_checkpoint_read_config(const char *path, char **json, fke_err *e);
+/* Reads /names into nm (owned; fke_ckpt_names_free). *found is 0, and nm all
+ * zero, for a checkpoint without /names; that is not an error. */
+fke_status fke_checkpoint_read_names(const char *path, fke_ckpt_names *nm, int *found,
+                                     fke_err *e);
+void fke_ckpt_names_free(fke_ckpt_names *nm);
 #endif

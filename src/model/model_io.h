@@ -10,7 +10,8 @@
  * the caller frees meta->config_json. The arena is planned (ready to run). */
 fke_status fke_model_load(fke_model *m, const char *path, int with_optim, fke_ckpt_meta *meta,
                           fke_err *e);
-/* Saves m with its config JSON; meta may be NULL (step 0). */
+/* Saves m with its config JSON; meta may be NULL (step 0). meta->names, when
+ * set, is written under /names (what the model was trained on). */
 fke_status fke_model_save(const fke_model *m, const char *path, const fke_ckpt_meta *meta,
                           fke_err *e);
 #endif

@@ -122,6 +122,54 @@ fke_status fke_extract_names_init(fke_extract_names *nm, const fke_config *c,
     return FKE_OK;
 }
 
+/* n names of one task as stored in the checkpoint (taken over, *stored set
+ * to NULL), or numbers when it has none; the count must be the model's. */
+static fke_status ckpt_task_names(char ***stored, int n_stored, int n_model, const char *ckpt,
+                                  const char *field, const char *key, char ***out, fke_err *e)
+{
+    if (!*stored) {
+        *out = numbers(n_model);
+        return *out ? FKE_OK : fke_fail(e, FKE_ERR_NOMEM, "extract: no memory for label names");
+    }
+    if (n_stored != n_model)
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: field /names/%s has %d names, the model has %s = %d",
+                        ckpt, field, n_stored, key, n_model);
+    *out = *stored;
+    *stored = NULL;
+    return FKE_OK;
+}
+
+fke_status fke_extract_names_from_ckpt(fke_extract_names *nm, const fke_config *c,
+                                       const char *ckpt, int *found, fke_err *e)
+{
+    int have = 0;
+    if (found) *found = 0;
+    fke_ckpt_names cn;
+    FKE_TRY(fke_checkpoint_read_names(ckpt, &cn, &have, e));
+    if (!have) return fke_extract_names_init(nm, c, NULL, NULL, e);
+    memset(nm, 0, sizeof *nm);
+    nm->n_occ = c->n_occ, nm->n_cat = c->n_cat, nm->A = c->n_attr;
+    for (int k = 0; k < c->n_attr; k++) nm->n_val[k] = c->n_val[k];
+    fke_status st = ckpt_task_names(&cn.occ, cn.n_occ, c->n_occ, ckpt, "occasion", "n_occ", &nm->occ, e);
+    if (st == FKE_OK)
+        st = ckpt_task_names(&cn.cat, cn.n_cat, c->n_cat, ckpt, "category", "n_cat", &nm->cat, e);
+    if (st == FKE_OK)
+        st = ckpt_task_names(&cn.attr, cn.A, c->n_attr, ckpt, "attribute", "n_attr", &nm->attr, e);
+    for (int k = 0; st == FKE_OK && k < c->n_attr; k++) {
+        char field[32], key[32];
+        snprintf(field, sizeof field, "values_%d", k);
+        snprintf(key, sizeof key, "n_val[%d]", k);
+        st = ckpt_task_names(&cn.val[k], cn.n_val[k], c->n_val[k], ckpt, field, key, &nm->val[k], e);
+    }
+    fke_ckpt_names_free(&cn);
+    if (st != FKE_OK) {
+        fke_extract_names_free(nm);
+        return st;
+    }
+    if (found) *found = 1;
+    return FKE_OK;
+}
+
 /* ---- a picture as a one-post batch ----------------------------------------- */
 
 /* Bilinear sample of channel ch of the (h, w, 3) picture at (x, y) in pixel
@@ -468,12 +516,19 @@ static fke_status run_png(fke_model *m, const fke_extract_opts *o, FILE *f, long
 {
     if (!o->boxes)
         return fke_fail(e, FKE_ERR_ARG, "%s: a PNG input needs --boxes BOXES.json", o->input);
+    /* label names: --names DATA.h5 when given, else the checkpoint's own
+     * (/names), else numbers (a checkpoint without names) */
     fke_extract_names nm;
-    fke_dataset nd;
-    memset(&nd, 0, sizeof nd);
-    if (o->names) FKE_TRY(fke_dataset_load(&nd, o->names, e));
-    fke_status st = fke_extract_names_init(&nm, &m->cfg, o->names ? &nd : NULL, o->names, e);
-    fke_dataset_free(&nd);
+    fke_status st;
+    if (o->names) {
+        fke_dataset nd;
+        memset(&nd, 0, sizeof nd);
+        FKE_TRY(fke_dataset_load(&nd, o->names, e));
+        st = fke_extract_names_init(&nm, &m->cfg, &nd, o->names, e);
+        fke_dataset_free(&nd);
+    } else {
+        st = fke_extract_names_from_ckpt(&nm, &m->cfg, o->ckpt, NULL, e);
+    }
     if (st != FKE_OK) return st;
     int w = 0, h = 0, nb = 0, nt = 0;
     uint8_t *rgb = NULL;

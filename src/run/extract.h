@@ -13,6 +13,11 @@
  * ...], "caption": [token ids]}: the picture is resized to the model's
  * image side, each box to its crop side, and normalised as the loader does).
  *
+ * Label names: a dataset input gives its own. A PNG input takes them from
+ * the dataset named by opts.names when given, else from the checkpoint's
+ * /names (what the model was trained on, model/checkpoint.h), else, for a
+ * checkpoint without names, the numbers "0", "1", ...
+ *
  *   fke_extract_opts o = {.ckpt = "run/best.h5", .input = "test.h5", .out = "x.jsonl"};
  *   long n; if (fke_extract_run(&o, &n, &e)) ... e.msg names the file and field
  *
@@ -32,7 +37,8 @@ typedef struct {
     const char *input;  /* fke dataset (HDF5) or PNG picture */
     const char *out;    /* JSON lines; NULL or "-": stdout */
     const char *boxes;  /* PNG input: JSON file with "boxes" (and "caption") */
-    const char *names;  /* PNG input: dataset whose label names to use (else numbers) */
+    const char *names;  /* PNG input: dataset whose label names to use (else the
+                           checkpoint's /names, else numbers) */
     int batch;          /* posts per forward; 0: the checkpoint's batch size */
     fke_crop_mode crop; /* PNG input: box resized to the crop (default), or the
                            crop-sized window of the resized picture centred on
@@ -54,6 +60,10 @@ fke_status fke_extract_check_dataset(const fke_config *c, const fke_dataset *d,
 /* Names from a dataset (checked against c), or "0", "1", ... when d is NULL. */
 fke_status fke_extract_names_init(fke_extract_names *nm, const fke_config *c,
                                   const fke_dataset *d, const char *path, fke_err *e);
+/* Names from the checkpoint's /names (checked against c), or numbers when it
+ * has none or lacks a task's; *found (may be NULL) says whether it had /names. */
+fke_status fke_extract_names_from_ckpt(fke_extract_names *nm, const fke_config *c,
+                                       const char *ckpt, int *found, fke_err *e);
 void fke_extract_names_free(fke_extract_names *nm);
 
 /* The one-post batch of an RGB picture (h, w, 3): boxes (nb, 4) in picture

@@ -27,6 +27,7 @@ typedef struct {
     long per_epoch;
     FILE *metrics;
     char dir[512];
+    fke_ckpt_names names; /* what the checkpoints say the model was trained on (borrowed from train) */
 } run;
 
 static void say(const fke_train_opts *o, const char *fmt, const char *a, const char *b)
@@ -51,12 +52,75 @@ static fke_status load_split(run *r, const char *path, fke_imageset *images, fke
     return fke_check_dataset(&r->cfg, posts, e);
 }
 
-static fke_status load_data(run *r, fke_err *e)
+/* The label space and input sizes that the config leaves unset, from the
+ * training set (fke_config_from_data: a key the config gives must agree),
+ * then the cross-field checks again on the final sizes. */
+static fke_status sizes_from_data(run *r, const fke_train_opts *o, fke_err *e)
+{
+    fke_config *c = &r->cfg;
+    fke_config_data d;
+    fke_config_data_none(&d);
+    if (r->cls) {
+        const fke_imageset *s = &r->itrain;
+        d.n_cat = s->n_cls;
+        d.in_ch = s->C;
+        if (s->H == s->W) d.img = s->H + 2 * c->pad; /* else fke_check_imageset says why */
+    } else {
+        const fke_dataset *t = &r->train;
+        d.n_occ = t->n_occ, d.n_cat = t->n_cat, d.n_attr = t->A, d.V = t->V;
+        for (int k = 0; k < t->A && k < FKE_MAX_ATTR; k++) d.n_val[k] = t->n_val[k];
+        d.G = t->G, d.img = t->img, d.crop = t->crop, d.L = t->L, d.in_ch = t->C;
+    }
+    char taken[512];
+    FKE_TRY(fke_config_from_data(c, &d, c->train_data, taken, sizeof taken, e));
+    if (fke_config_validate(c, e) != FKE_OK) {
+        char msg[FKE_ERRLEN];
+        snprintf(msg, sizeof msg, "%s", e->msg);
+        return fke_fail(e, FKE_ERR_CONFIG, "%s: with the sizes taken from this training data "
+                        "(%s): %s", c->train_data, taken, msg);
+    }
+    if (taken[0]) say(o, "from the training data: %s%s\n", taken, "");
+    return FKE_OK;
+}
+
+/* What the checkpoints record of the training set: its names and the
+ * input preprocessing (model/checkpoint.h, /names); pointers borrowed. */
+static void names_from_data(run *r)
+{
+    fke_ckpt_names *n = &r->names;
+    memset(n, 0, sizeof *n);
+    n->img = r->cfg.img;
+    n->pad = r->cfg.pad;
+    if (r->cls) {
+        const fke_imageset *s = &r->itrain;
+        n->n_cat = s->n_cls, n->cat = s->class_names;
+        float mean, std;
+        fke_imageset_stats(s, &mean, &std);
+        n->pixel_mean = mean, n->pixel_std = std;
+        return;
+    }
+    const fke_dataset *t = &r->train;
+    n->crop = r->cfg.crop;
+    n->pixel_mean = FKE_PIXEL_MEAN, n->pixel_std = FKE_PIXEL_STD;
+    n->n_occ = t->n_occ, n->occ = t->occ_names;
+    n->n_cat = t->n_cat, n->cat = t->cat_names;
+    n->A = t->A, n->attr = t->attr_names;
+    for (int k = 0; k < t->A && k < FKE_MAX_ATTR; k++)
+        n->n_val[k] = t->n_val[k], n->val[k] = t->val_names ? t->val_names[k] : NULL;
+    n->V = t->V, n->vocab = t->vocab;
+}
+
+static fke_status load_data(run *r, const fke_train_opts *o, fke_err *e)
 {
     const fke_config *c = &r->cfg;
     if (!c->train_data[0])
         return fke_fail(e, FKE_ERR_CONFIG, "config: key \"train_data\" is empty: nothing to train on");
-    FKE_TRY(load_split(r, c->train_data, &r->itrain, &r->train, e));
+    if (r->cls) FKE_TRY(fke_imageset_load(&r->itrain, c->train_data, e));
+    else FKE_TRY(fke_dataset_load(&r->train, c->train_data, e));
+    FKE_TRY(sizes_from_data(r, o, e));
+    if (r->cls) FKE_TRY(fke_check_imageset(c, &r->itrain, e));
+    else FKE_TRY(fke_check_dataset(c, &r->train, e));
+    names_from_data(r);
     if ((r->has_val = c->val_data[0] != 0))
         FKE_TRY(load_split(r, c->val_data, &r->ival, &r->val, e));
     if ((r->has_test = c->test_data[0] != 0))
@@ -437,8 +501,9 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
     snprintf(r->dir, sizeof r->dir, "%s", o->resume ? o->resume : c->out_dir);
     r->cls = c->task == FKE_TASK_CLASSIFY;
     fke_set_threads(c->threads);
-    FKE_TRY(load_data(r, e));
+    FKE_TRY(load_data(r, o, e));
     FKE_TRY(init_model(r, o, &meta, e));
+    meta.names = &r->names; /* a resume's load cleared it */
     FKE_TRY(fke_model_plan(&r->m, e));
     FKE_TRY(make_loader(r, e));
     long total = c->steps > 0 ? c->steps : (long)c->epochs * r->per_epoch;

@@ -5,9 +5,15 @@
  * (last.h5 at every evaluation, best.h5 by validation score), exact resume,
  * and a clean stop when the loss or a gradient becomes NaN or infinite.
  *
+ * The label space and input sizes the config leaves unset come from the
+ * training set (fke_config_from_data; configs/README.md, "Sizes from the
+ * training data"); a key the config sets must agree with it.
+ *
  * A run folder (cfg->out_dir) holds: config.json (every key, defaults
- * included), metrics.jsonl (one line per logged step and per evaluation),
- * last.h5, best.h5 (when there is validation data). */
+ * included, with the final sizes), metrics.jsonl (one line per logged step
+ * and per evaluation), last.h5, best.h5 (when there is validation data). The
+ * checkpoints also hold the training set's label names, vocabulary and input
+ * preprocessing (/names, model/checkpoint.h). */
 #ifndef FKE_TRAIN_H
 #define FKE_TRAIN_H
 #include <stdio.h>
