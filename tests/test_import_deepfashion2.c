@@ -605,6 +605,8 @@ static void test_import(const char *dir)
     FKE_CHECK(o.img == 64 && o.crop == 32 && o.G == G_DEF && o.L == 16 && o.limit == 0,
               "defaults are fke-small's img 64, crop 32, G 5, L 16: %d %d %d %d", o.img, o.crop,
               o.G, o.L);
+    FKE_CHECK(o.quality == 92, "the default pixel store is JPEG at quality 92: %d", o.quality);
+    o.quality = 0; /* raw: the pixels are compared byte for byte */
     o.dir = dir, o.split = "train";
     fke_dataset d;
     fke_deepfashion2_report r;
@@ -676,14 +678,47 @@ static void test_import(const char *dir)
         check_posts("train 48/24", &d, &train, G_DEF, sd);
         fke_dataset_free(&d);
     }
+    /* the JPEG store: the same posts, pixels within JPEG q92's error of the raw store's */
+    o.img = 64, o.crop = 32;
+    fke_dataset j;
+    st = fke_deepfashion2_import(&o, &d, &r, &e);
+    o.quality = 92;
+    if (st == FKE_OK) st = fke_deepfashion2_import(&o, &j, &r, &e);
+    FKE_CHECK(st == FKE_OK, "import, JPEG store: %s", e.msg);
+    if (st != FKE_OK) return;
+    size_t N = (size_t)d.N, NG = N * d.G;
+    FKE_CHECK(j.jpeg_quality == 92 && !j.images && j.N == d.N &&
+                  FKE_SAME(j.n_garments, d.n_garments, N) && FKE_SAME(j.boxes, d.boxes, NG * 4) &&
+                  FKE_SAME(j.cat, d.cat, NG) && FKE_SAME(j.attr, d.attr, NG * d.A),
+              "the JPEG store's posts are the raw store's");
+    uint8_t px[3 * 64 * 64];
+    double worst = 0;
+    long bad = 0;
+    for (int i = 0; i < j.N; i++)
+        for (int sl = 0; sl <= j.n_garments[i]; sl++) {
+            size_t n = (size_t)3 * fke_dataset_side(&j, sl) * fke_dataset_side(&j, sl);
+            const uint8_t *w = sl ? d.crops + ((size_t)i * d.G + sl - 1) * n : d.images + i * n;
+            if (fke_dataset_pixels(&j, i, sl, px, &e) != FKE_OK) {
+                bad++;
+                continue;
+            }
+            double m = 0;
+            for (size_t k = 0; k < n; k++) m += abs((int)px[k] - (int)w[k]);
+            worst = m / n > worst ? m / n : worst;
+        }
+    printf("  JPEG store vs raw store: worst picture or crop %.2f levels (mean abs)\n", worst);
+    FKE_CHECK(bad == 0 && worst < 6.0, "%ld streams do not decode (%s); worst %.2f (bar 6)", bad,
+              e.msg, worst);
+    fke_dataset_free(&j);
+    fke_dataset_free(&d);
 }
 
 /* The CLI on both splits: exit 0, the summary, files equal to the library's. */
 static void test_cli(const char *dir, const char *tr_h5, const char *va_h5)
 {
     static char out[16384];
-    int rc = sh(out, sizeof out, "%s/fke data import deepfashion2 %s --split train --out %s",
-                build_dir(), dir, tr_h5);
+    int rc = sh(out, sizeof out, "%s/fke data import deepfashion2 %s --split train --out %s "
+                "--store raw", build_dir(), dir, tr_h5);
     FKE_CHECK(rc == 0, "fke data import deepfashion2 train: exit %d: %s", rc, out);
     printf("--- summary printed for the train split:\n%s---\n", out);
     char posts[64];
@@ -708,7 +743,7 @@ static void test_cli(const char *dir, const char *tr_h5, const char *va_h5)
     fke_deepfashion2_opts o;
     fke_deepfashion2_report r;
     fke_deepfashion2_defaults(&o);
-    o.dir = dir, o.split = "train";
+    o.dir = dir, o.split = "train", o.quality = 0;
     if (fke_dataset_load(&a, tr_h5, &e) != FKE_OK) {
         FKE_CHECK(0, "load %s: %s", tr_h5, e.msg);
         return;

@@ -944,6 +944,83 @@ static void check_names(const fke_dataset *d)
               FKE_SAME(a->v, &want[0][0], NCAT * NATTR), "extra applicable differs");
 }
 
+/* The JPEG store (the default, quality 92) against the raw import of the
+ * same list: the same fields, and each picture and crop within JPEG's error
+ * of the raw bytes; its file against the source JPEGs, at img/crop sizes. */
+static long dir_jpeg_bytes(const fixture *fx, const fke_dataset *d)
+{
+    const fke_extra *pid = fke_dataset_extra(d, "post_id");
+    long total = 0;
+    for (int i = 0; pid && i < d->N; i++) {
+        char path[700];
+        struct stat sb;
+        snprintf(path, sizeof path, "%s/images/%08x%08x%08x%08x.jpg", fx->dir,
+                 (uint32_t)pid->v[4 * i], (uint32_t)pid->v[4 * i + 1], (uint32_t)pid->v[4 * i + 2],
+                 (uint32_t)pid->v[4 * i + 3]);
+        total += stat(path, &sb) == 0 ? (long)sb.st_size : 0;
+    }
+    return total;
+}
+
+static void check_jpeg_store(const fixture *fx, const fke_dataset *raw)
+{
+    for (int big = 0; big < 2; big++) {
+        fke_fashionke_opts o;
+        fke_fashionke_defaults(&o);
+        o.dir = fx->dir;
+        if (big) o.img = 224, o.crop = 224;
+        fke_dataset d;
+        fke_err e = {{0}};
+        fke_status st = fke_import_fashionke(&o, &d, NULL, &e);
+        FKE_CHECK(st == FKE_OK && d.jpeg_quality == 92 && !d.images && d.jpeg, "jpeg store: %s",
+                  e.msg);
+        if (st != FKE_OK) continue;
+        const char *path = fke_test_path("jpeg%d.h5", big);
+        st = fke_dataset_save(&d, path, &e);
+        FKE_CHECK(st == FKE_OK, "save: %s", e.msg);
+        struct stat sb;
+        long fsz = stat(path, &sb) == 0 ? (long)sb.st_size : -1, src = dir_jpeg_bytes(fx, &d);
+        printf("  JPEG store at img %d crop %d: file %ld bytes (pixels %lld), source JPEGs %ld "
+               "bytes: %.2fx\n", d.img, d.crop, fsz, (long long)fke_dataset_pixel_bytes(&d), src,
+               src > 0 ? (double)fsz / src : 0.0);
+        if (big) {
+            fke_dataset_free(&d);
+            continue;
+        }
+        size_t N = (size_t)d.N, G = (size_t)d.G;
+        FKE_CHECK(d.N == raw->N && FKE_SAME(d.n_garments, raw->n_garments, N) &&
+                      FKE_SAME(d.boxes, raw->boxes, N * G * 4) && FKE_SAME(d.cat, raw->cat, N * G) &&
+                      FKE_SAME(d.attr, raw->attr, N * G * d.A) &&
+                      FKE_SAME(d.tokens, raw->tokens, N * d.L),
+                  "the JPEG store's posts differ from the raw store's");
+        uint8_t *px = malloc((size_t)3 * d.img * d.img);
+        double worst = 0, all = 0;
+        long bad = 0, streams = 0;
+        for (int i = 0; px && i < d.N; i++)
+            for (int s = 0; s <= d.n_garments[i]; s++) {
+                size_t n = (size_t)3 * fke_dataset_side(&d, s) * fke_dataset_side(&d, s);
+                if (fke_dataset_pixels(&d, i, s, px, &e) != FKE_OK) {
+                    bad++;
+                    continue;
+                }
+                const uint8_t *want = s ? raw->crops + ((size_t)i * G + s - 1) * n
+                                        : raw->images + (size_t)i * n;
+                double m = mean_abs(want, px, n);
+                if (m > worst) worst = m;
+                all += m, streams++;
+            }
+        free(px);
+        all /= streams ? streams : 1;
+        printf("  JPEG store vs raw store: mean abs error %.2f levels, worst picture or crop "
+               "%.2f\n", all, worst);
+        FKE_CHECK(bad == 0, "%ld JPEG streams do not decode: %s", bad, e.msg);
+        /* the JPEG tolerance: q92 4:4:4 on these sharp-edged fixture garments */
+        FKE_CHECK(all < 3.5 && worst < 6.0, "decoded pictures and crops are %.2f levels (mean "
+                  "abs; worst %.2f) from the raw store's (bars 3.5 and 6)", all, worst);
+        fke_dataset_free(&d);
+    }
+}
+
 /* ---- the import itself ------------------------------------------------------------ */
 static void test_import(const fixture *fx)
 {
@@ -951,6 +1028,7 @@ static void test_import(const fixture *fx)
         fke_fashionke_opts o;
         fke_fashionke_defaults(&o);
         o.dir = fx->dir;
+        o.quality = 0; /* raw: the pixels are compared byte for byte */
         o.split = l ? FKE_FASHIONKE_TEST : FKE_FASHIONKE_TRAIN;
         fke_dataset d;
         fke_fashionke_report r;
@@ -961,6 +1039,7 @@ static void test_import(const fixture *fx)
         check_names(&d);
         check_report(fx, l, &r);
         check_posts(fx, l, &d);
+        if (l == 0) check_jpeg_store(fx, &d);
         /* the file round trip keeps the extras */
         const char *path = fke_test_path("lib%d.h5", l);
         st = fke_dataset_save(&d, path, &e);

@@ -165,7 +165,19 @@ static int cmd_show(int argc, char **argv)
         fke_dataset_free(&d);
         return fail("show", &e);
     }
-    fke_canvas_blit_planar(&c, d.images + (size_t)p * 3 * d.img * d.img, d.img, d.img, k, 8, 8);
+    /* the post's pixels, decoded when the set keeps them as JPEG */
+    size_t ni = (size_t)3 * d.img * d.img, nc = (size_t)3 * d.crop * d.crop;
+    uint8_t *px = malloc(ni + (size_t)G * nc);
+    fke_status st = px ? FKE_OK : fke_fail(&e, FKE_ERR_NOMEM, "no memory");
+    for (int s = 0; !st && s <= G; s++)
+        st = fke_dataset_pixels(&d, p, s, s ? px + ni + (size_t)(s - 1) * nc : px, &e);
+    if (st) {
+        free(px);
+        fke_canvas_free(&c);
+        fke_dataset_free(&d);
+        return fail("show", &e);
+    }
+    fke_canvas_blit_planar(&c, px, d.img, d.img, k, 8, 8);
     int ng = d.n_garments[p];
     for (int g = 0; g < ng; g++) {
         const int32_t *b = d.boxes + ((size_t)p * G + g) * 4;
@@ -191,7 +203,7 @@ static int cmd_show(int argc, char **argv)
     for (int g = 0; g < ng; g++) {
         size_t s = (size_t)p * G + g;
         int y = 8 + g * row, cx = S + 16;
-        fke_canvas_blit_planar(&c, d.crops + s * 3 * d.crop * d.crop, d.crop, d.crop, ck, cx, y);
+        fke_canvas_blit_planar(&c, px + ni + (size_t)g * nc, d.crop, d.crop, ck, cx, y);
         int cat = d.cat_true[s] >= 0 ? d.cat_true[s] : d.cat[s];
         const uint8_t *col = cat >= 0 ? box_col[cat % 10] : white;
         fke_canvas_rect(&c, cx - 2, y - 2, cx + cs + 2, y + cs + 2, 2, col);
@@ -220,7 +232,8 @@ static int cmd_show(int argc, char **argv)
                 ly += 10;
             }
     }
-    fke_status st = fke_png_write(out, W, H, c.rgb, &e);
+    st = fke_png_write(out, W, H, c.rgb, &e);
+    free(px);
     fke_canvas_free(&c);
     fke_dataset_free(&d);
     if (st) return fail("show", &e);
@@ -281,6 +294,11 @@ static int cmd_info(int argc, char **argv)
            "vocabulary %d\n",
            file, d.N, ng, G, d.img, d.img, d.crop, d.crop, d.L, d.V);
     if (d.generator[0]) printf("  generator: %s\n  source: %s\n", d.generator, d.src_file);
+    if (d.jpeg_quality)
+        printf("  pixels: JPEG quality %d, %lld bytes (%.1f kB a post; raw would be %lld)\n",
+               d.jpeg_quality, (long long)fke_dataset_pixel_bytes(&d),
+               d.N ? fke_dataset_pixel_bytes(&d) / 1000.0 / d.N : 0.0,
+               (long long)d.N * 3 * ((long long)d.img * d.img + (long long)G * d.crop * d.crop));
     printf("  clean posts %ld (%.1f%%), machine-labelled %ld\n", nc, 100.0 * nc / d.N, d.N - nc);
     printf("  garments per post:");
     for (int k = 0; k <= G; k++) printf(" %d: %.1f%%", k, 100.0 * hist[k] / d.N);

@@ -9,12 +9,14 @@
 
 const char fke_data_import_deepfashion2_usage[] =
     "fke data import deepfashion2 DIR --split train|validation --out F.h5 [--img S]\n"
-    "         [--crop P] [--garments G] [--limit N]\n"
+    "         [--crop P] [--garments G] [--limit N] [--store jpeg|raw] [--quality Q]\n"
     "         DeepFashion2 (DIR/SPLIT/annos/NNNNNN.json and image/NNNNNN.jpg) as fke\n"
     "         posts: one post per image, garments item1, item2, ... (the first G kept),\n"
     "         13 categories, attributes scale, occlusion, zoom_in, viewpoint; no\n"
     "         occasion or caption (masked). Defaults: fke-small's img 64, crop 32, G 5;\n"
-    "         --limit keeps the first N posts (datasets/README.md \"DeepFashion2\")\n";
+    "         --limit keeps the first N posts (datasets/README.md \"DeepFashion2\");\n"
+    "         --store: pixels as one JPEG per image and crop at quality Q (default\n"
+    "         jpeg, Q 92) or as raw bytes (datasets/README.md, \"Pixel storage\")\n";
 
 /* "  what: N (first NNNNNN.ext)", nothing when N is 0 */
 static void line(const char *what, const fke_df2_count *c, const char *ext)
@@ -32,7 +34,9 @@ int fke_cmd_data_import_deepfashion2(int argc, char **argv)
     fke_deepfashion2_defaults(&o);
     const char *pos[1], *out = NULL;
     int split = 0;
-    long img = o.img, crop = o.crop, G = o.G, limit = 0;
+    long img = o.img, crop = o.crop, G = o.G, limit = 0, quality = o.quality;
+    int store = 0;
+    static const char *const stores[] = {"jpeg", "raw", NULL};
     const fke_cli_opt opts[] = {
         {"--split", "train|validation", FKE_CLI_CHOICE, .dst = &split, .choices = splits,
          .flags = FKE_CLI_REQUIRED},
@@ -41,6 +45,8 @@ int fke_cmd_data_import_deepfashion2(int argc, char **argv)
         {"--crop", "P", FKE_CLI_INT, .dst = &crop, .lo = 8, .hi = 4096},
         {"--garments", "G", FKE_CLI_INT, .dst = &G, .lo = 1, .hi = 64},
         {"--limit", "N", FKE_CLI_INT, .dst = &limit, .lo = 0, .hi = 0x7fffffffL},
+        {"--store", "jpeg|raw", FKE_CLI_CHOICE, .dst = &store, .choices = stores},
+        {"--quality", "Q", FKE_CLI_INT, .dst = &quality, .lo = 1, .hi = 100},
         {0}};
     const fke_cli cli = {"fke data import deepfashion2", fke_data_import_deepfashion2_usage,
                          opts, "DIR", 1, 1, pos, NULL};
@@ -49,11 +55,13 @@ int fke_cmd_data_import_deepfashion2(int argc, char **argv)
     o.dir = pos[0];
     o.split = splits[split];
     o.img = (int)img, o.crop = (int)crop, o.G = (int)G, o.limit = limit;
+    o.quality = store == 0 ? (int)quality : 0;
 
     fke_err e = {""};
     fke_dataset d;
     fke_deepfashion2_report r;
     fke_status st = fke_deepfashion2_import(&o, &d, &r, &e);
+    long long px = st == FKE_OK ? (long long)fke_dataset_pixel_bytes(&d) : 0;
     if (st == FKE_OK) {
         st = fke_dataset_save(&d, out, &e);
         fke_dataset_free(&d);
@@ -67,6 +75,8 @@ int fke_cmd_data_import_deepfashion2(int argc, char **argv)
     printf("  images %dx%d, crops %dx%d, at most %d garments per post in item order; no "
            "occasion, no caption\n",
            o.img, o.img, o.crop, o.crop, o.G);
+    if (o.quality) printf("  pixels: JPEG quality %d, %.1f MB\n", o.quality, px / 1e6);
+    else printf("  pixels: raw, %.1f MB\n", px / 1e6);
     printf("  garments per category:");
     int first = 1;
     for (int c = 0; c < FKE_DF2_NCAT; c++) {

@@ -14,12 +14,15 @@
 const char fke_data_import_fashionke_usage[] =
     "fke data import fashionke DIR --out F.h5 [--noise-ratio R] [--split train|test]\n"
     "         [--img S] [--crop P] [--garments G] [--len L] [--t-out T.json]\n"
+    "         [--store jpeg|raw] [--quality Q]\n"
     "         a FashionKE release folder (cloth_body_face_meta.json, images/<id>.jpg,\n"
     "         train_ids_<R>.json or test_ids.json, labelled_pool.json, code_*.json, ...)\n"
     "         as fke posts (datasets/README.md, \"FashionKE release\"). Defaults: R 0.7,\n"
     "         split train, S 64, P 32, G 5, L 16 (preset fke-small). --t-out: the\n"
     "         transition initialisation from category_confuse_mat.json and\n"
-    "         attribute_confuse_mat.json, for fke train --set t_init=T.json\n";
+    "         attribute_confuse_mat.json, for fke train --set t_init=T.json.\n"
+    "         --store: pixels as one JPEG per image and crop at quality Q (default\n"
+    "         jpeg, Q 92) or as raw bytes (datasets/README.md, \"Pixel storage\")\n";
 
 static const char *const split_names[] = {"train", "test", NULL};
 
@@ -60,14 +63,23 @@ static void summary(const fke_fashionke_opts *o, const fke_fashionke_report *r,
     printf(" values); extras:");
     for (int k = 0; k < d->n_extra; k++) printf(" %s", d->extra[k].name);
     printf("\n");
+    if (d->jpeg_quality)
+        printf("  pixels: JPEG quality %d, %.1f MB (%.1f kB a post)\n", d->jpeg_quality,
+               fke_dataset_pixel_bytes(d) / 1e6,
+               d->N ? fke_dataset_pixel_bytes(d) / 1e3 / d->N : 0);
+    else
+        printf("  pixels: raw, %.1f MB\n", fke_dataset_pixel_bytes(d) / 1e6);
 }
+
+static const char *const store_names[] = {"jpeg", "raw", NULL};
 
 int fke_cmd_data_import_fashionke(int argc, char **argv)
 {
     const char *pos[1], *out = NULL, *t_out = NULL;
     double ratio = 0.7;
     int split = FKE_FASHIONKE_TRAIN;
-    long img = 64, crop = 32, G = 5, L = 16;
+    long img = 64, crop = 32, G = 5, L = 16, quality = 92;
+    int store = 0;
     const fke_cli_opt opts[] = {
         {"--out", "F.h5", FKE_CLI_STR, .dst = &out, .flags = FKE_CLI_REQUIRED},
         {"--noise-ratio", "R", FKE_CLI_REAL, .dst = &ratio, .lo = 0, .hi = 1},
@@ -77,6 +89,8 @@ int fke_cmd_data_import_fashionke(int argc, char **argv)
         {"--garments", "G", FKE_CLI_INT, .dst = &G, .lo = 1, .hi = 64},
         {"--len", "L", FKE_CLI_INT, .dst = &L, .lo = 5, .hi = 4096},
         {"--t-out", "T.json", FKE_CLI_STR, .dst = &t_out},
+        {"--store", "jpeg|raw", FKE_CLI_CHOICE, .dst = &store, .choices = store_names},
+        {"--quality", "Q", FKE_CLI_INT, .dst = &quality, .lo = 1, .hi = 100},
         {0}};
     const fke_cli cli = {"fke data import fashionke", fke_data_import_fashionke_usage, opts,
                          "DIR", 1, 1, pos, NULL};
@@ -89,6 +103,7 @@ int fke_cmd_data_import_fashionke(int argc, char **argv)
     o.split = split;
     o.noise_ratio = ratio;
     o.img = (int)img, o.crop = (int)crop, o.G = (int)G, o.L = (int)L;
+    o.quality = store == 0 ? (int)quality : 0;
     fke_err e = {{0}};
     fke_dataset d;
     fke_fashionke_report rep;

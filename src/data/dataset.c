@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/h5.h"
+#include "data/image.h"
 
 /* ---- the post dataset --------------------------------------------------- */
 size_t fke_dataset_T_offset(const fke_dataset *d, int task)
@@ -67,9 +68,21 @@ fke_status fke_dataset_alloc(fke_dataset *d, fke_err *e)
         d->crop < 1 || d->C < 1)
         return fke_fail(e, FKE_ERR_ARG, "dataset: impossible sizes N=%d G=%d A=%d L=%d", d->N,
                         d->G, d->A, d->L);
+    if (d->jpeg_quality < 0 || d->jpeg_quality > 100)
+        return fke_fail(e, FKE_ERR_ARG, "dataset: JPEG quality %d is not 0 (raw) or 1..100",
+                        d->jpeg_quality);
     size_t n1 = N ? N : 1;
-    d->images = calloc(n1 * d->C * d->img * d->img, 1);
-    d->crops = calloc(n1 * G * d->C * d->crop * d->crop, 1);
+    if (d->jpeg_quality) {
+        d->jpeg_off = calloc(N * (G + 1) + 1, sizeof *d->jpeg_off);
+        d->jpeg = NULL, d->jpeg_cap = 0, d->jpeg_next = 0;
+        if (!d->jpeg_off)
+            return fke_fail(e, FKE_ERR_NOMEM, "dataset: no memory for %d posts", d->N);
+    } else {
+        d->images = calloc(n1 * d->C * d->img * d->img, 1);
+        d->crops = calloc(n1 * G * d->C * d->crop * d->crop, 1);
+        if (!d->images || !d->crops)
+            return fke_fail(e, FKE_ERR_NOMEM, "dataset: no memory for %d posts", d->N);
+    }
     d->n_garments = calloc(n1, 4);
     d->boxes = calloc(n1 * G * 4, 4);
     d->tokens = calloc(n1 * d->L, 4);
@@ -82,7 +95,7 @@ fke_status fke_dataset_alloc(fke_dataset *d, fke_err *e)
     d->cat_machine = malloc(n1 * G * 4);
     d->attr_machine = malloc(n1 * G * (A ? A : 1) * 4);
     d->person = malloc(n1 * G * 2 * 4);
-    if (!d->images || !d->crops || !d->n_garments || !d->boxes || !d->tokens || !d->occ ||
+    if (!d->n_garments || !d->boxes || !d->tokens || !d->occ ||
         !d->cat || !d->attr || !d->clean || !d->cat_true || !d->attr_true || !d->cat_machine ||
         !d->attr_machine || !d->person)
         return fke_fail(e, FKE_ERR_NOMEM, "dataset: no memory for %d posts", d->N);
@@ -103,7 +116,7 @@ void fke_dataset_free(fke_dataset *d)
     free(d->images); free(d->crops); free(d->n_garments); free(d->boxes); free(d->tokens);
     free(d->occ); free(d->cat); free(d->attr); free(d->clean); free(d->cat_true);
     free(d->attr_true); free(d->cat_machine); free(d->attr_machine); free(d->person);
-    free(d->T_true); free(d->src_index);
+    free(d->T_true); free(d->src_index); free(d->jpeg); free(d->jpeg_off);
     for (int i = 0; i < d->n_extra; i++) free(d->extra[i].v);
     fke_strings_free(d->occ_names, d->occ_names ? d->n_occ : 0);
     fke_strings_free(d->cat_names, d->cat_names ? d->n_cat : 0);
@@ -113,6 +126,183 @@ void fke_dataset_free(fke_dataset *d)
     fke_strings_free(d->attr_names, d->attr_names ? d->A : 0);
     fke_strings_free(d->vocab, d->vocab ? d->V : 0);
     memset(d, 0, sizeof *d);
+}
+
+/* ---- pixels: raw or JPEG ---------------------------------------------------- */
+static int64_t n_streams(const fke_dataset *d) { return (int64_t)d->N * (d->G + 1); }
+
+int fke_dataset_side(const fke_dataset *d, int slot) { return slot == 0 ? d->img : d->crop; }
+
+int64_t fke_dataset_pixel_bytes(const fke_dataset *d)
+{
+    if (d->jpeg_quality) return d->jpeg_off ? d->jpeg_off[d->jpeg_next] : 0;
+    return (int64_t)d->N * d->C * ((int64_t)d->img * d->img + (int64_t)d->G * d->crop * d->crop);
+}
+
+fke_status fke_dataset_pixels(const fke_dataset *d, long i, int slot, uint8_t *out, fke_err *e)
+{
+    const char *path = d->path[0] ? d->path : "dataset";
+    if (i < 0 || i >= d->N || slot < 0 || slot > d->G)
+        return fke_fail(e, FKE_ERR_ARG, "%s: no post %ld slot %d (%d posts, %d garment slots)",
+                        path, i, slot, d->N, d->G);
+    int S = fke_dataset_side(d, slot);
+    size_t n = (size_t)3 * S * S;
+    if (!d->jpeg_quality) {
+        const uint8_t *src = slot == 0 ? d->images + (size_t)i * n
+                                       : d->crops + ((size_t)i * d->G + slot - 1) * n;
+        memcpy(out, src, n);
+        return FKE_OK;
+    }
+    if (slot > d->n_garments[i]) {
+        memset(out, 0, n);
+        return FKE_OK;
+    }
+    int64_t k = (int64_t)i * (d->G + 1) + slot;
+    char name[700];
+    if (slot) snprintf(name, sizeof name, "%s: post %ld garment %d (crop)", path, i, slot - 1);
+    else snprintf(name, sizeof name, "%s: post %ld (whole image)", path, i);
+    fke_image im;
+    FKE_TRY(fke_image_decode_jpeg(d->jpeg + d->jpeg_off[k], (size_t)(d->jpeg_off[k + 1] -
+                                  d->jpeg_off[k]), name, &im, e));
+    if (im.w != S || im.h != S) {
+        fke_image_free(&im);
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: JPEG is %dx%d pixels, expected %dx%d", name, im.w,
+                        im.h, S, S);
+    }
+    for (int c = 0; c < 3; c++)
+        for (size_t p = 0; p < (size_t)S * S; p++) out[c * (size_t)S * S + p] = im.rgb[3 * p + c];
+    fke_image_free(&im);
+    return FKE_OK;
+}
+
+fke_status fke_dataset_jpeg_append(fke_dataset *d, const uint8_t *bytes, size_t n, fke_err *e)
+{
+    if (!d->jpeg_quality || !d->jpeg_off || d->jpeg_next >= n_streams(d))
+        return fke_fail(e, FKE_ERR_ARG, "dataset: JPEG stream %ld appended to a store of %lld",
+                        d->jpeg_next, (long long)(d->jpeg_off ? n_streams(d) : 0));
+    if (n > INT32_MAX)
+        return fke_fail(e, FKE_ERR_ARG, "dataset: a JPEG stream of %zu bytes is too large", n);
+    int64_t at = d->jpeg_off[d->jpeg_next];
+    if (at + (int64_t)n > d->jpeg_cap) {
+        int64_t cap = d->jpeg_cap + d->jpeg_cap / 2 + ((int64_t)1 << 16);
+        if (cap < at + (int64_t)n) cap = at + (int64_t)n;
+        uint8_t *p = realloc(d->jpeg, (size_t)cap);
+        if (!p) return fke_fail(e, FKE_ERR_NOMEM, "dataset: no memory for %lld bytes of JPEG",
+                                (long long)cap);
+        d->jpeg = p, d->jpeg_cap = cap;
+    }
+    if (n) memcpy(d->jpeg + at, bytes, n);
+    d->jpeg_off[++d->jpeg_next] = at + (int64_t)n;
+    return FKE_OK;
+}
+
+fke_status fke_dataset_encode_pixels(const uint8_t *chw, int side, int quality, uint8_t **buf,
+                                     size_t *n, fke_err *e)
+{
+    size_t np = (size_t)side * side;
+    fke_image im = {side, side, malloc(3 * np)};
+    *buf = NULL, *n = 0;
+    if (!im.rgb) return fke_fail(e, FKE_ERR_NOMEM, "dataset: no memory to encode a JPEG");
+    for (int c = 0; c < 3; c++)
+        for (size_t p = 0; p < np; p++) im.rgb[3 * p + c] = chw[c * np + p];
+    fke_status st = fke_image_encode_jpeg(&im, quality, buf, n, e);
+    free(im.rgb);
+    return st;
+}
+
+static fke_status append_pixels(fke_dataset *d, const uint8_t *chw, int side, fke_err *e)
+{
+    uint8_t *buf;
+    size_t n;
+    FKE_TRY(fke_dataset_encode_pixels(chw, side, d->jpeg_quality, &buf, &n, e));
+    fke_status st = fke_dataset_jpeg_append(d, buf, n, e);
+    free(buf);
+    return st;
+}
+
+fke_status fke_dataset_jpeg_append_post(fke_dataset *d, const uint8_t *img, const uint8_t *crops,
+                                        int ng, fke_err *e)
+{
+    size_t nc = (size_t)3 * d->crop * d->crop;
+    FKE_TRY(append_pixels(d, img, d->img, e));
+    for (int g = 0; g < d->G; g++)
+        FKE_TRY(g < ng ? append_pixels(d, crops + g * nc, d->crop, e)
+                       : fke_dataset_jpeg_append(d, NULL, 0, e));
+    return FKE_OK;
+}
+
+fke_status fke_dataset_set_store(fke_dataset *d, int quality, fke_err *e)
+{
+    if (quality < 0 || quality > 100)
+        return fke_fail(e, FKE_ERR_ARG, "dataset: JPEG quality %d is not 0 (raw) or 1..100",
+                        quality);
+    if (quality == d->jpeg_quality && quality == 0) return FKE_OK;
+    size_t ni = (size_t)3 * d->img * d->img, nc = (size_t)3 * d->crop * d->crop;
+    if (d->jpeg_quality) { /* decode to raw first */
+        size_t n1 = d->N ? (size_t)d->N : 1;
+        uint8_t *im = calloc(n1 * ni, 1), *cr = calloc(n1 * d->G * nc, 1);
+        fke_status st = im && cr ? FKE_OK
+                                 : fke_fail(e, FKE_ERR_NOMEM, "dataset: no memory to decode");
+        for (long i = 0; !st && i < d->N; i++)
+            for (int s = 0; !st && s <= d->G; s++)
+                st = fke_dataset_pixels(d, i, s, s ? cr + ((size_t)i * d->G + s - 1) * nc
+                                                   : im + (size_t)i * ni, e);
+        if (st) {
+            free(im);
+            free(cr);
+            return st;
+        }
+        free(d->jpeg), free(d->jpeg_off);
+        d->jpeg = NULL, d->jpeg_off = NULL, d->jpeg_cap = 0, d->jpeg_next = 0;
+        d->images = im, d->crops = cr, d->jpeg_quality = 0;
+    }
+    if (!quality) return FKE_OK;
+    fke_dataset j = *d; /* the labels are shared; only the store is new */
+    j.images = j.crops = NULL;
+    j.jpeg = NULL, j.jpeg_cap = 0, j.jpeg_next = 0, j.jpeg_quality = quality;
+    j.jpeg_off = calloc((size_t)n_streams(d) + 1, sizeof *j.jpeg_off);
+    fke_status st = j.jpeg_off ? FKE_OK : fke_fail(e, FKE_ERR_NOMEM, "dataset: no memory");
+    for (long i = 0; !st && i < d->N; i++)
+        st = fke_dataset_jpeg_append_post(&j, d->images + i * ni, d->crops + i * d->G * nc,
+                                          d->n_garments[i], e);
+    if (st) {
+        free(j.jpeg);
+        free(j.jpeg_off);
+        return st;
+    }
+    free(d->images), free(d->crops);
+    d->images = d->crops = NULL;
+    d->jpeg = j.jpeg, d->jpeg_off = j.jpeg_off, d->jpeg_cap = j.jpeg_cap;
+    d->jpeg_next = j.jpeg_next, d->jpeg_quality = quality;
+    return FKE_OK;
+}
+
+/* The JPEG store against the sizes: complete, and streams exactly on the
+ * valid slots. */
+static fke_status check_store(const fke_dataset *d, const char *path, fke_err *e)
+{
+    if (!d->jpeg_quality) {
+        if (!d->images || !d->crops)
+            return fke_fail(e, FKE_ERR_FORMAT, "%s: the dataset has no pixels", path);
+        return FKE_OK;
+    }
+    if (d->jpeg_quality < 0 || d->jpeg_quality > 100 || !d->jpeg_off ||
+        d->jpeg_next != n_streams(d) || d->jpeg_off[0] != 0)
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: /jpeg: the store is incomplete (quality %d, %ld "
+                        "of %lld streams)", path, d->jpeg_quality, d->jpeg_next,
+                        (long long)n_streams(d));
+    for (long i = 0; i < d->N; i++)
+        for (int s = 0; s <= d->G; s++) {
+            int64_t k = (int64_t)i * (d->G + 1) + s, len = d->jpeg_off[k + 1] - d->jpeg_off[k];
+            int valid = s <= d->n_garments[i];
+            if (len < 0 || len > INT32_MAX || (valid && len == 0) || (!valid && len != 0))
+                return fke_fail(e, FKE_ERR_FORMAT,
+                                "%s: field /jpeg/sizes: post %ld slot %d has %lld bytes (%s)",
+                                path, i, s, (long long)len,
+                                valid ? "a whole image or garment needs a JPEG"
+                                      : "a padding slot has none");
+        }
+    return FKE_OK;
 }
 
 /* ---- extra arrays ----------------------------------------------------------- */
@@ -314,6 +504,7 @@ fke_status fke_dataset_validate(const fke_dataset *d, const char *path, fke_err 
             }
         }
     }
+    FKE_TRY(check_store(d, path, e));
     if (d->src_index)
         FKE_TRY(check_range(path, "source_index", d->src_index, NG, -1, 1 << 30, G, e));
     if (d->T_true) {
@@ -340,6 +531,102 @@ fke_status fke_dataset_validate(const fke_dataset *d, const char *path, fke_err 
     return FKE_OK;
 }
 
+/* /jpeg: bytes (M) u8, the streams back to back, uncompressed (JPEG does not
+ * deflate); sizes (N, 1+G) int32; attributes quality, image_side, crop_side. */
+static void save_store(const fke_dataset *d, fke_h5w *w)
+{
+    hid_t g = fke_h5w_group(w, w->f, "jpeg");
+    if (g < 0) return;
+    fke_h5w_attr_int(w, g, "quality", d->jpeg_quality);
+    fke_h5w_attr_int(w, g, "image_side", d->img);
+    fke_h5w_attr_int(w, g, "crop_side", d->crop);
+    int64_t ns = n_streams(d);
+    int32_t *sz = malloc((size_t)(ns ? ns : 1) * sizeof *sz);
+    if (!sz) {
+        w->bad = 1;
+        H5Gclose(g);
+        return;
+    }
+    for (int64_t k = 0; k < ns; k++) sz[k] = (int32_t)(d->jpeg_off[k + 1] - d->jpeg_off[k]);
+    hsize_t ds[2] = {(hsize_t)d->N, (hsize_t)d->G + 1}, db[1] = {(hsize_t)d->jpeg_off[ns]};
+    fke_h5w_array(w, g, "sizes", H5T_STD_I32LE, H5T_NATIVE_INT32, 2, ds, sz, 0);
+    const void *bytes = d->jpeg ? (const void *)d->jpeg : (const void *)sz; /* M = 0: any */
+    fke_h5w_array(w, g, "bytes", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, db, bytes, 0);
+    free(sz);
+    H5Gclose(g);
+}
+
+/* Reads /jpeg into d: sizes, N and G from its shape, the sides and quality
+ * from the attributes, then the bytes (any size: not through fke_h5r_array,
+ * which stops at 2^30 per dimension), their count checked against the sizes. */
+static void load_store(fke_dataset *d, fke_h5r *r)
+{
+    if (r->st) return;
+    hid_t g = H5Gopen2(r->f, "jpeg", H5P_DEFAULT);
+    int q = 0, S = 0, P = 0;
+    if (g < 0 || fke_h5r_attr(g, "quality", H5T_NATIVE_INT, &q, 1) < 0 ||
+        fke_h5r_attr(g, "image_side", H5T_NATIVE_INT, &S, 1) < 0 ||
+        fke_h5r_attr(g, "crop_side", H5T_NATIVE_INT, &P, 1) < 0 || q < 1 || q > 100 || S < 1 ||
+        S > 65500 || P < 1 || P > 65500) {
+        r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: group /jpeg: unreadable, or its attributes "
+                         "quality (1..100), image_side, crop_side (1..65500) are missing or out "
+                         "of range", r->path);
+        if (g >= 0) H5Gclose(g);
+        return;
+    }
+    H5Gclose(g);
+    d->jpeg_quality = q, d->img = S, d->crop = P, d->C = 3;
+    int dz[2] = {-1, -1};
+    int32_t *sz = fke_h5r_array(r, r->f, "jpeg/sizes", H5T_INTEGER, H5T_NATIVE_INT32, 2, dz, 0);
+    if (!sz) return;
+    d->N = dz[0], d->G = dz[1] - 1;
+    int64_t ns = n_streams(d), total = 0;
+    d->jpeg_off = malloc((size_t)(ns + 1) * sizeof *d->jpeg_off);
+    if (!d->jpeg_off) {
+        r->st = fke_fail(r->e, FKE_ERR_NOMEM, "%s: no memory for /jpeg/sizes", r->path);
+        free(sz);
+        return;
+    }
+    d->jpeg_off[0] = 0;
+    for (int64_t k = 0; k < ns; k++) {
+        if (sz[k] < 0) {
+            r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /jpeg/sizes: post %lld slot %lld "
+                             "has %d bytes", r->path, (long long)(k / (d->G + 1)),
+                             (long long)(k % (d->G + 1)), sz[k]);
+            free(sz);
+            return;
+        }
+        d->jpeg_off[k + 1] = total += sz[k];
+    }
+    free(sz);
+    d->jpeg_next = (long)ns;
+    hid_t ds = H5Dopen2(r->f, "jpeg/bytes", H5P_DEFAULT);
+    hid_t t = ds >= 0 ? H5Dget_type(ds) : -1, sp = ds >= 0 ? H5Dget_space(ds) : -1;
+    hsize_t n = 0;
+    int ok = t >= 0 && sp >= 0 && H5Tget_class(t) == H5T_INTEGER && H5Tget_size(t) == 1 &&
+             H5Sget_simple_extent_ndims(sp) == 1 && H5Sget_simple_extent_dims(sp, &n, NULL) == 1;
+    if (!ok) {
+        r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /jpeg/bytes is missing or not a 1-D "
+                         "byte array", r->path);
+    } else if ((int64_t)n != total) {
+        r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /jpeg/bytes has %llu bytes, "
+                         "/jpeg/sizes adds up to %lld", r->path, (unsigned long long)n,
+                         (long long)total);
+    } else {
+        d->jpeg = malloc((size_t)(total ? total : 1));
+        d->jpeg_cap = total;
+        if (!d->jpeg)
+            r->st = fke_fail(r->e, FKE_ERR_NOMEM, "%s: no memory for %lld bytes of JPEG", r->path,
+                             (long long)total);
+        else if (total && H5Dread(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, d->jpeg) < 0)
+            r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /jpeg/bytes cannot be read "
+                             "(truncated or corrupt file?)", r->path);
+    }
+    if (t >= 0) H5Tclose(t);
+    if (sp >= 0) H5Sclose(sp);
+    if (ds >= 0) H5Dclose(ds);
+}
+
 fke_status fke_dataset_save(const fke_dataset *d, const char *path, fke_err *e)
 {
     if (!d || !path) return fke_fail(e, FKE_ERR_ARG, "dataset save: null argument");
@@ -350,7 +637,9 @@ fke_status fke_dataset_save(const fke_dataset *d, const char *path, fke_err *e)
     FKE_TRY(fke_h5w_create(&w, path, FKE_POSTS_FORMAT, FKE_POSTS_VERSION, e));
     if (d->generator[0]) fke_h5w_attr_str(&w, w.f, "generator", d->generator);
     if (d->src_file[0]) fke_h5w_attr_str(&w, w.f, "source_file", d->src_file);
-    {
+    if (d->jpeg_quality) {
+        save_store(d, &w);
+    } else {
         hsize_t dm[4] = {N, C, I, I};
         fke_h5w_array(&w, w.f, "images", H5T_STD_U8LE, H5T_NATIVE_UINT8, 4, dm, d->images, 1);
         hsize_t dc[5] = {N, G, C, P, P};
@@ -421,21 +710,25 @@ fke_status fke_dataset_load(fke_dataset *d, const char *path, fke_err *e)
         d->val_names[k] = fke_h5r_strings(&r, f, nm, -1, &d->n_val[k]);
     }
     d->vocab = fke_h5r_strings(&r, f, "vocab", -1, &d->V);
-    int dm[4] = {-1, 3, -1, -1};
-    d->images = fke_h5r_array(&r, f, "images", H5T_INTEGER, H5T_NATIVE_UINT8, 4, dm, 0);
-    if (!r.st && dm[2] != dm[3])
-        r.st = fke_fail(e, FKE_ERR_FORMAT, "%s: field /images is %dx%d, expected square images",
-                        path, dm[2], dm[3]);
-    d->N = dm[0];
-    d->C = dm[1];
-    d->img = dm[2];
-    int dc[5] = {d->N, -1, 3, -1, -1};
-    d->crops = fke_h5r_array(&r, f, "crops", H5T_INTEGER, H5T_NATIVE_UINT8, 5, dc, 0);
-    if (!r.st && dc[3] != dc[4])
-        r.st = fke_fail(e, FKE_ERR_FORMAT, "%s: field /crops is %dx%d, expected square crops",
-                        path, dc[3], dc[4]);
-    d->G = dc[1];
-    d->crop = dc[3];
+    if (!r.st && !fke_h5r_exists(f, "images") && fke_h5r_exists(f, "jpeg")) {
+        load_store(d, &r);
+    } else {
+        int dm[4] = {-1, 3, -1, -1};
+        d->images = fke_h5r_array(&r, f, "images", H5T_INTEGER, H5T_NATIVE_UINT8, 4, dm, 0);
+        if (!r.st && dm[2] != dm[3])
+            r.st = fke_fail(e, FKE_ERR_FORMAT, "%s: field /images is %dx%d, expected square "
+                            "images", path, dm[2], dm[3]);
+        d->N = dm[0];
+        d->C = dm[1];
+        d->img = dm[2];
+        int dc[5] = {d->N, -1, 3, -1, -1};
+        d->crops = fke_h5r_array(&r, f, "crops", H5T_INTEGER, H5T_NATIVE_UINT8, 5, dc, 0);
+        if (!r.st && dc[3] != dc[4])
+            r.st = fke_fail(e, FKE_ERR_FORMAT, "%s: field /crops is %dx%d, expected square crops",
+                            path, dc[3], dc[4]);
+        d->G = dc[1];
+        d->crop = dc[3];
+    }
     int d1[1] = {d->N}, d2[2] = {d->N, d->G}, d3[3] = {d->N, d->G, d->A};
     int db[3] = {d->N, d->G, 4}, dp[3] = {d->N, d->G, 2}, dt[2] = {d->N, -1};
     hid_t n32 = H5T_NATIVE_INT32;

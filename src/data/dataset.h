@@ -9,7 +9,14 @@
  * datasets/README.md describes the file field by field.
  *
  * Label convention: -1 means missing (that is the mask); padding garment
- * slots (index >= n_garments[i]) carry -1 labels, zero boxes and zero crops. */
+ * slots (index >= n_garments[i]) carry -1 labels, zero boxes and zero crops.
+ *
+ * Pixels are stored one of two ways (datasets/README.md, "Pixel storage"):
+ * raw (images, crops as bytes; jpeg_quality = 0) or as JPEG streams
+ * (jpeg_quality 1..100; images and crops NULL, jpeg and jpeg_off set): each
+ * post's whole image and each valid garment crop, already at img x img and
+ * crop x crop, encoded on its own. Whoever needs bytes of either kind calls
+ * fke_dataset_pixels, which copies or decodes one of them. */
 #ifndef FKE_DATASET_H
 #define FKE_DATASET_H
 #include "core/fke.h"
@@ -55,14 +62,51 @@ typedef struct {
     char generator[1024];     /* "" or the generator's parameters, "key=value ..." */
     int n_extra;
     fke_extra extra[FKE_MAX_EXTRA];
+    /* the JPEG store: stream k = i*(1+G) + s (s = 0 the whole image, 1+g
+     * garment g) is jpeg[jpeg_off[k] .. jpeg_off[k+1]), empty on padding
+     * slots; fke_dataset_jpeg_append builds it in that order */
+    int jpeg_quality;         /* 0: raw pixels; 1..100: the quality the streams were encoded at */
+    uint8_t *jpeg;            /* (jpeg_off[N*(1+G)]) the streams back to back */
+    int64_t *jpeg_off;        /* (N*(1+G) + 1) */
+    int64_t jpeg_cap;         /* bytes allocated in jpeg */
+    long jpeg_next;           /* streams appended so far */
 } fke_dataset;
 
 fke_status fke_dataset_load(fke_dataset *d, const char *path, fke_err *e);
 fke_status fke_dataset_save(const fke_dataset *d, const char *path, fke_err *e);
 void fke_dataset_free(fke_dataset *d);
 /* Allocates every per-post array for the sizes already set in d (N, G, A, L,
- * img, crop, C), zeroed, labels set to -1; names and T_true are left NULL. */
+ * img, crop, C), zeroed, labels set to -1; names and T_true are left NULL.
+ * With d->jpeg_quality > 0 set beforehand, images and crops stay NULL and an
+ * empty JPEG store is made instead (fill it with fke_dataset_jpeg_append). */
 fke_status fke_dataset_alloc(fke_dataset *d, fke_err *e);
+
+/* The side of slot s of a post: img for s = 0 (the whole image), crop for
+ * s = 1 + g (garment g). */
+int fke_dataset_side(const fke_dataset *d, int slot);
+/* The bytes (3, side, side) of post i, slot s (0 whole image, 1+g crop g),
+ * into out, from either store: copied from raw pixels, or decoded from the
+ * post's JPEG stream (zeros for a padding slot). A stream that does not
+ * decode, or decodes to another size, is FKE_ERR_FORMAT naming the dataset's
+ * path, the post and the slot. Safe to call from several threads at once. */
+fke_status fke_dataset_pixels(const fke_dataset *d, long i, int slot, uint8_t *out, fke_err *e);
+/* Appends the next stream of a JPEG store (posts in order, 1+G slots each:
+ * n = 0 for a padding slot). */
+fke_status fke_dataset_jpeg_append(fke_dataset *d, const uint8_t *bytes, size_t n, fke_err *e);
+/* chw (3, side, side) as one JPEG stream at quality (1..100; 4:4:4 from 90,
+ * image.h) into a malloc'ed *buf of *n bytes. */
+fke_status fke_dataset_encode_pixels(const uint8_t *chw, int side, int quality, uint8_t **buf,
+                                     size_t *n, fke_err *e);
+/* The next post of a JPEG store from its bytes: img (3, img, img) and crops
+ * (G, 3, crop, crop) of which the first ng are garments; encodes 1 + ng
+ * streams at d->jpeg_quality and appends them with G - ng empty ones. */
+fke_status fke_dataset_jpeg_append_post(fke_dataset *d, const uint8_t *img, const uint8_t *crops,
+                                        int ng, fke_err *e);
+/* Converts a raw dataset to the JPEG store at quality (images and crops
+ * freed), or (quality 0) a JPEG store back to raw pixels (decoded). */
+fke_status fke_dataset_set_store(fke_dataset *d, int quality, fke_err *e);
+/* Bytes that d's pixels take in memory (raw arrays or JPEG streams). */
+int64_t fke_dataset_pixel_bytes(const fke_dataset *d);
 /* Adds (or replaces) the extra array name with a copy of data, ndim 1..3. */
 fke_status fke_dataset_extra_set(fke_dataset *d, const char *name, int ndim, const int *dims,
                                  const int32_t *data, fke_err *e);

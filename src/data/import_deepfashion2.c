@@ -47,6 +47,7 @@ void fke_deepfashion2_defaults(fke_deepfashion2_opts *o)
     o->crop = c.crop;
     o->G = c.G;
     o->L = c.L;
+    o->quality = 92;
 }
 
 static void count(fke_df2_count *c, long file, long n)
@@ -309,11 +310,11 @@ static fke_status set_names(fke_dataset *d, fke_err *e)
 /* Post i of d from the picture and the parsed annotation; style (cap, G)
  * is the extra being built. */
 static void fill_post(fke_dataset *d, int i, const fke_image *im, const df2_anno *a, long file,
-                      int32_t *style, fke_deepfashion2_report *r)
+                      int32_t *style, uint8_t *img, uint8_t *crops, fke_deepfashion2_report *r)
 {
     int G = d->G, A = d->A, S = d->img, P = d->crop;
     int32_t whole[4] = {0, 0, im->w, im->h};
-    fke_image_resize_chw(im, whole, S, d->images + (size_t)i * 3 * S * S);
+    fke_image_resize_chw(im, whole, S, img);
     int g = 0;
     long cut = 0;
     for (long t = 0; t < a->n; t++) {
@@ -334,7 +335,7 @@ static void fill_post(fke_dataset *d, int i, const fke_image *im, const df2_anno
             continue;
         }
         size_t o = (size_t)i * G + g;
-        fke_image_resize_chw(im, b, P, d->crops + o * 3 * P * P);
+        fke_image_resize_chw(im, b, P, crops + (size_t)g * 3 * P * P);
         /* the box in the S x S frame: floor of the start, ceiling of the end,
          * so it is never empty and never leaves the frame */
         int32_t *db = d->boxes + o * 4;
@@ -375,11 +376,12 @@ fke_status fke_deepfashion2_import(const fke_deepfashion2_opts *o, fke_dataset *
     if (!o || !o->dir || !o->split)
         return fke_fail(e, FKE_ERR_ARG, "deepfashion2: no folder or split given");
     if (o->img < 1 || o->img > 4096 || o->crop < 1 || o->crop > 4096 || o->G < 1 || o->G > 64 ||
-        o->L < 1 || o->limit < 0)
+        o->L < 1 || o->limit < 0 || o->quality < 0 || o->quality > 100)
         return fke_fail(e, FKE_ERR_ARG,
                         "deepfashion2: impossible sizes img=%d crop=%d G=%d L=%d limit=%ld "
-                        "(img, crop 1..4096, G 1..64, L >= 1, limit >= 0)",
-                        o->img, o->crop, o->G, o->L, o->limit);
+                        "quality=%d (img, crop 1..4096, G 1..64, L >= 1, limit >= 0, quality "
+                        "0 raw or 1..100)",
+                        o->img, o->crop, o->G, o->L, o->limit, o->quality);
     char annos[FKE_PATHLEN], images[FKE_PATHLEN], path[FKE_PATHLEN + 16],
         ipath[FKE_PATHLEN + 16];
     if (snprintf(annos, sizeof annos, "%s/%s/annos", o->dir, o->split) >= (int)sizeof annos ||
@@ -399,7 +401,10 @@ fke_status fke_deepfashion2_import(const fke_deepfashion2_opts *o, fke_dataset *
     long cap = o->limit > 0 && o->limit < n_an ? o->limit : n_an;
     if (cap > 0x7fffffffL) cap = 0x7fffffffL;
     d->N = (int)cap, d->G = o->G, d->A = FKE_DF2_NATTR, d->L = o->L;
-    d->img = o->img, d->crop = o->crop, d->C = 3;
+    d->img = o->img, d->crop = o->crop, d->C = 3, d->jpeg_quality = o->quality;
+    /* the JPEG store: each post resized into px, then encoded and appended */
+    size_t ni = (size_t)3 * o->img * o->img, nc = (size_t)o->G * 3 * o->crop * o->crop;
+    uint8_t *px = NULL;
     int32_t *style = NULL, *source = malloc((size_t)cap * sizeof *source),
             *pair = malloc((size_t)cap * sizeof *pair), *ids = malloc((size_t)cap * sizeof *ids);
     if ((st = fke_dataset_alloc(d, e)) != FKE_OK || (st = set_names(d, e)) != FKE_OK) goto out_x;
@@ -409,6 +414,10 @@ fke_status fke_deepfashion2_import(const fke_deepfashion2_opts *o, fke_dataset *
         goto out_x;
     }
     memset(style, 0xff, (size_t)cap * o->G * sizeof *style);
+    if (d->jpeg_quality && !(px = calloc(ni + nc, 1))) {
+        st = fke_fail(e, FKE_ERR_NOMEM, "deepfashion2: no memory");
+        goto out_x;
+    }
 
     int n = 0;
     for (long t = 0; t < n_an && n < cap; t++) {
@@ -427,7 +436,10 @@ fke_status fke_deepfashion2_import(const fke_deepfashion2_opts *o, fke_dataset *
         if (st == FKE_OK) st = parse_anno(path, file, root, &a, r, e);
         if (st == FKE_OK) st = fke_image_read(ipath, &im, e);
         if (st == FKE_OK) {
-            fill_post(d, n, &im, &a, file, style, r);
+            uint8_t *img = px ? px : d->images + (size_t)n * ni;
+            fill_post(d, n, &im, &a, file, style, img, px ? img + ni : d->crops + (size_t)n * nc,
+                      r);
+            if (px) st = fke_dataset_jpeg_append_post(d, img, img + ni, d->n_garments[n], e);
             source[n] = a.source, pair[n] = a.pair_id, ids[n] = (int32_t)file;
             n++;
         }
@@ -454,7 +466,7 @@ fke_status fke_deepfashion2_import(const fke_deepfashion2_opts *o, fke_dataset *
         st = fke_dataset_extra_set(d, "style", 2, dg, style, e);
     if (st == FKE_OK) st = fke_dataset_validate(d, annos, e);
 out_x:
-    free(style), free(source), free(pair), free(ids);
+    free(px), free(style), free(source), free(pair), free(ids);
     if (st != FKE_OK) fke_dataset_free(d);
 out:
     free(an), free(im_n);

@@ -28,7 +28,8 @@
  * landmark count). Garments past G, after the dropped ones, are cut.
  *
  * What a post carries: the whole picture resized to img x img, each
- * garment's box region resized to crop x crop (fke_image_resize_chw), the
+ * garment's box region resized to crop x crop (fke_image_resize_chw; kept
+ * raw with quality 0, else each encoded as one JPEG, dataset.h), the
  * box scaled to the img x img frame ([floor(x1 S/w), floor(y1 S/h),
  * ceil(x2 S/w), ceil(y2 S/h)), never empty), clean = 1 and the human labels
  * as both the training and the true labels (machine labels -1); no occasion
@@ -64,6 +65,7 @@ typedef struct {
     const char *split; /* "train", "validation" (any folder name under dir) */
     int img, crop, G, L; /* image side, crop side, garment slots, caption tokens */
     long limit;        /* most posts kept; 0 = all */
+    int quality;       /* pixel store: 0 raw, 1..100 JPEG at this quality (92; dataset.h) */
 } fke_deepfashion2_opts;
 
 /* A counted quirk: how often, and the number of the first annotation (or

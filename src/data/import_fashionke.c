@@ -593,7 +593,10 @@ typedef struct {
     long clipped, empty, over_G;
 } pic_counts;
 
-static fke_status fill_post(const ctx *c, fke_dataset *d, int i, pic_counts *pc, fke_err *e)
+/* Post i's picture into img (3, S, S) and crops (G, 3, P, P), its boxes
+ * and labels into d. */
+static fke_status fill_post(const ctx *c, fke_dataset *d, int i, uint8_t *img, uint8_t *crops,
+                            pic_counts *pc, fke_err *e)
 {
     const post *p = &c->posts[i];
     const int S = d->img, P = d->crop, G = d->G, A = d->A;
@@ -602,7 +605,7 @@ static fke_status fill_post(const ctx *c, fke_dataset *d, int i, pic_counts *pc,
     fke_image im;
     FKE_TRY(fke_image_read(path, &im, e));
     int32_t whole_box[4] = {0, 0, im.w, im.h};
-    fke_image_resize_chw(&im, whole_box, S, d->images + (size_t)i * 3 * S * S);
+    fke_image_resize_chw(&im, whole_box, S, img);
     int n = 0;
     for (int j = 0; j < p->n; j++) {
         const garment *g = &p->g[j];
@@ -618,7 +621,7 @@ static fke_status fill_post(const ctx *c, fke_dataset *d, int i, pic_counts *pc,
         }
         pc->clipped += how == FKE_BOX_CLIPPED;
         size_t s = (size_t)i * G + n;
-        fke_image_resize_chw(&im, b, P, d->crops + s * 3 * P * P);
+        fke_image_resize_chw(&im, b, P, crops + (size_t)n * 3 * P * P);
         int32_t *db = d->boxes + s * 4;
         db[0] = scale_lo(b[0], im.w, S);
         db[1] = scale_lo(b[1], im.h, S);
@@ -641,25 +644,53 @@ static fke_status fill_post(const ctx *c, fke_dataset *d, int i, pic_counts *pc,
 
 static fke_status read_pictures(const ctx *c, fke_dataset *d, fke_err *e)
 {
-    int N = c->n_posts, bad = N;
+    int N = c->n_posts, bad = N, G = d->G, jpeg = d->jpeg_quality > 0;
     fke_status bad_st = FKE_OK;
+    /* the JPEG store is built in chunks of posts: decoded, resized and
+     * encoded in parallel, then appended in list order */
+    int chunk = jpeg ? 64 : (N ? N : 1);
+    size_t ni = (size_t)3 * d->img * d->img, nc = (size_t)G * 3 * d->crop * d->crop;
     pic_counts *pc = calloc((size_t)N, sizeof *pc);
-    if (!pc) return fke_fail(e, FKE_ERR_NOMEM, "fashionke import: no memory");
-    /* every post is tried; the message kept is the first failing post's, so
-     * it does not depend on the thread count */
+    uint8_t *px = jpeg ? malloc((size_t)chunk * (ni + nc)) : NULL;
+    uint8_t **buf = jpeg ? calloc((size_t)chunk * (G + 1), sizeof *buf) : NULL;
+    size_t *len = jpeg ? calloc((size_t)chunk * (G + 1), sizeof *len) : NULL;
+    if (!pc || (jpeg && (!px || !buf || !len))) {
+        free(pc), free(px), free(buf), free(len);
+        return fke_fail(e, FKE_ERR_NOMEM, "fashionke import: no memory");
+    }
+    /* every post of a chunk is tried; the message kept is the first failing
+     * post's, so it does not depend on the thread count */
+    for (int c0 = 0; c0 < N && bad == N; c0 += chunk) {
+        int c1 = N - c0 < chunk ? N : c0 + chunk;
 #pragma omp parallel for schedule(dynamic, 8)
-    for (int i = 0; i < N; i++) {
-        fke_err ei = {{0}};
-        fke_status st = fill_post(c, d, i, &pc[i], &ei);
-        if (st != FKE_OK) {
+        for (int i = c0; i < c1; i++) {
+            fke_err ei = {{0}};
+            uint8_t *img = jpeg ? px + (size_t)(i - c0) * (ni + nc) : d->images + (size_t)i * ni;
+            uint8_t *crops = jpeg ? img + ni : d->crops + (size_t)i * nc;
+            fke_status st = fill_post(c, d, i, img, crops, &pc[i], &ei);
+            uint8_t **b = jpeg ? buf + (size_t)(i - c0) * (G + 1) : NULL;
+            size_t *l = jpeg ? len + (size_t)(i - c0) * (G + 1) : NULL;
+            for (int s = 0; jpeg && st == FKE_OK && s <= d->n_garments[i]; s++)
+                st = fke_dataset_encode_pixels(s ? crops + (size_t)(s - 1) * (nc / G) : img,
+                                               s ? d->crop : d->img, d->jpeg_quality, &b[s], &l[s],
+                                               &ei);
+            if (st != FKE_OK) {
 #pragma omp critical(fke_fashionke_err)
-            if (i < bad) {
-                bad = i;
-                bad_st = st;
-                *e = ei;
+                if (i < bad) {
+                    bad = i;
+                    bad_st = st;
+                    *e = ei;
+                }
             }
         }
+        for (int k = 0; jpeg && k < (c1 - c0) * (G + 1); k++) {
+            if (bad == N) bad_st = fke_dataset_jpeg_append(d, buf[k], len[k], e);
+            if (bad_st != FKE_OK && bad == N) bad = c0 + k / (G + 1);
+            free(buf[k]);
+            buf[k] = NULL, len[k] = 0;
+        }
     }
+    free(px), free(buf), free(len);
     fke_fashionke_report *r = c->rep;
     for (int i = 0; i < N; i++) {
         r->clipped += pc[i].clipped;
@@ -678,6 +709,7 @@ void fke_fashionke_defaults(fke_fashionke_opts *o)
     o->split = FKE_FASHIONKE_TRAIN;
     o->noise_ratio = 0.7;
     o->img = 64, o->crop = 32, o->G = 5, o->L = 16;
+    o->quality = 92;
 }
 
 static void ctx_free(ctx *c)
@@ -717,7 +749,7 @@ static fke_status make_dataset(ctx *c, fke_dataset *d, fke_err *e)
 {
     const fke_fashionke_opts *o = c->o;
     d->N = c->n_posts, d->G = o->G, d->A = c->A, d->L = o->L;
-    d->img = o->img, d->crop = o->crop, d->C = 3;
+    d->img = o->img, d->crop = o->crop, d->C = 3, d->jpeg_quality = o->quality;
     d->n_occ = c->n_occ, d->n_cat = c->n_cat, d->V = c->V;
     for (int k = 0; k < c->A; k++) d->n_val[k] = c->n_val[k];
     FKE_TRY(fke_dataset_alloc(d, e));
@@ -795,9 +827,10 @@ fke_status fke_import_fashionke(const fke_fashionke_opts *o, fke_dataset *out,
         return fke_fail(e, FKE_ERR_ARG, "fashionke import: split %d is neither train nor test",
                         o->split);
     if (o->img < 1 || o->crop < 1 || o->G < 1 || o->L < 1 || !(o->noise_ratio >= 0) ||
-        o->noise_ratio > 1)
+        o->noise_ratio > 1 || o->quality < 0 || o->quality > 100)
         return fke_fail(e, FKE_ERR_ARG, "fashionke import: impossible sizes img=%d crop=%d G=%d "
-                        "L=%d or noise ratio %g", o->img, o->crop, o->G, o->L, o->noise_ratio);
+                        "L=%d, noise ratio %g or JPEG quality %d (0 raw, 1..100)", o->img,
+                        o->crop, o->G, o->L, o->noise_ratio, o->quality);
     struct stat sb;
     if (stat(o->dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
         return fke_fail(e, FKE_ERR_IO, "%s: not a folder (the FashionKE release)", o->dir);

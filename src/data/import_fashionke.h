@@ -35,7 +35,9 @@
  *     ones dropped (counted), and of the rest the first G are kept (the
  *     others counted).
  *   - Pixels: the whole picture resized to img x img, each clipped box
- *     resized to crop x crop (fke_image_resize_chw, image.h). A box's
+ *     resized to crop x crop (fke_image_resize_chw, image.h), kept raw
+ *     (quality 0) or each encoded as one JPEG at o->quality (the JPEG
+ *     store of dataset.h; 92 by default). A box's
  *     coordinates are rounded to whole pixels first. The stored box is the
  *     clipped box in img x img coordinates: x0 = floor(x0 img / w), x1 =
  *     ceil(x1 img / w) (y alike with h), so it covers the garment and is
@@ -92,6 +94,7 @@ typedef struct {
     int split;          /* FKE_FASHIONKE_TRAIN (train_ids_<r>.json) or _TEST (test_ids.json) */
     double noise_ratio; /* r of train_ids_<r>.json; 0.7 */
     int img, crop, G, L; /* fke-small: 64, 32, 5, 16 */
+    int quality;        /* pixel store: 0 raw, 1..100 JPEG at this quality (92; dataset.h) */
 } fke_fashionke_opts;
 
 #define FKE_FASHIONKE_NAMES 8 /* unknown names the report keeps, to show */

@@ -7,6 +7,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 /* ---- one-ahead prefetch ------------------------------------------------- */
 static void *pf_main(void *arg)
@@ -83,38 +86,79 @@ static void plan(fke_loader *ld, int slot)
     }
 }
 
+/* Post p into row i of b; scratch (3, side, side) holds decoded bytes of a
+ * JPEG store. */
+static fke_status fill_post(const fke_dataset *d, fke_batch *b, int i, int p, const float *lut,
+                            uint8_t *scratch, fke_err *e)
+{
+    int G = d->G, A = d->A;
+    size_t ni = (size_t)3 * d->img * d->img, nc = (size_t)3 * d->crop * d->crop;
+    b->index[i] = p;
+    const uint8_t *im = d->images + (size_t)p * ni;
+    if (d->jpeg_quality) {
+        FKE_TRY(fke_dataset_pixels(d, p, 0, scratch, e));
+        im = scratch;
+    }
+    for (size_t k = 0; k < ni; k++) b->img_x[i * ni + k] = lut[im[k]];
+    int ng = d->n_garments[p];
+    for (int g = 0; g < G; g++) {
+        float *o = b->crop_x + ((size_t)i * G + g) * nc;
+        if (g >= ng) {
+            memset(o, 0, nc * sizeof *o);
+            continue;
+        }
+        const uint8_t *cr = d->crops + ((size_t)p * G + g) * nc;
+        if (d->jpeg_quality) {
+            FKE_TRY(fke_dataset_pixels(d, p, 1 + g, scratch, e));
+            cr = scratch;
+        }
+        for (size_t k = 0; k < nc; k++) o[k] = lut[cr[k]];
+    }
+    b->n_garments[i] = ng;
+    memcpy(b->tokens + (size_t)i * d->L, d->tokens + (size_t)p * d->L, d->L * sizeof(int32_t));
+    b->occ[i] = d->occ[p];
+    memcpy(b->cat + (size_t)i * G, d->cat + (size_t)p * G, G * sizeof(int32_t));
+    memcpy(b->attr + (size_t)i * G * A, d->attr + (size_t)p * G * A, (size_t)G * A * sizeof(int32_t));
+    memcpy(b->boxes + (size_t)i * G * 4, d->boxes + (size_t)p * G * 4, (size_t)G * 4 * sizeof(int32_t));
+    memcpy(b->person + (size_t)i * G * 2, d->person + (size_t)p * G * 2, (size_t)G * 2 * sizeof(int32_t));
+    b->clean[i] = d->clean[p];
+    return FKE_OK;
+}
+
 static void fill(void *owner, int slot)
 {
     fke_loader *ld = owner;
     const fke_dataset *d = ld->ds;
     fke_batch *b = &ld->buf[slot];
-    int n = ld->count[slot], G = d->G, A = d->A;
-    size_t ni = (size_t)3 * d->img * d->img, nc = (size_t)3 * d->crop * d->crop;
+    int n = ld->count[slot];
     float lut[256];
     make_lut(lut, FKE_PIXEL_MEAN, FKE_PIXEL_STD);
     b->B = n;
+    ld->st[slot] = FKE_OK;
+    if (!d->jpeg_quality) {
+        for (int i = 0; i < n; i++) fill_post(d, b, i, ld->ids[slot][i], lut, NULL, NULL);
+        return;
+    }
+    /* decoding: posts over threads; of several bad posts the first of the
+     * batch is reported, whatever the thread count */
+    int side = d->img > d->crop ? d->img : d->crop, bad = n;
+    size_t ns = (size_t)3 * side * side;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(ld->threads)
     for (int i = 0; i < n; i++) {
-        int p = ld->ids[slot][i];
-        b->index[i] = p;
-        const uint8_t *im = d->images + (size_t)p * ni;
-        for (size_t k = 0; k < ni; k++) b->img_x[i * ni + k] = lut[im[k]];
-        int ng = d->n_garments[p];
-        for (int g = 0; g < G; g++) {
-            const uint8_t *cr = d->crops + ((size_t)p * G + g) * nc;
-            float *o = b->crop_x + ((size_t)i * G + g) * nc;
-            if (g < ng)
-                for (size_t k = 0; k < nc; k++) o[k] = lut[cr[k]];
-            else
-                memset(o, 0, nc * sizeof *o);
+        int t = 0;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+#endif
+        fke_err ei = {{0}};
+        fke_status st = fill_post(d, b, i, ld->ids[slot][i], lut, ld->scratch + t * ns, &ei);
+        if (st != FKE_OK) {
+#pragma omp critical(fke_loader_err)
+            if (i < bad) {
+                bad = i;
+                ld->st[slot] = st;
+                ld->err[slot] = ei;
+            }
         }
-        b->n_garments[i] = ng;
-        memcpy(b->tokens + (size_t)i * d->L, d->tokens + (size_t)p * d->L, d->L * sizeof(int32_t));
-        b->occ[i] = d->occ[p];
-        memcpy(b->cat + (size_t)i * G, d->cat + (size_t)p * G, G * sizeof(int32_t));
-        memcpy(b->attr + (size_t)i * G * A, d->attr + (size_t)p * G * A, (size_t)G * A * sizeof(int32_t));
-        memcpy(b->boxes + (size_t)i * G * 4, d->boxes + (size_t)p * G * 4, (size_t)G * 4 * sizeof(int32_t));
-        memcpy(b->person + (size_t)i * G * 2, d->person + (size_t)p * G * 2, (size_t)G * 2 * sizeof(int32_t));
-        b->clean[i] = d->clean[p];
     }
 }
 
@@ -166,6 +210,19 @@ fke_status fke_loader_init(fke_loader *ld, const fke_dataset *ds, int B, int shu
     int nc = 0;
     for (int i = 0; i < ds->N; i++) nc += ds->clean[i] != 0;
     ld->paired = shuffle && paired && nc > 0 && nc < ds->N;
+    ld->threads = 1;
+#ifdef _OPENMP
+    ld->threads = omp_get_max_threads();
+#endif
+    if (ds->jpeg_quality) {
+        size_t side = (size_t)(ds->img > ds->crop ? ds->img : ds->crop);
+        ld->scratch = malloc((size_t)ld->threads * 3 * side * side);
+        if (!ld->scratch) {
+            fke_loader_free(ld);
+            return fke_fail(e, FKE_ERR_NOMEM, "loader: no memory to decode %d threads' posts",
+                            ld->threads);
+        }
+    }
     for (int p = 0; p < 2; p++) {
         ld->pool[p] = malloc((size_t)ds->N * sizeof(int32_t));
         ld->ids[p] = malloc((size_t)B * sizeof(int32_t));
@@ -192,6 +249,10 @@ fke_status fke_loader_next(fke_loader *ld, fke_batch **out, fke_err *e)
     if (!ld || !ld->ds) return fke_fail(e, FKE_ERR_ARG, "loader: not initialised");
     pf_wait(&ld->pf);
     int r = ld->cur;
+    if (ld->st[r]) { /* a post did not decode: this and every later call fail */
+        if (e) *e = ld->err[r];
+        return ld->st[r];
+    }
     plan(ld, 1 - r);
     pf_start(&ld->pf, 1 - r);
     ld->cur = 1 - r;
@@ -222,6 +283,7 @@ void fke_loader_free(fke_loader *ld)
         free(ld->ids[p]);
         fke_batch_free(&ld->buf[p]);
     }
+    free(ld->scratch);
     memset(ld, 0, sizeof *ld);
 }
 

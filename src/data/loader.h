@@ -19,7 +19,15 @@
  * *out = NULL (end of pass) and the call after that starts a new pass.
  *
  * Pixels: x = (p / 255 - 0.5) / 0.25 (fixed mean 0.5, std 0.25 on every
- * channel). The batch returned stays valid until the next call. */
+ * channel). The batch returned stays valid until the next call.
+ *
+ * A dataset in the JPEG store (dataset.h) is decoded in the prefetch thread,
+ * post by post (fke_dataset_pixels), over OpenMP with the thread count the
+ * caller had at fke_loader_init (a fresh pthread would get OpenMP's default,
+ * not fke_set_threads'); the bytes, and so the batch, do not depend on it.
+ * A stream that does not decode makes fke_loader_next fail with the message
+ * naming the dataset, the post and the slot (the first such post of the
+ * batch), and every later call fails the same way. */
 #ifndef FKE_LOADER_H
 #define FKE_LOADER_H
 #include <pthread.h>
@@ -79,6 +87,10 @@ typedef struct {
     long long epoch;         /* epoch of the last batch returned */
     long long seq_epoch;
     fke_prefetch pf;
+    int threads;             /* OpenMP threads for decoding a JPEG store */
+    uint8_t *scratch;        /* (threads, 3, side, side) decoded bytes, side = max(img, crop) */
+    fke_status st[2];        /* how filling each slot went */
+    fke_err err[2];
 } fke_loader;
 
 fke_status fke_loader_init(fke_loader *ld, const fke_dataset *ds, int B, int shuffle, int paired,
