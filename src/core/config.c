@@ -146,8 +146,8 @@ static const key_def keys[] = {
           "training data's."),
     P_INT("Co", Co, 1, 65536, "32", "32", "filters", "TextCNN filters per width (2, 3, 4, 5)."),
     P_INT("T", T, 1, 65536, "128", "512", "text_dim", "Text feature size."),
-    P_INT("n_occ", n_occ, 2, 100000, "10", "10", "occasions",
-          "Occasion classes. Unset: the training data's."),
+    P_INT("n_occ", n_occ, 1, 100000, "10", "10", "occasions",
+          "Occasion classes (1 for data without occasions, e.g. DeepFashion2: the head then learns nothing). Unset: the training data's."),
     P_INT("n_cat", n_cat, 2, 100000, "10", "10", "categories,n_cls,n_classes,classes",
           "Garment categories; for task classify, the number of classes. Unset: the training "
           "data's."),
