@@ -478,8 +478,12 @@ static void test_from_data(void)
               "a checkpoint's config on other data: %s", e.msg);
     /* data values keep the keys' ranges */
     fke_config_data bad = d;
-    bad.n_occ = 1;
-    from_data(&c, "{}", &bad, FKE_ERR_CONFIG, "key \"n_occ\"", "[2, 100000], got 1");
+    bad.n_cat = 1;
+    from_data(&c, "{}", &bad, FKE_ERR_CONFIG, "key \"n_cat\"", "[2, 100000], got 1");
+    bad = d;
+    bad.n_occ = 1; /* data without occasions */
+    from_data(&c, "{}", &bad, FKE_OK, NULL, NULL);
+    FKE_CHECK(c.n_occ == 1, "one occasion from the data, got %d", c.n_occ);
     bad = d;
     bad.V = 1; /* the padding alone */
     from_data(&c, "{}", &bad, FKE_OK, NULL, NULL);
