@@ -16,7 +16,12 @@ static const char usage[] =
     "  Accuracy and macro-F1 of occasion, category and attributes (docs/model.md\n"
     "  \"Metrics\"), confusion matrices to DIR/confusion_*.csv (default: the\n"
     "  checkpoint's folder), and the learned transition matrices against the\n"
-    "  true ones when DATA has them.\n";
+    "  true ones when DATA has them. When DATA has the category x attribute\n"
+    "  array /extra/applicable (FashionKE imports), also the released FashionKE\n"
+    "  code's attribute numbers: only garments whose predicted category admits\n"
+    "  the attribute count (--json: att_acc_applicable, att_f1_applicable, ...;\n"
+    "  DIR/confusion_<attribute>_applicable.csv); the plain ones count every\n"
+    "  garment with a true label, and only they pick the best checkpoint.\n";
 
 static int write_confusions(const fke_eval_result *r, const fke_dataset *d, const char *dir,
                             fke_err *e)
@@ -30,6 +35,13 @@ static int write_confusions(const fke_eval_result *r, const fke_dataset *d, cons
         snprintf(path, sizeof path, "%s/confusion_%s.csv", dir,
                  d && d->attr_names ? d->attr_names[k] : "attribute");
         if (fke_confusion_write_csv(&r->att[k], d && d->val_names ? d->val_names[k] : NULL, path, e))
+            return 1;
+    }
+    for (int k = 0; r->has_appl && k < r->n_attr; k++) {
+        snprintf(path, sizeof path, "%s/confusion_%s_applicable.csv", dir,
+                 d && d->attr_names ? d->attr_names[k] : "attribute");
+        if (fke_confusion_write_csv(&r->att_appl[k], d && d->val_names ? d->val_names[k] : NULL,
+                                    path, e))
             return 1;
     }
     return 0;
@@ -104,6 +116,18 @@ int fke_cmd_eval(int argc, char **argv)
             for (int k = 0; k < r.n_attr; k++) printf("%s%.6f", k ? ", " : "", r.att_f1_k[k]);
             printf("]");
         }
+        if (!cls && r.n_attr && r.has_appl) { /* the released code's rule: predicted category */
+            printf(", \"att_acc_applicable\": %.6f, \"att_f1_applicable\": %.6f", r.att_acc_appl,
+                   r.att_f1_appl);
+            printf(", \"att_acc_applicable_k\": [");
+            for (int k = 0; k < r.n_attr; k++) printf("%s%.6f", k ? ", " : "", r.att_acc_appl_k[k]);
+            printf("], \"att_f1_applicable_k\": [");
+            for (int k = 0; k < r.n_attr; k++) printf("%s%.6f", k ? ", " : "", r.att_f1_appl_k[k]);
+            printf("], \"att_applicable_n_k\": [");
+            for (int k = 0; k < r.n_attr; k++)
+                printf("%s%lld", k ? ", " : "", fke_confusion_total(&r.att_appl[k]));
+            printf("]");
+        }
         if (cls) printf(", \"acc\": %.6f, \"f1\": %.6f", r.cat_acc, r.cat_f1);
         if (r.has_T) {
             printf(", \"T_mae\": [");
@@ -127,6 +151,21 @@ int fke_cmd_eval(int argc, char **argv)
             printf("  %-22s %8.4f %9.4f\n", name, r.att_acc_k[k], r.att_f1_k[k]);
         }
         printf("  %-22s %8.4f %9.4f\n", "attributes (mean)", r.att_acc, r.att_f1);
+        if (r.has_appl && r.n_attr) {
+            printf("  attributes above: every garment with a true label (this picks the best "
+                   "checkpoint)\n"
+                   "  attributes below: only garments whose predicted category admits the "
+                   "attribute\n  (the released FashionKE code's rule; the data's "
+                   "/extra/applicable)\n");
+            printf("  %-22s %8s %9s %9s\n", "task", "accuracy", "macro-F1", "garments");
+            for (int k = 0; k < r.n_attr; k++) {
+                char name[64];
+                snprintf(name, sizeof name, "applicable %s", d.attr_names ? d.attr_names[k] : "");
+                printf("  %-22s %8.4f %9.4f %9lld\n", name, r.att_acc_appl_k[k], r.att_f1_appl_k[k],
+                       fke_confusion_total(&r.att_appl[k]));
+            }
+            printf("  %-22s %8.4f %9.4f\n", "applicable (mean)", r.att_acc_appl, r.att_f1_appl);
+        }
         if (r.has_T) {
             printf("  learned T vs true T, mean absolute error per entry:");
             for (int t = 0; t <= r.n_attr; t++)

@@ -86,10 +86,27 @@ static void plan(fke_loader *ld, int slot)
     }
 }
 
+fke_status fke_loader_applicable(const fke_dataset *d, const int32_t **mask, fke_err *e)
+{
+    *mask = NULL;
+    const fke_extra *x = fke_dataset_extra(d, "applicable");
+    if (!x) return FKE_OK;
+    const char *path = d->path[0] ? d->path : "dataset";
+    if (x->ndim != 2 || x->dims[0] != d->n_cat || x->dims[1] != d->A)
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: /extra/applicable has %d dimensions (first %d), "
+                        "not (n_cat, A) = (%d, %d)", path, x->ndim, x->dims[0], d->n_cat, d->A);
+    for (int i = 0; i < d->n_cat * d->A; i++)
+        if (x->v[i] != 0 && x->v[i] != 1)
+            return fke_fail(e, FKE_ERR_FORMAT, "%s: /extra/applicable[%d][%d] is %d, not 0 or 1",
+                            path, i / d->A, i % d->A, (int)x->v[i]);
+    *mask = x->v;
+    return FKE_OK;
+}
+
 /* Post p into row i of b; scratch (3, side, side) holds decoded bytes of a
- * JPEG store. */
-static fke_status fill_post(const fke_dataset *d, fke_batch *b, int i, int p, const float *lut,
-                            uint8_t *scratch, fke_err *e)
+ * JPEG store; appl NULL or (n_cat, A), the attributes each category admits. */
+static fke_status fill_post(const fke_dataset *d, const int32_t *appl, fke_batch *b, int i, int p,
+                            const float *lut, uint8_t *scratch, fke_err *e)
 {
     int G = d->G, A = d->A;
     size_t ni = (size_t)3 * d->img * d->img, nc = (size_t)3 * d->crop * d->crop;
@@ -119,6 +136,12 @@ static fke_status fill_post(const fke_dataset *d, fke_batch *b, int i, int p, co
     b->occ[i] = d->occ[p];
     memcpy(b->cat + (size_t)i * G, d->cat + (size_t)p * G, G * sizeof(int32_t));
     memcpy(b->attr + (size_t)i * G * A, d->attr + (size_t)p * G * A, (size_t)G * A * sizeof(int32_t));
+    for (int g = 0; appl && g < ng; g++) { /* a value where none applies: missing */
+        int cat = b->cat[(size_t)i * G + g];
+        if (cat < 0 || cat >= d->n_cat) continue;
+        for (int k = 0; k < A; k++)
+            if (!appl[(size_t)cat * A + k]) b->attr[((size_t)i * G + g) * A + k] = -1;
+    }
     memcpy(b->boxes + (size_t)i * G * 4, d->boxes + (size_t)p * G * 4, (size_t)G * 4 * sizeof(int32_t));
     memcpy(b->person + (size_t)i * G * 2, d->person + (size_t)p * G * 2, (size_t)G * 2 * sizeof(int32_t));
     b->clean[i] = d->clean[p];
@@ -136,7 +159,8 @@ static void fill(void *owner, int slot)
     b->B = n;
     ld->st[slot] = FKE_OK;
     if (!d->jpeg_quality) {
-        for (int i = 0; i < n; i++) fill_post(d, b, i, ld->ids[slot][i], lut, NULL, NULL);
+        for (int i = 0; i < n; i++)
+            fill_post(d, ld->applicable, b, i, ld->ids[slot][i], lut, NULL, NULL);
         return;
     }
     /* decoding: posts over threads; of several bad posts the first of the
@@ -150,7 +174,8 @@ static void fill(void *owner, int slot)
         t = omp_get_thread_num();
 #endif
         fke_err ei = {{0}};
-        fke_status st = fill_post(d, b, i, ld->ids[slot][i], lut, ld->scratch + t * ns, &ei);
+        fke_status st = fill_post(d, ld->applicable, b, i, ld->ids[slot][i], lut,
+                                  ld->scratch + t * ns, &ei);
         if (st != FKE_OK) {
 #pragma omp critical(fke_loader_err)
             if (i < bad) {
@@ -201,6 +226,7 @@ fke_status fke_loader_init(fke_loader *ld, const fke_dataset *ds, int B, int shu
     if (B < 1 || (shuffle && paired && B < 2))
         return fke_fail(e, FKE_ERR_ARG, "loader: batch size %d is too small%s", B,
                         paired ? " (paired batches need at least 2)" : "");
+    FKE_TRY(fke_loader_applicable(ds, &ld->applicable, e));
     ld->ds = ds;
     ld->B = B;
     ld->shuffle = shuffle;

@@ -21,6 +21,13 @@
  * Pixels: x = (p / 255 - 0.5) / 0.25 (fixed mean 0.5, std 0.25 on every
  * channel). The batch returned stays valid until the next call.
  *
+ * Labels are the dataset's training labels, with one exception: where the
+ * dataset has the extra array "applicable" (n_cat, A; datasets/README.md),
+ * an attribute label of a garment whose category label does not admit that
+ * attribute is -1 in the batch (docs/model.md "Loss"), so the loss never
+ * sees it and the model needs no dataset at step time. A garment without a
+ * category label keeps its attribute labels.
+ *
  * A dataset in the JPEG store (dataset.h) is decoded in the prefetch thread,
  * post by post (fke_dataset_pixels), over OpenMP with the thread count the
  * caller had at fke_loader_init (a fresh pthread would get OpenMP's default,
@@ -45,7 +52,7 @@ typedef struct {
     int32_t *tokens;      /* (B, L) */
     int32_t *occ;         /* (B) */
     int32_t *cat;         /* (B, G) -1 for padding and missing */
-    int32_t *attr;        /* (B, G, A) */
+    int32_t *attr;        /* (B, G, A) -1 also where the category does not admit it */
     uint8_t *clean;       /* (B) */
     int32_t *index;       /* (B) post ids in the dataset */
     /* additions */
@@ -89,10 +96,16 @@ typedef struct {
     fke_prefetch pf;
     int threads;             /* OpenMP threads for decoding a JPEG store */
     uint8_t *scratch;        /* (threads, 3, side, side) decoded bytes, side = max(img, crop) */
+    const int32_t *applicable; /* NULL or (n_cat, A) 0/1: attribute labels kept in batches */
     fke_status st[2];        /* how filling each slot went */
     fke_err err[2];
 } fke_loader;
 
+/* The dataset's "applicable" array (n_cat, A), 1 where category c admits
+ * attribute k, into *mask; *mask = NULL when d has none. A shape other than
+ * (n_cat, A) or a value other than 0 and 1 is FKE_ERR_FORMAT naming the
+ * file. fke_loader_init and fke_evaluate read it through this one check. */
+fke_status fke_loader_applicable(const fke_dataset *d, const int32_t **mask, fke_err *e);
 fke_status fke_loader_init(fke_loader *ld, const fke_dataset *ds, int B, int shuffle, int paired,
                            uint64_t seed, fke_err *e);
 fke_status fke_loader_next(fke_loader *ld, fke_batch **out, fke_err *e);

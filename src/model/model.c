@@ -652,6 +652,8 @@ fke_status fke_model_loss(fke_model *m, const fke_batch *b, double *loss, fke_er
     for (int v = 0; v < Nv; v++) {
         int gi = m->out.gidx[v], post = gi / G;
         a->ycat[v] = b->cat[gi];
+        /* -1 also where the data says the category admits no such attribute:
+         * the loader masks those (loader.h), so the loss needs no dataset */
         for (int k = 0; k < A; k++) a->yatt[k][v] = b->attr[(size_t)gi * A + k];
         a->gclean[v] = b->clean[post] != 0;
         a->gnoisy[v] = b->clean[post] == 0;

@@ -86,6 +86,16 @@ static void finish(fke_eval_result *r)
         r->att_acc += r->att_acc_k[k] / r->n_attr;
         r->att_f1 += r->att_f1_k[k] / r->n_attr;
     }
+    int counted = 0;
+    for (int k = 0; r->has_appl && k < r->n_attr; k++) {
+        r->att_acc_appl_k[k] = fke_confusion_accuracy(&r->att_appl[k]);
+        r->att_f1_appl_k[k] = fke_confusion_macro_f1(&r->att_appl[k]);
+        if (!fke_confusion_total(&r->att_appl[k])) continue;
+        r->att_acc_appl += r->att_acc_appl_k[k];
+        r->att_f1_appl += r->att_f1_appl_k[k];
+        counted++;
+    }
+    if (counted) r->att_acc_appl /= counted, r->att_f1_appl /= counted;
 }
 
 fke_status fke_evaluate(fke_model *m, const fke_dataset *d, fke_eval_result *r, fke_err *e)
@@ -93,6 +103,11 @@ fke_status fke_evaluate(fke_model *m, const fke_dataset *d, fke_eval_result *r, 
     const fke_config *c = &m->cfg;
     FKE_TRY(fke_check_dataset(c, d, e));
     FKE_TRY(init_result(r, c, e));
+    const int32_t *appl; /* NULL or (n_cat, A) */
+    FKE_TRY(fke_loader_applicable(d, &appl, e));
+    r->has_appl = appl != NULL;
+    for (int k = 0; appl && k < r->n_attr; k++)
+        FKE_TRY(fke_confusion_init(&r->att_appl[k], c->n_val[k], e));
     fke_loader ld;
     FKE_TRY(fke_loader_init(&ld, d, c->batch, 0, 0, 0, e));
     fke_status st = FKE_OK;
@@ -115,15 +130,16 @@ fke_status fke_evaluate(fke_model *m, const fke_dataset *d, fke_eval_result *r, 
             int truth = d->cat_true && d->cat_true[dg] >= 0 ? d->cat_true[dg]
                         : d->clean[post]                    ? d->cat[dg]
                                                             : -1;
-            fke_confusion_add(&r->cat, truth,
-                              argmax(m->out.cat.data + (size_t)v * c->n_cat, c->n_cat));
+            int pcat = argmax(m->out.cat.data + (size_t)v * c->n_cat, c->n_cat);
+            fke_confusion_add(&r->cat, truth, pcat);
             for (int k = 0; k < A; k++) {
                 size_t da = dg * A + k;
                 int tk = d->attr_true && d->attr_true[da] >= 0 ? d->attr_true[da]
                          : d->clean[post]                      ? d->attr[da]
                                                                : -1;
-                fke_confusion_add(&r->att[k], tk,
-                                  argmax(m->out.att[k].data + (size_t)v * c->n_val[k], c->n_val[k]));
+                int pk = argmax(m->out.att[k].data + (size_t)v * c->n_val[k], c->n_val[k]);
+                fke_confusion_add(&r->att[k], tk, pk);
+                if (appl && appl[(size_t)pcat * A + k]) fke_confusion_add(&r->att_appl[k], tk, pk);
             }
             r->garments++;
         }
@@ -191,7 +207,10 @@ void fke_eval_result_free(fke_eval_result *r)
 {
     fke_confusion_free(&r->occ);
     fke_confusion_free(&r->cat);
-    for (int k = 0; k < FKE_MAX_ATTR; k++) fke_confusion_free(&r->att[k]);
+    for (int k = 0; k < FKE_MAX_ATTR; k++) {
+        fke_confusion_free(&r->att[k]);
+        fke_confusion_free(&r->att_appl[k]);
+    }
 }
 
 double fke_eval_score(const fke_eval_result *r)

@@ -2,7 +2,11 @@
  * category accuracy (per valid garment), attribute accuracy (per valid
  * garment and attribute, averaged over attributes), each also as macro-F1,
  * their confusion matrices, and the learned transition matrices against the
- * true ones where the data has them. Also the checks that a dataset fits a
+ * true ones where the data has them. Where the data has the "applicable"
+ * array (n_cat, A), also the released FashionKE code's attribute accuracy:
+ * only garments whose PREDICTED category admits the attribute count (the
+ * plain one, and fke_eval_score, count every garment with a true label).
+ * Also the checks that a dataset fits a
  * model's config, made before any training or evaluation starts. */
 #ifndef FKE_EVAL_H
 #define FKE_EVAL_H
@@ -15,6 +19,12 @@ typedef struct {
     fke_confusion occ, cat, att[FKE_MAX_ATTR];
     double occ_acc, occ_f1, cat_acc, cat_f1, att_acc, att_f1; /* att_*: mean over attributes */
     double att_acc_k[FKE_MAX_ATTR], att_f1_k[FKE_MAX_ATTR];
+    /* has_appl: the data has "applicable"; att_appl[k] counts a garment only
+     * when its predicted category admits attribute k; att_*_appl: the mean
+     * over the attributes that counted at least one garment */
+    int has_appl;
+    fke_confusion att_appl[FKE_MAX_ATTR];
+    double att_acc_appl, att_f1_appl, att_acc_appl_k[FKE_MAX_ATTR], att_f1_appl_k[FKE_MAX_ATTR];
     int has_T;                               /* the data has true transition matrices */
     double T_mae[1 + FKE_MAX_ATTR];          /* category, then each attribute */
     long posts, garments;
@@ -33,6 +43,7 @@ fke_status fke_evaluate(fke_model *m, const fke_dataset *d, fke_eval_result *r, 
 fke_status fke_evaluate_images(fke_model *m, const fke_imageset *s, fke_eval_result *r,
                                fke_err *e);
 void fke_eval_result_free(fke_eval_result *r);
-/* One number to pick the best checkpoint: mean of the accuracies present. */
+/* One number to pick the best checkpoint: mean of the accuracies present
+ * (the plain att_acc, never the applicable one). */
 double fke_eval_score(const fke_eval_result *r);
 #endif
