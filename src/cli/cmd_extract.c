@@ -9,23 +9,33 @@
 static const char usage[] =
     "fke extract CKPT INPUT [--out FILE.jsonl] [--batch N]\n"
     "                  [--boxes BOXES.json] [--names DATA.h5] [--crop resize|window]\n"
-    "  INPUT is an fke dataset (every post, in order) or a PNG picture whose garment\n"
-    "  boxes are in BOXES.json: {\"boxes\": [[x0,y0,x1,y1],...], \"caption\": [ids]}.\n"
-    "  One JSON line per post (stdout without --out): occasion (top 3), person when\n"
-    "  known, every garment's category and attribute values with probabilities.\n"
-    "  --names DATA.h5  PNG input: label names from this dataset (default: the names\n"
-    "                   the checkpoint was trained with; numbers if it has none)\n"
-    "  --crop window    PNG input: crops are the crop-sized window of the resized\n"
-    "                   picture centred on each box (as FashionKE-synth cuts them);\n"
-    "                   default resize: each box resized to the crop side\n";
+    "  INPUT is an fke dataset (every post, in order) or a JPEG or PNG picture whose\n"
+    "  garment boxes are in BOXES.json: {\"boxes\": [[x0,y0,x1,y1],...], \"caption\":\n"
+    "  [ids] or \"text\"}. A text caption is lowercased, split on what is not a\n"
+    "  letter or digit (bytes >= 0x80 stay in words, #tags kept), and looked up in the\n"
+    "  checkpoint's vocabulary (else --names'); unknown words become <unk> when the\n"
+    "  vocabulary has it, else are dropped (counted on stderr).\n"
+    "  One JSON line per post (stdout without --out): occasion (top 3), the dataset's\n"
+    "  person when known (\"given\": true, not predicted), every garment's category\n"
+    "  and attribute values with probabilities.\n"
+    "  --names DATA.h5  picture input: label names from this dataset (default: the\n"
+    "                   names the checkpoint was trained with; numbers if it has none)\n"
+    "  --crop MODE      picture input: resize stretches each box to the crop side\n"
+    "                   (fke_image_resize_chw, as the importers cut crops and as\n"
+    "                   FashionKE-synth's crops are framed); window takes the\n"
+    "                   crop-sized window of the resized picture centred on each box;\n"
+    "                   without --crop: the checkpoint's rule, resize for every one\n";
 
 int fke_cmd_extract(int argc, char **argv)
 {
     fke_extract_opts o;
     memset(&o, 0, sizeof o);
     const char *pos[2];
+    fke_extract_info info;
+    memset(&info, 0, sizeof info);
+    o.info = &info;
     long batch = 0;
-    int crop = 0;
+    int crop = -1; /* no --crop: FKE_CROP_AUTO */
     const fke_cli_opt opts[] = {
         {"--out", "FILE.jsonl", FKE_CLI_STR, .dst = &o.out},
         {"--batch", "N", FKE_CLI_INT, .dst = &batch, .lo = 1, .hi = 1000000},
@@ -39,12 +49,18 @@ int fke_cmd_extract(int argc, char **argv)
     if (rc != FKE_CLI_RUN) return rc;
     o.ckpt = pos[0], o.input = pos[1];
     o.batch = (int)batch;
-    o.crop = crop ? FKE_CROP_WINDOW : FKE_CROP_RESIZE;
+    o.crop = crop == 1 ? FKE_CROP_WINDOW : crop == 0 ? FKE_CROP_RESIZE : FKE_CROP_AUTO;
     fke_err e = {""};
     long n = 0;
     if (fke_extract_run(&o, &n, &e) != FKE_OK) {
         fprintf(stderr, "fke extract: %s\n", e.msg);
         return 1;
+    }
+    if (info.text_caption) {
+        const fke_text_stats *t = &info.text;
+        fprintf(stderr, "%s: caption of %d words, %d unknown (%s)%s\n", o.boxes, t->words,
+                t->unknown, t->unk_id >= 0 ? "read as <unk>" : "dropped: no <unk> in the vocabulary",
+                t->truncated ? ", words past the caption length cut" : "");
     }
     if (o.out && strcmp(o.out, "-")) fprintf(stderr, "%s: %ld posts extracted\n", o.out, n);
     return 0;

@@ -12,7 +12,8 @@
 
 #include "nn/loss.h"
 #include "model/model_io.h"
-#include "data/png_io.h"
+#include "model/checkpoint.h"
+#include "data/text.h"
 
 static const char *const gender_names[2] = {"female", "male"};
 static const char *const age_names[4] = {"<25", "25-39", "40-59", "60+"};
@@ -172,48 +173,46 @@ fke_status fke_extract_names_from_ckpt(fke_extract_names *nm, const fke_config *
 
 /* ---- a picture as a one-post batch ----------------------------------------- */
 
-/* Bilinear sample of channel ch of the (h, w, 3) picture at (x, y) in pixel
- * centres, clamped at the edges. */
-static float sample(const uint8_t *rgb, int w, int h, int ch, double x, double y)
+static float norm_px(uint8_t p) { return (float)((p / 255.0 - FKE_PIXEL_MEAN) / FKE_PIXEL_STD); }
+
+const char *fke_crop_mode_name(fke_crop_mode m)
 {
-    if (x < 0) x = 0;
-    if (y < 0) y = 0;
-    if (x > w - 1) x = w - 1;
-    if (y > h - 1) y = h - 1;
-    int x0 = (int)x, y0 = (int)y, x1 = x0 + 1 < w ? x0 + 1 : x0, y1 = y0 + 1 < h ? y0 + 1 : y0;
-    double fx = x - x0, fy = y - y0;
-#define P(X, Y) ((double)rgb[((size_t)(Y) * w + (X)) * 3 + ch])
-    double v = (1 - fy) * ((1 - fx) * P(x0, y0) + fx * P(x1, y0)) +
-               fy * ((1 - fx) * P(x0, y1) + fx * P(x1, y1));
-#undef P
-    return (float)v;
+    switch (m) {
+    case FKE_CROP_AUTO: return "auto";
+    case FKE_CROP_RESIZE: return "resize";
+    case FKE_CROP_WINDOW: return "window";
+    }
+    return "?";
 }
 
-static float norm_px(double p) { return (float)((p / 255.0 - FKE_PIXEL_MEAN) / FKE_PIXEL_STD); }
-
-/* region [x0, x1) x [y0, y1) of the picture resized bilinearly (half-pixel
- * centres, as PyTorch's align_corners=False) into the planar (3, S, S) out */
-static void resize_region(const uint8_t *rgb, int w, int h, double x0, double y0, double x1,
-                          double y1, int S, float *out)
+fke_crop_mode fke_extract_default_crop(const fke_config *c)
 {
-    double sx = (x1 - x0) / S, sy = (y1 - y0) / S;
-    for (int c = 0; c < 3; c++)
-        for (int j = 0; j < S; j++)
-            for (int i = 0; i < S; i++) {
-                float v = sample(rgb, w, h, c, x0 + (i + 0.5) * sx - 0.5, y0 + (j + 0.5) * sy - 0.5);
-                out[((size_t)c * S + j) * S + i] = norm_px(floorf(v + 0.5f));
-            }
+    /* Every post file fke makes has crops that show the garment's box filling
+     * the crop: the importers stretch the box (fke_image_resize_chw), and
+     * FashionKE-synth draws the garment alone 30 of 32 pixels wide (its
+     * crops are not cut from its blurred whole image at all). The box
+     * stretched to the crop is that geometry; a window keeps the garment at
+     * its size in the picture. No checkpoint records a different one. */
+    (void)c;
+    return FKE_CROP_RESIZE;
 }
 
-fke_status fke_extract_png_batch(const fke_config *c, const uint8_t *rgb, int w, int h,
-                                 const int32_t *boxes, int nb, const int32_t *tokens, int nt,
-                                 fke_crop_mode mode, fke_batch *b, fke_err *e)
+fke_status fke_extract_image_batch(const fke_config *c, const fke_image *im,
+                                   const int32_t *boxes, int nb, const int32_t *tokens, int nt,
+                                   fke_crop_mode mode, fke_batch *b, fke_err *e)
 {
     memset(b, 0, sizeof *b);
-    int G = c->G, A = c->n_attr, S = c->img, P = c->crop;
+    int G = c->G, A = c->n_attr, S = c->img, P = c->crop, w = im->w, h = im->h;
+    if (mode == FKE_CROP_AUTO) mode = fke_extract_default_crop(c);
+    if (mode != FKE_CROP_RESIZE && mode != FKE_CROP_WINDOW)
+        return fke_fail(e, FKE_ERR_ARG, "extract: crop mode %d is neither resize nor window",
+                        (int)mode);
     if (c->in_ch != 3)
         return fke_fail(e, FKE_ERR_ARG, "extract: the model takes %d-channel images, not RGB",
                         c->in_ch);
+    if (w < 1 || h < 1 || w > FKE_IMAGE_MAX_SIDE || h > FKE_IMAGE_MAX_SIDE)
+        return fke_fail(e, FKE_ERR_ARG, "extract: a %dx%d picture (sides 1..%d)", w, h,
+                        FKE_IMAGE_MAX_SIDE);
     if (nb < 1 || nb > G)
         return fke_fail(e, FKE_ERR_ARG, "extract: %d garment boxes given, the model takes 1..%d",
                         nb, G);
@@ -229,8 +228,18 @@ fke_status fke_extract_png_batch(const fke_config *c, const uint8_t *rgb, int w,
             return fke_fail(e, FKE_ERR_ARG,
                             "extract: caption token %d is %d, outside the vocabulary 0..%d", t,
                             tokens[t], c->V - 1);
-    FKE_TRY(fke_batch_alloc(b, 1, G, A, c->L, 3, S, P, e));
-    resize_region(rgb, w, h, 0, 0, w, h, S, b->img_x);
+    size_t ni = (size_t)3 * S * S, nc = (size_t)3 * P * P;
+    uint8_t *px = malloc(ni + nc); /* (3, S, S) whole picture, then (3, P, P) one crop */
+    if (!px) return fke_fail(e, FKE_ERR_NOMEM, "extract: no memory for the picture");
+    fke_status st = fke_batch_alloc(b, 1, G, A, c->L, 3, S, P, e);
+    if (st != FKE_OK) {
+        free(px);
+        return st;
+    }
+    /* the whole picture stretched to S x S, by the one rule (data/image.h) */
+    const int32_t all[4] = {0, 0, w, h};
+    fke_image_resize_chw(im, all, S, px);
+    for (size_t i = 0; i < ni; i++) b->img_x[i] = norm_px(px[i]);
     b->n_garments[0] = nb;
     b->occ[0] = -1;
     for (int g = 0; g < G; g++) b->cat[g] = -1;
@@ -240,32 +249,29 @@ fke_status fke_extract_png_batch(const fke_config *c, const uint8_t *rgb, int w,
     double kx = (double)S / w, ky = (double)S / h;
     for (int g = 0; g < nb; g++) {
         const int32_t *x = boxes + 4 * g;
-        float *o = b->crop_x + (size_t)g * 3 * P * P;
+        float *o = b->crop_x + (size_t)g * nc;
         memcpy(b->boxes + 4 * g, x, 4 * sizeof(int32_t));
-        /* every case ends in continue: only a mode outside fke_crop_mode gets past the switch */
-        switch (mode) {
-        case FKE_CROP_RESIZE:
-            resize_region(rgb, w, h, x[0], x[1], x[2], x[3], P, o);
-            continue;
-        case FKE_CROP_WINDOW: {
-            /* the P x P window of the resized picture centred on the box, zero outside */
-            int cx = (int)floor((x[0] + x[2]) * 0.5 * kx);
-            int cy = (int)floor((x[1] + x[3]) * 0.5 * ky);
-            for (int ch = 0; ch < 3; ch++)
-                for (int j = 0; j < P; j++)
-                    for (int i = 0; i < P; i++) {
-                        int X = cx - P / 2 + i, Y = cy - P / 2 + j;
-                        o[((size_t)ch * P + j) * P + i] =
-                            (X >= 0 && Y >= 0 && X < S && Y < S)
-                                ? b->img_x[((size_t)ch * S + Y) * S + X]
-                                : 0.f;
-                    }
+        if (mode == FKE_CROP_RESIZE) {
+            /* the box stretched to P x P, as the importers cut their crops */
+            fke_image_resize_chw(im, x, P, px + ni);
+            for (size_t i = 0; i < nc; i++) o[i] = norm_px(px[ni + i]);
             continue;
         }
-        }
-        return fke_fail(e, FKE_ERR_ARG, "extract: crop mode %d is neither resize nor window",
-                        (int)mode);
+        /* window: the P x P window of the resized picture centred on the box,
+         * 0 (after normalisation) outside it */
+        int cx = (int)floor((x[0] + x[2]) * 0.5 * kx);
+        int cy = (int)floor((x[1] + x[3]) * 0.5 * ky);
+        for (int ch = 0; ch < 3; ch++)
+            for (int j = 0; j < P; j++)
+                for (int i = 0; i < P; i++) {
+                    int X = cx - P / 2 + i, Y = cy - P / 2 + j;
+                    o[((size_t)ch * P + j) * P + i] =
+                        (X >= 0 && Y >= 0 && X < S && Y < S)
+                            ? b->img_x[((size_t)ch * S + Y) * S + X]
+                            : 0.f;
+                }
     }
+    free(px);
     return FKE_OK;
 }
 
@@ -339,9 +345,11 @@ static fke_status extract_lines(fke_model *m, const fke_batch *b, int nw,
         if (b->person && b->n_garments[i] > 0) {
             const int32_t *pp = b->person + (size_t)i * G * 2;
             if (pp[0] >= 0 || pp[1] >= 0) {
+                /* the dataset's own person field, not a prediction: "given" says so */
                 cJSON *ps = cJSON_AddObjectToObject(j, "person");
                 if (pp[0] >= 0 && pp[0] < 2) cJSON_AddStringToObject(ps, "gender", gender_names[pp[0]]);
                 if (pp[1] >= 0 && pp[1] < 4) cJSON_AddStringToObject(ps, "age", age_names[pp[1]]);
+                cJSON_AddTrueToObject(ps, "given");
             }
         }
         cJSON *gs = cJSON_AddArrayToObject(j, "garments");
@@ -407,7 +415,8 @@ fke_status fke_extract_batch(fke_model *m, const fke_batch *b, const fke_extract
 }
 
 /* ---- the whole command ----------------------------------------------------- */
-static int is_png(const char *path, fke_err *e, fke_status *st)
+/* 1 when path starts as a JPEG (FF D8 FF) or a PNG does, else 0 (a dataset) */
+static int is_picture(const char *path, fke_err *e, fke_status *st)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -418,7 +427,8 @@ static int is_png(const char *path, fke_err *e, fke_status *st)
     size_t n = fread(sig, 1, 8, f);
     fclose(f);
     *st = FKE_OK;
-    return n == 8 && !memcmp(sig, "\x89PNG\r\n\x1a\n", 8);
+    return (n == 8 && !memcmp(sig, "\x89PNG\r\n\x1a\n", 8)) ||
+           (n >= 3 && sig[0] == 0xFF && sig[1] == 0xD8 && sig[2] == 0xFF);
 }
 
 /* Item i of a JSON array as an integer in lo..hi; 0 when it is one. */
@@ -432,11 +442,12 @@ static int json_int(const cJSON *arr, int i, double lo, double hi, int32_t *out)
     return 0;
 }
 
-/* {"boxes": [[x0,y0,x1,y1],...], "caption": [ids]} */
+/* {"boxes": [[x0,y0,x1,y1],...], "caption": [ids] or "text"}: a text
+ * caption comes back in *text (malloc'ed; *tok then holds no ids) */
 static fke_status read_boxes(const char *path, int32_t **boxes, int *nb, int32_t **tok, int *nt,
-                             fke_err *e)
+                             char **text, fke_err *e)
 {
-    *boxes = NULL, *tok = NULL, *nb = *nt = 0;
+    *boxes = NULL, *tok = NULL, *text = NULL, *nb = *nt = 0;
     cJSON *j;
     FKE_TRY(fke_read_json(path, 1u << 20, &j, e));
     fke_status st = FKE_OK;
@@ -480,9 +491,13 @@ static fke_status read_boxes(const char *path, int32_t **boxes, int *nb, int32_t
                 goto done;
             }
     }
+    if (cJSON_IsString(cp)) {
+        if (!(*text = strdup(cp->valuestring))) st = fke_fail(e, FKE_ERR_NOMEM, "%s: no memory", path);
+        goto done;
+    }
     if (cp && !cJSON_IsArray(cp)) {
-        st = fke_fail(e, FKE_ERR_FORMAT, "%s: field \"caption\" must be an array of token ids",
-                      path);
+        st = fke_fail(e, FKE_ERR_FORMAT, "%s: field \"caption\" must be an array of token ids "
+                      "or a string of text", path);
         goto done;
     }
     for (int t = 0; t < *nt; t++)
@@ -494,8 +509,8 @@ static fke_status read_boxes(const char *path, int32_t **boxes, int *nb, int32_t
 done:
     cJSON_Delete(j);
     if (st != FKE_OK) {
-        free(*boxes), free(*tok);
-        *boxes = *tok = NULL;
+        free(*boxes), free(*tok), free(*text);
+        *boxes = *tok = NULL, *text = NULL;
     }
     return st;
 }
@@ -511,40 +526,88 @@ static fke_status with_path(fke_status st, const char *path, fke_err *e)
     return st;
 }
 
-static fke_status run_png(fke_model *m, const fke_extract_opts *o, FILE *f, long *n,
-                          fke_err *e)
+/* A text caption to L ids with the checkpoint's vocabulary (/names/vocab),
+ * else that of the dataset nd (--names), else an error. */
+static fke_status caption_ids(const fke_extract_opts *o, const fke_config *c,
+                              const fke_dataset *nd, const char *text, int32_t *tok,
+                              fke_text_stats *ts, fke_err *e)
+{
+    fke_ckpt_names cn;
+    int have = 0;
+    FKE_TRY(fke_checkpoint_read_names(o->ckpt, &cn, &have, e));
+    char *const *vocab = have && cn.vocab ? cn.vocab : nd && nd->vocab ? nd->vocab : NULL;
+    int V = have && cn.vocab ? cn.V : nd && nd->vocab ? nd->V : 0;
+    const char *from = have && cn.vocab ? o->ckpt : o->names;
+    fke_status st = FKE_OK;
+    if (!vocab)
+        st = fke_fail(e, FKE_ERR_ARG, "%s: field \"caption\" is text, but %s has no /names/vocab "
+                      "to read it with: give --names DATA.h5 (the training set) or token ids",
+                      o->boxes, o->ckpt);
+    else if (V > c->V)
+        st = fke_fail(e, FKE_ERR_FORMAT, "%s: the vocabulary has %d words, more than the "
+                      "model's V = %d", from, V, c->V);
+    else
+        st = fke_text_tokenize(text, vocab, V, c->L, tok, ts, e);
+    if (have) fke_ckpt_names_free(&cn);
+    return st;
+}
+
+/* One picture (JPEG or PNG) with its boxes file. */
+static fke_status run_image(fke_model *m, const fke_extract_opts *o, FILE *f, long *n,
+                            fke_err *e)
 {
     if (!o->boxes)
-        return fke_fail(e, FKE_ERR_ARG, "%s: a PNG input needs --boxes BOXES.json", o->input);
+        return fke_fail(e, FKE_ERR_ARG, "%s: a picture input needs --boxes BOXES.json", o->input);
     /* label names: --names DATA.h5 when given, else the checkpoint's own
      * (/names), else numbers (a checkpoint without names) */
     fke_extract_names nm;
+    fke_dataset nd;
+    int have_nd = 0;
+    memset(&nd, 0, sizeof nd);
     fke_status st;
     if (o->names) {
-        fke_dataset nd;
-        memset(&nd, 0, sizeof nd);
         FKE_TRY(fke_dataset_load(&nd, o->names, e));
+        have_nd = 1;
         st = fke_extract_names_init(&nm, &m->cfg, &nd, o->names, e);
-        fke_dataset_free(&nd);
     } else {
         st = fke_extract_names_from_ckpt(&nm, &m->cfg, o->ckpt, NULL, e);
     }
-    if (st != FKE_OK) return st;
-    int w = 0, h = 0, nb = 0, nt = 0;
-    uint8_t *rgb = NULL;
+    if (st != FKE_OK) {
+        if (have_nd) fke_dataset_free(&nd);
+        return st;
+    }
+    int nb = 0, nt = 0;
+    fke_image im = {0};
     int32_t *boxes = NULL, *tok = NULL;
+    char *text = NULL;
+    fke_text_stats ts = {0};
     fke_batch b;
     memset(&b, 0, sizeof b);
-    st = fke_png_read(o->input, &w, &h, &rgb, e);
-    if (st == FKE_OK) st = read_boxes(o->boxes, &boxes, &nb, &tok, &nt, e);
+    fke_crop_mode mode = o->crop == FKE_CROP_AUTO ? fke_extract_default_crop(&m->cfg) : o->crop;
+    st = fke_image_read(o->input, &im, e);
+    if (st == FKE_OK) st = read_boxes(o->boxes, &boxes, &nb, &tok, &nt, &text, e);
+    if (st == FKE_OK && text) {
+        free(tok);
+        nt = m->cfg.L;
+        tok = calloc((size_t)nt, sizeof *tok);
+        st = tok ? caption_ids(o, &m->cfg, have_nd ? &nd : NULL, text, tok, &ts, e)
+                 : fke_fail(e, FKE_ERR_NOMEM, "extract: no memory");
+    }
     if (st == FKE_OK)
-        st = with_path(fke_extract_png_batch(&m->cfg, rgb, w, h, boxes, nb, tok, nt, o->crop, &b, e),
+        st = with_path(fke_extract_image_batch(&m->cfg, &im, boxes, nb, tok, nt, mode, &b, e),
                        o->boxes, e);
     if (st == FKE_OK) st = with_path(fke_extract_batch(m, &b, &nm, f, e), o->input, e);
     if (st == FKE_OK) *n = 1;
+    if (st == FKE_OK && o->info) {
+        o->info->crop = mode;
+        o->info->text_caption = text != NULL;
+        o->info->text = ts;
+    }
     fke_batch_free(&b);
-    free(rgb), free(boxes), free(tok);
+    fke_image_free(&im);
+    free(boxes), free(tok), free(text);
     fke_extract_names_free(&nm);
+    if (have_nd) fke_dataset_free(&nd);
     return st;
 }
 
@@ -580,8 +643,9 @@ fke_status fke_extract_run(const fke_extract_opts *o, long *n_posts, fke_err *e)
     if (n_posts) *n_posts = 0;
     if (!o || !o->ckpt || !o->input) return fke_fail(e, FKE_ERR_ARG, "extract: no checkpoint or input");
     if (o->batch < 0) return fke_fail(e, FKE_ERR_ARG, "extract: batch size %d", o->batch);
+    if (o->info) memset(o->info, 0, sizeof *o->info);
     fke_status st;
-    int png = is_png(o->input, e, &st);
+    int pic = is_picture(o->input, e, &st);
     if (st != FKE_OK) return st;
     fke_model m;
     FKE_TRY(fke_model_load(&m, o->ckpt, 0, NULL, e));
@@ -600,7 +664,7 @@ fke_status fke_extract_run(const fke_extract_opts *o, long *n_posts, fke_err *e)
         }
         f = a.f;
     }
-    st = png ? run_png(&m, o, f, &n, e) : run_dataset(&m, o, f, &n, e);
+    st = pic ? run_image(&m, o, f, &n, e) : run_dataset(&m, o, f, &n, e);
     fke_model_free(&m);
     if (to_stdout) {
         fflush(stdout);

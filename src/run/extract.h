@@ -3,17 +3,30 @@
  *
  *   {"post": 7, "occasion": {"label": "beach", "prob": 0.81,
  *                            "top": [["beach", 0.81], ["sport", 0.1], ["travel", 0.05]]},
- *    "person": {"gender": "female", "age": "25-39"},          (only when known)
+ *    "person": {"gender": "female", "age": "25-39", "given": true},  (only when known)
  *    "garments": [{"slot": 0, "box": [x0, y0, x1, y1],
  *                  "category": {"label": "Dress", "prob": 0.9},
  *                  "attributes": {"colour": {"label": "red", "prob": 0.7}, ...}}, ...]}
  *
- * Posts come from an fke dataset (every post once, in order) or from one PNG
- * picture with its garment boxes in a JSON file ({"boxes": [[x0,y0,x1,y1],
- * ...], "caption": [token ids]}: the picture is resized to the model's
- * image side, each box to its crop side, and normalised as the loader does).
+ * Posts come from an fke dataset (every post once, in order) or from one
+ * picture, JPEG or PNG (fke_image_read, data/image.h), with its garment
+ * boxes in a JSON file: {"boxes": [[x0,y0,x1,y1], ...], "caption": [token
+ * ids] or "a red dress for the beach"}. A text caption is tokenized by the
+ * rules of data/text.h with the checkpoint's vocabulary (/names/vocab),
+ * else that of the --names dataset; unknown words go to "<unk>" when the
+ * vocabulary has it, else are dropped, and are counted (fke_extract_info).
+ * The picture is stretched to the model's image side and each box to its
+ * crop side by the one rule (fke_image_resize_chw), then normalised as the
+ * loader does; that is the crop mode FKE_CROP_RESIZE, what FKE_CROP_AUTO
+ * (the default) picks for every checkpoint (fke_extract_default_crop says
+ * why). FKE_CROP_WINDOW instead takes the crop-sized window of the resized
+ * picture centred on the box.
  *
- * Label names: a dataset input gives its own. A PNG input takes them from
+ * "person" is never predicted: it is the dataset's person field (gender,
+ * age band) of the post's first garment, printed only when known and
+ * marked "given": true. A picture input has none.
+ *
+ * Label names: a dataset input gives its own. A picture takes them from
  * the dataset named by opts.names when given, else from the checkpoint's
  * /names (what the model was trained on, model/checkpoint.h), else, for a
  * checkpoint without names, the numbers "0", "1", ...
@@ -27,22 +40,32 @@
 #include <stdio.h>
 
 #include "data/dataset.h"
+#include "data/image.h"
 #include "data/loader.h"
+#include "data/text.h"
 #include "model/model.h"
 
-typedef enum { FKE_CROP_RESIZE, FKE_CROP_WINDOW } fke_crop_mode;
+/* AUTO: the mode the model's training data calls for (fke_extract_default_crop) */
+typedef enum { FKE_CROP_AUTO, FKE_CROP_RESIZE, FKE_CROP_WINDOW } fke_crop_mode;
+
+/* What a picture extraction did (filled by fke_extract_run when opts.info is set). */
+typedef struct {
+    fke_crop_mode crop;   /* the mode used (never AUTO) */
+    int text_caption;     /* 1 when the caption was text */
+    fke_text_stats text;  /* its words, unknown words, cut ids (data/text.h) */
+} fke_extract_info;
 
 typedef struct {
     const char *ckpt;   /* checkpoint (fke_model_load) */
-    const char *input;  /* fke dataset (HDF5) or PNG picture */
+    const char *input;  /* fke dataset (HDF5) or a JPEG or PNG picture */
     const char *out;    /* JSON lines; NULL or "-": stdout */
-    const char *boxes;  /* PNG input: JSON file with "boxes" (and "caption") */
-    const char *names;  /* PNG input: dataset whose label names to use (else the
-                           checkpoint's /names, else numbers) */
+    const char *boxes;  /* picture input: JSON file with "boxes" (and "caption") */
+    const char *names;  /* picture input: dataset whose label names to use (else the
+                           checkpoint's /names, else numbers); its vocabulary reads a
+                           text caption when the checkpoint has none */
     int batch;          /* posts per forward; 0: the checkpoint's batch size */
-    fke_crop_mode crop; /* PNG input: box resized to the crop (default), or the
-                           crop-sized window of the resized picture centred on
-                           the box (how FashionKE-synth cuts its crops) */
+    fke_crop_mode crop; /* picture input: AUTO (0, default), RESIZE or WINDOW */
+    fke_extract_info *info; /* picture input: filled on success when not NULL */
 } fke_extract_opts;
 
 /* Label names of every task (owned, freed by fke_extract_names_free). */
@@ -66,12 +89,19 @@ fke_status fke_extract_names_from_ckpt(fke_extract_names *nm, const fke_config *
                                        const char *ckpt, int *found, fke_err *e);
 void fke_extract_names_free(fke_extract_names *nm);
 
-/* The one-post batch of an RGB picture (h, w, 3): boxes (nb, 4) in picture
- * pixels (x1, y1 exclusive), tokens (nt) padded/truncated to L. Freed by
- * fke_batch_free (data/loader.h). */
-fke_status fke_extract_png_batch(const fke_config *c, const uint8_t *rgb, int w, int h,
-                                 const int32_t *boxes, int nb, const int32_t *tokens, int nt,
-                                 fke_crop_mode mode, fke_batch *b, fke_err *e);
+/* The one-post batch of a picture: boxes (nb, 4) in picture pixels (x1, y1
+ * exclusive, inside it), tokens (nt) padded/truncated to L, crops by mode
+ * (AUTO: fke_extract_default_crop). Freed by fke_batch_free (data/loader.h). */
+fke_status fke_extract_image_batch(const fke_config *c, const fke_image *im,
+                                   const int32_t *boxes, int nb, const int32_t *tokens, int nt,
+                                   fke_crop_mode mode, fke_batch *b, fke_err *e);
+/* The crop mode for a model of config c when none is asked for: RESIZE for
+ * every checkpoint fke can make (the importers' crops are the box stretched
+ * to P x P; FashionKE-synth's crops show the garment alone filling P x P,
+ * which the stretched box matches and a window does not); the checkpoint
+ * records no other. */
+fke_crop_mode fke_extract_default_crop(const fke_config *c);
+const char *fke_crop_mode_name(fke_crop_mode m);
 
 /* Runs the model on b (prediction mode) and writes one line per post to f;
  * person (B, G, 2) may be NULL. */
