@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "test.h"
 
@@ -132,5 +133,31 @@ static inline int fke_test_finish(const char *name)
         printf("  files kept in %s\n", fke_test_dir_);
     }
     return fke_test_summary(name);
+}
+/* The fke binary's folder: $FKE_BUILD as tests/run.sh sets it, or build. */
+static inline const char *fke_test_build_dir(void)
+{
+    const char *b = getenv("FKE_BUILD");
+    return b && *b ? b : "build";
+}
+
+/* Runs a shell command; returns its exit status (-1 when it did not exit),
+ * its stdout and stderr together in buf. */
+static inline int fke_test_sh(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static inline int fke_test_sh(char *buf, size_t len, const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t n = fread(buf, 1, len - 1, p);
+    buf[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 #endif

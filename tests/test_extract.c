@@ -159,26 +159,6 @@ static double max_softmax(const fke_real *z, int n)
     return exp(m - lse);
 }
 
-/* runs a shell command; returns its exit status, its stderr+stdout in buf */
-static int sh(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int sh(char *buf, size_t len, const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    size_t n = fread(buf, 1, len - 1, p);
-    buf[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* the fke binary's folder: $FKE_BUILD as tests/run.sh sets it, or build */
-static const char *build_dir(void) { return getenv("FKE_BUILD") ? getenv("FKE_BUILD") : "build"; }
 
 /* the boxes file for post 0 drawn at k times its size, with its caption */
 static void write_boxes(int k, const fke_dataset *d)
@@ -359,7 +339,7 @@ static void test_jpeg_input(const fke_dataset *d, cJSON **L)
               "JPEG input: occasion %g, from the dataset %g", P[0][0] ? num(P[0][0], "occasion", "prob") : -1,
               num(L[0], "occasion", "prob"));
     char cmdout[8192];
-    int rc = sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --boxes %s --names %s", build_dir(),
+    int rc = fke_test_sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --boxes %s --names %s", fke_test_build_dir(),
                 ckpt, jpg, boxes, data);
     FKE_CHECK(rc == 0 && strstr(cmdout, "\"garments\""), "fke extract on a JPEG: rc %d %s", rc, cmdout);
     for (int k = 0; k < 2; k++) cJSON_Delete(P[k][0]);
@@ -423,8 +403,8 @@ static void test_text_caption(const fke_dataset *d)
     FKE_CHECK(fke_extract_run(&op, &n, &e) == FKE_ERR_ARG && strstr(e.msg, "vocab"),
               "text caption without a vocabulary: %s", e.msg);
     char cmdout[8192];
-    int rc = sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --boxes %s --names %s --out %s",
-                build_dir(), ckpt, png, tb, data, ot);
+    int rc = fke_test_sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --boxes %s --names %s --out %s",
+                fke_test_build_dir(), ckpt, png, tb, data, ot);
     FKE_CHECK(rc == 0 && strstr(cmdout, "1 unknown (dropped"), "fke extract, text caption: rc %d %s", rc, cmdout);
 }
 
@@ -578,10 +558,10 @@ static void test_synth_crops(const fke_imageset *fm_train, const fke_imageset *f
  * inputs give a non-zero exit naming the file, and leave no output. */
 static void test_extract_cli(const fke_dataset *d)
 {
-    const char *B = build_dir();
+    const char *B = fke_test_build_dir();
     char cmdout[8192];
     write_boxes(1, d);
-    int rc = sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --boxes %s --names %s", B, ckpt, png, boxes, data);
+    int rc = fke_test_sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --boxes %s --names %s", B, ckpt, png, boxes, data);
     cJSON *j = cJSON_Parse(cmdout);
     FKE_CHECK(rc == 0 && j && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "garments")) == 1,
               "fke extract PNG to stdout: rc %d, output %s", rc, cmdout);
@@ -600,24 +580,24 @@ static void test_extract_cli(const fke_dataset *d)
     const char *bad = fke_test_path("bad.jsonl"), *none = fke_test_path("none.h5");
     for (size_t i = 0; i < sizeof badc / sizeof badc[0]; i++) {
         fke_test_write_text(boxes, badc[i].boxes_json);
-        rc = sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --boxes %s --out %s", B, ckpt,
+        rc = fke_test_sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --boxes %s --out %s", B, ckpt,
                 badc[i].input, boxes, bad);
         FKE_CHECK(rc != 0 && strstr(cmdout, badc[i].want), "boxes %s: rc %d, message %s",
                   badc[i].boxes_json, rc, cmdout);
     }
-    rc = sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --out %s", B, ckpt, png, bad);
+    rc = fke_test_sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --out %s", B, ckpt, png, bad);
     FKE_CHECK(rc != 0 && strstr(cmdout, "--boxes"), "PNG without boxes: %s", cmdout);
-    rc = sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --out %s", B, none, data, bad);
+    rc = fke_test_sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --out %s", B, none, data, bad);
     FKE_CHECK(rc != 0 && strstr(cmdout, "none.h5"), "missing checkpoint: rc %d %s", rc, cmdout);
-    rc = sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --out %s", B, ckpt, none, bad);
+    rc = fke_test_sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --out %s", B, ckpt, none, bad);
     FKE_CHECK(rc != 0 && strstr(cmdout, "none.h5"), "missing input: rc %d %s", rc, cmdout);
     const char *trunc = fke_test_path("trunc.h5");
-    rc = sh(cmdout, sizeof cmdout, "head -c 3000 %s > %s && %s/fke extract %s %s --out %s", ckpt,
+    rc = fke_test_sh(cmdout, sizeof cmdout, "head -c 3000 %s > %s && %s/fke extract %s %s --out %s", ckpt,
             trunc, B, trunc, data, bad);
     FKE_CHECK(rc != 0 && strstr(cmdout, "trunc.h5"), "truncated checkpoint: rc %d %s", rc, cmdout);
-    rc = sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --frob 1", B, ckpt, data);
+    rc = fke_test_sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --frob 1", B, ckpt, data);
     FKE_CHECK(rc == 2 && strstr(cmdout, "--frob"), "unknown option: rc %d %s", rc, cmdout);
-    rc = sh(cmdout, sizeof cmdout, "ls %s* 2>/dev/null | wc -l", bad);
+    rc = fke_test_sh(cmdout, sizeof cmdout, "ls %s* 2>/dev/null | wc -l", bad);
     FKE_CHECK(atoi(cmdout) == 0, "failed runs left %s files behind", cmdout);
 }
 
@@ -669,18 +649,18 @@ static void test_knowledge(const fke_dataset *d)
     FKE_CHECK(k.garments == garments && k.posts == N_POSTS + 1, "%ld garments %ld posts", k.garments, k.posts);
     char file[600], cmdout[8192];
     snprintf(file, sizeof file, "%s/occasion_category.csv", kdir);
-    sh(cmdout, sizeof cmdout, "awk -F, 'NR>1{s+=$3; t+=$4} END{print s, t}' %s", file);
+    fke_test_sh(cmdout, sizeof cmdout, "awk -F, 'NR>1{s+=$3; t+=$4} END{print s, t}' %s", file);
     long sum = -1;
     double shares = -1;
     sscanf(cmdout, "%ld %lf", &sum, &shares);
     FKE_CHECK(sum == garments, "occasion_category.csv counts add to %ld, expected %ld", sum, garments);
     FKE_CHECK(fabs(shares - k.occ.n) < 1e-4, "row shares add to %g, expected %d", shares, k.occ.n);
     snprintf(file, sizeof file, "%s/cooccurrence.csv", kdir);
-    sh(cmdout, sizeof cmdout, "awk -F, 'NR>1{s+=$3} END{print s}' %s", file);
+    fke_test_sh(cmdout, sizeof cmdout, "awk -F, 'NR>1{s+=$3} END{print s}' %s", file);
     FKE_CHECK(atol(cmdout) == pairs, "cooccurrence.csv adds to %ld, expected %ld pairs", atol(cmdout), pairs);
     snprintf(file, sizeof file, "%s/attributes.csv", kdir);
     /* per (occasion, category, attribute), the rank-1 count is over all garments of the pair */
-    sh(cmdout, sizeof cmdout,
+    fke_test_sh(cmdout, sizeof cmdout,
        "awk -F, 'NR>1 && $4==1 && $3==\"attr0\"{s+=$6/$7} END{printf \"%%.0f\", s}' %s", file);
     FKE_CHECK(atol(cmdout) == garments, "attributes.csv: rank-1 count / share adds to %s, expected %ld", cmdout, garments);
     for (int i = 0; i < 2; i++) {
@@ -702,7 +682,7 @@ static void test_knowledge(const fke_dataset *d)
  * file and the line, a good run prints the table, a missing file is named. */
 static void test_knowledge_cli(void)
 {
-    const char *B = build_dir();
+    const char *B = fke_test_build_dir();
     char cmdout[8192];
     const char *file = fke_test_path("bad.jsonl");
     const char *badl[][2] = {{"{\"occasion\": {\"label\": \"a\"}, \"garments\": []}\nnot json\n", "bad.jsonl:2: not valid JSON"},
@@ -710,13 +690,13 @@ static void test_knowledge_cli(void)
                              {"{\"occasion\": {\"label\": \"a\"}, \"garments\": [{\"category\": 3}]}\n", "bad.jsonl:1: field garments[0].category.label"}};
     for (int i = 0; i < 3; i++) {
         fke_test_write_text(file, badl[i][0]);
-        int rc = sh(cmdout, sizeof cmdout, "%s/fke knowledge %s %s --out %s", B, out, file,
+        int rc = fke_test_sh(cmdout, sizeof cmdout, "%s/fke knowledge %s %s --out %s", B, out, file,
                     fke_test_path("k2"));
         FKE_CHECK(rc == 1 && strstr(cmdout, badl[i][1]), "malformed line %d: rc %d %s", i, rc, cmdout);
     }
-    int rc = sh(cmdout, sizeof cmdout, "%s/fke knowledge %s --out %s", B, out, fke_test_path("k3"));
+    int rc = fke_test_sh(cmdout, sizeof cmdout, "%s/fke knowledge %s --out %s", B, out, fke_test_path("k3"));
     FKE_CHECK(rc == 0 && strstr(cmdout, "occ"), "fke knowledge: rc %d %s", rc, cmdout);
-    rc = sh(cmdout, sizeof cmdout, "%s/fke knowledge %s --out %s", B, fke_test_path("none.jsonl"),
+    rc = fke_test_sh(cmdout, sizeof cmdout, "%s/fke knowledge %s --out %s", B, fke_test_path("none.jsonl"),
             fke_test_path("k3"));
     FKE_CHECK(rc == 1 && strstr(cmdout, "none.jsonl"), "missing extraction file: rc %d %s", rc, cmdout);
 }
@@ -819,7 +799,7 @@ static void test_trained_names(const fke_dataset *d)
               label_of(with, "occasion"), label_of(g0, "category"));
     /* the command line too */
     char cmdout[8192];
-    int rc = sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --boxes %s", build_dir(), ck, png, boxes);
+    int rc = fke_test_sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --boxes %s", fke_test_build_dir(), ck, png, boxes);
     FKE_CHECK(rc == 0 && strstr(cmdout, "\"label\":\"occ") && strstr(cmdout, "\"attr1\":{\"label\":\"b"),
               "fke extract CKPT PNG --boxes: rc %d, %s", rc, cmdout);
 
@@ -863,7 +843,7 @@ static void test_trained_names(const fke_dataset *d)
               label_of(with, "occasion"));
     FKE_CHECK(num_line && fabs(num(num_line, "occasion", "prob") - num(with, "occasion", "prob")) < 1e-9,
               "old checkpoint: the same predictions");
-    rc = sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --boxes %s", build_dir(), old, png, boxes);
+    rc = fke_test_sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --boxes %s", fke_test_build_dir(), old, png, boxes);
     FKE_CHECK(rc == 0 && strstr(cmdout, "\"label\":\"") && !strstr(cmdout, "\"label\":\"occ"),
               "fke extract on an old checkpoint: rc %d, %s", rc, cmdout);
     cJSON_Delete(with), cJSON_Delete(named), cJSON_Delete(num_line);

@@ -569,26 +569,6 @@ static void check_names(const fke_dataset *d)
               "category names with spaces, as the annotation files spell them");
 }
 
-/* ---- the command line ------------------------------------------------------------ */
-static const char *build_dir(void) { return getenv("FKE_BUILD") ? getenv("FKE_BUILD") : "build"; }
-
-/* runs a shell command; its exit status, stdout+stderr into buf */
-static int sh(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int sh(char *buf, size_t len, const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    size_t n = fread(buf, 1, len - 1, p);
-    buf[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static int exists(const char *path)
 {
@@ -717,8 +697,8 @@ static void test_import(const char *dir)
 static void test_cli(const char *dir, const char *tr_h5, const char *va_h5)
 {
     static char out[16384];
-    int rc = sh(out, sizeof out, "%s/fke data import deepfashion2 %s --split train --out %s "
-                "--store raw", build_dir(), dir, tr_h5);
+    int rc = fke_test_sh(out, sizeof out, "%s/fke data import deepfashion2 %s --split train --out %s "
+                "--store raw", fke_test_build_dir(), dir, tr_h5);
     FKE_CHECK(rc == 0, "fke data import deepfashion2 train: exit %d: %s", rc, out);
     printf("--- summary printed for the train split:\n%s---\n", out);
     char posts[64];
@@ -728,14 +708,14 @@ static void test_cli(const char *dir, const char *tr_h5, const char *va_h5)
                               "(first 000007.json)") &&
                   strstr(out, "garment past G = 5, cut (the highest item numbers): 2"),
               "the summary names what was kept, clipped, dropped and cut");
-    rc = sh(out, sizeof out, "%s/fke data import deepfashion2 %s --split validation --out %s",
-            build_dir(), dir, va_h5);
+    rc = fke_test_sh(out, sizeof out, "%s/fke data import deepfashion2 %s --split validation --out %s",
+            fke_test_build_dir(), dir, va_h5);
     FKE_CHECK(rc == 0, "fke data import deepfashion2 validation: exit %d: %s", rc, out);
-    rc = sh(out, sizeof out, "%s/fke data import deepfashion2 %s --split test --out %s",
-            build_dir(), dir, tr_h5);
+    rc = fke_test_sh(out, sizeof out, "%s/fke data import deepfashion2 %s --split test --out %s",
+            fke_test_build_dir(), dir, tr_h5);
     FKE_CHECK(rc == 2 && strstr(out, "--split"), "--split test: usage error (exit 2): %d %s", rc,
               out);
-    rc = sh(out, sizeof out, "%s/fke data import deepfashion2 %s --split train", build_dir(), dir);
+    rc = fke_test_sh(out, sizeof out, "%s/fke data import deepfashion2 %s --split train", fke_test_build_dir(), dir);
     FKE_CHECK(rc == 2 && strstr(out, "--out"), "no --out: usage error (exit 2): %d %s", rc, out);
 
     fke_err e = {{0}};
@@ -797,8 +777,8 @@ static void test_broken(const char *name, const char *file_part, int (*breakit)(
     FKE_CHECK(d.N == 0 && d.images == NULL, "%s: nothing left allocated", name);
     static char out[4096];
     const char *h5 = fke_test_path("broken-%s.h5", name);
-    int rc = sh(out, sizeof out, "%s/fke data import deepfashion2 %s --split train --out %s",
-                build_dir(), dir, h5);
+    int rc = fke_test_sh(out, sizeof out, "%s/fke data import deepfashion2 %s --split train --out %s",
+                fke_test_build_dir(), dir, h5);
     FKE_CHECK(rc == 1 && strstr(out, file_part) && !exists(h5),
               "%s: the CLI exits 1 naming %s and writes nothing: %d %s", name, file_part, rc, out);
     for (int i = 0; i < s.n; i++) fke_image_free(&s.p[i].pic);
@@ -871,7 +851,7 @@ static void test_train_eval(const char *tr_h5, const char *va_h5)
              "\"eval_every\": 100000, \"log_every\": 10}\n",
              G_DEF, tr_h5, run, TRAIN_STEPS);
     fke_test_write_text(cfg, json);
-    int rc0 = sh(out, sizeof out, "%s/fke train %s --quiet", build_dir(), cfg);
+    int rc0 = fke_test_sh(out, sizeof out, "%s/fke train %s --quiet", fke_test_build_dir(), cfg);
     FKE_CHECK(rc0 == 0, "fke train (n_occ 1, no occasion label): exit %d: %s", rc0, out);
     double first = NAN, last = NAN;
     int n = fke_test_losses(run, &first, &last);
@@ -880,7 +860,7 @@ static void test_train_eval(const char *tr_h5, const char *va_h5)
               "the loss falls below %.2f of its first value: %g -> %g", LOSS_FALL, first, last);
     char ck[FKE_TEST_PATH_MAX + 16];
     snprintf(ck, sizeof ck, "%s/last.h5", run);
-    int rc = sh(out, sizeof out, "%s/fke eval %s %s --json", build_dir(), ck, va_h5);
+    int rc = fke_test_sh(out, sizeof out, "%s/fke eval %s %s --json", fke_test_build_dir(), ck, va_h5);
     FKE_CHECK(rc == 0, "fke eval on the validation split: exit %d: %s", rc, out);
     cJSON *j = cJSON_Parse(strchr(out, '{') ? strchr(out, '{') : out);
     cJSON *ca = cJSON_GetObjectItemCaseSensitive(j, "cat_acc");

@@ -176,8 +176,7 @@ static int run_cmd(const char *fmt, ...)
 static const char *fke_bin(void)
 {
     static char path[600];
-    const char *b = getenv("FKE_BUILD");
-    snprintf(path, sizeof path, "%s/fke", b && *b ? b : "build");
+    snprintf(path, sizeof path, "%s/fke", fke_test_build_dir());
     return path;
 }
 
