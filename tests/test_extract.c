@@ -587,6 +587,14 @@ static void test_extract_cli(const fke_dataset *d)
     }
     rc = fke_test_sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --out %s", B, ckpt, png, bad);
     FKE_CHECK(rc != 0 && strstr(cmdout, "--boxes"), "PNG without boxes: %s", cmdout);
+    /* a damaged picture with its boxes: named as a picture, not as a dataset */
+    const char *junk = fke_test_path("junk.jpg");
+    fke_test_write_text(junk, "not a picture at all\n");
+    fke_test_write_text(boxes, "{\"boxes\": [[0, 0, 4, 4]]}");
+    rc = fke_test_sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --boxes %s --out %s", B, ckpt, junk,
+                     boxes, bad);
+    FKE_CHECK(rc == 1 && strstr(cmdout, "junk.jpg: not a JPEG or PNG picture"),
+              "damaged picture: rc %d %s", rc, cmdout);
     rc = fke_test_sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --out %s", B, none, data, bad);
     FKE_CHECK(rc != 0 && strstr(cmdout, "none.h5"), "missing checkpoint: rc %d %s", rc, cmdout);
     rc = fke_test_sh(cmdout, sizeof cmdout, "%s/fke extract %s %s --out %s", B, ckpt, none, bad);

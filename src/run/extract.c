@@ -647,6 +647,9 @@ fke_status fke_extract_run(const fke_extract_opts *o, long *n_posts, fke_err *e)
     fke_status st;
     int pic = is_picture(o->input, e, &st);
     if (st != FKE_OK) return st;
+    if (!pic && o->boxes) /* boxes go with a picture: say what the file is not */
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: not a JPEG or PNG picture (corrupt or of "
+                        "another kind), and --boxes goes with a picture", o->input);
     fke_model m;
     FKE_TRY(fke_model_load(&m, o->ckpt, 0, NULL, e));
     if (m.cfg.task != FKE_TASK_FKE) {
