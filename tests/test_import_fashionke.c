@@ -28,6 +28,7 @@
  * imported T) whose loss falls and whose category accuracy on the imported
  * test split, by `fke eval`, clears a bar. */
 #include <cjson/cJSON.h>
+#include <hdf5.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1152,6 +1153,44 @@ static void expect_error(const char *what, const char *dir, fke_status want, con
               e.msg, fke_status_name(want), a, b ? b : "", c ? c : "");
 }
 
+/* word_embeds.npy as numpy writes it: (rows, 4) little-endian float32
+ * (esz 4) or float64 (esz 8), value npy_value(k) at flat index k; cut drops
+ * that many bytes off the end, nan puts a NaN at row 7, column 2. */
+static float npy_value(int k)
+{
+    return (float)(k % 97) / 64.f - 0.75f;
+}
+
+static void write_npy(const char *path, int rows, int esz, int cut, int nan)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return;
+    char hdr[128];
+    int n = snprintf(hdr, sizeof hdr, "{'descr': '<f%d', 'fortran_order': False, 'shape': (%d, 4), }",
+                     esz, rows);
+    int pad = 64 - (10 + n + 1) % 64;
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    uint16_t hl = (uint16_t)(n + pad + 1);
+    fputc(hl & 255, f), fputc(hl >> 8, f);
+    fwrite(hdr, 1, (size_t)n, f);
+    for (int k = 0; k < pad; k++) fputc(' ', f);
+    fputc('\n', f);
+    long bytes = (long)rows * 4 * esz - cut;
+    for (int k = 0; k < rows * 4; k++) {
+        unsigned char b[8];
+        if (esz == 4) {
+            float v = npy_value(k);
+            memcpy(b, &v, 4);
+        } else {
+            double v = k == 7 * 4 + 2 && nan ? NAN : (double)npy_value(k);
+            memcpy(b, &v, 8);
+        }
+        long room = bytes - (long)k * esz;
+        if (room > 0) fwrite(b, 1, (size_t)(room < esz ? room : esz), f);
+    }
+    fclose(f);
+}
+
 static void test_errors(const fixture *fx)
 {
     char path[700], id[40];
@@ -1227,33 +1266,35 @@ static void test_errors(const fixture *fx)
     fke_dataset d;
     s = fke_import_fashionke(&o, &d, NULL, &e);
     FKE_CHECK(s == FKE_ERR_IO && strstr(e.msg, "train_ids_0.3.json"), "ratio 0.3: %s", e.msg);
-    /* word_embeds.npy: its rows are V; too few rows for the ids: refused */
+    /* word_embeds.npy: its rows are V and its values the word vectors; too
+     * few rows for the ids, a size that is not the header's, a NaN: refused */
     const char *np = variant(fx, "npy", NULL);
-    for (int rows = 512; rows >= 200; rows -= 312) {
-        snprintf(path, sizeof path, "%s/word_embeds.npy", np);
-        FILE *f = fopen(path, "wb");
-        char hdr[128];
-        int n = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, 4), }", rows);
-        int pad = 64 - (10 + n + 1) % 64;
-        fwrite("\x93NUMPY\x01\x00", 1, 8, f);
-        uint16_t hl = (uint16_t)(n + pad + 1);
-        fputc(hl & 255, f), fputc(hl >> 8, f);
-        fwrite(hdr, 1, (size_t)n, f);
-        for (int k = 0; k < pad; k++) fputc(' ', f);
-        fputc('\n', f);
-        float zero[4] = {0};
-        for (int k = 0; k < rows; k++) fwrite(zero, sizeof zero, 1, f);
-        fclose(f);
+    snprintf(path, sizeof path, "%s/word_embeds.npy", np);
+    struct {
+        int rows, esz, cut, nan;
+        fke_status want;
+        const char *msg;
+    } npys[] = {{200, 4, 0, 0, FKE_ERR_FORMAT, "299"},
+                {512, 4, 3, 0, FKE_ERR_FORMAT, "promises 512 x 4"},
+                {512, 8, 0, 1, FKE_ERR_FORMAT, "row 7, column 2"},
+                {512, 8, 0, 0, FKE_OK, NULL},
+                {512, 4, 0, 0, FKE_OK, NULL}}; /* the last one stays for test_word_vectors */
+    for (size_t t = 0; t < sizeof npys / sizeof npys[0]; t++) {
+        write_npy(path, npys[t].rows, npys[t].esz, npys[t].cut, npys[t].nan);
         o.dir = np;
         o.noise_ratio = 0.7;
         fke_fashionke_report r;
         s = fke_import_fashionke(&o, &d, &r, &e);
-        if (rows == 512) {
-            FKE_CHECK(s == FKE_OK && r.V == 512 && r.V_from_npy && d.V == 512, "npy: %s V %d", e.msg, r.V);
+        if (npys[t].want == FKE_OK) {
+            int same = s == FKE_OK && d.word_vectors && d.wv_dim == 4;
+            for (int v = 0; same && v < 512 * 4; v++) same = d.word_vectors[v] == npy_value(v);
+            FKE_CHECK(s == FKE_OK && r.V == 512 && r.V_from_npy && d.V == 512 && same,
+                      "npy float%d: %s V %d, the vectors %s", 8 * npys[t].esz, e.msg, r.V,
+                      same ? "as written" : "differ");
             if (s == FKE_OK) fke_dataset_free(&d);
         } else {
-            FKE_CHECK(s == FKE_ERR_FORMAT && strstr(e.msg, "299") && strstr(e.msg, "word_embeds.npy"),
-                      "npy with 200 rows: %s", e.msg);
+            FKE_CHECK(s == npys[t].want && strstr(e.msg, npys[t].msg) && strstr(e.msg, "word_embeds.npy"),
+                      "npy case %zu: %s (want '%s')", t, e.msg, npys[t].msg);
         }
     }
 
@@ -1282,6 +1323,59 @@ static void test_errors(const fixture *fx)
 }
 
 /* ---- end to end ------------------------------------------------------------------ */
+/* Training on a set with word vectors: D is taken from them (the config
+ * gives neither D nor V) and the embedding starts from them: after one step
+ * at a vanishing learning rate, last.h5's text.emb.weight equals the
+ * vectors of word_embeds.npy (test_errors left a 512 x 4 one in "npy"). */
+static void test_word_vectors(void)
+{
+    const char *dir = fke_test_path("npy"), *h5 = fke_test_path("wv.h5");
+    const char *log = fke_test_path("wv.out"), *cfg = fke_test_path("wv.json");
+    const char *run = fke_test_path("wv-run");
+    int code = run_cmd("%s data import fashionke %s --out %s > %s 2>&1", fke_bin(), dir, h5, log);
+    FKE_CHECK(code == 0, "import with word_embeds.npy: exit %d", code);
+    if (code) return;
+    char text[1024];
+    snprintf(text, sizeof text,
+             "{\"preset\": \"fke-small\", \"chans\": [4, 4, 8], \"F\": 8, \"H\": 4, \"H2\": 4, "
+             "\"M\": 4, \"Co\": 2, \"T\": 4, \"train_data\": \"%s\", \"out_dir\": \"%s\", "
+             "\"steps\": 1, \"lr\": 1e-9, \"threads\": 1, \"eval_every\": 100000}\n", h5, run);
+    fke_test_write_text(cfg, text);
+    code = run_cmd("%s train %s > %s 2>&1", fke_bin(), cfg, log);
+    char *out = slurp(log);
+    FKE_CHECK(code == 0 && out && strstr(out, "D 4") &&
+                  strstr(out, "word embedding: starts from the 512 x 4 word vectors"),
+              "fke train: exit %d, the log says where D and the embedding came from: %s", code,
+              out ? out : "");
+    free(out);
+    char ck[700];
+    snprintf(ck, sizeof ck, "%s/last.h5", run);
+    float *w = calloc(512 * 4, sizeof *w);
+    hid_t f = H5Fopen(ck, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t ds = f >= 0 ? H5Dopen2(f, "params/text.emb.weight", H5P_DEFAULT) : -1;
+    hid_t sp = ds >= 0 ? H5Dget_space(ds) : -1;
+    hsize_t dims[2] = {0, 0};
+    int ok = w && sp >= 0 && H5Sget_simple_extent_dims(sp, dims, NULL) == 2 && dims[0] == 512 &&
+             dims[1] == 4 && H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, w) >= 0;
+    double worst = 0;
+    for (int k = 0; ok && k < 512 * 4; k++)
+        worst = fmax(worst, fabs((double)w[k] - npy_value(k)));
+    FKE_CHECK(ok && worst < 1e-5, "%s: text.emb.weight (%llu x %llu) against word_embeds.npy: "
+              "largest difference %g", ck, (unsigned long long)dims[0], (unsigned long long)dims[1],
+              worst);
+    if (sp >= 0) H5Sclose(sp);
+    if (ds >= 0) H5Dclose(ds);
+    if (f >= 0) H5Fclose(f);
+    free(w);
+    /* word_vectors off: the preset's D, a random start */
+    code = run_cmd("%s train %s --set word_vectors=off --set out_dir=%s-off > %s 2>&1",
+                   fke_bin(), cfg, run, log);
+    out = slurp(log);
+    FKE_CHECK(code == 0 && out && !strstr(out, "word embedding: starts") && !strstr(out, "D 4"),
+              "word_vectors off: exit %d: %s", code, out ? out : "");
+    free(out);
+}
+
 static double json_number(const char *text, const char *key)
 {
     cJSON *j = text ? cJSON_Parse(text) : NULL;
@@ -1381,6 +1475,7 @@ int main(void)
     if (ok) {
         test_import(&fx);
         test_errors(&fx);
+        test_word_vectors();
         test_end_to_end(&fx);
     }
     free_fixture(&fx);

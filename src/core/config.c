@@ -162,7 +162,12 @@ static const key_def keys[] = {
     ENUM("context", context, v_context, "all", "ctx",
          "Context modelling: Bi-LSTM-1 and -2 (all), only 1 (visual), only 2 (task), neither."),
     {.name = "text", .type = KT_BOOL, .off = OFF(text), .dflt = "on", .also = "use_text,textcnn",
-     .doc = "TextCNN feeds the occasion head (--set text=on or text=off)."},
+     .doc = "TextCNN feeds the occasion head (--set text=on or text=off). Unset, and the "
+            "training data has neither a caption nor an occasion label: off."},
+    {.name = "word_vectors", .type = KT_BOOL, .off = OFF(word_vectors), .dflt = "on",
+     .also = "word_embeds,pretrained_embedding",
+     .doc = "The training data's word vectors (FashionKE's word_embeds.npy) start the word "
+            "embedding, and D defaults to their width; off: D and the start are the preset's."},
     ENUM("correction", correction, v_correction, "forward", "noise_correction,transition",
          "Machine labels: forward-corrected CE through T, or plain CE. Task classify: "
          "forward applies (to every image) only when t_init gives T."),
@@ -233,7 +238,7 @@ static const key_def keys[] = {
         "Run folder (checkpoints, logs, metrics)."),
 };
 #define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
-_Static_assert(sizeof keys / sizeof keys[0] == 55, "registry count: update README and tests");
+_Static_assert(sizeof keys / sizeof keys[0] == 56, "registry count: update README and tests");
 _Static_assert(sizeof keys / sizeof keys[0] <= FKE_CONFIG_MAX_KEYS,
                "fke_config.given has a byte per key: raise FKE_CONFIG_MAX_KEYS");
 
@@ -1061,7 +1066,8 @@ int fke_config_given(const fke_config *c, const char *name)
 
 void fke_config_data_none(fke_config_data *d)
 {
-    d->n_occ = d->n_cat = d->V = d->G = d->img = d->crop = d->L = d->in_ch = -1;
+    d->n_occ = d->n_cat = d->V = d->G = d->img = d->crop = d->L = d->in_ch = d->D = -1;
+    d->text = -1;
     d->n_attr = 0;
     for (int k = 0; k < FKE_MAX_ATTR; k++) d->n_val[k] = -1;
 }
@@ -1090,7 +1096,8 @@ fke_status fke_config_from_data(fke_config *c, const fke_config_data *d, const c
         const char *key;
         int v;
     } wants[] = {{"img", d->img},     {"crop", d->crop},   {"G", d->G},
-                 {"V", d->V},         {"L", d->L},         {"n_occ", d->n_occ},
+                 {"V", d->V},         {"D", d->D},         {"L", d->L},
+                 {"n_occ", d->n_occ},
                  {"n_cat", d->n_cat}, {"n_val", d->n_attr > 0 ? -2 : -1}, {"in_ch", d->in_ch}};
     if (d->n_attr > FKE_MAX_ATTR)
         return fke_fail(e, FKE_ERR_CONFIG, "%s: the data has %d attributes, at most %d", origin,
@@ -1135,6 +1142,14 @@ fke_status fke_config_from_data(fke_config *c, const fke_config_data *d, const c
         FKE_TRY(st);
         if (!arr) snprintf(want, sizeof want, "%d", v);
         int w = snprintf(list + used, sizeof list - used, "%s%s %s", used ? ", " : "", k->name, want);
+        if (w > 0 && (size_t)w < sizeof list - used) used += (size_t)w;
+    }
+    /* a set with neither captions nor occasions: no TextCNN unless asked for */
+    const key_def *kt = find_key("text");
+    if (d->text == 0 && tmp.text && !given_vs(c, &ref, kt)) {
+        tmp.text = 0;
+        int w = snprintf(list + used, sizeof list - used, "%stext off (no caption, no occasion)",
+                         used ? ", " : "");
         if (w > 0 && (size_t)w < sizeof list - used) used += (size_t)w;
     }
     *c = tmp;

@@ -32,6 +32,7 @@ typedef struct {
     /* ablations */
     fke_context_mode context;
     int text;              /* 1 on, 0 off */
+    int word_vectors;      /* 1: the training data's word vectors start the embedding */
     fke_correction_mode correction;
     fke_cell_kind cell;
     double dropout_text, dropout_head; /* 0.4, 0.5 */
@@ -70,6 +71,8 @@ typedef struct {
     int n_occ, n_cat, n_attr, n_val[FKE_MAX_ATTR];
     int V;                 /* vocabulary size: the config's V must be at least this */
     int G, img, crop, L, in_ch;
+    int D;                 /* the width of the data's word vectors (-1: it has none) */
+    int text;              /* 0: the data has no caption and no occasion label (-1: it has) */
 } fke_config_data;
 
 /* Fills c with the defaults of preset "fke-small". */

@@ -116,7 +116,7 @@ void fke_dataset_free(fke_dataset *d)
     free(d->images); free(d->crops); free(d->n_garments); free(d->boxes); free(d->tokens);
     free(d->occ); free(d->cat); free(d->attr); free(d->clean); free(d->cat_true);
     free(d->attr_true); free(d->cat_machine); free(d->attr_machine); free(d->person);
-    free(d->T_true); free(d->src_index); free(d->jpeg); free(d->jpeg_off);
+    free(d->T_true); free(d->word_vectors); free(d->src_index); free(d->jpeg); free(d->jpeg_off);
     for (int i = 0; i < d->n_extra; i++) free(d->extra[i].v);
     fke_strings_free(d->occ_names, d->occ_names ? d->n_occ : 0);
     fke_strings_free(d->cat_names, d->cat_names ? d->n_cat : 0);
@@ -528,6 +528,16 @@ fke_status fke_dataset_validate(const fke_dataset *d, const char *path, fke_err 
             }
         }
     }
+    if (d->word_vectors) {
+        if (d->wv_dim < 1 || d->wv_dim > 65536)
+            return fke_fail(e, FKE_ERR_FORMAT, "%s: field /word_vectors is %d wide, not 1..65536",
+                            path, d->wv_dim);
+        for (size_t i = 0; i < (size_t)d->V * (size_t)d->wv_dim; i++)
+            if (!isfinite(d->word_vectors[i]))
+                return fke_fail(e, FKE_ERR_FORMAT, "%s: field /word_vectors: entry (%zu,%zu) is "
+                                "%g, not a finite number", path, i / (size_t)d->wv_dim,
+                                i % (size_t)d->wv_dim, d->word_vectors[i]);
+    }
     return FKE_OK;
 }
 
@@ -683,6 +693,11 @@ fke_status fke_dataset_save(const fke_dataset *d, const char *path, fke_err *e)
         hsize_t dT[1] = {(hsize_t)T_total(d)};
         fke_h5w_array(&w, w.f, "T_true", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, dT, d->T_true, 0);
     }
+    if (d->word_vectors) {
+        hsize_t dw[2] = {(hsize_t)d->V, (hsize_t)d->wv_dim};
+        fke_h5w_array(&w, w.f, "word_vectors", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, dw,
+                      d->word_vectors, 1);
+    }
     return fke_h5w_commit(&w, "dataset", e);
 }
 
@@ -754,6 +769,9 @@ fke_status fke_dataset_load(fke_dataset *d, const char *path, fke_err *e)
     if (!r.st) {
         int dT[1] = {(int)T_total(d)};
         d->T_true = fke_h5r_array(&r, f, "T_true", H5T_FLOAT, H5T_NATIVE_FLOAT, 1, dT, 1);
+        int dw[2] = {d->V, -1};
+        d->word_vectors = fke_h5r_array(&r, f, "word_vectors", H5T_FLOAT, H5T_NATIVE_FLOAT, 2, dw, 1);
+        d->wv_dim = d->word_vectors ? dw[1] : 0;
     }
     if (!r.st) {
         char *g = fke_h5r_attr_str(f, "generator"), *s = fke_h5r_attr_str(f, "source_file");

@@ -54,6 +54,8 @@ typedef struct {
     int32_t *cat_machine, *attr_machine; /* (N, G), (N, G, A) machine labels where known, -1 unknown */
     int32_t *person;          /* (N, G, 2) gender (0/1), age band (0..3); -1 unknown */
     float *T_true;            /* NULL or true transition matrices: n_cat^2 then n_val[k]^2 per k */
+    float *word_vectors;      /* NULL or (V, wv_dim) initial word embeddings (FashionKE's word_embeds.npy) */
+    int wv_dim;               /* their width; 0 without */
     char **occ_names, **cat_names, **attr_names /* A */, ***val_names /* [A][n_val] */, **vocab /* V */;
     char path[512];
     /* additions */

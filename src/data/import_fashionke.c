@@ -102,6 +102,8 @@ typedef struct {
     char **occ_names, **cat_names, **attr_names, **val_names[FKE_MAX_ATTR];
     post *posts; /* (n_posts) the posts kept by pass 1 */
     int n_posts;
+    float *wv; /* NULL or (V, wv_dim): word_embeds.npy */
+    int wv_dim;
 } ctx;
 
 static void join(char *out, const char *dir, const char *name)
@@ -250,12 +252,15 @@ static fke_status map_object(strmap *m, const cJSON *obj, const char *path, fke_
     return FKE_OK;
 }
 
-/* word_embeds.npy's row count from its header (the array itself is not
- * read): magic \x93NUMPY, version, header length, then a Python dict with
- * 'shape': (rows, cols). 0 when the file is absent. */
-static fke_status npy_rows(const char *path, int *rows, fke_err *e)
+/* word_embeds.npy, whole: magic \x93NUMPY, version, header length, then a
+ * Python dict with 'descr' ('<f4' or '<f8': little-endian float32 or
+ * float64), 'fortran_order': False and 'shape': (rows, cols), then the rows
+ * back to back. The file's size must be exactly that. *wv stays NULL (rows
+ * 0) when the file is absent. */
+static fke_status npy_read(const char *path, int *rows, int *cols, float **wv, fke_err *e)
 {
-    *rows = 0;
+    *rows = *cols = 0;
+    *wv = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) {
         if (errno == ENOENT) return FKE_OK;
@@ -272,18 +277,62 @@ static fke_status npy_rows(const char *path, int *rows, fke_err *e)
     }
     int ok = pre && hl > 0 && hl < sizeof dict && fseek(f, (long)pre, SEEK_SET) == 0 &&
              fread(dict, 1, hl, f) == hl;
-    fclose(f);
-    long r = -1;
+    long r = -1, k = -1;
+    int esz = 0;
     if (ok) {
         dict[hl] = 0;
         const char *s = strstr(dict, "'shape'");
         s = s ? strchr(s, '(') : NULL;
-        if (s) r = strtol(s + 1, NULL, 10);
+        char *after = NULL;
+        if (s) r = strtol(s + 1, &after, 10);
+        if (after && *after == ',') k = strtol(after + 1, &after, 10);
+        if (after && *after != ')' && *after != ',') k = -1; /* a third dimension */
+        if (after && *after == ',' && after[1] != ')') k = -1;
+        if (strstr(dict, "'<f4'") || strstr(dict, "'=f4'")) esz = 4;
+        else if (strstr(dict, "'<f8'") || strstr(dict, "'=f8'")) esz = 8;
+        if (strstr(dict, "'fortran_order': True")) esz = 0;
     }
-    if (r < 1 || r > 100000000)
-        return fke_fail(e, FKE_ERR_FORMAT, "%s: not a .npy file with a 'shape' of at least one "
-                        "row in its header", path);
-    *rows = (int)r;
+    if (r < 1 || r > 10000000 || k < 1 || k > 65536 || !esz) {
+        fclose(f);
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: not a .npy file of little-endian float32 or "
+                        "float64 in C order with a 'shape' of (rows, columns)", path);
+    }
+    size_t n = (size_t)r * (size_t)k;
+    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (size < 0 || (size_t)size != pre + hl + n * (size_t)esz) {
+        fclose(f);
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: %ld bytes, but its header promises %ld x %ld "
+                        "values of %d bytes after %zu bytes of header", path, size, r, k, esz,
+                        pre + hl);
+    }
+    float *v = malloc(n * sizeof *v);
+    unsigned char *raw = malloc(n * (size_t)esz);
+    ok = v && raw && fseek(f, (long)(pre + hl), SEEK_SET) == 0 && fread(raw, (size_t)esz, n, f) == n;
+    fclose(f);
+    size_t bad = n;
+    for (size_t i = 0; ok && i < n; i++) {
+        double x;
+        if (esz == 4) {
+            float y;
+            memcpy(&y, raw + 4 * i, 4);
+            x = y;
+        } else {
+            memcpy(&x, raw + 8 * i, 8);
+        }
+        if (!isfinite(x) || fabs(x) > 3e38) {
+            bad = i;
+            break;
+        }
+        v[i] = (float)x;
+    }
+    free(raw);
+    if (!ok || bad < n) {
+        free(v);
+        if (!ok) return fke_fail(e, FKE_ERR_IO, "%s: cannot read its %zu values", path, n);
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: row %zu, column %zu is not a finite float32",
+                        path, bad / (size_t)k, bad % (size_t)k);
+    }
+    *rows = (int)r, *cols = (int)k, *wv = v;
     return FKE_OK;
 }
 
@@ -312,8 +361,9 @@ static fke_status read_text(ctx *c)
     }
     char npy[FKE_PATHLEN];
     join(npy, c->o->dir, "word_embeds.npy");
-    int rows;
-    FKE_TRY(npy_rows(npy, &rows, e));
+    int rows, cols;
+    FKE_TRY(npy_read(npy, &rows, &cols, &c->wv, e));
+    c->wv_dim = cols;
     if (rows && max_id >= rows)
         return fke_fail(e, FKE_ERR_FORMAT, "%s: token id %ld is past the %d rows of %s",
                         c->text_path, max_id, rows, npy);
@@ -723,6 +773,7 @@ static void ctx_free(ctx *c)
     strmap_free(&c->seen_m);
     for (int i = 0; i < c->n_posts; i++) free(c->posts[i].g);
     free(c->posts);
+    free(c->wv);
     fke_strings_free(c->occ_names, c->occ_names ? c->n_occ : 0);
     fke_strings_free(c->cat_names, c->cat_names ? c->n_cat : 0);
     fke_strings_free(c->attr_names, c->attr_names ? c->A : 0);
@@ -759,6 +810,7 @@ static fke_status make_dataset(ctx *c, fke_dataset *d, fke_err *e)
     d->attr_names = c->attr_names, c->attr_names = NULL;
     d->val_names = calloc((size_t)c->A + 1, sizeof *d->val_names);
     d->vocab = calloc((size_t)c->V, sizeof *d->vocab);
+    d->word_vectors = c->wv, d->wv_dim = c->wv_dim, c->wv = NULL;
     if (!d->val_names || !d->vocab) return fke_fail(e, FKE_ERR_NOMEM, "fashionke import: no memory");
     for (int k = 0; k < c->A; k++) d->val_names[k] = c->val_names[k], c->val_names[k] = NULL;
     for (int v = 0; v < c->V; v++) {

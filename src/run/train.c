@@ -52,6 +52,16 @@ static fke_status load_split(run *r, const char *path, fke_imageset *images, fke
     return fke_check_dataset(&r->cfg, posts, e);
 }
 
+/* Whether any post has a caption token or an occasion label. */
+static int has_text_or_occ(const fke_dataset *t)
+{
+    for (long i = 0; i < (long)t->N * t->L; i++)
+        if (t->tokens[i]) return 1;
+    for (int i = 0; i < t->N; i++)
+        if (t->occ[i] >= 0) return 1;
+    return 0;
+}
+
 /* The label space and input sizes that the config leaves unset, from the
  * training set (fke_config_from_data: a key the config gives must agree),
  * then the cross-field checks again on the final sizes. */
@@ -70,6 +80,8 @@ static fke_status sizes_from_data(run *r, const fke_train_opts *o, fke_err *e)
         d.n_occ = t->n_occ, d.n_cat = t->n_cat, d.n_attr = t->A, d.V = t->V;
         for (int k = 0; k < t->A && k < FKE_MAX_ATTR; k++) d.n_val[k] = t->n_val[k];
         d.G = t->G, d.img = t->img, d.crop = t->crop, d.L = t->L, d.in_ch = t->C;
+        if (t->word_vectors && c->word_vectors) d.D = t->wv_dim;
+        d.text = has_text_or_occ(t) ? -1 : 0;
     }
     char taken[512];
     FKE_TRY(fke_config_from_data(c, &d, c->train_data, taken, sizeof taken, e));
@@ -372,6 +384,17 @@ static fke_status init_model(run *r, const fke_train_opts *o, fke_ckpt_meta *met
         meta->config_json = NULL;
         memcpy(r->m.rng.s, meta->rng, sizeof meta->rng);
         return FKE_OK;
+    }
+    const fke_dataset *t = &r->train;
+    if (!r->cls && c->text && c->word_vectors && t->word_vectors) {
+        /* the data's word vectors start the embedding (D is their width:
+         * sizes_from_data took it or checked it); rows past the data's V
+         * keep their random start */
+        fke_tensor emb = fke_params_value(&r->m.P, r->m.emb);
+        for (long i = 0; i < (long)t->V * t->wv_dim; i++) emb.data[i] = t->word_vectors[i];
+        char k[64];
+        snprintf(k, sizeof k, "%d x %d", t->V, t->wv_dim);
+        say(o, "word embedding: starts from the %s word vectors of %s\n", k, c->train_data);
     }
     if (c->init_from[0]) {
         int n = 0;
