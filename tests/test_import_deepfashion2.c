@@ -867,7 +867,19 @@ static void test_train_eval(const char *tr_h5, const char *va_h5)
     double acc = cJSON_IsNumber(ca) ? ca->valuedouble : -1;
     printf("  fke eval on the validation split: %s", out);
     FKE_CHECK(acc >= CAT_ACC_BAR, "category accuracy %.4f, bar %.2f", acc, CAT_ACC_BAR);
+    /* no occasion label: nothing measured, not an accuracy of 0 */
+    FKE_CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "occ_acc")),
+              "occ_acc is null without occasion labels: %s", out);
     cJSON_Delete(j);
+    /* neither caption nor occasion: the TextCNN was left out (the config does not set text) */
+    char cj[FKE_TEST_PATH_MAX + 16], *t = NULL;
+    snprintf(cj, sizeof cj, "%s/config.json", run);
+    fke_err e;
+    cJSON *c = fke_read_file(cj, 0, &t, NULL, &e) == FKE_OK ? cJSON_Parse(t) : NULL;
+    FKE_CHECK(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(c, "text")),
+              "%s: text is off for a set with no caption and no occasion", cj);
+    cJSON_Delete(c);
+    free(t);
 }
 
 int main(void)

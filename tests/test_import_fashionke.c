@@ -43,6 +43,7 @@
 #include "data/image.h"
 #include "data/import_fashionke.h"
 #include "data/tmatrix.h"
+#include "data/text.h"
 #include "test.h"
 #include "test_fmnist.h"
 
@@ -1376,6 +1377,138 @@ static void test_word_vectors(void)
     free(out);
 }
 
+/* id of word w in vocab (linear, as a check of the tokenizer's index), or -1 */
+static int vocab_id(char *const *vocab, int V, const char *w)
+{
+    for (int i = 1; i < V; i++)
+        if (!strcmp(vocab[i], w)) return i;
+    return -1;
+}
+
+/* `fke data vocab` (release folder and text file), a bad vocabulary file,
+ * the import with --vocab (each post's "text" tokenized: tokens checked
+ * against the words of the text the fixture wrote), training on it, and
+ * `fke extract` on the imported posts (season and country given) and on a
+ * JPEG of the release with a text caption (names from the checkpoint). */
+static void test_vocab_extract(const fixture *fx)
+{
+    const char *vf = fke_test_path("vocab.txt"), *log = fke_test_path("vocab.out");
+    fke_err e = {{0}};
+    int code = run_cmd("%s data vocab %s --out %s --min-count 1 > %s 2>&1", fke_bin(), fx->dir, vf, log);
+    char *out = slurp(log);
+    FKE_CHECK(code == 0 && out && strstr(out, "words"), "fke data vocab DIR: exit %d: %s", code,
+              out ? out : "");
+    free(out);
+    char **v = NULL;
+    int V = 0;
+    fke_status st = fke_vocab_load(vf, &v, &V, &e);
+    static const char *const words[] = {"#ootd", "out", "today", "new", "dress", "\xf0\x9f\x91\x97"};
+    int have = st == FKE_OK && V == 8 && !strcmp(v[0], "<pad>") && !strcmp(v[1], "<unk>") &&
+               !strcmp(v[2], "#ootd"); /* in every caption but the empty ones: the commonest */
+    for (size_t k = 0; have && k < sizeof words / sizeof words[0]; k++)
+        have = vocab_id(v, V, words[k]) > 1;
+    FKE_CHECK(have, "%s: %s, %d entries: <pad>, <unk>, #ootd first, then the fixture's words", vf,
+              st == FKE_OK ? "read" : e.msg, V);
+    /* a text file, min count 2: ties in byte order, rare words left out */
+    const char *lines = fke_test_path("captions.txt"), *vf2 = fke_test_path("vocab2.txt");
+    fke_test_write_text(lines, "Red dress\r\nred DRESS!\nblue #Beach\n\n");
+    code = run_cmd("%s data vocab %s --out %s > %s 2>&1", fke_bin(), lines, vf2, log);
+    out = slurp(vf2);
+    FKE_CHECK(code == 0 && out && !strcmp(out, "<pad>\n<unk>\ndress\nred\n"),
+              "fke data vocab FILE: exit %d, wrote '%s'", code, out ? out : "");
+    free(out);
+    /* a vocabulary whose line is not one word: refused, the line named */
+    const char *bad = fke_test_path("bad-vocab.txt");
+    fke_test_write_text(bad, "<pad>\n<unk>\nRed Dress\n");
+    char **bv = NULL;
+    int bV = 0;
+    st = fke_vocab_load(bad, &bv, &bV, &e);
+    FKE_CHECK(st == FKE_ERR_FORMAT && strstr(e.msg, "line 3") && strstr(e.msg, "bad-vocab.txt"),
+              "bad vocabulary: %s", e.msg);
+    code = run_cmd("%s data import fashionke %s --vocab %s --out %s > %s 2>&1", fke_bin(), fx->dir,
+                   bad, fke_test_path("never-v.h5"), log);
+    FKE_CHECK(code == 1 && !exists(fke_test_path("never-v.h5")), "import with a bad vocabulary: exit %d", code);
+    /* the import with the vocabulary */
+    const char *h5 = fke_test_path("vocab.h5");
+    code = run_cmd("%s data import fashionke %s --vocab %s --out %s > %s 2>&1", fke_bin(), fx->dir,
+                   vf, h5, log);
+    out = slurp(log);
+    FKE_CHECK(code == 0 && out && strstr(out, "0 of them not in the vocabulary"),
+              "import --vocab: exit %d: %s", code, out ? out : "");
+    free(out);
+    fke_dataset d;
+    st = code == 0 && have ? fke_dataset_load(&d, h5, &e) : FKE_ERR_ARG;
+    if (st == FKE_OK) {
+        const fx_post **kp = malloc((size_t)fx->np * sizeof *kp);
+        int n = kept_posts(fx, 0, kp);
+        long bad_tok = 0, same_vocab = d.V == V;
+        for (int i = 0; same_vocab && i < V; i++) same_vocab = !strcmp(d.vocab[i], v[i]);
+        for (int i = 0; n == d.N && i < n; i++) {
+            static const char *const a[] = {"out", "today", "#ootd"};
+            static const char *const b[] = {"new", "dress", "\xf0\x9f\x91\x97", "#ootd"};
+            const char *const *w = kp[i]->n_ids == 0 ? NULL : kp[i]->surrogate ? b : a;
+            int nw = !w ? 0 : w == b ? 4 : 3;
+            for (int k = 0; k < d.L; k++)
+                bad_tok += d.tokens[(size_t)i * d.L + k] != (k < nw ? vocab_id(v, V, w[k]) : 0);
+        }
+        FKE_CHECK(n == d.N && bad_tok == 0 && same_vocab, "import --vocab: %d posts (want %d), %ld "
+                  "tokens differ from the fixture's text, vocabulary %s", d.N, n, bad_tok,
+                  same_vocab ? "the file's" : "differs");
+        free(kp);
+        fke_dataset_free(&d);
+    }
+    fke_strings_free(v, -1);
+    /* a few steps of training, then extract on the posts and on a JPEG */
+    const char *cfg = fke_test_path("vocab.json"), *run = fke_test_path("vocab-run");
+    char text[1024];
+    snprintf(text, sizeof text,
+             "{\"preset\": \"fke-small\", \"chans\": [4, 4, 8], \"F\": 8, \"H\": 4, \"H2\": 4, "
+             "\"M\": 4, \"D\": 4, \"Co\": 2, \"T\": 4, \"train_data\": \"%s\", \"out_dir\": "
+             "\"%s\", \"steps\": 20, \"threads\": 1, \"eval_every\": 100000}\n", h5, run);
+    fke_test_write_text(cfg, text);
+    code = run_cmd("%s train %s --quiet > %s 2>&1", fke_bin(), cfg, log);
+    FKE_CHECK(code == 0, "train on the import with a vocabulary: exit %d", code);
+    if (code) return;
+    char ck[700];
+    snprintf(ck, sizeof ck, "%s/last.h5", run);
+    const char *lj = fke_test_path("extract.jsonl");
+    code = run_cmd("%s extract %s %s --out %s > %s 2>&1", fke_bin(), ck, h5, lj, log);
+    out = slurp(lj);
+    int given = 0, lines_n = 0;
+    for (const char *q = out; q && (q = strstr(q, "\"season\":")); q++) given++;
+    for (const char *q = out; q && (q = strchr(q, '\n')); q++) lines_n++;
+    FKE_CHECK(code == 0 && out && lines_n > 200 && given == lines_n && strstr(out, "\"country\":\"TR\"") &&
+                  strstr(out, "\"given\":true") && strstr(out, "\"season\":\"July-September\""),
+              "extract on the import: exit %d, %d lines, %d with a season", code, lines_n, given);
+    free(out);
+    /* a JPEG of the release with its first garment's box and a text caption */
+    const fx_post *p = NULL;
+    for (int i = 0; i < fx->np && !p; i++)
+        if (fx->p[i].list == 0 && fx->p[i].has_image && fx->p[i].n > 0 && !fx->p[i].g[0].empty)
+            p = &fx->p[i];
+    if (!p) return;
+    const char *bj = fke_test_path("boxes.json");
+    snprintf(text, sizeof text, "{\"boxes\": [[%d, %d, %d, %d]], \"caption\": \"Out today #OOTD, "
+             "sunny\"}\n", p->g[0].box[0], p->g[0].box[1], p->g[0].box[2], p->g[0].box[3]);
+    fke_test_write_text(bj, text);
+    const char *err = fke_test_path("extract.err");
+    code = run_cmd("%s extract %s %s/images/%s.jpg --boxes %s > %s 2> %s", fke_bin(), ck, fx->dir,
+                   p->id, bj, log, err);
+    out = slurp(log);
+    char *msg = slurp(err);
+    int named = 0;
+    for (int c = 0; out && c < NCAT; c++) {
+        char want[96];
+        snprintf(want, sizeof want, "\"category\":{\"label\":\"%s\"", cat_names[c]);
+        named |= strstr(out, want) != NULL;
+    }
+    FKE_CHECK(code == 0 && named && msg && strstr(msg, "caption of 4 words, 1 unknown"),
+              "extract on a JPEG with a text caption: exit %d, a category name %s; %s%s", code,
+              named ? "printed" : "missing", out ? out : "", msg ? msg : "");
+    free(out);
+    free(msg);
+}
+
 static double json_number(const char *text, const char *key)
 {
     cJSON *j = text ? cJSON_Parse(text) : NULL;
@@ -1476,6 +1609,7 @@ int main(void)
         test_import(&fx);
         test_errors(&fx);
         test_word_vectors();
+        test_vocab_extract(&fx);
         test_end_to_end(&fx);
     }
     free_fixture(&fx);

@@ -1,7 +1,8 @@
 /* cmd_data.c - `fke data ...`: the table of data subcommands and the small
  * ones: import Fashion-MNIST, generate FashionKE-synth, show a post as a
  * PNG, print a dataset's statistics. corrupt, reveal and import have files
- * of their own (cmd_data_corrupt.c, cmd_data_reveal.c, cmd_data_import*.c). */
+ * of their own (cmd_data_corrupt.c, cmd_data_reveal.c, cmd_data_import*.c,
+ * cmd_data_vocab.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -358,6 +359,7 @@ static const fke_command subcommands[] = {
     {"corrupt", fke_cmd_data_corrupt, fke_data_corrupt_usage},
     {"reveal", fke_cmd_data_reveal, reveal_summary},
     {"import", fke_cmd_data_import, fke_data_import_usage},
+    {"vocab", fke_cmd_data_vocab, fke_data_vocab_usage},
 };
 #define N_SUB (sizeof subcommands / sizeof subcommands[0])
 

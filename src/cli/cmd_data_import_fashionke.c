@@ -14,7 +14,7 @@
 const char fke_data_import_fashionke_usage[] =
     "fke data import fashionke DIR --out F.h5 [--noise-ratio R] [--split train|test]\n"
     "         [--img S] [--crop P] [--garments G] [--len L] [--t-out T.json]\n"
-    "         [--store jpeg|raw] [--quality Q]\n"
+    "         [--store jpeg|raw] [--quality Q] [--vocab VOCAB.txt]\n"
     "         a FashionKE release folder (cloth_body_face_meta.json, images/<id>.jpg,\n"
     "         train_ids_<R>.json or test_ids.json, labelled_pool.json, code_*.json, ...)\n"
     "         as fke posts (datasets/README.md, \"FashionKE release\"). Defaults: R 0.7,\n"
@@ -22,7 +22,9 @@ const char fke_data_import_fashionke_usage[] =
     "         transition initialisation from category_confuse_mat.json and\n"
     "         attribute_confuse_mat.json, for fke train --set t_init=T.json.\n"
     "         --store: pixels as one JPEG per image and crop at quality Q (default\n"
-    "         jpeg, Q 92) or as raw bytes (datasets/README.md, \"Pixel storage\")\n";
+    "         jpeg, Q 92) or as raw bytes (datasets/README.md, \"Pixel storage\").\n"
+    "         --vocab: captions from each post's \"text\", tokenized with the vocabulary\n"
+    "         file that `fke data vocab DIR` makes (else id_text_preprocessed.json's ids)\n";
 
 static const char *const split_names[] = {"train", "test", NULL};
 
@@ -49,10 +51,17 @@ static void summary(const fke_fashionke_opts *o, const fke_fashionke_report *r,
     printf("  person: %ld garments with gender unknown, %ld with age unknown; country: %ld "
            "empty or null, %ld not in code_country.json (both stored as 0)\n",
            r->gender_unknown, r->age_unknown, r->country_empty, r->country_unknown);
-    printf("  captions: L=%d, V=%d (%s); %ld empty, %ld without an entry, %ld cut to L, %ld "
-           "padded\n",
-           o->L, r->V, r->V_from_npy ? "rows of word_embeds.npy" : "largest token id + 1",
-           r->caption_empty, r->caption_missing, r->caption_cut, r->caption_padded);
+    if (o->vocab)
+        printf("  captions: L=%d, V=%d (the words of %s); %ld words, %ld of them not in the "
+               "vocabulary; %ld empty, %ld without text, %ld cut to L, %ld padded\n",
+               o->L, r->V, o->vocab, r->words, r->words_unknown, r->caption_empty,
+               r->caption_missing, r->caption_cut, r->caption_padded);
+    else
+        printf("  captions: L=%d, V=%d (%s); %ld empty, %ld without an entry, %ld cut to L, %ld "
+               "padded%s\n",
+               o->L, r->V, r->V_from_npy ? "rows of word_embeds.npy" : "largest token id + 1",
+               r->caption_empty, r->caption_missing, r->caption_cut, r->caption_padded,
+               r->wv_dim ? "; word vectors kept" : "");
     printf("  files: %d with \\r\\n line ends, %ld \\uXXXX escapes; applicability: %ld "
            "categories and %ld attributes outside the code files skipped\n",
            r->crlf_files, r->u_escapes, r->appl_cat_skipped, r->appl_attr_skipped);
@@ -75,7 +84,7 @@ static const char *const store_names[] = {"jpeg", "raw", NULL};
 
 int fke_cmd_data_import_fashionke(int argc, char **argv)
 {
-    const char *pos[1], *out = NULL, *t_out = NULL;
+    const char *pos[1], *out = NULL, *t_out = NULL, *vocab = NULL;
     double ratio = 0.7;
     int split = FKE_FASHIONKE_TRAIN;
     long img = 64, crop = 32, G = 5, L = 16, quality = 92;
@@ -91,6 +100,7 @@ int fke_cmd_data_import_fashionke(int argc, char **argv)
         {"--t-out", "T.json", FKE_CLI_STR, .dst = &t_out},
         {"--store", "jpeg|raw", FKE_CLI_CHOICE, .dst = &store, .choices = store_names},
         {"--quality", "Q", FKE_CLI_INT, .dst = &quality, .lo = 1, .hi = 100},
+        {"--vocab", "VOCAB.txt", FKE_CLI_STR, .dst = &vocab},
         {0}};
     const fke_cli cli = {"fke data import fashionke", fke_data_import_fashionke_usage, opts,
                          "DIR", 1, 1, pos, NULL};
@@ -104,6 +114,7 @@ int fke_cmd_data_import_fashionke(int argc, char **argv)
     o.noise_ratio = ratio;
     o.img = (int)img, o.crop = (int)crop, o.G = (int)G, o.L = (int)L;
     o.quality = store == 0 ? (int)quality : 0;
+    o.vocab = vocab;
     fke_err e = {{0}};
     fke_dataset d;
     fke_fashionke_report rep;

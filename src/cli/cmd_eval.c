@@ -98,10 +98,13 @@ int fke_cmd_eval(int argc, char **argv)
     }
     if (json) {
         printf("{\"checkpoint\": \"%s\", \"data\": \"%s\", \"posts\": %ld", ckpt, data, r.posts);
+        if (!cls && fke_eval_has_occ(&r))
+            printf(", \"occ_acc\": %.6f, \"occ_f1\": %.6f", r.occ_acc, r.occ_f1);
+        else if (!cls) /* no occasion label in the data: nothing measured */
+            printf(", \"occ_acc\": null, \"occ_f1\": null");
         if (!cls)
-            printf(", \"occ_acc\": %.6f, \"occ_f1\": %.6f, \"cat_acc\": %.6f, \"cat_f1\": %.6f, "
-                   "\"att_acc\": %.6f, \"att_f1\": %.6f",
-                   r.occ_acc, r.occ_f1, r.cat_acc, r.cat_f1, r.att_acc, r.att_f1);
+            printf(", \"cat_acc\": %.6f, \"cat_f1\": %.6f, \"att_acc\": %.6f, \"att_f1\": %.6f",
+                   r.cat_acc, r.cat_f1, r.att_acc, r.att_f1);
         if (!cls && r.n_attr) { /* each attribute's own accuracy and macro-F1 */
             if (d.attr_names) { /* names from the file, escaped by cJSON */
                 cJSON *a = cJSON_CreateStringArray((const char *const *)d.attr_names, r.n_attr);
@@ -143,7 +146,8 @@ int fke_cmd_eval(int argc, char **argv)
     } else {
         printf("%s on %s: %ld posts, %ld garments\n", ckpt, data, r.posts, r.garments);
         printf("  %-22s %8s %9s\n", "task", "accuracy", "macro-F1");
-        printf("  %-22s %8.4f %9.4f\n", "occasion", r.occ_acc, r.occ_f1);
+        if (fke_eval_has_occ(&r)) printf("  %-22s %8.4f %9.4f\n", "occasion", r.occ_acc, r.occ_f1);
+        else printf("  %-22s %8s %9s   (no occasion label in the data)\n", "occasion", "-", "-");
         printf("  %-22s %8.4f %9.4f\n", "category", r.cat_acc, r.cat_f1);
         for (int k = 0; k < r.n_attr; k++) {
             char name[64];

@@ -117,7 +117,10 @@ void fke_dataset_free(fke_dataset *d)
     free(d->occ); free(d->cat); free(d->attr); free(d->clean); free(d->cat_true);
     free(d->attr_true); free(d->cat_machine); free(d->attr_machine); free(d->person);
     free(d->T_true); free(d->word_vectors); free(d->src_index); free(d->jpeg); free(d->jpeg_off);
-    for (int i = 0; i < d->n_extra; i++) free(d->extra[i].v);
+    for (int i = 0; i < d->n_extra; i++) {
+        free(d->extra[i].v);
+        fke_strings_free(d->extra[i].names, d->extra[i].n_names);
+    }
     fke_strings_free(d->occ_names, d->occ_names ? d->n_occ : 0);
     fke_strings_free(d->cat_names, d->cat_names ? d->n_cat : 0);
     if (d->val_names)
@@ -336,13 +339,30 @@ fke_status fke_dataset_extra_set(fke_dataset *d, const char *name, int ndim, con
     if (n) memcpy(v, data, n * sizeof *v);
     fke_extra *x = &d->extra[k];
     if (k == d->n_extra) d->n_extra++;
-    else free(x->v);
+    else free(x->v), fke_strings_free(x->names, x->n_names);
     memset(x, 0, sizeof *x);
     snprintf(x->name, sizeof x->name, "%s", name);
     x->ndim = ndim;
     for (int i = 0; i < ndim; i++) x->dims[i] = dims[i];
     x->v = v;
     return FKE_OK;
+}
+
+fke_status fke_dataset_extra_names(fke_dataset *d, const char *name, const char *const *names,
+                                   int n, fke_err *e)
+{
+    fke_extra *x = (fke_extra *)fke_dataset_extra(d, name);
+    if (!x) return fke_fail(e, FKE_ERR_ARG, "dataset: no extra array %s to name the values of", name);
+    char **c = n > 0 ? fke_strings_dup(names, n) : NULL;
+    if (n > 0 && !c) return fke_fail(e, FKE_ERR_NOMEM, "dataset: no memory for the names of %s", name);
+    fke_strings_free(x->names, x->n_names);
+    x->names = c, x->n_names = n > 0 ? n : 0;
+    return FKE_OK;
+}
+
+const char *fke_extra_value_name(const fke_extra *x, int32_t v)
+{
+    return x && x->names && v >= 0 && v < x->n_names ? x->names[v] : NULL;
 }
 
 const fke_extra *fke_dataset_extra(const fke_dataset *d, const char *name)
@@ -364,6 +384,14 @@ static void save_extras(const fke_dataset *d, fke_h5w *w)
         fke_h5w_array(w, g, x->name, H5T_STD_I32LE, H5T_NATIVE_INT32, x->ndim, dims, x->v, 0);
     }
     H5Gclose(g);
+    hid_t gn = -1;
+    for (int k = 0; k < d->n_extra; k++) {
+        const fke_extra *x = &d->extra[k];
+        if (!x->names) continue;
+        if (gn < 0 && (gn = fke_h5w_group(w, w->f, "extra_names")) < 0) return;
+        fke_h5w_strings(w, gn, x->name, x->names, x->n_names);
+    }
+    if (gn >= 0) H5Gclose(gn);
 }
 
 static void load_extras(fke_dataset *d, fke_h5r *r)
@@ -403,6 +431,10 @@ static void load_extras(fke_dataset *d, fke_h5r *r)
             x->ndim = ndim;
             for (int k = 0; k < ndim; k++) x->dims[k] = dims[k];
             x->v = v;
+            char path[96];
+            snprintf(path, sizeof path, "extra_names/%s", name);
+            if (fke_h5r_exists(r->f, path))
+                x->names = fke_h5r_strings(r, r->f, path, -1, &x->n_names);
         }
     }
     H5Gclose(g);

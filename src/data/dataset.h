@@ -35,6 +35,8 @@ typedef struct {
     char name[32];
     int ndim, dims[3];
     int32_t *v; /* (dims[0], ..., dims[ndim-1]) */
+    char **names; /* NULL or (n_names): what value k means (FashionKE's country and season) */
+    int n_names;
 } fke_extra;
 
 typedef struct {
@@ -112,6 +114,12 @@ int64_t fke_dataset_pixel_bytes(const fke_dataset *d);
 /* Adds (or replaces) the extra array name with a copy of data, ndim 1..3. */
 fke_status fke_dataset_extra_set(fke_dataset *d, const char *name, int ndim, const int *dims,
                                  const int32_t *data, fke_err *e);
+/* Names for the values of the extra array name (a copy; value k means
+ * names[k]): stored under /extra_names/NAME. The array must exist. */
+fke_status fke_dataset_extra_names(fke_dataset *d, const char *name, const char *const *names,
+                                   int n, fke_err *e);
+/* The name of value v of extra x, or NULL when x has no names or v is out of range. */
+const char *fke_extra_value_name(const fke_extra *x, int32_t v);
 /* The extra array name, or NULL when the dataset has none of that name. */
 const fke_extra *fke_dataset_extra(const fke_dataset *d, const char *name);
 /* Checks an in-memory dataset as the loader does (path used in messages). */

@@ -4,6 +4,7 @@
  * import before any picture is decoded), the second decodes the pictures,
  * in parallel, and fills the dataset. */
 #include "data/import_fashionke.h"
+#include "data/text.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -88,6 +89,7 @@ typedef struct {
     int n;         /* garment entries (before clipping, dropping and the G cut) */
     garment *g;    /* (n) in the sorted order */
     const cJSON *ids; /* the caption's ids, or NULL */
+    const char *text; /* with a vocabulary: the caption as text, or NULL */
 } post;
 
 typedef struct {
@@ -104,6 +106,7 @@ typedef struct {
     int n_posts;
     float *wv; /* NULL or (V, wv_dim): word_embeds.npy */
     int wv_dim;
+    char **words; /* (V) with o->vocab: the vocabulary file's words */
 } ctx;
 
 static void join(char *out, const char *dir, const char *name)
@@ -341,6 +344,11 @@ static fke_status npy_read(const char *path, int *rows, int *cols, float **wv, f
 static fke_status read_text(ctx *c)
 {
     fke_err *e = c->e;
+    if (c->o->vocab) {
+        FKE_TRY(fke_vocab_load(c->o->vocab, &c->words, &c->V, e));
+        c->rep->V = c->V;
+        return FKE_OK;
+    }
     FKE_TRY(read_json(c, "id_text_preprocessed.json", &c->text, c->text_path));
     if (!cJSON_IsObject(c->text))
         return fke_fail(e, FKE_ERR_FORMAT, "%s: must be an object of post id -> {\"ids\": [...]}",
@@ -535,6 +543,13 @@ static fke_status read_post(ctx *c, const char *id, const cJSON *pj, post *p)
         FKE_TRY(read_garment(c, id, j, it, &p->g[j]));
     sort_garments(p->g, p->n);
     p->clean = strmap_get(&c->pool_m, id) != NULL;
+    if (c->o->vocab) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(pj, "text");
+        if (t && !cJSON_IsString(t) && !cJSON_IsNull(t))
+            return fke_fail(e, FKE_ERR_FORMAT, "%s: post %s: text must be a string", mp, id);
+        p->text = cJSON_IsString(t) ? t->valuestring : NULL;
+        return FKE_OK;
+    }
     const cJSON *tx = strmap_get(&c->text_m, id);
     p->ids = tx ? cJSON_GetObjectItemCaseSensitive(tx, "ids") : NULL;
     return FKE_OK;
@@ -774,6 +789,7 @@ static void ctx_free(ctx *c)
     for (int i = 0; i < c->n_posts; i++) free(c->posts[i].g);
     free(c->posts);
     free(c->wv);
+    fke_strings_free(c->words, c->words ? c->V : 0);
     fke_strings_free(c->occ_names, c->occ_names ? c->n_occ : 0);
     fke_strings_free(c->cat_names, c->cat_names ? c->n_cat : 0);
     fke_strings_free(c->attr_names, c->attr_names ? c->A : 0);
@@ -795,6 +811,27 @@ static int hex_id(const char *id, int32_t out[4])
     return 1;
 }
 
+/* What the values of season and country mean: the months of each season,
+ * the country names of code_country.json by code ("" for a code no name
+ * has, and for 0 unless a country has it: unknown). */
+static fke_status name_extras(ctx *c, fke_dataset *d, fke_err *e)
+{
+    static const char *const seasons[4] = {"January-March", "April-June", "July-September",
+                                           "October-December"};
+    FKE_TRY(fke_dataset_extra_names(d, "season", seasons, 4, e));
+    int n = 1;
+    for (const cJSON *it = c->country->child; it; it = it->next)
+        if (it->valuedouble + 1 > n && it->valuedouble < 100000) n = (int)it->valuedouble + 1;
+    const char **names = calloc((size_t)n, sizeof *names);
+    if (!names) return fke_fail(e, FKE_ERR_NOMEM, "fashionke import: no memory");
+    for (int k = 0; k < n; k++) names[k] = "";
+    for (const cJSON *it = c->country->child; it; it = it->next)
+        if (it->valuedouble < n) names[(int)it->valuedouble] = it->string;
+    fke_status st = fke_dataset_extra_names(d, "country", names, n, e);
+    free(names);
+    return st;
+}
+
 /* Sizes, names and the per-post fields of pass 1 into d. */
 static fke_status make_dataset(ctx *c, fke_dataset *d, fke_err *e)
 {
@@ -811,12 +848,14 @@ static fke_status make_dataset(ctx *c, fke_dataset *d, fke_err *e)
     d->val_names = calloc((size_t)c->A + 1, sizeof *d->val_names);
     d->vocab = calloc((size_t)c->V, sizeof *d->vocab);
     d->word_vectors = c->wv, d->wv_dim = c->wv_dim, c->wv = NULL;
+    c->rep->wv_dim = d->wv_dim;
     if (!d->val_names || !d->vocab) return fke_fail(e, FKE_ERR_NOMEM, "fashionke import: no memory");
     for (int k = 0; k < c->A; k++) d->val_names[k] = c->val_names[k], c->val_names[k] = NULL;
     for (int v = 0; v < c->V; v++) {
         char s[24];
         snprintf(s, sizeof s, "<%d>", v);
-        if (!(d->vocab[v] = strdup(s))) return fke_fail(e, FKE_ERR_NOMEM, "fashionke import: no memory");
+        if (c->words) d->vocab[v] = c->words[v], c->words[v] = NULL;
+        else if (!(d->vocab[v] = strdup(s))) return fke_fail(e, FKE_ERR_NOMEM, "fashionke import: no memory");
     }
     snprintf(d->generator, sizeof d->generator,
              "fke-import-fashionke split=%s list=%s img=%d crop=%d G=%d L=%d V=%d dir=%.800s",
@@ -831,6 +870,8 @@ static fke_status make_dataset(ctx *c, fke_dataset *d, fke_err *e)
                         ? FKE_OK
                         : fke_fail(e, FKE_ERR_NOMEM, "fashionke import: no memory");
     int all_hex = 1;
+    fke_tokenizer tz = {0};
+    if (st == FKE_OK && o->vocab) st = fke_tokenizer_init(&tz, d->vocab, d->V, e);
     for (int i = 0; st == FKE_OK && i < d->N; i++) {
         const post *p = &c->posts[i];
         d->occ[i] = p->occ;
@@ -842,7 +883,17 @@ static fke_status make_dataset(ctx *c, fke_dataset *d, fke_err *e)
         r->machine += !p->clean;
         r->garments += p->n;
         int n = 0;
-        if (!p->ids) {
+        if (tz.idx) {
+            fke_text_stats ts;
+            if (!p->text) r->caption_missing++;
+            else if (st == FKE_OK) st = fke_tokenizer_run(&tz, p->text, d->L, d->tokens + (size_t)i * d->L, &ts, e);
+            if (p->text && st == FKE_OK) {
+                r->caption_empty += ts.n == 0;
+                r->caption_cut += ts.truncated > 0;
+                r->caption_padded += ts.n > 0 && ts.n < d->L;
+                r->words += ts.words, r->words_unknown += ts.unknown;
+            }
+        } else if (!p->ids) {
             r->caption_missing++;
         } else {
             int len = cJSON_GetArraySize(p->ids);
@@ -853,10 +904,12 @@ static fke_status make_dataset(ctx *c, fke_dataset *d, fke_err *e)
                 d->tokens[(size_t)i * d->L + n++] = (int32_t)t->valuedouble;
         }
     }
+    fke_tokenizer_free(&tz);
     if (st == FKE_OK) st = read_applicable(c, appl);
     int d1[1] = {d->N}, d2[2] = {d->N, 4}, da[2] = {c->n_cat, c->A};
     if (st == FKE_OK) st = fke_dataset_extra_set(d, "season", 1, d1, season, e);
     if (st == FKE_OK) st = fke_dataset_extra_set(d, "country", 1, d1, country, e);
+    if (st == FKE_OK) st = name_extras(c, d, e);
     if (st == FKE_OK && c->A) st = fke_dataset_extra_set(d, "applicable", 2, da, appl, e);
     if (st == FKE_OK && all_hex) st = fke_dataset_extra_set(d, "post_id", 2, d2, pid, e);
     free(season);
@@ -905,6 +958,44 @@ fke_status fke_import_fashionke(const fke_fashionke_opts *o, fke_dataset *out,
     ctx_free(&c);
     if (st != FKE_OK) fke_dataset_free(out);
     return st;
+}
+
+fke_status fke_fashionke_captions(const fke_fashionke_opts *o, char ***texts, long *n, fke_err *e)
+{
+    *texts = NULL, *n = 0;
+    fke_fashionke_report rep;
+    memset(&rep, 0, sizeof rep);
+    ctx c;
+    memset(&c, 0, sizeof c);
+    c.o = o, c.rep = &rep, c.e = e;
+    char list_path[FKE_PATHLEN];
+    if (o->split == FKE_FASHIONKE_TEST) snprintf(rep.split_file, sizeof rep.split_file, "test_ids.json");
+    else snprintf(rep.split_file, sizeof rep.split_file, "train_ids_%.1f.json", o->noise_ratio);
+    fke_status st = read_json(&c, rep.split_file, &c.list, list_path);
+    if (st == FKE_OK) st = id_list(c.list, list_path, e);
+    if (st == FKE_OK) st = read_json(&c, "cloth_body_face_meta.json", &c.meta, c.meta_path);
+    if (st == FKE_OK && !cJSON_IsObject(c.meta))
+        st = fke_fail(e, FKE_ERR_FORMAT, "%s: must be an object of post id -> post", c.meta_path);
+    if (st == FKE_OK) st = map_object(&c.meta_m, c.meta, c.meta_path, e);
+    int listed = st == FKE_OK ? cJSON_GetArraySize(c.list) : 0;
+    char **t = st == FKE_OK ? calloc((size_t)listed + 1, sizeof *t) : NULL;
+    if (st == FKE_OK && (!t || !strmap_init(&c.seen_m, (size_t)listed)))
+        st = fke_fail(e, FKE_ERR_NOMEM, "%s: no memory", list_path);
+    long k = 0;
+    for (const cJSON *it = st == FKE_OK ? c.list->child : NULL; it && st == FKE_OK; it = it->next) {
+        const cJSON *pj = strmap_get(&c.meta_m, it->valuestring);
+        if (!pj || !strmap_put(&c.seen_m, it->valuestring, (void *)it)) continue;
+        const cJSON *tx = cJSON_GetObjectItemCaseSensitive(pj, "text");
+        if (tx && !cJSON_IsString(tx) && !cJSON_IsNull(tx))
+            st = fke_fail(e, FKE_ERR_FORMAT, "%s: post %s: text must be a string", c.meta_path,
+                          it->valuestring);
+        else if (!(t[k++] = strdup(cJSON_IsString(tx) ? tx->valuestring : "")))
+            st = fke_fail(e, FKE_ERR_NOMEM, "%s: no memory", c.meta_path);
+    }
+    ctx_free(&c);
+    if (st != FKE_OK) return fke_strings_free(t, -1), st;
+    *texts = t, *n = k;
+    return FKE_OK;
 }
 
 /* ---- the transition initialisation ------------------------------------------ */

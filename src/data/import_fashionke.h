@@ -64,7 +64,12 @@
  *     attributes outside the code files skipped, counted); "post_id" (N, 4)
  *     when every kept id is 32 hex digits: the id as four 8-digit numbers
  *     ("%08x" each, in order), so a post can be traced back to the release.
- *   - Caption: id_text_preprocessed.json[id].ids cut or zero-padded to L
+ *   - Caption with o->vocab: the post's "text" (a string; absent or null:
+ *     no caption, counted) tokenized by data/text.h's rules with that
+ *     vocabulary (unknown words counted), cut or padded to L; the vocabulary
+ *     is the dataset's, id_text_preprocessed.json and word_embeds.npy are
+ *     not read (their ids belong to the release's own word list).
+ *   - Caption without: id_text_preprocessed.json[id].ids cut or zero-padded to L
  *     (counted; a post without an entry or with no ids has an empty
  *     caption, counted). V = the row count of word_embeds.npy when the
  *     file is there (every id must be below it), else the largest id in
@@ -95,6 +100,8 @@ typedef struct {
     double noise_ratio; /* r of train_ids_<r>.json; 0.7 */
     int img, crop, G, L; /* fke-small: 64, 32, 5, 16 */
     int quality;        /* pixel store: 0 raw, 1..100 JPEG at this quality (92; dataset.h) */
+    const char *vocab;  /* NULL: captions are id_text_preprocessed.json's ids; else a
+                           vocabulary file (data/text.h) that tokenizes each post's "text" */
 } fke_fashionke_opts;
 
 #define FKE_FASHIONKE_NAMES 8 /* unknown names the report keeps, to show */
@@ -115,6 +122,8 @@ typedef struct {
     /* captions */
     long caption_missing, caption_empty, caption_cut, caption_padded;
     int V, V_from_npy; /* V_from_npy: 1 when V is word_embeds.npy's row count */
+    int wv_dim;        /* the width of word_embeds.npy's vectors (0: none read) */
+    long words, words_unknown; /* with a vocabulary: words of the captions, not in it */
     /* files */
     int crlf_files;
     long u_escapes;
@@ -129,6 +138,12 @@ void fke_fashionke_defaults(fke_fashionke_opts *o);
  * rep may be NULL. */
 fke_status fke_import_fashionke(const fke_fashionke_opts *o, fke_dataset *out,
                                 fke_fashionke_report *rep, fke_err *e);
+/* The raw captions ("text" of cloth_body_face_meta.json) of the posts the
+ * split file of o lists (o->dir, o->split, o->noise_ratio; each id once;
+ * ids the meta lacks skipped; "" for a post without text): what
+ * `fke data vocab` builds a vocabulary from. *texts is malloc'ed
+ * (fke_strings_free). */
+fke_status fke_fashionke_captions(const fke_fashionke_opts *o, char ***texts, long *n, fke_err *e);
 /* The transition initialisation from category_confuse_mat.json (true
  * category -> {machine category -> count}) and attribute_confuse_mat.json
  * (attribute -> {true value -> {machine value -> count}}), over the names of

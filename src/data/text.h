@@ -47,4 +47,36 @@ typedef struct {
  * only without a vocabulary or for L < 1; on failure tok is all 0. */
 fke_status fke_text_tokenize(const char *text, char *const *vocab, int V, int L, int32_t *tok,
                              fke_text_stats *stats, fke_err *e);
+/* The same, many captions over one vocabulary: init indexes the vocabulary
+ * once (vocab is borrowed and must outlive t), run tokenizes one text. */
+typedef struct {
+    struct fke_text_entry *idx; /* the entries sorted by word */
+    int n, unk_id;
+} fke_tokenizer;
+fke_status fke_tokenizer_init(fke_tokenizer *t, char *const *vocab, int V, fke_err *e);
+fke_status fke_tokenizer_run(const fke_tokenizer *t, const char *text, int L, int32_t *tok,
+                             fke_text_stats *stats, fke_err *e);
+void fke_tokenizer_free(fke_tokenizer *t);
+
+/* The next word of text by rules 1 and 2 into w (room for strlen(text) + 2
+ * bytes), lowercased, with its '#' when it is a hashtag (*hash 1); returns
+ * where the word ends, or NULL when text has no word left. */
+const char *fke_text_word(const char *text, char *w, int *hash);
+
+/* A vocabulary file (`fke data vocab`): one word a line, token id = line
+ * number - 1; line 1 is the padding (id 0, never matched), line 2 "<unk>".
+ * Every other line is one word as fke_text_word gives it (so lowercase, no
+ * separators), checked on load; \r\n line ends are accepted. */
+typedef struct {
+    long texts, words, distinct;   /* captions read, words in them, distinct words */
+    long kept_words;               /* words whose entry made the vocabulary */
+    long dropped_distinct;         /* distinct words left out (rare, or past max_words) */
+} fke_vocab_stats;
+/* The vocabulary of texts (n captions): <pad>, <unk>, then every word seen
+ * at least min_count times, the most frequent first (ties in byte order),
+ * at most max_words entries in all. *vocab is malloc'ed (fke_strings_free). */
+fke_status fke_vocab_build(const char *const *texts, long n, int min_count, int max_words,
+                           char ***vocab, int *V, fke_vocab_stats *stats, fke_err *e);
+fke_status fke_vocab_save(const char *path, char *const *vocab, int V, fke_err *e);
+fke_status fke_vocab_load(const char *path, char ***vocab, int *V, fke_err *e);
 #endif

@@ -213,8 +213,16 @@ void fke_eval_result_free(fke_eval_result *r)
     }
 }
 
+int fke_eval_has_occ(const fke_eval_result *r)
+{
+    return r->occ.cm && fke_confusion_total(&r->occ) > 0;
+}
+
 double fke_eval_score(const fke_eval_result *r)
 {
-    if (!r->occ.cm) return r->cat_acc;
-    return r->n_attr ? (r->occ_acc + r->cat_acc + r->att_acc) / 3 : (r->occ_acc + r->cat_acc) / 2;
+    double sum = r->cat_acc;
+    int n = 1;
+    if (fke_eval_has_occ(r)) sum += r->occ_acc, n++;
+    if (r->n_attr) sum += r->att_acc, n++;
+    return sum / n;
 }

@@ -44,6 +44,9 @@ fke_status fke_evaluate_images(fke_model *m, const fke_imageset *s, fke_eval_res
                                fke_err *e);
 void fke_eval_result_free(fke_eval_result *r);
 /* One number to pick the best checkpoint: mean of the accuracies present
- * (the plain att_acc, never the applicable one). */
+ * (the plain att_acc, never the applicable one). Occasion counts only when
+ * the data has an occasion label (fke_eval_has_occ): DeepFashion2 has none. */
 double fke_eval_score(const fke_eval_result *r);
+/* Whether the evaluated posts carried any occasion label. */
+int fke_eval_has_occ(const fke_eval_result *r);
 #endif

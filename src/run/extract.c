@@ -341,16 +341,23 @@ static fke_status extract_lines(fke_model *m, const fke_batch *b, int nw,
         }
         if (x) cJSON_AddItemToObject(x, "top", top);
         cJSON_AddItemToObject(j, "occasion", x);
-        /* the person, from the first garment's record */
-        if (b->person && b->n_garments[i] > 0) {
-            const int32_t *pp = b->person + (size_t)i * G * 2;
-            if (pp[0] >= 0 || pp[1] >= 0) {
-                /* the dataset's own person field, not a prediction: "given" says so */
-                cJSON *ps = cJSON_AddObjectToObject(j, "person");
-                if (pp[0] >= 0 && pp[0] < 2) cJSON_AddStringToObject(ps, "gender", gender_names[pp[0]]);
-                if (pp[1] >= 0 && pp[1] < 4) cJSON_AddStringToObject(ps, "age", age_names[pp[1]]);
-                cJSON_AddTrueToObject(ps, "given");
-            }
+        /* the person, from the first garment's record, and the post's season
+         * and country: the dataset's own fields, not predictions ("given") */
+        const int32_t *pp = b->person && b->n_garments[i] > 0 ? b->person + (size_t)i * G * 2 : NULL;
+        long post = b->index ? b->index[i] : -1;
+        const char *season = NULL, *country = NULL;
+        if (post >= 0 && nm->season && post < nm->season->dims[0])
+            season = fke_extra_value_name(nm->season, nm->season->v[post]);
+        if (post >= 0 && nm->country && post < nm->country->dims[0])
+            country = fke_extra_value_name(nm->country, nm->country->v[post]);
+        if (country && !*country) country = NULL; /* unknown */
+        if ((pp && (pp[0] >= 0 || pp[1] >= 0)) || season || country) {
+            cJSON *ps = cJSON_AddObjectToObject(j, "person");
+            if (pp && pp[0] >= 0 && pp[0] < 2) cJSON_AddStringToObject(ps, "gender", gender_names[pp[0]]);
+            if (pp && pp[1] >= 0 && pp[1] < 4) cJSON_AddStringToObject(ps, "age", age_names[pp[1]]);
+            if (season) cJSON_AddStringToObject(ps, "season", season);
+            if (country) cJSON_AddStringToObject(ps, "country", country);
+            cJSON_AddTrueToObject(ps, "given");
         }
         cJSON *gs = cJSON_AddArrayToObject(j, "garments");
         for (int g = 0; g < b->n_garments[i]; g++, v++) {
@@ -620,6 +627,8 @@ static fke_status run_dataset(fke_model *m, const fke_extract_opts *o, FILE *f, 
     memset(&nm, 0, sizeof nm);
     fke_status st = fke_extract_check_dataset(&m->cfg, &d, o->input, e);
     if (st == FKE_OK) st = fke_extract_names_init(&nm, &m->cfg, &d, o->input, e);
+    nm.season = fke_dataset_extra(&d, "season");
+    nm.country = fke_dataset_extra(&d, "country");
     fke_loader ld;
     int have_ld = 0;
     int B = o->batch > 0 ? o->batch : m->cfg.batch;

@@ -72,6 +72,9 @@ typedef struct {
 typedef struct {
     int n_occ, n_cat, A, n_val[FKE_MAX_ATTR];
     char **occ, **cat, **attr, **val[FKE_MAX_ATTR];
+    /* per post, from a dataset's extras (borrowed; NULL without): given, not
+     * predicted, printed with the person (FashionKE's season and country) */
+    const fke_extra *season, *country;
 } fke_extract_names;
 
 fke_status fke_extract_run(const fke_extract_opts *o, long *n_posts, fke_err *e);
