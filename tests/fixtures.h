@@ -123,10 +123,12 @@ static inline int fke_test_rm_(const char *path, const struct stat *st, int flag
 }
 
 /* Ends a test that made a folder: removes it when every check passed, keeps
- * it (and says where) when one failed, then prints the summary. */
+ * it (and says where) when one failed or FKE_TEST_KEEP is set (to look at
+ * the fixtures a test writes), then prints the summary. */
 static inline int fke_test_finish(const char *name)
 {
-    if (fke_test_dir_[0] && fke_test_fail_ == 0) {
+    const char *keep = getenv("FKE_TEST_KEEP");
+    if (fke_test_dir_[0] && fke_test_fail_ == 0 && !(keep && *keep)) {
         if (nftw(fke_test_dir_, fke_test_rm_, 16, FTW_DEPTH | FTW_PHYS) != 0)
             printf("  (could not remove %s)\n", fke_test_dir_);
     } else if (fke_test_dir_[0]) {

@@ -567,7 +567,7 @@ static void test_extract_cli(const fke_dataset *d)
               "fke extract PNG to stdout: rc %d, output %s", rc, cmdout);
     cJSON_Delete(j);
     struct { const char *boxes_json, *input, *want; } badc[] = {
-        {"{\"boxes\": [[0, 0, 40, 4]]}", png, "outside the 16x16 picture"},
+        {"{\"boxes\": [[20, 0, 40, 4]]}", png, "outside the 16x16 picture"}, /* [0, 0, 40, 4] is clipped */
         {"{\"boxes\": []}", png, "b.json: field \"boxes\""},
         {"{\"boxes\": [[0, 0, 4]]}", png, "b.json: field \"boxes\"[0]"},
         {"{\"boxes\": [[0, 0, 4, 4]], \"colour\": 1}", png, "unknown key \"colour\""},

@@ -880,6 +880,16 @@ static void test_train_eval(const char *tr_h5, const char *va_h5)
               "%s: text is off for a set with no caption and no occasion", cj);
     cJSON_Delete(c);
     free(t);
+    /* extract and knowledge on the imported validation split */
+    const char *lj = fke_test_path("df2-extract.jsonl"), *kd = fke_test_path("df2-knowledge");
+    rc = fke_test_sh(out, sizeof out, "%s/fke extract %s %s --out %s && %s/fke knowledge %s --out %s",
+                     fke_test_build_dir(), ck, va_h5, lj, fke_test_build_dir(), lj, kd);
+    char csv[FKE_TEST_PATH_MAX + 32], *k = NULL;
+    snprintf(csv, sizeof csv, "%s/attributes.csv", kd);
+    int got = fke_read_file(csv, 0, &k, NULL, &e) == FKE_OK && strstr(k, "viewpoint");
+    FKE_CHECK(rc == 0 && got, "fke extract + knowledge on DeepFashion2: exit %d, %s %s: %s", rc, csv,
+              got ? "names viewpoint" : "lacks viewpoint", out);
+    free(k);
 }
 
 int main(void)

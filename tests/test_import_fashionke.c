@@ -1377,6 +1377,8 @@ static void test_word_vectors(void)
     free(out);
 }
 
+static void test_same_crops(const fixture *fx, const char *ck, const char *vocab);
+
 /* id of word w in vocab (linear, as a check of the tokenizer's index), or -1 */
 static int vocab_id(char *const *vocab, int V, const char *w)
 {
@@ -1481,6 +1483,20 @@ static void test_vocab_extract(const fixture *fx)
                   strstr(out, "\"given\":true") && strstr(out, "\"season\":\"July-September\""),
               "extract on the import: exit %d, %d lines, %d with a season", code, lines_n, given);
     free(out);
+    /* the knowledge of those lines: the release's names in the tables */
+    const char *kd = fke_test_path("knowledge");
+    code = run_cmd("%s knowledge %s --out %s > %s 2>&1", fke_bin(), lj, kd, log);
+    char csv[700];
+    snprintf(csv, sizeof csv, "%s/occasion_category.csv", kd);
+    out = slurp(csv);
+    int kn = 0;
+    int ko = 0;
+    for (int c = 0; out && c < NCAT; c++) kn += strstr(out, cat_names[c]) != NULL;
+    for (int c = 0; out && c < NOCC; c++) ko += strstr(out, occ_names[c]) != NULL;
+    FKE_CHECK(code == 0 && out && ko > 0 && kn > 0,
+              "fke knowledge on the extraction: exit %d, %s: %.200s", code, csv, out ? out : "(none)");
+    free(out);
+    test_same_crops(fx, ck, vf);
     /* a JPEG of the release with its first garment's box and a text caption */
     const fx_post *p = NULL;
     for (int i = 0; i < fx->np && !p; i++)
@@ -1507,6 +1523,83 @@ static void test_vocab_extract(const fixture *fx)
               named ? "printed" : "missing", out ? out : "", msg ? msg : "");
     free(out);
     free(msg);
+}
+
+/* The same post through both doors: `fke extract` on a raw-pixel import
+ * (--store raw: the pixels exactly as cut) and on the post's JPEG with its
+ * boxes as written and its text as the caption must give the same
+ * probabilities: one rule cuts the crops (fke_image_resize_chw), one
+ * tokenizes the caption. Posts with an empty box or more than G garments
+ * are left out (the importer drops those garments; a picture's boxes are
+ * taken as given). */
+static void test_same_crops(const fixture *fx, const char *ck, const char *vocab)
+{
+    const char *raw = fke_test_path("vocab-raw.h5"), *log = fke_test_path("same.out");
+    const char *lj = fke_test_path("same.jsonl"), *bj = fke_test_path("same-boxes.json");
+    int code = run_cmd("%s data import fashionke %s --vocab %s --store raw --out %s > %s 2>&1",
+                       fke_bin(), fx->dir, vocab, raw, log);
+    code = code ? code : run_cmd("%s extract %s %s --out %s > %s 2>&1", fke_bin(), ck, raw, lj, log);
+    char *all = slurp(lj);
+    FKE_CHECK(code == 0 && all, "extract on the raw import: exit %d", code);
+    if (code || !all) return free(all);
+    const fx_post **kp = malloc((size_t)fx->np * sizeof *kp);
+    int n = kept_posts(fx, 0, kp), tried = 0, label_diff = 0;
+    double worst = 0;
+    const char *line = all;
+    for (int i = 0; i < n && line && tried < 12; i++, line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        const fx_post *p = kp[i];
+        int slot[MAXG], ng = expected_order(p, slot), bad = ng != p->n || ng == 0;
+        for (int j = 0; j < p->n; j++) bad |= p->g[j].empty;
+        if (bad) continue;
+        sb b = {0};
+        sb_add(&b, "{\"boxes\": [");
+        for (int k = 0; k < ng; k++) {
+            const int *x = p->g[slot[k]].box;
+            sb_add(&b, "%s[%d, %d, %d, %d]", k ? ", " : "", x[0], x[1], x[2], x[3]);
+        }
+        sb_add(&b, "], \"caption\": \"%s\"}\n",
+               p->n_ids == 0 ? "" : p->surrogate ? "new dress \\ud83d\\udc57 #ootd" : "out today #ootd");
+        write_sb(bj, &b, 0);
+        free(b.s);
+        code = run_cmd("%s extract %s %s/images/%s.jpg --boxes %s > %s 2>/dev/null", fke_bin(), ck,
+                       fx->dir, p->id, bj, log);
+        char *pic = slurp(log);
+        const char *nl = strchr(line, '\n');
+        char *one = nl ? strndup(line, (size_t)(nl - line)) : NULL;
+        cJSON *a = one ? cJSON_Parse(one) : NULL, *c = pic ? cJSON_Parse(pic) : NULL;
+        const cJSON *ga = cJSON_GetObjectItemCaseSensitive(a, "garments");
+        const cJSON *gc = cJSON_GetObjectItemCaseSensitive(c, "garments");
+        int ok = code == 0 && cJSON_GetArraySize(ga) == ng && cJSON_GetArraySize(gc) == ng;
+        const char *tasks[2] = {"occasion", "category"};
+        for (int t = 0; ok && t < 2; t++)
+            for (int k = 0; ok && k < (t ? ng : 1); k++) {
+                const cJSON *x = t ? cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ga, k), tasks[t])
+                                   : cJSON_GetObjectItemCaseSensitive(a, tasks[t]);
+                const cJSON *y = t ? cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(gc, k), tasks[t])
+                                   : cJSON_GetObjectItemCaseSensitive(c, tasks[t]);
+                const cJSON *lx = cJSON_GetObjectItemCaseSensitive(x, "label");
+                const cJSON *ly = cJSON_GetObjectItemCaseSensitive(y, "label");
+                const cJSON *px = cJSON_GetObjectItemCaseSensitive(x, "prob");
+                const cJSON *py = cJSON_GetObjectItemCaseSensitive(y, "prob");
+                ok = cJSON_IsString(lx) && cJSON_IsString(ly) && cJSON_IsNumber(px) && cJSON_IsNumber(py);
+                if (ok) {
+                    label_diff += strcmp(lx->valuestring, ly->valuestring) != 0;
+                    worst = fmax(worst, fabs(px->valuedouble - py->valuedouble));
+                }
+            }
+        FKE_CHECK(ok, "post %s: extract from its JPEG: exit %d, %d garments: %s", p->id, code, ng,
+                  pic ? pic : "");
+        tried++;
+        cJSON_Delete(a), cJSON_Delete(c);
+        free(one), free(pic);
+    }
+    FKE_CHECK(tried >= 10 && label_diff == 0 && worst < 1e-5,
+              "%d posts from their JPEGs against the raw import: %d labels differ, the largest "
+              "probability difference %g", tried, label_diff, worst);
+    printf("  picture vs dataset: %d posts, %d labels differ, largest probability difference %.2g\n",
+           tried, label_diff, worst);
+    free(kp);
+    free(all);
 }
 
 static double json_number(const char *text, const char *key)

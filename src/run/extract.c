@@ -216,13 +216,19 @@ fke_status fke_extract_image_batch(const fke_config *c, const fke_image *im,
     if (nb < 1 || nb > G)
         return fke_fail(e, FKE_ERR_ARG, "extract: %d garment boxes given, the model takes 1..%d",
                         nb, G);
+    /* boxes past the border are clipped to it, as the importers clip theirs
+     * (fke_box_clip); one with nothing inside the picture is an error */
+    int32_t clipped[4 * 64]; /* nb <= G <= 64 (core/config.c) */
+    if (nb > 64) return fke_fail(e, FKE_ERR_ARG, "extract: %d garment boxes, at most 64", nb);
     for (int g = 0; g < nb; g++) {
         const int32_t *x = boxes + 4 * g;
-        if (x[0] < 0 || x[1] < 0 || x[2] > w || x[3] > h || x[0] >= x[2] || x[1] >= x[3])
+        memcpy(clipped + 4 * g, x, 4 * sizeof *x);
+        if (fke_box_clip(clipped + 4 * g, w, h) == FKE_BOX_EMPTY)
             return fke_fail(e, FKE_ERR_ARG,
                             "extract: box %d (%d,%d,%d,%d) is empty or outside the %dx%d picture",
                             g, x[0], x[1], x[2], x[3], w, h);
     }
+    boxes = clipped;
     for (int t = 0; t < nt && t < c->L; t++)
         if (tokens[t] < 0 || tokens[t] >= c->V)
             return fke_fail(e, FKE_ERR_ARG,
