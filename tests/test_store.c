@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "data/dataset.h"
+#include "data/image.h"
 #include "data/fmnist.h"
 #include "data/loader.h"
 #include "data/synth.h"
@@ -216,6 +217,86 @@ static void test_store(const fke_imageset *fm)
 }
 
 /* The loader's posts/s on a file (sequential passes, B posts a batch). */
+/* fke_dataset_rescale: raw pixels equal image.h's resize of the drawn
+ * pixels, boxes scaled by the stated rule, labels untouched; the JPEG form
+ * near the raw one; and `fke data synth --img 224 --crop 224` trains
+ * configs/fke-paper.json (a step) with the sizes taken from the data. */
+static void test_rescale(const fke_imageset *fm)
+{
+    fke_err e = {""};
+    fke_synth_opts so;
+    fke_synth_defaults(&so, 0);
+    so.posts = 12;
+    so.seed = 9;
+    fke_dataset a, b;
+    if (fke_synth_generate(&so, fm, NULL, &a, &e) || fke_synth_generate(&so, fm, NULL, &b, &e)) {
+        FKE_CHECK(0, "synth: %s", e.msg);
+        return;
+    }
+    const int S = 100, P = 48;
+    fke_status st = fke_dataset_rescale(&b, S, P, 0, &e);
+    FKE_CHECK(st == FKE_OK && b.img == S && b.crop == P && b.images && !b.jpeg, "rescale raw: %s", e.msg);
+    long bad_px = 0, bad_box = 0, bad_lab = 0;
+    uint8_t *rgb = malloc((size_t)3 * 64 * 64), *want = malloc((size_t)3 * S * S);
+    for (int i = 0; st == FKE_OK && i < a.N; i++) {
+        for (int s = 0; s <= a.n_garments[i]; s++) {
+            int n0 = s ? a.crop : a.img, n1 = s ? P : S;
+            const uint8_t *src = s ? a.crops + ((size_t)i * a.G + s - 1) * 3 * n0 * n0
+                                   : a.images + (size_t)i * 3 * n0 * n0;
+            const uint8_t *got = s ? b.crops + ((size_t)i * b.G + s - 1) * 3 * n1 * n1
+                                   : b.images + (size_t)i * 3 * n1 * n1;
+            for (int c = 0; c < 3; c++)
+                for (int q = 0; q < n0 * n0; q++) rgb[q * 3 + c] = src[c * n0 * n0 + q];
+            fke_image im = {n0, n0, rgb};
+            const int32_t box[4] = {0, 0, n0, n0};
+            fke_image_resize_chw(&im, box, n1, want);
+            bad_px += memcmp(want, got, (size_t)3 * n1 * n1) != 0;
+        }
+        for (int g = 0; g < a.n_garments[i]; g++) {
+            const int32_t *x = a.boxes + ((size_t)i * a.G + g) * 4, *y = b.boxes + ((size_t)i * b.G + g) * 4;
+            for (int k = 0; k < 4; k++) {
+                double v = (double)x[k] * S / a.img;
+                int32_t w = (int32_t)(k < 2 ? floor(v) : ceil(v));
+                bad_box += y[k] != (w > S ? S : w);
+            }
+            bad_lab += a.cat[i * a.G + g] != b.cat[i * b.G + g];
+        }
+        bad_lab += a.occ[i] != b.occ[i];
+    }
+    FKE_CHECK(bad_px == 0 && bad_box == 0 && bad_lab == 0, "rescaled: %ld pictures differ from "
+              "image.h's resize, %ld box corners from the rule, %ld labels changed", bad_px, bad_box,
+              bad_lab);
+    FKE_CHECK(fke_dataset_validate(&b, "rescaled", &e) == FKE_OK, "rescaled set: %s", e.msg);
+    free(rgb), free(want);
+    /* the JPEG form decodes near the raw one */
+    fke_dataset c;
+    st = fke_synth_generate(&so, fm, NULL, &c, &e);
+    if (st == FKE_OK) st = fke_dataset_rescale(&c, S, P, 92, &e);
+    FKE_CHECK(st == FKE_OK && c.jpeg && c.jpeg_quality == 92, "rescale to JPEG: %s", e.msg);
+    double err = 0;
+    long n = 0;
+    uint8_t *px = malloc((size_t)3 * S * S);
+    for (int i = 0; st == FKE_OK && i < c.N; i++)
+        if (fke_dataset_pixels(&c, i, 0, px, &e) == FKE_OK)
+            for (size_t q = 0; q < (size_t)3 * S * S; q++, n++)
+                err += fabs((double)px[q] - b.images[(size_t)i * 3 * S * S + q]);
+    FKE_CHECK(n > 0 && err / n < 3.0, "rescaled JPEG vs raw: mean abs error %.2f levels (bar 3)",
+              n ? err / n : -1.0);
+    free(px);
+    if (st == FKE_OK) fke_dataset_free(&c);
+    fke_dataset_free(&a);
+    fke_dataset_free(&b);
+    /* fke-paper on 224 px synth, one step */
+    const char *h5 = fke_test_path("s224.h5"), *run = fke_test_path("paper-run");
+    char out[8192];
+    int rc = fke_test_sh(out, sizeof out, "%s/fke data synth --posts 8 --img 224 --crop 224 --store "
+                         "jpeg --out %s && %s/fke train configs/fke-paper.json --set train_data=%s "
+                         "--set test_data= --set out_dir=%s --set steps=1 --set batch=2 --set threads=1",
+                         fke_test_build_dir(), h5, fke_test_build_dir(), h5, run);
+    FKE_CHECK(rc == 0 && strstr(out, "img 224, crop 224"), "fke-paper on 224 px synth: exit %d: %s",
+              rc, out);
+}
+
 static int bench(const char *path, int nbatch, int B)
 {
     fke_err e = {""};
@@ -263,6 +344,7 @@ int main(int argc, char **argv)
     }
     fke_set_threads(1);
     test_store(&fm);
+    test_rescale(&fm);
     fke_imageset_free(&fm);
     return fke_test_finish("store");
 }

@@ -23,7 +23,10 @@ static const char fmnist_usage[] =
 static const char synth_usage[] =
     "fke data synth --out FILE [--split train|test] [--posts N] [--noise-ratio R]\n"
     "         [--flip-rate F] [--missing M] [--seed S] [--dir DIR]\n"
-    "         build FashionKE-synth (defaults: train 4000 posts, test 1000; R 0.7; F 0.3)\n";
+    "         [--img S --crop P] [--store raw|jpeg] [--quality Q]\n"
+    "         build FashionKE-synth (defaults: train 4000 posts, test 1000; R 0.7; F 0.3).\n"
+    "         Posts are drawn at 64 px with 32 px crops; --img/--crop resize them (e.g.\n"
+    "         224 for fke-paper), --store jpeg keeps the pixels as JPEG at Q (92)\n";
 static const char show_usage[] =
     "fke data show FILE --post I --out PNG\n"
     "         draw post I (image, boxes, crops, labels) into a PNG\n";
@@ -73,9 +76,16 @@ static int cmd_synth(int argc, char **argv)
     int split = 0;
     long posts = -1, seed = 1;
     double nr = -1, fr = -1, miss = 0;
+    long img = 0, crop = 0, quality = 92;
+    int store = 0;
     const fke_cli_opt opts[] = {
         {"--out", "FILE", FKE_CLI_STR, .dst = &out, .flags = FKE_CLI_REQUIRED},
         {"--dir", "DIR", FKE_CLI_STR, .dst = &dir},
+        {"--img", "S", FKE_CLI_INT, .dst = &img, .lo = 8, .hi = 4096},
+        {"--crop", "P", FKE_CLI_INT, .dst = &crop, .lo = 8, .hi = 4096},
+        {"--store", "raw|jpeg", FKE_CLI_CHOICE, .dst = &store,
+         .choices = (const char *const[]){"raw", "jpeg", NULL}},
+        {"--quality", "Q", FKE_CLI_INT, .dst = &quality, .lo = 1, .hi = 100},
         {"--split", "train|test", FKE_CLI_CHOICE, .dst = &split,
          .choices = (const char *const[]){"train", "test", NULL}},
         {"--posts", "N", FKE_CLI_INT, .dst = &posts, .lo = 1, .hi = 10000000},
@@ -108,6 +118,14 @@ static int cmd_synth(int argc, char **argv)
     fke_status st = fke_synth_generate(&o, &g, src, &d, &e);
     fke_imageset_free(&g);
     if (st) return fail("synth", &e);
+    if (img || crop || store) {
+        st = fke_dataset_rescale(&d, img ? (int)img : d.img, crop ? (int)crop : d.crop,
+                                 store ? (int)quality : 0, &e);
+        if (st) {
+            fke_dataset_free(&d);
+            return fail("synth", &e);
+        }
+    }
     clock_gettime(CLOCK_MONOTONIC, &t2);
     st = fke_dataset_save(&d, out, &e);
     int nc = 0;
@@ -118,10 +136,10 @@ static int cmd_synth(int argc, char **argv)
     struct timespec t3;
     clock_gettime(CLOCK_MONOTONIC, &t3);
 #define SEC(a, b) ((b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9)
-    printf("%s: FashionKE-synth %s, %d posts (%d clean, %d machine-labelled), %ld garments; "
-           "read %.2f s, generate %.2f s, write %.2f s\n",
-           out, split ? "test" : "train", o.posts, nc, o.posts - nc, ng, SEC(t0, t1), SEC(t1, t2),
-           SEC(t2, t3));
+    printf("%s: FashionKE-synth %s, %d posts (%d clean, %d machine-labelled), %ld garments, "
+           "image %ld, crop %ld; read %.2f s, generate %.2f s, write %.2f s\n",
+           out, split ? "test" : "train", o.posts, nc, o.posts - nc, ng, img ? img : 64,
+           crop ? crop : 32, SEC(t0, t1), SEC(t1, t2), SEC(t2, t3));
     return 0;
 }
 

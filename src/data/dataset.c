@@ -308,6 +308,76 @@ static fke_status check_store(const fke_dataset *d, const char *path, fke_err *e
     return FKE_OK;
 }
 
+/* (3, n, n) bytes as an RGB picture (rgb: room for n * n * 3) */
+static void chw_to_image(const uint8_t *chw, int n, uint8_t *rgb, fke_image *im)
+{
+    for (int c = 0; c < 3; c++)
+        for (size_t q = 0; q < (size_t)n * n; q++) rgb[q * 3 + c] = chw[(size_t)c * n * n + q];
+    im->w = im->h = n, im->rgb = rgb;
+}
+
+fke_status fke_dataset_rescale(fke_dataset *d, int S, int P, int quality, fke_err *e)
+{
+    if (S < 1 || P < 1 || S > FKE_IMAGE_MAX_SIDE || P > FKE_IMAGE_MAX_SIDE || quality < 0 ||
+        quality > 100)
+        return fke_fail(e, FKE_ERR_ARG, "dataset: cannot rescale to image %d, crop %d, quality %d",
+                        S, P, quality);
+    if (d->C != 3) return fke_fail(e, FKE_ERR_ARG, "dataset: rescaling needs RGB posts, not %d channels", d->C);
+    FKE_TRY(fke_dataset_set_store(d, 0, e)); /* the pixels as bytes */
+    int S0 = d->img, P0 = d->crop, G = d->G;
+    size_t ni0 = (size_t)3 * S0 * S0, nc0 = (size_t)3 * P0 * P0;
+    size_t ni = (size_t)3 * S * S, nc = (size_t)3 * P * P, N = (size_t)d->N;
+    fke_dataset j = *d; /* the labels are shared; only the pixels are new */
+    j.img = S, j.crop = P, j.images = j.crops = NULL;
+    j.jpeg = NULL, j.jpeg_off = NULL, j.jpeg_cap = 0, j.jpeg_next = 0, j.jpeg_quality = quality;
+    uint8_t *rgb = malloc(ni0 > nc0 ? ni0 : nc0), *img = malloc(ni), *cr = malloc(nc * G);
+    if (quality) j.jpeg_off = calloc((size_t)n_streams(d) + 1, sizeof *j.jpeg_off);
+    else j.images = calloc(N ? N * ni : 1, 1), j.crops = calloc(N ? N * G * nc : 1, 1);
+    fke_status st = rgb && img && cr && (quality ? j.jpeg_off != NULL : j.images && j.crops)
+                        ? FKE_OK
+                        : fke_fail(e, FKE_ERR_NOMEM, "dataset: no memory to rescale");
+    for (size_t i = 0; st == FKE_OK && i < N; i++) {
+        fke_image im;
+        const int32_t all0[4] = {0, 0, S0, S0}, crop0[4] = {0, 0, P0, P0};
+        chw_to_image(d->images + i * ni0, S0, rgb, &im);
+        fke_image_resize_chw(&im, all0, S, img);
+        memset(cr, 0, nc * G);
+        for (int g = 0; g < d->n_garments[i]; g++) {
+            chw_to_image(d->crops + (i * G + g) * nc0, P0, rgb, &im);
+            fke_image_resize_chw(&im, crop0, P, cr + (size_t)g * nc);
+        }
+        if (quality) {
+            st = fke_dataset_jpeg_append_post(&j, img, cr, d->n_garments[i], e);
+        } else {
+            memcpy(j.images + i * ni, img, ni);
+            memcpy(j.crops + i * G * nc, cr, nc * G);
+        }
+    }
+    free(rgb), free(img), free(cr);
+    if (st != FKE_OK) {
+        free(j.jpeg), free(j.jpeg_off), free(j.images), free(j.crops);
+        return st;
+    }
+    /* boxes to the new side, covering the garment: floor the start, ceil the end */
+    for (size_t q = 0; q < N * G; q++) {
+        int32_t *b = d->boxes + q * 4;
+        if (q % G >= (size_t)d->n_garments[q / G]) continue;
+        for (int k = 0; k < 4; k++) {
+            double v = (double)b[k] * S / S0;
+            b[k] = (int32_t)(k < 2 ? floor(v) : ceil(v));
+            if (b[k] > S) b[k] = S;
+        }
+    }
+    free(d->images), free(d->crops);
+    d->images = j.images, d->crops = j.crops, d->img = S, d->crop = P;
+    d->jpeg = j.jpeg, d->jpeg_off = j.jpeg_off, d->jpeg_cap = j.jpeg_cap;
+    d->jpeg_next = j.jpeg_next, d->jpeg_quality = quality;
+    size_t used = strlen(d->generator);
+    snprintf(d->generator + used, sizeof d->generator - used, "%srescaled=%dx%d,%dx%d", used ? " " : "",
+             S0, P0, S, P);
+    return FKE_OK;
+}
+
 /* ---- extra arrays ----------------------------------------------------------- */
 static size_t extra_numel(int ndim, const int *dims)
 {

@@ -109,6 +109,11 @@ fke_status fke_dataset_jpeg_append_post(fke_dataset *d, const uint8_t *img, cons
 /* Converts a raw dataset to the JPEG store at quality (images and crops
  * freed), or (quality 0) a JPEG store back to raw pixels (decoded). */
 fke_status fke_dataset_set_store(fke_dataset *d, int quality, fke_err *e);
+/* Every post's pixels resized by image.h's rule (the whole image to S x S,
+ * each crop to P x P, as drawn: no new cut) and stored raw (quality 0) or
+ * as JPEG at quality; boxes scaled to S (start floored, end ceiled). For
+ * posts made at one size and trained at another (fke data synth --img). */
+fke_status fke_dataset_rescale(fke_dataset *d, int S, int P, int quality, fke_err *e);
 /* Bytes that d's pixels take in memory (raw arrays or JPEG streams). */
 int64_t fke_dataset_pixel_bytes(const fke_dataset *d);
 /* Adds (or replaces) the extra array name with a copy of data, ndim 1..3. */
