@@ -28,6 +28,7 @@
 #include <cblas.h>
 
 #include "cli/cli.h"
+#include "core/cpu.h"
 #include "core/config.h"
 #include "core/file.h"
 #include "core/fke.h"
@@ -311,6 +312,9 @@ static void print_header(const bench_opts *o, const bench_result *r)
            o->preset, cells[o->cell], r->nthr, r->coretype ? r->coretype : "(unset)",
            openblas_get_corename());
     printf("# OpenBLAS config: %s\n", openblas_get_config());
+    char blas[256];
+    fke_cpu_describe(blas, sizeof blas);
+    printf("# %s\n", blas);
     printf("# params (trainable) %zu  cnn %zu  rest %zu;  init + plan %.2f s\n", r->n_par, r->n_cnn,
            r->n_par - r->n_cnn, r->t_init);
     printf("# forward FLOPs per batch (B=%d, G=%d): cnn %.3f G (conv MACs x2), rest %.4f G\n",

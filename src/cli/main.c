@@ -2,10 +2,14 @@
  * (cli.h). The table of commands, `fke help` and `fke --version`; each
  * command's code is in its cmd_<name>.c. */
 #include "cli/cli.h"
+#include "core/cpu.h"
 #include "core/fke.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 /* The Makefile passes both when it compiles this file; the commit is
  * `git describe --always --dirty` of the tree that was built. */
@@ -54,7 +58,7 @@ static const char help_usage[] =
 static const char version_usage[] =
     "fke version   (or fke --version)\n"
     "  prints fke's version and the git commit it was built from\n"
-    "  (\"-dirty\": the tree had uncommitted changes)\n";
+    "  (\"-dirty\": the tree had uncommitted changes), and the GEMM kernels in use\n";
 
 int fke_cmd_help(int argc, char **argv)
 {
@@ -80,11 +84,39 @@ int fke_cmd_version(int argc, char **argv)
     int rc = fke_cli_parse(&cli, argc, argv);
     if (rc != FKE_CLI_RUN) return rc;
     printf("fke %s (commit %s)\n", FKE_VERSION, FKE_GIT);
+    char blas[256];
+    fke_cpu_describe(blas, sizeof blas);
+    printf("%s\n", blas);
     return 0;
+}
+
+/* OpenBLAS chose its kernels when it loaded, from the CPU model or from
+ * OPENBLAS_CORETYPE (core/cpu.h). When that is not the core this CPU's
+ * features want (FKE_BLAS_CORE overrides; "keep" keeps OpenBLAS's), the
+ * program runs itself again, once, with OPENBLAS_CORETYPE set: the only
+ * moment before OpenBLAS loads. If that fails, the run goes on with what
+ * OpenBLAS chose, and the headers say so. */
+static void choose_blas(char **argv)
+{
+    if (getenv("FKE_BLAS_EXEC")) { /* this is the second run: never a third */
+        unsetenv("FKE_BLAS_EXEC");
+        return;
+    }
+    const char *mine = getenv("FKE_BLAS_CORE");
+    if (mine && !strcmp(mine, "keep")) return;
+    fke_cpu_features f;
+    fke_cpu_read(&f);
+    const char *want = mine && *mine ? mine : fke_cpu_blas_core(&f);
+    if (!want || !strcasecmp(want, fke_cpu_blas_running())) return;
+    if (setenv("OPENBLAS_CORETYPE", want, 1) || setenv("FKE_BLAS_EXEC", "1", 1)) return;
+    fflush(NULL);
+    execv("/proc/self/exe", argv);
+    unsetenv("FKE_BLAS_EXEC"); /* no /proc: OpenBLAS's choice stays */
 }
 
 int main(int argc, char **argv)
 {
+    choose_blas(argv);
     fke_set_threads(0);
     if (argc < 2) return list_commands(), 2;
     const fke_command *c = find(argv[1]);

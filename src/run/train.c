@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/cpu.h"
 #include "core/file.h"
 #include "run/eval.h"
 #include "data/loader.h"
@@ -539,6 +540,9 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
                 c->out_dir, c->preset, r->cls ? "classify" : "fke", c->train_data, total, c->batch,
                 r->cls ? "images" : "posts", r->per_epoch, omp_get_max_threads(),
                 s ? " (resumed)" : "");
+        char blas[256];
+        fke_cpu_describe(blas, sizeof blas);
+        fprintf(o->progress, "  %s\n", blas);
         fflush(o->progress);
     }
 
