@@ -493,6 +493,25 @@ static void test_broken(void)
         printf("  %s\n", e.msg);
         fke_image_free(&im);
     }
+    /* stray bytes between two marker segments (as some phones write them):
+     * libjpeg warns and skips them; the pixels are the file's own, so the
+     * picture is taken, equal to the unpadded one */
+    if (sof > 0) {
+        uint8_t *pad = malloc((size_t)n + 5);
+        memcpy(pad, b, (size_t)sof);
+        memset(pad + sof, 0, 5);
+        memcpy(pad + sof + 5, b + sof, (size_t)(n - sof));
+        fke_image a, p2;
+        fke_err e = {{0}};
+        fke_status s1 = fke_image_decode_jpeg(b, (size_t)n, "good.jpg", &a, &e);
+        fke_status s2 = fke_image_decode_jpeg(pad, (size_t)n + 5, "padded.jpg", &p2, &e);
+        FKE_CHECK(s1 == FKE_OK && s2 == FKE_OK && a.w == p2.w && a.h == p2.h &&
+                      !memcmp(a.rgb, p2.rgb, (size_t)a.w * a.h * 3),
+                  "5 stray bytes before the SOF: %s %s", fke_status_name(s2), e.msg);
+        fke_image_free(&a);
+        fke_image_free(&p2);
+        free(pad);
+    }
     free(c);
     free(b);
 

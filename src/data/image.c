@@ -14,6 +14,7 @@
 #include <stdio.h> /* before jpeglib.h, which uses FILE */
 
 #include <jpeglib.h>
+#include <jerror.h> /* after jpeglib.h: the message codes */
 #include <limits.h>
 #include <setjmp.h>
 #include <stdlib.h>
@@ -48,11 +49,16 @@ static void on_jpeg_error(j_common_ptr c)
     longjmp(b->jb, 1);
 }
 /* level -1 is a warning ("Premature end of JPEG file", "Corrupt JPEG data:
- * ..."): the picture would be partly made up, so it is refused. Levels 0 and
+ * ..."): the picture would be partly made up, so it is refused, except for
+ * three that leave every pixel as it is: bytes between two marker segments
+ * (phones and editors pad files so; libjpeg skips them), an unknown JFIF
+ * revision and a bad ICC marker (fke reads no colour profile). Levels 0 and
  * up are trace messages: dropped. */
 static void on_jpeg_message(j_common_ptr c, int level)
 {
-    if (level < 0) on_jpeg_error(c);
+    int code = c->err->msg_code;
+    if (level < 0 && code != JWRN_EXTRANEOUS_DATA && code != JWRN_JFIF_MAJOR && code != JWRN_BOGUS_ICC)
+        on_jpeg_error(c);
 }
 static void on_jpeg_output(j_common_ptr c)
 {

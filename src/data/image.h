@@ -12,9 +12,12 @@
  *
  * Decoding: grayscale, CMYK/YCCK (Adobe inverted or not) and progressive
  * JPEGs all become 8-bit RGB. A corrupt or truncated file is an error naming
- * the file (FKE_ERR_FORMAT): every libjpeg warning ("Premature end of JPEG
- * file", "Corrupt JPEG data: ...") is an error here, so never a crash, an
- * exit, a message on stderr or a partly grey picture. Also refused: more
+ * the file (FKE_ERR_FORMAT): every libjpeg warning that touches pixels
+ * ("Premature end of JPEG file", "Corrupt JPEG data: bad Huffman code",
+ * ...) is an error here, so never a crash, an exit, a message on stderr or a
+ * partly grey picture. Three warnings that leave the pixels alone are let
+ * through: stray bytes between marker segments (as phones write them), an
+ * unknown JFIF revision, a bad ICC marker. Also refused: more
  * than FKE_IMAGE_MAX_PIXELS pixels (before any pixel memory is taken), a
  * progressive file of more than 500 scans, a file over 1 GiB.
  *
