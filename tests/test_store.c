@@ -75,6 +75,64 @@ static float *batches(const fke_dataset *d, int B, int nb, int threads, size_t *
     return out;
 }
 
+/* The lazy store (dataset.h fke_dataset_lazy_above): the same pixels and
+ * batches as the loaded bytes, a save that gives the same file, and CRC-32s
+ * that catch a flipped byte inside a stream, lazily and loaded, where the
+ * JPEG decoder alone may not. j is the in-memory store saved as pj. */
+static void test_lazy(const fke_dataset *j, const char *pj, int post, int slot)
+{
+    fke_err e = {""};
+    fke_dataset_lazy_above(0);
+    fke_dataset l;
+    fke_status st = fke_dataset_load(&l, pj, &e);
+    fke_dataset_lazy_above((int64_t)256 << 20);
+    FKE_CHECK(st == FKE_OK && l.jpeg_lazy && !l.jpeg && l.jpeg_crc, "lazy load: %s", e.msg);
+    if (st != FKE_OK) return;
+    long same = 0, all = 0;
+    uint8_t a[3 * 64 * 64], b[3 * 64 * 64];
+    for (int i = 0; i < j->N; i++)
+        for (int s = 0; s <= j->n_garments[i]; s++, all++) {
+            size_t n = (size_t)3 * fke_dataset_side(j, s) * fke_dataset_side(j, s);
+            same += fke_dataset_pixels(j, i, s, a, &e) == FKE_OK &&
+                    fke_dataset_pixels(&l, i, s, b, &e) == FKE_OK && !memcmp(a, b, n);
+        }
+    FKE_CHECK(same == all, "lazy pixels: %ld of %ld pictures and crops as the loaded store's", same, all);
+    size_t na = 0, nb = 0;
+    float *xa = batches(j, 16, 3, 2, &na, &e), *xb = batches(&l, 16, 3, 2, &nb, &e);
+    FKE_CHECK(xa && xb && na == nb && !memcmp(xa, xb, na * sizeof *xa),
+              "lazy batches (2 threads) equal the loaded store's");
+    free(xa), free(xb);
+    const char *p2 = fke_test_path("lazy-saved.h5");
+    FKE_CHECK(fke_dataset_save(&l, p2, &e) == FKE_OK, "save a lazy store: %s", e.msg);
+    long n1 = 0, n2 = 0;
+    uint8_t *f1 = read_all(pj, &n1), *f2 = read_all(p2, &n2);
+    FKE_CHECK(f1 && f2 && n1 == n2 && !memcmp(f1, f2, (size_t)n1), "a lazy store saves the same file");
+    /* one bit flipped in the middle of a stream: the CRC names it */
+    long k = (long)post * (j->G + 1) + slot;
+    long at = (long)(l.jpeg_base + j->jpeg_off[k] + (j->jpeg_off[k + 1] - j->jpeg_off[k]) / 2);
+    fke_dataset_free(&l);
+    const char *pf = fke_test_path("flipped.h5");
+    if (f1 && at < n1) {
+        f1[at] ^= 0x10;
+        write_all(pf, f1, n1);
+        char want[64];
+        snprintf(want, sizeof want, "post %d garment %d", post, slot - 1);
+        for (int lazy = 0; lazy < 2; lazy++) {
+            fke_dataset_lazy_above(lazy ? 0 : (int64_t)256 << 20);
+            fke_dataset c;
+            fke_status ld = fke_dataset_load(&c, pf, &e);
+            uint8_t px[3 * 64 * 64];
+            st = ld == FKE_OK ? fke_dataset_pixels(&c, post, slot, px, &e) : ld;
+            FKE_CHECK(st == FKE_ERR_FORMAT && strstr(e.msg, "CRC-32") && strstr(e.msg, want) &&
+                          strstr(e.msg, "flipped.h5"),
+                      "%s: a flipped bit in a stream: %s", lazy ? "lazy" : "loaded", e.msg);
+            if (ld == FKE_OK) fke_dataset_free(&c);
+        }
+        fke_dataset_lazy_above((int64_t)256 << 20);
+    }
+    free(f1), free(f2);
+}
+
 static void test_store(const fke_imageset *fm)
 {
     fke_err e = {""};
@@ -204,6 +262,7 @@ static void test_store(const fke_imageset *fm)
         fke_dataset_free(&c);
     }
     free(f);
+    test_lazy(&j, pj, post, slot);
     /* a store whose sizes disagree with the garments is refused on save */
     j.jpeg_off[k + 1] = j.jpeg_off[k]; /* garment 1 without a stream */
     for (long t = k + 1; t < ns; t++) j.jpeg_off[t + 1] -= len;
@@ -297,10 +356,11 @@ static void test_rescale(const fke_imageset *fm)
               rc, out);
 }
 
-static int bench(const char *path, int nbatch, int B)
+static int bench(const char *path, int nbatch, int B, int lazy)
 {
     fke_err e = {""};
     fke_dataset d;
+    if (lazy) fke_dataset_lazy_above(0);
     if (fke_dataset_load(&d, path, &e)) {
         printf("%s\n", e.msg);
         return 1;
@@ -324,7 +384,8 @@ static int bench(const char *path, int nbatch, int B)
     }
     double t = now() - t0;
     printf("%s: %d posts, img %d crop %d G %d, %s, %d threads: %ld posts in %.2f s = %.1f "
-           "posts/s\n", path, d.N, d.img, d.crop, d.G, d.jpeg_quality ? "JPEG" : "raw", threads,
+           "posts/s\n", path, d.N, d.img, d.crop, d.G,
+           d.jpeg_lazy ? "JPEG, lazy" : d.jpeg_quality ? "JPEG" : "raw", threads,
            posts, t, posts / t);
     fke_loader_free(&ld);
     fke_dataset_free(&d);
@@ -334,7 +395,8 @@ static int bench(const char *path, int nbatch, int B)
 int main(int argc, char **argv)
 {
     if (argc >= 3 && !strcmp(argv[1], "--bench"))
-        return bench(argv[2], argc > 3 ? atoi(argv[3]) : 20, argc > 4 ? atoi(argv[4]) : 20);
+        return bench(argv[2], argc > 3 ? atoi(argv[3]) : 20, argc > 4 ? atoi(argv[4]) : 20,
+                     argc > 5 && !strcmp(argv[5], "lazy"));
     if (!fke_test_tmpdir("store")) return 1;
     fke_err e = {""};
     fke_imageset fm;

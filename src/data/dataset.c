@@ -1,10 +1,13 @@
 /* dataset.c - see dataset.h; the file layout is in datasets/README.md. */
 #include "data/dataset.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #include "core/h5.h"
 #include "data/image.h"
@@ -117,6 +120,8 @@ void fke_dataset_free(fke_dataset *d)
     free(d->occ); free(d->cat); free(d->attr); free(d->clean); free(d->cat_true);
     free(d->attr_true); free(d->cat_machine); free(d->attr_machine); free(d->person);
     free(d->T_true); free(d->word_vectors); free(d->src_index); free(d->jpeg); free(d->jpeg_off);
+    free(d->jpeg_crc);
+    if (d->jpeg_lazy) close(d->jpeg_fd);
     for (int i = 0; i < d->n_extra; i++) {
         free(d->extra[i].v);
         fke_strings_free(d->extra[i].names, d->extra[i].n_names);
@@ -142,6 +147,45 @@ int64_t fke_dataset_pixel_bytes(const fke_dataset *d)
     return (int64_t)d->N * d->C * ((int64_t)d->img * d->img + (int64_t)d->G * d->crop * d->crop);
 }
 
+static int64_t lazy_above = (int64_t)256 << 20;
+void fke_dataset_lazy_above(int64_t bytes) { lazy_above = bytes < 0 ? 0 : bytes; }
+
+/* Stream k's bytes: in memory, or (lazy store) read from the file into
+ * *owned (freed by the caller); checked against its CRC-32 when the file
+ * has them, so a damaged stream is named, never decoded into a picture
+ * that only looks right. */
+static fke_status stream_bytes(const fke_dataset *d, int64_t k, const char *name,
+                               const uint8_t **bytes, uint8_t **owned, fke_err *e)
+{
+    int64_t at = d->jpeg_off[k], n = d->jpeg_off[k + 1] - at;
+    *owned = NULL;
+    if (!d->jpeg_lazy) {
+        *bytes = d->jpeg + at;
+    } else {
+        uint8_t *b = malloc((size_t)(n ? n : 1));
+        if (!b) return fke_fail(e, FKE_ERR_NOMEM, "%s: no memory for %lld bytes", name, (long long)n);
+        int64_t got = 0;
+        while (got < n) {
+            ssize_t r = pread(d->jpeg_fd, b + got, (size_t)(n - got), (off_t)(d->jpeg_base + at + got));
+            if (r <= 0) break;
+            got += r;
+        }
+        if (got != n) {
+            free(b);
+            return fke_fail(e, FKE_ERR_IO, "%s: cannot read its %lld bytes from the file (was it "
+                            "changed or cut while loaded?)", name, (long long)n);
+        }
+        *bytes = *owned = b;
+    }
+    if (d->jpeg_crc && (uint32_t)crc32(0L, *bytes, (uInt)n) != d->jpeg_crc[k]) {
+        free(*owned);
+        *owned = NULL;
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: the JPEG stream fails its CRC-32 (/jpeg/crc): "
+                        "the file is damaged", name);
+    }
+    return FKE_OK;
+}
+
 fke_status fke_dataset_pixels(const fke_dataset *d, long i, int slot, uint8_t *out, fke_err *e)
 {
     const char *path = d->path[0] ? d->path : "dataset";
@@ -164,9 +208,14 @@ fke_status fke_dataset_pixels(const fke_dataset *d, long i, int slot, uint8_t *o
     char name[700];
     if (slot) snprintf(name, sizeof name, "%s: post %ld garment %d (crop)", path, i, slot - 1);
     else snprintf(name, sizeof name, "%s: post %ld (whole image)", path, i);
+    const uint8_t *bytes;
+    uint8_t *owned = NULL;
+    FKE_TRY(stream_bytes(d, k, name, &bytes, &owned, e));
     fke_image im;
-    FKE_TRY(fke_image_decode_jpeg(d->jpeg + d->jpeg_off[k], (size_t)(d->jpeg_off[k + 1] -
-                                  d->jpeg_off[k]), name, &im, e));
+    fke_status st = fke_image_decode_jpeg(bytes, (size_t)(d->jpeg_off[k + 1] - d->jpeg_off[k]),
+                                          name, &im, e);
+    free(owned);
+    FKE_TRY(st);
     if (im.w != S || im.h != S) {
         fke_image_free(&im);
         return fke_fail(e, FKE_ERR_FORMAT, "%s: JPEG is %dx%d pixels, expected %dx%d", name, im.w,
@@ -180,7 +229,7 @@ fke_status fke_dataset_pixels(const fke_dataset *d, long i, int slot, uint8_t *o
 
 fke_status fke_dataset_jpeg_append(fke_dataset *d, const uint8_t *bytes, size_t n, fke_err *e)
 {
-    if (!d->jpeg_quality || !d->jpeg_off || d->jpeg_next >= n_streams(d))
+    if (!d->jpeg_quality || !d->jpeg_off || d->jpeg_next >= n_streams(d) || d->jpeg_lazy)
         return fke_fail(e, FKE_ERR_ARG, "dataset: JPEG stream %ld appended to a store of %lld",
                         d->jpeg_next, (long long)(d->jpeg_off ? n_streams(d) : 0));
     if (n > INT32_MAX)
@@ -255,14 +304,17 @@ fke_status fke_dataset_set_store(fke_dataset *d, int quality, fke_err *e)
             free(cr);
             return st;
         }
-        free(d->jpeg), free(d->jpeg_off);
+        free(d->jpeg), free(d->jpeg_off), free(d->jpeg_crc);
+        if (d->jpeg_lazy) close(d->jpeg_fd);
         d->jpeg = NULL, d->jpeg_off = NULL, d->jpeg_cap = 0, d->jpeg_next = 0;
+        d->jpeg_crc = NULL, d->jpeg_lazy = 0;
         d->images = im, d->crops = cr, d->jpeg_quality = 0;
     }
     if (!quality) return FKE_OK;
     fke_dataset j = *d; /* the labels are shared; only the store is new */
     j.images = j.crops = NULL;
     j.jpeg = NULL, j.jpeg_cap = 0, j.jpeg_next = 0, j.jpeg_quality = quality;
+    j.jpeg_crc = NULL, j.jpeg_lazy = 0;
     j.jpeg_off = calloc((size_t)n_streams(d) + 1, sizeof *j.jpeg_off);
     fke_status st = j.jpeg_off ? FKE_OK : fke_fail(e, FKE_ERR_NOMEM, "dataset: no memory");
     for (long i = 0; !st && i < d->N; i++)
@@ -330,6 +382,7 @@ fke_status fke_dataset_rescale(fke_dataset *d, int S, int P, int quality, fke_er
     fke_dataset j = *d; /* the labels are shared; only the pixels are new */
     j.img = S, j.crop = P, j.images = j.crops = NULL;
     j.jpeg = NULL, j.jpeg_off = NULL, j.jpeg_cap = 0, j.jpeg_next = 0, j.jpeg_quality = quality;
+    j.jpeg_crc = NULL, j.jpeg_lazy = 0;
     uint8_t *rgb = malloc(ni0 > nc0 ? ni0 : nc0), *img = malloc(ni), *cr = malloc(nc * G);
     if (quality) j.jpeg_off = calloc((size_t)n_streams(d) + 1, sizeof *j.jpeg_off);
     else j.images = calloc(N ? N * ni : 1, 1), j.crops = calloc(N ? N * G * nc : 1, 1);
@@ -662,9 +715,29 @@ static void save_store(const fke_dataset *d, fke_h5w *w)
     for (int64_t k = 0; k < ns; k++) sz[k] = (int32_t)(d->jpeg_off[k + 1] - d->jpeg_off[k]);
     hsize_t ds[2] = {(hsize_t)d->N, (hsize_t)d->G + 1}, db[1] = {(hsize_t)d->jpeg_off[ns]};
     fke_h5w_array(w, g, "sizes", H5T_STD_I32LE, H5T_NATIVE_INT32, 2, ds, sz, 0);
-    const void *bytes = d->jpeg ? (const void *)d->jpeg : (const void *)sz; /* M = 0: any */
+    /* a lazy store's streams come from its file, each checked on the way */
+    uint8_t *all = d->jpeg_lazy ? malloc((size_t)(d->jpeg_off[ns] ? d->jpeg_off[ns] : 1)) : NULL;
+    uint32_t *crc = malloc((size_t)(ns ? ns : 1) * sizeof *crc);
+    if (!crc || (d->jpeg_lazy && !all)) w->bad = 1;
+    for (int64_t k = 0; !w->bad && k < ns; k++) {
+        const uint8_t *b;
+        uint8_t *owned;
+        fke_err e2;
+        if (stream_bytes(d, k, d->path, &b, &owned, &e2) != FKE_OK) {
+            w->bad = 1;
+            break;
+        }
+        int64_t n = d->jpeg_off[k + 1] - d->jpeg_off[k];
+        crc[k] = (uint32_t)crc32(0L, b, (uInt)n);
+        if (all && n) memcpy(all + d->jpeg_off[k], b, (size_t)n);
+        free(owned);
+    }
+    const void *bytes = all ? all : d->jpeg ? (const void *)d->jpeg : (const void *)sz; /* M = 0: any */
     fke_h5w_array(w, g, "bytes", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, db, bytes, 0);
+    if (crc) fke_h5w_array(w, g, "crc", H5T_STD_U32LE, H5T_NATIVE_UINT32, 2, ds, crc, 0);
     free(sz);
+    free(crc);
+    free(all);
     H5Gclose(g);
 }
 
@@ -712,6 +785,11 @@ static void load_store(fke_dataset *d, fke_h5r *r)
     }
     free(sz);
     d->jpeg_next = (long)ns;
+    if (fke_h5r_exists(r->f, "jpeg/crc")) { /* files before the checksums have none */
+        int dc[2] = {d->N, d->G + 1};
+        d->jpeg_crc = fke_h5r_array(r, r->f, "jpeg/crc", H5T_INTEGER, H5T_NATIVE_UINT32, 2, dc, 0);
+        if (!d->jpeg_crc) return;
+    }
     hid_t ds = H5Dopen2(r->f, "jpeg/bytes", H5P_DEFAULT);
     hid_t t = ds >= 0 ? H5Dget_type(ds) : -1, sp = ds >= 0 ? H5Dget_space(ds) : -1;
     hsize_t n = 0;
@@ -724,6 +802,11 @@ static void load_store(fke_dataset *d, fke_h5r *r)
         r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /jpeg/bytes has %llu bytes, "
                          "/jpeg/sizes adds up to %lld", r->path, (unsigned long long)n,
                          (long long)total);
+    } else if (total > 0 && total >= lazy_above && H5Dget_offset(ds) != HADDR_UNDEF &&
+               (d->jpeg_fd = open(r->path, O_RDONLY | O_CLOEXEC)) >= 0) {
+        /* contiguous bytes: left in the file, read post by post */
+        d->jpeg_lazy = 1;
+        d->jpeg_base = (int64_t)H5Dget_offset(ds);
     } else {
         d->jpeg = malloc((size_t)(total ? total : 1));
         d->jpeg_cap = total;

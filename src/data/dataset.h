@@ -16,7 +16,10 @@
  * (jpeg_quality 1..100; images and crops NULL, jpeg and jpeg_off set): each
  * post's whole image and each valid garment crop, already at img x img and
  * crop x crop, encoded on its own. Whoever needs bytes of either kind calls
- * fke_dataset_pixels, which copies or decodes one of them. */
+ * fke_dataset_pixels, which copies or decodes one of them (checking the
+ * stream's CRC-32 when the file has them). A large JPEG store loads lazily
+ * (fke_dataset_lazy_above): jpeg stays NULL and each stream is read from
+ * the file when it is decoded. */
 #ifndef FKE_DATASET_H
 #define FKE_DATASET_H
 #include "core/fke.h"
@@ -74,9 +77,18 @@ typedef struct {
     int64_t *jpeg_off;        /* (N*(1+G) + 1) */
     int64_t jpeg_cap;         /* bytes allocated in jpeg */
     long jpeg_next;           /* streams appended so far */
+    uint32_t *jpeg_crc;       /* NULL or (N*(1+G)) CRC-32 of each stream, checked when decoded */
+    int jpeg_lazy;            /* 1: jpeg is NULL; the streams stay in path, read with pread */
+    int jpeg_fd;              /* the open file (jpeg_lazy only) */
+    int64_t jpeg_base;        /* where /jpeg/bytes starts in it */
 } fke_dataset;
 
 fke_status fke_dataset_load(fke_dataset *d, const char *path, fke_err *e);
+/* JPEG stores of more than this many bytes (256 MiB unless set) load
+ * lazily: the streams are not read into memory but read from the file when
+ * a post is decoded (datasets/README.md, "Pixel storage"); the file must not
+ * change while the dataset is loaded. 0: every JPEG store loads lazily (tests). */
+void fke_dataset_lazy_above(int64_t bytes);
 fke_status fke_dataset_save(const fke_dataset *d, const char *path, fke_err *e);
 void fke_dataset_free(fke_dataset *d);
 /* Allocates every per-post array for the sizes already set in d (N, G, A, L,
