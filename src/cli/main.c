@@ -28,6 +28,7 @@ static const fke_command commands[] = {
     {"noise", fke_cmd_noise, "estimate the label-transition matrices (clean/machine overlap or anchor points)"},
     {"query", fke_cmd_query, "rank machine-labelled posts for human checking (least, margin, entropy, random)"},
     {"bench", fke_cmd_bench, "time a training step and inference of a preset (vs PyTorch)"},
+    {"export", fke_cmd_export, "a checkpoint as an ONNX model (for ONNX Runtime and others)"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -82,6 +83,8 @@ int fke_cmd_version(int argc, char **argv)
     printf("fke %s (commit %s)\n", FKE_VERSION, FKE_GIT);
     return 0;
 }
+
+const char *fke_cli_version(void) { return FKE_VERSION " (commit " FKE_GIT ")"; }
 
 int main(int argc, char **argv)
 {
