@@ -331,6 +331,33 @@ out:
     fke_model_free(&m);
 }
 
+/* what export refuses, with a message naming the file */
+static void check_refusals(void)
+{
+    fke_err e = {{0}};
+    const char *none = fke_test_path("absent.h5"), *out = fke_test_path("absent.onnx");
+    FKE_CHECK(fke_export_onnx(none, out, "test", NULL, &e) != FKE_OK && strstr(e.msg, none),
+              "a missing checkpoint: %s", e.msg);
+    fke_config c;
+    fke_config_defaults(&c);
+    fke_config_set(&c, "task=classify", &e);
+    c.img = 32, c.in_ch = 1, c.pad = 2, c.n_cat = 10;
+    c.chans[0] = 4, c.chans[1] = 8, c.chans[2] = 16, c.F = 16;
+    fke_model m;
+    const char *ckpt = fke_test_path("classify.h5");
+    if (fke_model_init(&m, &c, &e) != FKE_OK || fke_model_save(&m, ckpt, NULL, &e) != FKE_OK) {
+        FKE_CHECK(0, "classify model: %s", e.msg);
+        return;
+    }
+    fke_model_free(&m);
+    FKE_CHECK(fke_export_onnx(ckpt, out, "test", NULL, &e) != FKE_OK && strstr(e.msg, ckpt) &&
+                  strstr(e.msg, "classify"),
+              "a task classify checkpoint: %s", e.msg);
+    FILE *f = fopen(out, "rb");
+    FKE_CHECK(!f, "a refused export left %s", out);
+    if (f) fclose(f);
+}
+
 int main(void)
 {
     if (!fke_test_tmpdir("onnx")) return 1;
@@ -339,6 +366,7 @@ int main(void)
     int rc = fke_test_sh(out, sizeof out, "sh tools/ort_install.sh %s", fke_test_build_dir());
     FKE_CHECK(rc == 0, "onnxruntime-node is needed for this test and could not be installed "
                        "(tools/ort_install.sh): %s", out);
+    check_refusals();
     if (rc != 0) return fke_test_finish("onnx");
     const char *py = NULL;
     if (have_python_onnx(&py)) printf("  onnx.checker: %s\n", py);

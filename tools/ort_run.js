@@ -41,7 +41,7 @@ async function info(path) {
             let len = 0, shift = 0, p = end + 1, b;
             do { b = buf[p++]; len += (b & 0x7f) * 2 ** shift; shift += 7; } while (b & 0x80);
             const v = buf.toString('utf8', p, p + len);
-            console.log(key + ': ' + (v.length > 200 ? v.slice(0, 200) + '...' : v));
+            console.log(key + ': ' + (v.length > 4000 ? v.slice(0, 200) + " ... (" + v.length + " characters)" : v));
             at = p + len;
         } else {
             at += 4;
