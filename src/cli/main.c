@@ -28,6 +28,7 @@ static const fke_command commands[] = {
     {"noise", fke_cmd_noise, "estimate the label-transition matrices (clean/machine overlap or anchor points)"},
     {"query", fke_cmd_query, "rank machine-labelled posts for human checking (least, margin, entropy, random)"},
     {"bench", fke_cmd_bench, "time a training step and inference of a preset (vs PyTorch)"},
+    {"card", fke_cmd_card, "a model card (Hugging Face layout) for a training run, numbers from fke eval"},
     {"export", fke_cmd_export, "a checkpoint as an ONNX model (for ONNX Runtime and others)"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
