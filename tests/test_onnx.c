@@ -30,6 +30,7 @@
 
 #define NPOST 6
 #define TOL 1e-4
+#define TOL_TORCH 1e-5
 
 typedef struct {
     const char *name, *preset, *sets;
@@ -186,15 +187,16 @@ static int write_case(const char *tag, const fke_config *c, const fke_batch *b,
     return fke_test_write_text(fke_test_path("%s.json", tag), js);
 }
 
-/* runs the case in onnxruntime-node and reads its outputs into p */
-static int ort_probs(const char *tag, const probs *like, int A, probs *p)
+/* runs the case with runner (a command that takes CASE.json last) and reads
+ * the outputs into p */
+static int run_probs(const char *runner, const char *tag, const probs *like, int A, probs *p)
 {
     static char out[8192];
-    int rc = fke_test_sh(out, sizeof out, "NODE_PATH=%s/ort/node_modules node tools/ort_run.js %s",
-                         fke_test_build_dir(), fke_test_path("%s.json", tag));
-    FKE_CHECK(rc == 0, "%s: tools/ort_run.js exited %d:\n%s", tag, rc, out);
+    int rc = fke_test_sh(out, sizeof out, "%s %s", runner, fke_test_path("%s.json", tag));
+    FKE_CHECK(rc == 0, "%s: %s exited %d:\n%s", tag, runner, rc, out);
     if (rc != 0) return 0;
     char *last = strstr(out, "onnxruntime-node");
+    if (!last) last = strstr(out, "torch ");
     if (last) printf("    %s", last);
     char *buf = NULL;
     size_t len = 0;
@@ -256,7 +258,53 @@ static double compare(const char *tag, const probs *a, const probs *b, int A, in
     return worst;
 }
 
-static void check_variant(int vi, const char *py)
+/* runs the case in onnxruntime-node */
+static int ort_probs(const char *tag, const probs *like, int A, probs *p)
+{
+    char runner[600];
+    snprintf(runner, sizeof runner, "NODE_PATH=%s/ort/node_modules node tools/ort_run.js",
+             fke_test_build_dir());
+    return run_probs(runner, tag, like, A, p);
+}
+
+static int have_torch(void)
+{
+    char out[256];
+    return fke_test_sh(out, sizeof out, "/usr/bin/python3 -c 'import torch, h5py' >/dev/null") == 0;
+}
+
+/* tools/fke_to_torch.py on ckpt, then its state_dict through Net and its
+ * TorchScript module on the same inputs: within TOL_TORCH of fke */
+static void check_torch(const char *name, const char *tag, const char *ckpt, const fke_config *c,
+                        const fke_batch *b, const int64_t *garments, const probs *want)
+{
+    char out[4096], pt[FKE_TEST_PATH_MAX], ts[FKE_TEST_PATH_MAX];
+    snprintf(pt, sizeof pt, "%s", fke_test_path("%s.pt", tag));
+    snprintf(ts, sizeof ts, "%s", fke_test_path("%s.ts.pt", tag));
+    int rc = fke_test_sh(out, sizeof out, "/usr/bin/python3 tools/fke_to_torch.py %s %s", ckpt, pt);
+    FKE_CHECK(rc == 0, "%s: tools/fke_to_torch.py exited %d: %s", name, rc, out);
+    if (rc != 0) return;
+    for (int net = 0; net < 2; net++) {
+        char t[40], label[200];
+        snprintf(t, sizeof t, "%s_%s", tag, net ? "net" : "ts");
+        snprintf(label, sizeof label, "%s (%s)", name, net ? "torch Net" : "TorchScript");
+        probs got;
+        if (!write_case(t, c, b, garments, net ? pt : ts)) {
+            FKE_CHECK(0, "%s: cannot write the case", label);
+            continue;
+        }
+        if (!run_probs(net ? "/usr/bin/python3 tools/torch_run.py --net"
+                           : "/usr/bin/python3 tools/torch_run.py",
+                       t, want, c->n_attr, &got))
+            continue;
+        double d = compare(label, want, &got, c->n_attr, 1);
+        FKE_CHECK(d <= TOL_TORCH, "%s: PyTorch and fke differ by %.3g (at most %g)", label, d,
+                  TOL_TORCH);
+        probs_free(&got);
+    }
+}
+
+static void check_variant(int vi, const char *py, int torch)
 {
     const variant *v = &variants[vi];
     fke_err e = {{0}};
@@ -324,6 +372,7 @@ static void check_variant(int vi, const char *py)
             FKE_CHECK(d > 1e-3, "control: claiming 5 garments everywhere changed nothing (%.3g)", d);
             probs_free(&ctl);
         }
+        if (torch) check_torch(v->name, tag, ckpt, &c, &b, garments, &want);
         probs_free(&want);
     }
     fke_batch_free(&b);
@@ -372,6 +421,9 @@ int main(void)
     if (have_python_onnx(&py)) printf("  onnx.checker: %s\n", py);
     else printf("  onnx.checker: skipped (no Python with the onnx package)\n");
     printf("  largest |ONNX Runtime - fke| per output (probabilities):\n");
-    for (int i = 0; i < (int)(sizeof variants / sizeof variants[0]); i++) check_variant(i, py);
+    int torch = have_torch();
+    printf("  PyTorch (tools/fke_to_torch.py, within %g): %s\n", TOL_TORCH,
+           torch ? "checked" : "skipped (no /usr/bin/python3 with torch and h5py)");
+    for (int i = 0; i < (int)(sizeof variants / sizeof variants[0]); i++) check_variant(i, py, torch);
     return fke_test_finish("onnx");
 }
