@@ -62,12 +62,12 @@ $(B)/libfke.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 $(B)/fke: $(CMD_OBJ) $(B)/libfke.a
 	$(CC) $(CFLAGS) -o $@ $(CMD_OBJ) $(B)/libfke.a $(LDLIBS)
-# `fke --version`: main.o gets the version and the commit built, and depends on
+# `fke --version`: core/version.o gets the version and the commit built, and depends on
 # a stamp that is rewritten only when the commit (or its -dirty) changes.
 FKE_VERSION = 0.1.0
 FKE_GIT    := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
-$(B)/obj/cli/main.o: CPPFLAGS += -DFKE_VERSION='"$(FKE_VERSION)"' -DFKE_GIT='"$(FKE_GIT)"'
-$(B)/obj/cli/main.o: $(B)/git.stamp
+$(B)/obj/core/version.o: CPPFLAGS += -DFKE_VERSION='"$(FKE_VERSION)"' -DFKE_GIT='"$(FKE_GIT)"'
+$(B)/obj/core/version.o: $(B)/git.stamp
 $(B)/git.stamp: FORCE
 	@mkdir -p $(B) && echo '$(FKE_GIT)' | cmp -s - $@ || echo '$(FKE_GIT)' > $@
 FORCE:

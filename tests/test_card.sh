@@ -58,7 +58,7 @@ for task in occasion category; do
 done
 for want in "^model-index:" "^## Intended use" "^## Out-of-scope uses" "^## Training data" \
     "noise ratio) | 42 (70.0%)" "^Category (mean absolute error" "^## Training procedure" \
-    "^| steps | 3 " "^## Evaluation" "^## Limitations" "Synthetic data" "^fke export $R/best.h5" \
+    "^| steps | 3 " "^| fingerprint (recorded in the checkpoint) | .fnv1a64:[0-9a-f]*., 60 posts" "^## Evaluation" "^## Limitations" "Synthetic data" "^fke export $R/best.h5" \
     "^## Ablation" "^| \*\*full\*\* | 2 | 60.0 ± 14.1 |" "^| text_off | 1 | 40.0 ± 0.0 |"; do
     if grep -q -- "$want" "$C"; then ok; else bad "the card lacks $want"; fi
 done

@@ -15,7 +15,8 @@ info=$(NODE_PATH="$B/ort/node_modules" node tools/ort_run.js --info "$T/m.onnx" 
 for want in "inputs: image, crops, garments, tokens" \
     "outputs: occasion, category, attribute_0, attribute_1, attribute_2, attribute_3" \
     '"occasion":\["wedding"' '"name":"colour"' 'fke.vocab: \["<pad>","<unk>"' \
-    '"pixel_mean":0.5,"pixel_std":0.25' "fke.version: [0-9]" '"preset":"fke-small"'; do
+    '"pixel_mean":0.5,"pixel_std":0.25' "fke.version: [0-9]" '"preset":"fke-small"' \
+    'fke.data: {"file":"[^"]*d.h5","hash":"fnv1a64:[0-9a-f]*","posts":60,'; do
     if echo "$info" | grep -q -- "$want"; then ok; else bad "ort_run.js --info lacks $want: $info"; fi
 done
 # refusals

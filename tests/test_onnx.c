@@ -15,7 +15,12 @@
  * claiming 5 garments must change the ONNX model's outputs (the mask and the
  * sequence lengths are live). Where Python has the onnx package (Debian's
  * python3-onnx), onnx.checker validates every file with full shape
- * inference. If onnxruntime-node cannot be installed, the test fails. */
+ * inference. If onnxruntime-node cannot be installed, the test fails.
+ *
+ * Where /usr/bin/python3 has torch and h5py (Debian's python3-torch), the
+ * same checkpoints go through tools/fke_to_torch.py, and both of its outputs,
+ * the state_dict in tools/torch_ref.py's Net and the TorchScript module, are
+ * run (tools/torch_run.py) on the same inputs: within 1e-5 of fke. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -114,8 +114,6 @@ int fke_cmd_query(int argc, char **argv);     /* cmd_query.c */
 int fke_cmd_bench(int argc, char **argv);     /* cmd_bench.c */
 int fke_cmd_export(int argc, char **argv);    /* cmd_export.c */
 int fke_cmd_card(int argc, char **argv);      /* cmd_card.c */
-/* "0.1.0 (commit abc1234)": what fke --version prints, for files fke writes (main.c) */
-const char *fke_cli_version(void);
 
 /* `fke data` subcommands in files of their own (cmd_data.c has the rest). */
 int fke_cmd_data_corrupt(int argc, char **argv); /* cmd_data_corrupt.c */

@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "cli/cli.h"
+#include "core/version.h"
 #include "run/card.h"
 
 static const char usage[] =
@@ -25,7 +26,7 @@ int fke_cmd_card(int argc, char **argv)
     if (rc != FKE_CLI_RUN) return rc;
     fke_err e = {""};
     fke_card_info info;
-    fke_card_opts o = {.run = pos[0], .out = out, .data = data, .version = fke_cli_version()};
+    fke_card_opts o = {.run = pos[0], .out = out, .data = data, .version = fke_version()};
     if (fke_card_write(&o, &info, &e) != FKE_OK) {
         fprintf(stderr, "fke card: %s\n", e.msg);
         return 1;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "cli/cli.h"
+#include "core/version.h"
 #include "run/export_onnx.h"
 
 static const char usage[] =
@@ -30,7 +31,7 @@ int fke_cmd_export(int argc, char **argv)
     if (rc != FKE_CLI_RUN) return rc;
     fke_err e = {""};
     fke_export_info info = {0};
-    if (fke_export_onnx(pos[0], out, fke_cli_version(), &info, &e) != FKE_OK) {
+    if (fke_export_onnx(pos[0], out, fke_version(), &info, &e) != FKE_OK) {
         fprintf(stderr, "fke export: %s\n", e.msg);
         return 1;
     }

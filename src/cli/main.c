@@ -3,18 +3,11 @@
  * command's code is in its cmd_<name>.c. */
 #include "cli/cli.h"
 #include "core/fke.h"
+#include "core/version.h"
 
 #include <stdio.h>
 #include <string.h>
 
-/* The Makefile passes both when it compiles this file; the commit is
- * `git describe --always --dirty` of the tree that was built. */
-#ifndef FKE_VERSION
-#define FKE_VERSION "0.1.0"
-#endif
-#ifndef FKE_GIT
-#define FKE_GIT "unknown"
-#endif
 
 static const fke_command commands[] = {
     {"help", fke_cmd_help, "list the subcommands (fke help COMMAND: its options)"},
@@ -81,11 +74,9 @@ int fke_cmd_version(int argc, char **argv)
     const fke_cli cli = {"fke version", version_usage, NULL, "", 0, 0, NULL, NULL};
     int rc = fke_cli_parse(&cli, argc, argv);
     if (rc != FKE_CLI_RUN) return rc;
-    printf("fke %s (commit %s)\n", FKE_VERSION, FKE_GIT);
+    printf("fke %s\n", fke_version());
     return 0;
 }
-
-const char *fke_cli_version(void) { return FKE_VERSION " (commit " FKE_GIT ")"; }
 
 int main(int argc, char **argv)
 {

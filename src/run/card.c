@@ -314,6 +314,7 @@ static void write_card(FILE *f, const card *k)
     char **an = nm->attr ? nm->attr : k->test->attr_names;
     front_matter(f, k);
     fprintf(f, "# %s: an fke model of fashion knowledge\n\n", base(k->o->run));
+    if (nm->version[0]) fprintf(f, "Trained by fke %s; card written by fke %s.\n\n", nm->version, k->o->version);
     fprintf(f, "A FashionKE network (`docs/model.md`) trained by fke %s: from a social-media "
                "post's picture, garment boxes and caption it predicts the **occasion** of the "
                "post and, for every garment, its **category** and **attributes** (",
@@ -366,6 +367,9 @@ static void write_card(FILE *f, const card *k)
             fprintf(f, "` |\n");
         }
         if (t->src_file[0]) fprintf(f, "| pixels from | `%s` |\n", t->src_file);
+        if (nm->data_hash[0])
+            fprintf(f, "| fingerprint (recorded in the checkpoint) | `%s`, %lld posts, %lld garments, %lld clean |\n",
+                    nm->data_hash, nm->data_posts, nm->data_garments, nm->data_clean);
     } else {
         fprintf(f, "The training data `%s` was not found when this card was written; its sizes are "
                    "not given here.\n",

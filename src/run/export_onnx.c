@@ -364,6 +364,14 @@ static void metadata(fke_onnx *g, const fke_model *m, const fke_ckpt_names *nm, 
             }
         }
         meta_json(g, "fke.labels", l);
+        cJSON *dj = cJSON_CreateObject();
+        cJSON_AddStringToObject(dj, "file", nm->data_file);
+        cJSON_AddStringToObject(dj, "hash", nm->data_hash);
+        cJSON_AddNumberToObject(dj, "posts", (double)nm->data_posts);
+        cJSON_AddNumberToObject(dj, "garments", (double)nm->data_garments);
+        cJSON_AddNumberToObject(dj, "clean_posts", (double)nm->data_clean);
+        cJSON_AddStringToObject(dj, "trained_by", nm->version);
+        meta_json(g, "fke.data", dj);
         char *v = json_strings(nm->vocab, nm->V);
         if (v) fke_onnx_meta(g, "fke.vocab", v);
         cJSON_free(v);
