@@ -1,4 +1,5 @@
-/* checkpoint.h - model checkpoints in HDF5: every parameter (and buffer) by
+/* checkpoint.h - model checkpoints in HDF5 (docs/checkpoint.md has the
+ * layout field by field): every parameter (and buffer) by
  * its table name under /params, the optimiser state under /optim/m and
  * /optim/v, and the run state (step, epoch, random state, best validation
  * score) and the config JSON as attributes of the root group.
