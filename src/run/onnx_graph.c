@@ -83,12 +83,13 @@ fke_onnx *fke_onnx_new(int opset)
 void fke_onnx_free(fke_onnx *g)
 {
     if (!g) return;
+    /* the nodes live in the blocks: their attribute arrays go first */
+    for (size_t i = 0; i < g->nodes.n; i++) free(((fke_onnx_node *)g->nodes.v[i])->attr.v);
     while (g->mem) {
         blk *n = g->mem->next;
         free(g->mem);
         g->mem = n;
     }
-    for (size_t i = 0; i < g->nodes.n; i++) free(((fke_onnx_node *)g->nodes.v[i])->attr.v);
     free(g->nodes.v);
     free(g->inits.v);
     free(g->inputs.v);
@@ -192,7 +193,7 @@ const char *fke_onnx_init_int64(fke_onnx *g, const char *name, const int64_t *da
 {
     size_t bytes = numel(ndim, dims) * sizeof(int64_t);
     void *copy = fke_onnx_alloc(g, bytes);
-    if (copy) memcpy(copy, data, bytes);
+    if (copy && data) memcpy(copy, data, bytes);
     Onnx__TensorProto *t = tensor(g, name, FKE_ONNX_INT64, copy, bytes, ndim, dims);
     push(g, &g->inits, t);
     return t ? t->name : name;
