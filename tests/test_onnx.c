@@ -1,7 +1,7 @@
 /* test_onnx.c - `fke export --format onnx` checked by ONNX Runtime itself.
  *
  * For each variant (fke-small at the demo's sizes; reduced fke-small models
- * with GRU cells, every context mode and text off; small fke-paper-shaped
+ * with GRU cells, every context mode, text off and correction none; small fke-paper-shaped
  * models with the ResNet-18 trunk, LSTM and GRU) the test builds a model with
  * random weights and random batch-norm statistics (both sets, so that a
  * mix-up of the whole-image and crop statistics shows), saves it, exports
@@ -51,6 +51,7 @@ static const variant variants[] = {
     {"small context task", "fke-small", "context=task"},
     {"small context none", "fke-small", "context=none"},
     {"small text off", "fke-small", "text=off"},
+    {"small correction none", "fke-small", "correction=none"},
     {"small GRU context task text off", "fke-small", "cell=gru;context=task;text=off"},
     {"paper-shaped (ResNet-18, LSTM)", "fke-paper", ""},
     {"paper-shaped GRU context visual", "fke-paper", "cell=gru;context=visual"},
@@ -289,6 +290,11 @@ static void check_torch(const char *name, const char *tag, const char *ckpt, con
     int rc = fke_test_sh(out, sizeof out, "/usr/bin/python3 tools/fke_to_torch.py %s %s", ckpt, pt);
     FKE_CHECK(rc == 0, "%s: tools/fke_to_torch.py exited %d: %s", name, rc, out);
     if (rc != 0) return;
+    /* the dropout layers stay (p = the config's), so that Net can be fine-tuned */
+    char ps[64];
+    snprintf(ps, sizeof ps, "%g, %g) for fine-tuning", c->dropout_text, c->dropout_head);
+    FKE_CHECK(strstr(out, c->text ? ps : "dropout layers (p = 0.5)") && !strstr(out, "keeps 0 "),
+              "%s: fke_to_torch.py: %s", name, out);
     for (int net = 0; net < 2; net++) {
         char t[40], label[200];
         snprintf(t, sizeof t, "%s_%s", tag, net ? "net" : "ts");

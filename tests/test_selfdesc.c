@@ -83,6 +83,12 @@ int main(void)
         FKE_CHECK(rc == 1 && strstr(out, w) && strstr(out, "weights-only file") && strstr(out, want),
                   "fke %s -> %d: %s", cmd, rc, out);
     }
+    if (fke_test_sh(out, sizeof out, "/usr/bin/python3 -c 'import torch, h5py' >/dev/null") == 0) {
+        rc = fke_test_sh(out, sizeof out, "/usr/bin/python3 tools/fke_to_torch.py %s %s", w,
+                         fke_test_path("w.pt"));
+        FKE_CHECK(rc != 0 && strstr(out, "weights-only file"), "fke_to_torch.py on %s -> %d: %s", w,
+                  rc, out);
+    }
     rc = fke_test_sh(out, sizeof out, "%s/fke train %s --quiet --set init_from=%s --set out_dir=%s",
                      B, fke_test_path("c.json"), w, fke_test_path("run2"));
     FKE_CHECK(rc == 0, "train from the weights-only file: %s", out);

@@ -190,8 +190,10 @@ def main():
                 sys.exit("the traced module differs from the eager one on other inputs")
     ts.save(stem + ".ts.pt")
     n = sum(p.numel() for p in net.parameters())
+    drops = [m.p for m in net.modules() if isinstance(m, nn.Dropout)]
     print(f"{out}: state_dict of {len(params)} tensors ({n} parameters); {stem}.ts.pt: TorchScript; "
-          f"{stem}.json: config and names")
+          f"{stem}.json: config and names; Net keeps {len(drops)} dropout layers "
+          f"(p = {', '.join(sorted({f'{p:g}' for p in drops}))}) for fine-tuning")
 
 
 if __name__ == "__main__":
