@@ -193,29 +193,21 @@ static int write_case(const char *tag, const fke_config *c, const fke_batch *b,
     return fke_test_write_text(fke_test_path("%s.json", tag), js);
 }
 
-/* runs the case with runner (a command that takes CASE.json last) and reads
- * the outputs into p */
-static int run_probs(const char *runner, const char *tag, const probs *like, int A, probs *p)
+/* reads the outputs a runner wrote for case tag into p, shaped like `like` */
+static int read_probs(const char *tag, const probs *like, int A, probs *p)
 {
-    static char out[8192];
-    int rc = fke_test_sh(out, sizeof out, "%s %s", runner, fke_test_path("%s.json", tag));
-    FKE_CHECK(rc == 0, "%s: %s exited %d:\n%s", tag, runner, rc, out);
-    if (rc != 0) return 0;
-    char *last = strstr(out, "onnxruntime-node");
-    if (!last) last = strstr(out, "torch ");
-    if (last) printf("    %s", last);
     char *buf = NULL;
     size_t len = 0;
     fke_err e = {{0}};
+    memset(p, 0, sizeof *p);
     if (fke_read_file(fke_test_path("%s.out.bin", tag), 0, &buf, &len, &e) != FKE_OK) {
         FKE_CHECK(0, "%s: %s", tag, e.msg);
         return 0;
     }
     size_t want = like->n_occ + like->n_cat;
     for (int k = 0; k < A; k++) want += like->n_att[k];
-    FKE_CHECK(len == want * sizeof(float), "%s: ONNX Runtime gave %zu bytes, fke %zu", tag, len,
+    FKE_CHECK(len == want * sizeof(float), "%s: the runtime gave %zu bytes, fke %zu", tag, len,
               want * sizeof(float));
-    memset(p, 0, sizeof *p);
     if (len != want * sizeof(float)) {
         free(buf);
         return 0;
@@ -235,6 +227,23 @@ static int run_probs(const char *runner, const char *tag, const probs *like, int
     }
     free(buf);
     return 1;
+}
+
+/* runs runner (a command that takes the case files last) on case tag;
+ * returns 1 when it exited 0 */
+static int run_case(const char *runner, const char *tag)
+{
+    static char out[8192];
+    int rc = fke_test_sh(out, sizeof out, "%s %s", runner, fke_test_path("%s.json", tag));
+    FKE_CHECK(rc == 0, "%s: %s exited %d:\n%s", tag, runner, rc, out);
+    for (char *l = strstr(out, "onnxruntime-node"); l; l = NULL) printf("    %s", l);
+    for (char *l = strstr(out, "torch "); l; l = NULL) printf("    %s", l);
+    return rc == 0;
+}
+
+static int run_probs(const char *runner, const char *tag, const probs *like, int A, probs *p)
+{
+    return run_case(runner, tag) && read_probs(tag, like, A, p);
 }
 
 static double maxdiff(const float *a, const float *b, size_t n)
@@ -295,19 +304,22 @@ static void check_torch(const char *name, const char *tag, const char *ckpt, con
     snprintf(ps, sizeof ps, "%g, %g) for fine-tuning", c->dropout_text, c->dropout_head);
     FKE_CHECK(strstr(out, c->text ? ps : "dropout layers (p = 0.5)") && !strstr(out, "keeps 0 "),
               "%s: fke_to_torch.py: %s", name, out);
+    /* one Python process runs both: the TorchScript case and, with --net, Net's */
+    char t[2][40], runner[700];
+    snprintf(t[0], sizeof t[0], "%s_ts", tag);
+    snprintf(t[1], sizeof t[1], "%s_net", tag);
+    if (!write_case(t[0], c, b, garments, ts) || !write_case(t[1], c, b, garments, pt)) {
+        FKE_CHECK(0, "%s: cannot write the cases", name);
+        return;
+    }
+    snprintf(runner, sizeof runner, "/usr/bin/python3 tools/torch_run.py --net %s",
+             fke_test_path("%s.json", t[1]));
+    if (!run_case(runner, t[0])) return;
     for (int net = 0; net < 2; net++) {
-        char t[40], label[200];
-        snprintf(t, sizeof t, "%s_%s", tag, net ? "net" : "ts");
+        char label[200];
         snprintf(label, sizeof label, "%s (%s)", name, net ? "torch Net" : "TorchScript");
         probs got;
-        if (!write_case(t, c, b, garments, net ? pt : ts)) {
-            FKE_CHECK(0, "%s: cannot write the case", label);
-            continue;
-        }
-        if (!run_probs(net ? "/usr/bin/python3 tools/torch_run.py --net"
-                           : "/usr/bin/python3 tools/torch_run.py",
-                       t, want, c->n_attr, &got))
-            continue;
+        if (!read_probs(t[net], want, c->n_attr, &got)) continue;
         double d = compare(label, want, &got, c->n_attr, 1);
         FKE_CHECK(d <= TOL_TORCH, "%s: PyTorch and fke differ by %.3g (at most %g)", label, d,
                   TOL_TORCH);
@@ -398,24 +410,68 @@ static void check_refusals(void)
     const char *none = fke_test_path("absent.h5"), *out = fke_test_path("absent.onnx");
     FKE_CHECK(fke_export_onnx(none, out, "test", NULL, &e) != FKE_OK && strstr(e.msg, none),
               "a missing checkpoint: %s", e.msg);
+    FILE *f = fopen(out, "rb");
+    FKE_CHECK(!f, "a refused export left %s", out);
+    if (f) fclose(f);
+}
+
+/* task classify: the trunk and the linear classifier, image -> class */
+static void check_classify(void)
+{
+    fke_err e = {{0}};
     fke_config c;
     fke_config_defaults(&c);
     fke_config_set(&c, "task=classify", &e);
     c.img = 32, c.in_ch = 1, c.pad = 2, c.n_cat = 10;
     c.chans[0] = 4, c.chans[1] = 8, c.chans[2] = 16, c.F = 16;
     fke_model m;
-    const char *ckpt = fke_test_path("classify.h5");
-    if (fke_model_init(&m, &c, &e) != FKE_OK || fke_model_save(&m, ckpt, NULL, &e) != FKE_OK) {
+    const char *ckpt = fke_test_path("classify.h5"), *onnx = fke_test_path("classify.onnx");
+    if (fke_model_init(&m, &c, &e) != FKE_OK || fke_model_plan(&m, &e) != FKE_OK) {
         FKE_CHECK(0, "classify model: %s", e.msg);
         return;
     }
+    fke_rng r;
+    fke_rng_seed(&r, 77);
+    perturb(&m, &r);
+    for (int i = 0; i < m.P.n; i++) /* a sharper classifier */
+        if (!strcmp(m.P.info[i].name, "fc.weight")) {
+            fke_tensor t = fke_params_value(&m.P, i);
+            for (size_t j = 0; j < fke_numel(&t); j++) t.data[j] *= 6;
+        }
+    fke_status st = fke_model_save(&m, ckpt, NULL, &e);
+    if (st == FKE_OK) st = fke_export_onnx(ckpt, onnx, "test", NULL, &e);
+    FKE_CHECK(st == FKE_OK, "classify export: %s", e.msg);
+    float *x = malloc((size_t)NPOST * 32 * 32 * sizeof *x);
+    for (int i = 0; i < NPOST * 32 * 32; i++) x[i] = (float)fke_rng_normal(&r);
+    fke_tensor xt = fke_tensor_view(x, 4, NPOST, 1, 32, 32);
+    probs want, got;
+    memset(&want, 0, sizeof want);
+    if (st == FKE_OK && fke_classifier_forward(&m, &xt, 0, &e) == FKE_OK) {
+        want.n_occ = (size_t)NPOST * c.n_cat;
+        want.occ = malloc(want.n_occ * sizeof(float));
+        softmax_rows(&m.out.occ, want.occ);
+        FILE *f = fopen(fke_test_path("cls.in.bin"), "wb");
+        int ok = f && fwrite(x, sizeof *x, (size_t)NPOST * 32 * 32, f) == (size_t)NPOST * 32 * 32;
+        if (f) ok = fclose(f) == 0 && ok;
+        char js[2048];
+        snprintf(js, sizeof js,
+                 "{\"model\": \"%s\", \"in\": \"%s\", \"out\": \"%s\", \"inputs\": [{\"name\": "
+                 "\"image\", \"type\": \"float32\", \"dims\": [%d, 1, 32, 32], \"offset\": 0}], "
+                 "\"outputs\": [\"class\"]}\n",
+                 onnx, fke_test_path("cls.in.bin"), fke_test_path("cls.out.bin"), NPOST);
+        FKE_CHECK(ok && fke_test_write_text(fke_test_path("cls.json"), js), "classify case");
+        if (ort_probs("cls", &want, 0, &got)) {
+            double d = compare("task classify", &want, &got, 0, 0);
+            printf("    %-34s class %.2e\n", "task classify", d);
+            FKE_CHECK(d <= TOL, "task classify: ONNX Runtime and fke differ by %.3g", d);
+            probs_free(&got);
+        }
+    } else {
+        FKE_CHECK(0, "classify forward: %s", e.msg);
+    }
+    probs_free(&want);
+    free(x);
     fke_model_free(&m);
-    FKE_CHECK(fke_export_onnx(ckpt, out, "test", NULL, &e) != FKE_OK && strstr(e.msg, ckpt) &&
-                  strstr(e.msg, "classify"),
-              "a task classify checkpoint: %s", e.msg);
-    FILE *f = fopen(out, "rb");
-    FKE_CHECK(!f, "a refused export left %s", out);
-    if (f) fclose(f);
 }
 
 int main(void)
@@ -436,5 +492,6 @@ int main(void)
     printf("  PyTorch (tools/fke_to_torch.py, within %g): %s\n", TOL_TORCH,
            torch ? "checked" : "skipped (no /usr/bin/python3 with torch and h5py)");
     for (int i = 0; i < (int)(sizeof variants / sizeof variants[0]); i++) check_variant(i, py, torch);
+    check_classify();
     return fke_test_finish("onnx");
 }

@@ -6,6 +6,7 @@ outputs' float32 values one after the other to the case's "out" file.
   /usr/bin/python3 tools/torch_run.py CASE.json          # CASE's model: OUT.ts.pt (TorchScript)
   /usr/bin/python3 tools/torch_run.py --net CASE.json    # CASE's model: OUT.pt, run through
                                                          # tools/torch_ref.py's Net (eval mode)
+  /usr/bin/python3 tools/torch_run.py A.json --net B.json C.json   # several cases, one process
 """
 import json
 import os
@@ -48,10 +49,8 @@ def run_net(c, x):
     return outs
 
 
-def main():
-    net = sys.argv[1] == "--net"
-    c = json.load(open(sys.argv[-1]))
-    torch.set_num_threads(1)
+def run_case(path, net):
+    c = json.load(open(path))
     x = inputs(c)
     with torch.no_grad():
         if net:
@@ -64,6 +63,17 @@ def main():
         for o in outs:
             f.write(o.detach().numpy().astype(np.float32).tobytes())
     print(f"torch {torch.__version__}: {c['model']} ({'Net' if net else 'TorchScript'})")
+
+
+def main():
+    torch.set_num_threads(1)
+    net = False
+    for a in sys.argv[1:]:
+        if a == "--net":
+            net = True
+            continue
+        run_case(a, net)
+        net = False
 
 
 if __name__ == "__main__":

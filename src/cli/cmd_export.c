@@ -15,7 +15,8 @@ static const char usage[] =
     "  Outputs: the probabilities occasion (P, n_occ), category (P, G, n_cat) and\n"
     "  attribute_K (P, G, n_val[K]); slots past a post's garments are 0. The label\n"
     "  names, vocabulary, preprocessing, config and fke version are in the model's\n"
-    "  metadata (fke.*). README \"Using a trained model elsewhere\" shows how to run it.\n";
+    "  metadata (fke.*). README \"Using a trained model elsewhere\" shows how to run it.\n"
+    "  Task classify: input image (N, C, S, S), padded and normalised, output class.\n";
 
 int fke_cmd_export(int argc, char **argv)
 {

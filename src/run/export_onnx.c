@@ -315,6 +315,18 @@ static void build(ex *x)
     }
 }
 
+/* Task classify: image (N, C, S, S), padded and normalised as in training
+ * (input.norm's mean and std, fke.preprocessing) -> class (N, n_cat). */
+static void build_classify(ex *x)
+{
+    const fke_config *c = &x->m->cfg;
+    fke_onnx_input(x->g, "image", FKE_ONNX_FLOAT, 4, (long[]){-1, c->in_ch, c->img, c->img});
+    const char *z = gemm(x, cnn(x, "image", 0), x->m->cls_w, x->m->cls_b);
+    fke_onnx_node *sm = fke_onnx_op(x->g, "Softmax", "class", 1, z);
+    fke_onnx_attr_int(x->g, sm, "axis", 1);
+    fke_onnx_output(x->g, "class", FKE_ONNX_FLOAT, 2, (long[]){-1, c->n_cat});
+}
+
 /* the JSON text of an array of n strings (NULL when strs is NULL) */
 static char *json_strings(char **strs, int n)
 {
@@ -376,14 +388,19 @@ static void metadata(fke_onnx *g, const fke_model *m, const fke_ckpt_names *nm, 
         if (v) fke_onnx_meta(g, "fke.vocab", v);
         cJSON_free(v);
     }
+    double mean = FKE_PIXEL_MEAN, std = FKE_PIXEL_STD;
+    if (has_names && nm->pixel_std > 0) mean = nm->pixel_mean, std = nm->pixel_std;
+    else if (m->norm >= 0) { /* task classify: the training set's, saved with the weights */
+        fke_tensor t = fke_params_value(&m->P, m->norm);
+        mean = t.data[0], std = t.data[1];
+    }
     cJSON *p = cJSON_CreateObject();
     cJSON_AddNumberToObject(p, "image_side", c->img);
     cJSON_AddNumberToObject(p, "crop_side", c->crop);
     cJSON_AddNumberToObject(p, "channels", c->in_ch);
-    cJSON_AddNumberToObject(p, "pixel_mean", has_names && nm->pixel_std > 0 ? nm->pixel_mean
-                                                                            : FKE_PIXEL_MEAN);
-    cJSON_AddNumberToObject(p, "pixel_std", has_names && nm->pixel_std > 0 ? nm->pixel_std
-                                                                           : FKE_PIXEL_STD);
+    cJSON_AddNumberToObject(p, "pixel_mean", mean);
+    cJSON_AddNumberToObject(p, "pixel_std", std);
+    if (c->task == FKE_TASK_CLASSIFY) cJSON_AddNumberToObject(p, "pad", c->pad);
     cJSON_AddStringToObject(p, "layout", "planar RGB, rows top to bottom");
     cJSON_AddStringToObject(p, "normalisation", "x = (p / 255 - pixel_mean) / pixel_std");
     cJSON_AddStringToObject(p, "crop_rule",
@@ -398,6 +415,13 @@ static void metadata(fke_onnx *g, const fke_model *m, const fke_ckpt_names *nm, 
                   "padding and never matches), else <unk>'s id when the vocabulary has it, else "
                   "dropped; ids cut or padded with 0 to L");
     char inputs[1024];
+    if (c->task == FKE_TASK_CLASSIFY)
+        snprintf(inputs, sizeof inputs,
+                 "image float (images, %d, %d, %d): zero-padded by %d pixels a side, then "
+                 "x = (p / 255 - pixel_mean) / pixel_std; outputs: class (images, %d) "
+                 "probabilities",
+                 c->in_ch, c->img, c->img, c->pad, c->n_cat);
+    else
     snprintf(inputs, sizeof inputs,
              "image float (posts, %d, %d, %d); crops float (posts, %d, %d, %d, %d), slots >= "
              "garments ignored; garments int64 (posts) in 0..%d; %s"
@@ -420,13 +444,6 @@ fke_status fke_export_onnx(const char *ckpt, const char *out, const char *versio
     int has_names = 0;
     fke_onnx *g = NULL;
     const char **pn = NULL;
-    if (m.cfg.task != FKE_TASK_FKE) {
-        st = fke_fail(e, FKE_ERR_ARG,
-                      "%s: a model of task classify; fke export writes the post model of task "
-                      "fke (docs/model.md)",
-                      ckpt);
-        goto done;
-    }
     if ((st = fke_checkpoint_read_names(ckpt, &nm, &has_names, e)) != FKE_OK) goto done;
     g = fke_onnx_new(13);
     pn = calloc((size_t)m.P.n + 1, sizeof *pn);
@@ -435,7 +452,8 @@ fke_status fke_export_onnx(const char *ckpt, const char *out, const char *versio
         goto done;
     }
     ex x = {g, &m, pn};
-    build(&x);
+    if (m.cfg.task == FKE_TASK_FKE) build(&x);
+    else build_classify(&x);
     metadata(g, &m, &nm, has_names, version);
     fke_onnx_doc(g, "fke's FashionKE network (docs/model.md), exported by fke export from the "
                     "checkpoint's weights; metadata fke.* describes inputs, labels and "

@@ -24,7 +24,11 @@
  * Mapping of the recurrent layers: PyTorch's (and fke's) gate rows i, f, g, o
  * become ONNX's i, o, f, c; r, z, n become z, r, h with linear_before_reset =
  * 1, which is PyTorch's GRU formula; the two biases are concatenated per
- * direction. */
+ * direction.
+ *
+ * Task classify (docs/model.md): input image float (N, C, S, S), zero-padded
+ * and normalised with the training set's mean and std as in training
+ * (fke.preprocessing); output class float (N, n_cat), the probabilities. */
 #ifndef FKE_EXPORT_ONNX_H
 #define FKE_EXPORT_ONNX_H
 #include "core/fke.h"
