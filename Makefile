@@ -3,7 +3,7 @@ CC      ?= gcc
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g -Wall -Wextra -std=c11 -fopenmp -D_GNU_SOURCE
 CPPFLAGS = -Isrc -I/usr/include/hdf5/serial
-LDLIBS   = -lopenblas -lhdf5_serial -lpng -ljpeg -lcjson -lz -lm
+LDLIBS   = -lopenblas -lhdf5_serial -lpng -ljpeg -lcjson -lz -lm -lprotobuf-c
 B        = build
 
 # src/ is layered (src/README.md): cli -> run -> model -> nn -> core, and
@@ -14,7 +14,7 @@ CMD_SRC  = $(wildcard src/cli/*.c)
 GC_SRC   = $(wildcard src/gradcheck/*.c)
 OPS_SRC  = src/core/core.c $(wildcard src/nn/*.c)
 LIB_SRC  = $(wildcard src/core/*.c src/nn/*.c src/data/*.c src/model/*.c src/run/*.c)
-LIB_OBJ  = $(LIB_SRC:src/%.c=$(B)/obj/%.o)
+LIB_OBJ  = $(LIB_SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/gen/onnx.pb-c.o
 CMD_OBJ  = $(CMD_SRC:src/%.c=$(B)/obj/%.o)
 DBL_OBJ  = $(OPS_SRC:src/%.c=$(B)/dbl/%.o) $(GC_SRC:src/%.c=$(B)/dbl/%.o)
 TEST_SRC = $(wildcard tests/test_*.c)
@@ -43,17 +43,31 @@ $(B)/dbl/%.o: src/%.c
 	$(CC) $(CPPFLAGS) $(DEPFLAGS) -DFKE_DOUBLE $(CFLAGS) -c $< -o $@
 $(B)/tests:
 	mkdir -p $@
+# ONNX export (src/run/onnx_graph.c): the protobuf-c code of onnx.proto is
+# generated at build time from the onnx.proto Debian's python3-onnx installs,
+# so it always matches the installed libprotobuf-c (README: "Using a trained
+# model elsewhere").
+ONNX_PROTO ?= /usr/lib/python3/dist-packages/onnx/onnx.proto
+$(B)/gen/onnx.pb-c.c: $(ONNX_PROTO)
+	@mkdir -p $(B)/gen
+	protoc-c --c_out=$(B)/gen --proto_path=$(dir $(ONNX_PROTO)) $(notdir $(ONNX_PROTO))
+$(B)/gen/onnx.pb-c.h: $(B)/gen/onnx.pb-c.c ;
+$(B)/obj/gen/onnx.pb-c.o: $(B)/gen/onnx.pb-c.c
+	@mkdir -p $(dir $@)
+	$(CC) -I$(B)/gen $(CFLAGS) -w -c $< -o $@
+$(B)/obj/run/onnx_graph.o: $(B)/gen/onnx.pb-c.h
+$(B)/obj/run/onnx_graph.o: CPPFLAGS += -I$(B)/gen
 
 $(B)/libfke.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 $(B)/fke: $(CMD_OBJ) $(B)/libfke.a
 	$(CC) $(CFLAGS) -o $@ $(CMD_OBJ) $(B)/libfke.a $(LDLIBS)
-# `fke --version`: main.o gets the version and the commit built, and depends on
+# `fke --version`: core/version.o gets the version and the commit built, and depends on
 # a stamp that is rewritten only when the commit (or its -dirty) changes.
 FKE_VERSION = 0.1.0
 FKE_GIT    := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
-$(B)/obj/cli/main.o: CPPFLAGS += -DFKE_VERSION='"$(FKE_VERSION)"' -DFKE_GIT='"$(FKE_GIT)"'
-$(B)/obj/cli/main.o: $(B)/git.stamp
+$(B)/obj/core/version.o: CPPFLAGS += -DFKE_VERSION='"$(FKE_VERSION)"' -DFKE_GIT='"$(FKE_GIT)"'
+$(B)/obj/core/version.o: $(B)/git.stamp
 $(B)/git.stamp: FORCE
 	@mkdir -p $(B) && echo '$(FKE_GIT)' | cmp -s - $@ || echo '$(FKE_GIT)' > $@
 FORCE:

@@ -22,7 +22,7 @@
 #include "test.h"
 
 #define FKE_TEST_PATH_MAX 512
-#define FKE_TEST_PATHS 128 /* distinct paths one test may ask for */
+#define FKE_TEST_PATHS 256 /* distinct paths one test may ask for */
 
 /* true when the first n elements of a and b are the same bytes */
 #define FKE_SAME(a, b, n) (memcmp((a), (b), (size_t)(n) * sizeof *(a)) == 0)

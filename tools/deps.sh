@@ -1,11 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages fke needs, if any is missing. Quiet when all are
 # present; needs root (or sudo) otherwise.
-PKGS="gcc make libopenblas-dev libhdf5-dev libpng-dev libjpeg62-turbo-dev libcjson-dev zlib1g-dev dataset-fashion-mnist"
+PKGS="gcc make libopenblas-dev libhdf5-dev libpng-dev libjpeg62-turbo-dev libcjson-dev zlib1g-dev dataset-fashion-mnist protobuf-c-compiler libprotobuf-c-dev python3-onnx nodejs"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# npm comes with nodejs from some sources (NodeSource) and as its own package in Debian's
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 [ -z "$missing" ] && exit 0
 echo "fke: installing missing packages:$missing"
 SUDO=""

@@ -112,6 +112,8 @@ int fke_cmd_eval(int argc, char **argv);      /* cmd_eval.c */
 int fke_cmd_noise(int argc, char **argv);     /* cmd_noise.c */
 int fke_cmd_query(int argc, char **argv);     /* cmd_query.c */
 int fke_cmd_bench(int argc, char **argv);     /* cmd_bench.c */
+int fke_cmd_export(int argc, char **argv);    /* cmd_export.c */
+int fke_cmd_card(int argc, char **argv);      /* cmd_card.c */
 
 /* `fke data` subcommands in files of their own (cmd_data.c has the rest). */
 int fke_cmd_data_corrupt(int argc, char **argv); /* cmd_data_corrupt.c */

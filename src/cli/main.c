@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "core/cpu.h"
 #include "core/fke.h"
+#include "core/version.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,14 +12,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-/* The Makefile passes both when it compiles this file; the commit is
- * `git describe --always --dirty` of the tree that was built. */
-#ifndef FKE_VERSION
-#define FKE_VERSION "0.1.0"
-#endif
-#ifndef FKE_GIT
-#define FKE_GIT "unknown"
-#endif
 
 static const fke_command commands[] = {
     {"help", fke_cmd_help, "list the subcommands (fke help COMMAND: its options)"},
@@ -32,6 +25,8 @@ static const fke_command commands[] = {
     {"noise", fke_cmd_noise, "estimate the label-transition matrices (clean/machine overlap or anchor points)"},
     {"query", fke_cmd_query, "rank machine-labelled posts for human checking (least, margin, entropy, random)"},
     {"bench", fke_cmd_bench, "time a training step and inference of a preset (vs PyTorch)"},
+    {"card", fke_cmd_card, "a model card (Hugging Face layout) for a training run, numbers from fke eval"},
+    {"export", fke_cmd_export, "a checkpoint as an ONNX model (for ONNX Runtime and others)"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -83,7 +78,7 @@ int fke_cmd_version(int argc, char **argv)
     const fke_cli cli = {"fke version", version_usage, NULL, "", 0, 0, NULL, NULL};
     int rc = fke_cli_parse(&cli, argc, argv);
     if (rc != FKE_CLI_RUN) return rc;
-    printf("fke %s (commit %s)\n", FKE_VERSION, FKE_GIT);
+    printf("fke %s\n", fke_version());
     char blas[256];
     fke_cpu_describe(blas, sizeof blas);
     printf("%s\n", blas);

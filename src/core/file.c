@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,5 +181,25 @@ fke_status fke_mkdir_p(const char *dir, fke_err *e)
     struct stat st;
     if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
         return fke_fail(e, FKE_ERR_IO, "%s: exists and is not a folder", buf);
+    return FKE_OK;
+}
+
+fke_status fke_file_hash(const char *path, char *out, size_t n, long long *bytes, fke_err *e)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return fke_fail(e, FKE_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
+    uint64_t h = 0xcbf29ce484222325ULL;
+    unsigned char buf[1 << 16];
+    size_t k;
+    long long total = 0;
+    while ((k = fread(buf, 1, sizeof buf, f)) > 0) {
+        for (size_t i = 0; i < k; i++) h = (h ^ buf[i]) * 0x100000001b3ULL;
+        total += (long long)k;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) return fke_fail(e, FKE_ERR_IO, "%s: read error", path);
+    snprintf(out, n, "fnv1a64:%016llx", (unsigned long long)h);
+    if (bytes) *bytes = total;
     return FKE_OK;
 }

@@ -57,6 +57,11 @@ fke_status fke_read_file(const char *path, size_t max, char **buf, size_t *len, 
 struct cJSON;
 fke_status fke_read_json(const char *path, size_t max, struct cJSON **root, fke_err *e);
 
+/* The 64-bit FNV-1a hash of the file's bytes, as "fnv1a64:" and 16 hex
+ * digits into out (at least 25 bytes): a data file's fingerprint in the
+ * checkpoints trained on it. *bytes (may be NULL) receives its size. */
+fke_status fke_file_hash(const char *path, char *out, size_t n, long long *bytes, fke_err *e);
+
 /* mkdir -p: creates dir and every missing parent. */
 fke_status fke_mkdir_p(const char *dir, fke_err *e);
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/h5.h"
+#include "core/version.h"
 
 #define CKPT_FORMAT "fke-checkpoint"
 #define CKPT_VERSION 1
@@ -53,6 +54,13 @@ static void write_names(fke_h5w *w, const fke_ckpt_names *nm)
     fke_h5w_attr_int(w, g, "pad", nm->pad);
     fke_h5w_attr_array(w, g, "pixel_mean", H5T_NATIVE_DOUBLE, &nm->pixel_mean, 1);
     fke_h5w_attr_array(w, g, "pixel_std", H5T_NATIVE_DOUBLE, &nm->pixel_std, 1);
+    fke_h5w_attr_str(w, g, "data_file", nm->data_file);
+    fke_h5w_attr_str(w, g, "data_hash", nm->data_hash);
+    fke_h5w_attr_str(w, g, "tokenizer", nm->tokenizer);
+    fke_h5w_attr_str(w, g, "crop_rule", nm->crop_rule);
+    fke_h5w_attr_array(w, g, "data_posts", H5T_NATIVE_LLONG, &nm->data_posts, 1);
+    fke_h5w_attr_array(w, g, "data_garments", H5T_NATIVE_LLONG, &nm->data_garments, 1);
+    fke_h5w_attr_array(w, g, "data_clean", H5T_NATIVE_LLONG, &nm->data_clean, 1);
     H5Gclose(g);
 }
 
@@ -71,6 +79,7 @@ fke_status fke_checkpoint_save(const char *path, const fke_params *p,
         if (meta->config_json) fke_h5w_attr_str(&w, w.f, "config", meta->config_json);
         if (meta->names) write_names(&w, meta->names);
     }
+    fke_h5w_attr_str(&w, w.f, "fke_version", fke_version());
     long long ostep = p->step;
     fke_h5w_attr_array(&w, w.f, "optim_step", H5T_NATIVE_LLONG, &ostep, 1);
     hid_t gp = fke_h5w_group(&w, w.f, "params");
@@ -161,7 +170,14 @@ fke_status fke_checkpoint_read_config(const char *path, char **json, fke_err *e)
     FKE_TRY(open_checked(&r, path, e));
     *json = fke_h5r_attr_str(r.f, "config");
     fke_h5r_close(&r);
-    if (!*json) return fke_fail(e, FKE_ERR_FORMAT, "%s: attribute 'config' is missing (a weights-only file, e.g. from tools/torch_to_fke.py, starts a run through the config key init_from)", path);
+    if (!*json)
+        return fke_fail(e, FKE_ERR_FORMAT,
+                        "%s: a weights-only file (tensors under /params, no config attribute and "
+                        "no run state; e.g. written by tools/torch_to_fke.py): it holds no model "
+                        "to evaluate, run or export by itself. Start a training run from it: fke "
+                        "train CONFIG --set init_from=%s (docs/checkpoint.md, \"Weights-only "
+                        "files\")",
+                        path, path);
     return FKE_OK;
 }
 
@@ -221,6 +237,14 @@ void fke_ckpt_names_free(fke_ckpt_names *nm)
     memset(nm, 0, sizeof *nm);
 }
 
+/* a string attribute into buf ("" when absent) */
+static void copy_attr_str(hid_t loc, const char *name, char *buf, size_t n)
+{
+    char *v = fke_h5r_attr_str(loc, name);
+    snprintf(buf, n, "%s", v ? v : "");
+    free(v);
+}
+
 fke_status fke_checkpoint_read_names(const char *path, fke_ckpt_names *nm, int *found,
                                      fke_err *e)
 {
@@ -257,6 +281,14 @@ fke_status fke_checkpoint_read_names(const char *path, fke_ckpt_names *nm, int *
             fke_h5r_attr(g, "pad", H5T_NATIVE_INT, &nm->pad, 1);
             fke_h5r_attr(g, "pixel_mean", H5T_NATIVE_DOUBLE, &nm->pixel_mean, 1);
             fke_h5r_attr(g, "pixel_std", H5T_NATIVE_DOUBLE, &nm->pixel_std, 1);
+            copy_attr_str(g, "data_file", nm->data_file, sizeof nm->data_file);
+            copy_attr_str(g, "data_hash", nm->data_hash, sizeof nm->data_hash);
+            copy_attr_str(g, "tokenizer", nm->tokenizer, sizeof nm->tokenizer);
+            copy_attr_str(g, "crop_rule", nm->crop_rule, sizeof nm->crop_rule);
+            fke_h5r_attr(g, "data_posts", H5T_NATIVE_LLONG, &nm->data_posts, 1);
+            fke_h5r_attr(g, "data_garments", H5T_NATIVE_LLONG, &nm->data_garments, 1);
+            fke_h5r_attr(g, "data_clean", H5T_NATIVE_LLONG, &nm->data_clean, 1);
+            copy_attr_str(r.f, "fke_version", nm->version, sizeof nm->version);
             H5Gclose(g);
         } else {
             r.st = fke_fail(e, FKE_ERR_FORMAT, "%s: /names is not a group", path);

@@ -1,4 +1,5 @@
-/* checkpoint.h - model checkpoints in HDF5: every parameter (and buffer) by
+/* checkpoint.h - model checkpoints in HDF5 (docs/checkpoint.md has the
+ * layout field by field): every parameter (and buffer) by
  * its table name under /params, the optimiser state under /optim/m and
  * /optim/v, and the run state (step, epoch, random state, best validation
  * score) and the config JSON as attributes of the root group.
@@ -17,6 +18,12 @@
  *     pixel_mean, pixel_std (double: the input is (p / 255 - mean) / std, with
  *     FKE_PIXEL_MEAN / FKE_PIXEL_STD for posts and the training set's own for
  *     task classify)
+ *   more attributes of /names (strings; "" when unknown): data_file (the
+ *     training set's path), data_hash ("fnv1a64:" + 16 hex digits of the
+ *     file's bytes, core/file.h fke_file_hash), tokenizer ("fke-text-1": the
+ *     rules of data/text.h), crop_rule ("resize": fke_image_resize_chw); and
+ *     (long long) data_posts, data_garments, data_clean: the set's counts
+ *   root attribute fke_version (every checkpoint fke writes, core/version.h)
  *
  * The names are the training set's, copied when the run saves; each array is
  * written only when the set has it. Strings are fixed-length, NUL-padded
@@ -45,6 +52,10 @@ typedef struct {
     char **vocab;             /* (V) caption words by token id, or NULL */
     int img, crop, pad;       /* input sides in pixels (crop 0: none), zero border */
     double pixel_mean, pixel_std; /* x = (p / 255 - pixel_mean) / pixel_std */
+    /* the training data's fingerprint and the input rules ("" when unknown) */
+    char data_file[512], data_hash[32], tokenizer[32], crop_rule[16];
+    long long data_posts, data_garments, data_clean;
+    char version[128];        /* load: the file's fke_version ("" in older files) */
 } fke_ckpt_names;
 
 typedef struct {

@@ -15,6 +15,7 @@
 #include "model/model_io.h"
 #include "nn/optim.h"
 #include "data/tmatrix.h"
+#include "run/extract.h"
 
 typedef struct {
     fke_config cfg;
@@ -96,6 +97,16 @@ static fke_status sizes_from_data(run *r, const fke_train_opts *o, fke_err *e)
     return FKE_OK;
 }
 
+/* The training file's path and hash (its fingerprint, model/checkpoint.h);
+ * a file that cannot be read again leaves the hash "" (it was just loaded). */
+static void fingerprint(fke_ckpt_names *n, const char *path)
+{
+    fke_err e;
+    snprintf(n->data_file, sizeof n->data_file, "%s", path);
+    if (fke_file_hash(path, n->data_hash, sizeof n->data_hash, NULL, &e) != FKE_OK)
+        n->data_hash[0] = 0;
+}
+
 /* What the checkpoints record of the training set: its names and the
  * input preprocessing (model/checkpoint.h, /names); pointers borrowed. */
 static void names_from_data(run *r)
@@ -104,12 +115,14 @@ static void names_from_data(run *r)
     memset(n, 0, sizeof *n);
     n->img = r->cfg.img;
     n->pad = r->cfg.pad;
+    fingerprint(n, r->cfg.train_data);
     if (r->cls) {
         const fke_imageset *s = &r->itrain;
         n->n_cat = s->n_cls, n->cat = s->class_names;
         float mean, std;
         fke_imageset_stats(s, &mean, &std);
         n->pixel_mean = mean, n->pixel_std = std;
+        n->data_posts = s->N;
         return;
     }
     const fke_dataset *t = &r->train;
@@ -121,6 +134,14 @@ static void names_from_data(run *r)
     for (int k = 0; k < t->A && k < FKE_MAX_ATTR; k++)
         n->n_val[k] = t->n_val[k], n->val[k] = t->val_names ? t->val_names[k] : NULL;
     n->V = t->V, n->vocab = t->vocab;
+    snprintf(n->tokenizer, sizeof n->tokenizer, "fke-text-1");
+    snprintf(n->crop_rule, sizeof n->crop_rule, "%s",
+             fke_crop_mode_name(fke_extract_default_crop(&r->cfg)));
+    n->data_posts = t->N;
+    for (int i = 0; i < t->N; i++) {
+        n->data_garments += t->n_garments[i];
+        n->data_clean += t->clean[i] != 0;
+    }
 }
 
 static fke_status load_data(run *r, const fke_train_opts *o, fke_err *e)
