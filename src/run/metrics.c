@@ -4,6 +4,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "core/file.h"
 
 fke_status fke_confusion_init(fke_confusion *c, int n, fke_err *e)
 {
@@ -82,4 +85,94 @@ double fke_matrix_mae(const float *a, const float *b, int n)
     double s = 0;
     for (int i = 0; i < n * n; i++) s += fabs((double)a[i] - (double)b[i]);
     return n ? s / ((double)n * n) : 0.0;
+}
+
+fke_status fke_confusion_write_prf_csv(const fke_confusion *c, char *const *names,
+                                       const char *path, fke_err *e)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return fke_fail(e, FKE_ERR_NOMEM, "%s: no memory for the table", path);
+    fprintf(f, "class,support,predicted,precision,recall,f1\n");
+    for (int k = 0; k < c->n; k++) {
+        long long tp = c->cm[(size_t)k * c->n + k], row = 0, col = 0;
+        for (int j = 0; j < c->n; j++) {
+            row += c->cm[(size_t)k * c->n + j];
+            col += c->cm[(size_t)j * c->n + k];
+        }
+        double p = col ? (double)tp / (double)col : 0, rc = row ? (double)tp / (double)row : 0;
+        double f1 = p + rc > 0 ? 2 * p * rc / (p + rc) : 0;
+        if (names) fprintf(f, "\"%s\"", names[k]);
+        else fprintf(f, "%d", k);
+        fprintf(f, ",%lld,%lld,%.6f,%.6f,%.6f\n", row, col, p, rc, f1);
+    }
+    fclose(f);
+    fke_status st = fke_write_file(path, buf, "table", e);
+    free(buf);
+    return st;
+}
+
+int fke_rank_of(const float *scores, int n, int truth)
+{
+    int r = 0;
+    float s = scores[truth];
+    for (int j = 0; j < n; j++) r += scores[j] > s || (scores[j] == s && j < truth);
+    return r;
+}
+
+const int fke_recall_k[FKE_RECALL_NK] = {3, 5};
+
+fke_status fke_recall_init(fke_recall *r, int M, fke_err *e)
+{
+    memset(r, 0, sizeof *r);
+    r->M = M;
+    r->pos = calloc((size_t)M, sizeof *r->pos);
+    r->hit = calloc((size_t)M * FKE_RECALL_NK, sizeof *r->hit);
+    if (!r->pos || !r->hit) {
+        fke_recall_free(r);
+        return fke_fail(e, FKE_ERR_NOMEM, "metrics: no memory for recall over %d attributes", M);
+    }
+    return FKE_OK;
+}
+
+void fke_recall_free(fke_recall *r)
+{
+    free(r->pos);
+    free(r->hit);
+    memset(r, 0, sizeof *r);
+}
+
+void fke_recall_add(fke_recall *r, const float *scores, const int32_t *labels)
+{
+    int M = r->M, kmax = fke_recall_k[FKE_RECALL_NK - 1];
+    r->n++;
+    for (int a = 0; a < M; a++) {
+        if (labels[a] != 1) continue;
+        r->pos[a]++;
+        int rank = 0; /* fke_rank_of, stopped once it reaches kmax */
+        for (int j = 0; j < M && rank < kmax; j++)
+            rank += scores[j] > scores[a] || (scores[j] == scores[a] && j < a);
+        for (int q = 0; q < FKE_RECALL_NK; q++) r->hit[(size_t)q * M + a] += rank < fke_recall_k[q];
+    }
+}
+
+double fke_recall_pooled(const fke_recall *r, int j, const int32_t *type, int t)
+{
+    long long h = 0, p = 0;
+    for (int a = 0; a < r->M; a++)
+        if (!type || t < 0 || type[a] == t) h += r->hit[(size_t)j * r->M + a], p += r->pos[a];
+    return p ? (double)h / (double)p : NAN;
+}
+
+double fke_recall_per_attr(const fke_recall *r, int j, const int32_t *type, int t)
+{
+    double s = 0;
+    int n = 0;
+    for (int a = 0; a < r->M; a++)
+        if ((!type || t < 0 || type[a] == t) && r->pos[a] > 0) {
+            s += (double)r->hit[(size_t)j * r->M + a] / (double)r->pos[a];
+            n++;
+        }
+    return n ? s / n : NAN;
 }
