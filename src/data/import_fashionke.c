@@ -525,13 +525,6 @@ static fke_status read_applicable(ctx *c, int32_t *mask)
 }
 
 /* ---- pass 2: pictures ------------------------------------------------------ */
-/* x in [0, w] of a w-wide picture in S-wide coordinates: down or up. */
-static int32_t scale_lo(int32_t x, int w, int S) { return (int32_t)(((int64_t)x * S) / w); }
-static int32_t scale_hi(int32_t x, int w, int S)
-{
-    return (int32_t)(((int64_t)x * S + w - 1) / w);
-}
-
 typedef struct {
     long clipped, empty, over_G;
 } pic_counts;
@@ -565,11 +558,7 @@ static fke_status fill_post(const ctx *c, fke_dataset *d, int i, uint8_t *img, u
         pc->clipped += how == FKE_BOX_CLIPPED;
         size_t s = (size_t)i * G + n;
         fke_image_resize_chw(&im, b, P, crops + (size_t)n * 3 * P * P);
-        int32_t *db = d->boxes + s * 4;
-        db[0] = scale_lo(b[0], im.w, S);
-        db[1] = scale_lo(b[1], im.h, S);
-        db[2] = scale_hi(b[2], im.w, S);
-        db[3] = scale_hi(b[3], im.h, S);
+        fke_box_to_frame(b, im.w, im.h, S, d->boxes + s * 4);
         d->cat[s] = g->cat;
         (p->clean ? d->cat_true : d->cat_machine)[s] = g->cat;
         for (int k = 0; k < A; k++) {
