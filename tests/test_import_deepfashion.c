@@ -47,6 +47,13 @@
 #include "test.h"
 
 #define N_IMG 420 /* images of the partition */
+#define TRAIN_STEPS 300
+/* the last logged loss below this share of the first */
+#define LOSS_FALL 0.75
+/* category top-3 accuracy on the test split must beat the majority-class
+ * baseline's (the 3 most frequent training categories for every image) by
+ * this margin */
+#define TOP3_MARGIN 0.15
 #define M 10
 #define QUALITY 95
 
@@ -385,6 +392,70 @@ static void check_broken(const char *dir)
     rename(q, p);
 }
 
+/* Task multilabel on the imported train split (JPEG store), evaluated with
+ * fke eval --json on the test split (Fashion-MNIST test garments). */
+static void check_train(const char *dir)
+{
+    static char out[16384];
+    const char *tr = fke_test_path("cli-train.h5"), *te = fke_test_path("cli-test.h5");
+    int rc = fke_test_sh(out, sizeof out, "%s/fke data import deepfashion %s --split test --out %s",
+                         fke_test_build_dir(), dir, te);
+    FKE_CHECK(rc == 0, "import the test split: %s", out);
+    const char *run = fke_test_path("run"), *cfg = fke_test_path("ml.json");
+    char json[2048];
+    snprintf(json, sizeof json,
+             "{\"preset\": \"fke-small\", \"task\": \"multilabel\", \"chans\": [8, 16, 32], "
+             "\"F\": 32, \"G\": 1, \"img\": 64, \"crop\": 32, \"pos_weight\": 4, "
+             "\"train_data\": \"%s\", \"out_dir\": \"%s\", \"steps\": %d, \"batch\": 20, "
+             "\"optimizer\": \"adam\", \"lr\": 0.005, \"lr_step_epochs\": 0, \"seed\": 1, "
+             "\"threads\": 1, \"eval_every\": 100000, \"log_every\": 10}\n",
+             tr, run, TRAIN_STEPS);
+    fke_test_write_text(cfg, json);
+    rc = fke_test_sh(out, sizeof out, "%s/fke train %s --quiet", fke_test_build_dir(), cfg);
+    FKE_CHECK(rc == 0, "fke train (task multilabel): exit %d: %s", rc, out);
+    double first = NAN, last = NAN;
+    int n = fke_test_losses(run, &first, &last);
+    printf("  training: %d loss lines, first %.4f, last %.4f\n", n, first, last);
+    FKE_CHECK(n >= 2 && isfinite(first) && isfinite(last) && last < LOSS_FALL * first,
+              "the loss falls below %.2f of its first value: %g -> %g", LOSS_FALL, first, last);
+    /* the majority-class baseline: the 3 most frequent training categories */
+    long freq[6] = {0};
+    for (int i = 0; i < N_IMG; i++)
+        if (im[i].split == 0 && kept(&im[i])) freq[im[i].cls]++;
+    int top[3] = {-1, -1, -1};
+    for (int q = 0; q < 3; q++)
+        for (int c = 0; c < 6; c++)
+            if ((q < 1 || c != top[0]) && (q < 2 || c != top[1]) && (top[q] < 0 || freq[c] > freq[top[q]]))
+                top[q] = c;
+    long hit = 0, tot = 0;
+    for (int i = 0; i < N_IMG; i++)
+        if (im[i].split == 2) {
+            tot++;
+            hit += im[i].cls == top[0] || im[i].cls == top[1] || im[i].cls == top[2];
+        }
+    double base = (double)hit / tot;
+    char ck[FKE_TEST_PATH_MAX + 16];
+    snprintf(ck, sizeof ck, "%s/last.h5", run);
+    rc = fke_test_sh(out, sizeof out, "%s/fke eval %s %s --json --out %s", fke_test_build_dir(), ck,
+                     te, fke_test_path("eval"));
+    FKE_CHECK(rc == 0, "fke eval on the test split: exit %d: %s", rc, out);
+    printf("  fke eval on the test split: %s", out);
+    cJSON *j = cJSON_Parse(strchr(out, '{') ? strchr(out, '{') : out);
+    cJSON *t3 = cJSON_GetObjectItemCaseSensitive(j, "cat_top3");
+    cJSON *r3 = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "recall3"), "all");
+    cJSON *r5 = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "recall5"), "style");
+    double top3 = cJSON_IsNumber(t3) ? t3->valuedouble : -1;
+    FKE_CHECK(top3 >= base + TOP3_MARGIN, "category top-3 %.4f, majority baseline %.4f + margin %.2f",
+              top3, base, TOP3_MARGIN);
+    FKE_CHECK(cJSON_IsNumber(r3) && r3->valuedouble > 0 && r3->valuedouble <= 1 && cJSON_IsNumber(r5),
+              "recall@3 overall and recall@5 of a type in the JSON");
+    printf("  category top-3 %.4f against the majority-class baseline %.4f\n", top3, base);
+    cJSON_Delete(j);
+    char prf[FKE_TEST_PATH_MAX + 32];
+    snprintf(prf, sizeof prf, "%s/category_prf.csv", fke_test_path("eval"));
+    FKE_CHECK(access(prf, R_OK) == 0, "per-category precision/recall/F1 in %s", prf);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -406,6 +477,7 @@ int main(void)
         check_split(dir, "val", 1);
         check_split(dir, "test", 2);
         check_cli(dir);
+        check_train(dir);
         check_broken(dir);
     }
     fke_imageset_free(&fm_tr);

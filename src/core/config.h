@@ -16,7 +16,7 @@ typedef enum { FKE_CELL_LSTM, FKE_CELL_GRU } fke_cell_kind;
 int fke_cell_gates(fke_cell_kind k);
 typedef enum { FKE_CNN_SMALL, FKE_CNN_RESNET18 } fke_cnn_kind;
 typedef enum { FKE_OPT_SGD, FKE_OPT_ADAM } fke_opt_kind;
-typedef enum { FKE_TASK_FKE, FKE_TASK_CLASSIFY } fke_task_kind;
+typedef enum { FKE_TASK_FKE, FKE_TASK_CLASSIFY, FKE_TASK_MULTILABEL } fke_task_kind;
 
 #define FKE_CONFIG_MAX_KEYS 64 /* room in fke_config.given; config.c checks the registry fits */
 
@@ -39,6 +39,8 @@ typedef struct {
     fke_task_kind task;
     int in_ch;             /* image channels: 3, or 1 for Fashion-MNIST */
     int pad;               /* classify: zero padding each side (28 -> 32 is 2) */
+    int n_ml;              /* multilabel: binary attributes of the sigmoid head (DeepFashion 1000) */
+    double pos_weight;     /* multilabel: cap of the per-attribute positive weight; 0 = none */
     /* data */
     char train_data[512], val_data[512], test_data[512];
     /* optimisation */
@@ -70,6 +72,7 @@ typedef struct {
     int n_occ, n_cat, n_attr, n_val[FKE_MAX_ATTR];
     int V;                 /* vocabulary size: the config's V must be at least this */
     int G, img, crop, L, in_ch;
+    int n_ml;              /* multi-label attributes */
 } fke_config_data;
 
 /* Fills c with the defaults of preset "fke-small". */
