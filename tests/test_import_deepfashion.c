@@ -52,7 +52,9 @@
 #define LOSS_FALL 0.75
 /* category top-3 accuracy on the test split must beat the majority-class
  * baseline's (the 3 most frequent training categories for every image) by
- * this margin */
+ * this margin. Measured with training seeds 1..5 (the test uses 1): top-3
+ * 0.917, 0.917, 0.933, 0.917, 0.967 against the baseline 0.650 (top-1
+ * 0.60-0.72, recall@3 overall 0.76-0.79, recall@5 0.93-0.95) */
 #define TOP3_MARGIN 0.15
 #define M 10
 #define QUALITY 95
