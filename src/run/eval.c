@@ -123,7 +123,7 @@ static fke_status evaluate_multilabel(fke_model *m, const fke_dataset *d, fke_ev
     for (int t = 0; t < nt; t++)
         snprintf(r->ml_type_names[t], sizeof r->ml_type_names[t], "%s", d->ml_type_names[t]);
     fke_recall rec;
-    FKE_TRY(fke_recall_init(&rec, M, e));
+    FKE_TRY(fke_recall_init(&rec, M, ty->v, e));
     long hit[3] = {0}, n = 0;
     static const int ks[3] = {1, 3, 5};
     fke_loader ld;
@@ -173,8 +173,8 @@ static fke_status evaluate_multilabel(fke_model *m, const fke_dataset *d, fke_ev
         for (int q = 0; q < 3; q++) r->cat_top[q] = n ? (double)hit[q] / n : 0;
         for (int j = 0; j < FKE_RECALL_NK; j++)
             for (int t = -1; t < nt; t++) {
-                r->ml_recall[j][1 + t] = fke_recall_pooled(&rec, j, ty->v, t);
-                r->ml_recall_attr[j][1 + t] = fke_recall_per_attr(&rec, j, ty->v, t);
+                r->ml_recall[j][1 + t] = fke_recall_pooled(&rec, j, t);
+                r->ml_recall_attr[j][1 + t] = fke_recall_per_attr(&rec, j, t);
             }
         for (int a = 0; a < M; a++) {
             r->ml_positives[0] += rec.pos[a];

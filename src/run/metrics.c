@@ -123,23 +123,28 @@ int fke_rank_of(const float *scores, int n, int truth)
 
 const int fke_recall_k[FKE_RECALL_NK] = {3, 5};
 
-fke_status fke_recall_init(fke_recall *r, int M, fke_err *e)
+fke_status fke_recall_init(fke_recall *r, int M, const int32_t *type, fke_err *e)
 {
     memset(r, 0, sizeof *r);
     r->M = M;
+    r->type = calloc((size_t)M, sizeof *r->type);
     r->pos = calloc((size_t)M, sizeof *r->pos);
     r->hit = calloc((size_t)M * FKE_RECALL_NK, sizeof *r->hit);
-    if (!r->pos || !r->hit) {
+    r->hit_t = calloc((size_t)M * FKE_RECALL_NK, sizeof *r->hit_t);
+    if (!r->type || !r->pos || !r->hit || !r->hit_t) {
         fke_recall_free(r);
         return fke_fail(e, FKE_ERR_NOMEM, "metrics: no memory for recall over %d attributes", M);
     }
+    if (type) memcpy(r->type, type, (size_t)M * sizeof *type);
     return FKE_OK;
 }
 
 void fke_recall_free(fke_recall *r)
 {
+    free(r->type);
     free(r->pos);
     free(r->hit);
+    free(r->hit_t);
     memset(r, 0, sizeof *r);
 }
 
@@ -150,28 +155,36 @@ void fke_recall_add(fke_recall *r, const float *scores, const int32_t *labels)
     for (int a = 0; a < M; a++) {
         if (labels[a] != 1) continue;
         r->pos[a]++;
-        int rank = 0; /* fke_rank_of, stopped once it reaches kmax */
-        for (int j = 0; j < M && rank < kmax; j++)
-            rank += scores[j] > scores[a] || (scores[j] == scores[a] && j < a);
-        for (int q = 0; q < FKE_RECALL_NK; q++) r->hit[(size_t)q * M + a] += rank < fke_recall_k[q];
+        int rank = 0, rank_t = 0; /* fke_rank_of among all, and among a's type */
+        for (int j = 0; j < M && rank_t < kmax; j++) {
+            int above = scores[j] > scores[a] || (scores[j] == scores[a] && j < a);
+            rank += above;
+            rank_t += above && r->type[j] == r->type[a];
+        }
+        for (int q = 0; q < FKE_RECALL_NK; q++) {
+            r->hit[(size_t)q * M + a] += rank < fke_recall_k[q];
+            r->hit_t[(size_t)q * M + a] += rank_t < fke_recall_k[q];
+        }
     }
 }
 
-double fke_recall_pooled(const fke_recall *r, int j, const int32_t *type, int t)
+double fke_recall_pooled(const fke_recall *r, int j, int t)
 {
+    const long long *hit = t < 0 ? r->hit : r->hit_t;
     long long h = 0, p = 0;
     for (int a = 0; a < r->M; a++)
-        if (!type || t < 0 || type[a] == t) h += r->hit[(size_t)j * r->M + a], p += r->pos[a];
+        if (t < 0 || r->type[a] == t) h += hit[(size_t)j * r->M + a], p += r->pos[a];
     return p ? (double)h / (double)p : NAN;
 }
 
-double fke_recall_per_attr(const fke_recall *r, int j, const int32_t *type, int t)
+double fke_recall_per_attr(const fke_recall *r, int j, int t)
 {
+    const long long *hit = t < 0 ? r->hit : r->hit_t;
     double s = 0;
     int n = 0;
     for (int a = 0; a < r->M; a++)
-        if ((!type || t < 0 || type[a] == t) && r->pos[a] > 0) {
-            s += (double)r->hit[(size_t)j * r->M + a] / (double)r->pos[a];
+        if ((t < 0 || r->type[a] == t) && r->pos[a] > 0) {
+            s += (double)hit[(size_t)j * r->M + a] / (double)r->pos[a];
             n++;
         }
     return n ? s / n : NAN;

@@ -38,32 +38,37 @@ double fke_matrix_mae(const float *a, const float *b, int n);
  * plus the equal ones of lower index. truth is in top-k when rank < k. */
 int fke_rank_of(const float *scores, int n, int truth);
 
-/* Attribute recall@k (the DeepFashion papers' "top-k recall"): per image,
- * the k highest of all M attribute scores are the predicted attributes, and
- * each positive label among them is a hit. Unknown labels (-1) are neither
- * positives nor negatives. Reported two ways, for all attributes or those
- * of one type:
+/* Attribute recall@k (the DeepFashion papers' "top-k recall"), as the
+ * evaluation code of Liu et al. (ECCV 2018 workshop, whose README tabulates
+ * the published results) computes it: per image, the k highest scores are
+ * the predicted attributes and each positive label among them is a hit;
+ * for all attributes the k are taken among all M scores, for a type among
+ * the scores of that type's attributes only. Unknown labels (-1) are neither
+ * positives nor negatives. Two averages:
  *   pooled:  hits / positives summed over the images and the attributes
- *            (every positive label weighs the same; the averaging of the
- *            Liu et al. 2018 evaluation code whose table fke compares with);
+ *            (every positive label weighs the same: that code's average,
+ *            and so the one the published table uses);
  *   per attribute: the mean over attributes with at least one positive of
  *            that attribute's hits / positives (rare attributes weigh as
- *            much as frequent ones). */
+ *            much as frequent ones; printed beside it). */
 #define FKE_RECALL_NK 2 /* k = 3 and 5 */
 extern const int fke_recall_k[FKE_RECALL_NK];
 typedef struct {
     int M;
     long long n;      /* images added */
+    int32_t *type;    /* (M) each attribute's type (a copy; all 0 without types) */
     long long *pos;   /* (M) positive labels seen */
-    long long *hit;   /* (FKE_RECALL_NK, M) of them ranked in the top k */
+    long long *hit;   /* (FKE_RECALL_NK, M) of them in the top k of all attributes */
+    long long *hit_t; /* (FKE_RECALL_NK, M) of them in the top k of their type */
 } fke_recall;
 
-fke_status fke_recall_init(fke_recall *r, int M, fke_err *e);
+/* type (M) >= 0, or NULL (one type) */
+fke_status fke_recall_init(fke_recall *r, int M, const int32_t *type, fke_err *e);
 void fke_recall_free(fke_recall *r);
 /* One image: scores (M), labels (M) 1 / 0 / -1. */
 void fke_recall_add(fke_recall *r, const float *scores, const int32_t *labels);
-/* recall@fke_recall_k[j] over the attributes whose type[a] == t (all of
- * them when type is NULL or t < 0); NAN when they have no positive. */
-double fke_recall_pooled(const fke_recall *r, int j, const int32_t *type, int t);
-double fke_recall_per_attr(const fke_recall *r, int j, const int32_t *type, int t);
+/* recall@fke_recall_k[j] over all attributes (t < 0) or type t (top k
+ * within the type); NAN when they have no positive. */
+double fke_recall_pooled(const fke_recall *r, int j, int t);
+double fke_recall_per_attr(const fke_recall *r, int j, int t);
 #endif
