@@ -22,7 +22,7 @@ char *fke_config_doc(void);
 
 static const char *shipped[] = {"configs/fke-small.json", "configs/fke-paper.json",
                                 "configs/demo.json", "configs/fmnist.json",
-                                "configs/fmnist-best.json"};
+                                "configs/fmnist-best.json", "configs/deepfashion.json"};
 
 static char *read_text(const char *path)
 {

@@ -38,6 +38,50 @@ int main(void)
               "unwritable path named: %s", e.msg);
     float a[4] = {1, 0, 0, 1}, b[4] = {0.9f, 0.1f, 0.2f, 0.8f};
     FKE_CHECK(fabs(fke_matrix_mae(a, b, 2) - 0.15) < 1e-6, "mae");
+    /* per-class precision, recall, F1: class 0 p 1/2 r 1/2; class 1 p 2/3 r 1 */
+    const char *prf = fke_test_path("prf.csv");
+    FKE_CHECK(fke_confusion_write_prf_csv(&c, names, prf, &e) == FKE_OK, "prf: %s", e.msg);
+    f = fopen(prf, "r");
+    char l0[128] = "", l1[128] = "", l2[128] = "";
+    FKE_CHECK(f && fgets(l0, sizeof l0, f) && fgets(l1, sizeof l1, f) && fgets(l2, sizeof l2, f) &&
+                  !strcmp(l0, "class,support,predicted,precision,recall,f1\n") &&
+                  !strcmp(l1, "\"a\",2,2,0.500000,0.500000,0.500000\n") &&
+                  !strcmp(l2, "\"b\",2,3,0.666667,1.000000,0.800000\n"),
+              "prf rows '%s' '%s' '%s'", l0, l1, l2);
+    if (f) fclose(f);
     fke_confusion_free(&c);
+
+    /* top-k rank with ties: equal scores rank by ascending index */
+    float sc[4] = {0.1f, 0.5f, 0.5f, 0.2f};
+    FKE_CHECK(fke_rank_of(sc, 4, 1) == 0 && fke_rank_of(sc, 4, 2) == 1 && fke_rank_of(sc, 4, 3) == 2 &&
+                  fke_rank_of(sc, 4, 0) == 3,
+              "ranks %d %d %d %d", fke_rank_of(sc, 4, 0), fke_rank_of(sc, 4, 1), fke_rank_of(sc, 4, 2),
+              fke_rank_of(sc, 4, 3));
+    /* recall@3/@5 over 6 attributes of types 0 0 0 0 1 1 (type 2 has none).
+     * Image 1, all ranks 0, (2, 3, 5 tied at 0.8), 4, 1: positives 0 (rank
+     * 0), 1 (5), 3 (2), 5 (3), attribute 2 unknown; within type 0 the ranks
+     * are 0, 3, -, 2, within type 1 attribute 5 is first. Image 2: all scores
+     * equal, so rank = index: positives 4 (rank 4; 0 in its type) and 5
+     * (rank 5; 1 in its type). */
+    fke_recall rc;
+    int32_t type[6] = {0, 0, 0, 0, 1, 1};
+    FKE_CHECK(fke_recall_init(&rc, 6, type, &e) == FKE_OK, "recall init");
+    float s1[6] = {0.9f, 0.1f, 0.8f, 0.8f, 0.2f, 0.8f}, s2[6] = {0};
+    int32_t y1[6] = {1, 1, -1, 1, 0, 1}, y2[6] = {0, 0, 0, 0, 1, 1};
+    fke_recall_add(&rc, s1, y1);
+    fke_recall_add(&rc, s2, y2);
+    struct { int j, t; double pooled, per; } want[] = {
+        {0, -1, 2.0 / 6, 2.0 / 5}, {1, -1, 4.0 / 6, 3.5 / 5}, {0, 0, 2.0 / 3, 2.0 / 3}, {1, 0, 1, 1},
+        {0, 1, 1, 1},              {1, 1, 1, 1}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        double a = fke_recall_pooled(&rc, want[i].j, want[i].t);
+        double b = fke_recall_per_attr(&rc, want[i].j, want[i].t);
+        FKE_CHECK(fabs(a - want[i].pooled) < 1e-12 && fabs(b - want[i].per) < 1e-12,
+                  "recall@%d type %d: pooled %g (want %g), per attribute %g (want %g)",
+                  fke_recall_k[want[i].j], want[i].t, a, want[i].pooled, b, want[i].per);
+    }
+    FKE_CHECK(isnan(fke_recall_pooled(&rc, 0, 2)) && isnan(fke_recall_per_attr(&rc, 1, 2)),
+              "a type without positives gives NaN");
+    fke_recall_free(&rc);
     return fke_test_finish("metrics");
 }

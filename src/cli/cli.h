@@ -122,11 +122,13 @@ int fke_cmd_data_import(int argc, char **argv);  /* cmd_data_import.c */
 int fke_cmd_data_import_fashionke(int argc, char **argv);    /* cmd_data_import_fashionke.c */
 int fke_cmd_data_import_deepfashion2(int argc, char **argv); /* cmd_data_import_deepfashion2.c */
 int fke_cmd_data_vocab(int argc, char **argv);   /* cmd_data_vocab.c */
+int fke_cmd_data_import_deepfashion(int argc, char **argv); /* cmd_data_import_deepfashion.c */
 /* Usages (after "usage: "), which are also their parts of `fke data --help`. */
 extern const char fke_data_corrupt_usage[];
 extern const char fke_data_import_usage[];
 extern const char fke_data_import_fashionke_usage[];
 extern const char fke_data_import_deepfashion2_usage[];
 extern const char fke_data_vocab_usage[];
+extern const char fke_data_import_deepfashion_usage[];
 
 #endif

@@ -14,11 +14,12 @@ static const struct {
 } formats[] = {
     {"fashionke", fke_cmd_data_import_fashionke, fke_data_import_fashionke_usage},
     {"deepfashion2", fke_cmd_data_import_deepfashion2, fke_data_import_deepfashion2_usage},
+    {"deepfashion", fke_cmd_data_import_deepfashion, fke_data_import_deepfashion_usage},
 };
 #define N_FORMATS (sizeof formats / sizeof formats[0])
 
 const char fke_data_import_usage[] =
-    "fke data import fashionke|deepfashion2 DIR --out F.h5 [options]\n"
+    "fke data import fashionke|deepfashion2|deepfashion DIR --out F.h5 [options]\n"
     "         a data set in its release format as fke posts (fke data import FORMAT\n"
     "         --help for each format's options)\n";
 

@@ -3,6 +3,7 @@
  * image set (run/eval.h). */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,7 +22,13 @@ static const char usage[] =
     "  code's attribute numbers: only garments whose predicted category admits\n"
     "  the attribute count (--json: att_acc_applicable, att_f1_applicable, ...;\n"
     "  DIR/confusion_<attribute>_applicable.csv); the plain ones count every\n"
-    "  garment with a true label, and only they pick the best checkpoint.\n";
+    "  garment with a true label, and only they pick the best checkpoint.\n"
+    "  Task multilabel (DeepFashion): category top-1/3/5 accuracy and attribute\n"
+    "  recall@3/@5 per attribute type and overall, pooled over the positive labels\n"
+    "  (the averaging of the published table) and as the mean over attributes\n"
+    "  (--json: cat_top1, cat_top3, cat_top5, recall3, recall5, recall3_attr, ...,\n"
+    "  each recall an object by type); per-category precision, recall and F1 to\n"
+    "  DIR/category_prf.csv.\n";
 
 static int write_confusions(const fke_eval_result *r, const fke_dataset *d, const char *dir,
                             fke_err *e)
@@ -45,6 +52,46 @@ static int write_confusions(const fke_eval_result *r, const fke_dataset *d, cons
             return 1;
     }
     return 0;
+}
+
+/* "{"all": 0.5, "texture": 0.4, ...}" (null where a type has no positive) */
+static void recall_json(const char *key, const double *v, const fke_eval_result *r)
+{
+    printf(", \"%s\": {", key);
+    for (int t = -1; t < r->n_ml_types; t++) {
+        const char *name = t < 0 ? "all" : r->ml_type_names[t];
+        if (isnan(v[1 + t])) printf("%s\"%s\": null", t < 0 ? "" : ", ", name);
+        else printf("%s\"%s\": %.6f", t < 0 ? "" : ", ", name, v[1 + t]);
+    }
+    printf("}");
+}
+
+/* Task multilabel: the benchmark's numbers, as text or one JSON line. */
+static void print_multilabel(const fke_eval_result *r, const char *ckpt, const char *data, int json)
+{
+    if (json) {
+        printf("{\"checkpoint\": \"%s\", \"data\": \"%s\", \"posts\": %ld, \"garments\": %ld, "
+               "\"cat_top1\": %.6f, \"cat_top3\": %.6f, \"cat_top5\": %.6f, \"cat_acc\": %.6f, "
+               "\"cat_f1\": %.6f", ckpt, data, r->posts, r->garments, r->cat_top[0], r->cat_top[1],
+               r->cat_top[2], r->cat_acc, r->cat_f1);
+        recall_json("recall3", r->ml_recall[0], r);
+        recall_json("recall5", r->ml_recall[1], r);
+        recall_json("recall3_attr", r->ml_recall_attr[0], r);
+        recall_json("recall5_attr", r->ml_recall_attr[1], r);
+        printf(", \"positives\": %ld}\n", r->ml_positives[0]);
+        return;
+    }
+    printf("%s on %s: %ld images, %ld garments\n", ckpt, data, r->posts, r->garments);
+    printf("  category: top-1 %.2f%%  top-3 %.2f%%  top-5 %.2f%%  macro-F1 %.4f\n",
+           100 * r->cat_top[0], 100 * r->cat_top[1], 100 * r->cat_top[2], r->cat_f1);
+    printf("  attribute recall, %% (pooled over positive labels; per-attribute mean in brackets)\n");
+    printf("  %-10s %9s %9s %16s %10s\n", "type", "recall@3", "recall@5", "(@3 / @5 mean)", "positives");
+    for (int t = 0; t <= r->n_ml_types; t++) {
+        int i = t == r->n_ml_types ? 0 : 1 + t;
+        printf("  %-10s %9.2f %9.2f   (%5.2f / %5.2f) %10ld\n", i ? r->ml_type_names[t] : "all",
+               100 * r->ml_recall[0][i], 100 * r->ml_recall[1][i], 100 * r->ml_recall_attr[0][i],
+               100 * r->ml_recall_attr[1][i], r->ml_positives[i]);
+    }
 }
 
 int fke_cmd_eval(int argc, char **argv)
@@ -96,7 +143,16 @@ int fke_cmd_eval(int argc, char **argv)
         fprintf(stderr, "fke eval: %s\n", e.msg);
         goto done;
     }
-    if (json) {
+    char prf[700];
+    snprintf(prf, sizeof prf, "%s/category_prf.csv", dir);
+    if (r.has_ml && fke_confusion_write_prf_csv(&r.cat, d.cat_names, prf, &e) != FKE_OK) {
+        fprintf(stderr, "fke eval: %s\n", e.msg);
+        goto done;
+    }
+    if (r.has_ml) {
+        print_multilabel(&r, ckpt, data, json);
+        if (!json) printf("  per-category precision, recall, F1: %s\n", prf);
+    } else if (json) {
         printf("{\"checkpoint\": \"%s\", \"data\": \"%s\", \"posts\": %ld", ckpt, data, r.posts);
         if (!cls && fke_eval_has_occ(&r))
             printf(", \"occ_acc\": %.6f, \"occ_f1\": %.6f", r.occ_acc, r.occ_f1);

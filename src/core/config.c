@@ -43,11 +43,12 @@ _Static_assert(FKE_CORR_FORWARD == 0 && FKE_CORR_NONE == 1, "correction values")
 _Static_assert(FKE_CELL_LSTM == 0 && FKE_CELL_GRU == 1, "cell values");
 _Static_assert(FKE_CNN_SMALL == 0 && FKE_CNN_RESNET18 == 1, "cnn values");
 _Static_assert(FKE_OPT_SGD == 0 && FKE_OPT_ADAM == 1, "optimizer values");
-_Static_assert(FKE_TASK_FKE == 0 && FKE_TASK_CLASSIFY == 1, "task values");
+_Static_assert(FKE_TASK_FKE == 0 && FKE_TASK_CLASSIFY == 1 && FKE_TASK_MULTILABEL == 2,
+               "task values");
 #if defined(__x86_64__) || defined(__aarch64__)
 /* Guard against a field added to fke_config and forgotten here: when this
- * fires, add the field to keys[] (and configs/README.md), then update 3464. */
-_Static_assert(sizeof(fke_config) == 3464,
+ * fires, add the field to keys[] (and configs/README.md), then update 3472. */
+_Static_assert(sizeof(fke_config) == 3472,
                "fke_config changed: add the new field to keys[] in config.c");
 #endif
 
@@ -90,7 +91,7 @@ static const char *const v_correction[] = {"forward", "none", NULL};
 static const char *const v_cell[] = {"lstm", "gru", NULL};
 static const char *const v_cnn[] = {"small", "resnet18", NULL};
 static const char *const v_optimizer[] = {"sgd", "adam", NULL};
-static const char *const v_task[] = {"fke", "classify", NULL};
+static const char *const v_task[] = {"fke", "classify", "multilabel", NULL};
 
 #define OFF(f) offsetof(fke_config, f)
 #define BIG 1e300
@@ -178,12 +179,20 @@ static const key_def keys[] = {
          "Dropout in the occasion, category and attribute heads."),
     ENUM("task", task, v_task, "fke", "mode",
          "fke: the FashionKE model on posts; classify: the CNN trunk + linear on images "
-         "(e.g. Fashion-MNIST)."),
+         "(e.g. Fashion-MNIST); multilabel: the CNN trunk on each garment crop feeding a "
+         "category softmax and an n_ml-way sigmoid attribute head (DeepFashion)."),
     INT("in_ch", in_ch, 1, 64, "3", "channels_in,in_channels",
         "Image channels (3 for posts; 1 for Fashion-MNIST with task classify). Unset: the "
         "training data's."),
     INT("pad", pad, 0, 1024, "0", "padding",
         "Task classify: zeros added on each image side (28 -> 32 is 2); 0 for task fke."),
+    INT("n_ml", n_ml, 0, 1000000, "0", "n_multilabel,n_binary_attributes",
+        "Task multilabel: binary attributes of the sigmoid head (1000 for DeepFashion). Unset: "
+        "the training data's."),
+    REAL("pos_weight", pos_weight, 0, 0, BIG, 0, "0", "pos_weight_max",
+         "Task multilabel: 0 weighs every known attribute label alike; c > 0 weighs the "
+         "positives of attribute k by min(c, negatives_k / positives_k) of the training set "
+         "(at least 1), because positives are rare."),
     /* data */
     STR("train_data", train_data, 0, "", "train,train_path,data",
         "Training set (HDF5); \"\" when the command needs none."),
@@ -238,7 +247,7 @@ static const key_def keys[] = {
         "Run folder (checkpoints, logs, metrics)."),
 };
 #define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
-_Static_assert(sizeof keys / sizeof keys[0] == 56, "registry count: update README and tests");
+_Static_assert(sizeof keys / sizeof keys[0] == 58, "registry count: update README and tests");
 _Static_assert(sizeof keys / sizeof keys[0] <= FKE_CONFIG_MAX_KEYS,
                "fke_config.given has a byte per key: raise FKE_CONFIG_MAX_KEYS");
 
@@ -862,6 +871,11 @@ fke_status fke_config_validate(const fke_config *c, fke_err *e)
                             "task fke",
                             c->pad);
         break;
+    case FKE_TASK_MULTILABEL:
+        if (c->pad != 0)
+            return fke_fail(e, FKE_ERR_CONFIG, "config: key \"pad\": only task classify pads "
+                            "images; got %d with task multilabel", c->pad);
+        break;
     case FKE_TASK_CLASSIFY:
         if (2 * c->pad >= c->img)
             return fke_fail(e, FKE_ERR_CONFIG,
@@ -876,7 +890,7 @@ fke_status fke_config_validate(const fke_config *c, fke_err *e)
                             "config: key \"img\": cnn small pools 3 times, so img must be a "
                             "multiple of 8, got %d",
                             c->img);
-        if (c->task == FKE_TASK_FKE && c->crop % 8)
+        if (c->task != FKE_TASK_CLASSIFY && c->crop % 8)
             return fke_fail(e, FKE_ERR_CONFIG,
                             "config: key \"crop\": cnn small pools 3 times, so crop must be a "
                             "multiple of 8, got %d",
@@ -897,7 +911,7 @@ fke_status fke_config_validate(const fke_config *c, fke_err *e)
                             "config: key \"img\": cnn resnet18 downsamples 32x, so img must be "
                             ">= 32, got %d",
                             c->img);
-        if (c->task == FKE_TASK_FKE && c->crop < 32)
+        if (c->task != FKE_TASK_CLASSIFY && c->crop < 32)
             return fke_fail(e, FKE_ERR_CONFIG,
                             "config: key \"crop\": cnn resnet18 downsamples 32x, so crop must be "
                             ">= 32, got %d",
@@ -1066,7 +1080,7 @@ int fke_config_given(const fke_config *c, const char *name)
 
 void fke_config_data_none(fke_config_data *d)
 {
-    d->n_occ = d->n_cat = d->V = d->G = d->img = d->crop = d->L = d->in_ch = d->D = -1;
+    d->n_occ = d->n_cat = d->V = d->G = d->img = d->crop = d->L = d->in_ch = d->D = d->n_ml = -1;
     d->text = -1;
     d->n_attr = 0;
     for (int k = 0; k < FKE_MAX_ATTR; k++) d->n_val[k] = -1;
@@ -1098,7 +1112,8 @@ fke_status fke_config_from_data(fke_config *c, const fke_config_data *d, const c
     } wants[] = {{"img", d->img},     {"crop", d->crop},   {"G", d->G},
                  {"V", d->V},         {"D", d->D},         {"L", d->L},
                  {"n_occ", d->n_occ},
-                 {"n_cat", d->n_cat}, {"n_val", d->n_attr > 0 ? -2 : -1}, {"in_ch", d->in_ch}};
+                 {"n_cat", d->n_cat}, {"n_val", d->n_attr > 0 ? -2 : -1}, {"in_ch", d->in_ch},
+                 {"n_ml", d->n_ml}};
     if (d->n_attr > FKE_MAX_ATTR)
         return fke_fail(e, FKE_ERR_CONFIG, "%s: the data has %d attributes, at most %d", origin,
                         d->n_attr, FKE_MAX_ATTR);

@@ -16,7 +16,7 @@ typedef enum { FKE_CELL_LSTM, FKE_CELL_GRU } fke_cell_kind;
 int fke_cell_gates(fke_cell_kind k);
 typedef enum { FKE_CNN_SMALL, FKE_CNN_RESNET18 } fke_cnn_kind;
 typedef enum { FKE_OPT_SGD, FKE_OPT_ADAM } fke_opt_kind;
-typedef enum { FKE_TASK_FKE, FKE_TASK_CLASSIFY } fke_task_kind;
+typedef enum { FKE_TASK_FKE, FKE_TASK_CLASSIFY, FKE_TASK_MULTILABEL } fke_task_kind;
 
 #define FKE_CONFIG_MAX_KEYS 64 /* room in fke_config.given; config.c checks the registry fits */
 
@@ -40,6 +40,8 @@ typedef struct {
     fke_task_kind task;
     int in_ch;             /* image channels: 3, or 1 for Fashion-MNIST */
     int pad;               /* classify: zero padding each side (28 -> 32 is 2) */
+    int n_ml;              /* multilabel: binary attributes of the sigmoid head (DeepFashion 1000) */
+    double pos_weight;     /* multilabel: cap of the per-attribute positive weight; 0 = none */
     /* data */
     char train_data[512], val_data[512], test_data[512];
     /* optimisation */
@@ -73,6 +75,7 @@ typedef struct {
     int G, img, crop, L, in_ch;
     int D;                 /* the width of the data's word vectors (-1: it has none) */
     int text;              /* 0: the data has no caption and no occasion label (-1: it has) */
+    int n_ml;              /* multi-label attributes */
 } fke_config_data;
 
 /* Fills c with the defaults of preset "fke-small". */

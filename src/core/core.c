@@ -264,3 +264,53 @@ void fke_scored_sort(fke_scored *a, size_t n, int desc)
 {
     qsort(a, n, sizeof *a, desc ? by_score_down : by_score_up);
 }
+
+/* ---- string -> pointer map -------------------------------------------- */
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    while (*s) h = (h ^ (uint8_t)*s++) * 1099511628211ull;
+    return h;
+}
+
+int fke_strmap_init(fke_strmap *m, size_t n)
+{
+    m->cap = 16;
+    while (m->cap < 2 * n + 1) m->cap *= 2;
+    m->n = 0;
+    m->key = calloc(m->cap, sizeof *m->key);
+    m->val = calloc(m->cap, sizeof *m->val);
+    return m->key && m->val;
+}
+
+void fke_strmap_free(fke_strmap *m)
+{
+    free(m->key);
+    free(m->val);
+    memset(m, 0, sizeof *m);
+}
+
+static size_t strmap_slot(const fke_strmap *m, const char *k)
+{
+    size_t i = (size_t)hash_str(k) & (m->cap - 1);
+    while (m->key[i] && strcmp(m->key[i], k)) i = (i + 1) & (m->cap - 1);
+    return i;
+}
+
+int fke_strmap_put(fke_strmap *m, const char *k, void *v)
+{
+    size_t i = strmap_slot(m, k);
+    int fresh = !m->key[i];
+    m->key[i] = k;
+    m->val[i] = v;
+    m->n += fresh;
+    return fresh;
+}
+
+void *fke_strmap_get(const fke_strmap *m, const char *k)
+{
+    if (!m->cap) return NULL;
+    size_t i = strmap_slot(m, k);
+    return m->key[i] ? m->val[i] : NULL;
+}
+

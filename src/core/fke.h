@@ -53,6 +53,22 @@ void fke_strings_free(char **s, int n);
 /* strdup of n strings into a fresh array (NULL on no memory). */
 char **fke_strings_dup(const char *const *s, int n);
 
+/* A string -> pointer map (open addressing, FNV-1a), sized once for n keys
+ * (it never fills): the importers' joins by name (FashionKE's 80k post ids,
+ * DeepFashion's 289k image names). The keys are borrowed, not copied.
+ * fke_strmap_put adds or replaces (a later key wins, as in Python's json)
+ * and returns 1 when k was new; fke_strmap_get gives NULL for an absent k.
+ * init returns 0 when out of memory. */
+typedef struct {
+    const char **key; /* (cap) NULL = empty */
+    void **val;       /* (cap) */
+    size_t cap, n;
+} fke_strmap;
+int fke_strmap_init(fke_strmap *m, size_t n);
+void fke_strmap_free(fke_strmap *m);
+int fke_strmap_put(fke_strmap *m, const char *k, void *v);
+void *fke_strmap_get(const fke_strmap *m, const char *k);
+
 /* ---- ranking ------------------------------------------------------------ */
 /* An item with a score; fke_scored_sort orders by score (descending when
  * desc, else ascending), ties by ascending id, so the order is total and

@@ -133,6 +133,8 @@ void fke_dataset_free(fke_dataset *d)
     free(d->val_names);
     fke_strings_free(d->attr_names, d->attr_names ? d->A : 0);
     fke_strings_free(d->vocab, d->vocab ? d->V : 0);
+    fke_strings_free(d->ml_names, d->ml_names ? d->n_ml : 0);
+    fke_strings_free(d->ml_type_names, d->ml_type_names ? d->n_ml_types : 0);
     memset(d, 0, sizeof *d);
 }
 
@@ -504,7 +506,9 @@ static void save_extras(const fke_dataset *d, fke_h5w *w)
         const fke_extra *x = &d->extra[k];
         hsize_t dims[3];
         for (int i = 0; i < x->ndim; i++) dims[i] = (hsize_t)x->dims[i];
-        fke_h5w_array(w, g, x->name, H5T_STD_I32LE, H5T_NATIVE_INT32, x->ndim, dims, x->v, 0);
+        /* large ones (DeepFashion's ml_labels, N x 1000) deflate to a fraction */
+        fke_h5w_array(w, g, x->name, H5T_STD_I32LE, H5T_NATIVE_INT32, x->ndim, dims, x->v,
+                      extra_numel(x->ndim, x->dims) >= ((size_t)1 << 16));
     }
     H5Gclose(g);
     hid_t gn = -1;
@@ -599,6 +603,25 @@ static fke_status check_attr(const fke_dataset *d, const char *path, const char 
     return FKE_OK;
 }
 
+/* The multi-label block (dataset.h): names, the extras ml_labels (N, n_ml)
+ * in -1..1 and ml_type (n_ml) in 0..n_ml_types-1, all or none. */
+static fke_status check_multilabel(const fke_dataset *d, const char *path, fke_err *e)
+{
+    const fke_extra *y = fke_dataset_extra(d, "ml_labels"), *t = fke_dataset_extra(d, "ml_type");
+    if (!d->n_ml && !y && !t) return FKE_OK;
+    if (d->n_ml < 1 || !d->ml_names || d->n_ml_types < 1 || !d->ml_type_names)
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: /names/multilabel and /names/multilabel_type must "
+                        "both be given (and not empty) with /extra/ml_labels", path);
+    if (!y || y->ndim != 2 || y->dims[0] != d->N || y->dims[1] != d->n_ml)
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: /extra/ml_labels must be (%d, %d): one label per "
+                        "post and multi-label attribute", path, d->N, d->n_ml);
+    if (!t || t->ndim != 1 || t->dims[0] != d->n_ml)
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: /extra/ml_type must be (%d): the type of each "
+                        "multi-label attribute", path, d->n_ml);
+    FKE_TRY(check_range(path, "extra/ml_labels", y->v, (size_t)d->N * d->n_ml, -1, 1, 0, e));
+    return check_range(path, "extra/ml_type", t->v, (size_t)d->n_ml, 0, d->n_ml_types - 1, 0, e);
+}
+
 fke_status fke_dataset_validate(const fke_dataset *d, const char *path, fke_err *e)
 {
     int G = d->G, A = d->A;
@@ -660,6 +683,7 @@ fke_status fke_dataset_validate(const fke_dataset *d, const char *path, fke_err 
         }
     }
     FKE_TRY(check_store(d, path, e));
+    FKE_TRY(check_multilabel(d, path, e));
     if (d->src_index)
         FKE_TRY(check_range(path, "source_index", d->src_index, NG, -1, 1 << 30, G, e));
     if (d->T_true) {
@@ -871,6 +895,10 @@ fke_status fke_dataset_save(const fke_dataset *d, const char *path, fke_err *e)
             snprintf(nm, sizeof nm, "values_%d", k);
             fke_h5w_strings(&w, gn, nm, d->val_names[k], d->n_val[k]);
         }
+        if (d->n_ml) {
+            fke_h5w_strings(&w, gn, "multilabel", d->ml_names, d->n_ml);
+            fke_h5w_strings(&w, gn, "multilabel_type", d->ml_type_names, d->n_ml_types);
+        }
         H5Gclose(gn);
     }
     fke_h5w_strings(&w, w.f, "vocab", d->vocab, d->V);
@@ -910,6 +938,10 @@ fke_status fke_dataset_load(fke_dataset *d, const char *path, fke_err *e)
         d->val_names[k] = fke_h5r_strings(&r, f, nm, -1, &d->n_val[k]);
     }
     d->vocab = fke_h5r_strings(&r, f, "vocab", -1, &d->V);
+    if (!r.st && fke_h5r_exists(f, "names/multilabel")) {
+        d->ml_names = fke_h5r_strings(&r, f, "names/multilabel", -1, &d->n_ml);
+        d->ml_type_names = fke_h5r_strings(&r, f, "names/multilabel_type", -1, &d->n_ml_types);
+    }
     if (!r.st && !fke_h5r_exists(f, "images") && fke_h5r_exists(f, "jpeg")) {
         load_store(d, &r);
     } else {

@@ -81,6 +81,13 @@ typedef struct {
     int jpeg_lazy;            /* 1: jpeg is NULL; the streams stay in path, read with pread */
     int jpeg_fd;              /* the open file (jpeg_lazy only) */
     int64_t jpeg_base;        /* where /jpeg/bytes starts in it */
+    /* multi-label attributes (DeepFashion's 1,000 binary ones; n_ml = 0
+     * without): their names, and the names of their types; the labels are
+     * the extra "ml_labels" (N, n_ml) 1 / 0 / -1 unknown, of the first
+     * garment slot, and each one's type the extra "ml_type" (n_ml) */
+    int n_ml, n_ml_types;
+    char **ml_names;          /* (n_ml) /names/multilabel */
+    char **ml_type_names;     /* (n_ml_types) /names/multilabel_type */
 } fke_dataset;
 
 fke_status fke_dataset_load(fke_dataset *d, const char *path, fke_err *e);

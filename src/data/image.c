@@ -397,3 +397,11 @@ void fke_image_resize_chw(const fke_image *im, const int32_t box[4], int S, uint
         }
     }
 }
+
+void fke_box_to_frame(const int32_t box[4], int w, int h, int S, int32_t out[4])
+{
+    out[0] = (int32_t)((int64_t)box[0] * S / w);
+    out[1] = (int32_t)((int64_t)box[1] * S / h);
+    out[2] = (int32_t)(((int64_t)box[2] * S + w - 1) / w);
+    out[3] = (int32_t)(((int64_t)box[3] * S + h - 1) / h);
+}

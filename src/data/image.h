@@ -75,4 +75,9 @@ int fke_box_clip(int32_t box[4], int w, int h);
  * clipped is clipped here; one that is empty (or has a side over
  * FKE_IMAGE_MAX_SIDE) gives zeros. */
 void fke_image_resize_chw(const fke_image *im, const int32_t box[4], int S, uint8_t *out);
+/* A clipped, non-empty box of a w x h picture in the S x S frame of that
+ * picture resized whole to S: floor of the start, ceiling of the end
+ * ([floor(x0 S/w), floor(y0 S/h), ceil(x1 S/w), ceil(y1 S/h))), so it is
+ * never empty and never leaves the frame. The importers' one rule. */
+void fke_box_to_frame(const int32_t box[4], int w, int h, int S, int32_t out[4]);
 #endif

@@ -336,13 +336,7 @@ static void fill_post(fke_dataset *d, int i, const fke_image *im, const df2_anno
         }
         size_t o = (size_t)i * G + g;
         fke_image_resize_chw(im, b, P, crops + (size_t)g * 3 * P * P);
-        /* the box in the S x S frame: floor of the start, ceiling of the end,
-         * so it is never empty and never leaves the frame */
-        int32_t *db = d->boxes + o * 4;
-        db[0] = (int32_t)((int64_t)b[0] * S / im->w);
-        db[1] = (int32_t)((int64_t)b[1] * S / im->h);
-        db[2] = (int32_t)(((int64_t)b[2] * S + im->w - 1) / im->w);
-        db[3] = (int32_t)(((int64_t)b[3] * S + im->h - 1) / im->h);
+        fke_box_to_frame(b, im->w, im->h, S, d->boxes + o * 4);
         d->cat[o] = d->cat_true[o] = it->cat;
         for (int k = 0; k < A; k++) d->attr[o * A + k] = d->attr_true[o * A + k] = it->attr[k];
         style[o] = it->style;

@@ -19,63 +19,6 @@
 
 #define JSON_MAX ((size_t)4 << 30) /* the meta of 80k posts is a few hundred MB */
 
-/* ---- a string -> pointer map (the meta has 80k posts) -------------------- */
-typedef struct {
-    const char **key; /* (cap) NULL = empty; the strings belong to a cJSON tree */
-    void **val;       /* (cap) */
-    size_t cap, n;
-} strmap;
-
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    while (*s) h = (h ^ (uint8_t)*s++) * 1099511628211ull;
-    return h;
-}
-
-static int strmap_init(strmap *m, size_t n)
-{
-    m->cap = 16;
-    while (m->cap < 2 * n + 1) m->cap *= 2;
-    m->n = 0;
-    m->key = calloc(m->cap, sizeof *m->key);
-    m->val = calloc(m->cap, sizeof *m->val);
-    return m->key && m->val;
-}
-
-static void strmap_free(strmap *m)
-{
-    free(m->key);
-    free(m->val);
-    memset(m, 0, sizeof *m);
-}
-
-static size_t strmap_slot(const strmap *m, const char *k)
-{
-    size_t i = (size_t)hash_str(k) & (m->cap - 1);
-    while (m->key[i] && strcmp(m->key[i], k)) i = (i + 1) & (m->cap - 1);
-    return i;
-}
-
-/* Adds or replaces (a JSON object's later key wins, as in Python's json).
- * Returns 1 when k was new. The map never fills: it is sized for n keys. */
-static int strmap_put(strmap *m, const char *k, void *v)
-{
-    size_t i = strmap_slot(m, k);
-    int fresh = !m->key[i];
-    m->key[i] = k;
-    m->val[i] = v;
-    m->n += fresh;
-    return fresh;
-}
-
-static void *strmap_get(const strmap *m, const char *k)
-{
-    if (!m->cap) return NULL;
-    size_t i = strmap_slot(m, k);
-    return m->key[i] ? m->val[i] : NULL;
-}
-
 /* ---- the import's state -------------------------------------------------- */
 typedef struct {
     int32_t box[4]; /* as written, rounded to whole pixels */
@@ -99,7 +42,7 @@ typedef struct {
     char meta_path[FKE_PATHLEN], text_path[FKE_PATHLEN];
     cJSON *meta, *pool, *list, *occ, *cat, *attr, *attr_val, *country, *text, *appl;
     const cJSON *val_book[FKE_MAX_ATTR]; /* code_attr_val[attribute k] */
-    strmap meta_m, pool_m, text_m, seen_m;
+    fke_strmap meta_m, pool_m, text_m, seen_m;
     int n_occ, n_cat, A, n_val[FKE_MAX_ATTR], V;
     char **occ_names, **cat_names, **attr_names, **val_names[FKE_MAX_ATTR];
     post *posts; /* (n_posts) the posts kept by pass 1 */
@@ -247,11 +190,11 @@ static fke_status id_list(const cJSON *v, const char *path, fke_err *e)
     return FKE_OK;
 }
 
-static fke_status map_object(strmap *m, const cJSON *obj, const char *path, fke_err *e)
+static fke_status map_object(fke_strmap *m, const cJSON *obj, const char *path, fke_err *e)
 {
-    if (!strmap_init(m, (size_t)cJSON_GetArraySize(obj)))
+    if (!fke_strmap_init(m, (size_t)cJSON_GetArraySize(obj)))
         return fke_fail(e, FKE_ERR_NOMEM, "%s: no memory for the index", path);
-    for (const cJSON *it = obj->child; it; it = it->next) strmap_put(m, it->string, (void *)it);
+    for (const cJSON *it = obj->child; it; it = it->next) fke_strmap_put(m, it->string, (void *)it);
     return FKE_OK;
 }
 
@@ -542,7 +485,7 @@ static fke_status read_post(ctx *c, const char *id, const cJSON *pj, post *p)
     for (const cJSON *it = cbf->child; it; it = it->next, j++)
         FKE_TRY(read_garment(c, id, j, it, &p->g[j]));
     sort_garments(p->g, p->n);
-    p->clean = strmap_get(&c->pool_m, id) != NULL;
+    p->clean = fke_strmap_get(&c->pool_m, id) != NULL;
     if (c->o->vocab) {
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(pj, "text");
         if (t && !cJSON_IsString(t) && !cJSON_IsNull(t))
@@ -550,7 +493,7 @@ static fke_status read_post(ctx *c, const char *id, const cJSON *pj, post *p)
         p->text = cJSON_IsString(t) ? t->valuestring : NULL;
         return FKE_OK;
     }
-    const cJSON *tx = strmap_get(&c->text_m, id);
+    const cJSON *tx = fke_strmap_get(&c->text_m, id);
     p->ids = tx ? cJSON_GetObjectItemCaseSensitive(tx, "ids") : NULL;
     return FKE_OK;
 }
@@ -568,17 +511,17 @@ static fke_status read_posts(ctx *c)
     FKE_TRY(id_list(c->list, list_path, e));
     FKE_TRY(read_json(c, "labelled_pool.json", &c->pool, path));
     FKE_TRY(id_list(c->pool, path, e));
-    if (!strmap_init(&c->pool_m, (size_t)cJSON_GetArraySize(c->pool)))
+    if (!fke_strmap_init(&c->pool_m, (size_t)cJSON_GetArraySize(c->pool)))
         return fke_fail(e, FKE_ERR_NOMEM, "%s: no memory", path);
     for (const cJSON *it = c->pool->child; it; it = it->next)
-        strmap_put(&c->pool_m, it->valuestring, (void *)it);
+        fke_strmap_put(&c->pool_m, it->valuestring, (void *)it);
     FKE_TRY(read_json(c, "cloth_body_face_meta.json", &c->meta, c->meta_path));
     if (!cJSON_IsObject(c->meta))
         return fke_fail(e, FKE_ERR_FORMAT, "%s: must be an object of post id -> post", c->meta_path);
     FKE_TRY(map_object(&c->meta_m, c->meta, c->meta_path, e));
     int n = cJSON_GetArraySize(c->list);
     c->posts = calloc((size_t)(n ? n : 1), sizeof *c->posts);
-    if (!c->posts || !strmap_init(&c->seen_m, (size_t)n))
+    if (!c->posts || !fke_strmap_init(&c->seen_m, (size_t)n))
         return fke_fail(e, FKE_ERR_NOMEM, "%s: no memory", list_path);
     int i = 0;
     for (const cJSON *it = c->list->child; it; it = it->next, i++) {
@@ -587,11 +530,11 @@ static fke_status read_posts(ctx *c)
         if (strchr(id, '/') || !strcmp(id, "..") || strlen(id) > 200)
             return fke_fail(e, FKE_ERR_FORMAT, "%s: entry %d: \"%.60s\" cannot be a post id (a "
                             "file name in images/)", list_path, i, id);
-        if (!strmap_put(&c->seen_m, id, (void *)it)) {
+        if (!fke_strmap_put(&c->seen_m, id, (void *)it)) {
             r->duplicates++;
             continue;
         }
-        const cJSON *pj = strmap_get(&c->meta_m, id);
+        const cJSON *pj = fke_strmap_get(&c->meta_m, id);
         if (!pj) {
             r->not_in_meta++;
             continue;
@@ -647,13 +590,6 @@ static fke_status read_applicable(ctx *c, int32_t *mask)
 }
 
 /* ---- pass 2: pictures ------------------------------------------------------ */
-/* x in [0, w] of a w-wide picture in S-wide coordinates: down or up. */
-static int32_t scale_lo(int32_t x, int w, int S) { return (int32_t)(((int64_t)x * S) / w); }
-static int32_t scale_hi(int32_t x, int w, int S)
-{
-    return (int32_t)(((int64_t)x * S + w - 1) / w);
-}
-
 typedef struct {
     long clipped, empty, over_G;
 } pic_counts;
@@ -687,11 +623,7 @@ static fke_status fill_post(const ctx *c, fke_dataset *d, int i, uint8_t *img, u
         pc->clipped += how == FKE_BOX_CLIPPED;
         size_t s = (size_t)i * G + n;
         fke_image_resize_chw(&im, b, P, crops + (size_t)n * 3 * P * P);
-        int32_t *db = d->boxes + s * 4;
-        db[0] = scale_lo(b[0], im.w, S);
-        db[1] = scale_lo(b[1], im.h, S);
-        db[2] = scale_hi(b[2], im.w, S);
-        db[3] = scale_hi(b[3], im.h, S);
+        fke_box_to_frame(b, im.w, im.h, S, d->boxes + s * 4);
         d->cat[s] = g->cat;
         (p->clean ? d->cat_true : d->cat_machine)[s] = g->cat;
         for (int k = 0; k < A; k++) {
@@ -782,10 +714,10 @@ static void ctx_free(ctx *c)
     cJSON *roots[] = {c->meta, c->pool, c->list, c->occ, c->cat, c->attr, c->attr_val,
                       c->country, c->text, c->appl};
     for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) cJSON_Delete(roots[i]);
-    strmap_free(&c->meta_m);
-    strmap_free(&c->pool_m);
-    strmap_free(&c->text_m);
-    strmap_free(&c->seen_m);
+    fke_strmap_free(&c->meta_m);
+    fke_strmap_free(&c->pool_m);
+    fke_strmap_free(&c->text_m);
+    fke_strmap_free(&c->seen_m);
     for (int i = 0; i < c->n_posts; i++) free(c->posts[i].g);
     free(c->posts);
     free(c->wv);
@@ -979,12 +911,12 @@ fke_status fke_fashionke_captions(const fke_fashionke_opts *o, char ***texts, lo
     if (st == FKE_OK) st = map_object(&c.meta_m, c.meta, c.meta_path, e);
     int listed = st == FKE_OK ? cJSON_GetArraySize(c.list) : 0;
     char **t = st == FKE_OK ? calloc((size_t)listed + 1, sizeof *t) : NULL;
-    if (st == FKE_OK && (!t || !strmap_init(&c.seen_m, (size_t)listed)))
+    if (st == FKE_OK && (!t || !fke_strmap_init(&c.seen_m, (size_t)listed)))
         st = fke_fail(e, FKE_ERR_NOMEM, "%s: no memory", list_path);
     long k = 0;
     for (const cJSON *it = st == FKE_OK ? c.list->child : NULL; it && st == FKE_OK; it = it->next) {
-        const cJSON *pj = strmap_get(&c.meta_m, it->valuestring);
-        if (!pj || !strmap_put(&c.seen_m, it->valuestring, (void *)it)) continue;
+        const cJSON *pj = fke_strmap_get(&c.meta_m, it->valuestring);
+        if (!pj || !fke_strmap_put(&c.seen_m, it->valuestring, (void *)it)) continue;
         const cJSON *tx = cJSON_GetObjectItemCaseSensitive(pj, "text");
         if (tx && !cJSON_IsString(tx) && !cJSON_IsNull(tx))
             st = fke_fail(e, FKE_ERR_FORMAT, "%s: post %s: text must be a string", c.meta_path,

@@ -145,6 +145,8 @@ static fke_status fill_post(const fke_dataset *d, const int32_t *appl, fke_batch
     memcpy(b->boxes + (size_t)i * G * 4, d->boxes + (size_t)p * G * 4, (size_t)G * 4 * sizeof(int32_t));
     memcpy(b->person + (size_t)i * G * 2, d->person + (size_t)p * G * 2, (size_t)G * 2 * sizeof(int32_t));
     b->clean[i] = d->clean[p];
+    const fke_extra *ml = b->ml ? fke_dataset_extra(d, "ml_labels") : NULL;
+    if (ml) memcpy(b->ml + (size_t)i * b->n_ml, ml->v + (size_t)p * b->n_ml, b->n_ml * sizeof(int32_t));
     return FKE_OK;
 }
 
@@ -191,6 +193,7 @@ void fke_batch_free(fke_batch *b)
 {
     free(b->img_x); free(b->crop_x); free(b->n_garments); free(b->tokens); free(b->occ);
     free(b->cat); free(b->attr); free(b->clean); free(b->index); free(b->boxes); free(b->person);
+    free(b->ml);
     memset(b, 0, sizeof *b);
 }
 
@@ -256,6 +259,13 @@ fke_status fke_loader_init(fke_loader *ld, const fke_dataset *ds, int B, int shu
             fke_batch_alloc(&ld->buf[p], B, ds->G, ds->A, ds->L, ds->C, ds->img, ds->crop, e)) {
             fke_loader_free(ld);
             return fke_fail(e, FKE_ERR_NOMEM, "loader: no memory for batches of %d posts", B);
+        }
+        if (ds->n_ml > 0) {
+            ld->buf[p].n_ml = ds->n_ml;
+            if (!(ld->buf[p].ml = calloc((size_t)B * ds->n_ml, sizeof(int32_t)))) {
+                fke_loader_free(ld);
+                return fke_fail(e, FKE_ERR_NOMEM, "loader: no memory for batches of %d posts", B);
+            }
         }
     }
     for (int i = 0; i < ds->N; i++) {

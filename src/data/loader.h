@@ -28,6 +28,9 @@
  * sees it and the model needs no dataset at step time. A garment without a
  * category label keeps its attribute labels.
  *
+ * A dataset with a multi-label block (dataset.h) also fills the batch's ml
+ * (B, n_ml), allocated by fke_loader_init (fke_batch_free frees it).
+ *
  * A dataset in the JPEG store (dataset.h) is decoded in the prefetch thread,
  * post by post (fke_dataset_pixels), over OpenMP with the thread count the
  * caller had at fke_loader_init (a fresh pthread would get OpenMP's default,
@@ -58,6 +61,8 @@ typedef struct {
     /* additions */
     int32_t *boxes;       /* (B, G, 4) */
     int32_t *person;      /* (B, G, 2) */
+    int n_ml;             /* multi-label attributes; 0 and ml NULL when the data has none */
+    int32_t *ml;          /* (B, n_ml) 1 / 0 / -1 unknown: the dataset's extra "ml_labels" */
 } fke_batch;
 
 /* Allocates every field of b, zeroed, for B posts of G garments with A

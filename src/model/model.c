@@ -22,6 +22,8 @@
  *   (zero crop feature), as pack_padded_sequence needs. */
 #include "model/model.h"
 
+#include "model/multilabel.h"
+
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -178,7 +180,9 @@ fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e)
     memset(m->rnn2, -1, sizeof m->rnn2);
     m->emb = m->tfc_w = m->tfc_b = m->cls_w = m->cls_b = m->norm = -1;
     for (int t = 0; t <= FKE_MAX_ATTR; t++) m->theta[t] = -1;
+    m->mcat_w = m->mcat_b = m->mattr_w = m->mattr_b = m->pos_w = -1;
     switch (c->task) {
+    case FKE_TASK_MULTILABEL: FKE_TRY(fke_multilabel_add_params(m, e)); break;
     case FKE_TASK_CLASSIFY: {
         m->cls_w = add_linear(P, e, "fc", c->F, c->n_cat, 1, &m->cls_b);
         m->norm = fke_params_add(P, e, "input.norm", 0, 0, 0, 1, 2);
@@ -256,6 +260,7 @@ fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e)
     fke_rng_seed(&r, c->seed);
     fke_cnn_init_weights(&m->cnn, P, &r);
     switch (c->task) {
+    case FKE_TASK_MULTILABEL: fke_multilabel_init_weights(m, &r); break;
     case FKE_TASK_CLASSIFY: {
         init_linear(P, m->cls_w, m->cls_b, &r);
         if (m->theta[0] >= 0) { /* T = identity until the matrix of t_init is set */
@@ -308,6 +313,7 @@ void fke_model_free(fke_model *m)
     fke_params_free(&m->P);
     fke_arena_free(&m->arena);
     free(m->acts);
+    free(m->mla);
     memset(m, 0, sizeof *m);
 }
 
@@ -454,6 +460,7 @@ fke_status fke_model_forward(fke_model *m, const fke_batch *b, int train, fke_er
 {
     const fke_config *c = &m->cfg;
     fke_model_acts *a = m->acts;
+    if (c->task == FKE_TASK_MULTILABEL) return fke_multilabel_forward(m, b, train, e);
     if (c->task != FKE_TASK_FKE)
         return fke_fail(e, FKE_ERR_ARG, "model: config task is not \"fke\"");
     if (b->G != c->G || b->A != c->n_attr || b->L != c->L || b->img != c->img ||
@@ -637,6 +644,7 @@ static fke_status task_grad(fke_model *m, fke_err *e, const fke_tensor *z, const
 
 fke_status fke_model_loss(fke_model *m, const fke_batch *b, double *loss, fke_err *e)
 {
+    if (m->cfg.task == FKE_TASK_MULTILABEL) return fke_multilabel_loss(m, b, loss, e);
     fke_model_acts *a = m->acts;
     const fke_config *c = &m->cfg;
     int Nv = a->Nv, A = c->n_attr, G = c->G;
@@ -690,6 +698,7 @@ fke_status fke_model_loss(fke_model *m, const fke_batch *b, double *loss, fke_er
 /* ---- backward: the forward's steps in reverse ------------------------------- */
 fke_status fke_model_backward(fke_model *m, const fke_batch *b, fke_err *e)
 {
+    if (m->cfg.task == FKE_TASK_MULTILABEL) return fke_multilabel_backward(m, b, e);
     (void)b;
     const fke_config *c = &m->cfg;
     fke_model_acts *a = m->acts;
@@ -921,6 +930,7 @@ fke_status fke_model_plan(fke_model *m, fke_err *e)
         free(y);
         break;
     }
+    case FKE_TASK_MULTILABEL: st = fke_multilabel_plan_step(m, e); break;
     case FKE_TASK_FKE: {
         fke_batch bt;
         st = fke_batch_alloc(&bt, B, G, A, c->L, c->in_ch, c->img, c->crop, e);

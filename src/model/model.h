@@ -12,7 +12,11 @@
  *
  * Outputs (valid until the next forward): occasion logits (B, n_occ); for the
  * valid garments in (post, slot) order, category logits (Nv, n_cat) and per
- * attribute k logits (Nv, n_val[k]); gidx[v] = post * G + slot. */
+ * attribute k logits (Nv, n_val[k]); gidx[v] = post * G + slot.
+ *
+ * Task "multilabel" (model/multilabel.h, DeepFashion) goes through the same
+ * fke_model_forward / _loss / _backward, which hand it to its own wiring:
+ * outputs category logits (Nv, n_cat) and attribute logits ml (Nv, n_ml). */
 #ifndef FKE_MODEL_H
 #define FKE_MODEL_H
 #include "model/cnn.h"
@@ -28,11 +32,13 @@ typedef struct {
     fke_tensor occ;                   /* (B, n_occ) logits */
     fke_tensor cat;                   /* (Nv, n_cat) logits */
     fke_tensor att[FKE_MAX_ATTR];     /* (Nv, n_val[k]) logits */
+    fke_tensor ml;                    /* (Nv, n_ml) task multilabel: attribute logits */
     int32_t *gidx;                    /* (Nv) post * G + slot */
     double task_loss[FKE_N_TASKS];    /* last loss per task (NaN if no valid label) */
 } fke_model_out;
 
 typedef struct fke_model_acts fke_model_acts;
+typedef struct fke_multilabel_acts fke_multilabel_acts; /* multilabel.c */
 
 /* Parts of a step whose wall time fke_model_* accumulate into m->time[]
  * (forward and backward together; the optimiser update is timed by the
@@ -59,6 +65,9 @@ typedef struct {
     int cls_w, cls_b;                 /* task classify: linear (n_cls, F) */
     int norm;                         /* task classify: (2) input mean, std of the training
                                          set (a buffer, saved with the weights) */
+    int mcat_w, mcat_b, mattr_w, mattr_b; /* task multilabel: linears (n_cat, F), (n_ml, F) */
+    int pos_w;                        /* task multilabel: (n_ml) BCE positive weights (a buffer) */
+    fke_multilabel_acts *mla;         /* task multilabel: the step's activations */
     fke_rng rng;                      /* dropout */
     fke_arena arena;                  /* activations of one step */
     fke_model_acts *acts;

@@ -19,9 +19,21 @@
 fke_status fke_check_dataset(const fke_config *c, const fke_dataset *d, fke_err *e)
 {
     const char *path = d->path[0] ? d->path : "dataset";
-    if (c->task != FKE_TASK_FKE)
+    if (c->task == FKE_TASK_CLASSIFY)
         return fke_fail(e, FKE_ERR_CONFIG, "%s: a post dataset, but the config's task is classify",
                         path);
+    if (c->task == FKE_TASK_MULTILABEL) {
+        if (d->n_ml < 1)
+            return fke_fail(e, FKE_ERR_CONFIG, "%s: task multilabel needs multi-label attributes "
+                            "(/names/multilabel, e.g. fke data import deepfashion); this dataset "
+                            "has none", path);
+        NEED(d->G == c->G, "G (garments per post)", d->G, c->G);
+        NEED(d->crop == c->crop, "crop (crop side)", d->crop, c->crop);
+        NEED(d->C == c->in_ch, "C (channels)", d->C, c->in_ch);
+        NEED(d->n_cat == c->n_cat, "n_cat (categories)", d->n_cat, c->n_cat);
+        NEED(d->n_ml == c->n_ml, "n_ml (multi-label attributes, /names/multilabel)", d->n_ml, c->n_ml);
+        return FKE_OK;
+    }
     NEED(d->G == c->G, "G (garments per post)", d->G, c->G);
     NEED(d->A == c->n_attr, "A (attributes)", d->A, c->n_attr);
     NEED(d->L == c->L, "L (caption tokens)", d->L, c->L);
@@ -98,10 +110,89 @@ static void finish(fke_eval_result *r)
     if (counted) r->att_acc_appl /= counted, r->att_f1_appl /= counted;
 }
 
+/* Task multilabel: the truth of garment (post, g) is its true category (else
+ * the clean label); its attribute labels those of the post's first garment. */
+static fke_status evaluate_multilabel(fke_model *m, const fke_dataset *d, fke_eval_result *r,
+                                      fke_err *e)
+{
+    const fke_config *c = &m->cfg;
+    const fke_extra *ty = fke_dataset_extra(d, "ml_type");
+    int M = c->n_ml, nt = d->n_ml_types < FKE_EVAL_ML_TYPES ? d->n_ml_types : FKE_EVAL_ML_TYPES;
+    r->has_ml = 1;
+    r->n_ml_types = nt;
+    for (int t = 0; t < nt; t++)
+        snprintf(r->ml_type_names[t], sizeof r->ml_type_names[t], "%s", d->ml_type_names[t]);
+    fke_recall rec;
+    FKE_TRY(fke_recall_init(&rec, M, ty->v, e));
+    long hit[3] = {0}, n = 0;
+    static const int ks[3] = {1, 3, 5};
+    fke_loader ld;
+    fke_status st = fke_loader_init(&ld, d, c->batch, 0, 0, 0, e);
+    if (st != FKE_OK) {
+        fke_recall_free(&rec);
+        return st;
+    }
+    int G = d->G;
+    float *sc = malloc((size_t)(c->n_cat > M ? c->n_cat : M) * sizeof *sc);
+    if (!sc) st = fke_fail(e, FKE_ERR_NOMEM, "eval: out of memory");
+    for (; st == FKE_OK;) {
+        fke_batch *b;
+        st = fke_loader_next(&ld, &b, e);
+        if (st != FKE_OK || !b) break;
+        int has_garment = 0;
+        for (int i = 0; i < b->B; i++) has_garment |= b->n_garments[i] > 0;
+        if (!has_garment) continue;
+        if ((st = fke_model_forward(m, b, 0, e)) != FKE_OK) break;
+        r->posts += b->B;
+        for (int v = 0; v < m->out.Nv; v++) {
+            int gi = m->out.gidx[v], post = b->index[gi / G], g = gi % G;
+            size_t dg = (size_t)post * G + g;
+            int truth = d->cat_true && d->cat_true[dg] >= 0 ? d->cat_true[dg]
+                        : d->clean[post]                    ? d->cat[dg]
+                                                            : -1;
+            const fke_real *z = m->out.cat.data + (size_t)v * c->n_cat;
+            for (int j = 0; j < c->n_cat; j++) sc[j] = (float)z[j];
+            if (truth >= 0) {
+                int rank = fke_rank_of(sc, c->n_cat, truth);
+                for (int q = 0; q < 3; q++) hit[q] += rank < ks[q];
+                n++;
+                fke_confusion_add(&r->cat, truth, argmax(z, c->n_cat));
+            }
+            if (g == 0) {
+                const fke_real *za = m->out.ml.data + (size_t)v * M;
+                for (int j = 0; j < M; j++) sc[j] = (float)za[j];
+                fke_recall_add(&rec, sc, b->ml + (size_t)(gi / G) * M);
+            }
+            r->garments++;
+        }
+    }
+    fke_loader_free(&ld);
+    free(sc);
+    if (st == FKE_OK) {
+        finish(r);
+        for (int q = 0; q < 3; q++) r->cat_top[q] = n ? (double)hit[q] / n : 0;
+        for (int j = 0; j < FKE_RECALL_NK; j++)
+            for (int t = -1; t < nt; t++) {
+                r->ml_recall[j][1 + t] = fke_recall_pooled(&rec, j, t);
+                r->ml_recall_attr[j][1 + t] = fke_recall_per_attr(&rec, j, t);
+            }
+        for (int a = 0; a < M; a++) {
+            r->ml_positives[0] += rec.pos[a];
+            if (ty->v[a] < nt) r->ml_positives[1 + ty->v[a]] += rec.pos[a];
+        }
+    }
+    fke_recall_free(&rec);
+    return st;
+}
+
 fke_status fke_evaluate(fke_model *m, const fke_dataset *d, fke_eval_result *r, fke_err *e)
 {
     const fke_config *c = &m->cfg;
     FKE_TRY(fke_check_dataset(c, d, e));
+    if (c->task == FKE_TASK_MULTILABEL) {
+        FKE_TRY(init_result(r, c, e));
+        return evaluate_multilabel(m, d, r, e);
+    }
     FKE_TRY(init_result(r, c, e));
     const int32_t *appl; /* NULL or (n_cat, A) */
     FKE_TRY(fke_loader_applicable(d, &appl, e));
@@ -220,6 +311,7 @@ int fke_eval_has_occ(const fke_eval_result *r)
 
 double fke_eval_score(const fke_eval_result *r)
 {
+    if (r->has_ml) return (r->cat_top[1] + (isnan(r->ml_recall[0][0]) ? 0 : r->ml_recall[0][0])) / 2;
     double sum = r->cat_acc;
     int n = 1;
     if (fke_eval_has_occ(r)) sum += r->occ_acc, n++;

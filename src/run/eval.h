@@ -6,6 +6,8 @@
  * array (n_cat, A), also the released FashionKE code's attribute accuracy:
  * only garments whose PREDICTED category admits the attribute count (the
  * plain one, and fke_eval_score, count every garment with a true label).
+ * Task multilabel (DeepFashion): category top-1/3/5, attribute recall@3/@5
+ * per type and overall, macro-F1 and the category confusion matrix.
  * Also the checks that a dataset fits a
  * model's config, made before any training or evaluation starts. */
 #ifndef FKE_EVAL_H
@@ -14,6 +16,7 @@
 #include "run/metrics.h"
 #include "model/model.h"
 
+#define FKE_EVAL_ML_TYPES 8 /* attribute types reported (DeepFashion has 5) */
 typedef struct {
     int n_attr;
     fke_confusion occ, cat, att[FKE_MAX_ATTR];
@@ -28,6 +31,16 @@ typedef struct {
     int has_T;                               /* the data has true transition matrices */
     double T_mae[1 + FKE_MAX_ATTR];          /* category, then each attribute */
     long posts, garments;
+    /* task multilabel (DeepFashion): category top-1/3/5 accuracy over the
+     * garments with a category (ties as fke_rank_of); attribute recall@3/@5
+     * (metrics.h, fke_recall) pooled over the positives and as the mean
+     * over attributes, [0] all attributes, [1 + t] those of type t */
+    int has_ml, n_ml_types;
+    char ml_type_names[FKE_EVAL_ML_TYPES][32];
+    double cat_top[3];                                  /* k = 1, 3, 5 */
+    double ml_recall[FKE_RECALL_NK][1 + FKE_EVAL_ML_TYPES];
+    double ml_recall_attr[FKE_RECALL_NK][1 + FKE_EVAL_ML_TYPES];
+    long ml_positives[1 + FKE_EVAL_ML_TYPES];           /* positive labels counted */
 } fke_eval_result;
 
 /* Checks sizes and label counts of d against the model config c; the message
@@ -45,7 +58,9 @@ fke_status fke_evaluate_images(fke_model *m, const fke_imageset *s, fke_eval_res
 void fke_eval_result_free(fke_eval_result *r);
 /* One number to pick the best checkpoint: mean of the accuracies present
  * (the plain att_acc, never the applicable one). Occasion counts only when
- * the data has an occasion label (fke_eval_has_occ): DeepFashion2 has none. */
+ * the data has an occasion label (fke_eval_has_occ): DeepFashion2 has none.
+ * Task multilabel: the mean of category top-3 accuracy and overall
+ * attribute recall@3 (pooled). */
 double fke_eval_score(const fke_eval_result *r);
 /* Whether the evaluated posts carried any occasion label. */
 int fke_eval_has_occ(const fke_eval_result *r);

@@ -669,8 +669,9 @@ fke_status fke_extract_run(const fke_extract_opts *o, long *n_posts, fke_err *e)
     FKE_TRY(fke_model_load(&m, o->ckpt, 0, NULL, e));
     if (m.cfg.task != FKE_TASK_FKE) {
         fke_model_free(&m);
-        return fke_fail(e, FKE_ERR_FORMAT, "%s: field config.task is \"classify\"; extraction "
-                        "needs a FashionKE model (task \"fke\")", o->ckpt);
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: field config.task is \"%s\"; extraction "
+                        "needs a FashionKE model (task \"fke\")", o->ckpt,
+                        m.cfg.task == FKE_TASK_CLASSIFY ? "classify" : "multilabel");
     }
     int to_stdout = !o->out || !strcmp(o->out, "-");
     fke_atomic a;

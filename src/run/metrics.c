@@ -4,6 +4,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "core/file.h"
 
 fke_status fke_confusion_init(fke_confusion *c, int n, fke_err *e)
 {
@@ -82,4 +85,107 @@ double fke_matrix_mae(const float *a, const float *b, int n)
     double s = 0;
     for (int i = 0; i < n * n; i++) s += fabs((double)a[i] - (double)b[i]);
     return n ? s / ((double)n * n) : 0.0;
+}
+
+fke_status fke_confusion_write_prf_csv(const fke_confusion *c, char *const *names,
+                                       const char *path, fke_err *e)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return fke_fail(e, FKE_ERR_NOMEM, "%s: no memory for the table", path);
+    fprintf(f, "class,support,predicted,precision,recall,f1\n");
+    for (int k = 0; k < c->n; k++) {
+        long long tp = c->cm[(size_t)k * c->n + k], row = 0, col = 0;
+        for (int j = 0; j < c->n; j++) {
+            row += c->cm[(size_t)k * c->n + j];
+            col += c->cm[(size_t)j * c->n + k];
+        }
+        double p = col ? (double)tp / (double)col : 0, rc = row ? (double)tp / (double)row : 0;
+        double f1 = p + rc > 0 ? 2 * p * rc / (p + rc) : 0;
+        if (names) fprintf(f, "\"%s\"", names[k]);
+        else fprintf(f, "%d", k);
+        fprintf(f, ",%lld,%lld,%.6f,%.6f,%.6f\n", row, col, p, rc, f1);
+    }
+    fclose(f);
+    fke_status st = fke_write_file(path, buf, "table", e);
+    free(buf);
+    return st;
+}
+
+int fke_rank_of(const float *scores, int n, int truth)
+{
+    int r = 0;
+    float s = scores[truth];
+    for (int j = 0; j < n; j++) r += scores[j] > s || (scores[j] == s && j < truth);
+    return r;
+}
+
+const int fke_recall_k[FKE_RECALL_NK] = {3, 5};
+
+fke_status fke_recall_init(fke_recall *r, int M, const int32_t *type, fke_err *e)
+{
+    memset(r, 0, sizeof *r);
+    r->M = M;
+    r->type = calloc((size_t)M, sizeof *r->type);
+    r->pos = calloc((size_t)M, sizeof *r->pos);
+    r->hit = calloc((size_t)M * FKE_RECALL_NK, sizeof *r->hit);
+    r->hit_t = calloc((size_t)M * FKE_RECALL_NK, sizeof *r->hit_t);
+    if (!r->type || !r->pos || !r->hit || !r->hit_t) {
+        fke_recall_free(r);
+        return fke_fail(e, FKE_ERR_NOMEM, "metrics: no memory for recall over %d attributes", M);
+    }
+    if (type) memcpy(r->type, type, (size_t)M * sizeof *type);
+    return FKE_OK;
+}
+
+void fke_recall_free(fke_recall *r)
+{
+    free(r->type);
+    free(r->pos);
+    free(r->hit);
+    free(r->hit_t);
+    memset(r, 0, sizeof *r);
+}
+
+void fke_recall_add(fke_recall *r, const float *scores, const int32_t *labels)
+{
+    int M = r->M, kmax = fke_recall_k[FKE_RECALL_NK - 1];
+    r->n++;
+    for (int a = 0; a < M; a++) {
+        if (labels[a] != 1) continue;
+        r->pos[a]++;
+        int rank = 0, rank_t = 0; /* fke_rank_of among all, and among a's type */
+        for (int j = 0; j < M && rank_t < kmax; j++) {
+            int above = scores[j] > scores[a] || (scores[j] == scores[a] && j < a);
+            rank += above;
+            rank_t += above && r->type[j] == r->type[a];
+        }
+        for (int q = 0; q < FKE_RECALL_NK; q++) {
+            r->hit[(size_t)q * M + a] += rank < fke_recall_k[q];
+            r->hit_t[(size_t)q * M + a] += rank_t < fke_recall_k[q];
+        }
+    }
+}
+
+double fke_recall_pooled(const fke_recall *r, int j, int t)
+{
+    const long long *hit = t < 0 ? r->hit : r->hit_t;
+    long long h = 0, p = 0;
+    for (int a = 0; a < r->M; a++)
+        if (t < 0 || r->type[a] == t) h += hit[(size_t)j * r->M + a], p += r->pos[a];
+    return p ? (double)h / (double)p : NAN;
+}
+
+double fke_recall_per_attr(const fke_recall *r, int j, int t)
+{
+    const long long *hit = t < 0 ? r->hit : r->hit_t;
+    double s = 0;
+    int n = 0;
+    for (int a = 0; a < r->M; a++)
+        if ((t < 0 || r->type[a] == t) && r->pos[a] > 0) {
+            s += (double)hit[(size_t)j * r->M + a] / (double)r->pos[a];
+            n++;
+        }
+    return n ? s / n : NAN;
 }
