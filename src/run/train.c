@@ -1,6 +1,7 @@
 /* train.c - see train.h. */
 #include "run/train.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
 #include <omp.h>
@@ -383,9 +384,82 @@ static fke_status init_model(run *r, const fke_train_opts *o, fke_ckpt_meta *met
     return init_transitions(r, o, e);
 }
 
+/* The files that make a folder a run folder (train.h). */
+static const char *const run_files[] = {"config.json", "metrics.jsonl", "last.h5", "best.h5", NULL};
+
+/* A fresh run's folder: refused when it holds a run, unless o->force, which
+ * removes the old checkpoints (metrics.jsonl and config.json are rewritten). */
+static fke_status check_folder(run *r, const fke_train_opts *o, fke_err *e)
+{
+    char path[600], found[128] = "";
+    for (int i = 0; run_files[i]; i++) {
+        snprintf(path, sizeof path, "%s/%s", r->dir, run_files[i]);
+        if (access(path, F_OK) != 0) continue;
+        if (o->force) {
+            if (i >= 2 && unlink(path) != 0)
+                return fke_fail(e, FKE_ERR_IO, "%s: cannot remove (%s)", path, strerror(errno));
+            continue;
+        }
+        size_t n = strlen(found);
+        snprintf(found + n, sizeof found - n, "%s%s", n ? ", " : "", run_files[i]);
+    }
+    if (!found[0]) return FKE_OK;
+    return fke_fail(e, FKE_ERR_IO,
+                    "%s already holds a run (%s); nothing was changed. Continue it with "
+                    "`fke train --resume %s`, replace it with --force, or train into another "
+                    "folder (--set out_dir=DIR)",
+                    r->dir, found, r->dir);
+}
+
+/* The step a metrics.jsonl line belongs to ("step" or "eval_step"), or -1
+ * for a line that is not a whole JSON object with one (a line cut by a
+ * crash). */
+static long line_step(const char *line, size_t n)
+{
+    cJSON *j = cJSON_ParseWithLength(line, n);
+    if (!j) return -1;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "step");
+    if (!cJSON_IsNumber(v)) v = cJSON_GetObjectItemCaseSensitive(j, "eval_step");
+    long s = cJSON_IsNumber(v) ? (long)v->valuedouble : -1;
+    cJSON_Delete(j);
+    return s;
+}
+
+/* A resume's metrics.jsonl: only the lines of steps 1..s stay (rewritten
+ * atomically); *dropped counts the others. */
+static fke_status trim_metrics(const char *path, long s, long *dropped, fke_err *e)
+{
+    *dropped = 0;
+    if (access(path, F_OK) != 0) return FKE_OK;
+    char *buf;
+    size_t len;
+    FKE_TRY(fke_read_file(path, 0, &buf, &len, e));
+    size_t w = 0;
+    for (size_t a = 0; a < len;) {
+        size_t b = a;
+        while (b < len && buf[b] != '\n') b++;
+        long ls = line_step(buf + a, b - a);
+        size_t next = b < len ? b + 1 : b;
+        if (ls >= 0 && ls <= s) {
+            memmove(buf + w, buf + a, b - a);
+            w += b - a;
+            buf[w++] = '\n';
+        } else if (b > a) {
+            (*dropped)++;
+        }
+        a = next;
+    }
+    buf[w] = 0;
+    fke_status st = *dropped ? fke_write_file(path, buf, "metrics", e) : FKE_OK;
+    free(buf);
+    return st;
+}
+
 /* The run folder, its config.json (every key, defaults included) and
- * metrics.jsonl (appended to on a resume). */
-static fke_status open_outputs(run *r, const fke_train_opts *o, fke_err *e)
+ * metrics.jsonl (on a resume: cut back to the resumed step, then appended
+ * to). */
+static fke_status open_outputs(run *r, const fke_train_opts *o, long s, fke_train_result *out,
+                               fke_err *e)
 {
     char path[600];
     FKE_TRY(fke_mkdir_p(r->dir, e));
@@ -396,6 +470,7 @@ static fke_status open_outputs(run *r, const fke_train_opts *o, fke_err *e)
     free(json);
     FKE_TRY(st);
     snprintf(path, sizeof path, "%s/metrics.jsonl", r->dir);
+    if (o->resume) FKE_TRY(trim_metrics(path, s, &out->metrics_dropped, e));
     r->metrics = fopen(path, o->resume ? "a" : "w");
     if (!r->metrics) return fke_fail(e, FKE_ERR_IO, "%s: cannot write (%s)", path, strerror(errno));
     return FKE_OK;
@@ -449,6 +524,18 @@ static void log_progress(run *r, const fke_train_opts *o, tally *p, long s, long
     p->steps = 0;
 }
 
+/* RUN/name (last.h5, best.h5): the model and the run state after step s. */
+static fke_status save_state(run *r, long s, fke_ckpt_meta *meta, const char *name, fke_err *e)
+{
+    meta->step = s;
+    meta->epoch = (int)(s / r->per_epoch);
+    meta->pos = s;
+    memcpy(meta->rng, r->m.rng.s, sizeof meta->rng);
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", r->dir, name);
+    return fke_model_save(&r->m, path, meta, e);
+}
+
 /* After step s: batch-norm recalibration, the validation and test scores
  * (metrics.jsonl and a progress line), best.h5 when the validation score
  * improves on meta->best, and last.h5. */
@@ -478,18 +565,11 @@ static fke_status eval_and_checkpoint(run *r, const fke_train_opts *o, long s, i
                 line[0][0] && line[1][0] ? "   " : "", line[1]);
         fflush(o->progress);
     }
-    meta->step = s;
-    meta->epoch = (int)(s / r->per_epoch);
-    meta->pos = s;
-    memcpy(meta->rng, r->m.rng.s, sizeof meta->rng);
-    char path[600];
     if (r->has_val && score > meta->best) {
         meta->best = score;
-        snprintf(path, sizeof path, "%s/best.h5", r->dir);
-        FKE_TRY(fke_model_save(&r->m, path, meta, e));
+        FKE_TRY(save_state(r, s, meta, "best.h5", e));
     }
-    snprintf(path, sizeof path, "%s/last.h5", r->dir);
-    return fke_model_save(&r->m, path, meta, e);
+    return save_state(r, s, meta, "last.h5", e);
 }
 
 static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *out, fke_err *e)
@@ -499,7 +579,9 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
     memset(&meta, 0, sizeof meta);
     meta.best = -1;
     snprintf(r->dir, sizeof r->dir, "%s", o->resume ? o->resume : c->out_dir);
+    snprintf(out->dir, sizeof out->dir, "%s", r->dir);
     r->cls = c->task == FKE_TASK_CLASSIFY;
+    if (!o->resume) FKE_TRY(check_folder(r, o, e)); /* before the data: refuse at once */
     fke_set_threads(c->threads);
     FKE_TRY(load_data(r, o, e));
     FKE_TRY(init_model(r, o, &meta, e));
@@ -509,13 +591,19 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
     long total = c->steps > 0 ? c->steps : (long)c->epochs * r->per_epoch;
     long s = meta.step;
     if (s > 0) FKE_TRY(skip_batches(r, s, e));
-    FKE_TRY(open_outputs(r, o, e));
+    out->resumed_from = s;
+    FKE_TRY(open_outputs(r, o, s, out, e));
     if (o->progress) {
         fprintf(o->progress,
-                "training %s (%s, %s) on %s: %ld steps of %d %s, %ld per epoch, %d threads%s\n",
-                c->out_dir, c->preset, r->cls ? "classify" : "fke", c->train_data, total, c->batch,
-                r->cls ? "images" : "posts", r->per_epoch, omp_get_max_threads(),
-                s ? " (resumed)" : "");
+                "training %s (%s, %s) on %s: %ld steps of %d %s, %ld per epoch, %d threads\n",
+                r->dir, c->preset, r->cls ? "classify" : "fke", c->train_data, total, c->batch,
+                r->cls ? "images" : "posts", r->per_epoch, omp_get_max_threads());
+        if (o->resume)
+            fprintf(o->progress,
+                    "resumed from %s/last.h5 at step %ld of %ld (epoch %ld, %ld batches into it); "
+                    "metrics.jsonl kept to step %ld (%ld later lines dropped)\n",
+                    r->dir, s, total, s / r->per_epoch + 1, s % r->per_epoch, s,
+                    out->metrics_dropped);
         fflush(o->progress);
     }
 
@@ -524,6 +612,7 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
     double loss = NAN;
     int eval_every = c->eval_every > 0 ? c->eval_every : (int)r->per_epoch;
     while (s < total) {
+        if (o->stop && *o->stop) break;
         int epoch = (int)(s / r->per_epoch), posts = 0;
         fke_optim opt = {.lr = fke_optim_lr(c->lr, c->lr_gamma, c->lr_step_epochs, epoch),
                          .momentum = c->momentum,
@@ -545,6 +634,22 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
     }
     out->steps = s;
     out->final_loss = loss;
+    if (s < total) { /* stopped: last.h5 at this step, unless nothing was done */
+        out->interrupted = 1;
+        if (s > meta.step) {
+            FKE_TRY(check_weights(r, e));
+            FKE_TRY(save_state(r, s, &meta, "last.h5", e));
+            out->wrote_last = 1;
+        } else {
+            char last[600];
+            snprintf(last, sizeof last, "%s/last.h5", r->dir);
+            out->wrote_last = access(last, R_OK) == 0;
+        }
+        out->seconds = omp_get_wtime() - p.t_start;
+        out->best_score = meta.best;
+        if (o->progress && o->bar) fputc('\n', o->progress);
+        return FKE_OK;
+    }
     out->seconds = omp_get_wtime() - p.t_start;
     out->best_score = meta.best;
     if (o->progress) {
