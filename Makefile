@@ -22,7 +22,7 @@ TEST_BIN = $(TEST_SRC:tests/%.c=$(B)/tests/%)
 # Header dependencies come from the compiler (-MMD -MP), one .d per object.
 DEPFLAGS = -MMD -MP
 
-.PHONY: all deps test gradcheck demo clean asan ubsan help
+.PHONY: all deps test gradcheck demo data clean asan ubsan help
 all: $(B)/fke $(B)/fke-gradcheck
 
 help:
@@ -30,6 +30,7 @@ help:
 	@echo "make            build build/libfke.a, build/fke, build/fke-gradcheck"
 	@echo "make test       install deps, build, run every test; ends 'N passed, N failed'"
 	@echo "make demo       install, build, make FashionKE-synth, train, eval, extract, knowledge"
+	@echo "make data       the data files of the shipped configs (data/synth-*.h5, data/fmnist-*.h5)"
 	@echo "make asan|ubsan build and test with a sanitizer (into build-asan/, build-ubsan/)"
 
 deps:
@@ -68,6 +69,11 @@ gradcheck: $(B)/fke $(B)/fke-gradcheck
 test: deps
 	@$(MAKE) --no-print-directory all $(TEST_BIN)
 	@sh tests/run.sh $(B)
+
+# the data files the shipped configs name (tools/data.sh)
+data: deps
+	@$(MAKE) --no-print-directory all
+	@sh tools/data.sh $(B)
 
 demo: deps
 	@$(MAKE) --no-print-directory all

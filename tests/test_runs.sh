@@ -77,6 +77,31 @@ expect 0 "metrics.jsonl kept to step 250 (6 later lines dropped)" "$F" train --r
 [ "$(dups "$T/run/metrics.jsonl")" -eq 0 ] && ok || bad "metrics.jsonl has duplicate steps after the cut"
 [ "$(steps "$T/run/metrics.jsonl" | tail -n 1)" = 300 ] && ok || bad "metrics.jsonl does not end at step 300"
 
+# ---- model selection: a held-out validation split, best.h5, the test set once ----
+"$F" data synth --split test --posts 40 --seed 2 --out "$T/t.h5" >/dev/null 2>&1 && ok ||
+    bad "fke data synth --split test failed"
+sel() { rm -rf "$T/sel"; "$F" train "$T/c.json" --set out_dir="$T/sel" --set steps=40 \
+        --set eval_every=10 --set test_data="$T/t.h5" "$@" >"$T/out" 2>&1; }
+sel && ok || bad "selection run: $(cat "$T/out")"
+grep -q "validation: [0-9]* posts of the training file held out" "$T/out" && ok ||
+    bad "no held-out validation: $(cat "$T/out")"
+[ -f "$T/sel/best.h5" ] && ok || bad "no best.h5 without val_data"
+best=$(sed -n 's/^best: step \([0-9]*\), validation mean_acc [0-9.]* .*/\1/p' "$T/out")
+[ -n "$best" ] && ok || bad "the end does not say which step was best: $(tail -n 3 "$T/out")"
+# the test set: one line, the last, of best.h5 at the best step
+[ "$(grep -c '"test"' "$T/sel/metrics.jsonl")" -eq 1 ] && ok || bad "the test set was evaluated more than once"
+tail -n 1 "$T/sel/metrics.jsonl" | grep -q "^{\"final_test\": \"best.h5\", \"best_step\": $best, \"test\"" && ok ||
+    bad "last metrics line: $(tail -n 1 "$T/sel/metrics.jsonl")"
+grep -q "test: .* of best.h5 (step $best), the test set's only evaluation" "$T/out" && ok ||
+    bad "no final test line: $(tail -n 2 "$T/out")"
+sel --set test_every=20 && [ "$(grep -c '"test"' "$T/sel/metrics.jsonl")" -eq 3 ] && ok ||
+    bad "test_every 20 of 40 steps: $(grep -c '"test"' "$T/sel/metrics.jsonl") test lines, want 2 + the final one"
+sel --set select=occ_acc && grep -q '"select":[[:space:]]*"occ_acc"' "$T/sel/config.json" && grep -q "validation occ_acc" "$T/out" &&
+    ok || bad "select=occ_acc not in config.json or not used: $(tail -n 3 "$T/out")"
+sel --set val_split=0 && [ -f "$T/sel/best.h5" ] && grep -q "no validation data.*best.h5 is the last evaluated model, step 40" "$T/out" &&
+    ok || bad "val_split 0: $(tail -n 3 "$T/out")"
+expect 1 "key \"select\": task classify has no occasion" "$F" train "$T/c.json" --set task=classify --set select=att_acc
+
 # ---- a run folder without a checkpoint ------------------------------------------
 mkdir -p "$T/nock" && cp "$T/full/config.json" "$T/nock/"
 expect 1 "$T/nock has no checkpoint (no last.h5).*fke train $T/nock/config.json --force" \

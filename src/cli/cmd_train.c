@@ -99,6 +99,18 @@ int fke_cmd_train(int argc, char **argv)
         fprintf(stderr, "fke train: %s\n", e.msg);
         return 1;
     }
+    /* a data file that is not there: say what makes it, before any work */
+    const char *keys[3] = {"train_data", "val_data", "test_data"};
+    const char *paths[3] = {cfg.train_data, cfg.val_data, cfg.test_data};
+    for (int i = 0; i < 3; i++)
+        if (paths[i][0] && access(paths[i], F_OK) != 0) {
+            fprintf(stderr, "fke train: %s (key %s%s%s) does not exist. The data of the shipped "
+                    "configs (data/synth-*.h5, data/fmnist-*.h5) is made by `make data` "
+                    "(tools/data.sh); FashionKE-synth of other sizes by `fke data synth --out "
+                    "FILE`%s\n", paths[i], keys[i], cfg_path ? " of " : "",
+                    cfg_path ? cfg_path : "", cfg_path ? "; a config's paths are its folder's" : "");
+            return 1;
+        }
     fke_train_opts o = {.resume = resume, .progress = quiet ? NULL : stderr,
                         .bar = !quiet && isatty(fileno(stderr)), .force = force,
                         .stop = &stop_signal};

@@ -57,6 +57,12 @@ fke_status fke_read_file(const char *path, size_t max, char **buf, size_t *len, 
 struct cJSON;
 fke_status fke_read_json(const char *path, size_t max, struct cJSON **root, fke_err *e);
 
+/* rel as a path from the folder that holds file (a config's data paths are
+ * its folder's): rel itself when it is absolute or empty or file names no
+ * folder, else FOLDER/rel with "." and "DIR/.." parts folded lexically
+ * ("configs/../data/x.h5" is "data/x.h5"). out has n bytes. */
+fke_status fke_path_beside(const char *file, const char *rel, char *out, size_t n, fke_err *e);
+
 /* mkdir -p: creates dir and every missing parent. */
 fke_status fke_mkdir_p(const char *dir, fke_err *e);
 #endif
