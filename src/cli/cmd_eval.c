@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "core/file.h"
 #include "model/model_io.h"
 #include "run/eval.h"
 
@@ -67,6 +68,12 @@ int fke_cmd_eval(int argc, char **argv)
         else strcpy(dir, ".");
     }
     fke_err e = {{0}};
+    /* the folder first: a bad --out fails before the work, not after it */
+    if (out && fke_mkdir_p(dir, &e) != FKE_OK) {
+        fprintf(stderr, "fke eval: --out %s: %s (--out names the folder for the confusion "
+                "matrices)\n", out, e.msg);
+        return 1;
+    }
     fke_model m;
     if (fke_model_load(&m, ckpt, 0, NULL, &e) != FKE_OK) {
         fprintf(stderr, "fke eval: %s\n", e.msg);
@@ -88,10 +95,6 @@ int fke_cmd_eval(int argc, char **argv)
         goto done;
     }
     /* the confusion matrices first: a run that cannot write them prints no result */
-    if (out && mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "fke eval: cannot create the folder %s: %s\n", dir, strerror(errno));
-        goto done;
-    }
     if (write_confusions(&r, cls ? NULL : &d, dir, &e)) {
         fprintf(stderr, "fke eval: %s\n", e.msg);
         goto done;
