@@ -22,11 +22,12 @@ TEST_BIN = $(TEST_SRC:tests/%.c=$(B)/tests/%)
 # Header dependencies come from the compiler (-MMD -MP), one .d per object.
 DEPFLAGS = -MMD -MP
 
-.PHONY: all deps test gradcheck demo data clean asan ubsan help
+.PHONY: all deps deps-python test gradcheck demo data clean asan ubsan help
 all: $(B)/fke $(B)/fke-gradcheck
 
 help:
 	@echo "make deps       install Debian packages fke needs (idempotent)"
+	@echo "make deps-python  python3-torch, -torchvision, -h5py, -onnx for tools/*.py (not for make test)"
 	@echo "make            build build/libfke.a, build/fke, build/fke-gradcheck"
 	@echo "make test       install deps, build, run every test; ends 'N passed, N failed'"
 	@echo "make demo       install, build, make FashionKE-synth, train, eval, extract, knowledge"
@@ -35,6 +36,11 @@ help:
 
 deps:
 	@sh tools/deps.sh
+
+# Debian's PyTorch, torchvision, h5py and ONNX for the scripts in tools/ (the
+# PyTorch references, benchmarks and weight import); make test never needs them
+deps-python:
+	@sh tools/deps.sh python
 
 $(B)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
