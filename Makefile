@@ -2,8 +2,8 @@
 CC      ?= gcc
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g -Wall -Wextra -std=c11 -fopenmp -D_GNU_SOURCE
-CPPFLAGS = -Isrc -I/usr/include/hdf5/serial
-LDLIBS   = -lopenblas -lhdf5_serial -lpng -ljpeg -lcjson -lz -lm
+CPPFLAGS = -Isrc -I/usr/include/hdf5/serial -I/usr/include/cairo
+LDLIBS   = -lopenblas -lhdf5_serial -lpng -ljpeg -lcjson -lz -lm -lcairo
 B        = build
 
 # src/ is layered (src/README.md): cli -> run -> model -> nn -> core, and
