@@ -11,9 +11,12 @@
 #include "core/file.h"
 #include "model/model_io.h"
 #include "run/eval.h"
+#include "run/report.h"
 
 static const char usage[] =
-    "fke eval CHECKPOINT.h5 DATA.h5 [--out DIR] [--json]\n"
+    "fke eval CHECKPOINT.h5 DATA.h5 [--out DIR] [--report DIR] [--json]\n"
+    "  --report DIR: per task, report_TASK.csv (precision, recall, F1, support of\n"
+    "  every class) and confusion_TASK.png (the confusion matrix as a heat map).\n"
     "  Accuracy and macro-F1 of occasion, category and attributes (docs/model.md\n"
     "  \"Metrics\"), confusion matrices to DIR/confusion_*.csv (default: the\n"
     "  checkpoint's folder), and the learned transition matrices against the\n"
@@ -50,11 +53,12 @@ static int write_confusions(const fke_eval_result *r, const fke_dataset *d, cons
 
 int fke_cmd_eval(int argc, char **argv)
 {
-    const char *pos[2], *out = NULL;
+    const char *pos[2], *out = NULL, *report = NULL;
     int json = 0;
     const fke_cli_opt opts[] = {
         {"--out", "DIR", FKE_CLI_STR, .dst = &out},
         {"--json", NULL, FKE_CLI_FLAG, .dst = &json},
+        {"--report", "DIR", FKE_CLI_STR, .dst = &report},
         {0}};
     const fke_cli cli = {"fke eval", usage, opts, "CHECKPOINT.h5 DATA.h5", 2, 2, pos, NULL};
     int rc = fke_cli_parse(&cli, argc, argv);
@@ -72,6 +76,10 @@ int fke_cmd_eval(int argc, char **argv)
     if (out && fke_mkdir_p(dir, &e) != FKE_OK) {
         fprintf(stderr, "fke eval: --out %s: %s (--out names the folder for the confusion "
                 "matrices)\n", out, e.msg);
+        return 1;
+    }
+    if (report && fke_mkdir_p(report, &e) != FKE_OK) {
+        fprintf(stderr, "fke eval: --report %s: %s\n", report, e.msg);
         return 1;
     }
     fke_model m;
@@ -98,6 +106,15 @@ int fke_cmd_eval(int argc, char **argv)
     if (write_confusions(&r, cls ? NULL : &d, dir, &e)) {
         fprintf(stderr, "fke eval: %s\n", e.msg);
         goto done;
+    }
+    if (report) {
+        fke_report_names nm = {.occ = d.occ_names, .cat = cls ? s.class_names : d.cat_names,
+                               .attr = d.attr_names};
+        for (int k = 0; !cls && d.val_names && k < d.A && k < FKE_MAX_ATTR; k++) nm.val[k] = d.val_names[k];
+        if (fke_report_write(&r, &nm, report, &e) != FKE_OK) {
+            fprintf(stderr, "fke eval: %s\n", e.msg);
+            goto done;
+        }
     }
     if (json) {
         printf("{\"checkpoint\": \"%s\", \"data\": \"%s\", \"posts\": %ld", ckpt, data, r.posts);
