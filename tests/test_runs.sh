@@ -81,7 +81,7 @@ expect 0 "metrics.jsonl kept to step 250 (6 later lines dropped)" "$F" train --r
 "$F" data synth --split test --posts 40 --seed 2 --out "$T/t.h5" >/dev/null 2>&1 && ok ||
     bad "fke data synth --split test failed"
 sel() { rm -rf "$T/sel"; "$F" train "$T/c.json" --set out_dir="$T/sel" --set steps=40 \
-        --set eval_every=10 --set test_data="$T/t.h5" "$@" >"$T/out" 2>&1; }
+        --set eval_every=10 --set bn_recalibrate=1 --set test_data="$T/t.h5" "$@" >"$T/out" 2>&1; }
 sel && ok || bad "selection run: $(cat "$T/out")"
 grep -q "validation: [0-9]* posts of the training file held out" "$T/out" && ok ||
     bad "no held-out validation: $(cat "$T/out")"
@@ -94,6 +94,11 @@ tail -n 1 "$T/sel/metrics.jsonl" | grep -q "^{\"final_test\": \"best.h5\", \"bes
     bad "last metrics line: $(tail -n 1 "$T/sel/metrics.jsonl")"
 grep -q "test: .* of best.h5 (step $best), the test set's only evaluation" "$T/out" && ok ||
     bad "no final test line: $(tail -n 2 "$T/out")"
+# progress: an "evaluating" line before each evaluation, progress lines under 80 columns
+grep -q "^  evaluating at step 10: batch-norm (1 batches), val [0-9]* posts ...$" "$T/out" && ok ||
+    bad "no evaluating line: $(grep evaluating "$T/out")"
+[ "$(grep "^  evaluating\|^  step\|^  eval at" "$T/out" | awk 'length($0) > 79' | wc -l)" -eq 0 ] && ok ||
+    bad "progress lines over 79 columns: $(grep "^  evaluating\|^  step\|^  eval at" "$T/out" | awk 'length($0) > 79')"
 sel --set test_every=20 && [ "$(grep -c '"test"' "$T/sel/metrics.jsonl")" -eq 3 ] && ok ||
     bad "test_every 20 of 40 steps: $(grep -c '"test"' "$T/sel/metrics.jsonl") test lines, want 2 + the final one"
 sel --set select=occ_acc && grep -q '"select":[[:space:]]*"occ_acc"' "$T/sel/config.json" && grep -q "validation occ_acc" "$T/out" &&

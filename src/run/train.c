@@ -330,7 +330,7 @@ static fke_status evaluate(run *r, int which, fke_eval_result *res, fke_err *e)
 static void describe(char *buf, size_t n, const char *name, const fke_eval_result *res)
 {
     if (res->occ.cm)
-        snprintf(buf, n, "%s: occasion %.3f  category %.3f  attributes %.3f", name, res->occ_acc,
+        snprintf(buf, n, "%s: occasion %.3f category %.3f attributes %.3f", name, res->occ_acc,
                  res->cat_acc, res->att_acc);
     else
         snprintf(buf, n, "%s: accuracy %.4f  macro-F1 %.4f", name, res->cat_acc, res->cat_f1);
@@ -543,13 +543,15 @@ static void log_progress(run *r, const fke_train_opts *o, tally *p, long s, long
         char eta[32];
         fmt_time(eta, sizeof eta, left);
         if (o->bar) {
-            int w = 24, fill = (int)(w * (double)s / total);
-            char bar[32];
+            /* one line under 80 columns, so a terminal never wraps it */
+            int w = 12, fill = (int)(w * (double)s / total);
+            char bar[32], line[160];
             for (int i = 0; i < w; i++) bar[i] = i < fill ? '#' : '-';
             bar[w] = 0;
-            fprintf(o->progress, "\r  epoch %d/%ld [%s] %3d%%  step %ld/%ld  loss %.4f  %.1f %s/s  ETA %s   ",
-                    epoch + 1, (total + r->per_epoch - 1) / r->per_epoch, bar,
-                    (int)(100.0 * s / total), s, total, loss, rate, unit, eta);
+            snprintf(line, sizeof line, "ep %d/%ld [%s] %3d%% %ld/%ld loss %.4f %.0f %s/s ETA %s",
+                     epoch + 1, (total + r->per_epoch - 1) / r->per_epoch, bar,
+                     (int)(100.0 * s / total), s, total, loss, rate, r->cls ? "img" : "posts", eta);
+            fprintf(o->progress, "\r%-79.79s", line);
         } else {
             fprintf(o->progress, "  step %ld/%ld  epoch %d  loss %.4f  lr %.3g  %.1f %s/s  ETA %s\n",
                     s, total, epoch + 1, loss, lr, rate, unit, eta);
@@ -582,6 +584,19 @@ static fke_status eval_and_checkpoint(run *r, const fke_train_opts *o, long s, i
                                       int with_test, fke_ckpt_meta *meta, fke_train_result *out,
                                       fke_err *e)
 {
+    if (o->progress) { /* evaluation takes a while: say so before it starts */
+        const char *unit = r->cls ? "images" : "posts";
+        char what[160] = "";
+        size_t n = 0;
+        if (r->has_val)
+            n += (size_t)snprintf(what + n, sizeof what - n, ", val %d %s",
+                                  r->cls ? r->ival.N : r->val.N, unit);
+        if (r->has_test && with_test)
+            snprintf(what + n, sizeof what - n, ", test %d %s", r->cls ? r->itest.N : r->test.N, unit);
+        fprintf(o->progress, "%s  evaluating at step %ld: batch-norm (%d batches)%s ...\n",
+                o->bar ? "\n" : "", s, r->cfg.bn_recalibrate, what);
+        fflush(o->progress);
+    }
     fke_status st = recalibrate(r, e);
     if (st == FKE_OK) st = check_weights(r, e);
     if (st != FKE_OK) return stopped(r, s, epoch, st, e);
@@ -609,9 +624,10 @@ static fke_status eval_and_checkpoint(run *r, const fke_train_opts *o, long s, i
     fprintf(r->metrics, ", \"best_step\": %ld}\n", r->best_step);
     fflush(r->metrics);
     if (o->progress && (line[0][0] || line[1][0])) {
-        fprintf(o->progress, "%s  eval at step %ld: %s%s%s%s\n", o->bar ? "\n" : "", s, line[0],
-                line[0][0] && line[1][0] ? "   " : "", line[1],
-                r->has_val && better ? "  (best so far)" : "");
+        for (int which = 0; which < 2; which++) /* a line each: under 80 columns */
+            if (line[which][0])
+                fprintf(o->progress, "  eval at step %ld: %s%s\n", s, line[which],
+                        !which && better ? " (best)" : "");
         fflush(o->progress);
     }
     if (better) {
