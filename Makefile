@@ -86,7 +86,7 @@ demo: deps
 	@sh tools/demo.sh $(B)
 
 asan:
-	$(MAKE) B=build-asan OPT="-O1 -fsanitize=address -fno-omit-frame-pointer" test
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp $(MAKE) B=build-asan OPT="-O1 -fsanitize=address -fno-omit-frame-pointer" test
 ubsan:
 	$(MAKE) B=build-ubsan OPT="-O1 -fsanitize=undefined -fno-sanitize-recover" test
 

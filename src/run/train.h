@@ -11,7 +11,11 @@
  *
  * A run folder (cfg->out_dir) holds: config.json (every key, defaults
  * included, with the final sizes), metrics.jsonl (one line per logged step
- * and per evaluation), last.h5, best.h5 (when there is validation data). The
+ * and per evaluation, then the final test line), last.h5, best.h5 (always:
+ * by the config's select score on val_data, or on the val_split held out of
+ * the training file by data/split.h's rule; with neither, the last evaluated
+ * model). The test set is evaluated once, on best.h5 after the last step,
+ * plus every test_every steps when that is set. The
  * checkpoints also hold the training set's label names, vocabulary and input
  * preprocessing (/names, model/checkpoint.h). */
 #ifndef FKE_TRAIN_H
