@@ -40,7 +40,7 @@ echo "$out" | grep -q "max rel err" && bad "gradcheck printed its table head: $o
 
 # eval --out FILE: refused before the checkpoint is even read
 : > "$T/file"
-expect 1 "fke eval: --out $T/file: $T/file: exists and is not a folder" "$F" eval "$T/no-such.h5" "$T/d.h5" --out "$T/file"
-expect 0 "occasion" "$F" eval "$T/run/last.h5" "$T/d.h5" --out "$T/new/folder"
-[ -f "$T/new/folder/confusion_occasion.csv" ] && ok || bad "eval --out made no CSVs: $(ls "$T/new/folder" 2>&1)"
+expect 1 "fke eval: --out $T/file: exists and is not a folder" "$F" eval "$T/no-such.h5" "$T/d.h5" --out "$T/file"
+expect 0 "occasion" "$F" eval "$T/run/last.h5" "$T/d.h5" --out "$T/newfolder"
+[ -f "$T/newfolder/confusion_occasion.csv" ] && ok || bad "eval --out made no CSVs: $(ls "$T/newfolder" 2>&1)"
 echo "RESULT $p $f"

@@ -73,9 +73,14 @@ int fke_cmd_eval(int argc, char **argv)
     }
     fke_err e = {{0}};
     /* the folder first: a bad --out fails before the work, not after it */
-    if (out && fke_mkdir_p(dir, &e) != FKE_OK) {
-        fprintf(stderr, "fke eval: --out %s: %s (--out names the folder for the confusion "
-                "matrices)\n", out, e.msg);
+    struct stat sb;
+    if (out && mkdir(dir, 0777) != 0 && errno != EEXIST) { /* one level: a typo's parent is not made */
+        fprintf(stderr, "fke eval: cannot create the folder %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    if (out && (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
+        fprintf(stderr, "fke eval: --out %s: exists and is not a folder (--out names the folder "
+                "for the confusion matrices)\n", out);
         return 1;
     }
     if (report && fke_mkdir_p(report, &e) != FKE_OK) {
