@@ -2,8 +2,8 @@
 CC      ?= gcc
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g -Wall -Wextra -std=c11 -fopenmp -D_GNU_SOURCE
-CPPFLAGS = -Isrc -I/usr/include/hdf5/serial
-LDLIBS   = -lopenblas -lhdf5_serial -lpng -ljpeg -lcjson -lz -lm -lprotobuf-c
+CPPFLAGS = -Isrc -I/usr/include/hdf5/serial -I/usr/include/cairo
+LDLIBS   = -lopenblas -lhdf5_serial -lpng -ljpeg -lcjson -lz -lm -lprotobuf-c -lcairo
 B        = build
 
 # src/ is layered (src/README.md): cli -> run -> model -> nn -> core, and
@@ -22,18 +22,25 @@ TEST_BIN = $(TEST_SRC:tests/%.c=$(B)/tests/%)
 # Header dependencies come from the compiler (-MMD -MP), one .d per object.
 DEPFLAGS = -MMD -MP
 
-.PHONY: all deps test gradcheck demo clean asan ubsan help
+.PHONY: all deps deps-python test gradcheck demo data clean asan ubsan help
 all: $(B)/fke $(B)/fke-gradcheck
 
 help:
 	@echo "make deps       install Debian packages fke needs (idempotent)"
+	@echo "make deps-python  python3-torch, -torchvision, -h5py, -onnx for tools/*.py (not for make test)"
 	@echo "make            build build/libfke.a, build/fke, build/fke-gradcheck"
 	@echo "make test       install deps, build, run every test; ends 'N passed, N failed'"
 	@echo "make demo       install, build, make FashionKE-synth, train, eval, extract, knowledge"
+	@echo "make data       the data files of the shipped configs (data/synth-*.h5, data/fmnist-*.h5)"
 	@echo "make asan|ubsan build and test with a sanitizer (into build-asan/, build-ubsan/)"
 
 deps:
 	@sh tools/deps.sh
+
+# Debian's PyTorch, torchvision, h5py and ONNX for the scripts in tools/ (the
+# PyTorch references, benchmarks and weight import); make test never needs them
+deps-python:
+	@sh tools/deps.sh python
 
 $(B)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
@@ -83,12 +90,17 @@ test: deps
 	@$(MAKE) --no-print-directory all $(TEST_BIN)
 	@sh tests/run.sh $(B)
 
+# the data files the shipped configs name (tools/data.sh)
+data: deps
+	@$(MAKE) --no-print-directory all
+	@sh tools/data.sh $(B)
+
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh tools/demo.sh $(B)
 
 asan:
-	$(MAKE) B=build-asan OPT="-O1 -fsanitize=address -fno-omit-frame-pointer" test
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp $(MAKE) B=build-asan OPT="-O1 -fsanitize=address -fno-omit-frame-pointer" test
 ubsan:
 	$(MAKE) B=build-ubsan OPT="-O1 -fsanitize=undefined -fno-sanitize-recover" test
 

@@ -70,7 +70,7 @@ one() { # variant seed: train (unless trained before), evaluate best.h5 on the t
         sec=$(sed 's/.*"seconds": \([0-9]*\).*/\1/' $run.json)
     else
         t0=$(date +%s)
-        $FKE train configs/demo.json --quiet $set_v --set threads=${FKE_THREADS:-0} --set seed=$s --set epochs=$EPOCHS \
+        $FKE train configs/demo.json --quiet --force $set_v --set threads=${FKE_THREADS:-0} --set seed=$s --set epochs=$EPOCHS \
             --set lr_step_epochs=$((EPOCHS - 1)) --set train_data=$D/train.h5 \
             --set val_data=$D/val.h5 --set test_data="" --set out_dir=$run > $run.log 2>&1 ||
             { echo "ablation: $variant seed $s failed, see $run.log" >&2; return 1; }

@@ -47,7 +47,7 @@ train() { # train OUT_DIR SEED STEPS DATA [INIT]
         set_lr="--set lr=0.01 --set lr_step_epochs=1"
         init="--set init_from=$5"
     fi
-    nice -n 19 $FKE train configs/demo.json --quiet --set threads=1 --set seed=$2 \
+    nice -n 19 $FKE train configs/demo.json --quiet --force --set val_split=0 --set threads=1 --set seed=$2 \
         --set steps=$3 --set eval_every=$3 --set log_every=1000 $set_lr $init \
         --set train_data=$4 --set val_data= --set test_data= --set out_dir=$1
 }

@@ -60,7 +60,7 @@ if [ -f $R/\$name/last.h5 ] && grep -q '"test"' $R/\$name/metrics.jsonl 2>/dev/n
     echo "  kept \$name (finished earlier)"; exit 0
 fi
 s=\$(date +%s)
-$NICE $FKE train configs/fmnist-best.json --quiet --set threads=1 --set seed=\$seed \\
+$NICE $FKE train configs/fmnist-best.json --quiet --force --set val_split=0 --set threads=1 --set seed=\$seed \\
     --set train_data=\$data --set epochs=$EPOCHS --set lr_step_epochs=$STEP --set lr_gamma=0.1 \\
     --set eval_every=1000000000 --set log_every=1000000 --set out_dir=$R/\$name "\$@" \\
     > $R/\$name.log 2>&1 || { echo "FAILED \$name (see $R/\$name.log)"; exit 1; }

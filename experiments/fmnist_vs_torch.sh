@@ -41,7 +41,7 @@ torch_run() {
         --json $R/torch-s$1.jsonl > $R/torch-s$1.log 2>&1
 }
 fke_run() {
-    $FKE train configs/fmnist.json --quiet --set threads=$THREADS --set seed=$1 --set eval_every=938 \
+    $FKE train configs/fmnist.json --quiet --force --set val_split=0 --set test_every=938 --set threads=$THREADS --set seed=$1 --set eval_every=938 \
         --set out_dir=$R/fke-s$1 > $R/fke-s$1.log 2>&1
 }
 for s in $SEEDS; do
@@ -61,7 +61,7 @@ for s in $SEEDS; do
     echo "seed $s done ($(( $(date +%s) - start )) s)"
 done
 if [ $BEST = 1 ] && ! grep -q '"epoch": 10.0000, "test"' $R/fke-best/metrics.jsonl 2>/dev/null; then
-    $FKE train configs/fmnist-best.json --quiet --set threads=$THREADS --set out_dir=$R/fke-best > $R/fke-best.log 2>&1
+    $FKE train configs/fmnist-best.json --quiet --force --set val_split=0 --set test_every=938 --set threads=$THREADS --set out_dir=$R/fke-best > $R/fke-best.log 2>&1
 fi
 python3 - "$R" "$OUT/fmnist.md" "$THREADS" "$JOBS" "$SEEDS" "$(( $(date +%s) - start ))" <<'PY'
 import json, os, statistics as st, sys, time

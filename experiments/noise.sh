@@ -55,7 +55,7 @@ one() { # ratio correction seed
         sec=$(head -1 $run.json | sed 's/.*"seconds": \([0-9]*\).*/\1/')
     else
         t0=$(date +%s)
-        $FKE train configs/demo.json --quiet --set correction=$corr --set threads=${FKE_THREADS:-0} --set seed=$s \
+        $FKE train configs/demo.json --quiet --force --set correction=$corr --set threads=${FKE_THREADS:-0} --set seed=$s \
             --set epochs=$EPOCHS --set lr_step_epochs=$((EPOCHS - 1)) \
             --set train_data=$D/train-$nr.h5 --set val_data=$D/val.h5 --set test_data="" \
             --set out_dir=$run > $run.log 2>&1 ||

@@ -42,7 +42,7 @@ for s in $subs; do
 done
 
 # ---- usage errors name the option and what it allows -------------------------
-expect 2 "unknown option '--jsn'; options: --out, --json, -h/--help" "$F" eval a.h5 b.h5 --jsn
+expect 2 "unknown option '--jsn'; options: --out, --json, --report, -h/--help" "$F" eval a.h5 b.h5 --jsn
 expect 2 "option --out needs a value" "$F" eval a.h5 b.h5 --out
 expect 2 "missing 'DATA.h5'" "$F" eval a.h5
 expect 2 "unexpected argument 'c.h5'" "$F" eval a.h5 b.h5 c.h5

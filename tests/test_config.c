@@ -148,7 +148,8 @@ static void test_shipped(void)
         FKE_CHECK(s == FKE_OK, "%s: %s", shipped[i], e.msg);
         if (s == FKE_OK) s = fke_config_validate(&c, &e);
         FKE_CHECK(s == FKE_OK, "%s does not validate: %s", shipped[i], e.msg);
-        FKE_CHECK(strncmp(c.out_dir, "runs/", 5) == 0 && c.train_data[0], "%s: out_dir %s",
+        FKE_CHECK(strncmp(c.out_dir, "runs/", 5) == 0 && strncmp(c.train_data, "data/", 5) == 0,
+                  "%s: its ../runs and ../data are the repository's: out_dir %s",
                   shipped[i], c.out_dir);
     }
     fke_config c;

@@ -534,7 +534,7 @@ static void test_synth_crops(const fke_imageset *fm_train, const fke_imageset *f
     fke_config c;
     fke_config_defaults(&c);
     const char *set[] = {"epochs=2", "lr=0.05", "lr_step_epochs=0", "threads=0", "seed=7",
-                         "eval_every=1000000", "log_every=1000"};
+                         "eval_every=1000000", "log_every=1000", "val_split=0"};
     for (size_t i = 0; i < sizeof set / sizeof set[0]; i++)
         FKE_CHECK(fke_config_set(&c, set[i], &e) == FKE_OK, "--set %s: %s", set[i], e.msg);
     snprintf(c.train_data, sizeof c.train_data, "%s", tr);

@@ -392,7 +392,7 @@ static double acc_of(const fke_imageset *noisy, const fke_imageset *test, const 
     snprintf(c.train_data, sizeof c.train_data, "%s", fke_test_path("bnoisy.h5"));
     snprintf(c.out_dir, sizeof c.out_dir, "%s", fke_test_path("b"));
     fke_err e = {{0}};
-    fke_train_opts o = {.progress = NULL};
+    fke_train_opts o = {.progress = NULL, .force = 1}; /* one scratch run folder for every call */
     fke_train_result r;
     if (fke_train(&c, &o, &r, &e) != FKE_OK) {
         printf("  %s\n", e.msg);

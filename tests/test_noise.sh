@@ -35,7 +35,7 @@ expect 1 "larger than the pool" "$F" query "$T/run/last.h5" "$T/d.h5" --strategy
 expect 1 "budget" "$F" query "$T/run/last.h5" "$T/d.h5" --strategy least --budget 0
 expect 1 "none.h5" "$F" query "$T/run/last.h5" "$T/none.h5" --strategy least --budget 3
 expect 1 "none.ckpt" "$F" query "$T/none.ckpt" "$T/d.h5" --strategy least --budget 3
-expect 2 "usage" "$F" query "$T/run/last.h5" "$T/d.h5" --strategy least
+expect 2 "missing option '--budget K', which is required" "$F" query "$T/run/last.h5" "$T/d.h5" --strategy least
 expect 2 "whole number" "$F" query "$T/run/last.h5" "$T/d.h5" --strategy least --budget many
 echo "noise cli: $p passed, $f failed"
 echo "RESULT $p $f"

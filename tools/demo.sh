@@ -11,12 +11,12 @@ start=$(date +%s)
 step() { echo; echo "== $* ($(( $(date +%s) - start )) s)"; }
 
 step "1/5 FashionKE-synth from Fashion-MNIST garments"
-[ -f data/synth-train.h5 ] || $FKE data synth --split train --posts 4000 --noise-ratio 0.7 --seed 1 --out data/synth-train.h5
-[ -f data/synth-val.h5 ]   || $FKE data synth --split train --posts 500 --noise-ratio 0 --seed 3 --out data/synth-val.h5
-[ -f data/synth-test.h5 ]  || $FKE data synth --split test --posts 1000 --seed 2 --out data/synth-test.h5
+sh tools/data.sh "$B" data
 $FKE data show data/synth-test.h5 --post 0 --out runs/demo-post0.png 2>/dev/null || true
 
 step "2/5 training configs/demo.json (fke-small, noise ratio 0.7, forward correction)"
+# a second demo keeps the first run: runs/demo is moved aside, never overwritten
+[ -e runs/demo ] && mv runs/demo "runs/demo.$(date +%Y%m%d-%H%M%S)" && echo "(the earlier runs/demo was moved aside)"
 $FKE train configs/demo.json
 
 step "3/5 evaluation on the 1000 held-out test posts"

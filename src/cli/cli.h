@@ -107,6 +107,7 @@ int fke_cmd_gradcheck(int argc, char **argv); /* cmd_gradcheck.c */
 int fke_cmd_data(int argc, char **argv);      /* cmd_data.c */
 int fke_cmd_extract(int argc, char **argv);   /* cmd_extract.c */
 int fke_cmd_knowledge(int argc, char **argv); /* cmd_knowledge.c */
+int fke_cmd_plot(int argc, char **argv);      /* cmd_plot.c */
 int fke_cmd_train(int argc, char **argv);     /* cmd_train.c */
 int fke_cmd_eval(int argc, char **argv);      /* cmd_eval.c */
 int fke_cmd_noise(int argc, char **argv);     /* cmd_noise.c */

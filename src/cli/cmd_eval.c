@@ -9,11 +9,15 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "core/file.h"
 #include "model/model_io.h"
 #include "run/eval.h"
+#include "run/report.h"
 
 static const char usage[] =
-    "fke eval CHECKPOINT.h5 DATA.h5 [--out DIR] [--json]\n"
+    "fke eval CHECKPOINT.h5 DATA.h5 [--out DIR] [--report DIR] [--json]\n"
+    "  --report DIR: per task, report_TASK.csv (precision, recall, F1, support of\n"
+    "  every class) and confusion_TASK.png (the confusion matrix as a heat map).\n"
     "  Accuracy and macro-F1 of occasion, category and attributes (docs/model.md\n"
     "  \"Metrics\"), confusion matrices to DIR/confusion_*.csv (default: the\n"
     "  checkpoint's folder), and the learned transition matrices against the\n"
@@ -96,11 +100,12 @@ static void print_multilabel(const fke_eval_result *r, const char *ckpt, const c
 
 int fke_cmd_eval(int argc, char **argv)
 {
-    const char *pos[2], *out = NULL;
+    const char *pos[2], *out = NULL, *report = NULL;
     int json = 0;
     const fke_cli_opt opts[] = {
         {"--out", "DIR", FKE_CLI_STR, .dst = &out},
         {"--json", NULL, FKE_CLI_FLAG, .dst = &json},
+        {"--report", "DIR", FKE_CLI_STR, .dst = &report},
         {0}};
     const fke_cli cli = {"fke eval", usage, opts, "CHECKPOINT.h5 DATA.h5", 2, 2, pos, NULL};
     int rc = fke_cli_parse(&cli, argc, argv);
@@ -114,6 +119,21 @@ int fke_cmd_eval(int argc, char **argv)
         else strcpy(dir, ".");
     }
     fke_err e = {{0}};
+    /* the folder first: a bad --out fails before the work, not after it */
+    struct stat sb;
+    if (out && mkdir(dir, 0777) != 0 && errno != EEXIST) { /* one level: a typo's parent is not made */
+        fprintf(stderr, "fke eval: cannot create the folder %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    if (out && (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
+        fprintf(stderr, "fke eval: --out %s: exists and is not a folder (--out names the folder "
+                "for the confusion matrices)\n", out);
+        return 1;
+    }
+    if (report && fke_mkdir_p(report, &e) != FKE_OK) {
+        fprintf(stderr, "fke eval: --report %s: %s\n", report, e.msg);
+        return 1;
+    }
     fke_model m;
     if (fke_model_load(&m, ckpt, 0, NULL, &e) != FKE_OK) {
         fprintf(stderr, "fke eval: %s\n", e.msg);
@@ -135,10 +155,6 @@ int fke_cmd_eval(int argc, char **argv)
         goto done;
     }
     /* the confusion matrices first: a run that cannot write them prints no result */
-    if (out && mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "fke eval: cannot create the folder %s: %s\n", dir, strerror(errno));
-        goto done;
-    }
     if (write_confusions(&r, cls ? NULL : &d, dir, &e)) {
         fprintf(stderr, "fke eval: %s\n", e.msg);
         goto done;
@@ -148,6 +164,15 @@ int fke_cmd_eval(int argc, char **argv)
     if (r.has_ml && fke_confusion_write_prf_csv(&r.cat, d.cat_names, prf, &e) != FKE_OK) {
         fprintf(stderr, "fke eval: %s\n", e.msg);
         goto done;
+    }
+    if (report) {
+        fke_report_names nm = {.occ = d.occ_names, .cat = cls ? s.class_names : d.cat_names,
+                               .attr = d.attr_names};
+        for (int k = 0; !cls && d.val_names && k < d.A && k < FKE_MAX_ATTR; k++) nm.val[k] = d.val_names[k];
+        if (fke_report_write(&r, &nm, report, &e) != FKE_OK) {
+            fprintf(stderr, "fke eval: %s\n", e.msg);
+            goto done;
+        }
     }
     if (r.has_ml) {
         print_multilabel(&r, ckpt, data, json);

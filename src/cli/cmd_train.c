@@ -1,7 +1,9 @@
 /* cmd_train.c - `fke train`: a model trained from a JSON config, or a run
  * resumed from its last checkpoint (run/train.h). */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -9,23 +11,50 @@
 #include "run/train.h"
 
 static const char usage[] =
-    "fke train CONFIG.json [--set KEY=VALUE ...] [--quiet]\n"
+    "fke train CONFIG.json [--set KEY=VALUE ...] [--force] [--quiet]\n"
     "       fke train --resume RUN_DIR [--set KEY=VALUE ...] [--quiet]\n"
     "  Trains the model of CONFIG (configs/README.md lists every key); the run folder\n"
     "  (out_dir) gets config.json, metrics.jsonl, last.h5 and best.h5. Sizes the config\n"
     "  does not set (n_occ, n_cat, n_val, V, G, img, crop, L, in_ch) are the training\n"
     "  data's; a set one must agree with it. Checkpoints keep the data's label names.\n"
     "  --resume continues RUN_DIR/last.h5 with its own config (e.g. --set epochs=8\n"
-    "  to train longer); the result equals an uninterrupted run.\n";
+    "  to train longer); the result equals an uninterrupted run. An out_dir that\n"
+    "  already holds a run is refused; --force replaces it.\n"
+    "  Ctrl-C (SIGINT) or SIGTERM: the current step ends, last.h5 is written and the\n"
+    "  command says how to resume (exit status 130 or 143); a second Ctrl-C quits at once.\n";
+
+/* The one piece of global state of the program: what a signal handler may
+ * touch. The training loop reads it through fke_train_opts.stop. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+    static const char msg[] = "\nfke train: stopping after the current step (again: quit at once)\n";
+    stop_signal = sig;
+    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)w;
+}
+
+static void catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND; /* a second signal gets the default: quit now */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
 
 int fke_cmd_train(int argc, char **argv)
 {
     const char *cfg_path = NULL, *resume = NULL;
     fke_cli_list sets = {.n = 0};
-    int quiet = 0;
+    int quiet = 0, force = 0;
     const fke_cli_opt opts[] = {
         {"--set", "KEY=VALUE", FKE_CLI_LIST, .dst = &sets},
         {"--resume", "RUN_DIR", FKE_CLI_STR, .dst = &resume},
+        {"--force", NULL, FKE_CLI_FLAG, .dst = &force},
         {"--quiet", NULL, FKE_CLI_FLAG, .dst = &quiet},
         {0}};
     const fke_cli cli = {"fke train", usage, opts, "CONFIG.json", 0, 1, &cfg_path, NULL};
@@ -37,6 +66,8 @@ int fke_cmd_train(int argc, char **argv)
                          : "missing 'CONFIG.json' (or --resume RUN_DIR)", usage);
         return 2;
     }
+    if (resume && force)
+        return fke_cli_usage_error(&cli, "--force is for a fresh run; --resume continues RUN_DIR");
     fke_err e = {{0}};
     fke_config cfg;
     fke_config_defaults(&cfg);
@@ -44,6 +75,18 @@ int fke_cmd_train(int argc, char **argv)
     if (resume) {
         char path[600], *json = NULL;
         snprintf(path, sizeof path, "%s/last.h5", resume);
+        if (access(path, F_OK) != 0) {
+            char cj[600];
+            snprintf(cj, sizeof cj, "%s/config.json", resume);
+            if (access(cj, R_OK) == 0)
+                fprintf(stderr, "fke train: %s has no checkpoint (no last.h5): the run stopped "
+                        "before its first one, so there is nothing to resume; start it again "
+                        "with `fke train %s --force`\n", resume, cj);
+            else
+                fprintf(stderr, "fke train: %s has no checkpoint (no last.h5) and no config.json: "
+                        "not a run folder\n", resume);
+            return 1;
+        }
         st = fke_checkpoint_read_config(path, &json, &e);
         if (st == FKE_OK) st = fke_config_from_json(&cfg, json, path, &e);
         free(json);
@@ -56,13 +99,38 @@ int fke_cmd_train(int argc, char **argv)
         fprintf(stderr, "fke train: %s\n", e.msg);
         return 1;
     }
+    /* a data file that is not there: say what makes it, before any work */
+    const char *keys[3] = {"train_data", "val_data", "test_data"};
+    const char *paths[3] = {cfg.train_data, cfg.val_data, cfg.test_data};
+    for (int i = 0; i < 3; i++)
+        if (paths[i][0] && access(paths[i], F_OK) != 0) {
+            fprintf(stderr, "fke train: %s (key %s%s%s) does not exist. The data of the shipped "
+                    "configs (data/synth-*.h5, data/fmnist-*.h5) is made by `make data` "
+                    "(tools/data.sh); FashionKE-synth of other sizes by `fke data synth --out "
+                    "FILE`; a real dataset by `fke data import fashionke|deepfashion2|deepfashion` "
+                    "(datasets/README.md)%s\n", paths[i], keys[i], cfg_path ? " of " : "",
+                    cfg_path ? cfg_path : "", cfg_path ? "; a config's paths are its folder's" : "");
+            return 1;
+        }
     fke_train_opts o = {.resume = resume, .progress = quiet ? NULL : stderr,
-                        .bar = !quiet && isatty(fileno(stderr))};
+                        .bar = !quiet && isatty(fileno(stderr)), .force = force,
+                        .stop = &stop_signal};
+    catch_signals();
     fke_train_result res;
     st = fke_train(&cfg, &o, &res, &e);
     if (st != FKE_OK) {
         fprintf(stderr, "fke train: %s\n", e.msg);
         return 1;
+    }
+    if (res.interrupted) {
+        const char *name = stop_signal == SIGTERM ? "SIGTERM" : "SIGINT";
+        if (res.wrote_last)
+            fprintf(stderr, "fke train: stopped by %s after step %ld; %s/last.h5 holds it; "
+                    "continue with `fke train --resume %s`\n", name, res.steps, res.dir, res.dir);
+        else
+            fprintf(stderr, "fke train: stopped by %s before the first step; no checkpoint "
+                    "was written\n", name);
+        return 128 + (stop_signal == SIGTERM ? SIGTERM : SIGINT);
     }
     return 0;
 }

@@ -20,6 +20,7 @@ static const fke_command commands[] = {
     {"data", fke_cmd_data, "make, import and show datasets"},
     {"extract", fke_cmd_extract, "posts (dataset or PNG + boxes) to JSON lines of knowledge"},
     {"knowledge", fke_cmd_knowledge, "aggregate extractions: occasion x category, attributes, co-occurrence"},
+    {"plot", fke_cmd_plot, "curves of runs: loss, learning rate, validation accuracy (PNG, SVG)"},
     {"train", fke_cmd_train, "train a model from a JSON config (or --resume a run)"},
     {"eval", fke_cmd_eval, "accuracy, macro-F1, confusion matrices and T error of a checkpoint"},
     {"noise", fke_cmd_noise, "estimate the label-transition matrices (clean/machine overlap or anchor points)"},

@@ -190,7 +190,8 @@ int fke_cli_parse(const fke_cli *c, int argc, char **argv)
             char what[128];
             const fke_cli_opt *o = &c->opts[k];
             snprintf(what, sizeof what, "%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
-            return missing(c, "option ", what, (int)strlen(what));
+            /* one line that names it, not a usage the eye has to search */
+            return fke_cli_usage_error(c, "missing option '%s', which is required", what);
         }
     return FKE_CLI_RUN;
 }

@@ -34,7 +34,7 @@
 _Static_assert(sizeof(fke_context_mode) == sizeof(int) && sizeof(fke_cnn_kind) == sizeof(int) &&
                    sizeof(fke_correction_mode) == sizeof(int) &&
                    sizeof(fke_cell_kind) == sizeof(int) && sizeof(fke_opt_kind) == sizeof(int) &&
-                   sizeof(fke_task_kind) == sizeof(int),
+                   sizeof(fke_task_kind) == sizeof(int) && sizeof(fke_select_kind) == sizeof(int),
                "enum fields must be int-sized");
 /* The value lists below are indexed by these enums. */
 _Static_assert(FKE_CTX_ALL == 0 && FKE_CTX_VISUAL == 1 && FKE_CTX_TASK == 2 && FKE_CTX_NONE == 3,
@@ -47,8 +47,8 @@ _Static_assert(FKE_TASK_FKE == 0 && FKE_TASK_CLASSIFY == 1 && FKE_TASK_MULTILABE
                "task values");
 #if defined(__x86_64__) || defined(__aarch64__)
 /* Guard against a field added to fke_config and forgotten here: when this
- * fires, add the field to keys[] (and configs/README.md), then update 3472. */
-_Static_assert(sizeof(fke_config) == 3472,
+ * fires, add the field to keys[] (and configs/README.md), then update 3488. */
+_Static_assert(sizeof(fke_config) == 3488,
                "fke_config changed: add the new field to keys[] in config.c");
 #endif
 
@@ -92,6 +92,7 @@ static const char *const v_cell[] = {"lstm", "gru", NULL};
 static const char *const v_cnn[] = {"small", "resnet18", NULL};
 static const char *const v_optimizer[] = {"sgd", "adam", NULL};
 static const char *const v_task[] = {"fke", "classify", "multilabel", NULL};
+static const char *const v_select[] = {"mean_acc", "mean_f1", "occ_acc", "cat_acc", "att_acc", NULL};
 
 #define OFF(f) offsetof(fke_config, f)
 #define BIG 1e300
@@ -199,6 +200,12 @@ static const key_def keys[] = {
     STR("val_data", val_data, 0, "", "val,valid_data,val_path",
         "Validation set (HDF5); \"\" for none."),
     STR("test_data", test_data, 0, "", "test,test_path", "Test set (HDF5); \"\" for none."),
+    REAL("val_split", val_split, 0, 0, 0.9, 0, "0.1", "holdout,val_fraction,validation_split",
+         "Without val_data: this fraction of the training set's clean posts (all posts when "
+         "every post is clean or every one machine-labelled; all images for task classify) is "
+         "held out for validation, drawn with a fixed seed (the same posts for every run "
+         "seed), at least 1 and never the whole pool; 0 holds nothing out (best.h5 is then "
+         "the last evaluated model)."),
     /* optimisation */
     ENUM("optimizer", optimizer, v_optimizer, "sgd", "optim,opt,optimiser", "Optimiser."),
     INT("epochs", epochs, 0, 1e6, "12", "n_epochs,num_epochs,epoch",
@@ -237,6 +244,14 @@ static const key_def keys[] = {
         "Threads; 0 = all cores."),
     INT("eval_every", eval_every, 0, I32, "0", "val_every,eval_interval",
         "Steps between validations; 0 = once per epoch."),
+    ENUM("select", select, v_select, "mean_acc", "criterion,best_by,metric,monitor",
+         "The validation score that picks best.h5: mean_acc (occasion, category and "
+         "attribute accuracy, averaged; task classify: accuracy), mean_f1 (the same with "
+         "macro-F1), occ_acc, cat_acc or att_acc (one task; task classify takes only "
+         "mean_acc, mean_f1 and cat_acc)."),
+    INT("test_every", test_every, 0, I32, "0", "test_interval",
+        "Steps between evaluations on test_data; 0 = once, at the end, on best.h5 (the test "
+        "set never sees a choice made during training)."),
     INT("bn_recalibrate", bn_recalibrate, 0, 1000000, "50", "precise_bn,bn_recal",
         "Before each evaluation and checkpoint, re-estimate the batch-norm running statistics "
         "with this many forward passes over training batches at the current weights (no "
@@ -247,7 +262,7 @@ static const key_def keys[] = {
         "Run folder (checkpoints, logs, metrics)."),
 };
 #define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
-_Static_assert(sizeof keys / sizeof keys[0] == 58, "registry count: update README and tests");
+_Static_assert(sizeof keys / sizeof keys[0] == 61, "registry count: update README and tests");
 _Static_assert(sizeof keys / sizeof keys[0] <= FKE_CONFIG_MAX_KEYS,
                "fke_config.given has a byte per key: raise FKE_CONFIG_MAX_KEYS");
 
@@ -688,8 +703,25 @@ fke_status fke_config_load(fke_config *c, const char *path, fke_err *e)
         free(buf);
         return fke_fail(e, FKE_ERR_FORMAT, "%s: config contains a NUL byte", path);
     }
-    fke_status st = fke_config_from_json(c, buf, path, e);
+    fke_config tmp = *c;
+    fke_status st = fke_config_from_json(&tmp, buf, path, e);
+    /* the paths the file gives are its folder's (configs/README.md) */
+    static const char *const paths[] = {"train_data", "val_data", "test_data", "t_init",
+                                        "init_from", "out_dir"};
+    cJSON *root = st == FKE_OK ? cJSON_Parse(buf) : NULL;
+    for (size_t i = 0; root && st == FKE_OK && i < sizeof paths / sizeof paths[0]; i++) {
+        const key_def *k = find_key(paths[i]);
+        if (!cJSON_GetObjectItemCaseSensitive(root, paths[i])) continue;
+        char *field = (char *)&tmp + k->off, out[FKE_PATHLEN];
+        st = fke_path_beside(path, field, out, sizeof out, e);
+        if (st == FKE_OK && strlen(out) >= k->size)
+            st = fke_fail(e, FKE_ERR_CONFIG, "%s: key \"%s\": \"%.200s\" beside the config is "
+                          "longer than %zu bytes", path, paths[i], out, k->size - 1);
+        if (st == FKE_OK) snprintf(field, k->size, "%s", out);
+    }
+    cJSON_Delete(root);
     free(buf);
+    if (st == FKE_OK) *c = tmp;
     return st;
 }
 
@@ -881,6 +913,10 @@ fke_status fke_config_validate(const fke_config *c, fke_err *e)
             return fke_fail(e, FKE_ERR_CONFIG,
                             "config: key \"pad\": %d on each side leaves no image inside img %d",
                             c->pad, c->img);
+        if (c->select == FKE_SEL_OCC_ACC || c->select == FKE_SEL_ATT_ACC)
+            return fke_fail(e, FKE_ERR_CONFIG,
+                            "config: key \"select\": task classify has no occasion or attributes; "
+                            "use mean_acc, mean_f1 or cat_acc");
         break;
     }
     switch (c->cnn) {
@@ -928,6 +964,12 @@ const char *fke_config_key_name(int i);
 char *fke_config_doc(void);
 
 int fke_config_key_count(void) { return N_KEYS; }
+
+const char *fke_config_select_name(fke_select_kind k)
+{
+    _Static_assert(sizeof v_select / sizeof v_select[0] == FKE_SEL_ATT_ACC + 2, "v_select");
+    return k >= 0 && k <= FKE_SEL_ATT_ACC ? v_select[k] : "?";
+}
 
 const char *fke_config_key_name(int i) { return i >= 0 && i < N_KEYS ? keys[i].name : NULL; }
 

@@ -17,6 +17,9 @@ int fke_cell_gates(fke_cell_kind k);
 typedef enum { FKE_CNN_SMALL, FKE_CNN_RESNET18 } fke_cnn_kind;
 typedef enum { FKE_OPT_SGD, FKE_OPT_ADAM } fke_opt_kind;
 typedef enum { FKE_TASK_FKE, FKE_TASK_CLASSIFY, FKE_TASK_MULTILABEL } fke_task_kind;
+/* What best.h5 is chosen by (config key select): the validation score. */
+typedef enum { FKE_SEL_MEAN_ACC, FKE_SEL_MEAN_F1, FKE_SEL_OCC_ACC, FKE_SEL_CAT_ACC,
+               FKE_SEL_ATT_ACC } fke_select_kind;
 
 #define FKE_CONFIG_MAX_KEYS 64 /* room in fke_config.given; config.c checks the registry fits */
 
@@ -44,6 +47,7 @@ typedef struct {
     double pos_weight;     /* multilabel: cap of the per-attribute positive weight; 0 = none */
     /* data */
     char train_data[512], val_data[512], test_data[512];
+    double val_split;      /* without val_data: the fraction held out for validation (data/split.h) */
     /* optimisation */
     fke_opt_kind optimizer;
     int batch, epochs, steps; /* steps > 0 overrides epochs */
@@ -58,6 +62,8 @@ typedef struct {
     uint64_t seed;
     int threads;           /* 0 = all cores */
     int eval_every;        /* steps between validations; 0 = once per epoch */
+    fke_select_kind select; /* the validation score that picks best.h5 */
+    int test_every;        /* steps between test evaluations; 0 = once, at the end, on best.h5 */
     int bn_recalibrate;    /* batches to re-estimate batch-norm statistics before each evaluation */
     int log_every;
     char out_dir[512];     /* run folder */
@@ -90,6 +96,8 @@ fke_status fke_config_set(fke_config *c, const char *assignment, fke_err *e);
  * and the markdown table of every key (malloc'ed) for configs/README.md. */
 int fke_config_key_count(void);
 const char *fke_config_key_name(int i);
+/* The config value of a select criterion ("mean_acc", ...). */
+const char *fke_config_select_name(fke_select_kind k);
 char *fke_config_doc(void);
 /* Note: load, from_json and set apply on top of the struct they are given
  * (call fke_config_defaults first); on failure the struct is unchanged. */

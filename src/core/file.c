@@ -203,3 +203,34 @@ fke_status fke_file_hash(const char *path, char *out, size_t n, long long *bytes
     if (bytes) *bytes = total;
     return FKE_OK;
 }
+
+fke_status fke_path_beside(const char *file, const char *rel, char *out, size_t n, fke_err *e)
+{
+    const char *slash = file ? strrchr(file, '/') : NULL;
+    int len;
+    if (!rel[0] || rel[0] == '/' || !slash) len = snprintf(out, n, "%s", rel);
+    else len = snprintf(out, n, "%.*s/%s", (int)(slash - file), file, rel);
+    if (len < 0 || (size_t)len >= n)
+        return fke_fail(e, FKE_ERR_ARG, "%s: path \"%.200s\" is too long beside it", file, rel);
+    /* lexically: drop "./" parts and fold "DIR/.." (DIR not itself "..") */
+    char *seg[256];
+    int k = 0, abs = out[0] == '/';
+    char buf[FKE_PATHLEN];
+    snprintf(buf, sizeof buf, "%s", out);
+    char *save = NULL;
+    for (char *p = strtok_r(buf, "/", &save); p; p = strtok_r(NULL, "/", &save)) {
+        if (!strcmp(p, ".")) continue;
+        if (!strcmp(p, "..") && k > 0 && strcmp(seg[k - 1], "..")) {
+            k--;
+            continue;
+        }
+        if (!strcmp(p, "..") && abs) continue; /* "/.." is "/" */
+        if (k == 256) return FKE_OK; /* too deep to fold: keep it as joined */
+        seg[k++] = p;
+    }
+    size_t w = 0;
+    if (abs) out[w++] = '/';
+    for (int i = 0; i < k; i++) w += (size_t)snprintf(out + w, n - w, "%s%s", i ? "/" : "", seg[i]);
+    if (w == 0) snprintf(out, n, ".");
+    return FKE_OK;
+}

@@ -61,6 +61,11 @@ fke_status fke_read_json(const char *path, size_t max, struct cJSON **root, fke_
  * digits into out (at least 25 bytes): a data file's fingerprint in the
  * checkpoints trained on it. *bytes (may be NULL) receives its size. */
 fke_status fke_file_hash(const char *path, char *out, size_t n, long long *bytes, fke_err *e);
+/* rel as a path from the folder that holds file (a config's data paths are
+ * its folder's): rel itself when it is absolute or empty or file names no
+ * folder, else FOLDER/rel with "." and "DIR/.." parts folded lexically
+ * ("configs/../data/x.h5" is "data/x.h5"). out has n bytes. */
+fke_status fke_path_beside(const char *file, const char *rel, char *out, size_t n, fke_err *e);
 
 /* mkdir -p: creates dir and every missing parent. */
 fke_status fke_mkdir_p(const char *dir, fke_err *e);

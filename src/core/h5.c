@@ -335,6 +335,28 @@ int fke_h5r_attr(hid_t loc, const char *name, hid_t type, void *v, int n)
     return ok ? 0 : -1;
 }
 
+/* What a file that is not HDF5 is instead, from its first bytes: a picture,
+ * JSON, text or unknown bytes, for the message of a wrong file given. */
+static void sniff(const char *path, char *what, size_t n)
+{
+    unsigned char b[64];
+    size_t got = 0;
+    FILE *f = fopen(path, "rb");
+    if (f) got = fread(b, 1, sizeof b, f), fclose(f);
+    int text = got > 0;
+    for (size_t i = 0; i < got; i++)
+        text &= b[i] == '\n' || b[i] == '\r' || b[i] == '\t' || (b[i] >= 32 && b[i] < 127) || b[i] >= 0x80;
+    if (got == 0) snprintf(what, n, "it is empty");
+    else if (got >= 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8)) snprintf(what, n, "it is a PNG picture");
+    else if (got >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff) snprintf(what, n, "it is a JPEG picture");
+    else if (text && (b[0] == '{' || b[0] == '[')) snprintf(what, n, "it is JSON text");
+    else if (text) {
+        size_t k = 0;
+        while (k < got && k < 24 && b[k] >= 32 && b[k] < 127) k++;
+        snprintf(what, n, "it is text (starting \"%.*s\")", (int)k, (const char *)b);
+    } else snprintf(what, n, "its first bytes are not HDF5's (truncated or corrupt?)");
+}
+
 fke_status fke_h5r_open(fke_h5r *r, const char *path, const char *format, int version,
                         const char *what, fke_err *e)
 {
@@ -348,8 +370,11 @@ fke_status fke_h5r_open(fke_h5r *r, const char *path, const char *format, int ve
         return fke_fail(e, FKE_ERR_IO, "%s: no such file", path ? path : "(null)");
     if (!S_ISREG(stt.st_mode)) return fke_fail(e, FKE_ERR_IO, "%s: not a regular file", path);
     if (access(path, R_OK) != 0) return fke_fail(e, FKE_ERR_IO, "%s: not readable", path);
-    if (H5Fis_hdf5(path) <= 0)
-        return fke_fail(e, FKE_ERR_FORMAT, "%s: not an HDF5 file (truncated or corrupt?)", path);
+    if (H5Fis_hdf5(path) <= 0) {
+        char what[160];
+        sniff(path, what, sizeof what);
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: not an HDF5 file: %s", path, what);
+    }
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0)
         return fke_fail(e, FKE_ERR_FORMAT, "%s: cannot open as HDF5 (truncated or corrupt file?)",

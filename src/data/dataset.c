@@ -188,6 +188,27 @@ static fke_status stream_bytes(const fke_dataset *d, int64_t k, const char *name
     return FKE_OK;
 }
 
+fke_status fke_dataset_jpeg_stream(const fke_dataset *d, int64_t k, uint8_t **buf, size_t *n,
+                                   fke_err *e)
+{
+    *buf = NULL, *n = 0;
+    const char *path = d->path[0] ? d->path : "dataset";
+    if (!d->jpeg_quality || !d->jpeg_off || k < 0 || k >= n_streams(d))
+        return fke_fail(e, FKE_ERR_ARG, "%s: no JPEG stream %lld", path, (long long)k);
+    char name[700];
+    snprintf(name, sizeof name, "%s: post %lld slot %lld", path, (long long)(k / (d->G + 1)),
+             (long long)(k % (d->G + 1)));
+    const uint8_t *b;
+    uint8_t *owned;
+    FKE_TRY(stream_bytes(d, k, name, &b, &owned, e));
+    size_t len = (size_t)(d->jpeg_off[k + 1] - d->jpeg_off[k]);
+    if (!owned && !(owned = malloc(len ? len : 1)))
+        return fke_fail(e, FKE_ERR_NOMEM, "%s: no memory", name);
+    if (owned != b && len) memcpy(owned, b, len);
+    *buf = owned, *n = len;
+    return FKE_OK;
+}
+
 fke_status fke_dataset_pixels(const fke_dataset *d, long i, int slot, uint8_t *out, fke_err *e)
 {
     const char *path = d->path[0] ? d->path : "dataset";

@@ -128,6 +128,11 @@ fke_status fke_dataset_jpeg_append_post(fke_dataset *d, const uint8_t *img, cons
 /* Converts a raw dataset to the JPEG store at quality (images and crops
  * freed), or (quality 0) a JPEG store back to raw pixels (decoded). */
 fke_status fke_dataset_set_store(fke_dataset *d, int quality, fke_err *e);
+/* A copy of JPEG stream k (= post * (1 + G) + slot) of a JPEG store,
+ * malloc'ed into *buf (*n bytes; empty slots give n = 0), read from the file
+ * for a lazy store and checked against its CRC-32 when the file has them. */
+fke_status fke_dataset_jpeg_stream(const fke_dataset *d, int64_t k, uint8_t **buf, size_t *n,
+                                   fke_err *e);
 /* Every post's pixels resized by image.h's rule (the whole image to S x S,
  * each crop to P x P, as drawn: no new cut) and stored raw (quality 0) or
  * as JPEG at quality; boxes scaled to S (start floored, end ceiled). For

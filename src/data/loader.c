@@ -5,6 +5,7 @@
 #include "data/loader.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -92,9 +93,14 @@ fke_status fke_loader_applicable(const fke_dataset *d, const int32_t **mask, fke
     const fke_extra *x = fke_dataset_extra(d, "applicable");
     if (!x) return FKE_OK;
     const char *path = d->path[0] ? d->path : "dataset";
-    if (x->ndim != 2 || x->dims[0] != d->n_cat || x->dims[1] != d->A)
-        return fke_fail(e, FKE_ERR_FORMAT, "%s: /extra/applicable has %d dimensions (first %d), "
-                        "not (n_cat, A) = (%d, %d)", path, x->ndim, x->dims[0], d->n_cat, d->A);
+    if (x->ndim != 2 || x->dims[0] != d->n_cat || x->dims[1] != d->A) {
+        char shape[64];
+        size_t n = (size_t)snprintf(shape, sizeof shape, "(%d", x->dims[0]);
+        for (int k = 1; k < x->ndim && n < sizeof shape; k++)
+            n += (size_t)snprintf(shape + n, sizeof shape - n, ", %d", x->dims[k]);
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: /extra/applicable has shape %s), not (n_cat, A) = "
+                        "(%d, %d)", path, shape, d->n_cat, d->A);
+    }
     for (int i = 0; i < d->n_cat * d->A; i++)
         if (x->v[i] != 0 && x->v[i] != 1)
             return fke_fail(e, FKE_ERR_FORMAT, "%s: /extra/applicable[%d][%d] is %d, not 0 or 1",

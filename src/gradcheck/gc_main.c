@@ -51,9 +51,13 @@ int main(int argc, char **argv)
     }
     g.eps = 1e-6;
     fke_set_threads(0);
-    printf("%-22s %12s  %s\n", "operation", "max rel err", "result (tolerance 1e-6, double)");
+    int known = !only;
+    for (size_t k = 0; !known && k < sizeof groups / sizeof groups[0]; k++)
+        for (const fke_gc_case *c = groups[k]; c->name; c++) known |= !strcmp(only, c->name);
+    if (known)
+        printf("%-22s %12s  %s\n", "operation", "max rel err", "result (tolerance 1e-6, double)");
     int ran = 0, failed = 0;
-    for (size_t k = 0; k < sizeof groups / sizeof groups[0]; k++) {
+    for (size_t k = 0; known && k < sizeof groups / sizeof groups[0]; k++) {
         for (const fke_gc_case *c = groups[k]; c->name; c++) {
             if (only && strcmp(only, c->name) != 0) continue;
             fke_arena_reset(&g.arena);
@@ -66,7 +70,11 @@ int main(int argc, char **argv)
     }
     fke_arena_free(&g.arena);
     if (ran == 0) {
-        fprintf(stderr, "fke gradcheck: no operation named '%s'\n", only ? only : "");
+        fprintf(stderr, "fke gradcheck: no operation named '%s'; the operations:", only ? only : "");
+        for (size_t k = 0; k < sizeof groups / sizeof groups[0]; k++)
+            for (const fke_gc_case *c = groups[k]; c->name; c++)
+                fprintf(stderr, "%s %s", k == 0 && c == groups[0] ? "" : ",", c->name);
+        fprintf(stderr, "\n");
         return 2;
     }
     printf("gradcheck: %d operations, %d failed\n", ran, failed);

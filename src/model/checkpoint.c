@@ -119,12 +119,17 @@ static fke_status read_block(hid_t grp, const char *path, const char *gname, fke
         int same = nd == in->ndim;
         for (int d = 0; same && d < nd; d++) same = dims[d] == (hsize_t)in->shape[d];
         if (!same) {
-            char want[64];
+            char want[64], got[160] = "(";
             fke_tensor t = fke_params_value(p, i);
+            for (int d = 0; d < nd && d < 8; d++) {
+                size_t n = strlen(got);
+                snprintf(got + n, sizeof got - n, "%s%llu", d ? ", " : "", (unsigned long long)dims[d]);
+            }
+            strcat(got, ")");
             st = fke_fail(e, FKE_ERR_FORMAT,
-                          "%s: tensor %s/%s has %d dims (first %llu), expected shape %s "
+                          "%s: tensor %s/%s has shape %s, expected %s "
                           "(checkpoint of another config?)",
-                          path, gname, in->name, nd, (unsigned long long)dims[0],
+                          path, gname, in->name, nd < 0 ? "(unreadable)" : got,
                           fke_shape_str(&t, want, sizeof want));
         } else {
             if (in->numel > cap) {

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "core/file.h"
-#include "data/png_io.h"
+#include "run/heatmap.h"
 
 /* ---- interned names and a count map ------------------------------------------ */
 static int intern(fke_names *t, const char *s)
@@ -331,62 +331,21 @@ static fke_status write_csvs(const fke_knowledge *k, const char *dir, const int 
 }
 
 /* ---- heat maps ----------------------------------------------------------------- */
-#define FONT 2         /* 3x5 font scaled by 2: 8 px per character, 10 px high */
-#define MAXCH 12       /* longest label drawn (longer ones are cut) */
-#define CELL_H 24
-
-static void label(char *out, const char *s)
-{
-    snprintf(out, MAXCH + 1, "%s", s);
-}
-
-static int text_w(const char *s) { return (int)strlen(s) * 4 * FONT - FONT; }
-
 /* rows x cols cells shaded by shade[r*cols+c] in 0..1 (white to dark blue),
- * with text[r*cols+c] written in each cell */
-static fke_status heatmap(const char *path, const char *title, const char *note, int rows,
-                          char **rname, int cols, char **cname, const double *shade,
-                          char (*text)[16], fke_err *e)
+ * with text[r*cols+c] written in each cell, drawn by run/heatmap.h (colour
+ * bar, axis titles, a capped canvas) */
+static fke_status heatmap(const char *path, const char *title, const char *rtitle,
+                          const char *ctitle, const char *scale, int rows, char **rname, int cols,
+                          char **cname, const double *shade, char (*text)[16], fke_err *e)
 {
-    char buf[MAXCH + 1];
-    int rw = 0, cw = 6 * 4 * FONT; /* room for "100" and a margin */
-    for (int r = 0; r < rows; r++) label(buf, rname[r]), rw = text_w(buf) > rw ? text_w(buf) : rw;
-    for (int c = 0; c < cols; c++)
-        label(buf, cname[c]), cw = text_w(buf) + 4 * FONT > cw ? text_w(buf) + 4 * FONT : cw;
-    int x0 = 12 + rw + 8, y0 = 12 + 14 + 12 + 10 + 8;
-    int W = x0 + cols * cw + 12, H = y0 + rows * CELL_H + 12 + 14;
-    int tw = 12 + text_w(title) + 12, nw = 12 + text_w(note) + 12;
-    if (W < tw) W = tw;
-    if (W < nw) W = nw;
-    static const uint8_t white[3] = {255, 255, 255}, black[3] = {0, 0, 0},
-                         grid[3] = {200, 200, 200}, grey[3] = {90, 90, 90};
-    fke_canvas cv;
-    FKE_TRY(fke_canvas_init(&cv, W, H, white, e));
-    fke_canvas_text(&cv, 12, 12, FONT, title, black);
-    for (int c = 0; c < cols; c++) {
-        label(buf, cname[c]);
-        fke_canvas_text(&cv, x0 + c * cw + (cw - text_w(buf)) / 2, y0 - 10 - 8, FONT, buf, black);
-    }
-    for (int r = 0; r < rows; r++) {
-        label(buf, rname[r]);
-        int y = y0 + r * CELL_H;
-        fke_canvas_text(&cv, x0 - 8 - text_w(buf), y + (CELL_H - 5 * FONT) / 2, FONT, buf, black);
-        for (int c = 0; c < cols; c++) {
-            double t = shade[r * cols + c];
-            t = t < 0 ? 0 : t > 1 ? 1 : t;
-            uint8_t col[3] = {(uint8_t)(255 - t * (255 - 16)), (uint8_t)(255 - t * (255 - 56)),
-                              (uint8_t)(255 - t * (255 - 130))};
-            int x = x0 + c * cw;
-            fke_canvas_fill(&cv, x, y, x + cw, y + CELL_H, col);
-            fke_canvas_rect(&cv, x, y, x + cw + 1, y + CELL_H + 1, 1, grid);
-            const char *s = text[r * cols + c];
-            fke_canvas_text(&cv, x + (cw - text_w(s)) / 2, y + (CELL_H - 5 * FONT) / 2, FONT, s,
-                            t > 0.5 ? white : black);
-        }
-    }
-    fke_canvas_text(&cv, 12, y0 + rows * CELL_H + 10, FONT, note, grey);
-    fke_status st = fke_png_write(path, W, H, cv.rgb, e);
-    fke_canvas_free(&cv);
+    char **cell = malloc(((size_t)rows * cols + 1) * sizeof *cell);
+    if (!cell) return fke_fail(e, FKE_ERR_NOMEM, "%s: no memory", path);
+    for (size_t i = 0; i < (size_t)rows * cols; i++) cell[i] = text[i];
+    fke_heatmap h = {.title = title, .row_title = rtitle, .col_title = ctitle,
+                     .scale_title = scale, .rows = rows, .cols = cols, .v = shade,
+                     .cell_text = cell, .row_names = rname, .col_names = cname};
+    fke_status st = fke_heatmap_write(&h, path, e);
+    free(cell);
     return st;
 }
 
@@ -420,8 +379,8 @@ static fke_status write_pngs(const fke_knowledge *k, const char *dir, const int 
     /* shaded against the largest share, so a table of small shares keeps its contrast */
     for (int i = 0; smax > 0 && i < no * nc; i++) shade[i] /= smax;
     snprintf(path, sizeof path, "%s/occasion_category.png", dir);
-    st = heatmap(path, "OCCASION X CATEGORY", "CELL: PERCENT OF THE GARMENTS SEEN AT THE OCCASION (ROW)",
-                 no, rn, nc, cn, shade, text, e);
+    st = heatmap(path, "occasion x category: % of the occasion's garments", "occasion",
+                 "category", "share / the largest share", no, rn, nc, cn, shade, text, e);
     if (st != FKE_OK) goto out;
     long mx = 0;
     for (int i = 0; i < nc; i++)
@@ -433,8 +392,8 @@ static fke_status write_pngs(const fke_knowledge *k, const char *dir, const int 
             snprintf(text[i * nc + j], 16, "%ld", n);
         }
     snprintf(path, sizeof path, "%s/cooccurrence.png", dir);
-    st = heatmap(path, "GARMENT CO-OCCURRENCE", "CELL: GARMENT PAIRS WORN TOGETHER IN ONE POST",
-                 nc, cn, nc, cn, shade, text, e);
+    st = heatmap(path, "garment co-occurrence: pairs worn together in one post", "category",
+                 "category", "count / the largest count", nc, cn, nc, cn, shade, text, e);
 out:
     free(shade), free(text), free(rn), free(cn);
     return st;

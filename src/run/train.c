@@ -1,6 +1,7 @@
 /* train.c - see train.h. */
 #include "run/train.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
 #include <omp.h>
@@ -10,6 +11,7 @@
 
 #include "core/cpu.h"
 #include "core/file.h"
+#include "data/split.h"
 #include "run/eval.h"
 #include "data/loader.h"
 #include "model/model_io.h"
@@ -25,6 +27,8 @@ typedef struct {
     fke_dataset train, val, test;
     fke_imageset itrain, ival, itest;
     int has_val, has_test, have_loader;
+    int held_out;   /* posts (images) of the training file held out for validation (val_split) */
+    long best_step; /* the step of best.h5 (0: none yet) */
     fke_loader ld;
     fke_imageloader ild;
     long per_epoch;
@@ -157,8 +161,19 @@ static fke_status load_data(run *r, const fke_train_opts *o, fke_err *e)
     FKE_TRY(sizes_from_data(r, o, e));
     if (r->cls) FKE_TRY(fke_check_imageset(c, &r->itrain, e));
     else FKE_TRY(fke_check_dataset(c, &r->train, e));
+    if (!c->val_data[0] && c->val_split > 0) { /* data/split.h's rule */
+        if (r->cls) FKE_TRY(fke_imageset_holdout(&r->itrain, c->val_split, &r->ival, &r->held_out, e));
+        else FKE_TRY(fke_dataset_holdout(&r->train, c->val_split, &r->val, &r->held_out, e));
+        r->has_val = r->held_out > 0;
+        char n[64];
+        snprintf(n, sizeof n, "%d %s", r->held_out,
+                 r->cls ? "images" : "posts");
+        if (r->has_val)
+            say(o, "validation: %s of the training file held out (val_split, fixed seed; "
+                   "data/split.h), trained on the rest%s\n", n, "");
+    }
     names_from_data(r);
-    if ((r->has_val = c->val_data[0] != 0))
+    if (c->val_data[0] && (r->has_val = 1))
         FKE_TRY(load_split(r, c->val_data, &r->ival, &r->val, e));
     if ((r->has_test = c->test_data[0] != 0))
         FKE_TRY(load_split(r, c->test_data, &r->itest, &r->test, e));
@@ -309,16 +324,34 @@ static fke_status recalibrate(run *r, fke_err *e)
     return st;
 }
 
-static void put_result(FILE *f, const char *name, const fke_eval_result *res)
+/* The validation score that picks best.h5 (config select). */
+static double selected(const fke_eval_result *res, fke_select_kind k)
+{
+    int posts = res->occ.cm != NULL;
+    switch (k) {
+    case FKE_SEL_MEAN_ACC: return fke_eval_score(res);
+    case FKE_SEL_MEAN_F1:
+        if (!posts) return res->cat_f1;
+        return res->n_attr ? (res->occ_f1 + res->cat_f1 + res->att_f1) / 3
+                           : (res->occ_f1 + res->cat_f1) / 2;
+    case FKE_SEL_OCC_ACC: return res->occ_acc;
+    case FKE_SEL_CAT_ACC: return res->cat_acc;
+    case FKE_SEL_ATT_ACC: return res->att_acc;
+    }
+    return NAN;
+}
+
+/* score: the config's select criterion */
+static void put_result(FILE *f, const char *name, const fke_eval_result *res, double score)
 {
     if (res->occ.cm)
         fprintf(f, ", \"%s\": {\"occ_acc\": %.6f, \"occ_f1\": %.6f, \"cat_acc\": %.6f, \"cat_f1\": %.6f, "
                    "\"att_acc\": %.6f, \"att_f1\": %.6f, \"score\": %.6f",
                 name, res->occ_acc, res->occ_f1, res->cat_acc, res->cat_f1, res->att_acc, res->att_f1,
-                fke_eval_score(res));
+                score);
     else
         fprintf(f, ", \"%s\": {\"acc\": %.6f, \"f1\": %.6f, \"score\": %.6f", name, res->cat_acc,
-                res->cat_f1, fke_eval_score(res));
+                res->cat_f1, score);
     if (res->has_ml) /* task multilabel: the benchmark's headline numbers */
         fprintf(f, ", \"cat_top3\": %.6f, \"cat_top5\": %.6f, \"recall3\": %.6f, \"recall5\": %.6f",
                 res->cat_top[1], res->cat_top[2], res->ml_recall[0][0], res->ml_recall[1][0]);
@@ -339,7 +372,7 @@ static fke_status evaluate(run *r, int which, fke_eval_result *res, fke_err *e)
 static void describe(char *buf, size_t n, const char *name, const fke_eval_result *res)
 {
     if (res->occ.cm)
-        snprintf(buf, n, "%s: occasion %.3f  category %.3f  attributes %.3f", name, res->occ_acc,
+        snprintf(buf, n, "%s: occasion %.3f category %.3f attributes %.3f", name, res->occ_acc,
                  res->cat_acc, res->att_acc);
     else
         snprintf(buf, n, "%s: accuracy %.4f  macro-F1 %.4f", name, res->cat_acc, res->cat_f1);
@@ -436,9 +469,88 @@ static fke_status init_model(run *r, const fke_train_opts *o, fke_ckpt_meta *met
     return init_transitions(r, o, e);
 }
 
+/* The files that make a folder a run folder (train.h). */
+static const char *const run_files[] = {"config.json", "metrics.jsonl", "last.h5", "best.h5", NULL};
+
+/* A fresh run's folder: refused when it holds a run, unless o->force, which
+ * removes the old checkpoints (metrics.jsonl and config.json are rewritten). */
+static fke_status check_folder(run *r, const fke_train_opts *o, fke_err *e)
+{
+    char path[600], found[128] = "";
+    for (int i = 0; run_files[i]; i++) {
+        snprintf(path, sizeof path, "%s/%s", r->dir, run_files[i]);
+        if (access(path, F_OK) != 0) continue;
+        if (o->force) {
+            if (i >= 2 && unlink(path) != 0)
+                return fke_fail(e, FKE_ERR_IO, "%s: cannot remove (%s)", path, strerror(errno));
+            continue;
+        }
+        size_t n = strlen(found);
+        snprintf(found + n, sizeof found - n, "%s%s", n ? ", " : "", run_files[i]);
+    }
+    if (!found[0]) return FKE_OK;
+    return fke_fail(e, FKE_ERR_IO,
+                    "%s already holds a run (%s); nothing was changed. Continue it with "
+                    "`fke train --resume %s`, replace it with --force, or train into another "
+                    "folder (--set out_dir=DIR)",
+                    r->dir, found, r->dir);
+}
+
+/* The step a metrics.jsonl line belongs to ("step" or "eval_step"), or -1
+ * for a line that is not a whole JSON object with one (a line cut by a
+ * crash, the final test line); an evaluation line's best_step goes to
+ * *best. */
+static long line_step(const char *line, size_t n, long *best)
+{
+    cJSON *j = cJSON_ParseWithLength(line, n);
+    if (!j) return -1;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "step");
+    if (!cJSON_IsNumber(v)) v = cJSON_GetObjectItemCaseSensitive(j, "eval_step");
+    long s = cJSON_IsNumber(v) ? (long)v->valuedouble : -1;
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(j, "best_step");
+    if (cJSON_IsNumber(b)) *best = (long)b->valuedouble;
+    cJSON_Delete(j);
+    return s;
+}
+
+/* A resume's metrics.jsonl: only the lines of steps 1..s stay (rewritten
+ * atomically); *dropped counts the others, *best_step is the last kept
+ * evaluation's best step. */
+static fke_status trim_metrics(const char *path, long s, long *dropped, long *best_step,
+                               fke_err *e)
+{
+    *dropped = 0;
+    if (access(path, F_OK) != 0) return FKE_OK;
+    char *buf;
+    size_t len;
+    FKE_TRY(fke_read_file(path, 0, &buf, &len, e));
+    size_t w = 0;
+    for (size_t a = 0; a < len;) {
+        size_t b = a;
+        while (b < len && buf[b] != '\n') b++;
+        long best = -1, ls = line_step(buf + a, b - a, &best);
+        size_t next = b < len ? b + 1 : b;
+        if (ls >= 0 && ls <= s) {
+            if (best >= 0) *best_step = best;
+            memmove(buf + w, buf + a, b - a);
+            w += b - a;
+            buf[w++] = '\n';
+        } else if (b > a) {
+            (*dropped)++;
+        }
+        a = next;
+    }
+    buf[w] = 0;
+    fke_status st = *dropped ? fke_write_file(path, buf, "metrics", e) : FKE_OK;
+    free(buf);
+    return st;
+}
+
 /* The run folder, its config.json (every key, defaults included) and
- * metrics.jsonl (appended to on a resume). */
-static fke_status open_outputs(run *r, const fke_train_opts *o, fke_err *e)
+ * metrics.jsonl (on a resume: cut back to the resumed step, then appended
+ * to). */
+static fke_status open_outputs(run *r, const fke_train_opts *o, long s, fke_train_result *out,
+                               fke_err *e)
 {
     char path[600];
     FKE_TRY(fke_mkdir_p(r->dir, e));
@@ -449,6 +561,7 @@ static fke_status open_outputs(run *r, const fke_train_opts *o, fke_err *e)
     free(json);
     FKE_TRY(st);
     snprintf(path, sizeof path, "%s/metrics.jsonl", r->dir);
+    if (o->resume) FKE_TRY(trim_metrics(path, s, &out->metrics_dropped, &r->best_step, e));
     r->metrics = fopen(path, o->resume ? "a" : "w");
     if (!r->metrics) return fke_fail(e, FKE_ERR_IO, "%s: cannot write (%s)", path, strerror(errno));
     return FKE_OK;
@@ -483,13 +596,15 @@ static void log_progress(run *r, const fke_train_opts *o, tally *p, long s, long
         char eta[32];
         fmt_time(eta, sizeof eta, left);
         if (o->bar) {
-            int w = 24, fill = (int)(w * (double)s / total);
-            char bar[32];
+            /* one line under 80 columns, so a terminal never wraps it */
+            int w = 12, fill = (int)(w * (double)s / total);
+            char bar[32], line[160];
             for (int i = 0; i < w; i++) bar[i] = i < fill ? '#' : '-';
             bar[w] = 0;
-            fprintf(o->progress, "\r  epoch %d/%ld [%s] %3d%%  step %ld/%ld  loss %.4f  %.1f %s/s  ETA %s   ",
-                    epoch + 1, (total + r->per_epoch - 1) / r->per_epoch, bar,
-                    (int)(100.0 * s / total), s, total, loss, rate, unit, eta);
+            snprintf(line, sizeof line, "ep %d/%ld [%s] %3d%% %ld/%ld loss %.4f %.0f %s/s ETA %s",
+                     epoch + 1, (total + r->per_epoch - 1) / r->per_epoch, bar,
+                     (int)(100.0 * s / total), s, total, loss, rate, r->cls ? "img" : "posts", eta);
+            fprintf(o->progress, "\r%-79.79s", line);
         } else {
             fprintf(o->progress, "  step %ld/%ld  epoch %d  loss %.4f  lr %.3g  %.1f %s/s  ETA %s\n",
                     s, total, epoch + 1, loss, lr, rate, unit, eta);
@@ -502,47 +617,113 @@ static void log_progress(run *r, const fke_train_opts *o, tally *p, long s, long
     p->steps = 0;
 }
 
-/* After step s: batch-norm recalibration, the validation and test scores
- * (metrics.jsonl and a progress line), best.h5 when the validation score
- * improves on meta->best, and last.h5. */
-static fke_status eval_and_checkpoint(run *r, const fke_train_opts *o, long s, int epoch,
-                                      fke_ckpt_meta *meta, fke_train_result *out, fke_err *e)
+/* RUN/name (last.h5, best.h5): the model and the run state after step s. */
+static fke_status save_state(run *r, long s, fke_ckpt_meta *meta, const char *name, fke_err *e)
 {
-    fke_status st = recalibrate(r, e);
-    if (st == FKE_OK) st = check_weights(r, e);
-    if (st != FKE_OK) return stopped(r, s, epoch, st, e);
-    fprintf(r->metrics, "{\"eval_step\": %ld, \"epoch\": %.4f", s, (double)s / r->per_epoch);
-    double score = NAN;
-    char line[2][256] = {"", ""};
-    for (int which = 0; which < 2; which++) {
-        if (!(which ? r->has_test : r->has_val)) continue;
-        fke_eval_result res;
-        FKE_TRY(evaluate(r, which, &res, e));
-        put_result(r->metrics, which ? "test" : "val", &res);
-        describe(line[which], sizeof line[which], which ? "test" : "val", &res);
-        if (which) out->test_score = fke_eval_score(&res);
-        else score = fke_eval_score(&res);
-        fke_eval_result_free(&res);
-    }
-    fprintf(r->metrics, "}\n");
-    fflush(r->metrics);
-    if (o->progress && (line[0][0] || line[1][0])) {
-        fprintf(o->progress, "%s  eval at step %ld: %s%s%s\n", o->bar ? "\n" : "", s, line[0],
-                line[0][0] && line[1][0] ? "   " : "", line[1]);
-        fflush(o->progress);
-    }
     meta->step = s;
     meta->epoch = (int)(s / r->per_epoch);
     meta->pos = s;
     memcpy(meta->rng, r->m.rng.s, sizeof meta->rng);
     char path[600];
-    if (r->has_val && score > meta->best) {
-        meta->best = score;
-        snprintf(path, sizeof path, "%s/best.h5", r->dir);
-        FKE_TRY(fke_model_save(&r->m, path, meta, e));
-    }
-    snprintf(path, sizeof path, "%s/last.h5", r->dir);
+    snprintf(path, sizeof path, "%s/%s", r->dir, name);
     return fke_model_save(&r->m, path, meta, e);
+}
+
+/* After step s: batch-norm recalibration, the validation score (and the
+ * test score when test_every asks for it at s) in metrics.jsonl and a
+ * progress line, best.h5 when the validation score improves on meta->best
+ * (without validation data: every time), and last.h5. */
+static fke_status eval_and_checkpoint(run *r, const fke_train_opts *o, long s, int epoch,
+                                      int with_test, fke_ckpt_meta *meta, fke_train_result *out,
+                                      fke_err *e)
+{
+    if (o->progress) { /* evaluation takes a while: say so before it starts */
+        const char *unit = r->cls ? "images" : "posts";
+        char what[160] = "";
+        size_t n = 0;
+        if (r->has_val)
+            n += (size_t)snprintf(what + n, sizeof what - n, ", val %d %s",
+                                  r->cls ? r->ival.N : r->val.N, unit);
+        if (r->has_test && with_test)
+            snprintf(what + n, sizeof what - n, ", test %d %s", r->cls ? r->itest.N : r->test.N, unit);
+        fprintf(o->progress, "%s  evaluating at step %ld: batch-norm (%d batches)%s ...\n",
+                o->bar ? "\n" : "", s, r->cfg.bn_recalibrate, what);
+        fflush(o->progress);
+    }
+    fke_status st = recalibrate(r, e);
+    if (st == FKE_OK) st = check_weights(r, e);
+    if (st != FKE_OK) return stopped(r, s, epoch, st, e);
+    double score = NAN;
+    char line[2][256] = {"", ""};
+    fke_eval_result res[2];
+    int done[2] = {0, 0};
+    for (int which = 0; which < 2; which++) {
+        if (!(which ? r->has_test && with_test : r->has_val)) continue;
+        FKE_TRY(evaluate(r, which, &res[which], e));
+        done[which] = 1;
+        describe(line[which], sizeof line[which], which ? "test" : "val", &res[which]);
+        if (which) out->test_score = selected(&res[which], r->cfg.select);
+        else score = selected(&res[which], r->cfg.select);
+    }
+    int better = !r->has_val || score > meta->best;
+    if (better) r->best_step = s;
+    fprintf(r->metrics, "{\"eval_step\": %ld, \"epoch\": %.4f", s, (double)s / r->per_epoch);
+    for (int which = 0; which < 2; which++)
+        if (done[which]) {
+            put_result(r->metrics, which ? "test" : "val", &res[which],
+                       selected(&res[which], r->cfg.select));
+            fke_eval_result_free(&res[which]);
+        }
+    fprintf(r->metrics, ", \"best_step\": %ld}\n", r->best_step);
+    fflush(r->metrics);
+    if (o->progress && (line[0][0] || line[1][0])) {
+        for (int which = 0; which < 2; which++) /* a line each: under 80 columns */
+            if (line[which][0])
+                fprintf(o->progress, "  eval at step %ld: %s%s\n", s, line[which],
+                        !which && better ? " (best)" : "");
+        fflush(o->progress);
+    }
+    if (better) {
+        if (r->has_val) meta->best = score;
+        FKE_TRY(save_state(r, s, meta, "best.h5", e));
+    }
+    return save_state(r, s, meta, "last.h5", e);
+}
+
+/* The end of a run: the test set, once, on best.h5 (metrics.jsonl line
+ * "final_test"), and the progress lines saying which step was best. */
+static fke_status final_test(run *r, const fke_train_opts *o, fke_ckpt_meta *meta,
+                             fke_train_result *out, fke_err *e)
+{
+    char path[600], line[256] = "";
+    out->best_step = r->best_step;
+    if (o->progress) {
+        if (r->has_val)
+            fprintf(o->progress, "best: step %ld, validation %s %.4f (%s/best.h5)\n", r->best_step,
+                    fke_config_select_name(r->cfg.select), meta->best, r->dir);
+        else
+            fprintf(o->progress, "no validation data (val_data \"\", val_split 0): best.h5 is the "
+                    "last evaluated model, step %ld\n", r->best_step);
+    }
+    if (!r->has_test) return FKE_OK;
+    snprintf(path, sizeof path, "%s/best.h5", r->dir);
+    FKE_TRY(fke_checkpoint_load(path, &r->m.P, 0, NULL, e));
+    fke_eval_result res;
+    FKE_TRY(evaluate(r, 1, &res, e));
+    double score = selected(&res, r->cfg.select);
+    out->test_score = score;
+    fprintf(r->metrics, "{\"final_test\": \"best.h5\", \"best_step\": %ld", r->best_step);
+    put_result(r->metrics, "test", &res, score);
+    fprintf(r->metrics, "}\n");
+    fflush(r->metrics);
+    describe(line, sizeof line, "test", &res);
+    fke_eval_result_free(&res);
+    if (o->progress) {
+        fprintf(o->progress, "%s of best.h5 (step %ld), the test set's only evaluation%s\n", line,
+                r->best_step, r->cfg.test_every ? " besides test_every's" : "");
+        fflush(o->progress);
+    }
+    return FKE_OK;
 }
 
 static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *out, fke_err *e)
@@ -552,7 +733,9 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
     memset(&meta, 0, sizeof meta);
     meta.best = -1;
     snprintf(r->dir, sizeof r->dir, "%s", o->resume ? o->resume : c->out_dir);
+    snprintf(out->dir, sizeof out->dir, "%s", r->dir);
     r->cls = c->task == FKE_TASK_CLASSIFY;
+    if (!o->resume) FKE_TRY(check_folder(r, o, e)); /* before the data: refuse at once */
     fke_set_threads(c->threads);
     FKE_TRY(load_data(r, o, e));
     FKE_TRY(init_model(r, o, &meta, e));
@@ -562,16 +745,22 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
     long total = c->steps > 0 ? c->steps : (long)c->epochs * r->per_epoch;
     long s = meta.step;
     if (s > 0) FKE_TRY(skip_batches(r, s, e));
-    FKE_TRY(open_outputs(r, o, e));
+    out->resumed_from = s;
+    FKE_TRY(open_outputs(r, o, s, out, e));
     if (o->progress) {
         fprintf(o->progress,
-                "training %s (%s, %s) on %s: %ld steps of %d %s, %ld per epoch, %d threads%s\n",
-                c->out_dir, c->preset, r->cls ? "classify" : "fke", c->train_data, total, c->batch,
-                r->cls ? "images" : "posts", r->per_epoch, omp_get_max_threads(),
-                s ? " (resumed)" : "");
+                "training %s (%s, %s) on %s: %ld steps of %d %s, %ld per epoch, %d threads\n",
+                r->dir, c->preset, r->cls ? "classify" : "fke", c->train_data, total, c->batch,
+                r->cls ? "images" : "posts", r->per_epoch, omp_get_max_threads());
         char blas[256];
         fke_cpu_describe(blas, sizeof blas);
         fprintf(o->progress, "  %s\n", blas);
+        if (o->resume)
+            fprintf(o->progress,
+                    "resumed from %s/last.h5 at step %ld of %ld (epoch %ld, %ld batches into it); "
+                    "metrics.jsonl kept to step %ld (%ld later lines dropped)\n",
+                    r->dir, s, total, s / r->per_epoch + 1, s % r->per_epoch, s,
+                    out->metrics_dropped);
         fflush(o->progress);
     }
 
@@ -580,6 +769,7 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
     double loss = NAN;
     int eval_every = c->eval_every > 0 ? c->eval_every : (int)r->per_epoch;
     while (s < total) {
+        if (o->stop && *o->stop) break;
         int epoch = (int)(s / r->per_epoch), posts = 0;
         fke_optim opt = {.lr = fke_optim_lr(c->lr, c->lr_gamma, c->lr_step_epochs, epoch),
                          .momentum = c->momentum,
@@ -594,22 +784,41 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
         p.steps++;
         p.posts += posts;
         if (s % c->log_every == 0 || s == total) log_progress(r, o, &p, s, total, epoch, opt.lr);
-        if (s % eval_every == 0 || s == total) {
-            FKE_TRY(eval_and_checkpoint(r, o, s, epoch, &meta, out, e));
+        int test_now = c->test_every > 0 && (s % c->test_every == 0 || s == total);
+        if (s % eval_every == 0 || s == total || test_now) {
+            FKE_TRY(eval_and_checkpoint(r, o, s, epoch, test_now, &meta, out, e));
             p.t_log = omp_get_wtime(); /* the rate counts training only */
         }
     }
     out->steps = s;
     out->final_loss = loss;
+    if (s < total) { /* stopped: last.h5 at this step, unless nothing was done */
+        out->interrupted = 1;
+        if (s > meta.step) {
+            FKE_TRY(check_weights(r, e));
+            FKE_TRY(save_state(r, s, &meta, "last.h5", e));
+            out->wrote_last = 1;
+        } else {
+            char last[600];
+            snprintf(last, sizeof last, "%s/last.h5", r->dir);
+            out->wrote_last = access(last, R_OK) == 0;
+        }
+        out->seconds = omp_get_wtime() - p.t_start;
+        out->best_score = meta.best;
+        out->best_step = r->best_step;
+        if (o->progress && o->bar) fputc('\n', o->progress);
+        return FKE_OK;
+    }
     out->seconds = omp_get_wtime() - p.t_start;
     out->best_score = meta.best;
     if (o->progress) {
         char t[32];
         fmt_time(t, sizeof t, out->seconds);
         if (o->bar) fputc('\n', o->progress);
-        fprintf(o->progress, "done: %ld steps in %s; checkpoints in %s/ (last.h5%s), metrics in %s/metrics.jsonl\n",
-                s, t, r->dir, r->has_val ? ", best.h5" : "", r->dir);
+        fprintf(o->progress, "done: %ld steps in %s; checkpoints in %s/ (last.h5, best.h5), metrics in %s/metrics.jsonl\n",
+                s, t, r->dir, r->dir);
     }
+    FKE_TRY(final_test(r, o, &meta, out, e));
     return FKE_OK;
 }
 

@@ -11,26 +11,54 @@
  *
  * A run folder (cfg->out_dir) holds: config.json (every key, defaults
  * included, with the final sizes), metrics.jsonl (one line per logged step
- * and per evaluation), last.h5, best.h5 (when there is validation data). The
+ * and per evaluation, then the final test line), last.h5, best.h5 (always:
+ * by the config's select score on val_data, or on the val_split held out of
+ * the training file by data/split.h's rule; with neither, the last evaluated
+ * model). The test set is evaluated once, on best.h5 after the last step,
+ * plus every test_every steps when that is set. The
  * checkpoints also hold the training set's label names, vocabulary and input
  * preprocessing (/names, model/checkpoint.h). */
 #ifndef FKE_TRAIN_H
 #define FKE_TRAIN_H
+#include <signal.h>
 #include <stdio.h>
 
 #include "core/config.h"
 
+/* A run folder is never overwritten by accident: a fresh run (resume NULL)
+ * into an out_dir that already holds a run (config.json, metrics.jsonl,
+ * last.h5 or best.h5) is refused unless force is set, which removes the old
+ * checkpoints and starts metrics.jsonl anew. An empty or missing folder is
+ * fine.
+ *
+ * Stopping: when *stop becomes non-zero (a signal handler in the caller sets
+ * it), the run finishes the step it is in, writes last.h5 (atomically, as
+ * every checkpoint) at that step and returns FKE_OK with res->interrupted
+ * set; a resume from it equals the uninterrupted run. A stop before the
+ * first step writes nothing.
+ *
+ * A resume cuts metrics.jsonl back to the lines of steps up to the one
+ * last.h5 holds (the lines of the lost segment would otherwise appear
+ * twice). */
 typedef struct {
     const char *resume;  /* run folder to continue from (its last.h5), or NULL */
     FILE *progress;      /* where progress goes (stderr), or NULL for silence */
     int bar;             /* 1: redraw one progress-bar line (a terminal) */
+    int force;           /* 1: a fresh run may replace the run in out_dir */
+    volatile sig_atomic_t *stop; /* NULL, or non-zero: stop after the current step */
 } fke_train_opts;
 
-/* Summary of a finished run. */
+/* Summary of a finished (or stopped) run. */
 typedef struct {
     long steps;
     double final_loss, seconds, best_score;
-    double test_score;   /* on test_data after the last step (NAN without) */
+    long best_step;      /* the step of best.h5 */
+    double test_score;   /* on test_data, of best.h5 at the end (NAN without) */
+    long resumed_from;   /* the step a resume continued from (0: a fresh run) */
+    long metrics_dropped; /* metrics.jsonl lines a resume cut (steps after resumed_from) */
+    int interrupted;     /* 1: stopped by *stop; last.h5 holds step `steps` */
+    int wrote_last;      /* 1: last.h5 was written at the stop */
+    char dir[512];       /* the run folder */
 } fke_train_result;
 
 fke_status fke_train(const fke_config *cfg, const fke_train_opts *o, fke_train_result *res,
