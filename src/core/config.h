@@ -16,7 +16,8 @@ typedef enum { FKE_CELL_LSTM, FKE_CELL_GRU } fke_cell_kind;
 int fke_cell_gates(fke_cell_kind k);
 typedef enum { FKE_CNN_SMALL, FKE_CNN_RESNET18 } fke_cnn_kind;
 typedef enum { FKE_OPT_SGD, FKE_OPT_ADAM } fke_opt_kind;
-typedef enum { FKE_TASK_FKE, FKE_TASK_CLASSIFY } fke_task_kind;
+typedef enum { FKE_TASK_FKE, FKE_TASK_CLASSIFY, FKE_TASK_CLIP } fke_task_kind;
+typedef enum { FKE_TOWER_CNN, FKE_TOWER_VIT } fke_tower_kind;
 
 #define FKE_CONFIG_MAX_KEYS 64 /* room in fke_config.given; config.c checks the registry fits */
 
@@ -40,6 +41,9 @@ typedef struct {
     fke_task_kind task;
     int in_ch;             /* image channels: 3, or 1 for Fashion-MNIST */
     int pad;               /* classify: zero padding each side (28 -> 32 is 2) */
+    /* task clip (model/clip.h): the image tower and the joint embedding */
+    fke_tower_kind image_tower;
+    int vit_patch, vit_width, vit_depth, vit_heads, embed_dim;
     /* data */
     char train_data[512], val_data[512], test_data[512];
     /* optimisation */

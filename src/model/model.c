@@ -162,6 +162,8 @@ fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e)
 {
     memset(m, 0, sizeof *m);
     FKE_TRY(fke_config_validate(cfg, e));
+    if (cfg->task == FKE_TASK_CLIP) /* a model of its own: model/clip.h */
+        return fke_fail(e, FKE_ERR_CONFIG, "model: task clip is built by fke_clip_init, not fke_model_init");
     m->cfg = *cfg;
     const fke_config *c = &m->cfg;
     fke_params *P = &m->P;
@@ -179,6 +181,8 @@ fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e)
     m->emb = m->tfc_w = m->tfc_b = m->cls_w = m->cls_b = m->norm = -1;
     for (int t = 0; t <= FKE_MAX_ATTR; t++) m->theta[t] = -1;
     switch (c->task) {
+    case FKE_TASK_CLIP: /* refused by fke_model_init */
+        break;
     case FKE_TASK_CLASSIFY: {
         m->cls_w = add_linear(P, e, "fc", c->F, c->n_cat, 1, &m->cls_b);
         m->norm = fke_params_add(P, e, "input.norm", 0, 0, 0, 1, 2);
@@ -256,6 +260,8 @@ fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e)
     fke_rng_seed(&r, c->seed);
     fke_cnn_init_weights(&m->cnn, P, &r);
     switch (c->task) {
+    case FKE_TASK_CLIP: /* refused by fke_model_init */
+        break;
     case FKE_TASK_CLASSIFY: {
         init_linear(P, m->cls_w, m->cls_b, &r);
         if (m->theta[0] >= 0) { /* T = identity until the matrix of t_init is set */
@@ -907,6 +913,8 @@ fke_status fke_model_plan(fke_model *m, fke_err *e)
     if (!saved) return fke_fail(e, FKE_ERR_NOMEM, "model: out of memory");
     memcpy(saved, m->P.w, m->P.total * sizeof(fke_real)); /* bn running stats move */
     switch (c->task) {
+    case FKE_TASK_CLIP: /* refused by fke_model_init */
+        break;
     case FKE_TASK_CLASSIFY: {
         size_t n = (size_t)B * c->in_ch * c->img * c->img;
         float *x = calloc(n, sizeof(float));
