@@ -43,12 +43,14 @@ _Static_assert(FKE_CORR_FORWARD == 0 && FKE_CORR_NONE == 1, "correction values")
 _Static_assert(FKE_CELL_LSTM == 0 && FKE_CELL_GRU == 1, "cell values");
 _Static_assert(FKE_CNN_SMALL == 0 && FKE_CNN_RESNET18 == 1, "cnn values");
 _Static_assert(FKE_OPT_SGD == 0 && FKE_OPT_ADAM == 1, "optimizer values");
-_Static_assert(FKE_TASK_FKE == 0 && FKE_TASK_CLASSIFY == 1 && FKE_TASK_MULTILABEL == 2,
+_Static_assert(FKE_TASK_FKE == 0 && FKE_TASK_CLASSIFY == 1 && FKE_TASK_MULTILABEL == 2 &&
+                   FKE_TASK_CLIP == 3,
                "task values");
+_Static_assert(FKE_TOWER_CNN == 0 && FKE_TOWER_VIT == 1, "image_tower values");
 #if defined(__x86_64__) || defined(__aarch64__)
 /* Guard against a field added to fke_config and forgotten here: when this
- * fires, add the field to keys[] (and configs/README.md), then update 3488. */
-_Static_assert(sizeof(fke_config) == 3488,
+ * fires, add the field to keys[] (and configs/README.md), then update 3544. */
+_Static_assert(sizeof(fke_config) == 3544,
                "fke_config changed: add the new field to keys[] in config.c");
 #endif
 
@@ -91,8 +93,9 @@ static const char *const v_correction[] = {"forward", "none", NULL};
 static const char *const v_cell[] = {"lstm", "gru", NULL};
 static const char *const v_cnn[] = {"small", "resnet18", NULL};
 static const char *const v_optimizer[] = {"sgd", "adam", NULL};
-static const char *const v_task[] = {"fke", "classify", "multilabel", NULL};
+static const char *const v_task[] = {"fke", "classify", "multilabel", "clip", NULL};
 static const char *const v_select[] = {"mean_acc", "mean_f1", "occ_acc", "cat_acc", "att_acc", NULL};
+static const char *const v_tower[] = {"cnn", "vit", NULL};
 
 #define OFF(f) offsetof(fke_config, f)
 #define BIG 1e300
@@ -181,7 +184,17 @@ static const key_def keys[] = {
     ENUM("task", task, v_task, "fke", "mode",
          "fke: the FashionKE model on posts; classify: the CNN trunk + linear on images "
          "(e.g. Fashion-MNIST); multilabel: the CNN trunk on each garment crop feeding a "
-         "category softmax and an n_ml-way sigmoid attribute head (DeepFashion)."),
+         "category softmax and an n_ml-way sigmoid attribute head (DeepFashion); clip: a "
+         "contrastive image-caption dual encoder on posts (docs/clip.md)."),
+    ENUM("image_tower", image_tower, v_tower, "cnn", "visual,image_encoder",
+         "Task clip: the image tower, the CNN trunk of key cnn or a ViT (keys vit_*)."),
+    INT("vit_patch", vit_patch, 1, 1024, "8", "patch,patch_size",
+        "Task clip, image_tower vit: patch side in pixels (img must be a multiple)."),
+    INT("vit_width", vit_width, 1, 65536, "64", "width", "ViT token width (a multiple of vit_heads)."),
+    INT("vit_depth", vit_depth, 1, 24, "2", "depth,layers", "ViT transformer blocks."),
+    INT("vit_heads", vit_heads, 1, 1024, "4", "heads", "ViT attention heads."),
+    INT("embed_dim", embed_dim, 1, 65536, "64", "embed,joint_dim",
+        "Task clip: width of the joint image-text embedding."),
     INT("in_ch", in_ch, 1, 64, "3", "channels_in,in_channels",
         "Image channels (3 for posts; 1 for Fashion-MNIST with task classify). Unset: the "
         "training data's."),
@@ -262,7 +275,7 @@ static const key_def keys[] = {
         "Run folder (checkpoints, logs, metrics)."),
 };
 #define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
-_Static_assert(sizeof keys / sizeof keys[0] == 61, "registry count: update README and tests");
+_Static_assert(sizeof keys / sizeof keys[0] == 67, "registry count: update README and tests");
 _Static_assert(sizeof keys / sizeof keys[0] <= FKE_CONFIG_MAX_KEYS,
                "fke_config.given has a byte per key: raise FKE_CONFIG_MAX_KEYS");
 
@@ -917,6 +930,17 @@ fke_status fke_config_validate(const fke_config *c, fke_err *e)
             return fke_fail(e, FKE_ERR_CONFIG,
                             "config: key \"select\": task classify has no occasion or attributes; "
                             "use mean_acc, mean_f1 or cat_acc");
+        break;
+    case FKE_TASK_CLIP:
+        if (c->batch < 2)
+            return fke_fail(e, FKE_ERR_CONFIG, "config: key \"batch\": task clip contrasts the "
+                            "posts of a batch, so it needs batch >= 2, got %d", c->batch);
+        if (c->image_tower == FKE_TOWER_VIT && c->img % c->vit_patch)
+            return fke_fail(e, FKE_ERR_CONFIG, "config: key \"vit_patch\": img %d is not a "
+                            "multiple of vit_patch %d", c->img, c->vit_patch);
+        if (c->image_tower == FKE_TOWER_VIT && c->vit_width % c->vit_heads)
+            return fke_fail(e, FKE_ERR_CONFIG, "config: key \"vit_heads\": vit_width %d is not "
+                            "a multiple of vit_heads %d", c->vit_width, c->vit_heads);
         break;
     }
     switch (c->cnn) {

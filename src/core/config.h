@@ -16,12 +16,13 @@ typedef enum { FKE_CELL_LSTM, FKE_CELL_GRU } fke_cell_kind;
 int fke_cell_gates(fke_cell_kind k);
 typedef enum { FKE_CNN_SMALL, FKE_CNN_RESNET18 } fke_cnn_kind;
 typedef enum { FKE_OPT_SGD, FKE_OPT_ADAM } fke_opt_kind;
-typedef enum { FKE_TASK_FKE, FKE_TASK_CLASSIFY, FKE_TASK_MULTILABEL } fke_task_kind;
+typedef enum { FKE_TASK_FKE, FKE_TASK_CLASSIFY, FKE_TASK_MULTILABEL, FKE_TASK_CLIP } fke_task_kind;
 /* What best.h5 is chosen by (config key select): the validation score. */
 typedef enum { FKE_SEL_MEAN_ACC, FKE_SEL_MEAN_F1, FKE_SEL_OCC_ACC, FKE_SEL_CAT_ACC,
                FKE_SEL_ATT_ACC } fke_select_kind;
+typedef enum { FKE_TOWER_CNN, FKE_TOWER_VIT } fke_tower_kind;
 
-#define FKE_CONFIG_MAX_KEYS 64 /* room in fke_config.given; config.c checks the registry fits */
+#define FKE_CONFIG_MAX_KEYS 96 /* room in fke_config.given; config.c checks the registry fits */
 
 typedef struct {
     /* model (docs/model.md "The two presets"); preset fills these, single keys override */
@@ -45,6 +46,9 @@ typedef struct {
     int pad;               /* classify: zero padding each side (28 -> 32 is 2) */
     int n_ml;              /* multilabel: binary attributes of the sigmoid head (DeepFashion 1000) */
     double pos_weight;     /* multilabel: cap of the per-attribute positive weight; 0 = none */
+    /* task clip (model/clip.h): the image tower and the joint embedding */
+    fke_tower_kind image_tower;
+    int vit_patch, vit_width, vit_depth, vit_heads, embed_dim;
     /* data */
     char train_data[512], val_data[512], test_data[512];
     double val_split;      /* without val_data: the fraction held out for validation (data/split.h) */

@@ -22,10 +22,14 @@ extern const fke_gc_case fke_gc_rnn_cases[];
 extern const fke_gc_case fke_gc_text_cases[];
 extern const fke_gc_case fke_gc_loss_cases[];
 extern const fke_gc_case fke_gc_gather_cases[];
+extern const fke_gc_case fke_gc_transformer_cases[];
+extern const fke_gc_case fke_gc_contrastive_cases[];
 
 static const fke_gc_case *const groups[] = {fke_gc_linear_cases, fke_gc_cnn_cases,
                                             fke_gc_rnn_cases, fke_gc_text_cases,
-                                            fke_gc_loss_cases, fke_gc_gather_cases};
+                                            fke_gc_loss_cases, fke_gc_gather_cases,
+                                            fke_gc_transformer_cases,
+                                            fke_gc_contrastive_cases};
 
 int main(int argc, char **argv)
 {

@@ -164,6 +164,8 @@ fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e)
 {
     memset(m, 0, sizeof *m);
     FKE_TRY(fke_config_validate(cfg, e));
+    if (cfg->task == FKE_TASK_CLIP) /* a model of its own: model/clip.h */
+        return fke_fail(e, FKE_ERR_CONFIG, "model: task clip is built by fke_clip_init, not fke_model_init");
     m->cfg = *cfg;
     const fke_config *c = &m->cfg;
     fke_params *P = &m->P;
@@ -183,6 +185,8 @@ fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e)
     m->mcat_w = m->mcat_b = m->mattr_w = m->mattr_b = m->pos_w = -1;
     switch (c->task) {
     case FKE_TASK_MULTILABEL: FKE_TRY(fke_multilabel_add_params(m, e)); break;
+    case FKE_TASK_CLIP: /* refused by fke_model_init */
+        break;
     case FKE_TASK_CLASSIFY: {
         m->cls_w = add_linear(P, e, "fc", c->F, c->n_cat, 1, &m->cls_b);
         m->norm = fke_params_add(P, e, "input.norm", 0, 0, 0, 1, 2);
@@ -261,6 +265,8 @@ fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e)
     fke_cnn_init_weights(&m->cnn, P, &r);
     switch (c->task) {
     case FKE_TASK_MULTILABEL: fke_multilabel_init_weights(m, &r); break;
+    case FKE_TASK_CLIP: /* refused by fke_model_init */
+        break;
     case FKE_TASK_CLASSIFY: {
         init_linear(P, m->cls_w, m->cls_b, &r);
         if (m->theta[0] >= 0) { /* T = identity until the matrix of t_init is set */
@@ -916,6 +922,8 @@ fke_status fke_model_plan(fke_model *m, fke_err *e)
     if (!saved) return fke_fail(e, FKE_ERR_NOMEM, "model: out of memory");
     memcpy(saved, m->P.w, m->P.total * sizeof(fke_real)); /* bn running stats move */
     switch (c->task) {
+    case FKE_TASK_CLIP: /* refused by fke_model_init */
+        break;
     case FKE_TASK_CLASSIFY: {
         size_t n = (size_t)B * c->in_ch * c->img * c->img;
         float *x = calloc(n, sizeof(float));

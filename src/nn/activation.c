@@ -1,6 +1,7 @@
 /* activation.c - see activation.h. */
 #include "nn/activation.h"
 
+#include <math.h>
 #include <string.h>
 
 /* Elementwise loops go parallel only when there is enough work to pay for it. */
@@ -81,5 +82,36 @@ fke_status fke_dropout_backward(fke_err *e, const fke_tensor *mask, const fke_te
     long n = (long)fke_numel(mask);
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
     for (long i = 0; i < n; i++) g[i] += d[i] * m[i];
+    return FKE_OK;
+}
+
+fke_status fke_gelu_forward(fke_err *e, const fke_tensor *x, fke_tensor *y)
+{
+    FKE_TRY(fke_expect_any(e, "gelu", "x", x));
+    FKE_TRY(fke_expect_like(e, "gelu", "y", y, x));
+    const fke_real *a = x->data;
+    fke_real *b = y->data;
+    long n = (long)fke_numel(x);
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (long i = 0; i < n; i++) b[i] = (fke_real)(0.5 * a[i] * (1.0 + erf(a[i] * M_SQRT1_2)));
+    return FKE_OK;
+}
+
+fke_status fke_gelu_backward(fke_err *e, const fke_tensor *x, const fke_tensor *dy,
+                             fke_tensor *dx)
+{
+    FKE_TRY(fke_expect_any(e, "gelu backward", "x", x));
+    FKE_TRY(fke_expect_like(e, "gelu backward", "dy", dy, x));
+    FKE_TRY(fke_expect_like(e, "gelu backward", "dx", dx, x));
+    const fke_real *a = x->data, *d = dy->data;
+    fke_real *g = dx->data;
+    long n = (long)fke_numel(x);
+    /* Phi(x) + x phi(x), phi the standard normal density */
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (long i = 0; i < n; i++) {
+        double v = a[i];
+        double der = 0.5 * (1.0 + erf(v * M_SQRT1_2)) + v * exp(-0.5 * v * v) * 0.3989422804014327;
+        g[i] += (fke_real)(d[i] * der);
+    }
     return FKE_OK;
 }

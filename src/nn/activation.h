@@ -1,4 +1,5 @@
-/* activation.h - elementwise layers of any shape: ReLU and (inverted) dropout.
+/* activation.h - elementwise layers of any shape: ReLU, GELU and (inverted)
+ * dropout.
  *
  * ReLU: y = max(x, 0). The backward needs only the sign, so it takes either
  * the forward's output or its input (the same mask, as x > 0 <=> y > 0); the
@@ -16,6 +17,14 @@
  *   fke_dropout_forward(e, &x, p, train, &rng, &mask, &y);
  *   fke_dropout_backward(e, &mask, &dy, &dx);       dx += dy * mask
  *
+ * GELU in its exact form, without the tanh approximation (PyTorch's
+ * nn.GELU() default and what CLIP's transformers use):
+ *   y = x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)),  dy/dx = Phi(x) + x phi(x).
+ * The backward takes the forward's input x.
+ *
+ *   fke_gelu_forward(e, &x, &y);
+ *   fke_gelu_backward(e, &x, &dy, &dx);            dx += dy * gelu'(x)
+ *
  * Every tensor of a call has the shape of x; backward adds (+=) into dx. */
 #ifndef FKE_ACTIVATION_H
 #define FKE_ACTIVATION_H
@@ -25,6 +34,12 @@
 fke_status fke_relu_forward(fke_err *e, const fke_tensor *x, fke_tensor *y);
 /* y: the forward's output (or input); dy, dx: its shape */
 fke_status fke_relu_backward(fke_err *e, const fke_tensor *y, const fke_tensor *dy,
+                             fke_tensor *dx);
+
+/* x, y: any shape, equal; y may be x only when the backward gets x elsewhere */
+fke_status fke_gelu_forward(fke_err *e, const fke_tensor *x, fke_tensor *y);
+/* x: the forward's input; dy, dx: its shape */
+fke_status fke_gelu_backward(fke_err *e, const fke_tensor *x, const fke_tensor *dy,
                              fke_tensor *dx);
 
 /* x, mask, y: any shape, equal; 0 <= p < 1; rng used only when train and p > 0;

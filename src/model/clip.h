@@ -1,0 +1,80 @@
+/* clip.h - task "clip": a contrastive image-caption dual encoder (CLIP) on
+ * posts, trained from their captions alone (docs/clip.md).
+ *
+ *   image tower  the CNN trunk of key cnn on the whole image, then a linear
+ *                projection without bias (F -> K); or (image_tower vit)
+ *                the ViT of model/vit.h, whose own proj gives K
+ *   text tower   the TextCNN of the FashionKE model (embedding V x D, banks
+ *                of widths 2..5 with Co filters, max over time), then a
+ *                linear projection without bias (4 Co -> K)
+ *   head         both embeddings L2-normalised, logits = exp(t) img txt^T
+ *                with a learned t (CLIP's logit_scale, starting at
+ *                log(1/0.07), clamped to log 100 by fke_clip_clamp), and the
+ *                symmetric InfoNCE loss (nn/contrastive.h)
+ * K is key embed_dim. Parameter names: cnn.* (model/cnn.h) or visual.*
+ * (CLIP's), text.emb.weight, text.convs.<k>.{weight,bias} (as the FashionKE
+ * model's), img_proj.weight, text_proj.weight, logit_scale.
+ *
+ *   fke_clip m;
+ *   fke_clip_init(&m, &cfg, e);          parameter table + initial weights
+ *   fke_clip_plan(&m, e);                sizes the step arena (dry run)
+ *   per step: fke_clip_forward(&m, batch, 1, e);
+ *             fke_clip_loss(&m, &loss, acc, e);
+ *             fke_params_zero_grad(&m.P); fke_clip_backward(&m, e);
+ *             optimiser step; fke_clip_clamp(&m);
+ *   embeddings: fke_clip_forward(&m, batch, 0, e), then m.img_u / m.txt_u
+ *   (B, K), unit rows, valid until the next forward. */
+#ifndef FKE_CLIP_H
+#define FKE_CLIP_H
+#include "core/config.h"
+#include "core/fke.h"
+#include "data/loader.h"
+#include "model/cnn.h"
+#include "model/vit.h"
+#include "nn/params.h"
+
+#define FKE_CLIP_NW 4 /* TextCNN widths 2, 3, 4, 5 */
+
+typedef struct {
+    fke_config cfg;
+    fke_params P;
+    fke_cnn cnn;
+    fke_vit vit;
+    int vit_on;
+    int img_proj, emb, tconv_w[FKE_CLIP_NW], tconv_b[FKE_CLIP_NW], txt_proj, logit_scale;
+    fke_arena arena;
+    /* the last forward (B posts) */
+    int B;
+    const int32_t *tokens;            /* (B, L) the batch's */
+    fke_tensor img_x;                 /* (B, C, S, S) view of the batch's pixels */
+    fke_cnn_tape ctape;
+    fke_vit_tape vtape;
+    fke_tensor feat;                  /* (B, F) CNN features */
+    fke_tensor img_e, img_u, img_n;   /* (B, K), (B, K) unit, (B) norms */
+    fke_tensor temb;                  /* (B, L, D) */
+    fke_tensor tconv;                 /* (B, 4 Co) */
+    int32_t *targ;                    /* (B, 4 Co) */
+    fke_tensor txt_e, txt_u, txt_n;   /* (B, K), (B, K), (B) */
+    fke_tensor logits;                /* (B, B) image i x text j */
+} fke_clip;
+
+fke_status fke_clip_init(fke_clip *m, const fke_config *cfg, fke_err *e);
+void fke_clip_free(fke_clip *m);
+fke_status fke_clip_plan(fke_clip *m, fke_err *e);
+/* Images and captions of b into unit embeddings and the logits; train: the
+ * CNN's batch norm in training mode. */
+fke_status fke_clip_forward(fke_clip *m, const fke_batch *b, int train, fke_err *e);
+/* The symmetric InfoNCE loss of the last forward; acc (2) or NULL: top-1
+ * image->text and text->image accuracy within the batch. */
+fke_status fke_clip_loss(fke_clip *m, double *loss, double *acc, fke_err *e);
+/* Adds d loss / d parameters into m->P.g. */
+fke_status fke_clip_backward(fke_clip *m, fke_err *e);
+/* CLIP's clamp of the temperature: logit_scale <= log 100. */
+void fke_clip_clamp(fke_clip *m);
+/* Retrieval recall@k of N matched pairs, unit rows a (N, K) and b (N, K):
+ * the share of rows i of a whose b_i is among the k highest a_i . b_j (ties
+ * by fke_scored_sort's order). a image, b text: image->text; swapped:
+ * text->image. */
+fke_status fke_clip_recall(const fke_real *a, const fke_real *b, int N, int K, int k,
+                           double *recall, fke_err *e);
+#endif
