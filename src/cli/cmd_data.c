@@ -240,6 +240,7 @@ static int cmd_show(int argc, char **argv)
     }
     int p = (int)post, G = d.G, A = d.A, k = 4, ck = 3;
     int S = d.img * k, cs = d.crop * ck, row = cs + 8;
+    if (row < 18 + (2 * A + 1) * 10) row = 18 + (2 * A + 1) * 10; /* room for every label and machine label */
     int W = S + 16 + cs + 12 + 300, H = 8 + (S + 60 > G * row ? S + 60 : G * row) + 8;
     uint8_t bg[3] = {40, 40, 48}, white[3] = {235, 235, 235}, gray[3] = {150, 150, 150};
     uint8_t red[3] = {255, 90, 90};
