@@ -10,7 +10,7 @@
 # bar chart.
 #
 #   sh experiments/ablation.sh [--seeds "1 2 3 4 5"] [--epochs 6] [--posts 4000] [--test-posts 5000]
-#                              [--jobs 1] [--variants "full text_off context_visual context_task context_none correction_none cell_gru"]
+#                              [--version 2|3] [--jobs 1] [--variants "full text_off context_visual context_task context_none correction_none cell_gru"]
 #
 # A seed fixes the model's initialisation, the batch order and the dropout
 # masks alike in every variant, so the variants of one seed differ only in
@@ -19,12 +19,17 @@
 # +-0.3 points and occasion accuracy to +-0.7 (binomial standard error);
 # 1000 would give +-0.6 and +-1.5, as much as the seeds vary.
 #
+# --version 3 makes FashionKE-synth version 3 as a release tree and imports
+# it (fke data synth --release, fke data import fashionke), with validation
+# posts from images no training post uses; its results are
+# results/ablation-v3*.md.
+#
 # --jobs J trains J runs at a time (give each FKE_THREADS=1 on a small machine:
 # two 1-thread runs on 2 cores finish sooner than two 2-thread runs in turn).
 set -e
 B=${FKE_BUILD:-build}   # FKE_THREADS=N sets each run's thread count (default: all cores)
 FKE="$B/fke"
-SEEDS="1 2 3 4 5"; EPOCHS=6; POSTS=4000; TEST=5000; JOBS=1
+SEEDS="1 2 3 4 5"; EPOCHS=6; POSTS=4000; TEST=5000; JOBS=1; VERSION=2
 VARIANTS="full text_off context_visual context_task context_none correction_none cell_gru"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -34,7 +39,8 @@ while [ $# -gt 0 ]; do
         --test-posts) TEST="$2"; shift 2 ;;
         --variants) VARIANTS="$2"; shift 2 ;;
         --jobs) JOBS="$2"; shift 2 ;;
-        *) echo "usage: $0 [--seeds \"1 2 3 4 5\"] [--epochs N] [--posts N] [--test-posts N] [--variants \"...\"] [--jobs J]" >&2; exit 2 ;;
+        --version) VERSION="$2"; shift 2 ;;
+        *) echo "usage: $0 [--seeds \"1 2 3 4 5\"] [--epochs N] [--posts N] [--test-posts N] [--version 2|3] [--variants \"...\"] [--jobs J]" >&2; exit 2 ;;
     esac
 done
 [ -x "$FKE" ] || make all
@@ -44,10 +50,21 @@ PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3   # Debian's, with ma
 # budget are results/ablation.md, of another results/ablation-eEPOCHS-pPOSTS.md
 D=data/ablation/p$POSTS; R=runs/ablation/e$EPOCHS-p$POSTS; OUT=experiments/results
 NAME=ablation; [ "$EPOCHS-$POSTS" = 6-4000 ] || NAME=ablation-e$EPOCHS-p$POSTS
+if [ "$VERSION" = 3 ]; then
+    D=data/ablation/v3-p$POSTS; R=runs/ablation/v3-e$EPOCHS-p$POSTS
+    NAME=ablation-v3; [ "$EPOCHS-$POSTS" = 6-4000 ] || NAME=ablation-v3-e$EPOCHS-p$POSTS
+fi
 mkdir -p $D $R $OUT
+if [ "$VERSION" = 3 ]; then
+    [ -f $D/tree-$TEST/test_ids.json ] || $FKE data synth --release $D/tree-$TEST --posts $POSTS --test-posts $TEST --noise-ratio 0.7 --seed 101
+    [ -f $D/train.h5 ] || $FKE data import fashionke $D/tree-$TEST --out $D/train.h5 --t-out $D/T.json > /dev/null
+    [ -f $D/val.h5 ]   || $FKE data synth --version 3 --split val --posts 400 --seed 102 --out $D/val.h5
+    [ -f $D/test-$TEST.h5 ] || $FKE data import fashionke $D/tree-$TEST --split test --out $D/test-$TEST.h5 > /dev/null
+fi
 [ -f $D/train.h5 ] || $FKE data synth --split train --posts $POSTS --noise-ratio 0.7 --seed 101 --out $D/train.h5
 [ -f $D/val.h5 ]   || $FKE data synth --split train --posts 400 --noise-ratio 0 --seed 102 --out $D/val.h5
 [ -f $D/test-$TEST.h5 ] || $FKE data synth --split test --posts $TEST --seed 103 --out $D/test-$TEST.h5
+T_INIT=""; [ "$VERSION" = 3 ] && T_INIT=$D/T.json   # the release's confusion counts (version 2: none)
 start=$(date +%s)
 one() { # variant seed: train (unless trained before), evaluate best.h5 on the test posts
     variant=$1; s=$2
@@ -72,7 +89,7 @@ one() { # variant seed: train (unless trained before), evaluate best.h5 on the t
         t0=$(date +%s)
         $FKE train configs/demo.json --quiet --force $set_v --set threads=${FKE_THREADS:-0} --set seed=$s --set epochs=$EPOCHS \
             --set lr_step_epochs=$((EPOCHS - 1)) --set train_data=$D/train.h5 \
-            --set val_data=$D/val.h5 --set test_data="" --set out_dir=$run > $run.log 2>&1 ||
+            --set val_data=$D/val.h5 --set test_data="" --set t_init=$T_INIT --set out_dir=$run > $run.log 2>&1 ||
             { echo "ablation: $variant seed $s failed, see $run.log" >&2; return 1; }
         sec=$(( $(date +%s) - t0 ))
     fi

@@ -46,7 +46,7 @@ static int synth(int split, int posts, uint64_t seed, fke_dataset *d)
     o.posts = posts;
     o.seed = seed;
     fke_err e = {""};
-    fke_status s = fke_synth_generate(&o, split ? &fm_test : &fm_train, NULL, d, &e);
+    fke_status s = fke_synth_generate(&o, split ? &fm_test : &fm_train, NULL, d, NULL, &e);
     if (s) printf("  synth: %s\n", e.msg);
     return s;
 }

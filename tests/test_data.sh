@@ -32,6 +32,17 @@ expect 1 "bad IDX magic" "$F" data synth --dir "$T/fm" --out "$T/s.h5"
 [ -e "$T/s.h5" ] && bad "synth left a file after failing" || ok
 expect 0 "fmnist-test.h5: 10000 images" "$F" data fmnist --out "$T/fmo"
 expect 0 "image set, 60000 images" "$F" data info "$T/fmo/fmnist-train.h5"
+# version 3, the validation split and the release tree: options that do not go together
+expect 2 "give --out FILE or --release DIR" "$F" data synth --posts 10
+expect 2 "give --out FILE or --release DIR" "$F" data synth --out "$T/x.h5" --release "$T/r"
+expect 2 "go with --out" "$F" data synth --release "$T/r" --version 2
+expect 2 "go with --out" "$F" data synth --release "$T/r" --split test
+expect 2 "--version must be 2 or 3" "$F" data synth --out "$T/x.h5" --version 4
+expect 2 "all clean" "$F" data synth --out "$T/x.h5" --split val --noise-ratio 0.5
+expect 0 "version 3 val, 50 posts (50 clean" "$F" data synth --out "$T/v.h5" --version 3 --split val --posts 50
+expect 0 "generator: fke-synth version=3 split=val" "$F" data info "$T/v.h5"
+expect 0 "30 training posts (9 clean, 21 machine-labelled), 10 test posts" "$F" data synth --release "$T/r" --posts 30 --test-posts 10
+expect 0 "30 kept (9 clean, 21 machine-labelled)" "$F" data import fashionke "$T/r" --out "$T/r.h5"
 ls "$T"/*.tmp.* >/dev/null 2>&1 && bad "temporary files left behind" || ok
 echo "RESULT $p $f"
 [ "$f" -eq 0 ]

@@ -38,7 +38,7 @@ static inline int fke_test_synth_opts(const fke_synth_opts *o, const fke_imagese
     fke_dataset d;
     memset(&d, 0, sizeof d);
     fke_err e = {{0}};
-    fke_status st = fke_synth_generate(o, fm, "fashion-mnist", &d, &e);
+    fke_status st = fke_synth_generate(o, fm, "fashion-mnist", &d, NULL, &e);
     if (st == FKE_OK) st = fke_dataset_save(&d, path, &e);
     FKE_CHECK(st == FKE_OK, "synth %s: %s", path, e.msg);
     if (keep && st == FKE_OK) *keep = d;

@@ -141,7 +141,7 @@ static void test_store(const fke_imageset *fm)
     so.posts = 64;
     so.seed = 5;
     fke_dataset raw;
-    if (fke_synth_generate(&so, fm, NULL, &raw, &e)) {
+    if (fke_synth_generate(&so, fm, NULL, &raw, NULL, &e)) {
         FKE_CHECK(0, "synth: %s", e.msg);
         return;
     }
@@ -288,7 +288,7 @@ static void test_rescale(const fke_imageset *fm)
     so.posts = 12;
     so.seed = 9;
     fke_dataset a, b;
-    if (fke_synth_generate(&so, fm, NULL, &a, &e) || fke_synth_generate(&so, fm, NULL, &b, &e)) {
+    if (fke_synth_generate(&so, fm, NULL, &a, NULL, &e) || fke_synth_generate(&so, fm, NULL, &b, NULL, &e)) {
         FKE_CHECK(0, "synth: %s", e.msg);
         return;
     }
@@ -329,7 +329,7 @@ static void test_rescale(const fke_imageset *fm)
     free(rgb), free(want);
     /* the JPEG form decodes near the raw one */
     fke_dataset c;
-    st = fke_synth_generate(&so, fm, NULL, &c, &e);
+    st = fke_synth_generate(&so, fm, NULL, &c, NULL, &e);
     if (st == FKE_OK) st = fke_dataset_rescale(&c, S, P, 92, &e);
     FKE_CHECK(st == FKE_OK && c.jpeg && c.jpeg_quality == 92, "rescale to JPEG: %s", e.msg);
     double err = 0;

@@ -14,6 +14,7 @@
 #include "data/fmnist.h"
 #include "data/png_io.h"
 #include "data/synth.h"
+#include "data/synth_release.h"
 
 /* Each subcommand's usage (after "usage: ") is also its part of `fke data --help`. */
 static const char fmnist_usage[] =
@@ -21,12 +22,18 @@ static const char fmnist_usage[] =
     "         import Fashion-MNIST (DIR default " FKE_FMNIST_DIR ")\n"
     "         into OUT/fmnist-train.h5 and OUT/fmnist-test.h5\n";
 static const char synth_usage[] =
-    "fke data synth --out FILE [--split train|test] [--posts N] [--noise-ratio R]\n"
-    "         [--flip-rate F] [--missing M] [--seed S] [--dir DIR]\n"
+    "fke data synth --out FILE [--version 2|3] [--split train|test|val] [--posts N]\n"
+    "         [--noise-ratio R] [--flip-rate F] [--missing M] [--seed S] [--dir DIR]\n"
     "         [--img S --crop P] [--store raw|jpeg] [--quality Q]\n"
-    "         build FashionKE-synth (defaults: train 4000 posts, test 1000; R 0.7; F 0.3).\n"
-    "         Posts are drawn at 64 px with 32 px crops; --img/--crop resize them (e.g.\n"
-    "         224 for fke-paper), --store jpeg keeps the pixels as JPEG at Q (92)\n";
+    "         build FashionKE-synth (defaults: version 2; train 4000 posts, test 1000,\n"
+    "         val 500; R 0.7; F 0.3). val: clean posts from the last 10,000 training\n"
+    "         images, which version 3's training posts never use. Posts are 64 px with\n"
+    "         32 px crops; --img/--crop resize them (e.g. 224 for fke-paper), --store\n"
+    "         jpeg keeps the pixels as JPEG at Q (92)\n"
+    "fke data synth --release DIR [--posts N] [--test-posts M] [--noise-ratio R]\n"
+    "         [--flip-rate F] [--seed S] [--dir DIR]\n"
+    "         version 3 as a FashionKE release tree (train N 4000, test M 1000) for\n"
+    "         fke data import fashionke DIR\n";
 static const char show_usage[] =
     "fke data show FILE --post I --out PNG\n"
     "         draw post I (image, boxes, crops, labels) into a PNG\n";
@@ -70,24 +77,71 @@ static int cmd_fmnist(int argc, char **argv)
     return 0;
 }
 
+/* --release: version 3's train and test splits written as a release tree */
+static int synth_release(const char *fm_dir, const char *dir, const fke_synth_opts *o_train,
+                         long test_posts)
+{
+    fke_err e = {""};
+    fke_dataset d[2];
+    fke_synth_pictures p[2];
+    memset(d, 0, sizeof d);
+    memset(p, 0, sizeof p);
+    fke_status st = FKE_OK;
+    long ng = 0;
+    for (int s = 0; s < 2 && !st; s++) {
+        fke_synth_opts o = *o_train;
+        if (s) {
+            fke_synth_defaults(&o, FKE_SYNTH_TEST);
+            o.version = 3, o.seed = o_train->seed, o.flip_rate = o_train->flip_rate;
+            if (test_posts > 0) o.posts = (int)test_posts;
+        }
+        fke_imageset g;
+        st = fke_fmnist_read(fm_dir, s, &g, &e);
+        char src[600];
+        fke_fmnist_image_path(fm_dir, s, src, sizeof src);
+        if (!st) st = fke_synth_generate(&o, &g, src, &d[s], &p[s], &e);
+        fke_imageset_free(&g);
+        for (int i = 0; !st && i < d[s].N; i++) ng += d[s].n_garments[i];
+    }
+    if (!st)
+        st = fke_synth_release_write(dir, &d[0], &p[0], o_train->noise_ratio, &d[1], &p[1],
+                                     o_train->seed, &e);
+    int nc = 0;
+    for (int i = 0; !st && i < d[0].N; i++) nc += d[0].clean[i];
+    if (!st)
+        printf("%s: FashionKE-synth version 3 as a FashionKE release: %d training posts (%d "
+               "clean, %d machine-labelled), %d test posts, %ld garments; train_ids_%.1f.json, "
+               "test_ids.json\n",
+               dir, d[0].N, nc, d[0].N - nc, d[1].N, ng, o_train->noise_ratio);
+    for (int s = 0; s < 2; s++) {
+        fke_dataset_free(&d[s]);
+        fke_synth_pictures_free(&p[s]);
+    }
+    return st ? fail("synth", &e) : 0;
+}
+
 static int cmd_synth(int argc, char **argv)
 {
-    const char *dir = FKE_FMNIST_DIR, *out = NULL;
-    int split = 0;
-    long posts = -1, seed = 1;
+    const char *dir = FKE_FMNIST_DIR, *out = NULL, *release = NULL;
+    int split = 0, version_i = -1;
+    long posts = -1, seed = 1, test_posts = -1;
     double nr = -1, fr = -1, miss = 0;
     long img = 0, crop = 0, quality = 92;
     int store = 0;
     const fke_cli_opt opts[] = {
-        {"--out", "FILE", FKE_CLI_STR, .dst = &out, .flags = FKE_CLI_REQUIRED},
+        {"--out", "FILE", FKE_CLI_STR, .dst = &out},
+        {"--release", "DIR", FKE_CLI_STR, .dst = &release},
+        {"--version", "2|3", FKE_CLI_CHOICE, .dst = &version_i,
+         .choices = (const char *const[]){"2", "3", NULL}},
+        {"--test-posts", "M", FKE_CLI_INT, .dst = &test_posts, .lo = 1, .hi = 10000000},
         {"--dir", "DIR", FKE_CLI_STR, .dst = &dir},
         {"--img", "S", FKE_CLI_INT, .dst = &img, .lo = 8, .hi = 4096},
         {"--crop", "P", FKE_CLI_INT, .dst = &crop, .lo = 8, .hi = 4096},
         {"--store", "raw|jpeg", FKE_CLI_CHOICE, .dst = &store,
          .choices = (const char *const[]){"raw", "jpeg", NULL}},
         {"--quality", "Q", FKE_CLI_INT, .dst = &quality, .lo = 1, .hi = 100},
-        {"--split", "train|test", FKE_CLI_CHOICE, .dst = &split,
-         .choices = (const char *const[]){"train", "test", NULL}},
+        {"--split", "train|test|val", FKE_CLI_CHOICE, .dst = &split,
+         .choices = (const char *const[]){"train", "test", "val", NULL}},
         {"--posts", "N", FKE_CLI_INT, .dst = &posts, .lo = 1, .hi = 10000000},
         {"--seed", "S", FKE_CLI_INT, .dst = &seed, .lo = 0, .hi = 0x7fffffffL},
         {"--noise-ratio", "R", FKE_CLI_REAL, .dst = &nr, .lo = 0, .hi = 1},
@@ -97,25 +151,35 @@ static int cmd_synth(int argc, char **argv)
     const fke_cli cli = {"fke data synth", synth_usage, opts, "", 0, 0, NULL, NULL};
     int rc = fke_cli_parse(&cli, argc, argv);
     if (rc != FKE_CLI_RUN) return rc;
+    if (!out == !release) return fke_cli_usage_error(&cli, "give --out FILE or --release DIR");
+    if (release && (split || version_i == 0 || img || crop || store || miss > 0))
+        return fke_cli_usage_error(&cli, "--release writes version 3's train and test splits; "
+                                         "--split, --version 2, --img, --crop, --store and "
+                                         "--missing go with --out");
+    if (!release && test_posts > 0)
+        return fke_cli_usage_error(&cli, "--test-posts goes with --release");
+    split = split == 2 ? FKE_SYNTH_VAL : split;
     fke_synth_opts o;
     fke_synth_defaults(&o, split);
+    o.version = release || version_i == 1 ? 3 : 2;
     if (posts > 0) o.posts = (int)posts;
     if (nr >= 0) o.noise_ratio = nr;
-    if (split == 1 && o.noise_ratio > 0)
-        return fke_cli_usage_error(&cli, "the test split is all clean (--noise-ratio must be 0)");
+    if (split != FKE_SYNTH_TRAIN && o.noise_ratio > 0)
+        return fke_cli_usage_error(&cli, "the test and val splits are all clean (--noise-ratio must be 0)");
     if (fr >= 0) o.flip_rate = fr;
     o.missing = split ? 0 : miss;
     o.seed = (uint64_t)seed;
+    if (release) return synth_release(dir, release, &o, test_posts);
     fke_err e = {""};
     struct timespec t0, t1, t2;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     fke_imageset g;
-    if (fke_fmnist_read(dir, split, &g, &e)) return fail("synth", &e);
+    if (fke_fmnist_read(dir, split == FKE_SYNTH_TEST, &g, &e)) return fail("synth", &e);
     char src[600];
-    fke_fmnist_image_path(dir, split, src, sizeof src);
+    fke_fmnist_image_path(dir, split == FKE_SYNTH_TEST, src, sizeof src);
     fke_dataset d;
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    fke_status st = fke_synth_generate(&o, &g, src, &d, &e);
+    fke_status st = fke_synth_generate(&o, &g, src, &d, NULL, &e);
     fke_imageset_free(&g);
     if (st) return fail("synth", &e);
     if (img || crop || store) {
@@ -136,9 +200,9 @@ static int cmd_synth(int argc, char **argv)
     struct timespec t3;
     clock_gettime(CLOCK_MONOTONIC, &t3);
 #define SEC(a, b) ((b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9)
-    printf("%s: FashionKE-synth %s, %d posts (%d clean, %d machine-labelled), %ld garments, "
+    printf("%s: FashionKE-synth version %d %s, %d posts (%d clean, %d machine-labelled), %ld garments, "
            "image %ld, crop %ld; read %.2f s, generate %.2f s, write %.2f s\n",
-           out, split ? "test" : "train", o.posts, nc, o.posts - nc, ng, img ? img : 64,
+           out, o.version, split == FKE_SYNTH_TEST ? "test" : split == FKE_SYNTH_VAL ? "val" : "train", o.posts, nc, o.posts - nc, ng, img ? img : 64,
            crop ? crop : 32, SEC(t0, t1), SEC(t1, t2), SEC(t2, t3));
     return 0;
 }
@@ -176,6 +240,7 @@ static int cmd_show(int argc, char **argv)
     }
     int p = (int)post, G = d.G, A = d.A, k = 4, ck = 3;
     int S = d.img * k, cs = d.crop * ck, row = cs + 8;
+    if (row < 18 + (2 * A + 1) * 10) row = 18 + (2 * A + 1) * 10; /* room for every label and machine label */
     int W = S + 16 + cs + 12 + 300, H = 8 + (S + 60 > G * row ? S + 60 : G * row) + 8;
     uint8_t bg[3] = {40, 40, 48}, white[3] = {235, 235, 235}, gray[3] = {150, 150, 150};
     uint8_t red[3] = {255, 90, 90};

@@ -100,8 +100,8 @@ static const double scale_mult[3] = {1.75, .5, .75};
 
 size_t fke_synth_T_size(void) { return 100 + 64 + 16 + 9 + 9; }
 
-static void fill_T(float *T, int n, const int *primary, const double *mult, const double *w,
-                   double f)
+void fke_synth_fill_T(float *T, int n, const int *primary, const double *mult, const double *w,
+                      double f)
 {
     for (int i = 0; i < n; i++) {
         double off = f * mult[i] > 0.9 ? 0.9 : f * mult[i], s = 0;
@@ -123,7 +123,7 @@ void fke_synth_transitions(double f, float *T)
         w[a * 10 + b] += cat_confuse[k][2];
         w[b * 10 + a] += cat_confuse[k][2];
     }
-    fill_T(T, 10, cat_primary, cat_mult, w, f);
+    fke_synth_fill_T(T, 10, cat_primary, cat_mult, w, f);
     T += 100;
     /* colour: neighbours on the hue circle */
     for (int i = 0; i < 8; i++)
@@ -132,16 +132,16 @@ void fke_synth_transitions(double f, float *T)
             d = d > 4 ? 8 - d : d;
             w[i * 8 + j] = d == 1 ? 3 : d == 2 ? .5 : .1;
         }
-    fill_T(T, 8, colour_primary, colour_mult, w, f);
+    fke_synth_fill_T(T, 8, colour_primary, colour_mult, w, f);
     T += 64;
     /* pattern: stripes/checks and dots/checks look alike */
     static const double wp[16] = {0, 1, .5, .5, 1, 0, .3, 2, .5, .3, 0, 1, .5, 2, 1, 0};
-    fill_T(T, 4, pattern_primary, pattern_mult, wp, f);
+    fke_synth_fill_T(T, 4, pattern_primary, pattern_mult, wp, f);
     T += 16;
     /* shade and scale: neighbours */
     static const double wn[9] = {0, 3, .3, 3, 0, 3, .3, 3, 0};
-    fill_T(T, 3, shade_primary, shade_mult, wn, f);
-    fill_T(T + 9, 3, scale_primary, scale_mult, wn, f);
+    fke_synth_fill_T(T, 3, shade_primary, shade_mult, wn, f);
+    fke_synth_fill_T(T + 9, 3, scale_primary, scale_mult, wn, f);
 }
 
 /* ---- vocabulary ---------------------------------------------------------- */
@@ -207,7 +207,7 @@ static char **make_vocab(void)
 }
 
 /* ---- sampling helpers ---------------------------------------------------- */
-static int draw(fke_rng *r, const double *w, int n)
+int fke_synth_draw(fke_rng *r, const double *w, int n)
 {
     double s = 0;
     for (int i = 0; i < n; i++) s += w[i];
@@ -223,14 +223,14 @@ static int draw_f(fke_rng *r, const float *w, int n)
 {
     double d[16];
     for (int i = 0; i < n; i++) d[i] = w[i];
-    return draw(r, d, n);
+    return fke_synth_draw(r, d, n);
 }
 
 static int pick3(fke_rng *r, const int *opts, int pref)
 {
     double w[3];
     for (int i = 0; i < 3; i++) w[i] = opts[i] == pref ? 0.85 : 0.075;
-    return opts[draw(r, w, 3)];
+    return opts[fke_synth_draw(r, w, 3)];
 }
 
 /* ---- rendering ------------------------------------------------------------ */
@@ -322,8 +322,9 @@ static void thumbnail(uint8_t *img, int S)
 /* ---- the generator --------------------------------------------------------- */
 void fke_synth_defaults(fke_synth_opts *o, int split)
 {
+    o->version = 2;
     o->split = split;
-    o->posts = split ? 1000 : 4000;
+    o->posts = split == FKE_SYNTH_TRAIN ? 4000 : split == FKE_SYNTH_VAL ? 500 : 1000;
     o->noise_ratio = split ? 0.0 : 0.7;
     o->flip_rate = 0.3;
     o->missing = 0.0;
@@ -379,13 +380,13 @@ static void sample_attrs(fke_rng *r, int occ, garment *g)
     double w[8];
     for (int k = 0; k < 8; k++)
         w[k] = 0.3 + 2.0 * (k == R->palette[0] || k == R->palette[1]) + 1.5 * (k == cat_colour[c]);
-    g->attr[A_COLOUR] = draw(r, w, 8);
+    g->attr[A_COLOUR] = fke_synth_draw(r, w, 8);
     for (int k = 0; k < 4; k++) w[k] = R->pattern[k] * cat_pattern[c][k];
-    g->attr[A_PATTERN] = draw(r, w, 4);
+    g->attr[A_PATTERN] = fke_synth_draw(r, w, 4);
     for (int k = 0; k < 3; k++) w[k] = R->shade[k] * cat_shade[c][k];
-    g->attr[A_SHADE] = draw(r, w, 3);
+    g->attr[A_SHADE] = fke_synth_draw(r, w, 3);
     for (int k = 0; k < 3; k++) w[k] = R->scale_mul[k] * cat_scale[c][k];
-    g->attr[A_SCALE] = draw(r, w, 3);
+    g->attr[A_SCALE] = fke_synth_draw(r, w, 3);
     /* drawn size and tone vary within a value, and neighbouring values
      * overlap: the image does not always decide shade and scale */
     g->size = scale_px[g->attr[A_SCALE]] - 3 + (int)fke_rng_below(r, 7);
@@ -468,39 +469,60 @@ static fke_status check_opts(const fke_synth_opts *o, const fke_imageset *gar, f
                         o->flip_rate);
     if (!(o->missing >= 0 && o->missing < 1))
         return fke_fail(e, FKE_ERR_ARG, "synth: --missing %g must be in 0..1", o->missing);
-    if (o->split != 0 && o->split != 1)
-        return fke_fail(e, FKE_ERR_ARG, "synth: split must be train or test");
+    if (o->split != FKE_SYNTH_TRAIN && o->split != FKE_SYNTH_TEST && o->split != FKE_SYNTH_VAL)
+        return fke_fail(e, FKE_ERR_ARG, "synth: split must be train, test or val");
+    if (o->version != 2 && o->version != 3)
+        return fke_fail(e, FKE_ERR_ARG, "synth: version %d: there are versions 2 and 3",
+                        o->version);
+    if (o->split == FKE_SYNTH_VAL && gar && gar->N <= FKE_SYNTH_VAL_FROM)
+        return fke_fail(e, FKE_ERR_ARG,
+                        "synth: the validation split needs Fashion-MNIST's training images "
+                        "(%s has %d, not more than %d)",
+                        gar->path, gar->N, FKE_SYNTH_VAL_FROM);
     if (!gar || gar->C != 1 || gar->H != 28 || gar->W != 28 || gar->n_cls != 10)
         return fke_fail(e, FKE_ERR_ARG,
                         "synth: the garment images must be Fashion-MNIST (1x28x28, 10 classes)");
     return FKE_OK;
 }
 
-/* The Fashion-MNIST images of each category, in file order. */
-typedef struct {
-    int *idx[10]; /* (n[c]) image indices of category c */
-    int n[10];
-} cat_index;
-
-static fke_status index_categories(const fke_imageset *gar, cat_index *ci, fke_err *e)
+fke_status fke_synth_index_build(const fke_imageset *gar, int lo, int hi, fke_synth_index *ci,
+                                 fke_err *e)
 {
     memset(ci, 0, sizeof *ci);
-    for (int i = 0; i < gar->N; i++) ci->n[gar->labels[i]]++;
+    if (hi > gar->N) hi = gar->N;
+    for (int i = lo; i < hi; i++) ci->n[gar->labels[i]]++;
     for (int c = 0; c < 10; c++)
         if (!ci->n[c])
-            return fke_fail(e, FKE_ERR_ARG, "synth: %s has no image of class %d", gar->path, c);
+            return fke_fail(e, FKE_ERR_ARG, "synth: %s has no image of class %d among images %d..%d",
+                            gar->path, c, lo, hi - 1);
     for (int c = 0; c < 10; c++) {
         ci->idx[c] = malloc((size_t)ci->n[c] * sizeof(int));
         ci->n[c] = 0;
     }
-    for (int i = 0; i < gar->N; i++) {
+    for (int i = lo; i < hi; i++) {
         int c = gar->labels[i];
         if (ci->idx[c]) ci->idx[c][ci->n[c]++] = i;
     }
-    fke_status st = FKE_OK;
     for (int c = 0; c < 10; c++)
-        if (!ci->idx[c]) st = fke_fail(e, FKE_ERR_NOMEM, "synth: no memory");
-    return st;
+        if (!ci->idx[c]) {
+            fke_synth_index_free(ci);
+            return fke_fail(e, FKE_ERR_NOMEM, "synth: no memory");
+        }
+    return FKE_OK;
+}
+
+void fke_synth_index_free(fke_synth_index *ci)
+{
+    for (int c = 0; c < 10; c++) free(ci->idx[c]), ci->idx[c] = NULL;
+}
+
+void fke_synth_pictures_free(fke_synth_pictures *p)
+{
+    if (!p) return;
+    for (int i = 0; p->jpeg && i < p->N; i++) free(p->jpeg[i]);
+    free(p->jpeg);
+    free(p->n);
+    memset(p, 0, sizeof *p);
 }
 
 /* Sizes, buffers, names, true transition matrices and provenance of d. */
@@ -520,7 +542,7 @@ static fke_status init_dataset(fke_dataset *d, const fke_synth_opts *o, const fk
     snprintf(d->generator, sizeof d->generator,
              "fke-synth version=2 split=%s posts=%d noise_ratio=%g flip_rate=%g missing=%g "
              "seed=%llu",
-             o->split ? "test" : "train", o->posts, o->noise_ratio, o->flip_rate, o->missing,
+             o->split == FKE_SYNTH_TEST ? "test" : o->split == FKE_SYNTH_VAL ? "val" : "train", o->posts, o->noise_ratio, o->flip_rate, o->missing,
              (unsigned long long)o->seed);
     return FKE_OK;
 }
@@ -545,7 +567,7 @@ static fke_status choose_clean(fke_dataset *d, const fke_synth_opts *o, fke_rng 
 
 /* The garments of a post of occasion occ: outfit, attributes, source image
  * of each, positions. Returns how many. */
-static int sample_garments(fke_rng *r, int occ, const cat_index *ci, garment *gs)
+static int sample_garments(fke_rng *r, int occ, const fke_synth_index *ci, garment *gs)
 {
     memset(gs, 0, FKE_SYNTH_G * sizeof *gs);
     int n = sample_outfit(r, occ, gs);
@@ -633,7 +655,7 @@ static void label_garment(fke_dataset *d, const fke_synth_opts *o, size_t s, con
 /* Post i, drawn from r. The order of the draws is part of the dataset
  * format: the same seed must give the same bytes, so a new draw goes after
  * the existing ones (or behind a new generator version). */
-static void make_post(fke_dataset *d, const fke_synth_opts *o, const cat_index *ci,
+static void make_post(fke_dataset *d, const fke_synth_opts *o, const fke_synth_index *ci,
                       const uint8_t *images, fke_rng *r, int i)
 {
     const int S = d->img, G = d->G;
@@ -646,7 +668,7 @@ static void make_post(fke_dataset *d, const fke_synth_opts *o, const cat_index *
     int dress = 0;
     for (int g = 0; g < n; g++) dress |= gs[g].cat == DRESS;
     int gender = fke_rng_uniform(r) < (dress ? 0.9 : rules[occ].p_female) ? 0 : 1;
-    int age = draw(r, rules[occ].age, 4);
+    int age = fke_synth_draw(r, rules[occ].age, 4);
     d->n_garments[i] = n;
     d->occ[i] = occ;
     caption(r, occ, gs, n, d->tokens + (size_t)i * d->L);
@@ -663,19 +685,27 @@ static void make_post(fke_dataset *d, const fke_synth_opts *o, const cat_index *
 }
 
 fke_status fke_synth_generate(const fke_synth_opts *o, const fke_imageset *gar,
-                              const char *src_file, fke_dataset *d, fke_err *e)
+                              const char *src_file, fke_dataset *d, fke_synth_pictures *pics,
+                              fke_err *e)
 {
     memset(d, 0, sizeof *d);
     FKE_TRY(check_opts(o, gar, e));
-    cat_index ci;
-    fke_status st = index_categories(gar, &ci, e);
+    if (o->version == 3) return fke_synth3_generate(o, gar, src_file, d, pics, e);
+    if (pics)
+        return fke_fail(e, FKE_ERR_ARG, "synth: version 2 has no pictures (a release tree needs version 3)");
+    fke_synth_index ci;
+    /* version 2's training split uses every training image, as it always did */
+    int lo = o->split == FKE_SYNTH_VAL ? FKE_SYNTH_VAL_FROM : 0;
+    fke_status st = fke_synth_index_build(gar, lo, gar->N, &ci, e);
     if (!st) st = init_dataset(d, o, gar, src_file, e);
     fke_rng r;
-    fke_rng_seed(&r, o->seed ^ (o->split ? 0x9e3779b97f4a7c15ull : 0));
+    fke_rng_seed(&r, o->seed ^ (o->split == FKE_SYNTH_TEST  ? 0x9e3779b97f4a7c15ull
+                                : o->split == FKE_SYNTH_VAL ? 0x3c6ef372fe94f82bull
+                                                            : 0));
     if (!st) st = choose_clean(d, o, &r, e);
     for (int i = 0; !st && i < d->N; i++) make_post(d, o, &ci, gar->images, &r, i);
     if (!st) st = fke_dataset_validate(d, "synth", e);
-    for (int c = 0; c < 10; c++) free(ci.idx[c]);
+    fke_synth_index_free(&ci);
     if (st) {
         char keep[FKE_ERRLEN];
         snprintf(keep, sizeof keep, "%s", e ? e->msg : "");
