@@ -129,7 +129,7 @@ static void names_from_data(run *r)
         float mean, std;
         fke_imageset_stats(s, &mean, &std);
         n->pixel_mean = mean, n->pixel_std = std;
-        n->data_posts = s->N;
+        n->data_posts = s->N + (r->held_out > 0 ? r->ival.N : 0); /* the file's, held-out included */
         return;
     }
     const fke_dataset *t = &r->train;
@@ -144,10 +144,14 @@ static void names_from_data(run *r)
     snprintf(n->tokenizer, sizeof n->tokenizer, "fke-text-1");
     snprintf(n->crop_rule, sizeof n->crop_rule, "%s",
              fke_crop_mode_name(fke_extract_default_crop(&r->cfg)));
-    n->data_posts = t->N;
-    for (int i = 0; i < t->N; i++) {
-        n->data_garments += t->n_garments[i];
-        n->data_clean += t->clean[i] != 0;
+    /* the training file's counts (its fingerprint), the held-out split included */
+    const fke_dataset *parts[2] = {t, r->held_out > 0 ? &r->val : NULL};
+    for (int k = 0; k < 2 && parts[k]; k++) {
+        n->data_posts += parts[k]->N;
+        for (int i = 0; i < parts[k]->N; i++) {
+            n->data_garments += parts[k]->n_garments[i];
+            n->data_clean += parts[k]->clean[i] != 0;
+        }
     }
 }
 
