@@ -177,11 +177,23 @@ static void test_store(const fke_imageset *fm)
     uint8_t *f = read_all(pj, &fn), *hit = NULL;
     if (f) hit = memmem(f, (size_t)fn, j.jpeg + at, (size_t)len);
     FKE_CHECK(hit != NULL, "the stream is in the file as it is");
-    const char *pbad = fke_test_path("corrupt.h5");
+    const char *pbad = fke_test_path("corrupt.h5"), *pdam = fke_test_path("damaged.h5");
     if (hit) {
+        /* damaged in the file: the Fletcher32 checksum refuses it on load */
         memset(hit, 0, (size_t)len);
-        FKE_CHECK(write_all(pbad, f, fn), "write %s", pbad);
+        FKE_CHECK(write_all(pdam, f, fn), "write %s", pdam);
         fke_dataset c;
+        FKE_CHECK(fke_dataset_load(&c, pdam, &e) == FKE_ERR_FORMAT &&
+                      strstr(e.msg, "damaged.h5") && strstr(e.msg, "/jpeg/bytes") &&
+                      strstr(e.msg, "checksum"),
+                  "a damaged file is refused on load: %s", e.msg);
+        /* a broken stream that was written so (checksums match): the decoder refuses it */
+        uint8_t *keep = malloc((size_t)len);
+        if (keep) memcpy(keep, j.jpeg + at, (size_t)len);
+        memset(j.jpeg + at, 0, (size_t)len);
+        FKE_CHECK(fke_dataset_save(&j, pbad, &e) == FKE_OK, "write %s: %s", pbad, e.msg);
+        if (keep) memcpy(j.jpeg + at, keep, (size_t)len);
+        free(keep);
         FKE_CHECK(fke_dataset_load(&c, pbad, &e) == FKE_OK, "the file itself loads: %s", e.msg);
         fke_loader ld;
         fke_batch *b = NULL;

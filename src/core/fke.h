@@ -52,6 +52,9 @@ const char *fke_status_name(fke_status s);
 void fke_strings_free(char **s, int n);
 /* strdup of n strings into a fresh array (NULL on no memory). */
 char **fke_strings_dup(const char *const *s, int n);
+/* Whether s is valid UTF-8 (no overlong forms or surrogates) without control
+ * characters below 0x20 or 0x7f: a name that JSON, CSV and file names take. */
+int fke_text_valid(const char *s);
 
 /* ---- ranking ------------------------------------------------------------ */
 /* An item with a score; fke_scored_sort orders by score (descending when

@@ -281,13 +281,13 @@ int fke_h5r_read(hid_t ds, hid_t mtype, void *buf, const char **why)
     hid_t x = H5Pcreate(H5P_DATASET_XFER);
     H5Pset_type_conv_cb(x, conv_refuse, &flag);
     herr_t r = H5Dread(ds, mtype, H5S_ALL, H5S_ALL, x, buf);
+    const char *w = r >= 0  ? NULL
+                    : flag == 1 ? "a value does not fit the type fke reads it as"
+                    : flag == 2 ? "a value is not a whole number in range"
+                                : why_failed(); /* before the next call clears the stack */
     H5Pclose(x);
-    if (r >= 0) return 0;
-    if (why)
-        *why = flag == 1   ? "a value does not fit the type fke reads it as"
-               : flag == 2 ? "a value is not a whole number in range"
-                           : why_failed();
-    return -1;
+    if (why) *why = w;
+    return r >= 0 ? 0 : -1;
 }
 
 /* An array may claim no more than its bytes in the file can hold: its
@@ -295,7 +295,7 @@ int fke_h5r_read(hid_t ds, hid_t mtype, void *buf, const char **why)
  * better than 1032:1) when filtered; and at most FKE_H5_MAX_BYTES in all.
  * A damaged header claiming 2^60 elements is then an error, not a huge
  * allocation. */
-static int claim_ok(fke_h5r *r, hid_t ds, const char *name, double bytes)
+int fke_h5r_claim(fke_h5r *r, hid_t ds, const char *name, double bytes)
 {
     hsize_t have = H5Dget_storage_size(ds);
     hid_t p = H5Dget_create_plist(ds);
@@ -393,7 +393,7 @@ void *fke_h5r_array(fke_h5r *r, hid_t loc, const char *name, H5T_class_t cls, hi
         }
         n *= hd[i];
     }
-    if (n > ((size_t)1 << 40) || !claim_ok(r, ds, name, (double)n * (double)H5Tget_size(t)))
+    if (n > ((size_t)1 << 40) || !fke_h5r_claim(r, ds, name, (double)n * (double)H5Tget_size(t)))
     {
         if (!r->st)
             r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /%s has an absurd size", r->path,
@@ -447,7 +447,7 @@ char **fke_h5r_strings(fke_h5r *r, hid_t loc, const char *name, int want, int *n
                          r->path, name, (unsigned long long)cnt, want);
         goto out;
     }
-    if (!claim_ok(r, ds, name, (double)cnt * (double)H5Tget_size(t))) goto out;
+    if (!fke_h5r_claim(r, ds, name, (double)cnt * (double)H5Tget_size(t))) goto out;
     out = calloc(cnt + 1, sizeof *out);
     if (!out) {
         r->st = fke_fail(r->e, FKE_ERR_NOMEM, "%s: no memory for /%s", r->path, name);

@@ -92,6 +92,11 @@ char *fke_h5_format_of(const char *path);
  * verifying the Fletcher32 checksums. -1 on failure, with *why (may be NULL)
  * saying why: a checksum mismatch, a value out of range, or damage. */
 int fke_h5r_read(hid_t ds, hid_t mtype, void *buf, const char **why);
+/* Whether array ds (named name) may claim bytes: at most FKE_H5_MAX_BYTES,
+ * and at most what its storage in the file can hold (its size unfiltered,
+ * 1100 times it compressed: deflate does not pass 1032:1). 0 with r->st
+ * set when not. fke_h5r_array checks this itself. */
+int fke_h5r_claim(fke_h5r *r, hid_t ds, const char *name, double bytes);
 /* Whether the link "a/b/c" exists below loc (each part checked in turn). */
 int fke_h5r_exists(hid_t loc, const char *name);
 /* Reads array name below loc, of class cls (H5T_INTEGER / H5T_FLOAT), with

@@ -508,6 +508,7 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
     FKE_TRY(make_loader(r, e));
     long total = c->steps > 0 ? c->steps : (long)c->epochs * r->per_epoch;
     long s = meta.step;
+    if (s > total) return fke_fail(e, FKE_ERR_CONFIG, "%s/last.h5 is at step %ld, past this run's %ld steps (--set steps=N or epochs=N to go on)", r->dir, s, total);
     if (s > 0) FKE_TRY(skip_batches(r, s, e));
     FKE_TRY(open_outputs(r, o, e));
     if (o->progress) {
