@@ -488,8 +488,9 @@ static void names_out(const char *F, const char *data, const char *ck)
     free(t);
     /* a CSV that cannot be written leaves nothing behind */
     rc = fke_test_sh(out, sizeof out, "sh -c \"trap '' XFSZ; ulimit -f 0; %s eval %s %s --out "
-                     "%s/full 2>&1\"; ls %s/full", F, ck, p, dir, dir);
-    FKE_CHECK(strstr(out, "failed") && !strstr(out, ".csv"),
+                     "%s/full 2>&1\"; echo LS:; ls %s/full", F, ck, p, dir, dir);
+    const char *ls = strstr(out, "LS:");
+    FKE_CHECK(strstr(out, "failed") && ls && !strstr(ls, ".csv"),
               "a failed CSV write leaves no file or temporary: %.300s", out);
     fke_dataset_free(&d);
 }
