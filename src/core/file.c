@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -181,4 +182,27 @@ fke_status fke_mkdir_p(const char *dir, fke_err *e)
     if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
         return fke_fail(e, FKE_ERR_IO, "%s: exists and is not a folder", buf);
     return FKE_OK;
+}
+
+fke_status fke_lock_dir(const char *dir, int *fd, fke_err *e)
+{
+    *fd = -1;
+    FKE_TRY(fke_mkdir_p(dir, e));
+    int d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (d < 0) return fke_fail(e, FKE_ERR_IO, "%s: cannot open the folder (%s)", dir, strerror(errno));
+    if (flock(d, LOCK_EX | LOCK_NB) != 0) {
+        int err = errno;
+        close(d);
+        if (err == EWOULDBLOCK)
+            return fke_fail(e, FKE_ERR_IO, "%s: another fke train is using this run folder (it "
+                            "holds the folder's lock); wait for it or use another out_dir", dir);
+        return fke_fail(e, FKE_ERR_IO, "%s: cannot lock the folder (%s)", dir, strerror(err));
+    }
+    *fd = d;
+    return FKE_OK;
+}
+
+void fke_unlock_dir(int fd)
+{
+    if (fd > 0) close(fd); /* closing drops the flock */
 }

@@ -57,6 +57,15 @@ fke_status fke_read_file(const char *path, size_t max, char **buf, size_t *len, 
 struct cJSON;
 fke_status fke_read_json(const char *path, size_t max, struct cJSON **root, fke_err *e);
 
+/* The run folder's lock: creates dir (mkdir -p) and takes an exclusive
+ * flock on the folder itself (no file is added to it), so that a second
+ * trainer on the same folder stops with a clear message instead of racing
+ * the first one's checkpoints. *fd receives the lock (> 0); it goes with
+ * fke_unlock_dir or with the process, kill -9 included. */
+fke_status fke_lock_dir(const char *dir, int *fd, fke_err *e);
+/* Releases a lock of fke_lock_dir (fd <= 0: none). */
+void fke_unlock_dir(int fd);
+
 /* mkdir -p: creates dir and every missing parent. */
 fke_status fke_mkdir_p(const char *dir, fke_err *e);
 #endif

@@ -28,6 +28,7 @@ typedef struct {
     FILE *metrics;
     char dir[512];
     fke_ckpt_names names; /* what the checkpoints say the model was trained on (borrowed from train) */
+    int lock; /* the run folder's lock (fke_lock_dir), 0 before it is taken */
 } run;
 
 static void say(const fke_train_opts *o, const char *fmt, const char *a, const char *b)
@@ -329,6 +330,7 @@ static fke_status stopped(run *r, long s, int epoch, fke_status st, fke_err *e)
 
 static void free_run(run *r)
 {
+    fke_unlock_dir(r->lock);
     if (r->have_loader) {
         if (r->cls) fke_imageloader_free(&r->ild);
         else fke_loader_free(&r->ld);
@@ -499,6 +501,7 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
     memset(&meta, 0, sizeof meta);
     meta.best = -1;
     snprintf(r->dir, sizeof r->dir, "%s", o->resume ? o->resume : c->out_dir);
+    FKE_TRY(fke_lock_dir(r->dir, &r->lock, e));
     r->cls = c->task == FKE_TASK_CLASSIFY;
     fke_set_threads(c->threads);
     FKE_TRY(load_data(r, o, e));
