@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -199,6 +200,16 @@ fke_status fke_lock_dir(const char *dir, int *fd, fke_err *e)
         return fke_fail(e, FKE_ERR_IO, "%s: cannot lock the folder (%s)", dir, strerror(err));
     }
     *fd = d;
+    /* the folder is ours: temporary files (NAME.tmp.<pid>) left by a trainer
+     * that was killed inside a write go */
+    DIR *dd = opendir(dir);
+    for (struct dirent *x; dd && (x = readdir(dd)) != NULL;) {
+        const char *t = strstr(x->d_name, ".tmp.");
+        if (!t || !t[5] || strspn(t + 5, "0123456789") != strlen(t + 5)) continue;
+        char p[FKE_PATHLEN];
+        if (snprintf(p, sizeof p, "%s/%s", dir, x->d_name) < (int)sizeof p) unlink(p);
+    }
+    if (dd) closedir(dd);
     return FKE_OK;
 }
 

@@ -60,7 +60,9 @@ fke_status fke_read_json(const char *path, size_t max, struct cJSON **root, fke_
 /* The run folder's lock: creates dir (mkdir -p) and takes an exclusive
  * flock on the folder itself (no file is added to it), so that a second
  * trainer on the same folder stops with a clear message instead of racing
- * the first one's checkpoints. *fd receives the lock (> 0); it goes with
+ * the first one's checkpoints. With the lock held, the temporary files
+ * (NAME.tmp.<pid>) that a trainer killed inside a write left are removed.
+ * *fd receives the lock (> 0); it goes with
  * fke_unlock_dir or with the process, kill -9 included. */
 fke_status fke_lock_dir(const char *dir, int *fd, fke_err *e);
 /* Releases a lock of fke_lock_dir (fd <= 0: none). */
