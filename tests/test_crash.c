@@ -78,7 +78,7 @@ int main(void)
     FKE_CHECK(rc == 0, "synth: %s", out);
     const char *dirs[2] = {fke_test_path("ref"), fke_test_path("run")};
     const char *cfgs[2] = {fke_test_path("ref.json"), fke_test_path("run.json")};
-    const long steps = 40;
+    const long steps = 30;
     for (int i = 0; i < 2; i++) {
         char json[1024];
         snprintf(json, sizeof json,

@@ -217,10 +217,10 @@ static void checkpoints(const char *ck)
     }
     free(v);
 
-    /* 400 bytes spread over the file flipped in turn: refused, or the same weights */
+    /* 250 bytes spread over the file flipped in turn: refused, or the same weights */
     int refused = 0, same = 0, changed = 0;
     p = fke_test_path("flip.h5");
-    for (long at = 7; b && at < n; at += n / 400 + 1) {
+    for (long at = 7; b && at < n; at += n / 250 + 1) {
         b[at] ^= 0x5a;
         spill(p, b, n);
         b[at] ^= 0x5a;
@@ -231,7 +231,7 @@ static void checkpoints(const char *ck)
         else changed++;
         free(w);
     }
-    printf("  checkpoint of %ld bytes, 400 bytes flipped in turn: %d refused, %d harmless, %d "
+    printf("  checkpoint of %ld bytes, 250 bytes flipped in turn: %d refused, %d harmless, %d "
            "changed weights\n", n, refused, same, changed);
     FKE_CHECK(changed == 0 && refused > 0, "no damaged checkpoint loads with other weights (%d)",
               changed);
@@ -353,13 +353,13 @@ static void datasets(const char *data)
     FKE_CHECK(st == FKE_ERR_FORMAT && strstr(e.msg, "names/occasion") && strstr(e.msg, "UTF-8"),
               "a name that is not UTF-8 refused: %s", e.msg);
 
-    /* 400 bytes spread over the file flipped in turn: refused, or the same content */
+    /* 250 bytes spread over the file flipped in turn: refused, or the same content */
     long n = 0;
     unsigned char *b = slurp(data, &n);
     int refused = 0, same = 0, changed = 0;
     p = fke_test_path("dflip.h5");
     size_t NG = (size_t)d0.N * d0.G;
-    for (long at = 3; b && at < n; at += n / 400 + 1) {
+    for (long at = 3; b && at < n; at += n / 250 + 1) {
         b[at] ^= 0xa5;
         spill(p, b, n);
         b[at] ^= 0xa5;
@@ -380,7 +380,7 @@ static void datasets(const char *data)
         else changed++;
         fke_dataset_free(&d);
     }
-    printf("  dataset of %ld bytes, 400 bytes flipped in turn: %d refused, %d harmless, %d "
+    printf("  dataset of %ld bytes, 250 bytes flipped in turn: %d refused, %d harmless, %d "
            "changed\n", n, refused, same, changed);
     FKE_CHECK(changed == 0 && refused > 0, "no damaged dataset loads with other content (%d)",
               changed);

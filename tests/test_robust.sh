@@ -50,6 +50,12 @@ expect 2 "flip-rate must be a number" "$F" data synth --out "$T/n.h5" --flip-rat
 sed 's/"steps": 100000/"steps": 3, "batch": 3/' "$T/long.json" > "$T/cross.json"
 out=$("$F" train "$T/cross.json" --quiet 2>&1); rc=$?
 if [ "$rc" -ne 0 ] && echo "$out" | grep -q "cross.json: config: key \"batch\""; then ok; else bad "a cross-field error names no file: $out"; fi
+# D8: a bad --set says what is wrong with it, not only the usage
+for form in "foo" "=1" "steps" "steps=" "steps=abc" "chans=[1," "nosuchkey=1"; do
+    out=$("$F" train "$T/long.json" --set "$form" 2>&1); rc=$?
+    if [ "$rc" -ne 0 ] && echo "$out" | grep -q -- "--set" && ! echo "$out" | head -n 1 | grep -q "^usage"; then ok
+    else bad "--set '$form': rc $rc: $out"; fi
+done
 expect 0 "" "$F" data fmnist --out "$T/fm"
 head -c 3000 "$T/fm/fmnist-test.h5" > "$T/fm/broken.h5"
 h=$("$F" data info "$T/fm/broken.h5" 2>&1)

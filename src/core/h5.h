@@ -10,7 +10,8 @@
  *   - a file is built in memory (HDF5's core driver) and then written
  *     under a temporary name and committed atomically (file.h) with checked
  *     writes: a full disk or an interrupted write leaves the old file intact,
- *     no temporary file, and no half-closed HDF5 file;
+ *     no temporary file, and no half-closed HDF5 file (the cost: the file's
+ *     bytes are held in memory once while it is written);
  *   - integrity: the latest file format (checksummed superblock, object
  *     headers and indexes) and a Fletcher32 checksum on every chunk of every
  *     array, verified on read; reads refuse values that do not fit the type

@@ -308,6 +308,14 @@ fke_status fke_checkpoint_read_names(const char *path, fke_ckpt_names *nm, int *
             r.st = fke_fail(e, FKE_ERR_FORMAT, "%s: /names is not a group", path);
         }
     }
+    /* the names go into JSON lines and file names: UTF-8 text only */
+    char **lists[3 + FKE_MAX_ATTR] = {nm->occ, nm->cat, nm->attr};
+    for (int k = 0; k < nm->A && k < FKE_MAX_ATTR; k++) lists[3 + k] = nm->val[k];
+    for (int l = 0; r.st == FKE_OK && l < 3 + FKE_MAX_ATTR; l++)
+        for (int i = 0; lists[l] && lists[l][i] && r.st == FKE_OK; i++)
+            if (!fke_text_valid(lists[l][i]))
+                r.st = fke_fail(e, FKE_ERR_FORMAT, "%s: /names: name %d of list %d is not "
+                                "valid UTF-8 text (or holds a control character)", path, i, l);
     fke_status st = r.st;
     fke_h5r_close(&r);
     if (st != FKE_OK) {
