@@ -143,6 +143,7 @@ fke_status fke_fmnist_read(const char *dir, int test, fke_imageset *s, fke_err *
     }
     s->labels = malloc((size_t)dl[0] * sizeof *s->labels);
     s->class_names = fke_strings_dup(fke_fmnist_classes, 10);
+    s->n_cls = 10; /* so that fke_imageset_free frees the names on the error paths below */
     if (!s->labels || !s->class_names) {
         free(img);
         free(lab);
