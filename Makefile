@@ -19,10 +19,14 @@ CMD_OBJ  = $(CMD_SRC:src/%.c=$(B)/obj/%.o)
 DBL_OBJ  = $(OPS_SRC:src/%.c=$(B)/dbl/%.o) $(GC_SRC:src/%.c=$(B)/dbl/%.o)
 TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(B)/tests/%)
+# fuzz targets (tests/fuzz/fuzz.h): with tests/fuzz/driver.c for make test's
+# smoke and crash replay; with libFuzzer for make fuzz (tools/fuzz.sh)
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 # Header dependencies come from the compiler (-MMD -MP), one .d per object.
 DEPFLAGS = -MMD -MP
 
-.PHONY: all deps deps-python test gradcheck demo data clean asan ubsan help
+.PHONY: all deps deps-python test gradcheck demo data clean asan ubsan help fuzz
 all: $(B)/fke $(B)/fke-gradcheck
 
 help:
@@ -33,6 +37,7 @@ help:
 	@echo "make demo       install, build, make FashionKE-synth, train, eval, extract, knowledge"
 	@echo "make data       the data files of the shipped configs (data/synth-*.h5, data/fmnist-*.h5)"
 	@echo "make asan|ubsan build and test with a sanitizer (into build-asan/, build-ubsan/)"
+	@echo "make fuzz       libFuzzer + ASan/UBSan on every parser, FUZZ_TIME s each (build-fuzz/)"
 
 deps:
 	@sh tools/deps.sh
@@ -83,11 +88,20 @@ $(B)/fke-gradcheck: $(DBL_OBJ)
 $(B)/tests/%: tests/%.c $(B)/libfke.a | $(B)/tests
 	$(CC) $(CPPFLAGS) $(DEPFLAGS) -MF $(B)/tests/.$*.d -Itests $(CFLAGS) -o $@ $< $(B)/libfke.a $(LDLIBS)
 
+$(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/driver.c $(B)/libfke.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(DEPFLAGS) -MF $(B)/fuzz/.$*.d -Itests/fuzz $(CFLAGS) -o $@ $< tests/fuzz/driver.c $(B)/libfke.a $(LDLIBS)
+
+FUZZ_TIME ?= 60
+fuzz: all $(FUZZ_BIN)
+	@$(MAKE) --no-print-directory B=build-fuzz CC=clang OPT="-O1 -fsanitize=fuzzer-no-link,address,undefined" build-fuzz/libfke.a
+	@sh tools/fuzz.sh $(B) build-fuzz $(FUZZ_TIME)
+
 gradcheck: $(B)/fke $(B)/fke-gradcheck
 	$(B)/fke gradcheck
 
 test: deps
-	@$(MAKE) --no-print-directory all $(TEST_BIN)
+	@$(MAKE) --no-print-directory all $(TEST_BIN) $(FUZZ_BIN)
 	@sh tests/run.sh $(B)
 
 # the data files the shipped configs name (tools/data.sh)
@@ -99,12 +113,13 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh tools/demo.sh $(B)
 
+# HDF5's own leaks on damaged files are suppressed (tests/fuzz/lsan.supp)
 asan:
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp $(MAKE) B=build-asan OPT="-O1 -fsanitize=address -fno-omit-frame-pointer" test
 ubsan:
 	$(MAKE) B=build-ubsan OPT="-O1 -fsanitize=undefined -fno-sanitize-recover" test
 
 clean:
-	rm -rf build build-asan build-ubsan
+	rm -rf build build-asan build-ubsan build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(DBL_OBJ:.o=.d) $(TEST_SRC:tests/%.c=$(B)/tests/.%.d)
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(DBL_OBJ:.o=.d) $(TEST_SRC:tests/%.c=$(B)/tests/.%.d) $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/.%.d)

@@ -236,11 +236,32 @@ static void test_store(const fke_imageset *fm)
     uint8_t *f = read_all(pj, &fn), *hit = NULL;
     if (f) hit = memmem(f, (size_t)fn, j.jpeg + at, (size_t)len);
     FKE_CHECK(hit != NULL, "the stream is in the file as it is");
-    const char *pbad = fke_test_path("corrupt.h5");
+    const char *pbad = fke_test_path("corrupt.h5"), *pdam = fke_test_path("damaged.h5");
     if (hit) {
+        /* damaged in the file: the stream's CRC-32 names it when it is decoded
+         * (the bytes are contiguous, for the lazy store, so no chunk checksum) */
         memset(hit, 0, (size_t)len);
-        FKE_CHECK(write_all(pbad, f, fn), "write %s", pbad);
+        FKE_CHECK(write_all(pdam, f, fn), "write %s", pdam);
         fke_dataset c;
+        fke_status sd = fke_dataset_load(&c, pdam, &e);
+        FKE_CHECK(sd == FKE_OK, "the damaged file's other fields load: %s", e.msg);
+        if (sd == FKE_OK) {
+            uint8_t px[3 * 64 * 64];
+            char want_d[64];
+            snprintf(want_d, sizeof want_d, "post %d garment 1", post);
+            FKE_CHECK(fke_dataset_pixels(&c, post, slot, px, &e) == FKE_ERR_FORMAT &&
+                          strstr(e.msg, "damaged.h5") && strstr(e.msg, "CRC-32") &&
+                          strstr(e.msg, want_d),
+                      "a damaged stream is refused when decoded: %s", e.msg);
+            fke_dataset_free(&c);
+        }
+        /* a broken stream that was written so (checksums match): the decoder refuses it */
+        uint8_t *keep = malloc((size_t)len);
+        if (keep) memcpy(keep, j.jpeg + at, (size_t)len);
+        memset(j.jpeg + at, 0, (size_t)len);
+        FKE_CHECK(fke_dataset_save(&j, pbad, &e) == FKE_OK, "write %s: %s", pbad, e.msg);
+        if (keep) memcpy(j.jpeg + at, keep, (size_t)len);
+        free(keep);
         FKE_CHECK(fke_dataset_load(&c, pbad, &e) == FKE_OK, "the file itself loads: %s", e.msg);
         fke_loader ld;
         fke_batch *b = NULL;

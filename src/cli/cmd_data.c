@@ -352,7 +352,8 @@ static int cmd_info(int argc, char **argv)
     fke_err e = {""};
     /* an image set or a post set? */
     fke_imageset s;
-    if (fke_imageset_load(&s, file, &e) == FKE_OK) {
+    if (fke_file_is_imageset(file)) { /* its own errors, not the post format's */
+        if (fke_imageset_load(&s, file, &e)) return fail("info", &e);
         printf("%s: image set, %d images %dx%dx%d, %d classes\n", file, s.N, s.C, s.H, s.W, s.n_cls);
         print_dist("labels", s.class_names, s.labels, s.N, 1, s.n_cls);
         if (s.labels_true) {
@@ -368,11 +369,16 @@ static int cmd_info(int argc, char **argv)
     fke_dataset d;
     if (fke_dataset_load(&d, file, &e)) return fail("info", &e);
     int G = d.G, A = d.A;
-    long nc = 0, ng = 0, hist[16] = {0};
+    long nc = 0, ng = 0, *hist = calloc((size_t)G + 1, sizeof *hist); /* 0..G garments */
+    if (!hist) {
+        fke_dataset_free(&d);
+        fprintf(stderr, "fke data info: no memory\n");
+        return 1;
+    }
     for (int i = 0; i < d.N; i++) {
         nc += d.clean[i];
         ng += d.n_garments[i];
-        hist[d.n_garments[i] < 16 ? d.n_garments[i] : 15]++;
+        hist[d.n_garments[i]]++; /* 0..G: the loader checked */
     }
     printf("%s: %d posts, %ld garments (G %d), image 3x%dx%d, crop 3x%dx%d, caption %d tokens, "
            "vocabulary %d\n",
@@ -386,6 +392,7 @@ static int cmd_info(int argc, char **argv)
     printf("  clean posts %ld (%.1f%%), machine-labelled %ld\n", nc, 100.0 * nc / d.N, d.N - nc);
     printf("  garments per post:");
     for (int k = 0; k <= G; k++) printf(" %d: %.1f%%", k, 100.0 * hist[k] / d.N);
+    free(hist);
     printf("\n  label distributions (training labels, garments of every post):\n");
     print_dist("occasion", d.occ_names, d.occ, d.N, 1, d.n_occ);
     size_t NG = (size_t)d.N * G;

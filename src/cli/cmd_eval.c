@@ -2,6 +2,8 @@
  * error of the learned transition matrices of a checkpoint on a dataset or an
  * image set (run/eval.h). */
 #include <cjson/cJSON.h>
+
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -34,6 +36,20 @@ static const char usage[] =
     "  each recall an object by type); per-category precision, recall and F1 to\n"
     "  DIR/category_prf.csv.\n";
 
+/* A label name as part of a file name: letters, digits, '-', '_' and '.'
+ * kept, every other byte '_' (a name "a/b" must not become a folder). */
+static const char *file_part(const char *name, char *buf, size_t n)
+{
+    size_t k = 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p && k + 1 < n; p++) {
+        int keep = (isalnum(*p) && *p < 0x80) || *p == '-' || *p == '_' || (*p == '.' && k > 0);
+        buf[k] = keep ? (char)*p : '_';
+        k++;
+    }
+    buf[k] = 0;
+    return k ? buf : "attribute";
+}
+
 static int write_confusions(const fke_eval_result *r, const fke_dataset *d, const char *dir,
                             fke_err *e)
 {
@@ -43,14 +59,16 @@ static int write_confusions(const fke_eval_result *r, const fke_dataset *d, cons
     snprintf(path, sizeof path, "%s/confusion_category.csv", dir);
     if (fke_confusion_write_csv(&r->cat, d ? d->cat_names : NULL, path, e)) return 1;
     for (int k = 0; k < r->n_attr; k++) {
+        char part[128];
         snprintf(path, sizeof path, "%s/confusion_%s.csv", dir,
-                 d && d->attr_names ? d->attr_names[k] : "attribute");
+                 file_part(d && d->attr_names ? d->attr_names[k] : "attribute", part, sizeof part));
         if (fke_confusion_write_csv(&r->att[k], d && d->val_names ? d->val_names[k] : NULL, path, e))
             return 1;
     }
     for (int k = 0; r->has_appl && k < r->n_attr; k++) {
+        char part[128];
         snprintf(path, sizeof path, "%s/confusion_%s_applicable.csv", dir,
-                 d && d->attr_names ? d->attr_names[k] : "attribute");
+                 file_part(d && d->attr_names ? d->attr_names[k] : "attribute", part, sizeof part));
         if (fke_confusion_write_csv(&r->att_appl[k], d && d->val_names ? d->val_names[k] : NULL,
                                     path, e))
             return 1;
@@ -178,7 +196,11 @@ int fke_cmd_eval(int argc, char **argv)
         print_multilabel(&r, ckpt, data, json);
         if (!json) printf("  per-category precision, recall, F1: %s\n", prf);
     } else if (json) {
-        printf("{\"checkpoint\": \"%s\", \"data\": \"%s\", \"posts\": %ld", ckpt, data, r.posts);
+        cJSON *pc = cJSON_CreateString(ckpt), *pd = cJSON_CreateString(data);
+        char *jc = pc ? cJSON_PrintUnformatted(pc) : NULL, *jd = pd ? cJSON_PrintUnformatted(pd) : NULL;
+        printf("{\"checkpoint\": %s, \"data\": %s, \"posts\": %ld", jc ? jc : "null",
+               jd ? jd : "null", r.posts); /* paths escaped by cJSON */
+        cJSON_free(jc), cJSON_free(jd), cJSON_Delete(pc), cJSON_Delete(pd);
         if (!cls && fke_eval_has_occ(&r))
             printf(", \"occ_acc\": %.6f, \"occ_f1\": %.6f", r.occ_acc, r.occ_f1);
         else if (!cls) /* no occasion label in the data: nothing measured */

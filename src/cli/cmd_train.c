@@ -94,7 +94,11 @@ int fke_cmd_train(int argc, char **argv)
         st = fke_config_load(&cfg, cfg_path, &e);
     }
     for (int i = 0; st == FKE_OK && i < sets.n; i++) st = fke_config_set(&cfg, sets.v[i], &e);
-    if (st == FKE_OK) st = fke_config_validate(&cfg, &e);
+    if (st == FKE_OK && (st = fke_config_validate(&cfg, &e)) != FKE_OK) {
+        char msg[FKE_ERRLEN]; /* a cross-field error: name the config it is in */
+        snprintf(msg, sizeof msg, "%s", e.msg);
+        fke_fail(&e, st, "%s%s: %s", resume ? resume : cfg_path, resume ? "/last.h5" : "", msg);
+    }
     if (st != FKE_OK) {
         fprintf(stderr, "fke train: %s\n", e.msg);
         return 1;

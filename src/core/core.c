@@ -233,6 +233,28 @@ void fke_strings_free(char **s, int n)
     free(s);
 }
 
+int fke_text_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    if (!p) return 0;
+    while (*p) {
+        unsigned c = *p++;
+        if (c < 0x20 || c == 0x7f) return 0;
+        if (c < 0x80) continue;
+        int more = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : -1;
+        if (more < 0 || c > 0xf4 || c == 0xc0 || c == 0xc1) return 0;
+        unsigned cp = c & (0x3fu >> more);
+        for (int k = 0; k < more; k++, p++) {
+            if ((*p & 0xc0) != 0x80) return 0;
+            cp = cp << 6 | (*p & 0x3fu);
+        }
+        if ((more == 2 && cp < 0x800) || (more == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+    }
+    return 1;
+}
+
 char **fke_strings_dup(const char *const *s, int n)
 {
     char **o = calloc((size_t)n + 1, sizeof *o);

@@ -3,11 +3,13 @@
 
 #include <cjson/cJSON.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -233,4 +235,37 @@ fke_status fke_path_beside(const char *file, const char *rel, char *out, size_t 
     for (int i = 0; i < k; i++) w += (size_t)snprintf(out + w, n - w, "%s%s", i ? "/" : "", seg[i]);
     if (w == 0) snprintf(out, n, ".");
     return FKE_OK;
+}
+
+fke_status fke_lock_dir(const char *dir, int *fd, fke_err *e)
+{
+    *fd = -1;
+    FKE_TRY(fke_mkdir_p(dir, e));
+    int d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (d < 0) return fke_fail(e, FKE_ERR_IO, "%s: cannot open the folder (%s)", dir, strerror(errno));
+    if (flock(d, LOCK_EX | LOCK_NB) != 0) {
+        int err = errno;
+        close(d);
+        if (err == EWOULDBLOCK)
+            return fke_fail(e, FKE_ERR_IO, "%s: another fke train is using this run folder (it "
+                            "holds the folder's lock); wait for it or use another out_dir", dir);
+        return fke_fail(e, FKE_ERR_IO, "%s: cannot lock the folder (%s)", dir, strerror(err));
+    }
+    *fd = d;
+    /* the folder is ours: temporary files (NAME.tmp.<pid>) left by a trainer
+     * that was killed inside a write go */
+    DIR *dd = opendir(dir);
+    for (struct dirent *x; dd && (x = readdir(dd)) != NULL;) {
+        const char *t = strstr(x->d_name, ".tmp.");
+        if (!t || !t[5] || strspn(t + 5, "0123456789") != strlen(t + 5)) continue;
+        char p[FKE_PATHLEN];
+        if (snprintf(p, sizeof p, "%s/%s", dir, x->d_name) < (int)sizeof p) unlink(p);
+    }
+    if (dd) closedir(dd);
+    return FKE_OK;
+}
+
+void fke_unlock_dir(int fd)
+{
+    if (fd > 0) close(fd); /* closing drops the flock */
 }

@@ -66,6 +66,16 @@ fke_status fke_file_hash(const char *path, char *out, size_t n, long long *bytes
  * folder, else FOLDER/rel with "." and "DIR/.." parts folded lexically
  * ("configs/../data/x.h5" is "data/x.h5"). out has n bytes. */
 fke_status fke_path_beside(const char *file, const char *rel, char *out, size_t n, fke_err *e);
+/* The run folder's lock: creates dir (mkdir -p) and takes an exclusive
+ * flock on the folder itself (no file is added to it), so that a second
+ * trainer on the same folder stops with a clear message instead of racing
+ * the first one's checkpoints. With the lock held, the temporary files
+ * (NAME.tmp.<pid>) that a trainer killed inside a write left are removed.
+ * *fd receives the lock (> 0); it goes with
+ * fke_unlock_dir or with the process, kill -9 included. */
+fke_status fke_lock_dir(const char *dir, int *fd, fke_err *e);
+/* Releases a lock of fke_lock_dir (fd <= 0: none). */
+void fke_unlock_dir(int fd);
 
 /* mkdir -p: creates dir and every missing parent. */
 fke_status fke_mkdir_p(const char *dir, fke_err *e);

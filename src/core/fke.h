@@ -52,6 +52,9 @@ const char *fke_status_name(fke_status s);
 void fke_strings_free(char **s, int n);
 /* strdup of n strings into a fresh array (NULL on no memory). */
 char **fke_strings_dup(const char *const *s, int n);
+/* Whether s is valid UTF-8 (no overlong forms or surrogates) without control
+ * characters below 0x20 or 0x7f: a name that JSON, CSV and file names take. */
+int fke_text_valid(const char *s);
 
 /* A string -> pointer map (open addressing, FNV-1a), sized once for n keys
  * (it never fills): the importers' joins by name (FashionKE's 80k post ids,

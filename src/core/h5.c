@@ -1,6 +1,7 @@
 /* h5.c - see h5.h. */
 #include "core/h5.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,21 +9,29 @@
 #include <unistd.h>
 
 /* ---- writing ------------------------------------------------------------ */
-static hid_t dcpl_for(int ndim, const hsize_t *dims, int compress)
+/* Every non-empty array is chunked and carries HDF5's Fletcher32 checksum
+ * per chunk, which H5Dread verifies: a damaged block is an error, never a
+ * silently different value. compress adds shuffle + deflate under it. */
+static hid_t dcpl_for(int ndim, const hsize_t *dims, hid_t ftype, int compress)
 {
     hid_t p = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_obj_track_times(p, 0); /* same content, same bytes */
-    if (compress && dims[0] > 0) {
+    int empty = ndim < 1;
+    for (int i = 0; i < ndim; i++) empty |= dims[i] == 0;
+    if (!empty && compress != FKE_H5_CONTIGUOUS) {
         hsize_t ch[8];
-        size_t per = 1;
+        size_t per = H5Tget_size(ftype);
         for (int i = 1; i < ndim; i++) per *= dims[i];
         hsize_t rows = per ? (hsize_t)((1u << 20) / per) : 1; /* about 1 MiB per chunk */
         if (rows < 1) rows = 1;
         ch[0] = rows < dims[0] ? rows : dims[0];
         for (int i = 1; i < ndim; i++) ch[i] = dims[i];
         H5Pset_chunk(p, ndim, ch);
-        H5Pset_shuffle(p);
-        H5Pset_deflate(p, 1);
+        if (compress) {
+            H5Pset_shuffle(p);
+            H5Pset_deflate(p, 1);
+        }
+        H5Pset_fletcher32(p);
     }
     return p;
 }
@@ -32,7 +41,7 @@ void fke_h5w_array(fke_h5w *w, hid_t loc, const char *name, hid_t ftype, hid_t m
 {
     if (w->bad) return;
     hid_t sp = H5Screate_simple(ndim, dims, NULL);
-    hid_t p = dcpl_for(ndim, dims, compress);
+    hid_t p = dcpl_for(ndim, dims, ftype, compress);
     hid_t ds = H5Dcreate2(loc, name, ftype, sp, H5P_DEFAULT, p, H5P_DEFAULT);
     if (ds < 0 || H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) w->bad = 1;
     if (ds >= 0) H5Dclose(ds);
@@ -108,18 +117,88 @@ void fke_h5w_attr_array(fke_h5w *w, hid_t loc, const char *name, hid_t type, con
     H5Sclose(sp);
 }
 
+/* The memory of the core driver's file goes through these callbacks, so
+ * that the bytes HDF5 leaves at H5Fclose (superblock finalised and
+ * checksummed, as on disk) are kept for fke_h5w_commit instead of freed. */
+typedef struct {
+    unsigned char *mem;
+    size_t size;
+} h5mem;
+
+static void *mem_malloc(size_t n, H5FD_file_image_op_t op, void *u)
+{
+    (void)op;
+    h5mem *m = u;
+    free(m->mem);
+    m->mem = calloc(n ? n : 1, 1);
+    m->size = m->mem ? n : 0;
+    return m->mem;
+}
+
+static void *mem_memcpy(void *dst, const void *src, size_t n, H5FD_file_image_op_t op, void *u)
+{
+    (void)op, (void)u;
+    return memcpy(dst, src, n);
+}
+
+static void *mem_realloc(void *p, size_t n, H5FD_file_image_op_t op, void *u)
+{
+    (void)op;
+    h5mem *m = u;
+    unsigned char *q = realloc(p, n ? n : 1);
+    if (!q) return NULL;
+    if (n > m->size) memset(q + m->size, 0, n - m->size); /* same content, same bytes */
+    m->mem = q;
+    m->size = n;
+    return q;
+}
+
+static herr_t mem_free(void *p, H5FD_file_image_op_t op, void *u)
+{
+    h5mem *m = u;
+    if (op == H5FD_FILE_IMAGE_OP_FILE_CLOSE && p == m->mem) return 0; /* kept */
+    if (p == m->mem) m->mem = NULL, m->size = 0;
+    free(p);
+    return 0;
+}
+
+static void *mem_udata_copy(void *u) { return u; }
+static herr_t mem_udata_free(void *u)
+{
+    (void)u;
+    return 0;
+}
+
 fke_status fke_h5w_create(fke_h5w *w, const char *path, const char *format, int version,
                           fke_err *e)
 {
     memset(w, 0, sizeof *w);
     w->f = -1;
     FKE_TRY(fke_atomic_name(&w->at, path, e));
+    w->mem = calloc(1, sizeof(h5mem));
+    if (!w->mem) return fke_fail(e, FKE_ERR_NOMEM, "%s: out of memory", path);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    /* The file is built in memory (the core driver, no backing store) and
+     * written out by fke_h5w_commit with plain checked writes: a full disk
+     * is then one failed fwrite/fsync with its errno, and HDF5 never holds a
+     * half-closed file on disk (which made its exit handler crash). */
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_libver_bounds(fapl, H5F_LIBVER_EARLIEST, H5F_LIBVER_LATEST);
-    w->f = H5Fcreate(w->at.tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5FD_file_image_callbacks_t cb = {mem_malloc,     mem_memcpy,     mem_realloc, mem_free,
+                                      mem_udata_copy, mem_udata_free, w->mem};
+    H5Pset_fapl_core(fapl, (size_t)1 << 20, 0);
+    H5Pset_file_image_callbacks(fapl, &cb);
+    /* the latest format: checksummed superblock, object headers, indexes */
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+    H5Pset_obj_track_times(fcpl, 0); /* the root group too: same content, same bytes */
+    w->f = H5Fcreate(w->at.tmp, H5F_ACC_TRUNC, fcpl, fapl);
+    H5Pclose(fcpl);
     H5Pclose(fapl);
-    if (w->f < 0) return fke_fail(e, FKE_ERR_IO, "%s: cannot create %s", path, w->at.tmp);
+    if (w->f < 0) {
+        free(w->mem);
+        w->mem = NULL;
+        return fke_fail(e, FKE_ERR_IO, "%s: cannot create the file in memory", path);
+    }
     fke_h5w_attr_str(w, w->f, "format", format);
     fke_h5w_attr_int(w, w->f, "version", version);
     return FKE_OK;
@@ -127,17 +206,121 @@ fke_status fke_h5w_create(fke_h5w *w, const char *path, const char *format, int 
 
 fke_status fke_h5w_commit(fke_h5w *w, const char *what, fke_err *e)
 {
-    if (H5Fclose(w->f) < 0) w->bad = 1;
+    h5mem *m = w->mem;
+    hsize_t n = 0;
+    if (!w->bad && (H5Fflush(w->f, H5F_SCOPE_GLOBAL) < 0 || H5Fget_filesize(w->f, &n) < 0))
+        w->bad = 1;
+    if (H5Fclose(w->f) < 0) w->bad = 1; /* in memory: nothing on disk to leave behind */
     w->f = -1;
-    if (w->bad) {
-        fke_atomic_abort(&w->at);
-        return fke_fail(e, FKE_ERR_IO, "%s: writing the %s failed (disk full or not writable?)",
+    w->mem = NULL;
+    if (w->bad || !m->mem || n == 0 || n > m->size) {
+        free(m->mem);
+        free(m);
+        return fke_fail(e, FKE_ERR_IO, "%s: building the %s in memory failed (out of memory?)",
                         w->at.path, what);
     }
-    return fke_atomic_commit(&w->at, what, e);
+    /* The core driver's buffer grows in 1 MiB steps: the file ends at the
+     * end-of-file address of the superblock (version 2 or 3: 8 bytes at
+     * offset 28, with 8-byte addresses). */
+    if (m->size >= 48 && m->mem[8] >= 2 && m->mem[9] == 8) {
+        uint64_t eof = 0;
+        for (int i = 7; i >= 0; i--) eof = eof << 8 | m->mem[28 + i];
+        if (eof > 0 && eof <= n) n = eof;
+    }
+    char path[FKE_PATHLEN];
+    snprintf(path, sizeof path, "%s", w->at.path); /* fke_atomic_open clears w->at */
+    fke_status st = fke_atomic_open(&w->at, path, e);
+    if (st == FKE_OK) {
+        fwrite(m->mem, 1, (size_t)n, w->at.f); /* errors are caught by the commit */
+        st = fke_atomic_commit(&w->at, what, e);
+    }
+    free(m->mem);
+    free(m);
+    return st;
 }
 
 /* ---- reading ------------------------------------------------------------ */
+/* A conversion that does not fit (an int32 300 read as uint8, a double 1e300
+ * read as float, a NaN read as an integer) aborts the read instead of
+ * HDF5's default of saturating it. */
+static H5T_conv_ret_t conv_refuse(H5T_conv_except_t ex, hid_t a, hid_t b, void *sb, void *db,
+                                  void *flag)
+{
+    (void)a, (void)b, (void)sb, (void)db;
+    if (ex == H5T_CONV_EXCEPT_RANGE_HI || ex == H5T_CONV_EXCEPT_RANGE_LOW ||
+        ex == H5T_CONV_EXCEPT_TRUNCATE || ex == H5T_CONV_EXCEPT_PINF ||
+        ex == H5T_CONV_EXCEPT_NINF || ex == H5T_CONV_EXCEPT_NAN) {
+        if (ex == H5T_CONV_EXCEPT_TRUNCATE || ex == H5T_CONV_EXCEPT_PINF ||
+            ex == H5T_CONV_EXCEPT_NINF || ex == H5T_CONV_EXCEPT_NAN)
+            *(int *)flag = 2;
+        else
+            *(int *)flag = 1;
+        return H5T_CONV_ABORT;
+    }
+    return H5T_CONV_UNHANDLED;
+}
+
+/* Whether the HDF5 error stack mentions a checksum (set by walk_why). */
+static herr_t walk_why(unsigned n, const H5E_error2_t *err, void *data)
+{
+    (void)n;
+    if (err->desc && strstr(err->desc, "checksum")) *(int *)data = 1;
+    return 0;
+}
+
+static const char *why_failed(void)
+{
+    int sum = 0;
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk_why, &sum);
+    return sum ? "checksum mismatch: the file is damaged" : "truncated or corrupt file?";
+}
+
+int fke_h5r_read(hid_t ds, hid_t mtype, void *buf, const char **why)
+{
+    int flag = 0;
+    hid_t x = H5Pcreate(H5P_DATASET_XFER);
+    H5Pset_type_conv_cb(x, conv_refuse, &flag);
+    herr_t r = H5Dread(ds, mtype, H5S_ALL, H5S_ALL, x, buf);
+    const char *w = r >= 0  ? NULL
+                    : flag == 1 ? "a value does not fit the type fke reads it as"
+                    : flag == 2 ? "a value is not a whole number in range"
+                                : why_failed(); /* before the next call clears the stack */
+    H5Pclose(x);
+    if (why) *why = w;
+    return r >= 0 ? 0 : -1;
+}
+
+/* An array may claim no more than its bytes in the file can hold: its
+ * storage size when stored plainly, and 1100 times that (deflate cannot do
+ * better than 1032:1) when filtered; and at most FKE_H5_MAX_BYTES in all.
+ * A damaged header claiming 2^60 elements is then an error, not a huge
+ * allocation. */
+int fke_h5r_claim(fke_h5r *r, hid_t ds, const char *name, double bytes)
+{
+    hsize_t have = H5Dget_storage_size(ds);
+    hid_t p = H5Dget_create_plist(ds);
+    int nf = p >= 0 ? H5Pget_nfilters(p) : 0;
+    H5D_layout_t lay = p >= 0 ? H5Pget_layout(p) : H5D_CONTIGUOUS;
+    if (p >= 0) H5Pclose(p);
+    double most = nf > 0 ? 1100.0 * (double)have + 4096 : (double)have;
+    if (lay == H5D_VIRTUAL) most = 0;
+    if (bytes > (double)FKE_H5_MAX_BYTES) {
+        r->st = fke_fail(r->e, FKE_ERR_FORMAT,
+                         "%s: field /%s claims %.0f bytes, more than the %.0f this reader takes "
+                         "(FKE_H5_MAX_BYTES in core/h5.h)",
+                         r->path, name, bytes, (double)FKE_H5_MAX_BYTES);
+        return 0;
+    }
+    if (bytes > most) {
+        r->st = fke_fail(r->e, FKE_ERR_FORMAT,
+                         "%s: field /%s claims %.0f bytes but the file holds %llu bytes of it "
+                         "(truncated or corrupt file?)",
+                         r->path, name, bytes, (unsigned long long)have);
+        return 0;
+    }
+    return 1;
+}
+
 int fke_h5r_exists(hid_t loc, const char *name)
 {
     /* H5Lexists on "a/b" needs "a" to exist first */
@@ -204,19 +387,30 @@ void *fke_h5r_array(fke_h5r *r, hid_t loc, const char *name, H5T_class_t cls, hi
             goto out;
         }
         dims[i] = (int)hd[i];
+        if (hd[i] && n > ((size_t)1 << 40) / hd[i]) { /* the product would overflow */
+            n = ((size_t)1 << 40) + 1;
+            break;
+        }
         n *= hd[i];
+    }
+    if (n > ((size_t)1 << 40) || !fke_h5r_claim(r, ds, name, (double)n * (double)H5Tget_size(t)))
+    {
+        if (!r->st)
+            r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /%s has an absurd size", r->path,
+                             name);
+        goto out;
     }
     buf = malloc((n ? n : 1) * H5Tget_size(mtype));
     if (!buf) {
         r->st = fke_fail(r->e, FKE_ERR_NOMEM, "%s: no memory for field /%s", r->path, name);
         goto out;
     }
-    if (n && H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+    const char *why = NULL;
+    if (n && fke_h5r_read(ds, mtype, buf, &why) < 0) {
         free(buf);
         buf = NULL;
-        r->st = fke_fail(r->e, FKE_ERR_FORMAT,
-                         "%s: field /%s cannot be read (truncated or corrupt file?)", r->path,
-                         name);
+        r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /%s cannot be read (%s)", r->path,
+                         name, why);
     }
 out:
     if (t >= 0) H5Tclose(t);
@@ -253,6 +447,7 @@ char **fke_h5r_strings(fke_h5r *r, hid_t loc, const char *name, int want, int *n
                          r->path, name, (unsigned long long)cnt, want);
         goto out;
     }
+    if (!fke_h5r_claim(r, ds, name, (double)cnt * (double)H5Tget_size(t))) goto out;
     out = calloc(cnt + 1, sizeof *out);
     if (!out) {
         r->st = fke_fail(r->e, FKE_ERR_NOMEM, "%s: no memory for /%s", r->path, name);
@@ -262,6 +457,7 @@ char **fke_h5r_strings(fke_h5r *r, hid_t loc, const char *name, int want, int *n
     if (H5Tis_variable_str(t) > 0) {
         hid_t mt = H5Tcopy(H5T_C_S1);
         H5Tset_size(mt, H5T_VARIABLE);
+        H5Tset_cset(mt, H5Tget_cset(t)); /* h5py writes str as UTF-8: no conversion */
         char **tmp = calloc(cnt + 1, sizeof *tmp);
         if (!tmp || (cnt && H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, tmp) < 0)) ok = 0;
         for (hsize_t i = 0; ok && i < cnt; i++)
@@ -273,6 +469,8 @@ char **fke_h5r_strings(fke_h5r *r, hid_t loc, const char *name, int want, int *n
         size_t len = H5Tget_size(t);
         hid_t mt = H5Tcopy(H5T_C_S1);
         H5Tset_size(mt, len);
+        H5Tset_strpad(mt, H5T_STR_NULLPAD); /* a name filling all len bytes keeps its last letter */
+        H5Tset_cset(mt, H5Tget_cset(t));
         char *buf = calloc(cnt ? cnt : 1, len + 1);
         if (!buf || (cnt && H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)) ok = 0;
         for (hsize_t i = 0; ok && i < cnt; i++) {
@@ -307,11 +505,26 @@ char *fke_h5r_attr_str(hid_t loc, const char *name)
     if (a < 0) return NULL;
     hid_t t = H5Aget_type(a);
     char *s = NULL;
-    if (H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) <= 0) {
+    hid_t sp = H5Aget_space(a);
+    int one = sp >= 0 && H5Sget_simple_extent_npoints(sp) == 1;
+    if (sp >= 0) H5Sclose(sp);
+    if (one && H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) > 0) {
+        /* h5py's default for a str attribute */
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, H5T_VARIABLE);
+        H5Tset_cset(mt, H5Tget_cset(t));
+        char *v = NULL;
+        if (H5Aread(a, mt, &v) >= 0 && v) {
+            s = strdup(v);
+            H5free_memory(v);
+        }
+        H5Tclose(mt);
+    } else if (one && H5Tget_class(t) == H5T_STRING && H5Tget_size(t) < (1u << 26)) {
         size_t n = H5Tget_size(t);
         s = calloc(n + 1, 1);
         hid_t mt = H5Tcopy(H5T_C_S1);
         H5Tset_size(mt, n + 1); /* room for a terminator the writer may have left out */
+        H5Tset_cset(mt, H5Tget_cset(t));
         if (s && H5Aread(a, mt, s) < 0) {
             free(s);
             s = NULL;

@@ -7,8 +7,16 @@
  *     and names the file and both values otherwise;
  *   - no object timestamps (H5Pset_obj_track_times 0): the same content
  *     gives the same bytes, so a seeded run can be checked with a hash;
- *   - files are written under a temporary name and committed atomically
- *     (file.h): a failed or interrupted write leaves the old file intact.
+ *   - a file is built in memory (HDF5's core driver) and then written
+ *     under a temporary name and committed atomically (file.h) with checked
+ *     writes: a full disk or an interrupted write leaves the old file intact,
+ *     no temporary file, and no half-closed HDF5 file (the cost: the file's
+ *     bytes are held in memory once while it is written);
+ *   - integrity: the latest file format (checksummed superblock, object
+ *     headers and indexes) and a Fletcher32 checksum on every chunk of every
+ *     array, verified on read; reads refuse values that do not fit the type
+ *     read (no saturation) and arrays claiming more bytes than the file
+ *     holds.
  *
  * Writing: the helpers remember the first failure in w->bad and skip the
  * rest, so a writer is a straight list of calls ending in fke_h5w_commit.
@@ -33,16 +41,22 @@
 
 /* ---- writing ------------------------------------------------------------ */
 typedef struct {
-    hid_t f;        /* the file being written (the temporary name) */
+    hid_t f;        /* the file being built, in memory */
     int bad;        /* a call failed: the rest are skipped, the commit fails */
     fke_atomic at;  /* final and temporary names */
+    void *mem;      /* the file's bytes in memory (h5.c) */
 } fke_h5w;
 
 /* Creates path's temporary file with the format and version attributes. */
 fke_status fke_h5w_create(fke_h5w *w, const char *path, const char *format, int version,
                           fke_err *e);
-/* An n-dimensional array: ftype on disk, mtype in memory; compress = chunks
- * of about 1 MiB with shuffle + deflate level 1 (images, tokens). */
+/* An n-dimensional array: ftype on disk, mtype in memory, in chunks of
+ * about 1 MiB, each with a Fletcher32 checksum; compress adds shuffle +
+ * deflate level 1 (images, tokens). compress = FKE_H5_CONTIGUOUS stores it
+ * contiguous and unfiltered instead, at a fixed offset in the file that
+ * readers may pread (the JPEG store's bytes, whose streams carry their own
+ * CRC-32). */
+#define FKE_H5_CONTIGUOUS (-1)
 void fke_h5w_array(fke_h5w *w, hid_t loc, const char *name, hid_t ftype, hid_t mtype, int ndim,
                    const hsize_t *dims, const void *data, int compress);
 /* A 1-D array of n fixed-length, NUL-padded strings (NULL entries: ""). */
@@ -76,6 +90,19 @@ void fke_h5r_close(fke_h5r *r);
 /* The format attribute of path when it is a readable HDF5 file, else NULL
  * (malloc'ed): to tell kinds of file apart without an error. */
 char *fke_h5_format_of(const char *path);
+/* The most bytes one array may claim (16 GiB): beyond that, or beyond what
+ * its bytes in the file can hold, a read is refused with a message. */
+#define FKE_H5_MAX_BYTES ((double)((size_t)1 << 34))
+/* H5Dread of the whole of ds into buf as mtype, refusing conversions that
+ * do not fit (an int32 300 read as uint8) instead of saturating them, and
+ * verifying the Fletcher32 checksums. -1 on failure, with *why (may be NULL)
+ * saying why: a checksum mismatch, a value out of range, or damage. */
+int fke_h5r_read(hid_t ds, hid_t mtype, void *buf, const char **why);
+/* Whether array ds (named name) may claim bytes: at most FKE_H5_MAX_BYTES,
+ * and at most what its storage in the file can hold (its size unfiltered,
+ * 1100 times it compressed: deflate does not pass 1032:1). 0 with r->st
+ * set when not. fke_h5r_array checks this itself. */
+int fke_h5r_claim(fke_h5r *r, hid_t ds, const char *name, double bytes);
 /* Whether the link "a/b/c" exists below loc (each part checked in turn). */
 int fke_h5r_exists(hid_t loc, const char *name);
 /* Reads array name below loc, of class cls (H5T_INTEGER / H5T_FLOAT), with
@@ -88,7 +115,8 @@ void *fke_h5r_array(fke_h5r *r, hid_t loc, const char *name, H5T_class_t cls, hi
  * malloc'ed array (fke_strings_free); *n receives the count, which must
  * equal want when want >= 0. */
 char **fke_h5r_strings(fke_h5r *r, hid_t loc, const char *name, int want, int *n);
-/* A fixed-length string attribute, malloc'ed; NULL when absent or not a string. */
+/* A scalar string attribute (fixed or variable length), malloc'ed; NULL when
+ * absent or not a string. */
 char *fke_h5r_attr_str(hid_t loc, const char *name);
 /* n values of an attribute into v (type: the native memory type); -1 when
  * absent or of another size. */

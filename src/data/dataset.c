@@ -643,6 +643,18 @@ static fke_status check_multilabel(const fke_dataset *d, const char *path, fke_e
     return check_range(path, "extra/ml_type", t->v, (size_t)d->n_ml, 0, d->n_ml_types - 1, 0, e);
 }
 
+/* Label names end up in JSON lines, CSV cells and file names: each must be
+ * valid UTF-8 without control characters (fke_text_valid). */
+static fke_status check_names(const char *path, const char *field, char *const *v, int n,
+                              fke_err *e)
+{
+    for (int i = 0; v && i < n; i++)
+        if (!fke_text_valid(v[i]))
+            return fke_fail(e, FKE_ERR_FORMAT, "%s: field /%s: name %d is not valid UTF-8 text "
+                            "(or holds a control character)", path, field, i);
+    return FKE_OK;
+}
+
 fke_status fke_dataset_validate(const fke_dataset *d, const char *path, fke_err *e)
 {
     int G = d->G, A = d->A;
@@ -658,6 +670,14 @@ fke_status fke_dataset_validate(const fke_dataset *d, const char *path, fke_err 
     for (int k = 0; k < A; k++)
         if (d->n_val[k] < 1)
             return fke_fail(e, FKE_ERR_FORMAT, "%s: attribute %d has no values", path, k);
+    FKE_TRY(check_names(path, "names/occasion", d->occ_names, d->n_occ, e));
+    FKE_TRY(check_names(path, "names/category", d->cat_names, d->n_cat, e));
+    FKE_TRY(check_names(path, "names/attribute", d->attr_names, A, e));
+    for (int k = 0; d->val_names && k < A; k++) {
+        char nm[32];
+        snprintf(nm, sizeof nm, "names/values_%d", k);
+        FKE_TRY(check_names(path, nm, d->val_names[k], d->n_val[k], e));
+    }
     FKE_TRY(check_range(path, "n_garments", d->n_garments, d->N, 0, G, 0, e));
     FKE_TRY(check_range(path, "tokens", d->tokens, (size_t)d->N * d->L, 0, d->V - 1, 0, e));
     FKE_TRY(check_range(path, "labels/occasion", d->occ, d->N, -1, d->n_occ - 1, 0, e));
@@ -778,7 +798,9 @@ static void save_store(const fke_dataset *d, fke_h5w *w)
         free(owned);
     }
     const void *bytes = all ? all : d->jpeg ? (const void *)d->jpeg : (const void *)sz; /* M = 0: any */
-    fke_h5w_array(w, g, "bytes", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, db, bytes, 0);
+    /* contiguous, so that a lazy load reads each stream at a fixed offset;
+     * each stream carries its own CRC-32 (below) instead of chunk checksums */
+    fke_h5w_array(w, g, "bytes", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, db, bytes, FKE_H5_CONTIGUOUS);
     if (crc) fke_h5w_array(w, g, "crc", H5T_STD_U32LE, H5T_NATIVE_UINT32, 2, ds, crc, 0);
     free(sz);
     free(crc);
@@ -847,6 +869,8 @@ static void load_store(fke_dataset *d, fke_h5r *r)
         r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /jpeg/bytes has %llu bytes, "
                          "/jpeg/sizes adds up to %lld", r->path, (unsigned long long)n,
                          (long long)total);
+    } else if (!fke_h5r_claim(r, ds, "jpeg/bytes", (double)total)) {
+        /* r->st says why: more bytes claimed than the file can hold */
     } else if (total > 0 && total >= lazy_above && H5Dget_offset(ds) != HADDR_UNDEF &&
                (d->jpeg_fd = open(r->path, O_RDONLY | O_CLOEXEC)) >= 0) {
         /* contiguous bytes: left in the file, read post by post */
@@ -855,12 +879,13 @@ static void load_store(fke_dataset *d, fke_h5r *r)
     } else {
         d->jpeg = malloc((size_t)(total ? total : 1));
         d->jpeg_cap = total;
+        const char *why = NULL;
         if (!d->jpeg)
             r->st = fke_fail(r->e, FKE_ERR_NOMEM, "%s: no memory for %lld bytes of JPEG", r->path,
                              (long long)total);
-        else if (total && H5Dread(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, d->jpeg) < 0)
-            r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /jpeg/bytes cannot be read "
-                             "(truncated or corrupt file?)", r->path);
+        else if (total && fke_h5r_read(ds, H5T_NATIVE_UINT8, d->jpeg, &why) < 0)
+            r->st = fke_fail(r->e, FKE_ERR_FORMAT, "%s: field /jpeg/bytes cannot be read (%s)",
+                             r->path, why);
     }
     if (t >= 0) H5Tclose(t);
     if (sp >= 0) H5Sclose(sp);

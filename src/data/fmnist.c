@@ -12,17 +12,24 @@ const char *const fke_fmnist_classes[10] = {"T-shirt/top", "Trouser", "Pullover"
                                             "Coat",        "Sandal",  "Shirt",    "Sneaker",
                                             "Bag",         "Ankle boot"};
 
+/* 0: read; -1: the file ended first; -2: not a valid gzip stream. */
 static int read_all(gzFile g, void *buf, size_t n)
 {
     char *p = buf;
     while (n) {
         unsigned chunk = n > (1u << 30) ? (1u << 30) : (unsigned)n;
-        int got = gzread(g, p, chunk);
-        if (got <= 0) return -1;
+        int got = gzread(g, p, chunk), err = 0;
+        if (got < 0 || (gzerror(g, &err), err != Z_OK && err != Z_BUF_ERROR)) return -2;
+        if (got == 0) return -1;
         p += got;
         n -= (size_t)got;
     }
     return 0;
+}
+
+static const char *damage(int rd)
+{
+    return rd == -2 ? "corrupt gzip data (not a valid compressed IDX file)" : "truncated IDX file";
 }
 
 fke_status fke_idx_read(const char *path, int want_ndim, int dims[3], uint8_t **data,
@@ -35,8 +42,9 @@ fke_status fke_idx_read(const char *path, int want_ndim, int dims[3], uint8_t **
     if (!g) return fke_fail(e, FKE_ERR_IO, "%s: cannot open", path);
     unsigned char h[16];
     fke_status s = FKE_OK;
-    if (read_all(g, h, 4) != 0) {
-        s = fke_fail(e, FKE_ERR_FORMAT, "%s: truncated IDX file (no header)", path);
+    int rd = read_all(g, h, 4);
+    if (rd != 0) {
+        s = fke_fail(e, FKE_ERR_FORMAT, "%s: %s (no header)", path, damage(rd));
         goto out;
     }
     uint32_t magic = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
@@ -48,8 +56,8 @@ fke_status fke_idx_read(const char *path, int want_ndim, int dims[3], uint8_t **
                      want_ndim > 1 ? "s" : "");
         goto out;
     }
-    if (read_all(g, h, 4u * (unsigned)want_ndim) != 0) {
-        s = fke_fail(e, FKE_ERR_FORMAT, "%s: truncated IDX file (header sizes)", path);
+    if ((rd = read_all(g, h, 4u * (unsigned)want_ndim)) != 0) {
+        s = fke_fail(e, FKE_ERR_FORMAT, "%s: %s (header sizes)", path, damage(rd));
         goto out;
     }
     size_t n = 1;
@@ -68,14 +76,30 @@ fke_status fke_idx_read(const char *path, int want_ndim, int dims[3], uint8_t **
         s = fke_fail(e, FKE_ERR_FORMAT, "%s: IDX data too large (%zu bytes)", path, n);
         goto out;
     }
+    /* the claim must fit the file: its size when plain, 1100 times it when
+     * gzip'ed (deflate does not pass 1032:1), so that a damaged header
+     * cannot ask for gigabytes */
+    double most = gzdirect(g) ? (double)st.st_size : 1100.0 * (double)st.st_size;
+    if ((double)n > most) {
+        s = fke_fail(e, FKE_ERR_FORMAT, "%s: the IDX header claims %zu data bytes, more than "
+                     "this %lld-byte file can hold (truncated or corrupt?)", path, n,
+                     (long long)st.st_size);
+        goto out;
+    }
     *data = malloc(n);
     if (!*data) {
         s = fke_fail(e, FKE_ERR_NOMEM, "%s: no memory for %zu bytes", path, n);
         goto out;
     }
-    if (read_all(g, *data, n) != 0) {
-        s = fke_fail(e, FKE_ERR_FORMAT, "%s: truncated IDX file (expected %zu data bytes)", path,
-                     n);
+    rd = read_all(g, *data, n);
+    if (rd == 0 && !gzdirect(g)) { /* the gzip CRC is checked only at the stream's end */
+        unsigned char more;
+        int err = Z_OK;
+        if (gzread(g, &more, 1) < 0 || (gzerror(g, &err), err != Z_OK && err != Z_BUF_ERROR))
+            rd = -2;
+    }
+    if (rd != 0) {
+        s = fke_fail(e, FKE_ERR_FORMAT, "%s: %s (expected %zu data bytes)", path, damage(rd), n);
         free(*data);
         *data = NULL;
     }
@@ -119,6 +143,7 @@ fke_status fke_fmnist_read(const char *dir, int test, fke_imageset *s, fke_err *
     }
     s->labels = malloc((size_t)dl[0] * sizeof *s->labels);
     s->class_names = fke_strings_dup(fke_fmnist_classes, 10);
+    s->n_cls = 10; /* so that fke_imageset_free frees the names on the error paths below */
     if (!s->labels || !s->class_names) {
         free(img);
         free(lab);

@@ -231,7 +231,9 @@ fke_status fke_loader_init(fke_loader *ld, const fke_dataset *ds, int B, int shu
                            uint64_t seed, fke_err *e)
 {
     memset(ld, 0, sizeof *ld);
-    if (!ds || ds->N < 1) return fke_fail(e, FKE_ERR_ARG, "loader: the dataset has no posts");
+    if (!ds || ds->N < 1)
+        return fke_fail(e, FKE_ERR_ARG, "%s: the dataset has no posts",
+                        ds && ds->path[0] ? ds->path : "loader");
     if (B < 1 || (shuffle && paired && B < 2))
         return fke_fail(e, FKE_ERR_ARG, "loader: batch size %d is too small%s", B,
                         paired ? " (paired batches need at least 2)" : "");

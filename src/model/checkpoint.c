@@ -1,6 +1,7 @@
 /* checkpoint.c - see checkpoint.h. */
 #include "model/checkpoint.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,15 @@ fke_status fke_checkpoint_save(const char *path, const fke_params *p,
     return fke_h5w_commit(&w, "checkpoint", e);
 }
 
+/* The first element that is NaN or infinite, n when all are finite: weights
+ * are checked on load as training checks them before saving. */
+static size_t first_nonfinite(const float *v, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (!isfinite(v[k])) return k;
+    return n;
+}
+
 static fke_status read_block(hid_t grp, const char *path, const char *gname, fke_params *p,
                              fke_real *block, int partial, int *loaded, fke_err *e)
 {
@@ -137,9 +147,16 @@ static fke_status read_block(hid_t grp, const char *path, const char *gname, fke
                 cap = in->numel;
                 buf = malloc(cap * sizeof(float));
             }
-            if (!buf || H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
-                st = fke_fail(e, FKE_ERR_FORMAT, "%s: cannot read tensor %s/%s (truncated file?)",
-                              path, gname, in->name);
+            const char *why = "out of memory";
+            size_t bad = in->numel;
+            if (!buf || fke_h5r_read(ds, H5T_NATIVE_FLOAT, buf, &why) < 0)
+                st = fke_fail(e, FKE_ERR_FORMAT, "%s: cannot read tensor %s/%s (%s)", path, gname,
+                              in->name, why);
+            else if ((bad = first_nonfinite(buf, in->numel)) < in->numel)
+                st = fke_fail(e, FKE_ERR_NUMERIC,
+                              "%s: tensor %s/%s[%zu] is %g (a damaged checkpoint, or one saved "
+                              "from a diverged run)",
+                              path, gname, in->name, bad, (double)buf[bad]);
             else {
                 for (size_t k = 0; k < in->numel; k++) block[in->offset + k] = buf[k];
                 if (loaded) (*loaded)++;
@@ -186,6 +203,34 @@ fke_status fke_checkpoint_read_config(const char *path, char **json, fke_err *e)
     return FKE_OK;
 }
 
+/* The resume state must be one that training can have written: steps and
+ * positions from 0 to FKE_CKPT_MAX_STEP, a random state that is not all
+ * zero (xoshiro would then draw 0 forever), a best score that is the
+ * initial -1 or a finite number. */
+static fke_status check_run_state(const char *path, long long step, long long pos,
+                                  const fke_ckpt_meta *m, const fke_params *p, fke_err *e)
+{
+    if (step < 0 || step > FKE_CKPT_MAX_STEP)
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: attribute 'step' is %lld, expected 0..%lld "
+                        "(damaged checkpoint?)", path, step, (long long)FKE_CKPT_MAX_STEP);
+    if (pos < 0 || pos > FKE_CKPT_MAX_STEP)
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: attribute 'pos' is %lld, expected 0..%lld "
+                        "(damaged checkpoint?)", path, pos, (long long)FKE_CKPT_MAX_STEP);
+    if (m->epoch < 0 || m->epoch > step)
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: attribute 'epoch' is %d, expected 0..step %lld "
+                        "(damaged checkpoint?)", path, m->epoch, step);
+    if (p->step < 0 || p->step > FKE_CKPT_MAX_STEP)
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: attribute 'optim_step' is %ld, expected 0..%lld "
+                        "(damaged checkpoint?)", path, p->step, (long long)FKE_CKPT_MAX_STEP);
+    if (!(m->rng[0] | m->rng[1] | m->rng[2] | m->rng[3]))
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: attribute 'rng' is all zero, which no run "
+                        "writes (damaged checkpoint?)", path);
+    if (!isfinite(m->best) || m->best < -1)
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: attribute 'best' is %g, expected -1 (none yet) "
+                        "or a score (damaged checkpoint?)", path, m->best);
+    return FKE_OK;
+}
+
 fke_status fke_checkpoint_load(const char *path, fke_params *p, int with_optim,
                                fke_ckpt_meta *meta, fke_err *e)
 {
@@ -215,7 +260,8 @@ fke_status fke_checkpoint_load(const char *path, fke_params *p, int with_optim,
             st = fke_fail(e, FKE_ERR_FORMAT, "%s: run state attributes missing", path);
         meta->step = (long)step;
         meta->pos = pos;
-        meta->config_json = fke_h5r_attr_str(f, "config");
+        if (st == FKE_OK) st = check_run_state(path, step, pos, meta, p, e);
+        if (st == FKE_OK) meta->config_json = fke_h5r_attr_str(f, "config");
     }
     fke_h5r_close(&r);
     return st;
@@ -299,6 +345,14 @@ fke_status fke_checkpoint_read_names(const char *path, fke_ckpt_names *nm, int *
             r.st = fke_fail(e, FKE_ERR_FORMAT, "%s: /names is not a group", path);
         }
     }
+    /* the names go into JSON lines and file names: UTF-8 text only */
+    char **lists[3 + FKE_MAX_ATTR] = {nm->occ, nm->cat, nm->attr};
+    for (int k = 0; k < nm->A && k < FKE_MAX_ATTR; k++) lists[3 + k] = nm->val[k];
+    for (int l = 0; r.st == FKE_OK && l < 3 + FKE_MAX_ATTR; l++)
+        for (int i = 0; lists[l] && lists[l][i] && r.st == FKE_OK; i++)
+            if (!fke_text_valid(lists[l][i]))
+                r.st = fke_fail(e, FKE_ERR_FORMAT, "%s: /names: name %d of list %d is not "
+                                "valid UTF-8 text (or holds a control character)", path, i, l);
     fke_status st = r.st;
     fke_h5r_close(&r);
     if (st != FKE_OK) {

@@ -33,7 +33,10 @@
  * version, no timestamps, and an atomic write (a crash never leaves a broken
  * checkpoint under the final name). Loading checks the format, the version
  * and every shape against the parameter table, naming the file and the
- * tensor on any mismatch. /names is optional and needs no new version: a
+ * tensor on any mismatch. Every array carries HDF5's Fletcher32 checksum
+ * (core/h5.h), every value loaded must be finite, and the run state is
+ * range-checked (FKE_CKPT_MAX_STEP): a damaged file is an error naming the
+ * file and the tensor, never silently different weights. /names is optional and needs no new version: a
  * reader that does not know it ignores it. */
 #ifndef FKE_CHECKPOINT_H
 #define FKE_CHECKPOINT_H
@@ -68,6 +71,10 @@ typedef struct {
     const fke_ckpt_names *names; /* save: written under /names when not NULL;
                                     load leaves it NULL (fke_checkpoint_read_names) */
 } fke_ckpt_meta;
+
+/* The largest step (and loader position) a checkpoint may carry: loading
+ * refuses more, and other impossible run states (checkpoint.c). */
+#define FKE_CKPT_MAX_STEP 1000000000000LL
 
 fke_status fke_checkpoint_save(const char *path, const fke_params *p,
                                const fke_ckpt_meta *meta, fke_err *e);

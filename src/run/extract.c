@@ -457,8 +457,8 @@ static int json_int(const cJSON *arr, int i, double lo, double hi, int32_t *out)
 
 /* {"boxes": [[x0,y0,x1,y1],...], "caption": [ids] or "text"}: a text
  * caption comes back in *text (malloc'ed; *tok then holds no ids) */
-static fke_status read_boxes(const char *path, int32_t **boxes, int *nb, int32_t **tok, int *nt,
-                             char **text, fke_err *e)
+fke_status fke_extract_read_boxes(const char *path, int32_t **boxes, int *nb, int32_t **tok,
+                                  int *nt, char **text, fke_err *e)
 {
     *boxes = NULL, *tok = NULL, *text = NULL, *nb = *nt = 0;
     cJSON *j;
@@ -598,7 +598,7 @@ static fke_status run_image(fke_model *m, const fke_extract_opts *o, FILE *f, lo
     memset(&b, 0, sizeof b);
     fke_crop_mode mode = o->crop == FKE_CROP_AUTO ? fke_extract_default_crop(&m->cfg) : o->crop;
     st = fke_image_read(o->input, &im, e);
-    if (st == FKE_OK) st = read_boxes(o->boxes, &boxes, &nb, &tok, &nt, &text, e);
+    if (st == FKE_OK) st = fke_extract_read_boxes(o->boxes, &boxes, &nb, &tok, &nt, &text, e);
     if (st == FKE_OK && text) {
         free(tok);
         nt = m->cfg.L;

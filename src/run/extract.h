@@ -78,6 +78,11 @@ typedef struct {
 } fke_extract_names;
 
 fke_status fke_extract_run(const fke_extract_opts *o, long *n_posts, fke_err *e);
+/* The --boxes file, {"boxes": [[x0, y0, x1, y1], ...], "caption": [ids] or
+ * "text"}: *boxes (nb x 4) and *tok (nt ids) malloc'ed, or a text caption in
+ * *text (malloc'ed; then nt = 0). */
+fke_status fke_extract_read_boxes(const char *path, int32_t **boxes, int *nb, int32_t **tok,
+                                  int *nt, char **text, fke_err *e);
 
 /* A dataset (read from path) fits the model's config: label counts, G, A, L,
  * image and crop sides, vocabulary. */

@@ -59,25 +59,41 @@ double fke_confusion_macro_f1(const fke_confusion *c)
     return classes ? sum / classes : 0.0;
 }
 
+/* A CSV cell: quoted (RFC 4180) when it holds a comma, a quote or a line break. */
+static void csv_cell(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
 fke_status fke_confusion_write_csv(const fke_confusion *c, char *const *names,
                                    const char *path, fke_err *e)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) return fke_fail(e, FKE_ERR_IO, "%s: cannot write", path);
+    fke_atomic a; /* a failed write leaves no partial CSV */
+    FKE_TRY(fke_atomic_open(&a, path, e));
+    FILE *f = a.f;
     fprintf(f, "true\\pred");
     for (int j = 0; j < c->n; j++) {
-        if (names) fprintf(f, ",%s", names[j]);
-        else fprintf(f, ",%d", j);
+        fputc(',', f);
+        if (names) csv_cell(f, names[j]);
+        else fprintf(f, "%d", j);
     }
     fprintf(f, "\n");
     for (int i = 0; i < c->n; i++) {
-        if (names) fprintf(f, "%s", names[i]);
+        if (names) csv_cell(f, names[i]);
         else fprintf(f, "%d", i);
         for (int j = 0; j < c->n; j++) fprintf(f, ",%lld", c->cm[(size_t)i * c->n + j]);
         fprintf(f, "\n");
     }
-    if (fclose(f) != 0) return fke_fail(e, FKE_ERR_IO, "%s: write failed", path);
-    return FKE_OK;
+    return fke_atomic_commit(&a, "confusion matrix", e);
 }
 
 double fke_matrix_mae(const float *a, const float *b, int n)

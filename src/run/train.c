@@ -35,6 +35,7 @@ typedef struct {
     FILE *metrics;
     char dir[512];
     fke_ckpt_names names; /* what the checkpoints say the model was trained on (borrowed from train) */
+    int lock; /* the run folder's lock (fke_lock_dir), 0 before it is taken */
 } run;
 
 static void say(const fke_train_opts *o, const char *fmt, const char *a, const char *b)
@@ -408,6 +409,7 @@ static fke_status stopped(run *r, long s, int epoch, fke_status st, fke_err *e)
 
 static void free_run(run *r)
 {
+    fke_unlock_dir(r->lock);
     if (r->have_loader) {
         if (r->cls) fke_imageloader_free(&r->ild);
         else fke_loader_free(&r->ld);
@@ -738,6 +740,7 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
     meta.best = -1;
     snprintf(r->dir, sizeof r->dir, "%s", o->resume ? o->resume : c->out_dir);
     snprintf(out->dir, sizeof out->dir, "%s", r->dir);
+    FKE_TRY(fke_lock_dir(r->dir, &r->lock, e));
     r->cls = c->task == FKE_TASK_CLASSIFY;
     if (!o->resume) FKE_TRY(check_folder(r, o, e)); /* before the data: refuse at once */
     fke_set_threads(c->threads);
@@ -748,6 +751,7 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
     FKE_TRY(make_loader(r, e));
     long total = c->steps > 0 ? c->steps : (long)c->epochs * r->per_epoch;
     long s = meta.step;
+    if (s > total) return fke_fail(e, FKE_ERR_CONFIG, "%s/last.h5 is at step %ld, past this run's %ld steps (--set steps=N or epochs=N to go on)", r->dir, s, total);
     if (s > 0) FKE_TRY(skip_batches(r, s, e));
     out->resumed_from = s;
     FKE_TRY(open_outputs(r, o, s, out, e));
