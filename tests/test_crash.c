@@ -62,7 +62,8 @@ static pid_t start(const char *F, const char *cfg, const char *run, int resume)
     if (pid == 0) {
         freopen("/dev/null", "w", stderr);
         if (resume) execl(F, F, "train", "--resume", run, "--quiet", (char *)NULL);
-        else execl(F, F, "train", cfg, "--quiet", (char *)NULL);
+        else /* killed before its first checkpoint: nothing to keep, start again */
+            execl(F, F, "train", cfg, "--quiet", "--force", (char *)NULL);
         _exit(127);
     }
     return pid;
@@ -146,7 +147,7 @@ int main(void)
     FKE_CHECK(broken == 0, "last.h5 and best.h5 load after every kill (%d did not)", broken);
     FKE_CHECK(backwards == 0, "the checkpoints' step never went backwards (%d times)", backwards);
     /* let it finish: the weights of the uninterrupted run */
-    rc = fke_test_sh(out, sizeof out, "%s train %s %s --quiet", F, prev_last >= 0 ? "--resume" : "",
+    rc = fke_test_sh(out, sizeof out, "%s train %s %s --quiet", F, prev_last >= 0 ? "--resume" : "--force",
                      prev_last >= 0 ? dirs[1] : cfgs[1]);
     FKE_CHECK(rc == 0 || finished, "the resumed run ends: %s", out);
     FKE_CHECK(ckpt_step(last, &w, &nw, &e, &bad) == steps && w && wref && nw == nref &&
