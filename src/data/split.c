@@ -85,12 +85,12 @@ static fke_status subset(const fke_dataset *s, const uint8_t *take, int want, fk
         COPY_ROWS(tokens, (size_t)s->L);
         COPY_ROWS(occ, 1);
         COPY_ROWS(cat, G);
-        COPY_ROWS(attr, G * A);
+        if (s->A) COPY_ROWS(attr, G * A); /* A = 0: a loaded set holds no attribute bytes */
         COPY_ROWS(clean, 1);
         COPY_ROWS(cat_true, G);
-        COPY_ROWS(attr_true, G * A);
+        if (s->A) COPY_ROWS(attr_true, G * A);
         COPY_ROWS(cat_machine, G);
-        COPY_ROWS(attr_machine, G * A);
+        if (s->A) COPY_ROWS(attr_machine, G * A);
         COPY_ROWS(person, G * 2);
         COPY_ROWS(src_index, G);
         j++;
