@@ -11,6 +11,14 @@
 int main(void)
 {
     if (!fke_test_tmpdir("metrics")) return 1;
+    /* the one CSV cell rule (RFC 4180), as every CSV writer uses it */
+    char cell[64];
+    const char *in[4] = {"plain", "a,b", "say \"hi\"", "two\nlines"};
+    const char *quoted[4] = {"plain", "\"a,b\"", "\"say \"\"hi\"\"\"", "\"two\nlines\""};
+    for (int k = 0; k < 4; k++) {
+        size_t n = fke_csv_cell_str(cell, sizeof cell, in[k]);
+        FKE_CHECK(!strcmp(cell, quoted[k]) && n == strlen(quoted[k]), "CSV cell of '%s': '%s'", in[k], cell);
+    }
     fke_err e;
     fke_confusion c;
     FKE_CHECK(fke_confusion_init(&c, 3, &e) == FKE_OK, "init");

@@ -9,6 +9,7 @@
 
 #include "core/file.h"
 #include "run/heatmap.h"
+#include "run/metrics.h"
 
 /* ---- interned names and a count map ------------------------------------------ */
 static int intern(fke_names *t, const char *s)
@@ -248,21 +249,6 @@ static long cooc(const fke_knowledge *k, int a, int b)
     return a <= b ? fke_countmap_get(&k->co, a, b, -1, -1) : fke_countmap_get(&k->co, b, a, -1, -1);
 }
 
-/* a CSV field, quoted when it needs to be */
-static void csv(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 /* DIR/name, opened for an atomic write (core/file.h). */
 static fke_status open_in(fke_atomic *a, const char *dir, const char *name, fke_err *e)
 {
@@ -282,7 +268,7 @@ static fke_status write_csvs(const fke_knowledge *k, const char *dir, const int 
         long tot = occ_total(k, oo[i]);
         for (int j = 0; j < k->cat.n; j++) {
             long n = fke_countmap_get(&k->oc, oo[i], co[j], -1, -1);
-            csv(f, k->occ.s[oo[i]]), fputc(',', f), csv(f, k->cat.s[co[j]]);
+            fke_csv_cell(f, k->occ.s[oo[i]]), fputc(',', f), fke_csv_cell(f, k->cat.s[co[j]]);
             fprintf(f, ",%ld,%.6f\n", n, tot ? (double)n / tot : 0.0);
         }
     }
@@ -308,10 +294,10 @@ static fke_status write_csvs(const fke_knowledge *k, const char *dir, const int 
                 }
                 fke_scored_sort(vc, (size_t)m, 1); /* most frequent first */
                 for (int r = 0; r < m && r < 3; r++) {
-                    csv(f, k->occ.s[oo[i]]), fputc(',', f), csv(f, k->cat.s[co[j]]);
-                    fputc(',', f), csv(f, k->attr.s[a]);
+                    fke_csv_cell(f, k->occ.s[oo[i]]), fputc(',', f), fke_csv_cell(f, k->cat.s[co[j]]);
+                    fputc(',', f), fke_csv_cell(f, k->attr.s[a]);
                     fprintf(f, ",%d,", r + 1);
-                    csv(f, k->val.s[vc[r].id]);
+                    fke_csv_cell(f, k->val.s[vc[r].id]);
                     fprintf(f, ",%ld,%.6f\n", (long)vc[r].score, vc[r].score / tot);
                 }
             }
@@ -324,7 +310,7 @@ static fke_status write_csvs(const fke_knowledge *k, const char *dir, const int 
     fputs("category_a,category_b,count\n", f);
     for (int i = 0; i < k->cat.n; i++)
         for (int j = i; j < k->cat.n; j++) {
-            csv(f, k->cat.s[co[i]]), fputc(',', f), csv(f, k->cat.s[co[j]]);
+            fke_csv_cell(f, k->cat.s[co[i]]), fputc(',', f), fke_csv_cell(f, k->cat.s[co[j]]);
             fprintf(f, ",%ld\n", cooc(k, co[i], co[j]));
         }
     return fke_atomic_commit(&a, "table", e);

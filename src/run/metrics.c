@@ -59,19 +59,33 @@ double fke_confusion_macro_f1(const fke_confusion *c)
     return classes ? sum / classes : 0.0;
 }
 
-/* A CSV cell: quoted (RFC 4180) when it holds a comma, a quote or a line break. */
-static void csv_cell(FILE *f, const char *s)
+size_t fke_csv_cell_str(char *out, size_t n, const char *s)
 {
-    if (!strpbrk(s, ",\"\r\n")) {
+    size_t w = 0;
+    int quote = strpbrk(s, ",\"\r\n") != NULL;
+#define PUT(ch) (w + 1 < n ? (void)(out[w++] = (ch)) : (void)0)
+    if (quote) PUT('"');
+    for (; *s; s++) {
+        if (*s == '"') PUT('"');
+        PUT(*s);
+    }
+    if (quote) PUT('"');
+#undef PUT
+    if (n) out[w] = 0;
+    return w;
+}
+
+void fke_csv_cell(FILE *f, const char *s)
+{
+    size_t n = 2 * strlen(s) + 3;
+    char small[512], *b = n <= sizeof small ? small : malloc(n);
+    if (!b) { /* no memory: the cell unquoted rather than nothing */
         fputs(s, f);
         return;
     }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
+    fke_csv_cell_str(b, n, s);
+    fputs(b, f);
+    if (b != small) free(b);
 }
 
 fke_status fke_confusion_write_csv(const fke_confusion *c, char *const *names,
@@ -83,12 +97,12 @@ fke_status fke_confusion_write_csv(const fke_confusion *c, char *const *names,
     fprintf(f, "true\\pred");
     for (int j = 0; j < c->n; j++) {
         fputc(',', f);
-        if (names) csv_cell(f, names[j]);
+        if (names) fke_csv_cell(f, names[j]);
         else fprintf(f, "%d", j);
     }
     fprintf(f, "\n");
     for (int i = 0; i < c->n; i++) {
-        if (names) csv_cell(f, names[i]);
+        if (names) fke_csv_cell(f, names[i]);
         else fprintf(f, "%d", i);
         for (int j = 0; j < c->n; j++) fprintf(f, ",%lld", c->cm[(size_t)i * c->n + j]);
         fprintf(f, "\n");

@@ -3,6 +3,8 @@
  * transition matrices. */
 #ifndef FKE_METRICS_H
 #define FKE_METRICS_H
+#include <stdio.h>
+
 #include "core/fke.h"
 
 typedef struct {
@@ -19,6 +21,11 @@ double fke_confusion_accuracy(const fke_confusion *c);
  * class never predicted correctly), as scikit-learn's macro average. */
 double fke_confusion_macro_f1(const fke_confusion *c);
 /* CSV: header "true\\pred,name0,...", one row per true class. names may be NULL. */
+/* s as one CSV cell (RFC 4180: quoted, quotes doubled, when it holds a
+ * comma, a quote or a line break), to f or into out (n bytes, room for
+ * 2 * strlen(s) + 3; returns the length written). Every CSV fke writes. */
+void fke_csv_cell(FILE *f, const char *s);
+size_t fke_csv_cell_str(char *out, size_t n, const char *s);
 fke_status fke_confusion_write_csv(const fke_confusion *c, char *const *names,
                                    const char *path, fke_err *e);
 /* Per-class precision, recall, F1 and support to CSV (written atomically):

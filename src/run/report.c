@@ -8,13 +8,14 @@
 
 #include "core/file.h"
 #include "run/heatmap.h"
+#include "run/metrics.h"
 
 static fke_status one_task(const fke_confusion *c, char **names, const char *task,
                            const char *dir, fke_err *e)
 {
     int n = c->n;
     char path[FKE_PATHLEN];
-    size_t cap = (size_t)n * 200 + 400, used = 0;
+    size_t cap = (size_t)n * 400 + 400, used = 0; /* a row: a cell of <= 303 bytes and 4 numbers */
     char *csv = malloc(cap);
     double *share = malloc((size_t)n * n * sizeof *share);
     char **cells = calloc((size_t)n * n, sizeof *cells);
@@ -38,9 +39,12 @@ static fke_status one_task(const fke_confusion *c, char **names, const char *tas
         char idx[16];
         snprintf(idx, sizeof idx, "%d", i);
         const char *nmi = names && names[i] ? names[i] : idx;
-        int quote = strpbrk(nmi, ",\"\n") != NULL;
-        used += (size_t)snprintf(csv + used, cap - used, "%s%.150s%s,%.6f,%.6f,%.6f,%lld\n",
-                                 quote ? "\"" : "", nmi, quote ? "\"" : "", p, rc, f, row);
+        char cell[304]; /* the first 150 bytes of the name, as a CSV cell */
+        char cut[151];
+        snprintf(cut, sizeof cut, "%s", nmi);
+        fke_csv_cell_str(cell, sizeof cell, cut);
+        used += (size_t)snprintf(csv + used, cap - used, "%s,%.6f,%.6f,%.6f,%lld\n", cell, p,
+                                 rc, f, row);
         for (int j = 0; j < n; j++) {
             long long v = c->cm[(size_t)i * n + j];
             share[(size_t)i * n + j] = row ? (double)v / row : 0;
