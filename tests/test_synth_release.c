@@ -169,9 +169,13 @@ static void check_import(const char *dir, int s, const fke_dataset *g)
         st = fke_fashionke_tmatrix(dir, &d, &tm, &rep, &e);
         FKE_CHECK(st == FKE_OK, "tmatrix: %s", e.msg);
         if (!st) {
-            /* shirt (6) is the tagger's worst row in T_true (0.475 kept) */
-            float shirt = tm.T[0][6 * 10 + 6], trouser = tm.T[0][1 * 10 + 1];
-            FKE_CHECK(shirt < trouser, "T from counts: shirt keeps %.2f, trousers %.2f", shirt, trouser);
+            /* T_true's worst rows (shirt 0.475 kept, sweater and sandal
+             * 0.55) against its best (pants and bag 0.85), pooled: the 36
+             * clean posts hold only a few garments of each category */
+            const float *T = tm.T[0];
+            float worst = (T[6 * 11] + T[2 * 11] + T[5 * 11]) / 3, best = (T[1 * 11] + T[8 * 11]) / 2;
+            FKE_CHECK(worst < best - 0.05f, "T from counts: shirt, sweater, sandal keep %.2f, "
+                      "pants and bag %.2f", worst, best);
             fke_tmatrix_free(&tm);
         }
     }
@@ -194,13 +198,15 @@ static double share(const fke_dataset *d, int c, int a, int v, pred cond, long *
     *n = m;
     return m ? (double)k / m : -1;
 }
+/* version 3's attribute order (FashionKE's) */
+enum { UBL, LBL, SLEEVE, STYLE, NECK, CLOSURE, SHAPE, COLOUR };
 static int top_sleeve(const fke_dataset *d, int i, int want)
 {
     for (int g = 0; g < d->n_garments[i]; g++) {
         size_t s = (size_t)i * d->G + g;
         int c = d->cat_true[s];
-        if (c == 0 || c == 2 || c == 6) return want ? d->attr_true[s * d->A + 2] == 0
-                                                    : d->attr_true[s * d->A + 2] >= 2;
+        if (c == 0 || c == 2 || c == 6) return want ? d->attr_true[s * d->A + SLEEVE] == 0
+                                                    : d->attr_true[s * d->A + SLEEVE] >= 2;
     }
     return 0;
 }
@@ -208,9 +214,50 @@ static int top_long(const fke_dataset *d, int i, int g) { (void)g; return top_sl
 static int top_short(const fke_dataset *d, int i, int g) { (void)g; return top_sleeve(d, i, 0); }
 static int collar(const fke_dataset *d, int i, int g)
 {
-    return d->attr_true[((size_t)i * d->G + g) * d->A + 3] == 2;
+    return d->attr_true[((size_t)i * d->G + g) * d->A + NECK] == 2;
 }
 static int no_collar(const fke_dataset *d, int i, int g) { return !collar(d, i, g); }
+
+/* sleeve_style: na exactly on sleeveless garments; "other" (puffed) shows
+ * in the crop as dark bands across the sleeves: on short-sleeved T-shirts
+ * the sleeve rows' brightness swings from row to row, relative to the
+ * body's, far more than on straight ones. */
+static void check_style(const fke_dataset *d)
+{
+    FKE_CHECK(d->A == 8 && !strcmp(d->attr_names[STYLE], "sleeve_style") &&
+                  !strcmp(d->val_names[STYLE][2], "na"),
+              "sleeve_style is attribute 3 with na last");
+    long bad = 0, n[2] = {0, 0};
+    double swing[2] = {0, 0};
+    const int P = d->crop;
+    for (int i = 0; i < d->N; i++)
+        for (int g = 0; g < d->n_garments[i]; g++) {
+            size_t s = (size_t)i * d->G + g;
+            int sl = d->attr_true[s * d->A + SLEEVE], st = d->attr_true[s * d->A + STYLE];
+            if (sl >= 0) bad += (sl == 3) != (st == 2);
+            if (d->cat_true[s] != 0 || sl != 2 || st > 1) continue;
+            const uint8_t *cr = d->crops + s * 3 * P * P; /* (3, P, P) */
+            /* the sleeves: x < 7 and x >= 21 of the 28 px sprite, rows 0..8 */
+            double row[12] = {0}, body = 0;
+            for (int y = 0; y < 10; y++)
+                for (int x = 0; x < P; x++)
+                    for (int c = 0; c < 3; c++) {
+                        double v = cr[((size_t)c * P + y) * P + x];
+                        if (x < 7 * P / 28 || x >= 21 * P / 28) row[y] += v;
+                        else body += v;
+                    }
+            double sw = 0;
+            for (int y = 1; y < 10; y++) sw += fabs(row[y] - row[y - 1]);
+            swing[st] += sw / (body + 1);
+            n[st]++;
+        }
+    FKE_CHECK(bad == 0, "%ld garments: sleeve_style na and sleeveless disagree", bad);
+    for (int k = 0; k < 2; k++) swing[k] /= n[k] ? n[k] : 1;
+    printf("  short-sleeved T-shirts: sleeve row swing %.3f straight (%ld), %.3f other (%ld)\n",
+           swing[0], n[0], swing[1], n[1]);
+    FKE_CHECK(n[0] > 30 && n[1] > 30 && swing[1] > 1.5 * swing[0],
+              "sleeve_style other not visible in the crops");
+}
 
 static void check_rules(const fke_imageset *tr)
 {
@@ -227,13 +274,14 @@ static void check_rules(const fke_imageset *tr)
     FKE_CHECK(wrong == 0, "%ld of %ld true attribute labels disagree with the applicability", wrong, n);
     long n1, n2;
     /* pants: full length with a long-sleeved top, extra short with a short-sleeved one */
-    double full_l = share(&d, 1, 1, 3, top_long, &n1), full_s = share(&d, 1, 1, 3, top_short, &n2);
+    double full_l = share(&d, 1, LBL, 3, top_long, &n1), full_s = share(&d, 1, LBL, 3, top_short, &n2);
     printf("  pants full length: %.2f with a long-sleeved top (%ld), %.2f with a short-sleeved one (%ld)\n",
            full_l, n1, full_s, n2);
     FKE_CHECK(n1 > 50 && n2 > 50 && full_l > full_s + 0.15, "sleeve -> length dependency");
-    double b_c = share(&d, 6, 4, 2, collar, &n1), b_n = share(&d, 6, 4, 2, no_collar, &n2);
+    double b_c = share(&d, 6, CLOSURE, 2, collar, &n1), b_n = share(&d, 6, CLOSURE, 2, no_collar, &n2);
     printf("  shirts with buttons: %.2f with a collar (%ld), %.2f without (%ld)\n", b_c, n1, b_n, n2);
     FKE_CHECK(n1 > 50 && b_c > 0.8 && b_c > b_n + 0.3, "collar -> buttons dependency");
+    check_style(&d);
     /* the validation split: images no training post uses */
     if (gen(tr, FKE_SYNTH_VAL, 200, 3, &v, NULL)) {
         int lo_tr = 1 << 30, hi_tr = -1, lo_v = 1 << 30;

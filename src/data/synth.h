@@ -16,7 +16,7 @@
  *
  * Version 3 (o.version = 3; datasets/README.md, "FashionKE-synth version 3")
  * has FashionKE's label space: its 10 occasions, categories named
- * <super>__<name>, 7 of its 8 attribute heads with applicability by
+ * <super>__<name>, its 8 attribute heads with applicability by
  * category (an attribute that does not apply is -1), and dependencies
  * between attributes, category, season and the other garments. Its posts
  * are painted at FKE_SYNTH3_PIC px and resized to 64 / 32 by image.h's rule,
@@ -35,7 +35,7 @@
 #define FKE_SYNTH_OCC 10
 #define FKE_SYNTH_A 4
 #define FKE_SYNTH_VAL_FROM 50000 /* the validation split's first training image */
-#define FKE_SYNTH3_A 7
+#define FKE_SYNTH3_A 8
 #define FKE_SYNTH3_PIC 256      /* side of a version-3 post's picture */
 
 enum { FKE_SYNTH_TRAIN, FKE_SYNTH_TEST, FKE_SYNTH_VAL };

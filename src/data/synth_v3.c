@@ -20,8 +20,8 @@
 
 /* the Fashion-MNIST classes, in their order: category c is class c */
 enum { TSHIRT, PANTS, SWEATER, DRESS, COAT, SANDAL, SHIRT, SNEAKER, BAG, BOOT };
-enum { UBL, LBL, SLEEVE, NECK, CLOSURE, SHAPE, COLOUR };
-static const int n_val[FKE_SYNTH3_A] = {3, 4, 4, 3, 3, 3, 10};
+enum { UBL, LBL, SLEEVE, STYLE, NECK, CLOSURE, SHAPE, COLOUR };
+static const int n_val[FKE_SYNTH3_A] = {3, 4, 4, 3, 3, 3, 3, 10};
 
 static const char *const occ_names[10] = {"conference", "work",  "date",          "prom",
                                           "shopping",   "party", "travel",        "wedding_guest",
@@ -32,31 +32,33 @@ static const char *const cat_names[10] = {
     "upper_body_garment__shirt",   "footwear__sneaker",         "accessory__bag",
     "footwear__ankle_boot"};
 static const char *const attr_names[FKE_SYNTH3_A] = {
-    "upper_body_length", "lower_body_length", "sleeve_length",  "neckline",
-    "closure_type",      "dress_skirt_shape", "product_color"};
+    "upper_body_length", "lower_body_length", "sleeve_length",     "sleeve_style",
+    "neckline",          "closure_type",      "dress_skirt_shape", "product_color"};
 static const char *const v_ubl[3] = {"crop", "hip_length", "thigh_length"};
 static const char *const v_lbl[4] = {"extra_short", "knee_length", "calf_length", "full_length"};
 static const char *const v_sleeve[4] = {"long", "three_quarter", "short", "sleeveless"};
+static const char *const v_style[3] = {"straight", "other", "na"}; /* na: no sleeve */
 static const char *const v_neck[3] = {"round_neck", "v_neck", "collar"};
 static const char *const v_closure[3] = {"pullover", "zip", "button"};
 static const char *const v_shape[3] = {"a_line", "pencil", "mermaid"};
 static const char *const v_colour[10] = {"black",  "white", "grey",  "red",  "pink",
                                          "purple", "yellow", "brown", "blue", "multi"};
-static const char *const *const val_names[FKE_SYNTH3_A] = {v_ubl,     v_lbl,   v_sleeve, v_neck,
-                                                           v_closure, v_shape, v_colour};
+static const char *const *const val_names[FKE_SYNTH3_A] = {
+    v_ubl, v_lbl, v_sleeve, v_style, v_neck, v_closure, v_shape, v_colour};
 enum { C_BLACK, C_WHITE, C_GREY, C_RED, C_PINK, C_PURPLE, C_YELLOW, C_BROWN, C_BLUE, C_MULTI };
 static const uint8_t colour_rgb[10][3] = {
     {30, 30, 34},   {240, 240, 235}, {175, 175, 175}, {210, 35, 35}, {240, 140, 180},
     {130, 50, 190}, {235, 210, 40},  {130, 80, 40},   {40, 80, 210}, {0, 0, 0}};
 
 /* which attribute applies to which category (FashionKE's
- * clothes_category_attribute_value.json): ubl lbl sleeve neck closure shape colour */
+ * clothes_category_attribute_value.json): ubl lbl sleeve style neck closure
+ * shape colour; sleeve_style goes with sleeve_length */
 static const uint8_t applies[10][FKE_SYNTH3_A] = {
-    /* t_shirt */ {1, 0, 1, 1, 0, 0, 1}, /* pants */ {0, 1, 0, 0, 0, 0, 1},
-    /* sweater */ {1, 0, 1, 1, 1, 0, 1}, /* dress */ {0, 1, 1, 1, 0, 1, 1},
-    /* coat    */ {1, 0, 1, 0, 1, 0, 1}, /* sandal */ {0, 0, 0, 0, 0, 0, 1},
-    /* shirt   */ {1, 0, 1, 1, 1, 0, 1}, /* sneaker */ {0, 0, 0, 0, 0, 0, 1},
-    /* bag     */ {0, 0, 0, 0, 0, 0, 1}, /* boot */ {0, 0, 0, 0, 0, 0, 1}};
+    /* t_shirt */ {1, 0, 1, 1, 1, 0, 0, 1}, /* pants */ {0, 1, 0, 0, 0, 0, 0, 1},
+    /* sweater */ {1, 0, 1, 1, 1, 1, 0, 1}, /* dress */ {0, 1, 1, 1, 1, 0, 1, 1},
+    /* coat    */ {1, 0, 1, 1, 0, 1, 0, 1}, /* sandal */ {0, 0, 0, 0, 0, 0, 0, 1},
+    /* shirt   */ {1, 0, 1, 1, 1, 1, 0, 1}, /* sneaker */ {0, 0, 0, 0, 0, 0, 0, 1},
+    /* bag     */ {0, 0, 0, 0, 0, 0, 0, 1}, /* boot */ {0, 0, 0, 0, 0, 0, 0, 1}};
 
 int fke_synth3_applies(int c, int k)
 {
@@ -106,6 +108,12 @@ static const double lbl_warmth[3][4] = {{.3, .6, 1, 2}, {1, 1, 1, 1}, {2, 1.5, 1
 /* lower length given the sleeve that goes with it (the top's, or the
  * dress's own): long sleeves with long legs, short ones with short */
 static const double lbl_sleeve[4][4] = {{.5, .8, 1, 2}, {1, 1, 1, 1}, {2, 1.2, 1, .6}, {2, 1.2, 1, .6}};
+/* sleeve style (straight, other = puffed/gathered) by category; short
+ * and three-quarter sleeves are puffed more often, and dressy occasions
+ * (date, prom, party, wedding_guest) double it; no sleeve: na */
+static const double style_base[10][2] = {
+    [TSHIRT] = {.75, .25}, [SWEATER] = {.85, .15}, [COAT] = {.9, .1}, [SHIRT] = {.7, .3},
+    [DRESS] = {.55, .45}};
 static const double neck_base[10][3] = {
     [TSHIRT] = {.75, .25, 0}, [SWEATER] = {.6, .3, .1}, [SHIRT] = {.05, .15, .8},
     [DRESS] = {.45, .4, .15}};
@@ -114,17 +122,17 @@ static const double neck_base[10][3] = {
 /* ---- the true transition matrices: category as version 2's; each
  * attribute confuses each value mostly with one neighbour */
 static const int pr_ubl[3] = {1, 2, 1}, pr_lbl[4] = {1, 2, 3, 2}, pr_sleeve[4] = {1, 0, 3, 2},
-                 pr_neck[3] = {1, 0, 1}, pr_closure[3] = {2, 2, 1}, pr_shape[3] = {1, 0, 0},
+                 pr_style[3] = {1, 0, 0}, pr_neck[3] = {1, 0, 1}, pr_closure[3] = {2, 2, 1}, pr_shape[3] = {1, 0, 0},
                  pr_colour[10] = {C_GREY, C_GREY, C_BLACK, C_PINK, C_PURPLE,
                                   C_PINK, C_WHITE, C_BLACK, C_PURPLE, C_BLACK};
 static const double mu_ubl[3] = {1.5, .75, .75}, mu_lbl[4] = {.5, 1.5, 1.5, .5},
-                    mu_sleeve[4] = {.5, 1.75, .75, 1}, mu_neck[3] = {.75, 1.5, .75},
+                    mu_sleeve[4] = {.5, 1.75, .75, 1}, mu_style[3] = {.75, 1.5, .75}, mu_neck[3] = {.75, 1.5, .75},
                     mu_closure[3] = {.5, 1.5, 1}, mu_shape[3] = {.75, .75, 1.5},
                     mu_colour[10] = {.5, .75, 1.5, .75, 1.5, 1, 1, 1.25, .5, 1.25};
-static const int *const primary[FKE_SYNTH3_A] = {pr_ubl,     pr_lbl,   pr_sleeve, pr_neck,
-                                                 pr_closure, pr_shape, pr_colour};
-static const double *const mult[FKE_SYNTH3_A] = {mu_ubl,     mu_lbl,   mu_sleeve, mu_neck,
-                                                 mu_closure, mu_shape, mu_colour};
+static const int *const primary[FKE_SYNTH3_A] = {pr_ubl,  pr_lbl,     pr_sleeve, pr_style,
+                                                 pr_neck, pr_closure, pr_shape,  pr_colour};
+static const double *const mult[FKE_SYNTH3_A] = {mu_ubl,  mu_lbl,     mu_sleeve, mu_style,
+                                                 mu_neck, mu_closure, mu_shape,  mu_colour};
 
 static size_t T_size(void)
 {
@@ -162,7 +170,7 @@ static const char *const cat_words[10] = {"tshirt", "pants",  "sweater", "dress"
 /* one word per value of the attributes but colour, in attribute order */
 static const char *const value_words[] = {
     "cropped", "hiplength", "long",   "shorts",  "knee",    "midi",   "maxi",   "longsleeve",
-    "threequarter", "shortsleeve", "sleeveless", "crewneck", "vneck", "collar", "pullover",
+    "threequarter", "shortsleeve", "sleeveless", "straightsleeve", "puffsleeve", "nosleeve", "crewneck", "vneck", "collar", "pullover",
     "zip", "buttons", "aline", "pencil", "mermaid"};
 static const char *const more_words[] = {
     "#ootd", "love", "today", "new", "look", "style", "outfit", "wearing", "my", "the",
@@ -238,7 +246,8 @@ static int sample_outfit(fke_rng *r, const occ_rule *R, int warmth, garment *gs)
 
 /* The attributes of garment g of a post; top is the post's top or dress
  * (NULL before it is drawn). The order of the draws is fixed: sleeve,
- * upper length, lower length, neckline, closure, shape, colour. */
+ * sleeve style, upper length, lower length, neckline, closure, shape,
+ * colour. */
 static void sample_attrs(fke_rng *r, int occ, int warmth, const garment *top, garment *g)
 {
     const occ_rule *R = &rules[occ];
@@ -250,6 +259,13 @@ static void sample_attrs(fke_rng *r, int occ, int warmth, const garment *top, ga
         g->attr[SLEEVE] = fke_synth_draw(r, w, 4);
     }
     int sl = g->attr[SLEEVE];
+    if (applies[c][STYLE]) {
+        w[0] = style_base[c][0], w[1] = style_base[c][1], w[2] = 0;
+        if (sl == 1 || sl == 2) w[1] *= 1.5;
+        if (occ == 2 || occ == 3 || occ == 5 || occ == 7) w[1] *= 2;
+        if (sl == 3) w[0] = w[1] = 0, w[2] = 1; /* sleeveless: na */
+        g->attr[STYLE] = fke_synth_draw(r, w, 3);
+    }
     if (applies[c][UBL]) {
         for (int v = 0; v < 3; v++) w[v] = ubl_base[c][v];
         if (sl >= 2) w[0] *= 2.5;                /* short or no sleeves: cropped */
@@ -365,15 +381,15 @@ static void make_sprite(const garment *g, const uint8_t *src, float *rgb, float 
             if (cond) alpha[y * 28 + x] = 0
     int side_l = 7, side_r = 21; /* sleeve columns x < 7, x >= 21 */
     if (g->attr[SLEEVE] >= 0) {
-        if (c == DRESS) { /* the bodice's sides, rows 0..11 */
-            static const int from[4] = {12, 9, 5, 0};
-            int f = from[g->attr[SLEEVE]];
-            CUT((x < 8 || x >= 20) && y >= f && y < 12);
-        } else {
-            static const int from[4] = {28, 17, 9, 0};
-            int f = from[g->attr[SLEEVE]];
-            CUT((x < side_l || x >= side_r) && y >= f);
-        }
+        static const int from_d[4] = {12, 9, 5, 0}, from_t[4] = {28, 17, 9, 0};
+        int dr = c == DRESS, f = dr ? from_d[g->attr[SLEEVE]] : from_t[g->attr[SLEEVE]];
+        int l = dr ? 8 : side_l, rr = dr ? 20 : side_r; /* dress: the bodice's sides, rows 0..11 */
+        CUT((x < l || x >= rr) && y >= f && (!dr || y < 12));
+        if (g->attr[STYLE] == 1) /* other (puffed, gathered): dark 2-row bands every 4 rows */
+            for (int y = 0; y < f; y++)
+                for (int x = 0; x < 28; x++)
+                    if ((x < l || x >= rr) && y % 4 < 2)
+                        for (int k = 0; k < 3; k++) rgb[(y * 28 + x) * 3 + k] *= 0.35f;
     }
     if (g->attr[UBL] >= 0) {
         static const int end[3] = {18, 23, 28};
