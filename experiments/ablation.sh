@@ -97,8 +97,9 @@ one() { # variant seed: train (unless trained before), evaluate best.h5 on the t
     echo "{\"variant\": \"$variant\", \"seed\": $s, \"epochs\": $EPOCHS, \"seconds\": $sec, \"eval\": $line}" > $run.json
     echo "$variant seed $s: $line ($sec s training)"
 }
-for variant in $VARIANTS; do
-    for s in $SEEDS; do job one $variant $s; done
+# seed by seed, so that a run stopped early has every variant at the same seeds
+for s in $SEEDS; do
+    for variant in $VARIANTS; do job one $variant $s; done
 done
 jobs_wait
 for variant in $VARIANTS; do for s in $SEEDS; do cat $R/$variant-s$s.json; done; done > $R/results.jsonl

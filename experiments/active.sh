@@ -49,7 +49,7 @@ train() { # train OUT_DIR SEED STEPS DATA [INIT]
     fi
     nice -n 19 $FKE train configs/demo.json --quiet --force --set val_split=0 --set threads=1 --set seed=$2 \
         --set steps=$3 --set eval_every=$3 --set log_every=1000 $set_lr $init \
-        --set train_data=$4 --set val_data= --set test_data= --set out_dir=$1
+        --set train_data=$4 --set val_data= --set test_data= --set t_init= --set out_dir=$1
 }
 
 evaluate() { # evaluate CKPT -> one JSON object

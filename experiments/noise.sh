@@ -57,7 +57,7 @@ one() { # ratio correction seed
         t0=$(date +%s)
         $FKE train configs/demo.json --quiet --force --set correction=$corr --set threads=${FKE_THREADS:-0} --set seed=$s \
             --set epochs=$EPOCHS --set lr_step_epochs=$((EPOCHS - 1)) \
-            --set train_data=$D/train-$nr.h5 --set val_data=$D/val.h5 --set test_data="" \
+            --set train_data=$D/train-$nr.h5 --set val_data=$D/val.h5 --set test_data="" --set t_init= \
             --set out_dir=$run > $run.log 2>&1 ||
             { echo "noise: ratio $nr correction $corr seed $s failed, see $run.log" >&2; return 1; }
         sec=$(( $(date +%s) - t0 ))

@@ -16,7 +16,7 @@ for c in "$T"/repo/configs/*.json; do
     # before the data exists: the message says how to make it
     (cd "$T/elsewhere" && "$here/$F" train "$c" --quiet --set steps=1) >"$T/out" 2>&1
     rc=$?
-    [ $rc -eq 1 ] && grep -q "$T/repo/configs/../data/[a-z-]*.h5\|$T/repo/data/[a-z-]*.h5" "$T/out" &&
+    [ $rc -eq 1 ] && grep -q "$T/repo/configs/../data/[a-z0-9-]*.h5\|$T/repo/data/[a-z0-9-]*.h5" "$T/out" &&
         grep -q "does not exist.*make data" "$T/out" && ok ||
         bad "$name without its data: rc $rc, $(cat "$T/out")"
 done

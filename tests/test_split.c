@@ -6,7 +6,12 @@
  *     per-post field (pixels in either store, labels, tokens, extras) with it;
  *   - the split does not depend on anything but the set and the fraction
  *     (the same posts twice), and a set of only clean posts draws from all;
- *   - an image set is split the same way; a pool of one holds nothing out. */
+ *   - an image set is split the same way; a pool of one holds nothing out;
+ *   - fke_dataset_subset keeps every field of fke_dataset (a size assert
+ *     makes a new field fail to build here until it is checked): labels,
+ *     persons, sources, T_true, word vectors, all names, the multi-label
+ *     names, extras cut per post or kept whole, raw and lazy JPEG pixels
+ *     with their CRC-32s; the subset validates, saves and loads back. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +60,164 @@ static void check_parts(const char *what, const fke_dataset *o, const fke_datase
     FKE_CHECK(!fke_dataset_extra(o, "applicable") || x, "%s: extra arrays kept", what);
     printf("  %s: %d posts -> %d training + %d validation (%d of them clean)\n", what, o->N,
            tr->N, va->N, clean);
+}
+
+/* ---- fke_dataset_subset keeps every field ----------------------------- */
+/* The fields compared below are all of fke_dataset's; a new field changes
+ * its size and stops this test from building until it is checked here (and
+ * copied in fke_dataset_subset, whose own assert says the same). */
+#if UINTPTR_MAX == 0xffffffffffffffffu
+_Static_assert(sizeof(fke_dataset) == 3552,
+               "fke_dataset has a new field: check it in check_every_field, then update this size");
+#endif
+
+static int same_strings(char **a, char **b, int n)
+{
+    if (!a || !b) return !a && !b;
+    for (int i = 0; i < n; i++)
+        if (strcmp(a[i], b[i])) return 0;
+    return 1;
+}
+
+/* o = subset of s by keep: every field, post by post */
+static void compare_subset(const char *what, const fke_dataset *s, const uint8_t *keep,
+                           const fke_dataset *o)
+{
+    int n = 0, bad = 0;
+    for (int i = 0; i < s->N; i++) n += keep[i];
+    FKE_CHECK(o->N == n && o->G == s->G && o->A == s->A && o->L == s->L && o->img == s->img &&
+                  o->crop == s->crop && o->C == s->C && o->n_occ == s->n_occ &&
+                  o->n_cat == s->n_cat && o->V == s->V &&
+                  !memcmp(o->n_val, s->n_val, sizeof o->n_val),
+              "%s: sizes", what);
+    FKE_CHECK(!strcmp(o->path, s->path) && !strcmp(o->src_file, s->src_file) &&
+                  !strcmp(o->generator, s->generator) && o->generator[0],
+              "%s: path, source file, generator", what);
+    size_t G = (size_t)s->G, A = (size_t)s->A;
+    for (int i = 0, j = 0; i < s->N; i++) {
+        if (!keep[i]) continue;
+        bad += !same_post(s, i, o, j); /* pixels, occasion, clean, tokens, cat, attr, boxes */
+        bad += !FKE_SAME(s->attr_true + i * G * A, o->attr_true + j * G * A, G * A);
+        bad += !FKE_SAME(s->cat_machine + i * G, o->cat_machine + j * G, G);
+        bad += !FKE_SAME(s->attr_machine + i * G * A, o->attr_machine + j * G * A, G * A);
+        bad += !FKE_SAME(s->person + i * G * 2, o->person + j * G * 2, G * 2);
+        bad += !s->src_index || !o->src_index ||
+               !FKE_SAME(s->src_index + i * G, o->src_index + j * G, G);
+        j++;
+    }
+    FKE_CHECK(bad == 0, "%s: %d per-post fields differ", what, bad);
+    FKE_CHECK(s->T_true && o->T_true &&
+                  FKE_SAME(s->T_true, o->T_true, fke_dataset_T_offset(s, s->A + 1)),
+              "%s: T_true", what);
+    FKE_CHECK(o->wv_dim == s->wv_dim && s->wv_dim > 0 && o->word_vectors &&
+                  FKE_SAME(s->word_vectors, o->word_vectors, (size_t)s->V * s->wv_dim),
+              "%s: word vectors", what);
+    int names = same_strings(s->occ_names, o->occ_names, s->n_occ) &&
+                same_strings(s->cat_names, o->cat_names, s->n_cat) &&
+                same_strings(s->attr_names, o->attr_names, s->A) &&
+                same_strings(s->vocab, o->vocab, s->V) && s->val_names && o->val_names;
+    for (int k = 0; names && k < s->A; k++)
+        names = same_strings(s->val_names[k], o->val_names[k], s->n_val[k]);
+    FKE_CHECK(names, "%s: occasion, category, attribute, value names and vocabulary", what);
+    FKE_CHECK(o->n_ml == s->n_ml && o->n_ml_types == s->n_ml_types && s->n_ml > 0 &&
+                  same_strings(s->ml_names, o->ml_names, s->n_ml) &&
+                  same_strings(s->ml_type_names, o->ml_type_names, s->n_ml_types),
+              "%s: multi-label names", what);
+    /* extras: per-post ones cut, label-space ones (applicable is (n_cat, A),
+     * its first side here equal to N) whole, names kept */
+    FKE_CHECK(o->n_extra == s->n_extra, "%s: %d of %d extra arrays", what, o->n_extra, s->n_extra);
+    for (int x = 0; x < s->n_extra && x < o->n_extra; x++) {
+        const fke_extra *a = &s->extra[x], *b = fke_dataset_extra(o, a->name);
+        int per_post = a->dims[0] == s->N && strcmp(a->name, "applicable") && strcmp(a->name, "ml_type");
+        size_t row = 1;
+        for (int k = 1; k < a->ndim; k++) row *= (size_t)a->dims[k];
+        int ok = b && b->ndim == a->ndim && b->dims[0] == (per_post ? n : a->dims[0]) &&
+                 b->n_names == a->n_names && same_strings(a->names, b->names, a->n_names);
+        for (int i = 0, j = 0; ok && i < s->N; i++) {
+            if (!per_post) break;
+            if (!keep[i]) continue;
+            ok = FKE_SAME(a->v + i * row, b->v + (size_t)j++ * row, row);
+        }
+        if (ok && !per_post) ok = FKE_SAME(a->v, b->v, (size_t)a->dims[0] * row);
+        FKE_CHECK(ok, "%s: extra array %s", what, a->name);
+    }
+    FKE_CHECK(o->jpeg_quality == s->jpeg_quality && !o->jpeg_lazy, "%s: store kind", what);
+    if (s->jpeg_quality) {
+        FKE_CHECK(o->jpeg_next == (long)n * (s->G + 1) && o->jpeg_crc && s->jpeg_crc,
+                  "%s: JPEG streams and their CRC-32", what);
+        long bad_crc = 0;
+        for (int i = 0, j = 0; o->jpeg_crc && i < s->N; i++) {
+            if (!keep[i]) continue;
+            for (size_t k = 0; k <= G; k++)
+                bad_crc += s->jpeg_crc[i * (G + 1) + k] != o->jpeg_crc[j * (G + 1) + k];
+            j++;
+        }
+        FKE_CHECK(bad_crc == 0, "%s: %ld CRC-32 differ", what, bad_crc);
+    }
+    fke_err e = {{0}};
+    fke_status st = fke_dataset_validate(o, "subset", &e);
+    FKE_CHECK(st == FKE_OK, "%s: the subset validates: %s", what, e.msg);
+    if (s->jpeg_quality) { /* and it saves and loads back */
+        fke_dataset back;
+        st = fke_dataset_save(o, fke_test_path("sub.h5"), &e);
+        if (st == FKE_OK) st = fke_dataset_load(&back, fke_test_path("sub.h5"), &e);
+        FKE_CHECK(st == FKE_OK, "%s: save and load: %s", what, e.msg);
+        if (st == FKE_OK) {
+            int same = back.N == o->N;
+            for (int j = 0; same && j < o->N; j++) same = same_post(o, j, &back, j);
+            FKE_CHECK(same, "%s: loaded back the same", what);
+            fke_dataset_free(&back);
+        }
+    }
+}
+
+/* A version-3 set of N = 10 posts (10 categories: "applicable" is (10, A))
+ * with word vectors and multi-label attributes added, in a lazy JPEG store
+ * with CRC-32s, and raw. */
+static void check_every_field(const fke_imageset *fm)
+{
+    fke_synth_opts so;
+    fke_synth_defaults(&so, 0);
+    so.version = 3, so.posts = 10, so.seed = 7;
+    fke_dataset d;
+    if (!fke_test_synth_opts(&so, fm, fke_test_path("v3.h5"), &d)) return;
+    fke_err e = {{0}};
+    d.wv_dim = 4;
+    d.word_vectors = malloc((size_t)d.V * 4 * sizeof *d.word_vectors);
+    for (int i = 0; d.word_vectors && i < d.V * 4; i++) d.word_vectors[i] = (float)i / 7.f;
+    static const char *const ml[3] = {"floral", "denim", "lace"}, *const mt[2] = {"texture", "fabric"};
+    d.n_ml = 3, d.n_ml_types = 2;
+    d.ml_names = fke_strings_dup(ml, 3), d.ml_type_names = fke_strings_dup(mt, 2);
+    int32_t y[30], t[3] = {0, 1, 1};
+    for (int i = 0; i < 30; i++) y[i] = i % 3 - 1;
+    fke_status st = fke_dataset_extra_set(&d, "ml_labels", 2, (const int[]){10, 3}, y, &e);
+    if (!st) st = fke_dataset_extra_set(&d, "ml_type", 1, (const int[]){3}, t, &e);
+    if (!st) st = fke_dataset_validate(&d, "test", &e);
+    FKE_CHECK(st == FKE_OK && d.word_vectors, "the every-field set: %s", e.msg);
+    FKE_CHECK(fke_dataset_extra(&d, "applicable") && fke_dataset_extra(&d, "applicable")->dims[0] == d.N &&
+                  fke_dataset_extra(&d, "season") && d.src_index && d.T_true,
+              "the every-field set has applicability (first side N), season, sources and T");
+    uint8_t keep[10] = {1, 0, 0, 1, 1, 0, 1, 0, 1, 1};
+    fke_dataset o, lazy;
+    if (!st && fke_dataset_subset(&d, keep, &o, &e) == FKE_OK) {
+        compare_subset("raw", &d, keep, &o);
+        fke_dataset_free(&o);
+    } else FKE_CHECK(0, "subset: %s", e.msg);
+    /* the lazy JPEG store (streams read from the file, with CRC-32s) */
+    st = fke_dataset_set_store(&d, 90, &e);
+    if (!st) st = fke_dataset_save(&d, fke_test_path("v3j.h5"), &e);
+    fke_dataset_lazy_above(0);
+    if (!st) st = fke_dataset_load(&lazy, fke_test_path("v3j.h5"), &e);
+    fke_dataset_lazy_above((int64_t)256 << 20);
+    FKE_CHECK(st == FKE_OK && lazy.jpeg_lazy && lazy.jpeg_crc, "a lazy JPEG store: %s", e.msg);
+    if (!st) {
+        if (fke_dataset_subset(&lazy, keep, &o, &e) == FKE_OK) {
+            compare_subset("lazy JPEG", &lazy, keep, &o);
+            fke_dataset_free(&o);
+        } else FKE_CHECK(0, "subset of a lazy store: %s", e.msg);
+        fke_dataset_free(&lazy);
+    }
+    fke_dataset_free(&d);
 }
 
 static int count_clean(const fke_dataset *d)
@@ -133,6 +296,7 @@ int main(void)
     FKE_CHECK(fke_imageset_holdout(&one, 0.5, &sv, &held, &e) == FKE_OK && held == 0 && one.N == 1,
               "a pool of one holds nothing out (%d)", held);
     fke_imageset_free(&one);
+    check_every_field(&fm);
     fke_dataset_free(&orig);
     fke_imageset_free(&fm);
     return fke_test_finish("split");

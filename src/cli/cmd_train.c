@@ -109,7 +109,7 @@ int fke_cmd_train(int argc, char **argv)
     for (int i = 0; i < 3; i++)
         if (paths[i][0] && access(paths[i], F_OK) != 0) {
             fprintf(stderr, "fke train: %s (key %s%s%s) does not exist. The data of the shipped "
-                    "configs (data/synth-*.h5, data/fmnist-*.h5) is made by `make data` "
+                    "configs (data/synth-*.h5, data/synth3-*.h5, data/fmnist-*.h5) is made by `make data` "
                     "(tools/data.sh); FashionKE-synth of other sizes by `fke data synth --out "
                     "FILE`; a real dataset by `fke data import fashionke|deepfashion2|deepfashion` "
                     "(datasets/README.md)%s\n", paths[i], keys[i], cfg_path ? " of " : "",

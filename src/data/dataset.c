@@ -454,6 +454,185 @@ fke_status fke_dataset_rescale(fke_dataset *d, int S, int P, int quality, fke_er
     return FKE_OK;
 }
 
+/* ---- a subset of the posts ---------------------------------------------- */
+/* Every field of fke_dataset is copied below. A new field changes this size:
+ * copy it in fke_dataset_subset (and check it in tests/test_split.c's
+ * every-field test), then update the number. */
+#if UINTPTR_MAX == 0xffffffffffffffffu
+_Static_assert(sizeof(fke_dataset) == 3552,
+               "fke_dataset has a new field: copy it in fke_dataset_subset, then update this size");
+#endif
+
+#define SUBSET_ROWS(field, per)                                                                \
+    do {                                                                                       \
+        if (s->field && o->field)                                                              \
+            memcpy(o->field + (size_t)j * (per), s->field + (size_t)i * (per),                 \
+                   (size_t)(per) * sizeof *s->field);                                          \
+    } while (0)
+
+static char **dup_names(char *const *v, int n, int *bad)
+{
+    if (!v) return NULL;
+    char **c = fke_strings_dup((const char *const *)v, n);
+    if (!c) *bad = 1;
+    return c;
+}
+
+/* An extra array over posts (first side N), cut with them; the arrays over
+ * the label space (applicability, multi-label types) are kept whole even
+ * when their first side happens to equal N. */
+static int extra_per_post(const fke_dataset *s, const fke_extra *x)
+{
+    return x->dims[0] == s->N && strcmp(x->name, "applicable") != 0 &&
+           strcmp(x->name, "ml_type") != 0;
+}
+
+fke_status fke_dataset_subset(const fke_dataset *s, const uint8_t *keep, fke_dataset *o,
+                              fke_err *e)
+{
+    memset(o, 0, sizeof *o);
+    int n = 0;
+    for (int i = 0; i < s->N; i++) n += !keep || keep[i];
+    /* sizes, label counts, store kind, provenance */
+    o->N = n, o->G = s->G, o->A = s->A, o->L = s->L;
+    o->img = s->img, o->crop = s->crop, o->C = s->C;
+    o->n_occ = s->n_occ, o->n_cat = s->n_cat, o->V = s->V;
+    memcpy(o->n_val, s->n_val, sizeof o->n_val);
+    o->jpeg_quality = s->jpeg_quality;
+    memcpy(o->path, s->path, sizeof o->path);
+    memcpy(o->src_file, s->src_file, sizeof o->src_file);
+    memcpy(o->generator, s->generator, sizeof o->generator);
+    fke_status st = fke_dataset_alloc(o, e);
+    if (st != FKE_OK) goto fail;
+    const size_t G = (size_t)s->G, A = (size_t)s->A, n1 = n ? (size_t)n : 1;
+    const size_t im = (size_t)s->C * s->img * s->img, cr = G * s->C * s->crop * s->crop;
+    if (s->src_index && !(o->src_index = malloc(n1 * G * sizeof *o->src_index))) goto nomem;
+    if (s->jpeg_quality && s->jpeg_crc &&
+        !(o->jpeg_crc = malloc(n1 * (G + 1) * sizeof *o->jpeg_crc)))
+        goto nomem;
+    /* the per-post arrays, post by post; a JPEG store's streams (read from
+     * the file for a lazy store, checked against their CRC-32) into an
+     * in-memory store */
+    for (int i = 0, j = 0; i < s->N; i++) {
+        if (keep && !keep[i]) continue;
+        if (!s->jpeg_quality) {
+            SUBSET_ROWS(images, im);
+            SUBSET_ROWS(crops, cr);
+        } else {
+            for (int64_t k = (int64_t)i * (s->G + 1); k < ((int64_t)i + 1) * (s->G + 1); k++) {
+                uint8_t *b;
+                size_t nb;
+                if (o->jpeg_crc) o->jpeg_crc[o->jpeg_next] = s->jpeg_crc[k];
+                if ((st = fke_dataset_jpeg_stream(s, k, &b, &nb, e)) != FKE_OK) goto fail;
+                st = fke_dataset_jpeg_append(o, b, nb, e);
+                free(b);
+                if (st != FKE_OK) goto fail;
+            }
+        }
+        SUBSET_ROWS(n_garments, 1);
+        SUBSET_ROWS(boxes, G * 4);
+        SUBSET_ROWS(tokens, (size_t)s->L);
+        SUBSET_ROWS(occ, 1);
+        SUBSET_ROWS(clean, 1);
+        SUBSET_ROWS(cat, G);
+        SUBSET_ROWS(cat_true, G);
+        SUBSET_ROWS(cat_machine, G);
+        if (A) { /* A = 0: a loaded set holds no attribute bytes */
+            SUBSET_ROWS(attr, G * A);
+            SUBSET_ROWS(attr_true, G * A);
+            SUBSET_ROWS(attr_machine, G * A);
+        }
+        SUBSET_ROWS(person, G * 2);
+        SUBSET_ROWS(src_index, G);
+        j++;
+    }
+    /* the label space: T_true, word vectors, every name list */
+    if (s->T_true) {
+        size_t nT = T_total(s);
+        if (!(o->T_true = malloc(nT * sizeof *o->T_true))) goto nomem;
+        memcpy(o->T_true, s->T_true, nT * sizeof *o->T_true);
+    }
+    if (s->word_vectors) {
+        size_t nw = (size_t)s->V * s->wv_dim;
+        if (!(o->word_vectors = malloc((nw ? nw : 1) * sizeof *o->word_vectors))) goto nomem;
+        memcpy(o->word_vectors, s->word_vectors, nw * sizeof *o->word_vectors);
+    }
+    o->wv_dim = s->wv_dim;
+    int bad = 0;
+    o->occ_names = dup_names(s->occ_names, s->n_occ, &bad);
+    o->cat_names = dup_names(s->cat_names, s->n_cat, &bad);
+    o->attr_names = dup_names(s->attr_names, s->A, &bad);
+    o->vocab = dup_names(s->vocab, s->V, &bad);
+    o->n_ml = s->n_ml, o->n_ml_types = s->n_ml_types;
+    o->ml_names = dup_names(s->ml_names, s->n_ml, &bad);
+    o->ml_type_names = dup_names(s->ml_type_names, s->n_ml_types, &bad);
+    if (bad) goto nomem;
+    if (s->val_names) {
+        if (!(o->val_names = calloc(A ? A : 1, sizeof *o->val_names))) goto nomem;
+        for (size_t k = 0; k < A; k++)
+            if (s->val_names[k] && !(o->val_names[k] = dup_names(s->val_names[k], s->n_val[k], &bad)))
+                goto nomem;
+    }
+    /* the extra arrays: per-post ones cut, the others whole; their names */
+    for (int x = 0; x < s->n_extra; x++) {
+        const fke_extra *ex = &s->extra[x];
+        int dims[3] = {ex->dims[0], ex->ndim > 1 ? ex->dims[1] : 0, ex->ndim > 2 ? ex->dims[2] : 0};
+        const int32_t *v = ex->v;
+        int32_t *cut = NULL;
+        if (extra_per_post(s, ex)) {
+            size_t row = 1;
+            for (int k = 1; k < ex->ndim; k++) row *= (size_t)ex->dims[k];
+            if (!(cut = malloc(n1 * row * sizeof *cut))) goto nomem;
+            for (int i = 0, j = 0; i < s->N; i++)
+                if (!keep || keep[i]) memcpy(cut + (size_t)j++ * row, ex->v + (size_t)i * row, row * sizeof *cut);
+            dims[0] = n, v = cut;
+        }
+        st = fke_dataset_extra_set(o, ex->name, ex->ndim, dims, v, e);
+        free(cut);
+        if (st == FKE_OK)
+            st = fke_dataset_extra_names(o, ex->name, (const char *const *)ex->names, ex->n_names, e);
+        if (st != FKE_OK) goto fail;
+    }
+    return FKE_OK;
+nomem:
+    st = fke_fail(e, FKE_ERR_NOMEM, "%s: no memory for a subset of %d posts", s->path, n);
+fail:
+    fke_dataset_free(o);
+    return st;
+}
+fke_status fke_imageset_subset(const fke_imageset *s, const uint8_t *keep, fke_imageset *o,
+                               fke_err *e)
+{
+    memset(o, 0, sizeof *o);
+    int n = 0;
+    for (int i = 0; i < s->N; i++) n += !keep || keep[i];
+    *o = (fke_imageset){.N = n, .C = s->C, .H = s->H, .W = s->W, .n_cls = s->n_cls};
+    memcpy(o->path, s->path, sizeof o->path);
+    memcpy(o->noise, s->noise, sizeof o->noise);
+    size_t px = (size_t)s->C * s->H * s->W, n1 = n ? (size_t)n : 1;
+    o->images = malloc(n1 * px);
+    o->labels = malloc(n1 * sizeof *o->labels);
+    if (s->labels_true) o->labels_true = malloc(n1 * sizeof *o->labels_true);
+    if (s->T_true) o->T_true = malloc((size_t)s->n_cls * s->n_cls * sizeof *o->T_true);
+    if (s->class_names) o->class_names = fke_strings_dup((const char *const *)s->class_names, s->n_cls);
+    if (!o->images || !o->labels || (s->labels_true && !o->labels_true) ||
+        (s->T_true && !o->T_true) || (s->class_names && !o->class_names)) {
+        fke_imageset_free(o);
+        return fke_fail(e, FKE_ERR_NOMEM, "%s: no memory for a subset of %d images", s->path, n);
+    }
+    if (s->T_true) memcpy(o->T_true, s->T_true, (size_t)s->n_cls * s->n_cls * sizeof *o->T_true);
+    for (int i = 0, j = 0; i < s->N; i++) {
+        if (keep && !keep[i]) continue;
+        SUBSET_ROWS(images, px);
+        SUBSET_ROWS(labels, 1);
+        SUBSET_ROWS(labels_true, 1);
+        j++;
+    }
+    return FKE_OK;
+}
+
+#undef SUBSET_ROWS
+
 /* ---- extra arrays ----------------------------------------------------------- */
 static size_t extra_numel(int ndim, const int *dims)
 {

@@ -140,6 +140,14 @@ fke_status fke_dataset_jpeg_stream(const fke_dataset *d, int64_t k, uint8_t **bu
 fke_status fke_dataset_rescale(fke_dataset *d, int S, int P, int quality, fke_err *e);
 /* Bytes that d's pixels take in memory (raw arrays or JPEG streams). */
 int64_t fke_dataset_pixel_bytes(const fke_dataset *d);
+/* The posts i with keep[i] != 0 (keep NULL: every post), in file order, as
+ * a complete dataset o: every field of fke_dataset, including the names,
+ * vocabulary, T_true, word vectors, the multi-label names, the extra arrays
+ * (per-post ones cut, label-space ones such as "applicable" whole) and the
+ * pixels of either store (a lazy JPEG store's streams are read and checked;
+ * o's store is in memory, with the streams' CRC-32 where s has them). */
+fke_status fke_dataset_subset(const fke_dataset *s, const uint8_t *keep, fke_dataset *o,
+                              fke_err *e);
 /* Adds (or replaces) the extra array name with a copy of data, ndim 1..3. */
 fke_status fke_dataset_extra_set(fke_dataset *d, const char *name, int ndim, const int *dims,
                                  const int32_t *data, fke_err *e);
@@ -180,6 +188,10 @@ fke_status fke_imageset_load(fke_imageset *s, const char *path, fke_err *e);
 /* 1 when path is an HDF5 file whose format attribute says image set. */
 int fke_file_is_imageset(const char *path);
 fke_status fke_imageset_save(const fke_imageset *s, const char *path, fke_err *e);
+/* The images i with keep[i] != 0 (keep NULL: every image), in file order,
+ * with the class names, the true labels and T_true. */
+fke_status fke_imageset_subset(const fke_imageset *s, const uint8_t *keep, fke_imageset *o,
+                               fke_err *e);
 void fke_imageset_free(fke_imageset *s);
 
 #endif
