@@ -177,7 +177,6 @@ static char **make_vocab(void)
     char **v = calloc(FKE_SYNTH_V + 1, sizeof *v);
     if (!v) return NULL;
     int n = 0;
-    char buf[32];
 #define ADD(s) v[n++] = strdup(s)
     ADD("<pad>");
     ADD("<unk>");
@@ -190,14 +189,21 @@ static char **make_vocab(void)
             ADD(k == A_SCALE ? sw[j] : k == A_PATTERN ? pw[j] : val_names[k][j]);
         }
     for (int c = 0; c < 10; c++) ADD(cat_words[c]);
-    for (size_t k = 0; k < sizeof more_words / sizeof more_words[0]; k++) ADD(more_words[k]);
+#undef ADD
+    return fke_synth_vocab_finish(v, n);
+}
+
+char **fke_synth_vocab_finish(char **v, int n)
+{
+    char buf[32];
+    for (size_t k = 0; k < sizeof more_words / sizeof more_words[0] && n < FKE_SYNTH_V; k++)
+        v[n++] = strdup(more_words[k]);
     for (int i = 0; n < FKE_SYNTH_V; i++) {
         /* distinct made-up words from three syllables (8000 of them) */
         snprintf(buf, sizeof buf, "%s%s%s", syll[i % 20], syll[(i / 20) % 20],
                  syll[(i / 400) % 20]);
-        ADD(buf);
+        v[n++] = strdup(buf);
     }
-#undef ADD
     for (int i = 0; i < FKE_SYNTH_V; i++)
         if (!v[i]) {
             fke_strings_free(v, FKE_SYNTH_V);
@@ -219,14 +225,14 @@ int fke_synth_draw(fke_rng *r, const double *w, int n)
     return n - 1;
 }
 
-static int draw_f(fke_rng *r, const float *w, int n)
+int fke_synth_draw_f(fke_rng *r, const float *w, int n)
 {
     double d[16];
     for (int i = 0; i < n; i++) d[i] = w[i];
     return fke_synth_draw(r, d, n);
 }
 
-static int pick3(fke_rng *r, const int *opts, int pref)
+int fke_synth_pick3(fke_rng *r, const int *opts, int pref)
 {
     double w[3];
     for (int i = 0; i < 3; i++) w[i] = opts[i] == pref ? 0.85 : 0.075;
@@ -365,10 +371,10 @@ static int sample_outfit(fke_rng *r, int occ, garment *gs)
     if (dress) {
         gs[n++].cat = DRESS;
     } else {
-        gs[n++].cat = pick3(r, tops, R->top);
+        gs[n++].cat = fke_synth_pick3(r, tops, R->top);
         gs[n++].cat = TROUSER;
     }
-    gs[n++].cat = pick3(r, feet, R->foot);
+    gs[n++].cat = fke_synth_pick3(r, feet, R->foot);
     if (fke_rng_uniform(r) < R->p_bag) gs[n++].cat = BAG;
     return n;
 }
@@ -438,14 +444,20 @@ static void caption(fke_rng *r, int occ, const garment *gs, int n, int32_t *tok)
         if (fke_rng_uniform(r) < 0.2) t[k++] = W_SCALE + g->attr[A_SCALE];
         t[k++] = W_CAT + g->cat;
     }
-    int nfill = FKE_SYNTH_V - W_FILL - FKE_SYNTH_OCC * N_TOPIC;
+    fke_synth_caption_finish(r, occ, FKE_SYNTH_OCC, W_FILL, t, k, len, tok);
+}
+
+void fke_synth_caption_finish(fke_rng *r, int occ, int n_occ, int w_fill, int32_t *t, int k,
+                              int len, int32_t *tok)
+{
+    int nfill = FKE_SYNTH_V - w_fill - n_occ * N_TOPIC;
     while (k < len) {
         if (fke_rng_uniform(r) < 0.15) { /* a word this occasion's posts favour */
-            t[k++] = W_FILL + occ * N_TOPIC + (int)fke_rng_below(r, N_TOPIC);
+            t[k++] = w_fill + occ * N_TOPIC + (int)fke_rng_below(r, N_TOPIC);
         } else { /* Zipf-like over the remaining words */
             double u = fke_rng_uniform(r);
             int w = (int)(exp(u * log((double)nfill + 1)) - 1);
-            t[k++] = W_FILL + FKE_SYNTH_OCC * N_TOPIC + (w < nfill ? w : nfill - 1);
+            t[k++] = w_fill + n_occ * N_TOPIC + (w < nfill ? w : nfill - 1);
         }
     }
     for (int i = k - 1; i > 0; i--) { /* words in random order */
@@ -538,20 +550,25 @@ static fke_status init_dataset(fke_dataset *d, const fke_synth_opts *o, const fk
     if (!(d->src_index = malloc((size_t)d->N * d->G * sizeof(int32_t))))
         return fke_fail(e, FKE_ERR_NOMEM, "synth: no memory");
     fke_synth_transitions(o->flip_rate, d->T_true);
-    snprintf(d->src_file, sizeof d->src_file, "%s", src_file ? src_file : gar->path);
-    snprintf(d->generator, sizeof d->generator,
-             "fke-synth version=2 split=%s posts=%d noise_ratio=%g flip_rate=%g missing=%g "
-             "seed=%llu",
-             o->split == FKE_SYNTH_TEST ? "test" : o->split == FKE_SYNTH_VAL ? "val" : "train", o->posts, o->noise_ratio, o->flip_rate, o->missing,
-             (unsigned long long)o->seed);
+    fke_synth_describe(d, o, src_file ? src_file : gar->path);
     return FKE_OK;
 }
 
-/* Which posts are clean: exactly round((1 - ratio) N) of them, a random
- * subset (all of them in the test split). */
-static fke_status choose_clean(fke_dataset *d, const fke_synth_opts *o, fke_rng *r, fke_err *e)
+void fke_synth_describe(fke_dataset *d, const fke_synth_opts *o, const char *src_file)
 {
-    int n_clean = o->split ? d->N : (int)lrint((1.0 - o->noise_ratio) * d->N);
+    snprintf(d->src_file, sizeof d->src_file, "%s", src_file);
+    snprintf(d->generator, sizeof d->generator,
+             "fke-synth version=%d split=%s posts=%d noise_ratio=%g flip_rate=%g missing=%g "
+             "seed=%llu",
+             o->version, o->split == FKE_SYNTH_TEST ? "test" : o->split == FKE_SYNTH_VAL ? "val" : "train",
+             o->posts, o->noise_ratio, o->flip_rate, o->missing, (unsigned long long)o->seed);
+}
+
+/* Which posts are clean: exactly round((1 - ratio) N) of them, a random
+ * subset (every post outside the training split). */
+fke_status fke_synth_choose_clean(fke_dataset *d, const fke_synth_opts *o, fke_rng *r, fke_err *e)
+{
+    int n_clean = o->split != FKE_SYNTH_TRAIN ? d->N : (int)lrint((1.0 - o->noise_ratio) * d->N);
     int *perm = malloc((size_t)d->N * sizeof *perm);
     if (!perm) return fke_fail(e, FKE_ERR_NOMEM, "synth: no memory");
     for (int i = 0; i < d->N; i++) perm[i] = i;
@@ -636,11 +653,11 @@ static void label_garment(fke_dataset *d, const fke_synth_opts *o, size_t s, con
 {
     const int A = d->A;
     d->cat_true[s] = g->cat;
-    d->cat_machine[s] = draw_f(r, d->T_true + g->cat * 10, 10);
+    d->cat_machine[s] = fke_synth_draw_f(r, d->T_true + g->cat * 10, 10);
     for (int k = 0; k < A; k++) {
         d->attr_true[s * A + k] = g->attr[k];
         const float *T = d->T_true + fke_dataset_T_offset(d, k + 1);
-        d->attr_machine[s * A + k] = draw_f(r, T + g->attr[k] * n_val[k], n_val[k]);
+        d->attr_machine[s * A + k] = fke_synth_draw_f(r, T + g->attr[k] * n_val[k], n_val[k]);
     }
     d->cat[s] = clean ? d->cat_true[s] : d->cat_machine[s];
     for (int k = 0; k < A; k++)
@@ -702,15 +719,19 @@ fke_status fke_synth_generate(const fke_synth_opts *o, const fke_imageset *gar,
     fke_rng_seed(&r, o->seed ^ (o->split == FKE_SYNTH_TEST  ? 0x9e3779b97f4a7c15ull
                                 : o->split == FKE_SYNTH_VAL ? 0x3c6ef372fe94f82bull
                                                             : 0));
-    if (!st) st = choose_clean(d, o, &r, e);
+    if (!st) st = fke_synth_choose_clean(d, o, &r, e);
     for (int i = 0; !st && i < d->N; i++) make_post(d, o, &ci, gar->images, &r, i);
     if (!st) st = fke_dataset_validate(d, "synth", e);
     fke_synth_index_free(&ci);
-    if (st) {
-        char keep[FKE_ERRLEN];
-        snprintf(keep, sizeof keep, "%s", e ? e->msg : "");
-        fke_dataset_free(d);
-        if (e) snprintf(e->msg, sizeof e->msg, "%s", keep);
-    }
+    if (st) fke_synth_discard(d, NULL, e);
     return st;
+}
+
+void fke_synth_discard(fke_dataset *d, fke_synth_pictures *pics, fke_err *e)
+{
+    char keep[FKE_ERRLEN]; /* the message may name a field the free clears */
+    snprintf(keep, sizeof keep, "%s", e ? e->msg : "");
+    fke_dataset_free(d);
+    fke_synth_pictures_free(pics);
+    if (e) snprintf(e->msg, sizeof e->msg, "%s", keep);
 }

@@ -78,6 +78,27 @@ int fke_synth_draw(fke_rng *r, const double *w, int n);
  * primary[i], the rest in proportion to w[i][j] */
 void fke_synth_fill_T(float *T, int n, const int *primary, const double *mult, const double *w,
                       double f);
+/* index drawn with probability w[i] / sum(w), w float (n <= 16) */
+int fke_synth_draw_f(fke_rng *r, const float *w, int n);
+/* opts[0..2]: the preferred one with probability 0.85, each other 0.075 */
+int fke_synth_pick3(fke_rng *r, const int *opts, int pref);
+/* The vocabulary's tail from word n on: the common words, then made-up
+ * three-syllable words up to FKE_SYNTH_V. Returns v, or NULL (v freed) when
+ * a string could not be allocated. */
+char **fke_synth_vocab_finish(char **v, int n);
+/* The caption's tail: words t[0..k) drawn, then filler words up to len (a
+ * word that occasion occ's posts favour, 20 per occasion from w_fill on,
+ * with probability 0.15, else Zipf-like over the rest), shuffled, into tok
+ * (FKE_SYNTH_L, 0-padded). */
+void fke_synth_caption_finish(fke_rng *r, int occ, int n_occ, int w_fill, int32_t *t, int k,
+                              int len, int32_t *tok);
+/* The clean posts: exactly round((1 - ratio) N) of them in the training
+ * split, a random subset; every post in the others. */
+fke_status fke_synth_choose_clean(fke_dataset *d, const fke_synth_opts *o, fke_rng *r, fke_err *e);
+/* d's source file and its generator string "fke-synth version=... seed=..." */
+void fke_synth_describe(fke_dataset *d, const fke_synth_opts *o, const char *src_file);
+/* After a failure: d (and pics, may be NULL) freed, e's message kept. */
+void fke_synth_discard(fke_dataset *d, fke_synth_pictures *pics, fke_err *e);
 /* Fashion-MNIST's images of each class among images lo..hi-1, in file order */
 typedef struct {
     int *idx[10]; /* (n[c]) */

@@ -172,27 +172,19 @@ static const char *const value_words[] = {
     "cropped", "hiplength", "long",   "shorts",  "knee",    "midi",   "maxi",   "longsleeve",
     "threequarter", "shortsleeve", "sleeveless", "straightsleeve", "puffsleeve", "nosleeve", "crewneck", "vneck", "collar", "pullover",
     "zip", "buttons", "aline", "pencil", "mermaid"};
-static const char *const more_words[] = {
-    "#ootd", "love", "today", "new", "look", "style", "outfit", "wearing", "my", "the",
-    "a", "with", "and", "in", "for", "so", "happy", "day", "fashion", "#fashion",
-    "#style", "cute", "vibes", "mood", "got", "this", "favourite", "perfect", "ready", "going"};
-static const char *const syll[] = {"ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ze", "pa",
-                                   "do", "fe", "gu", "hi", "ja", "ko", "le", "mu", "no", "pi"};
 #define N_VALUE_WORDS (int)(sizeof value_words / sizeof value_words[0])
 #define W_OCC 2
 #define W_SEASON (W_OCC + 30)
 #define W_COLOUR (W_SEASON + 4)
 #define W_VALUE (W_COLOUR + 10)
 #define W_CAT (W_VALUE + N_VALUE_WORDS)
-#define W_FILL (W_CAT + 10)
-#define N_TOPIC 20
+#define W_FILL (W_CAT + 10) /* then synth.c's common and made-up words */
 
 static char **make_vocab(void)
 {
     char **v = calloc(FKE_SYNTH_V + 1, sizeof *v);
     if (!v) return NULL;
     int n = 0;
-    char buf[32];
 #define ADD(s) v[n++] = strdup(s)
     ADD("<pad>");
     ADD("<unk>");
@@ -202,19 +194,8 @@ static char **make_vocab(void)
     for (int c = 0; c < 10; c++) ADD(v_colour[c]);
     for (int k = 0; k < N_VALUE_WORDS; k++) ADD(value_words[k]);
     for (int c = 0; c < 10; c++) ADD(cat_words[c]);
-    for (size_t k = 0; k < sizeof more_words / sizeof more_words[0]; k++) ADD(more_words[k]);
-    for (int i = 0; n < FKE_SYNTH_V; i++) {
-        snprintf(buf, sizeof buf, "%s%s%s", syll[i % 20], syll[(i / 20) % 20],
-                 syll[(i / 400) % 20]);
-        ADD(buf);
-    }
 #undef ADD
-    for (int i = 0; i < FKE_SYNTH_V; i++)
-        if (!v[i]) {
-            fke_strings_free(v, FKE_SYNTH_V);
-            return NULL;
-        }
-    return v;
+    return fke_synth_vocab_finish(v, n);
 }
 
 /* ---- a garment ------------------------------------------------------------ */
@@ -230,16 +211,13 @@ static int sample_outfit(fke_rng *r, const occ_rule *R, int warmth, garment *gs)
     int n = 0, dress = fke_rng_uniform(r) < R->p_dress;
     double pc = R->p_coat * coat_mult[warmth];
     if (fke_rng_uniform(r) < (pc > 0.95 ? 0.95 : pc)) gs[n++].cat = COAT;
-    double w[3];
     if (dress) {
         gs[n++].cat = DRESS;
     } else {
-        for (int i = 0; i < 3; i++) w[i] = tops[i] == R->top ? 0.85 : 0.075;
-        gs[n++].cat = tops[fke_synth_draw(r, w, 3)];
+        gs[n++].cat = fke_synth_pick3(r, tops, R->top);
         gs[n++].cat = PANTS;
     }
-    for (int i = 0; i < 3; i++) w[i] = feet[i] == R->foot ? 0.85 : 0.075;
-    gs[n++].cat = feet[fke_synth_draw(r, w, 3)];
+    gs[n++].cat = fke_synth_pick3(r, feet, R->foot);
     if (fke_rng_uniform(r) < R->p_bag) gs[n++].cat = BAG;
     return n;
 }
@@ -502,23 +480,7 @@ static void caption(fke_rng *r, int occ, int season, const garment *gs, int n, i
         }
         t[k++] = W_CAT + g->cat;
     }
-    int nfill = FKE_SYNTH_V - W_FILL - 10 * N_TOPIC;
-    while (k < len) {
-        if (fke_rng_uniform(r) < 0.15) {
-            t[k++] = W_FILL + occ * N_TOPIC + (int)fke_rng_below(r, N_TOPIC);
-        } else {
-            double u = fke_rng_uniform(r);
-            int w = (int)(exp(u * log((double)nfill + 1)) - 1);
-            t[k++] = W_FILL + 10 * N_TOPIC + (w < nfill ? w : nfill - 1);
-        }
-    }
-    for (int i = k - 1; i > 0; i--) {
-        int j = (int)fke_rng_below(r, (uint32_t)i + 1);
-        int32_t x = t[i];
-        t[i] = t[j];
-        t[j] = x;
-    }
-    for (int i = 0; i < FKE_SYNTH_L; i++) tok[i] = i < k ? t[i] : 0;
+    fke_synth_caption_finish(r, occ, 10, W_FILL, t, k, len, tok);
 }
 
 /* ---- the generator ------------------------------------------------------------ */
@@ -548,20 +510,8 @@ static fke_status init_dataset(fke_dataset *d, const fke_synth_opts *o, const fk
     for (int c = 0; c < 10; c++)
         for (int k = 0; k < FKE_SYNTH3_A; k++) appl[c * FKE_SYNTH3_A + k] = applies[c][k];
     FKE_TRY(fke_dataset_extra_set(d, "applicable", 2, (const int[]){10, FKE_SYNTH3_A}, appl, e));
-    snprintf(d->src_file, sizeof d->src_file, "%s", src_file ? src_file : gar->path);
-    snprintf(d->generator, sizeof d->generator,
-             "fke-synth version=3 split=%s posts=%d noise_ratio=%g flip_rate=%g missing=%g "
-             "seed=%llu",
-             o->split == FKE_SYNTH_TEST ? "test" : o->split == FKE_SYNTH_VAL ? "val" : "train",
-             o->posts, o->noise_ratio, o->flip_rate, o->missing, (unsigned long long)o->seed);
+    fke_synth_describe(d, o, src_file ? src_file : gar->path);
     return FKE_OK;
-}
-
-static int draw_row(fke_rng *r, const float *T, int n)
-{
-    double w[16];
-    for (int i = 0; i < n; i++) w[i] = T[i];
-    return fke_synth_draw(r, w, n);
 }
 
 /* Labels of slot s: true, machine (from T_true; only the attributes that
@@ -571,13 +521,13 @@ static void label_garment(fke_dataset *d, const fke_synth_opts *o, size_t s, con
 {
     const int A = d->A;
     d->cat_true[s] = g->cat;
-    d->cat_machine[s] = draw_row(r, d->T_true + g->cat * 10, 10);
+    d->cat_machine[s] = fke_synth_draw_f(r, d->T_true + g->cat * 10, 10);
     for (int k = 0; k < A; k++) {
         d->attr_true[s * A + k] = g->attr[k];
         d->attr_machine[s * A + k] = -1;
         if (g->attr[k] < 0) continue;
         const float *T = d->T_true + fke_dataset_T_offset(d, k + 1);
-        d->attr_machine[s * A + k] = draw_row(r, T + g->attr[k] * n_val[k], n_val[k]);
+        d->attr_machine[s * A + k] = fke_synth_draw_f(r, T + g->attr[k] * n_val[k], n_val[k]);
     }
     d->cat[s] = clean ? d->cat_true[s] : d->cat_machine[s];
     for (int k = 0; k < A; k++)
@@ -639,24 +589,6 @@ static fke_status make_post(fke_dataset *d, const fke_synth_opts *o, const fke_s
     return FKE_OK;
 }
 
-/* The clean posts: exactly round((1 - ratio) N), a random subset (every
- * post outside the training split). */
-static fke_status choose_clean(fke_dataset *d, const fke_synth_opts *o, fke_rng *r, fke_err *e)
-{
-    int n_clean = o->split != FKE_SYNTH_TRAIN ? d->N : (int)lrint((1.0 - o->noise_ratio) * d->N);
-    int *perm = malloc((size_t)d->N * sizeof *perm);
-    if (!perm) return fke_fail(e, FKE_ERR_NOMEM, "synth: no memory");
-    for (int i = 0; i < d->N; i++) perm[i] = i;
-    for (int i = d->N - 1; i > 0; i--) {
-        int j = (int)fke_rng_below(r, (uint32_t)i + 1), x = perm[i];
-        perm[i] = perm[j];
-        perm[j] = x;
-    }
-    for (int i = 0; i < n_clean; i++) d->clean[perm[i]] = 1;
-    free(perm);
-    return FKE_OK;
-}
-
 fke_status fke_synth3_generate(const fke_synth_opts *o, const fke_imageset *gar,
                                const char *src_file, fke_dataset *d, fke_synth_pictures *pics,
                                fke_err *e)
@@ -682,7 +614,7 @@ fke_status fke_synth3_generate(const fke_synth_opts *o, const fke_imageset *gar,
     fke_rng_seed(&r, o->seed ^ (o->split == FKE_SYNTH_TEST  ? 0x9e3779b97f4a7c15ull
                                 : o->split == FKE_SYNTH_VAL ? 0x3c6ef372fe94f82bull
                                                             : 0) ^ 0x5eed0003ull);
-    if (!st) st = choose_clean(d, o, &r, e);
+    if (!st) st = fke_synth_choose_clean(d, o, &r, e);
     for (int i = 0; !st && i < d->N; i++)
         st = make_post(d, o, &ci, gar->images, &r, i, pic, pics, month, e);
     if (!st) {
@@ -700,12 +632,6 @@ fke_status fke_synth3_generate(const fke_synth_opts *o, const fke_imageset *gar,
     free(pic);
     free(month);
     fke_synth_index_free(&ci);
-    if (st) {
-        char keep[FKE_ERRLEN];
-        snprintf(keep, sizeof keep, "%s", e ? e->msg : "");
-        fke_dataset_free(d);
-        fke_synth_pictures_free(pics);
-        if (e) snprintf(e->msg, sizeof e->msg, "%s", keep);
-    }
+    if (st) fke_synth_discard(d, pics, e);
     return st;
 }
