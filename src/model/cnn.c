@@ -191,6 +191,23 @@ static fke_status alloc4_raw(fke_arena *a, fke_err *e, fke_tensor *t, int n, int
     return t->data ? FKE_OK : FKE_ERR_NOMEM;
 }
 
+/* Whether step i (a conv+bn with an Ho x Wo output) runs the 2x2 max-pool of
+ * step i + 1 itself (fke_batchnorm_act_forward): when that pool is the only
+ * reader of its output and the output is even. */
+static int pooled_after(const fke_cnn *c, int i, int Ho, int Wo)
+{
+    if (i + 1 >= c->nstep) return 0;
+    const fke_cnn_step *s = &c->step[i], *p = &c->step[i + 1];
+    if (p->op != FKE_CNN_MAXPOOL || p->in != s->out || p->k != 2 ||
+        p->stride != 2 || p->pad != 0 || Ho % 2 || Wo % 2)
+        return 0;
+    for (int j = 0; j < c->nstep; j++)
+        if (j != i + 1 && (c->step[j].in == s->out ||
+                           (c->step[j].op == FKE_CNN_ADDRELU && c->step[j].in2 == s->out)))
+            return 0;
+    return 1;
+}
+
 fke_status fke_cnn_forward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_err *e,
                            const fke_tensor *x, int train, int stats, fke_cnn_tape *t,
                            fke_tensor *feat)
@@ -216,8 +233,14 @@ fke_status fke_cnn_forward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_er
             if (Ho <= 0 || Wo <= 0)
                 return fke_fail(e, FKE_ERR_SHAPE, "cnn: image of %dx%d too small for layer %d",
                                 x->shape[2], x->shape[3], i);
+            fke_bn_act act = {.relu = s->relu, .pool = pooled_after(c, i, Ho, Wo) ? 2 : 0};
+            if (act.pool) { /* the next step's 2x2 max-pool runs here, into its slot */
+                out = &t->slot[c->step[i + 1].out];
+                t->pool_idx[i] = fke_arena_alloc_raw(a, e, (size_t)N * O * (Ho / 2) * (Wo / 2));
+                if (!t->pool_idx[i]) return FKE_ERR_NOMEM;
+            }
             FKE_TRY(alloc4_raw(a, e, &t->conv_out[i], N, O, Ho, Wo));
-            FKE_TRY(alloc4_raw(a, e, out, N, O, Ho, Wo));
+            FKE_TRY(alloc4_raw(a, e, out, N, O, Ho / (act.pool ? 2 : 1), Wo / (act.pool ? 2 : 1)));
             FKE_TRY(fke_arena_tensor(a, e, &t->mean[i], 1, O));
             FKE_TRY(fke_arena_tensor(a, e, &t->istd[i], 1, O));
             fke_conv2d_opt o = {.stride = s->stride, .pad = s->pad};
@@ -225,9 +248,9 @@ fke_status fke_cnn_forward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_er
             fke_tensor g = fke_params_value(P, s->bn[0]), b = fke_params_value(P, s->bn[1]);
             fke_tensor rm = fke_params_value(P, stats ? s->bn_crop[0] : s->bn[2]);
             fke_tensor rv = fke_params_value(P, stats ? s->bn_crop[1] : s->bn[3]);
-            FKE_TRY(fke_batchnorm_forward(e, &t->conv_out[i], &g, &b, &rm, &rv, train,
-                                          &t->mean[i], &t->istd[i], out));
-            if (s->relu) FKE_TRY(fke_relu_forward(e, out, out));
+            FKE_TRY(fke_batchnorm_act_forward(e, &t->conv_out[i], &g, &b, &rm, &rv, train, act,
+                                              &t->mean[i], &t->istd[i], out, t->pool_idx[i]));
+            if (act.pool) i++; /* the pool is done */
             continue;
         }
         case FKE_CNN_MAXPOOL: {
@@ -283,7 +306,9 @@ fke_status fke_cnn_backward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_e
     d[last] = *dfeat;
     for (int i = c->nstep - 1; i >= 0; i--) {
         const fke_cnn_step *s = &c->step[i];
-        fke_tensor *in = &t->slot[s->in], *out = &t->slot[s->out], *dout = &d[s->out];
+        if (i > 0 && t->pool_idx[i - 1]) continue; /* a pool run by the step before */
+        int so = t->pool_idx[i] ? c->step[i + 1].out : s->out; /* the slot it wrote */
+        fke_tensor *in = &t->slot[s->in], *out = &t->slot[so], *dout = &d[so];
         if (!dout->data) continue; /* nothing flows back through this step */
         fke_tensor *din = &d[s->in];
         int need_din = s->in != 0 || dx;
@@ -298,21 +323,15 @@ fke_status fke_cnn_backward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_e
         /* every case ends in continue: only an op outside fke_cnn_op gets past the switch */
         switch (s->op) {
         case FKE_CNN_CONVBN: {
-            fke_tensor dbn = *out;
-            if (s->relu) {
-                dbn.data = fke_arena_alloc(a, e, fke_numel(out) * sizeof(fke_real));
-                if (!dbn.data) return FKE_ERR_NOMEM;
-                FKE_TRY(fke_relu_backward(e, out, dout, &dbn));
-            } else {
-                dbn = *dout;
-            }
+            fke_bn_act act = {.relu = s->relu, .pool = t->pool_idx[i] ? 2 : 0};
             fke_tensor dconv = t->conv_out[i];
-            dconv.data = fke_arena_alloc(a, e, fke_numel(&dconv) * sizeof(fke_real));
+            dconv.data = fke_arena_alloc_raw(a, e, fke_numel(&dconv) * sizeof(fke_real));
             if (!dconv.data) return FKE_ERR_NOMEM;
             fke_tensor g = fke_params_value(P, s->bn[0]);
             fke_tensor dg = fke_params_grad(P, s->bn[0]), db = fke_params_grad(P, s->bn[1]);
-            FKE_TRY(fke_batchnorm_backward(e, &t->conv_out[i], &g, &t->mean[i], &t->istd[i], &dbn,
-                                           t->train, &dconv, &dg, &db));
+            FKE_TRY(fke_batchnorm_act_backward(e, &t->conv_out[i], &g, &t->mean[i], &t->istd[i],
+                                               act, out, t->pool_idx[i], dout, t->train, &dconv,
+                                               &dg, &db));
             fke_tensor w = fke_params_value(P, s->conv), dw = fke_params_grad(P, s->conv);
             fke_conv2d_opt o = {.stride = s->stride, .pad = s->pad};
             FKE_TRY(fke_conv2d_backward(e, in, &w, &dconv, o, need_din ? din : NULL, &dw, NULL, a));

@@ -44,6 +44,8 @@ typedef struct {
     fke_tensor mean[FKE_CNN_MAXSTEP], istd[FKE_CNN_MAXSTEP];
     fke_tensor padded[FKE_CNN_MAXSTEP];   /* MAXPOOL with pad: zero-padded input */
     int32_t *argmax[FKE_CNN_MAXSTEP];
+    uint8_t *pool_idx[FKE_CNN_MAXSTEP];   /* CONVBN that ran the next step's 2x2 pool:
+                                             its codes (N, O, Ho/2, Wo/2); else NULL */
 } fke_cnn_tape;
 
 /* Adds the trunk's tensors to P (names "cnn.body.0.weight", ... for small;

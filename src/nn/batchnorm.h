@@ -40,4 +40,46 @@ fke_status fke_batchnorm_backward(fke_err *e, const fke_tensor *x, const fke_ten
                                   const fke_tensor *mean, const fke_tensor *inv_std,
                                   const fke_tensor *dy, int train, fke_tensor *dx,
                                   fke_tensor *dgamma, fke_tensor *dbeta);
+
+/* ---- batch norm with its epilogue fused: + ReLU, + 2x2 stride-2 max-pool ----
+ * The conv step of a CNN without the passes and buffers between the three:
+ *   y = maxpool2(relu(batchnorm(x)))   (each part as act says)
+ * computed in one pass after the statistics, with the same float arithmetic
+ * as fke_batchnorm_forward, fke_relu_forward and fke_maxpool2d_forward (the
+ * same bits). The pool's choice is kept as a code 0..3 per output in idx
+ * (uint8, (N, C, H/2, W/2): the position in its 2x2 window, the first of equal
+ * maxima), a sixteenth of the int32 argmax of the pre-pool activation that
+ * is not stored at all.
+ *
+ * Backward: dx = the gradient at x through all three, from x, y (the
+ * forward's output: y > 0 is the ReLU's mask at the pool's choice), idx and
+ * dy. dx is OVERWRITTEN (=), not added into: it is the conv output's
+ * gradient, which nothing else adds into, and skipping its zeroing is a pass
+ * saved. dgamma, dbeta are added into (+=); any of dx, dgamma, dbeta may be
+ * NULL. y may be NULL when act is {relu 0, pool 0}.
+ *
+ *   fke_bn_act act = {.relu = 1, .pool = 2};
+ *   fke_batchnorm_act_forward(e, &x, &gamma, &beta, &rm, &rv, train, act, &mean, &istd, &y, idx);
+ *   fke_batchnorm_act_backward(e, &x, &gamma, &mean, &istd, act, &y, idx, &dy, train, &dx,
+ *                              &dgamma, &dbeta); */
+typedef struct {
+    int relu; /* 1: ReLU after the batch norm */
+    int pool; /* 0, or 2: 2x2 max-pool of stride 2 (H and W even) */
+} fke_bn_act;
+
+/* x (N, C, H, W); y (N, C, H/p, W/p) with p = 2 when pooled, else 1; idx
+ * (N, C, H/2, W/2) when pooled, else unused (may be NULL). The rest as
+ * fke_batchnorm_forward. */
+fke_status fke_batchnorm_act_forward(fke_err *e, const fke_tensor *x, const fke_tensor *gamma,
+                                     const fke_tensor *beta, fke_tensor *running_mean,
+                                     fke_tensor *running_var, int train, fke_bn_act act,
+                                     fke_tensor *mean, fke_tensor *inv_std, fke_tensor *y,
+                                     uint8_t *idx);
+
+/* x, dx (N, C, H, W); y, dy (N, C, H/p, W/p); dx overwritten. */
+fke_status fke_batchnorm_act_backward(fke_err *e, const fke_tensor *x, const fke_tensor *gamma,
+                                      const fke_tensor *mean, const fke_tensor *inv_std,
+                                      fke_bn_act act, const fke_tensor *y, const uint8_t *idx,
+                                      const fke_tensor *dy, int train, fke_tensor *dx,
+                                      fke_tensor *dgamma, fke_tensor *dbeta);
 #endif
