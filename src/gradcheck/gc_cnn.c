@@ -10,6 +10,8 @@
 #include "nn/pool.h"
 #include "nn/tensor_ops.h"
 
+#include <string.h>
+
 
 /* ---- conv2d ------------------------------------------------------------ */
 typedef struct {
@@ -34,6 +36,7 @@ static int conv_case(fke_gc *g, const char *name, int N, int C, int H, int W, in
                      int kw, int stride, int pad)
 {
     conv_ctx c;
+    memset(&c, 0, sizeof c);
     c.o.stride = stride;
     c.o.pad = pad;
     int Ho = fke_conv2d_out_size(H, kh, stride, pad), Wo = fke_conv2d_out_size(W, kw, stride, pad);

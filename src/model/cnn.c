@@ -243,7 +243,7 @@ fke_status fke_cnn_forward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_er
             FKE_TRY(alloc4_raw(a, e, out, N, O, Ho / (act.pool ? 2 : 1), Wo / (act.pool ? 2 : 1)));
             FKE_TRY(fke_arena_tensor(a, e, &t->mean[i], 1, O));
             FKE_TRY(fke_arena_tensor(a, e, &t->istd[i], 1, O));
-            fke_conv2d_opt o = {.stride = s->stride, .pad = s->pad};
+            fke_conv2d_opt o = {.stride = s->stride, .pad = s->pad, .bf16 = c->bf16};
             FKE_TRY(fke_conv2d_forward(e, in, &w, NULL, o, &t->conv_out[i], a));
             fke_tensor g = fke_params_value(P, s->bn[0]), b = fke_params_value(P, s->bn[1]);
             fke_tensor rm = fke_params_value(P, stats ? s->bn_crop[0] : s->bn[2]);
@@ -333,7 +333,7 @@ fke_status fke_cnn_backward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_e
                                                act, out, t->pool_idx[i], dout, t->train, &dconv,
                                                &dg, &db));
             fke_tensor w = fke_params_value(P, s->conv), dw = fke_params_grad(P, s->conv);
-            fke_conv2d_opt o = {.stride = s->stride, .pad = s->pad};
+            fke_conv2d_opt o = {.stride = s->stride, .pad = s->pad, .bf16 = c->bf16};
             FKE_TRY(fke_conv2d_backward(e, in, &w, &dconv, o, need_din ? din : NULL, &dw, NULL, a));
             continue;
         }
@@ -378,4 +378,24 @@ fke_status fke_cnn_backward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_e
                         i, (int)s->op);
     }
     return FKE_OK;
+}
+
+void fke_cnn_describe(const fke_cnn *c, char *buf, size_t len)
+{
+    int pooled = 0;
+    for (int i = 0; i + 1 < c->nstep; i++)
+        if (c->step[i].op == FKE_CNN_CONVBN && c->step[i + 1].op == FKE_CNN_MAXPOOL &&
+            c->step[i + 1].k == 2 && c->step[i + 1].stride == 2 && !c->step[i + 1].pad)
+            pooled++;
+    snprintf(buf, len, "convolutions: im2col (1x1 stride 1: none) + %s; batch norm + ReLU%s "
+             "in one pass (%s)",
+             c->bf16 ? "bf16 operands, float sums (fke's AVX512-BF16 kernel, vdpbf16ps)"
+                     : "fp32 GEMM (OpenBLAS)",
+             pooled ? " + 2x2 max-pool" : "",
+#if defined(__SSE2__) && !defined(FKE_DOUBLE)
+             "SSE2"
+#else
+             "scalar"
+#endif
+    );
 }

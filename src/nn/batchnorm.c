@@ -397,12 +397,21 @@ fke_status fke_batchnorm_act_backward(fke_err *e, const fke_tensor *x, const fke
                         bad = 1;
                         continue;
                     }
+                    /* in chunks: the gather first, then sums the compiler vectorises */
+                    for (int o0 = 0; o0 < Wo; o0 += 64) {
+                        fke_real gb[64], xb[64];
+                        int nb = Wo - o0 < 64 ? Wo - o0 : 64;
+                        for (int k = 0; k < nb; k++) {
+                            int ow = o0 + k;
+                            fke_real v = dr[ow];
+                            gb[k] = relu && !(yr[ow] > 0) ? 0 : v;
+                            xb[k] = xr[2 * ow + win_off(ir[ow], W)];
+                        }
 #pragma omp simd reduction(+ : s0, s1)
-                    for (int ow = 0; ow < Wo; ow++) {
-                        fke_real v = dr[ow], g = relu ? (yr[ow] > 0 ? v : 0) : v;
-                        fke_real xv = xr[2 * ow + win_off(ir[ow], W)];
-                        s0 += g;
-                        s1 += g * ((xv - mu) * is);
+                        for (int k = 0; k < nb; k++) {
+                            s0 += gb[k];
+                            s1 += gb[k] * ((xb[k] - mu) * is);
+                        }
                     }
                 }
             }
