@@ -289,6 +289,7 @@ typedef struct {
     double rss_mib, arena_mib;
     double sg_sq, sg_conv, sg_sq1; /* sgemm GFLOP/s (0 with --no-sgemm) */
     double bf_conv1, sg_conv1;     /* bf16 kernel and sgemm at the conv shape, 1 thread each */
+    char conv_path[256];           /* fke_cnn_describe */
     double gf_all, gf_cnn, parts_sum;
 } bench_result;
 
@@ -351,7 +352,7 @@ static void count_model(const fke_model *m, const fke_config *cfg, bench_result 
         }
 }
 
-static void print_header(const bench_opts *o, const bench_result *r, const fke_model *m)
+static void print_header(const bench_opts *o, const bench_result *r)
 {
     printf("# fke bench  preset %s  cell %s  threads %d (OpenMP; OpenBLAS 1 per call)  "
            "OPENBLAS_CORETYPE=%s  OpenBLAS core %s\n",
@@ -361,8 +362,7 @@ static void print_header(const bench_opts *o, const bench_result *r, const fke_m
     char blas[256];
     fke_cpu_describe(blas, sizeof blas);
     printf("# %s\n", blas);
-    fke_cnn_describe(&m->cnn, blas, sizeof blas);
-    printf("# precision %s; %s\n", precisions[o->precision], blas);
+    printf("# precision %s; %s\n", precisions[o->precision], r->conv_path);
     printf("# params (trainable) %zu  cnn %zu  rest %zu;  init + plan %.2f s\n", r->n_par, r->n_cnn,
            r->n_par - r->n_cnn, r->t_init);
     printf("# forward FLOPs per batch (B=%d, G=%d): cnn %.3f G (conv MACs x2), rest %.4f G\n",
@@ -553,6 +553,7 @@ static fke_status write_json(const char *path, const bench_opts *o, const bench_
     put(j, "preset", cJSON_CreateString(o->preset), &ok);
     put(j, "cell", cJSON_CreateString(cells[o->cell]), &ok);
     put(j, "precision", cJSON_CreateString(precisions[o->precision]), &ok);
+    put(j, "conv_path", cJSON_CreateString(r->conv_path), &ok);
     put(j, "threads", cJSON_CreateNumber(r->nthr), &ok);
     put(j, "tag", cJSON_CreateString(o->tag), &ok);
     put(j, "openblas_coretype", r->coretype ? cJSON_CreateString(r->coretype) : cJSON_CreateNull(),
@@ -638,7 +639,8 @@ int fke_cmd_bench(int argc, char **argv)
         goto done;
     }
     count_model(&m, &cfg, &r);
-    print_header(&o, &r, &m);
+    fke_cnn_describe(&m.cnn, r.conv_path, sizeof r.conv_path);
+    print_header(&o, &r);
     fke_optim opt = {.lr = cfg.lr, .momentum = cfg.momentum, .weight_decay = cfg.weight_decay};
     if ((st = time_training(&m, &bb, &opt, &r, &e))) goto done;
     if ((st = time_inference(&m, &bb, &r, &e))) goto done;
