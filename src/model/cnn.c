@@ -191,21 +191,24 @@ static fke_status alloc4_raw(fke_arena *a, fke_err *e, fke_tensor *t, int n, int
     return t->data ? FKE_OK : FKE_ERR_NOMEM;
 }
 
-/* Whether step i (a conv+bn with an Ho x Wo output) runs the 2x2 max-pool of
- * step i + 1 itself (fke_batchnorm_act_forward): when that pool is the only
- * reader of its output and the output is even. */
-static int pooled_after(const fke_cnn *c, int i, int Ho, int Wo)
+/* The batch-norm epilogue of conv+bn step i: its ReLU and, when step i + 1
+ * is a max-pool that is the only reader of its output, that pool, which then
+ * runs inside fke_batchnorm_act_forward (no pre-pool activation, no padded
+ * copy). A padded pool is fused only after a ReLU: fke pads with zeros there,
+ * the same as the -inf the fused pool leaves out (inputs >= 0). */
+static fke_bn_act epilogue(const fke_cnn *c, int i)
 {
-    if (i + 1 >= c->nstep) return 0;
-    const fke_cnn_step *s = &c->step[i], *p = &c->step[i + 1];
-    if (p->op != FKE_CNN_MAXPOOL || p->in != s->out || p->k != 2 ||
-        p->stride != 2 || p->pad != 0 || Ho % 2 || Wo % 2)
-        return 0;
+    const fke_cnn_step *s = &c->step[i];
+    fke_bn_act act = {.relu = s->relu};
+    if (i + 1 >= c->nstep) return act;
+    const fke_cnn_step *p = &c->step[i + 1];
+    if (p->op != FKE_CNN_MAXPOOL || p->in != s->out || (p->pad && !s->relu)) return act;
     for (int j = 0; j < c->nstep; j++)
         if (j != i + 1 && (c->step[j].in == s->out ||
                            (c->step[j].op == FKE_CNN_ADDRELU && c->step[j].in2 == s->out)))
-            return 0;
-    return 1;
+            return act;
+    act.pool = p->k, act.stride = p->stride, act.pad = p->pad;
+    return act;
 }
 
 fke_status fke_cnn_forward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_err *e,
@@ -233,14 +236,20 @@ fke_status fke_cnn_forward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_er
             if (Ho <= 0 || Wo <= 0)
                 return fke_fail(e, FKE_ERR_SHAPE, "cnn: image of %dx%d too small for layer %d",
                                 x->shape[2], x->shape[3], i);
-            fke_bn_act act = {.relu = s->relu, .pool = pooled_after(c, i, Ho, Wo) ? 2 : 0};
-            if (act.pool) { /* the next step's 2x2 max-pool runs here, into its slot */
+            fke_bn_act act = epilogue(c, i);
+            int Hp = Ho, Wp = Wo; /* the side of what this step writes */
+            if (act.pool) { /* the next step's max-pool runs here, into its slot */
                 out = &t->slot[c->step[i + 1].out];
-                t->pool_idx[i] = fke_arena_alloc_raw(a, e, (size_t)N * O * (Ho / 2) * (Wo / 2));
+                Hp = fke_maxpool2d_out_size(Ho + 2 * act.pad, act.pool, act.stride);
+                Wp = fke_maxpool2d_out_size(Wo + 2 * act.pad, act.pool, act.stride);
+                if (Hp <= 0 || Wp <= 0)
+                    return fke_fail(e, FKE_ERR_SHAPE, "cnn: image of %dx%d too small for layer %d",
+                                    x->shape[2], x->shape[3], i + 1);
+                t->pool_idx[i] = fke_arena_alloc_raw(a, e, (size_t)N * O * Hp * Wp);
                 if (!t->pool_idx[i]) return FKE_ERR_NOMEM;
             }
             FKE_TRY(alloc4_raw(a, e, &t->conv_out[i], N, O, Ho, Wo));
-            FKE_TRY(alloc4_raw(a, e, out, N, O, Ho / (act.pool ? 2 : 1), Wo / (act.pool ? 2 : 1)));
+            FKE_TRY(alloc4_raw(a, e, out, N, O, Hp, Wp));
             FKE_TRY(fke_arena_tensor(a, e, &t->mean[i], 1, O));
             FKE_TRY(fke_arena_tensor(a, e, &t->istd[i], 1, O));
             fke_conv2d_opt o = {.stride = s->stride, .pad = s->pad, .bf16 = c->bf16};
@@ -306,7 +315,7 @@ fke_status fke_cnn_backward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_e
     d[last] = *dfeat;
     for (int i = c->nstep - 1; i >= 0; i--) {
         const fke_cnn_step *s = &c->step[i];
-        if (i > 0 && t->pool_idx[i - 1]) continue; /* a pool run by the step before */
+        if (i > 0 && t->pool_idx[i - 1]) continue; /* a pool the step before ran */
         int so = t->pool_idx[i] ? c->step[i + 1].out : s->out; /* the slot it wrote */
         fke_tensor *in = &t->slot[s->in], *out = &t->slot[so], *dout = &d[so];
         if (!dout->data) continue; /* nothing flows back through this step */
@@ -323,7 +332,7 @@ fke_status fke_cnn_backward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_e
         /* every case ends in continue: only an op outside fke_cnn_op gets past the switch */
         switch (s->op) {
         case FKE_CNN_CONVBN: {
-            fke_bn_act act = {.relu = s->relu, .pool = t->pool_idx[i] ? 2 : 0};
+            fke_bn_act act = epilogue(c, i);
             fke_tensor dconv = t->conv_out[i];
             dconv.data = fke_arena_alloc_raw(a, e, fke_numel(&dconv) * sizeof(fke_real));
             if (!dconv.data) return FKE_ERR_NOMEM;
@@ -383,15 +392,13 @@ fke_status fke_cnn_backward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_e
 void fke_cnn_describe(const fke_cnn *c, char *buf, size_t len)
 {
     int pooled = 0;
-    for (int i = 0; i + 1 < c->nstep; i++)
-        if (c->step[i].op == FKE_CNN_CONVBN && c->step[i + 1].op == FKE_CNN_MAXPOOL &&
-            c->step[i + 1].k == 2 && c->step[i + 1].stride == 2 && !c->step[i + 1].pad)
-            pooled++;
+    for (int i = 0; i < c->nstep; i++)
+        if (c->step[i].op == FKE_CNN_CONVBN && epilogue(c, i).pool) pooled++;
     snprintf(buf, len, "convolutions: im2col (1x1 stride 1: none) + %s; batch norm + ReLU%s "
              "in one pass (%s)",
              c->bf16 ? "bf16 operands, float sums (fke's AVX512-BF16 kernel, vdpbf16ps)"
                      : "fp32 GEMM (OpenBLAS)",
-             pooled ? " + 2x2 max-pool" : "",
+             pooled ? " + max-pool" : "",
 #if defined(__SSE2__) && !defined(FKE_DOUBLE)
              "SSE2"
 #else

@@ -281,6 +281,72 @@ static void pool_row_backward(const fke_real *r0, int W, int Wo, const fke_real 
     }
 }
 
+/* The pool of act: 0 none, 2 the 2x2 stride-2 fast path (even x), 1 any
+ * other window (k x k, stride, padding excluded as -inf, as PyTorch's);
+ * *Ho, *Wo the output side. */
+static fke_status pool_geom(fke_err *e, const char *op, fke_bn_act act, int H, int W,
+                            const void *idx, int *mode, int *Ho, int *Wo)
+{
+    int k = act.pool, s = act.stride ? act.stride : act.pool, p = act.pad;
+    *mode = 0, *Ho = H, *Wo = W;
+    if (!k) return FKE_OK;
+    if (k < 1 || k > 15 || s < 1 || p < 0 || 2 * p > k)
+        return fke_fail(e, FKE_ERR_ARG, "%s: pool %d stride %d pad %d (need a window of 1..15, "
+                        "stride >= 1, 0 <= pad <= window / 2)", op, k, s, p);
+    if (!idx) return fke_fail(e, FKE_ERR_ARG, "%s: a pool needs its index buffer", op);
+    *Ho = (H + 2 * p - k) / s + 1, *Wo = (W + 2 * p - k) / s + 1;
+    if (H + 2 * p < k || W + 2 * p < k)
+        return fke_fail(e, FKE_ERR_SHAPE, "%s: pool %d does not fit a %dx%d plane", op, k, H, W);
+    *mode = k == 2 && s == 2 && p == 0 && H % 2 == 0 && W % 2 == 0 ? 2 : 1;
+    return FKE_OK;
+}
+
+/* Any window, one plane: y (Ho, Wo) and its codes i * k + j. */
+static void pool_plane_forward(const fke_real *xp, int H, int W, fke_bn_act act, int Ho, int Wo,
+                               fke_real a, fke_real bias, fke_real *yp, uint8_t *ip)
+{
+    int k = act.pool, s = act.stride ? act.stride : act.pool, p = act.pad;
+    for (int oh = 0; oh < Ho; oh++)
+        for (int ow = 0; ow < Wo; ow++) {
+            fke_real m = 0;
+            int code = -1;
+            for (int i = 0; i < k; i++) {
+                int ih = oh * s - p + i;
+                if (ih < 0 || ih >= H) continue;
+                for (int j = 0; j < k; j++) {
+                    int iw = ow * s - p + j;
+                    if (iw < 0 || iw >= W) continue;
+                    fke_real v = xp[(size_t)ih * W + iw] * a + bias;
+                    if (act.relu) v = v > 0 ? v : 0;
+                    if (code < 0 || v > m) m = v, code = i * k + j;
+                }
+            }
+            yp[(size_t)oh * Wo + ow] = m;
+            ip[(size_t)oh * Wo + ow] = (uint8_t)code;
+        }
+}
+
+/* Any window, one plane: the gradient each x position gets from the pool
+ * (summed over the windows that chose it) into q (H, W). 1 on a bad code. */
+static int pool_plane_scatter(int H, int W, fke_bn_act act, int Ho, int Wo, const fke_real *dy,
+                              const fke_real *yp, const uint8_t *ip, fke_real *q)
+{
+    int k = act.pool, s = act.stride ? act.stride : act.pool, p = act.pad, bad = 0;
+    memset(q, 0, (size_t)H * W * sizeof *q);
+    for (int oh = 0; oh < Ho; oh++)
+        for (int ow = 0; ow < Wo; ow++) {
+            size_t o = (size_t)oh * Wo + ow;
+            int code = ip[o], ih = oh * s - p + code / k, iw = ow * s - p + code % k;
+            if (code >= k * k || ih < 0 || ih >= H || iw < 0 || iw >= W) {
+                bad = 1;
+                continue;
+            }
+            fke_real v = dy[o];
+            q[(size_t)ih * W + iw] += act.relu && !(yp[o] > 0) ? 0 : v;
+        }
+    return bad;
+}
+
 fke_status fke_batchnorm_act_forward(fke_err *e, const fke_tensor *x, const fke_tensor *gamma,
                                      const fke_tensor *beta, fke_tensor *running_mean,
                                      fke_tensor *running_var, int train, fke_bn_act act,
@@ -290,12 +356,8 @@ fke_status fke_batchnorm_act_forward(fke_err *e, const fke_tensor *x, const fke_
     const char *op = "batchnorm_act";
     FKE_TRY(check_forward(e, op, x, gamma, beta, running_mean, running_var, train, mean, inv_std));
     int N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
-    if (act.pool != 0 && act.pool != 2)
-        return fke_fail(e, FKE_ERR_ARG, "%s: pool %d (need 0 or 2)", op, act.pool);
-    if (act.pool && (H % 2 || W % 2 || !idx))
-        return fke_fail(e, FKE_ERR_ARG, "%s: a 2x2 pool needs an even x (%d, %d, %d, %d) and "
-                        "an index buffer", op, N, C, H, W);
-    int p = act.pool ? 2 : 1, Ho = H / p, Wo = W / p;
+    int mode, Ho, Wo;
+    FKE_TRY(pool_geom(e, op, act, H, W, idx, &mode, &Ho, &Wo));
     FKE_EXPECT(e, op, "y", y, N, C, Ho, Wo);
     size_t HW = (size_t)H * W, OHW = (size_t)Ho * Wo, M = (size_t)N * HW;
     int relu = act.relu;
@@ -313,7 +375,7 @@ fke_status fke_batchnorm_act_forward(fke_err *e, const fke_tensor *x, const fke_
         for (int n = 0; n < N; n++) {
             const fke_real *xp = x->data + ((size_t)n * C + c) * HW; /* (H, W) */
             fke_real *yp = y->data + ((size_t)n * C + c) * OHW;      /* (Ho, Wo) */
-            if (!act.pool) {
+            if (!mode) {
                 if (relu) {
 #pragma omp simd
                     for (size_t i = 0; i < HW; i++) {
@@ -327,6 +389,10 @@ fke_status fke_batchnorm_act_forward(fke_err *e, const fke_tensor *x, const fke_
                 continue;
             }
             uint8_t *ip = idx + ((size_t)n * C + c) * OHW;
+            if (mode == 1) {
+                pool_plane_forward(xp, H, W, act, Ho, Wo, a, bias, yp, ip);
+                continue;
+            }
             for (int oh = 0; oh < Ho; oh++)
                 pool_row_forward(xp + (size_t)2 * oh * W, W, Wo, a, bias, relu,
                                  yp + (size_t)oh * Wo, ip + (size_t)oh * Wo);
@@ -344,14 +410,12 @@ fke_status fke_batchnorm_act_backward(fke_err *e, const fke_tensor *x, const fke
     const char *op = "batchnorm_act backward";
     FKE_EXPECT(e, op, "x", x, -1, -1, -1, -1);
     int N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
-    if (act.pool != 0 && act.pool != 2)
-        return fke_fail(e, FKE_ERR_ARG, "%s: pool %d (need 0 or 2)", op, act.pool);
-    if (act.pool && (H % 2 || W % 2 || !idx))
-        return fke_fail(e, FKE_ERR_ARG, "%s: a 2x2 pool needs an even x (%d, %d, %d, %d) and "
-                        "the forward's index buffer", op, N, C, H, W);
-    int p = act.pool ? 2 : 1, Ho = H / p, Wo = W / p;
+    int mode, Ho, Wo;
+    FKE_TRY(pool_geom(e, op, act, H, W, idx, &mode, &Ho, &Wo));
+    if (mode == 1 && !dx)
+        return fke_fail(e, FKE_ERR_ARG, "%s: a pool other than 2x2 stride 2 needs dx", op);
     FKE_EXPECT(e, op, "dy", dy, N, C, Ho, Wo);
-    if (act.relu || act.pool) FKE_EXPECT(e, op, "y", y, N, C, Ho, Wo);
+    if (act.relu || mode) FKE_EXPECT(e, op, "y", y, N, C, Ho, Wo);
     if (dx) FKE_EXPECT(e, op, "dx", dx, N, C, H, W);
     FKE_TRY(check_c(e, op, "gamma", gamma, C));
     FKE_TRY(check_c(e, op, "mean", mean, C));
@@ -371,14 +435,22 @@ fke_status fke_batchnorm_act_backward(fke_err *e, const fke_tensor *x, const fke
             const fke_real *xp = x->data + pl * HW, *d = dy->data + pl * OHW;
             const fke_real *yp = y ? y->data + pl * OHW : NULL;
             double s0 = 0, s1 = 0;
-            if (!act.pool && relu) {
+            if (mode == 1) { /* scatter into dx, then sum over it */
+                fke_real *q = dx->data + pl * HW;
+                bad |= pool_plane_scatter(H, W, act, Ho, Wo, d, yp, idx + pl * OHW, q);
+#pragma omp simd reduction(+ : s0, s1)
+                for (size_t i = 0; i < HW; i++) {
+                    s0 += q[i];
+                    s1 += q[i] * ((xp[i] - mu) * is);
+                }
+            } else if (!mode && relu) {
 #pragma omp simd reduction(+ : s0, s1)
                 for (size_t i = 0; i < HW; i++) {
                     fke_real v = d[i], g = yp[i] > 0 ? v : 0;
                     s0 += g;
                     s1 += g * ((xp[i] - mu) * is);
                 }
-            } else if (!act.pool) {
+            } else if (!mode) {
 #pragma omp simd reduction(+ : s0, s1)
                 for (size_t i = 0; i < HW; i++) {
                     s0 += d[i];
@@ -428,7 +500,12 @@ fke_status fke_batchnorm_act_backward(fke_err *e, const fke_tensor *x, const fke
             const fke_real *xp = x->data + pl * HW, *d = dy->data + pl * OHW;
             const fke_real *yp = y ? y->data + pl * OHW : NULL;
             fke_real *q = dx->data + pl * HW;
-            if (!act.pool && relu) {
+            if (mode == 1) { /* q holds the routed gradient */
+#pragma omp simd
+                for (size_t i = 0; i < HW; i++) q[i] = kk * q[i] + c0 + c1 * xp[i];
+                continue;
+            }
+            if (!mode && relu) {
 #pragma omp simd
                 for (size_t i = 0; i < HW; i++) {
                     fke_real v = d[i]; /* loaded unconditionally: the select vectorises */
@@ -436,7 +513,7 @@ fke_status fke_batchnorm_act_backward(fke_err *e, const fke_tensor *x, const fke
                 }
                 continue;
             }
-            if (!act.pool) {
+            if (!mode) {
 #pragma omp simd
                 for (size_t i = 0; i < HW; i++) q[i] = kk * d[i] + c0 + c1 * xp[i];
                 continue;
@@ -449,7 +526,7 @@ fke_status fke_batchnorm_act_backward(fke_err *e, const fke_tensor *x, const fke
         }
     }
     if (bad)
-        return fke_fail(e, FKE_ERR_ARG, "%s: the pool index holds a code above 3 (not from the "
-                        "matching forward?)", op);
+        return fke_fail(e, FKE_ERR_ARG, "%s: the pool index holds a code outside the window "
+                        "(not from the matching forward?)", op);
     return FKE_OK;
 }
