@@ -37,7 +37,7 @@ one() { # precision seed
     d="$runs/$1-s$2"
     rm -rf "$d"
     nice -n 10 "$fke" train configs/demo.json --set precision=$1 --set seed=$2 \
-        --set threads=$threads --set out_dir="../$d" >"$d.log" 2>&1 &&
+        --set threads=$threads --set out_dir="$d" >"$d.log" 2>&1 &&
         "$fke" eval "$d/best.h5" data/synth-test.h5 --json >"$d.eval.json" 2>>"$d.log" ||
         { echo "bf16_demo.sh: $1 seed $2 failed, see $d.log" >&2; return 1; }
 }
@@ -52,10 +52,9 @@ import json, sys
 runs, out, seeds = sys.argv[1], sys.argv[2], sys.argv[3].split()
 def load(p, s):
     return json.loads(open(f"{runs}/{p}-s{s}.eval.json").read().strip().splitlines()[-1])
+KEY = {"occasion": "occ_acc", "category": "cat_acc", "attributes": "att_acc"}
 def acc(d, task):
-    v = d.get(task) or d.get(task + "_acc")
-    if isinstance(v, dict): v = v.get("acc", v.get("accuracy"))
-    return float(v)
+    return float(d[KEY[task]])
 tasks = ["occasion", "category", "attributes"]
 rows, worst = [], 0.0
 for t in tasks:

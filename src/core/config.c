@@ -261,7 +261,7 @@ static const key_def keys[] = {
     ENUM("precision", precision, v_precision, "fp32", "dtype,amp",
          "Operands of the CNN's convolutions: fp32, or bf16 (rounded to bfloat16, float sums, "
          "through AVX512-BF16; weights, gradients, optimiser state and losses stay fp32). bf16 "
-         "is refused on a CPU without avx512_bf16."),
+         "is refused on a CPU without avx512_bf16, and with image_tower vit."),
     INT("eval_every", eval_every, 0, I32, "0", "val_every,eval_interval",
         "Steps between validations; 0 = once per epoch."),
     ENUM("select", select, v_select, "mean_acc", "criterion,best_by,metric,monitor",

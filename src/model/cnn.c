@@ -8,6 +8,7 @@
 #include "nn/activation.h"
 #include "nn/batchnorm.h"
 #include "nn/conv2d.h"
+#include "nn/gemm_bf16.h"
 #include "nn/pool.h"
 #include "nn/tensor_ops.h"
 
@@ -405,4 +406,14 @@ void fke_cnn_describe(const fke_cnn *c, char *buf, size_t len)
              "scalar"
 #endif
     );
+}
+
+fke_status fke_cnn_set_precision(fke_cnn *c, fke_precision p, fke_err *e)
+{
+    if (p == FKE_PREC_BF16 && !fke_bf16_available())
+        return fke_fail(e, FKE_ERR_CONFIG, "config: key \"precision\": bf16 needs a CPU with "
+                        "avx512_bf16 (and avx512f, bw, vl), which this one lacks; use "
+                        "precision fp32");
+    c->bf16 = p == FKE_PREC_BF16;
+    return FKE_OK;
 }

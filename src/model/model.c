@@ -22,7 +22,6 @@
  *   (zero crop feature), as pack_padded_sequence needs. */
 #include "model/model.h"
 
-#include "nn/gemm_bf16.h"
 
 #include "model/multilabel.h"
 
@@ -181,11 +180,7 @@ fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e)
     if (m->cnn.out_dim != c->F)
         return fke_fail(e, FKE_ERR_CONFIG, "model: the CNN gives %d features but F is %d",
                         m->cnn.out_dim, c->F);
-    if (c->precision == FKE_PREC_BF16 && !fke_bf16_available())
-        return fke_fail(e, FKE_ERR_CONFIG, "config: key \"precision\": bf16 needs a CPU with "
-                        "avx512_bf16 (and avx512f, bw, vl), which this one lacks; use "
-                        "precision fp32");
-    m->cnn.bf16 = c->precision == FKE_PREC_BF16;
+    FKE_TRY(fke_cnn_set_precision(&m->cnn, c->precision, e));
     m->W0 = -1;
     memset(m->rnn1, -1, sizeof m->rnn1);
     memset(m->rnn2, -1, sizeof m->rnn2);
