@@ -12,9 +12,13 @@
 # Not part of CI: PyTorch is optional. Without it, fke alone is measured.
 #
 #   experiments/bench_vs_torch.sh [--presets "fke-small fke-paper"] [--threads "1 2"]
-#       [--rounds 3] [--steps S] [--warmup W] [--coretype inherit|unset|NAME]
+#       [--precisions "fp32 bf16"] [--rounds 3] [--steps S] [--warmup W]
+#       [--coretype inherit|unset|NAME]
 #       [--fke PATH] [--torch-script PATH] [--no-cnn-only] [--out FILE.md]
 #
+# --precisions: fp32, and bf16 (fke's precision bf16 against PyTorch's CPU
+# autocast to bfloat16) where the CPU has AVX512-BF16 (else bf16 is skipped).
+# The report gives fke's kernel path, the other load and both programs' peak RSS.
 # --steps/--warmup apply to both programs (default: each program's preset
 # default, 30/5 small and 5/2 paper). --coretype: OPENBLAS_CORETYPE for both
 # programs (inherit = leave the environment alone). Run from the repository
@@ -25,6 +29,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 presets="fke-small fke-paper"
 threads="1 2"
+precisions="fp32 bf16"
 rounds=3
 steps=""
 warmup=""
@@ -40,6 +45,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
     --presets) presets=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
+    --precisions) precisions=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --steps) steps=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
@@ -48,7 +54,7 @@ while [ $# -gt 0 ]; do
     --torch-script) torch_script=$2; shift 2 ;;
     --no-cnn-only) cnn_only=0; shift ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench_vs_torch.sh: unknown option $1 (--help)" >&2; exit 2 ;;
     esac
 done
@@ -105,41 +111,53 @@ echo "# $date_s  machine: $machine"
 echo "# OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)}  fke $fke_ver  $torch_ver"
 commands=""
 
+if ! grep -q avx512_bf16 /proc/cpuinfo; then
+    case " $precisions " in *" bf16 "*)
+        echo "# this CPU has no avx512_bf16: bf16 skipped"
+        precisions=$(echo " $precisions " | sed 's/ bf16 / /g') ;;
+    esac
+fi
+echo "# load before: $(uptime | sed 's/.*load average: //') (1, 5, 15 min)"
 for preset in $presets; do
+  for prec in $precisions; do
     for thr in $threads; do
-        fargs="--preset $preset --threads $thr"
-        targs="--preset $preset --threads $thr --blas-threads 1"
+        fargs="--preset $preset --threads $thr --precision $prec"
+        targs="--preset $preset --threads $thr --blas-threads 1 --precision $prec"
+        pname=$preset
+        [ "$prec" = fp32 ] || pname="$preset/$prec"
         [ -n "$steps" ] && fargs="$fargs --steps $steps" && targs="$targs --steps $steps"
         [ -n "$warmup" ] && fargs="$fargs --warmup $warmup" && targs="$targs --warmup $warmup"
         [ $cnn_only = 0 ] && targs="$targs --no-cnn-only"
         fcmd="$fke bench $fargs"
         tcmd="env MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 $py $torch_script $targs"
         commands="$commands;;$fcmd;;$tcmd"
-        echo "## $preset, $thr thread(s), $rounds rounds"
+        echo "## $pname, $thr thread(s), $rounds rounds (load $(uptime | sed 's/.*load average: //'))"
         r=1
         while [ $r -le "$rounds" ]; do
             for who in $( [ $((r % 2)) = 1 ] && echo "fke torch" || echo "torch fke"); do
                 rm -f "$tmp/one.jsonl" "$tmp/rss"
                 if [ $who = fke ]; then
                     rss_run "$tmp/rss" $fcmd --json "$tmp/one.jsonl" --tag "round $r" \
-                        >"$tmp/fke-$preset-$thr-$r.log" 2>&1 ||
-                        { echo "fke bench failed:"; cat "$tmp/fke-$preset-$thr-$r.log"; exit 1; }
+                        >"$tmp/fke-$preset-$prec-$thr-$r.log" 2>&1 ||
+                        { echo "fke bench failed:"; cat "$tmp/fke-$preset-$prec-$thr-$r.log"; exit 1; }
                     "$py" "$table" tag "$tmp/one.jsonl" "$F" $r "$(cat "$tmp/rss")"
                 elif [ $have_torch = 1 ]; then
                     rss_run "$tmp/rss" env MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 \
                         "$py" "$torch_script" $targs --json "$tmp/one.jsonl" --tag "round $r" \
-                        >"$tmp/torch-$preset-$thr-$r.log" 2>&1 ||
-                        { echo "torch_fke.py failed:"; cat "$tmp/torch-$preset-$thr-$r.log"; exit 1; }
+                        >"$tmp/torch-$preset-$prec-$thr-$r.log" 2>&1 ||
+                        { echo "torch_fke.py failed:"; cat "$tmp/torch-$preset-$prec-$thr-$r.log"; exit 1; }
                     "$py" "$table" tag "$tmp/one.jsonl" "$T" $r "$(cat "$tmp/rss")"
                 fi
             done
-            "$py" "$table" round "$F" "$T" "$preset" "$thr" $r
+            "$py" "$table" round "$F" "$T" "$pname" "$thr" $r
             r=$((r + 1))
         done
         # the last round's fke split, for the log
-        sed -n '/^split per training step/,/^peak/p' "$tmp/fke-$preset-$thr-$rounds.log"
+        sed -n '/^split per training step/,/^step arena/p' "$tmp/fke-$preset-$prec-$thr-$rounds.log"
     done
+  done
 done
+echo "# load after: $(uptime | sed 's/.*load average: //')"
 
 mkdir -p "$(dirname "$out")"
 cp "$F" "${out%.md}-fke.jsonl"

@@ -91,6 +91,8 @@ def cmd_report(fpath, tpath, out, meta):
              f"{', '.join(sorted({r.get('openblas_core', '?') for r in F}))}")
     L.append(f"- PyTorch: {meta.get('torch', '')}")
     L.append(f"- fke: {meta.get('fke', '')}")
+    for path in sorted({r.get("conv_path", "") for r in F} - {""}):
+        L.append(f"- fke kernel path: {path}")
     L.append(f"- commands (per round, alternating which runs first):")
     for c in meta.get("commands", "").split(";;"):
         if c.strip():
@@ -140,8 +142,8 @@ def cmd_report(fpath, tpath, out, meta):
              "CNN-only forward+backward where it was timed:\n")
     names = ["cnn", "bilstm1", "textcnn", "heads+bilstm2", "loss", "update", "zero-grad"]
     L.append("| preset | threads | " + " | ".join(names) + " | fke cnn GFLOP/s | sgemm 128x1024x576 "
-             "| torch cnn-only ms (GFLOP/s) |")
-    L.append("|---|---|" + "---|" * (len(names) + 3))
+             "| **cnn / sgemm** | torch cnn-only ms (GFLOP/s) |")
+    L.append("|---|---|" + "---|" * (len(names) + 4))
     for preset, thr in keys:
         f = pick(F, preset, thr)
         t = pick(T, preset, thr)
@@ -152,9 +154,10 @@ def cmd_report(fpath, tpath, out, meta):
             cells.append(f"{v:.1f} ({100 * v / step:.0f}%)" if v is not None else "–")
         tc = med([r["cnn_only"]["median"] for r in t if "cnn_only" in r])
         tg = med([r.get("gflops_cnn_only") for r in t if "cnn_only" in r])
+        cg, sg = med([r['gflops_cnn_part'] for r in f]), med([r['sgemm_gflops_conv'] for r in f])
         L.append(f"| {preset} | {thr} | " + " | ".join(cells) +
-                 f" | {fmt(med([r['gflops_cnn_part'] for r in f]), '.1f')} | "
-                 f"{fmt(med([r['sgemm_gflops_conv'] for r in f]), '.1f')} | "
+                 f" | {fmt(cg, '.1f')} | {fmt(sg, '.1f')} | "
+                 f"**{fmt(cg and sg and 100 * cg / sg, '.0f')}%** | "
                  f"{fmt(tc and tc * 1e3, '.1f')} ({fmt(tg, '.1f')}) |")
     L.append("\nOther load (cores used by other processes during the timed training section, "
              "median): " + ", ".join(
@@ -173,6 +176,8 @@ def cmd_tag(inp, out, rnd, rss_kib):
         return 1
     r = recs[-1]
     r["round"] = rnd
+    if r.get("precision", "fp32") != "fp32":  # its own rows: "fke-small/bf16"
+        r["preset"] = f"{r['preset']}/{r['precision']}"
     if rss_kib.strip().isdigit():
         r["peak_rss_mib_wrapper"] = int(rss_kib) / 1024.0
     with open(out, "a") as f:

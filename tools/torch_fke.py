@@ -66,6 +66,9 @@ def parse_args():
     ap.add_argument("--infer-steps", type=int, default=None,
                     help="timed inference batches (default = --steps)")
     ap.add_argument("--cell", choices=["lstm", "gru"], default="lstm")
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                    help="bf16: forward passes under torch.autocast('cpu', dtype=torch.bfloat16), "
+                         "PyTorch 1.13's CPU mixed precision (fp32 weights and optimiser)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-cnn-only", action="store_true",
                     help="skip the CNN-only fwd+bwd timing")
@@ -230,18 +233,23 @@ def main():
           f"{torch.get_num_threads()}, OPENBLAS_NUM_THREADS="
           f"{os.environ['OPENBLAS_NUM_THREADS']}, OMP_WAIT_POLICY="
           f"{os.environ.get('OMP_WAIT_POLICY', '(unset)')})  OPENBLAS_CORETYPE="
-          f"{os.environ.get('OPENBLAS_CORETYPE', '(unset)')}  torch {torch.__version__}")
+          f"{os.environ.get('OPENBLAS_CORETYPE', '(unset)')}  torch {torch.__version__}  "
+          f"precision {a.precision}")
     print(f"# params total {n_par:,}  cnn {n_cnn:,}  embedding {n_emb:,}  "
           f"theta {n_theta:,}  rest {n_par - n_cnn - n_emb - n_theta:,}")
     print(f"# forward FLOPs per batch (B={B}, G={c['G']}): cnn {fl['cnn']/1e9:.3f} G "
           f"(conv+fc MACs x2), rest {fl['other']/1e9:.4f} G")
 
     model.train()
+    import contextlib
+    amp = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if a.precision == "bf16" \
+        else contextlib.nullcontext
 
     def train_step():
         opt.zero_grad(set_to_none=True)
-        loss, _ = total_loss(model, batch, c)
-        loss.backward()
+        with amp():
+            loss, _ = total_loss(model, batch, c)
+        loss.float().backward()
         opt.step()
         return loss
 
@@ -258,7 +266,7 @@ def main():
     model.eval()
 
     def infer():
-        with torch.no_grad():
+        with torch.no_grad(), amp():
             model(*net_inputs(batch))
 
     with Foreign() as fg_inf:
@@ -272,7 +280,9 @@ def main():
 
         def cnn_step():
             model.zero_grad(set_to_none=True)
-            (model.cnn(img).sum() + model.cnn(crops).sum()).backward()
+            with amp():
+                s = model.cnn(img).float().sum() + model.cnn(crops).float().sum()
+            s.backward()
 
         with Foreign() as fg_cnn:
             t_cnn = timeit(cnn_step, max(3, steps // 2), max(1, warm // 2))
@@ -290,7 +300,7 @@ def main():
     print(f"inference   median {si['median']*1e3:9.1f} ms  min {si['min']*1e3:9.1f}  "
           f"max {si['max']*1e3:9.1f}  (n={si['n']})  -> {B/si['median']:.1f} posts/s "
           f"(best {B/si['min']:.1f})  [other load {fg_inf.cores:.2f} cores]")
-    res = dict(preset=a.preset, threads=a.threads, cell=a.cell, tag=a.tag,
+    res = dict(preset=a.preset, threads=a.threads, cell=a.cell, tag=a.tag, precision=a.precision,
                blas_threads=int(os.environ["OPENBLAS_NUM_THREADS"]),
                omp_wait_policy=os.environ.get("OMP_WAIT_POLICY"),
                openblas_coretype=os.environ.get("OPENBLAS_CORETYPE"),

@@ -34,22 +34,26 @@
 #include "core/fke.h"
 #include "model/model.h"
 #include "nn/conv2d.h"
+#include "nn/gemm_bf16.h"
 #include "nn/optim.h"
 #include "nn/pool.h"
 
 static const char usage[] =
     "fke bench --preset fke-small|fke-paper [--threads N] [--steps S] [--warmup W]\n"
-    "                 [--cell lstm|gru] [--seed N] [--no-sgemm] [--json FILE] [--tag TEXT]\n"
+    "                 [--cell lstm|gru] [--precision fp32|bf16] [--seed N] [--no-sgemm]\n"
+    "                 [--json FILE] [--tag TEXT]\n"
     "  times S training steps (forward, loss, backward, SGD update) after W warm-up\n"
     "  steps, and S inference forwards, on a random batch of B=20 posts, G=5;\n"
     "  defaults: fke-small 30 steps / 5 warm-up, fke-paper 5 / 2; threads: all cores.\n"
     "  --json appends one JSON line with every number.\n";
 
 static const char *const cells[] = {"lstm", "gru", NULL};
+static const char *const precisions[] = {"fp32", "bf16", NULL};
 
 typedef struct {
     const char *preset, *json, *tag;
     int cell; /* index in cells */
+    int precision; /* index in precisions */
     long threads, steps, warm, seed;
     int no_sgemm;
 } bench_opts;
@@ -232,6 +236,43 @@ static double sgemm_gflops(int M, int N, int K, int threads)
     return 2.0 * M * N * K / s.median * 1e-9;
 }
 
+/* Median GFLOP/s of the bf16 kernel (nn/gemm_bf16.h, one thread) and of
+ * OpenBLAS sgemm at one thread on the same M x N x K, calls alternating
+ * (>= 5 each and >= 0.3 s); 0 when the CPU has no AVX512-BF16. */
+static void bf16_vs_sgemm(int M, int N, int K, double *bf, double *sg)
+{
+    *bf = *sg = 0;
+    if (!fke_bf16_available()) return;
+    float *A = malloc((size_t)M * K * sizeof(float)), *Bm = malloc((size_t)K * N * sizeof(float));
+    float *Cm = malloc((size_t)M * N * sizeof(float));
+    uint16_t *a16 = malloc((size_t)M * fke_bf16_ld(K) * sizeof(uint16_t));
+    void *pack = aligned_alloc(64, (fke_bf16_pack_bytes(K, N) + 63) / 64 * 64);
+    double tb[128], ts[128], total = 0;
+    int n = 0;
+    if (A && Bm && Cm && a16 && pack) {
+        for (size_t i = 0; i < (size_t)M * K; i++) A[i] = (float)((i * 7919 % 1000) / 1000.0 - 0.5);
+        for (size_t i = 0; i < (size_t)K * N; i++) Bm[i] = (float)((i * 104729 % 1000) / 1000.0 - 0.5);
+        openblas_set_num_threads(1);
+        fke_bf16_from_float(A, M, K, K, 0, a16);
+        fke_bf16_gemm(M, N, K, a16, fke_bf16_ld(K), Bm, N, 0, 0, Cm, N, pack);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1, A, K, Bm, N, 0, Cm, N);
+        while (n < 128 && (n < 5 || total < 0.3)) {
+            double t0 = now();
+            fke_bf16_from_float(A, M, K, K, 0, a16); /* as conv2d: the weight converted per call */
+            fke_bf16_gemm(M, N, K, a16, fke_bf16_ld(K), Bm, N, 0, 0, Cm, N, pack);
+            double t1 = now();
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1, A, K, Bm, N, 0, Cm, N);
+            double t2 = now();
+            tb[n] = t1 - t0, ts[n] = t2 - t1;
+            total += t2 - t0;
+            n++;
+        }
+        *bf = 2.0 * M * N * K / summarise(tb, n).median * 1e-9;
+        *sg = 2.0 * M * N * K / summarise(ts, n).median * 1e-9;
+    }
+    free(A), free(Bm), free(Cm), free(a16), free(pack);
+}
+
 /* ---- one run's numbers --------------------------------------------------- */
 typedef struct {
     int nthr, B, G, S, W;
@@ -242,10 +283,13 @@ typedef struct {
     double *tt, *ti;            /* (S) seconds of each timed training step, inference */
     stats train, infer;         /* of tt, ti */
     double parts[FKE_PART_COUNT], t_zero; /* seconds over the S steps */
+    size_t mem[FKE_PART_COUNT];  /* step arena bytes per part after the last training step */
     double loss0, loss1;        /* the first and the last step's loss */
     double other_train, other_infer; /* cores busy with other processes */
     double rss_mib, arena_mib;
     double sg_sq, sg_conv, sg_sq1; /* sgemm GFLOP/s (0 with --no-sgemm) */
+    double bf_conv1, sg_conv1;     /* bf16 kernel and sgemm at the conv shape, 1 thread each */
+    char conv_path[256];           /* fke_cnn_describe */
     double gf_all, gf_cnn, parts_sum;
 } bench_result;
 
@@ -261,6 +305,7 @@ static int parse_args(bench_opts *o, int argc, char **argv)
         {"--steps", "S", FKE_CLI_INT, .dst = &o->steps, .lo = 1, .hi = 100000},
         {"--warmup", "W", FKE_CLI_INT, .dst = &o->warm, .lo = 0, .hi = 100000},
         {"--cell", "lstm|gru", FKE_CLI_CHOICE, .dst = &o->cell, .choices = cells},
+        {"--precision", "fp32|bf16", FKE_CLI_CHOICE, .dst = &o->precision, .choices = precisions},
         {"--seed", "N", FKE_CLI_INT, .dst = &o->seed, .lo = 0, .hi = (double)(1L << 40)},
         {"--no-sgemm", NULL, FKE_CLI_FLAG, .dst = &o->no_sgemm},
         {"--json", "FILE", FKE_CLI_STR, .dst = &o->json},
@@ -279,10 +324,12 @@ static int parse_args(bench_opts *o, int argc, char **argv)
  * forward correction, SGD. */
 static fke_status bench_config(fke_config *cfg, const bench_opts *o, fke_err *e)
 {
-    char cell[64];
+    char cell[64], prec[64];
     const char *sets[] = {"task=fke", "context=all", "text=true", "correction=forward", "batch=20",
-                          "optimizer=sgd", "lr=0.01", "momentum=0.9", "weight_decay=1e-5", cell};
+                          "optimizer=sgd", "lr=0.01", "momentum=0.9", "weight_decay=1e-5", cell,
+                          prec};
     snprintf(cell, sizeof cell, "cell=%s", cells[o->cell]);
+    snprintf(prec, sizeof prec, "precision=%s", precisions[o->precision]);
     fke_config_defaults(cfg);
     FKE_TRY(fke_config_preset(cfg, o->preset, e));
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
@@ -315,6 +362,7 @@ static void print_header(const bench_opts *o, const bench_result *r)
     char blas[256];
     fke_cpu_describe(blas, sizeof blas);
     printf("# %s\n", blas);
+    printf("# precision %s; %s\n", precisions[o->precision], r->conv_path);
     printf("# params (trainable) %zu  cnn %zu  rest %zu;  init + plan %.2f s\n", r->n_par, r->n_cnn,
            r->n_par - r->n_cnn, r->t_init);
     printf("# forward FLOPs per batch (B=%d, G=%d): cnn %.3f G (conv MACs x2), rest %.4f G\n",
@@ -356,6 +404,7 @@ static fke_status time_training(fke_model *m, const fke_batch *b, const fke_opti
     }
     r->other_train = guard_other(&g);
     memcpy(r->parts, m->time, sizeof r->parts);
+    memcpy(r->mem, m->mem, sizeof r->mem);
     r->parts[FKE_PART_UPDATE] = t_upd;
     return FKE_OK;
 }
@@ -386,6 +435,7 @@ static void finish(const fke_model *m, int do_sgemm, bench_result *r)
         r->sg_sq = sgemm_gflops(1024, 1024, 1024, r->nthr);
         r->sg_conv = sgemm_gflops(128, 1024, 576, r->nthr);
         r->sg_sq1 = r->nthr > 1 ? sgemm_gflops(1024, 1024, 1024, 1) : r->sg_sq;
+        bf16_vs_sgemm(128, 1024, 576, &r->bf_conv1, &r->sg_conv1);
     }
     r->train = summarise(r->tt, r->S);
     r->infer = summarise(r->ti, r->S);
@@ -418,6 +468,10 @@ static void print_report(int do_sgemm, const bench_result *r)
                "  step / sgemm(1024^3) %.0f%%;  cnn part / sgemm(128x1024x576) %.0f%%\n",
                r->nthr, r->nthr > 1 ? "s" : "", r->sg_sq, r->sg_conv, r->sg_sq1,
                100 * r->gf_all / r->sg_sq, 100 * r->gf_cnn / r->sg_conv);
+    if (do_sgemm && r->bf_conv1 > 0)
+        printf("bf16 GEMM (fke's AVX512-BF16 kernel) 128x1024x576, 1 thread: %.1f GFLOP/s against "
+               "sgemm's %.1f in the same loop (%.2fx)\n",
+               r->bf_conv1, r->sg_conv1, r->bf_conv1 / r->sg_conv1);
     printf("split per training step (mean over %d steps; forward + backward per part):\n", S);
     for (int p = 0; p < FKE_PART_COUNT; p++)
         printf("  %-14s %9.2f ms  %5.1f%%\n", fke_part_names[p], r->parts[p] / S * 1e3,
@@ -428,6 +482,13 @@ static void print_report(int do_sgemm, const bench_result *r)
            r->parts_sum / S * 1e3, r->parts_sum / S * 1e3, tr->median * 1e3);
     printf("peak resident memory %.1f MiB (ru_maxrss; step arena peak %.1f MiB)\n", r->rss_mib,
            r->arena_mib);
+    double held = 0;
+    printf("step arena per part (MiB held after forward, loss and backward):");
+    for (int p = 0; p < FKE_PART_COUNT; p++) {
+        printf(" %s %.1f", fke_part_names[p], r->mem[p] / 1048576.0);
+        held += r->mem[p] / 1048576.0;
+    }
+    printf("; sum %.1f, the rest of the peak is transient workspace (im2col)\n", held);
 }
 
 /* ---- the JSON line ---------------------------------------------------------- */
@@ -491,6 +552,8 @@ static fke_status write_json(const char *path, const bench_opts *o, const bench_
     put(j, "prog", cJSON_CreateString("fke"), &ok);
     put(j, "preset", cJSON_CreateString(o->preset), &ok);
     put(j, "cell", cJSON_CreateString(cells[o->cell]), &ok);
+    put(j, "precision", cJSON_CreateString(precisions[o->precision]), &ok);
+    put(j, "conv_path", cJSON_CreateString(r->conv_path), &ok);
     put(j, "threads", cJSON_CreateNumber(r->nthr), &ok);
     put(j, "tag", cJSON_CreateString(o->tag), &ok);
     put(j, "openblas_coretype", r->coretype ? cJSON_CreateString(r->coretype) : cJSON_CreateNull(),
@@ -513,9 +576,15 @@ static fke_status write_json(const char *path, const bench_opts *o, const bench_
     put(j, "sgemm_gflops_1024", num(r->sg_sq, 3), &ok);
     put(j, "sgemm_gflops_conv", num(r->sg_conv, 3), &ok);
     put(j, "sgemm_gflops_1024_1thread", num(r->sg_sq1, 3), &ok);
+    put(j, "bf16_gflops_conv_1thread", num(r->bf_conv1, 3), &ok);
+    put(j, "sgemm_gflops_conv_1thread", num(r->sg_conv1, 3), &ok);
     put(j, "parts_ms", parts_json(r, &ok), &ok);
     put(j, "peak_rss_mib", num(r->rss_mib, 1), &ok);
     put(j, "arena_peak_mib", num(r->arena_mib, 1), &ok);
+    cJSON *am = cJSON_CreateObject();
+    for (int p = 0; p < FKE_PART_COUNT; p++)
+        put(am, fke_part_names[p], num(r->mem[p] / 1048576.0, 2), &ok);
+    put(j, "arena_parts_mib", am, &ok);
     put(j, "loss_first", num(r->loss0, 6), &ok);
     put(j, "loss_last", num(r->loss1, 6), &ok);
     put(j, "other_load_train", num(r->other_train, 3), &ok);
@@ -570,6 +639,7 @@ int fke_cmd_bench(int argc, char **argv)
         goto done;
     }
     count_model(&m, &cfg, &r);
+    fke_cnn_describe(&m.cnn, r.conv_path, sizeof r.conv_path);
     print_header(&o, &r);
     fke_optim opt = {.lr = cfg.lr, .momentum = cfg.momentum, .weight_decay = cfg.weight_decay};
     if ((st = time_training(&m, &bb, &opt, &r, &e))) goto done;

@@ -47,10 +47,12 @@ _Static_assert(FKE_TASK_FKE == 0 && FKE_TASK_CLASSIFY == 1 && FKE_TASK_MULTILABE
                    FKE_TASK_CLIP == 3,
                "task values");
 _Static_assert(FKE_TOWER_CNN == 0 && FKE_TOWER_VIT == 1, "image_tower values");
+_Static_assert(FKE_PREC_FP32 == 0 && FKE_PREC_BF16 == 1 && sizeof(fke_precision) == sizeof(int),
+               "precision values");
 #if defined(__x86_64__) || defined(__aarch64__)
 /* Guard against a field added to fke_config and forgotten here: when this
- * fires, add the field to keys[] (and configs/README.md), then update 3544. */
-_Static_assert(sizeof(fke_config) == 3544,
+ * fires, add the field to keys[] (and configs/README.md), then update 3552. */
+_Static_assert(sizeof(fke_config) == 3552,
                "fke_config changed: add the new field to keys[] in config.c");
 #endif
 
@@ -91,6 +93,7 @@ typedef struct {
 static const char *const v_context[] = {"all", "visual", "task", "none", NULL};
 static const char *const v_correction[] = {"forward", "none", NULL};
 static const char *const v_cell[] = {"lstm", "gru", NULL};
+static const char *const v_precision[] = {"fp32", "bf16", NULL};
 static const char *const v_cnn[] = {"small", "resnet18", NULL};
 static const char *const v_optimizer[] = {"sgd", "adam", NULL};
 static const char *const v_task[] = {"fke", "classify", "multilabel", "clip", NULL};
@@ -255,6 +258,10 @@ static const key_def keys[] = {
      .dflt = "1", .also = "random_seed", .doc = "Random seed (weights, batches, dropout)."},
     INT("threads", threads, 0, 4096, "0", "num_threads,n_threads,nthreads",
         "Threads; 0 = all cores."),
+    ENUM("precision", precision, v_precision, "fp32", "dtype,amp",
+         "Operands of the CNN's convolutions: fp32, or bf16 (rounded to bfloat16, float sums, "
+         "through AVX512-BF16; weights, gradients, optimiser state and losses stay fp32). bf16 "
+         "is refused on a CPU without avx512_bf16, and with image_tower vit."),
     INT("eval_every", eval_every, 0, I32, "0", "val_every,eval_interval",
         "Steps between validations; 0 = once per epoch."),
     ENUM("select", select, v_select, "mean_acc", "criterion,best_by,metric,monitor",
@@ -275,7 +282,7 @@ static const key_def keys[] = {
         "Run folder (checkpoints, logs, metrics)."),
 };
 #define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
-_Static_assert(sizeof keys / sizeof keys[0] == 67, "registry count: update README and tests");
+_Static_assert(sizeof keys / sizeof keys[0] == 68, "registry count: update README and tests");
 _Static_assert(sizeof keys / sizeof keys[0] <= FKE_CONFIG_MAX_KEYS,
                "fke_config.given has a byte per key: raise FKE_CONFIG_MAX_KEYS");
 

@@ -21,6 +21,8 @@ typedef enum { FKE_TASK_FKE, FKE_TASK_CLASSIFY, FKE_TASK_MULTILABEL, FKE_TASK_CL
 typedef enum { FKE_SEL_MEAN_ACC, FKE_SEL_MEAN_F1, FKE_SEL_OCC_ACC, FKE_SEL_CAT_ACC,
                FKE_SEL_ATT_ACC } fke_select_kind;
 typedef enum { FKE_TOWER_CNN, FKE_TOWER_VIT } fke_tower_kind;
+/* Operands of the convolutions' GEMMs (config key precision). */
+typedef enum { FKE_PREC_FP32, FKE_PREC_BF16 } fke_precision;
 
 #define FKE_CONFIG_MAX_KEYS 96 /* room in fke_config.given; config.c checks the registry fits */
 
@@ -65,6 +67,7 @@ typedef struct {
     /* run */
     uint64_t seed;
     int threads;           /* 0 = all cores */
+    fke_precision precision; /* fp32, or bf16 operands for the CNN's convolutions */
     int eval_every;        /* steps between validations; 0 = once per epoch */
     fke_select_kind select; /* the validation score that picks best.h5 */
     int test_every;        /* steps between test evaluations; 0 = once, at the end, on best.h5 */

@@ -10,6 +10,8 @@
 #include "nn/pool.h"
 #include "nn/tensor_ops.h"
 
+#include <string.h>
+
 
 /* ---- conv2d ------------------------------------------------------------ */
 typedef struct {
@@ -34,6 +36,7 @@ static int conv_case(fke_gc *g, const char *name, int N, int C, int H, int W, in
                      int kw, int stride, int pad)
 {
     conv_ctx c;
+    memset(&c, 0, sizeof c);
     c.o.stride = stride;
     c.o.pad = pad;
     int Ho = fke_conv2d_out_size(H, kh, stride, pad), Wo = fke_conv2d_out_size(W, kw, stride, pad);
@@ -89,6 +92,75 @@ static int bn_case(fke_gc *g, const char *name, int train)
 
 static int gc_batchnorm_train(fke_gc *g) { return bn_case(g, "batchnorm_train", 1); }
 static int gc_batchnorm_eval(fke_gc *g) { return bn_case(g, "batchnorm_eval", 0); }
+
+/* ---- batch norm + ReLU (+ 2x2 max-pool), fused -------------------------- */
+typedef struct {
+    int train;
+    fke_bn_act act;
+    fke_tensor x, gamma, beta, rmean, rvar, mean, istd, y, r, dx, dgamma, dbeta;
+    uint8_t *idx;
+} bna_ctx;
+
+static fke_status bna_forward(fke_gc *g, void *p)
+{
+    bna_ctx *c = p;
+    return fke_batchnorm_act_forward(&g->err, &c->x, &c->gamma, &c->beta, &c->rmean, &c->rvar,
+                                     c->train, c->act, &c->mean, &c->istd, &c->y, c->idx);
+}
+
+/* dx is overwritten by the op; the checker's contract is +=, so add it in */
+static fke_status bna_backward(fke_gc *g, void *p)
+{
+    bna_ctx *c = p;
+    fke_tensor d = fke_gc_tensor(g, 4, c->x.shape[0], c->x.shape[1], c->x.shape[2],
+                                 c->x.shape[3]);
+    if (!d.data) return FKE_ERR_NOMEM;
+    FKE_TRY(fke_batchnorm_act_backward(&g->err, &c->x, &c->gamma, &c->mean, &c->istd, c->act,
+                                       &c->y, c->idx, &c->r, c->train, &d, &c->dgamma,
+                                       &c->dbeta));
+    for (size_t i = 0; i < fke_numel(&d); i++) c->dx.data[i] += d.data[i];
+    return FKE_OK;
+}
+
+/* x distinct values 0.05 apart, shuffled, and beta = 0.013 off the grid: no
+ * pool ties and no ReLU input within a step of 0 */
+static int bna_case(fke_gc *g, const char *name, int train, int relu, int pool, int stride,
+                    int pad)
+{
+    bna_ctx c = {.train = train, .act = {.relu = relu, .pool = pool, .stride = stride, .pad = pad}};
+    int N = 2, C = 3, H = 4, W = 6;
+    int Ho = pool ? fke_maxpool2d_out_size(H + 2 * pad, pool, stride) : H;
+    int Wo = pool ? fke_maxpool2d_out_size(W + 2 * pad, pool, stride) : W;
+    fke_gc_output(g, &c.y, &c.r, 4, N, C, Ho, Wo);
+    fke_gc_input_zero(g, "x", &c.x, &c.dx, 4, N, C, H, W);
+    fke_gc_input(g, "gamma", &c.gamma, &c.dgamma, 0.5, 1.5, 1, C);
+    fke_gc_input(g, "beta", &c.beta, &c.dbeta, -0.2, 0.2, 1, C);
+    c.rmean = fke_gc_uniform_like(g, &c.beta, -0.5, 0.5);
+    c.rvar = fke_gc_uniform_like(g, &c.beta, 0.5, 1.5);
+    c.mean = fke_gc_tensor(g, 1, C);
+    c.istd = fke_gc_tensor(g, 1, C);
+    c.idx = fke_arena_alloc(&g->arena, &g->err, (size_t)N * C * Ho * Wo);
+    size_t n = fke_numel(&c.x);
+    for (size_t i = 0; c.x.data && i < n; i++) c.x.data[i] = 0.05 * (double)i - 0.05 * n / 2 + 0.013;
+    for (size_t i = n; c.x.data && i > 1; i--) {
+        size_t j = fke_rng_below(&g->rng, (uint32_t)i);
+        fke_real t = c.x.data[i - 1];
+        c.x.data[i - 1] = c.x.data[j], c.x.data[j] = t;
+    }
+    return fke_gc_check(g, name, bna_forward, bna_backward, &c);
+}
+
+static int gc_bn_relu_pool(fke_gc *g) { return bna_case(g, "bn_relu_pool", 1, 1, 2, 2, 0); }
+static int gc_bn_relu_pool_eval(fke_gc *g)
+{
+    return bna_case(g, "bn_relu_pool_eval", 0, 1, 2, 2, 0);
+}
+static int gc_bn_pool(fke_gc *g) { return bna_case(g, "bn_pool", 1, 0, 2, 2, 0); }
+/* ResNet-18's stem pool, and an overlapping one where windows share their choice */
+static int gc_bn_relu_pool3(fke_gc *g) { return bna_case(g, "bn_relu_pool3", 1, 1, 3, 2, 1); }
+static int gc_bn_pool3s1(fke_gc *g) { return bna_case(g, "bn_pool3s1", 1, 0, 3, 1, 1); }
+static int gc_bn_relu(fke_gc *g) { return bna_case(g, "bn_relu", 1, 1, 0, 0, 0); }
+static int gc_bn_act_none(fke_gc *g) { return bna_case(g, "bn_act_none", 1, 0, 0, 0, 0); }
 
 /* ---- one-input operations: relu, dropout, maxpool2d, avgpool_global, slice
  * One context for the five, and one switch each for forward and backward, so
@@ -252,6 +324,13 @@ const fke_gc_case fke_gc_cnn_cases[] = {
     {"conv2d_1x1", gc_conv2d_1x1},
     {"batchnorm_train", gc_batchnorm_train},
     {"batchnorm_eval", gc_batchnorm_eval},
+    {"bn_relu_pool", gc_bn_relu_pool},
+    {"bn_relu_pool_eval", gc_bn_relu_pool_eval},
+    {"bn_pool", gc_bn_pool},
+    {"bn_relu_pool3", gc_bn_relu_pool3},
+    {"bn_pool3s1", gc_bn_pool3s1},
+    {"bn_relu", gc_bn_relu},
+    {"bn_act_none", gc_bn_act_none},
     {"relu", gc_relu},
     {"dropout", gc_dropout},
     {"maxpool2d", gc_maxpool2d},

@@ -40,12 +40,16 @@ fke_status fke_clip_init(fke_clip *m, const fke_config *cfg, fke_err *e)
     m->vit_on = c->image_tower == FKE_TOWER_VIT;
     m->img_proj = -1;
     if (m->vit_on) {
+        if (c->precision != FKE_PREC_FP32)
+            return fke_fail(e, FKE_ERR_CONFIG, "config: key \"precision\": bf16 is for the CNN's "
+                            "convolutions; image_tower vit has none (use precision fp32)");
         FKE_TRY(fke_vit_build(&m->vit, P, e, c->img, c->in_ch, c->vit_patch, c->vit_width,
                               c->vit_depth, c->vit_heads, 4 * c->vit_width, K,
                               (float)c->lr_cnn_mult));
     } else {
         FKE_TRY(fke_cnn_build(&m->cnn, P, e, c->cnn, c->in_ch, c->chans, (float)c->lr_cnn_mult,
                               1));
+        FKE_TRY(fke_cnn_set_precision(&m->cnn, c->precision, e));
         if ((m->img_proj = fke_params_add(P, e, "img_proj.weight", 1, 1, 1, 2, K, c->F)) < 0)
             return FKE_ERR_ARG;
     }

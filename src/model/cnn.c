@@ -8,6 +8,7 @@
 #include "nn/activation.h"
 #include "nn/batchnorm.h"
 #include "nn/conv2d.h"
+#include "nn/gemm_bf16.h"
 #include "nn/pool.h"
 #include "nn/tensor_ops.h"
 
@@ -191,6 +192,26 @@ static fke_status alloc4_raw(fke_arena *a, fke_err *e, fke_tensor *t, int n, int
     return t->data ? FKE_OK : FKE_ERR_NOMEM;
 }
 
+/* The batch-norm epilogue of conv+bn step i: its ReLU and, when step i + 1
+ * is a max-pool that is the only reader of its output, that pool, which then
+ * runs inside fke_batchnorm_act_forward (no pre-pool activation, no padded
+ * copy). A padded pool is fused only after a ReLU: fke pads with zeros there,
+ * the same as the -inf the fused pool leaves out (inputs >= 0). */
+static fke_bn_act epilogue(const fke_cnn *c, int i)
+{
+    const fke_cnn_step *s = &c->step[i];
+    fke_bn_act act = {.relu = s->relu};
+    if (i + 1 >= c->nstep) return act;
+    const fke_cnn_step *p = &c->step[i + 1];
+    if (p->op != FKE_CNN_MAXPOOL || p->in != s->out || (p->pad && !s->relu)) return act;
+    for (int j = 0; j < c->nstep; j++)
+        if (j != i + 1 && (c->step[j].in == s->out ||
+                           (c->step[j].op == FKE_CNN_ADDRELU && c->step[j].in2 == s->out)))
+            return act;
+    act.pool = p->k, act.stride = p->stride, act.pad = p->pad;
+    return act;
+}
+
 fke_status fke_cnn_forward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_err *e,
                            const fke_tensor *x, int train, int stats, fke_cnn_tape *t,
                            fke_tensor *feat)
@@ -216,18 +237,30 @@ fke_status fke_cnn_forward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_er
             if (Ho <= 0 || Wo <= 0)
                 return fke_fail(e, FKE_ERR_SHAPE, "cnn: image of %dx%d too small for layer %d",
                                 x->shape[2], x->shape[3], i);
+            fke_bn_act act = epilogue(c, i);
+            int Hp = Ho, Wp = Wo; /* the side of what this step writes */
+            if (act.pool) { /* the next step's max-pool runs here, into its slot */
+                out = &t->slot[c->step[i + 1].out];
+                Hp = fke_maxpool2d_out_size(Ho + 2 * act.pad, act.pool, act.stride);
+                Wp = fke_maxpool2d_out_size(Wo + 2 * act.pad, act.pool, act.stride);
+                if (Hp <= 0 || Wp <= 0)
+                    return fke_fail(e, FKE_ERR_SHAPE, "cnn: image of %dx%d too small for layer %d",
+                                    x->shape[2], x->shape[3], i + 1);
+                t->pool_idx[i] = fke_arena_alloc_raw(a, e, (size_t)N * O * Hp * Wp);
+                if (!t->pool_idx[i]) return FKE_ERR_NOMEM;
+            }
             FKE_TRY(alloc4_raw(a, e, &t->conv_out[i], N, O, Ho, Wo));
-            FKE_TRY(alloc4_raw(a, e, out, N, O, Ho, Wo));
+            FKE_TRY(alloc4_raw(a, e, out, N, O, Hp, Wp));
             FKE_TRY(fke_arena_tensor(a, e, &t->mean[i], 1, O));
             FKE_TRY(fke_arena_tensor(a, e, &t->istd[i], 1, O));
-            fke_conv2d_opt o = {.stride = s->stride, .pad = s->pad};
+            fke_conv2d_opt o = {.stride = s->stride, .pad = s->pad, .bf16 = c->bf16};
             FKE_TRY(fke_conv2d_forward(e, in, &w, NULL, o, &t->conv_out[i], a));
             fke_tensor g = fke_params_value(P, s->bn[0]), b = fke_params_value(P, s->bn[1]);
             fke_tensor rm = fke_params_value(P, stats ? s->bn_crop[0] : s->bn[2]);
             fke_tensor rv = fke_params_value(P, stats ? s->bn_crop[1] : s->bn[3]);
-            FKE_TRY(fke_batchnorm_forward(e, &t->conv_out[i], &g, &b, &rm, &rv, train,
-                                          &t->mean[i], &t->istd[i], out));
-            if (s->relu) FKE_TRY(fke_relu_forward(e, out, out));
+            FKE_TRY(fke_batchnorm_act_forward(e, &t->conv_out[i], &g, &b, &rm, &rv, train, act,
+                                              &t->mean[i], &t->istd[i], out, t->pool_idx[i]));
+            if (act.pool) i++; /* the pool is done */
             continue;
         }
         case FKE_CNN_MAXPOOL: {
@@ -283,7 +316,9 @@ fke_status fke_cnn_backward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_e
     d[last] = *dfeat;
     for (int i = c->nstep - 1; i >= 0; i--) {
         const fke_cnn_step *s = &c->step[i];
-        fke_tensor *in = &t->slot[s->in], *out = &t->slot[s->out], *dout = &d[s->out];
+        if (i > 0 && t->pool_idx[i - 1]) continue; /* a pool the step before ran */
+        int so = t->pool_idx[i] ? c->step[i + 1].out : s->out; /* the slot it wrote */
+        fke_tensor *in = &t->slot[s->in], *out = &t->slot[so], *dout = &d[so];
         if (!dout->data) continue; /* nothing flows back through this step */
         fke_tensor *din = &d[s->in];
         int need_din = s->in != 0 || dx;
@@ -298,23 +333,17 @@ fke_status fke_cnn_backward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_e
         /* every case ends in continue: only an op outside fke_cnn_op gets past the switch */
         switch (s->op) {
         case FKE_CNN_CONVBN: {
-            fke_tensor dbn = *out;
-            if (s->relu) {
-                dbn.data = fke_arena_alloc(a, e, fke_numel(out) * sizeof(fke_real));
-                if (!dbn.data) return FKE_ERR_NOMEM;
-                FKE_TRY(fke_relu_backward(e, out, dout, &dbn));
-            } else {
-                dbn = *dout;
-            }
+            fke_bn_act act = epilogue(c, i);
             fke_tensor dconv = t->conv_out[i];
-            dconv.data = fke_arena_alloc(a, e, fke_numel(&dconv) * sizeof(fke_real));
+            dconv.data = fke_arena_alloc_raw(a, e, fke_numel(&dconv) * sizeof(fke_real));
             if (!dconv.data) return FKE_ERR_NOMEM;
             fke_tensor g = fke_params_value(P, s->bn[0]);
             fke_tensor dg = fke_params_grad(P, s->bn[0]), db = fke_params_grad(P, s->bn[1]);
-            FKE_TRY(fke_batchnorm_backward(e, &t->conv_out[i], &g, &t->mean[i], &t->istd[i], &dbn,
-                                           t->train, &dconv, &dg, &db));
+            FKE_TRY(fke_batchnorm_act_backward(e, &t->conv_out[i], &g, &t->mean[i], &t->istd[i],
+                                               act, out, t->pool_idx[i], dout, t->train, &dconv,
+                                               &dg, &db));
             fke_tensor w = fke_params_value(P, s->conv), dw = fke_params_grad(P, s->conv);
-            fke_conv2d_opt o = {.stride = s->stride, .pad = s->pad};
+            fke_conv2d_opt o = {.stride = s->stride, .pad = s->pad, .bf16 = c->bf16};
             FKE_TRY(fke_conv2d_backward(e, in, &w, &dconv, o, need_din ? din : NULL, &dw, NULL, a));
             continue;
         }
@@ -358,5 +387,33 @@ fke_status fke_cnn_backward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_e
         return fke_fail(e, FKE_ERR_ARG, "cnn backward: layer %d has op %d, which is not a known op",
                         i, (int)s->op);
     }
+    return FKE_OK;
+}
+
+void fke_cnn_describe(const fke_cnn *c, char *buf, size_t len)
+{
+    int pooled = 0;
+    for (int i = 0; i < c->nstep; i++)
+        if (c->step[i].op == FKE_CNN_CONVBN && epilogue(c, i).pool) pooled++;
+    snprintf(buf, len, "convolutions: im2col (1x1 stride 1: none) + %s; batch norm + ReLU%s "
+             "in one pass (%s)",
+             c->bf16 ? "bf16 operands, float sums (fke's AVX512-BF16 kernel, vdpbf16ps)"
+                     : "fp32 GEMM (OpenBLAS)",
+             pooled ? " + max-pool" : "",
+#if defined(__SSE2__) && !defined(FKE_DOUBLE)
+             "SSE2"
+#else
+             "scalar"
+#endif
+    );
+}
+
+fke_status fke_cnn_set_precision(fke_cnn *c, fke_precision p, fke_err *e)
+{
+    if (p == FKE_PREC_BF16 && !fke_bf16_available())
+        return fke_fail(e, FKE_ERR_CONFIG, "config: key \"precision\": bf16 needs a CPU with "
+                        "avx512_bf16 (and avx512f, bw, vl), which this one lacks; use "
+                        "precision fp32");
+    c->bf16 = p == FKE_PREC_BF16;
     return FKE_OK;
 }

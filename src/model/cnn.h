@@ -34,6 +34,7 @@ typedef struct {
 
 typedef struct {
     int in_ch, out_dim, nstep, nslot, nstats;
+    int bf16; /* convolutions with bf16 operands (fke_cnn_set_precision, after build) */
     fke_cnn_step step[FKE_CNN_MAXSTEP];
 } fke_cnn;
 
@@ -44,6 +45,8 @@ typedef struct {
     fke_tensor mean[FKE_CNN_MAXSTEP], istd[FKE_CNN_MAXSTEP];
     fke_tensor padded[FKE_CNN_MAXSTEP];   /* MAXPOOL with pad: zero-padded input */
     int32_t *argmax[FKE_CNN_MAXSTEP];
+    uint8_t *pool_idx[FKE_CNN_MAXSTEP];   /* CONVBN that ran the next step's 2x2 pool:
+                                             its codes (N, O, Ho/2, Wo/2); else NULL */
 } fke_cnn_tape;
 
 /* Adds the trunk's tensors to P (names "cnn.body.0.weight", ... for small;
@@ -65,4 +68,9 @@ fke_status fke_cnn_forward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_er
  * given, the input gradient into dx (N, in_ch, S, S). */
 fke_status fke_cnn_backward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_err *e,
                             fke_cnn_tape *t, const fke_tensor *dfeat, fke_tensor *dx);
+/* Config key precision: bf16 operands for the convolutions (c->bf16), or an
+ * error naming the key on a CPU without AVX512-BF16. */
+fke_status fke_cnn_set_precision(fke_cnn *c, fke_precision p, fke_err *e);
+/* One line for run headers: the convolution algorithm, GEMM and fusions. */
+void fke_cnn_describe(const fke_cnn *c, char *buf, size_t len);
 #endif

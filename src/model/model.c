@@ -22,6 +22,7 @@
  *   (zero crop feature), as pack_padded_sequence needs. */
 #include "model/model.h"
 
+
 #include "model/multilabel.h"
 
 #include <math.h>
@@ -54,6 +55,8 @@ static double now(void) { return omp_get_wtime(); }
         double t_ = now();                                                     \
         (m)->time[part] += t_ - tmark;                                         \
         tmark = t_;                                                            \
+        (m)->mem[part] += (m)->arena.used - umark;                             \
+        umark = (m)->arena.used;                                               \
     } while (0)
 
 typedef struct { /* one direction of a recurrent layer, either cell */
@@ -177,6 +180,7 @@ fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e)
     if (m->cnn.out_dim != c->F)
         return fke_fail(e, FKE_ERR_CONFIG, "model: the CNN gives %d features but F is %d",
                         m->cnn.out_dim, c->F);
+    FKE_TRY(fke_cnn_set_precision(&m->cnn, c->precision, e));
     m->W0 = -1;
     memset(m->rnn1, -1, sizeof m->rnn1);
     memset(m->rnn2, -1, sizeof m->rnn2);
@@ -476,7 +480,9 @@ fke_status fke_model_forward(fke_model *m, const fke_batch *b, int train, fke_er
                         "G=%d A=%d L=%d img=%d crop=%d",
                         b->G, b->A, b->L, b->img, b->crop, c->G, c->n_attr, c->L, c->img, c->crop);
     fke_arena_reset(&m->arena);
+    memset(m->mem, 0, sizeof m->mem); /* the step's arena, afresh */
     double tmark = now();
+    size_t umark = m->arena.used;
     int B = b->B, G = c->G, A = c->n_attr, Fd = c->F, H = c->H, S = c->img, s = c->crop, C = c->in_ch;
     memset(a, 0, sizeof *a);
     a->B = B;
@@ -655,6 +661,7 @@ fke_status fke_model_loss(fke_model *m, const fke_batch *b, double *loss, fke_er
     const fke_config *c = &m->cfg;
     int Nv = a->Nv, A = c->n_attr, G = c->G;
     double tmark = now();
+    size_t umark = m->arena.used;
     a->ycat = fke_arena_alloc(&m->arena, e, (size_t)Nv * sizeof(int32_t));
     a->gclean = fke_arena_alloc(&m->arena, e, (size_t)Nv);
     a->gnoisy = fke_arena_alloc(&m->arena, e, (size_t)Nv);
@@ -711,6 +718,7 @@ fke_status fke_model_backward(fke_model *m, const fke_batch *b, fke_err *e)
     int B = a->B, A = c->n_attr, G = c->G;
     if (!a->ntask) return fke_fail(e, FKE_ERR_ARG, "model: backward without loss");
     double tmark = now();
+    size_t umark = m->arena.used;
 
     /* the loss: gradients of the logits (and of Θ) */
     double scale = 1.0 / a->ntask;

@@ -74,6 +74,9 @@ typedef struct {
     fke_model_out out;
     int planning;                     /* dry run of fke_model_plan: the loss may be non-finite */
     double time[FKE_PART_COUNT];      /* seconds spent per part (accumulated) */
+    size_t mem[FKE_PART_COUNT];       /* bytes of the step arena each part holds after the
+                                         last forward (+ loss + backward): its activations,
+                                         tapes and gradients; transient workspace excluded */
 } fke_model;
 
 fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e);

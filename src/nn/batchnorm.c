@@ -10,11 +10,75 @@
 #include "nn/batchnorm.h"
 
 #include <math.h>
+#include <string.h>
+#if !defined(FKE_DOUBLE) && defined(__SSE2__)
+#include <emmintrin.h>
+#define BN_SSE2 1 /* float build on x86-64: the pooled loops in SSE2 */
+#endif
 
 static fke_status check_c(fke_err *e, const char *op, const char *name,
                           const fke_tensor *t, int C)
 {
     FKE_EXPECT(e, op, name, t, C);
+    return FKE_OK;
+}
+
+/* The mean and 1 / sqrt(var + eps) of channel c of x (N, C, H, W): the batch's
+ * (two passes in double, running statistics updated) or the running ones. */
+static void channel_stats(const fke_tensor *x, int c, int train, fke_tensor *running_mean,
+                          fke_tensor *running_var, double *mu_out, double *is_out)
+{
+    int N = x->shape[0], C = x->shape[1];
+    size_t HW = (size_t)x->shape[2] * x->shape[3], M = (size_t)N * HW;
+    double mu, var;
+    if (train) {
+        double s = 0, ss = 0;
+        for (int n = 0; n < N; n++) {
+            const fke_real *p = x->data + ((size_t)n * C + c) * HW;
+#pragma omp simd reduction(+ : s)
+            for (size_t i = 0; i < HW; i++) s += p[i];
+        }
+        mu = s / (double)M;
+        for (int n = 0; n < N; n++) {
+            const fke_real *p = x->data + ((size_t)n * C + c) * HW;
+#pragma omp simd reduction(+ : ss)
+            for (size_t i = 0; i < HW; i++) {
+                double d = p[i] - mu;
+                ss += d * d;
+            }
+        }
+        var = ss / (double)M;
+        double m = FKE_BN_MOMENTUM;
+        running_mean->data[c] = (fke_real)((1 - m) * running_mean->data[c] + m * mu);
+        running_var->data[c] = (fke_real)((1 - m) * running_var->data[c] +
+                                          m * ss / (double)(M - 1));
+    } else {
+        mu = running_mean->data[c];
+        var = running_var->data[c];
+    }
+    *mu_out = mu;
+    *is_out = 1.0 / sqrt(var + FKE_BN_EPS);
+}
+
+/* The checks shared by both forwards; y is checked by the caller. */
+static fke_status check_forward(fke_err *e, const char *op, const fke_tensor *x,
+                                const fke_tensor *gamma, const fke_tensor *beta,
+                                const fke_tensor *running_mean, const fke_tensor *running_var,
+                                int train, const fke_tensor *mean, const fke_tensor *inv_std)
+{
+    FKE_EXPECT(e, op, "x", x, -1, -1, -1, -1);
+    int N = x->shape[0], C = x->shape[1];
+    size_t M = (size_t)N * x->shape[2] * x->shape[3];
+    FKE_TRY(check_c(e, op, "gamma", gamma, C));
+    FKE_TRY(check_c(e, op, "beta", beta, C));
+    FKE_TRY(check_c(e, op, "running_mean", running_mean, C));
+    FKE_TRY(check_c(e, op, "running_var", running_var, C));
+    FKE_TRY(check_c(e, op, "mean", mean, C));
+    FKE_TRY(check_c(e, op, "inv_std", inv_std, C));
+    if (train && M < 2)
+        return fke_fail(e, FKE_ERR_SHAPE,
+                        "%s: training needs more than one value per channel, x is "
+                        "(%d, %d, %d, %d)", op, N, C, x->shape[2], x->shape[3]);
     return FKE_OK;
 }
 
@@ -24,50 +88,15 @@ fke_status fke_batchnorm_forward(fke_err *e, const fke_tensor *x, const fke_tens
                                  fke_tensor *inv_std, fke_tensor *y)
 {
     const char *op = "batchnorm";
-    FKE_EXPECT(e, op, "x", x, -1, -1, -1, -1);
+    FKE_TRY(check_forward(e, op, x, gamma, beta, running_mean, running_var, train, mean, inv_std));
     int N = x->shape[0], C = x->shape[1];
     size_t HW = (size_t)x->shape[2] * x->shape[3], M = (size_t)N * HW;
     FKE_EXPECT(e, op, "y", y, N, C, x->shape[2], x->shape[3]);
-    FKE_TRY(check_c(e, op, "gamma", gamma, C));
-    FKE_TRY(check_c(e, op, "beta", beta, C));
-    FKE_TRY(check_c(e, op, "running_mean", running_mean, C));
-    FKE_TRY(check_c(e, op, "running_var", running_var, C));
-    FKE_TRY(check_c(e, op, "mean", mean, C));
-    FKE_TRY(check_c(e, op, "inv_std", inv_std, C));
-    if (train && M < 2)
-        return fke_fail(e, FKE_ERR_SHAPE,
-                        "batchnorm: training needs more than one value per channel, x is "
-                        "(%d, %d, %d, %d)", N, C, x->shape[2], x->shape[3]);
 
 #pragma omp parallel for schedule(static) if (M * C > 32768)
     for (int c = 0; c < C; c++) {
-        double mu, var;
-        if (train) {
-            double s = 0, ss = 0;
-            for (int n = 0; n < N; n++) {
-                const fke_real *p = x->data + ((size_t)n * C + c) * HW;
-#pragma omp simd reduction(+ : s)
-                for (size_t i = 0; i < HW; i++) s += p[i];
-            }
-            mu = s / (double)M;
-            for (int n = 0; n < N; n++) {
-                const fke_real *p = x->data + ((size_t)n * C + c) * HW;
-#pragma omp simd reduction(+ : ss)
-                for (size_t i = 0; i < HW; i++) {
-                    double d = p[i] - mu;
-                    ss += d * d;
-                }
-            }
-            var = ss / (double)M;
-            double m = FKE_BN_MOMENTUM;
-            running_mean->data[c] = (fke_real)((1 - m) * running_mean->data[c] + m * mu);
-            running_var->data[c] = (fke_real)((1 - m) * running_var->data[c] +
-                                              m * ss / (double)(M - 1));
-        } else {
-            mu = running_mean->data[c];
-            var = running_var->data[c];
-        }
-        double is = 1.0 / sqrt(var + FKE_BN_EPS);
+        double mu, is;
+        channel_stats(x, c, train, running_mean, running_var, &mu, &is);
         mean->data[c] = (fke_real)mu;
         inv_std->data[c] = (fke_real)is;
         /* y = x * a + bias, the affine map folded per channel */
@@ -81,6 +110,20 @@ fke_status fke_batchnorm_forward(fke_err *e, const fke_tensor *x, const fke_tens
         }
     }
     return FKE_OK;
+}
+
+/* dx = kk * dy + c0 + c1 * x for one channel: the training terms folded, from
+ * sdy = sum dy and sdyx = sum dy * xhat over its M values. */
+static void fold_dx(double gamma, double mu, double is, double sdy, double sdyx, size_t M,
+                    int train, fke_real *kk, fke_real *c0, fke_real *c1)
+{
+    double k = gamma * is, b0 = 0, b1 = 0;
+    if (train) {
+        double u = sdy / (double)M, v = sdyx / (double)M; /* dx = k (dy - u - xhat v) */
+        b1 = -k * v * is;
+        b0 = -k * u + k * v * is * mu;
+    }
+    *kk = (fke_real)k, *c0 = (fke_real)b0, *c1 = (fke_real)b1;
 }
 
 fke_status fke_batchnorm_backward(fke_err *e, const fke_tensor *x, const fke_tensor *gamma,
@@ -118,15 +161,8 @@ fke_status fke_batchnorm_backward(fke_err *e, const fke_tensor *x, const fke_ten
         if (dbeta) dbeta->data[c] += (fke_real)sdy;
         if (dgamma) dgamma->data[c] += (fke_real)sdyx;
         if (!dx) continue;
-        double k = gamma->data[c] * is;
-        /* dx = k * dy + b0 + b1 * x, the training terms folded per channel */
-        double b0 = 0, b1 = 0;
-        if (train) {
-            double u = sdy / (double)M, v = sdyx / (double)M; /* dx = k (dy - u - xhat v) */
-            b1 = -k * v * is;
-            b0 = -k * u + k * v * is * mu;
-        }
-        fke_real kk = (fke_real)k, c0 = (fke_real)b0, c1 = (fke_real)b1;
+        fke_real kk, c0, c1;
+        fold_dx(gamma->data[c], mu, is, sdy, sdyx, M, train, &kk, &c0, &c1);
         for (int n = 0; n < N; n++) {
             const fke_real *p = x->data + ((size_t)n * C + c) * HW;
             const fke_real *d = dy->data + ((size_t)n * C + c) * HW;
@@ -135,5 +171,362 @@ fke_status fke_batchnorm_backward(fke_err *e, const fke_tensor *x, const fke_ten
             for (size_t i = 0; i < HW; i++) q[i] += kk * d[i] + c0 + c1 * p[i];
         }
     }
+    return FKE_OK;
+}
+
+/* ---- batch norm + ReLU (+ 2x2 max-pool) in one pass ----------------------- */
+
+/* The window offset of pool code j (0..3: row-major in the 2x2 window). */
+static inline size_t win_off(int j, int W) { return (size_t)(j >> 1) * W + (j & 1); }
+
+/* One output row of the 2x2 pool: x rows r0 = x, r1 = x + W (2 Wo values
+ * each) through y = relu?(x a + bias), their maximum into y (Wo) and its
+ * position into idx (Wo). Comparisons as fke_maxpool2d_forward: the first of
+ * equal maxima; max(v, 0) as fke_relu_forward (0 for NaN and -0). */
+static void pool_row_forward(const fke_real *r0, int W, int Wo, fke_real a, fke_real bias,
+                             int relu, fke_real *y, uint8_t *idx)
+{
+    const fke_real *r1 = r0 + W;
+    int ow = 0;
+#ifdef BN_SSE2
+    const __m128 A = _mm_set1_ps(a), Bv = _mm_set1_ps(bias), Z = _mm_setzero_ps();
+    const __m128i one = _mm_set1_epi32(1), two = _mm_set1_epi32(2), three = _mm_set1_epi32(3);
+    for (; ow + 4 <= Wo; ow += 4) {
+        __m128 a0 = _mm_loadu_ps(r0 + 2 * ow), a1 = _mm_loadu_ps(r0 + 2 * ow + 4);
+        __m128 b0 = _mm_loadu_ps(r1 + 2 * ow), b1 = _mm_loadu_ps(r1 + 2 * ow + 4);
+        __m128 v0 = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0)); /* even columns */
+        __m128 v1 = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1)); /* odd */
+        __m128 v2 = _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0));
+        __m128 v3 = _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1));
+        v0 = _mm_add_ps(_mm_mul_ps(v0, A), Bv), v1 = _mm_add_ps(_mm_mul_ps(v1, A), Bv);
+        v2 = _mm_add_ps(_mm_mul_ps(v2, A), Bv), v3 = _mm_add_ps(_mm_mul_ps(v3, A), Bv);
+        if (relu) {
+            v0 = _mm_max_ps(v0, Z), v1 = _mm_max_ps(v1, Z);
+            v2 = _mm_max_ps(v2, Z), v3 = _mm_max_ps(v3, Z);
+        }
+        __m128 g = _mm_cmpgt_ps(v1, v0);
+        __m128 m = _mm_or_ps(_mm_and_ps(g, v1), _mm_andnot_ps(g, v0));
+        __m128i j = _mm_and_si128(_mm_castps_si128(g), one);
+        g = _mm_cmpgt_ps(v2, m);
+        m = _mm_or_ps(_mm_and_ps(g, v2), _mm_andnot_ps(g, m));
+        j = _mm_or_si128(_mm_and_si128(_mm_castps_si128(g), two),
+                         _mm_andnot_si128(_mm_castps_si128(g), j));
+        g = _mm_cmpgt_ps(v3, m);
+        m = _mm_or_ps(_mm_and_ps(g, v3), _mm_andnot_ps(g, m));
+        j = _mm_or_si128(_mm_and_si128(_mm_castps_si128(g), three),
+                         _mm_andnot_si128(_mm_castps_si128(g), j));
+        _mm_storeu_ps(y + ow, m);
+        __m128i j8 = _mm_packus_epi16(_mm_packs_epi32(j, j), _mm_setzero_si128());
+        int w4 = _mm_cvtsi128_si32(j8);
+        memcpy(idx + ow, &w4, 4);
+    }
+#endif
+    for (; ow < Wo; ow++) {
+        fke_real v[4] = {r0[2 * ow] * a + bias, r0[2 * ow + 1] * a + bias,
+                         r1[2 * ow] * a + bias, r1[2 * ow + 1] * a + bias};
+        int j = 0;
+        for (int k = 0; k < 4; k++) {
+            if (relu) v[k] = v[k] > 0 ? v[k] : 0;
+            if (k && v[k] > v[j]) j = k;
+        }
+        y[ow] = v[j];
+        idx[ow] = (uint8_t)j;
+    }
+}
+
+/* The gradient at the two x rows under one output row of the 2x2 pool:
+ * q (rows q, q + W) = kk * g + c0 + c1 * x, where g is dy at the pool's
+ * choice (masked by y > 0 under a ReLU) and 0 elsewhere. */
+static void pool_row_backward(const fke_real *r0, int W, int Wo, const fke_real *dy,
+                              const fke_real *y, const uint8_t *idx, int relu, fke_real kk,
+                              fke_real c0, fke_real c1, fke_real *q0)
+{
+    const fke_real *r1 = r0 + W;
+    fke_real *q1 = q0 + W;
+    int ow = 0;
+#ifdef BN_SSE2
+    const __m128 K = _mm_set1_ps(kk), C0 = _mm_set1_ps(c0), C1 = _mm_set1_ps(c1);
+    const __m128 Z = _mm_setzero_ps();
+    for (; ow + 4 <= Wo; ow += 4) {
+        __m128 g = _mm_loadu_ps(dy + ow);
+        if (relu) g = _mm_and_ps(_mm_cmpgt_ps(_mm_loadu_ps(y + ow), Z), g);
+        int w4;
+        memcpy(&w4, idx + ow, 4);
+        __m128i z = _mm_setzero_si128();
+        __m128i j = _mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(w4), z), z);
+        __m128 g0 = _mm_and_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(j, _mm_set1_epi32(0))), g);
+        __m128 g1 = _mm_and_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(j, _mm_set1_epi32(1))), g);
+        __m128 g2 = _mm_and_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(j, _mm_set1_epi32(2))), g);
+        __m128 g3 = _mm_and_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(j, _mm_set1_epi32(3))), g);
+        __m128 a0 = _mm_loadu_ps(r0 + 2 * ow), a1 = _mm_loadu_ps(r0 + 2 * ow + 4);
+        __m128 b0 = _mm_loadu_ps(r1 + 2 * ow), b1 = _mm_loadu_ps(r1 + 2 * ow + 4);
+        /* g0..g3 to the interleaved order of the x rows */
+        __m128 e0 = _mm_unpacklo_ps(g0, g1), e1 = _mm_unpackhi_ps(g0, g1);
+        __m128 f0 = _mm_unpacklo_ps(g2, g3), f1 = _mm_unpackhi_ps(g2, g3);
+#define BN_Q(gv, xv) _mm_add_ps(_mm_add_ps(_mm_mul_ps(K, gv), C0), _mm_mul_ps(C1, xv))
+        _mm_storeu_ps(q0 + 2 * ow, BN_Q(e0, a0));
+        _mm_storeu_ps(q0 + 2 * ow + 4, BN_Q(e1, a1));
+        _mm_storeu_ps(q1 + 2 * ow, BN_Q(f0, b0));
+        _mm_storeu_ps(q1 + 2 * ow + 4, BN_Q(f1, b1));
+#undef BN_Q
+    }
+#endif
+    for (; ow < Wo; ow++) {
+        fke_real v = dy[ow], g = relu ? (y[ow] > 0 ? v : 0) : v;
+        int j = idx[ow];
+        q0[2 * ow] = kk * (j == 0 ? g : 0) + c0 + c1 * r0[2 * ow];
+        q0[2 * ow + 1] = kk * (j == 1 ? g : 0) + c0 + c1 * r0[2 * ow + 1];
+        q1[2 * ow] = kk * (j == 2 ? g : 0) + c0 + c1 * r1[2 * ow];
+        q1[2 * ow + 1] = kk * (j == 3 ? g : 0) + c0 + c1 * r1[2 * ow + 1];
+    }
+}
+
+/* The pool of act: 0 none, 2 the 2x2 stride-2 fast path (even x), 1 any
+ * other window (k x k, stride, padding excluded as -inf, as PyTorch's);
+ * *Ho, *Wo the output side. */
+static fke_status pool_geom(fke_err *e, const char *op, fke_bn_act act, int H, int W,
+                            const void *idx, int *mode, int *Ho, int *Wo)
+{
+    int k = act.pool, s = act.stride ? act.stride : act.pool, p = act.pad;
+    *mode = 0, *Ho = H, *Wo = W;
+    if (!k) return FKE_OK;
+    if (k < 1 || k > 15 || s < 1 || p < 0 || 2 * p > k)
+        return fke_fail(e, FKE_ERR_ARG, "%s: pool %d stride %d pad %d (need a window of 1..15, "
+                        "stride >= 1, 0 <= pad <= window / 2)", op, k, s, p);
+    if (!idx) return fke_fail(e, FKE_ERR_ARG, "%s: a pool needs its index buffer", op);
+    *Ho = (H + 2 * p - k) / s + 1, *Wo = (W + 2 * p - k) / s + 1;
+    if (H + 2 * p < k || W + 2 * p < k)
+        return fke_fail(e, FKE_ERR_SHAPE, "%s: pool %d does not fit a %dx%d plane", op, k, H, W);
+    *mode = k == 2 && s == 2 && p == 0 && H % 2 == 0 && W % 2 == 0 ? 2 : 1;
+    return FKE_OK;
+}
+
+/* Any window, one plane: y (Ho, Wo) and its codes i * k + j. */
+static void pool_plane_forward(const fke_real *xp, int H, int W, fke_bn_act act, int Ho, int Wo,
+                               fke_real a, fke_real bias, fke_real *yp, uint8_t *ip)
+{
+    int k = act.pool, s = act.stride ? act.stride : act.pool, p = act.pad;
+    for (int oh = 0; oh < Ho; oh++)
+        for (int ow = 0; ow < Wo; ow++) {
+            fke_real m = 0;
+            int code = -1;
+            for (int i = 0; i < k; i++) {
+                int ih = oh * s - p + i;
+                if (ih < 0 || ih >= H) continue;
+                for (int j = 0; j < k; j++) {
+                    int iw = ow * s - p + j;
+                    if (iw < 0 || iw >= W) continue;
+                    fke_real v = xp[(size_t)ih * W + iw] * a + bias;
+                    if (act.relu) v = v > 0 ? v : 0;
+                    if (code < 0 || v > m) m = v, code = i * k + j;
+                }
+            }
+            yp[(size_t)oh * Wo + ow] = m;
+            ip[(size_t)oh * Wo + ow] = (uint8_t)code;
+        }
+}
+
+/* Any window, one plane: the gradient each x position gets from the pool
+ * (summed over the windows that chose it) into q (H, W). 1 on a bad code. */
+static int pool_plane_scatter(int H, int W, fke_bn_act act, int Ho, int Wo, const fke_real *dy,
+                              const fke_real *yp, const uint8_t *ip, fke_real *q)
+{
+    int k = act.pool, s = act.stride ? act.stride : act.pool, p = act.pad, bad = 0;
+    memset(q, 0, (size_t)H * W * sizeof *q);
+    for (int oh = 0; oh < Ho; oh++)
+        for (int ow = 0; ow < Wo; ow++) {
+            size_t o = (size_t)oh * Wo + ow;
+            int code = ip[o], ih = oh * s - p + code / k, iw = ow * s - p + code % k;
+            if (code >= k * k || ih < 0 || ih >= H || iw < 0 || iw >= W) {
+                bad = 1;
+                continue;
+            }
+            fke_real v = dy[o];
+            q[(size_t)ih * W + iw] += act.relu && !(yp[o] > 0) ? 0 : v;
+        }
+    return bad;
+}
+
+fke_status fke_batchnorm_act_forward(fke_err *e, const fke_tensor *x, const fke_tensor *gamma,
+                                     const fke_tensor *beta, fke_tensor *running_mean,
+                                     fke_tensor *running_var, int train, fke_bn_act act,
+                                     fke_tensor *mean, fke_tensor *inv_std, fke_tensor *y,
+                                     uint8_t *idx)
+{
+    const char *op = "batchnorm_act";
+    FKE_TRY(check_forward(e, op, x, gamma, beta, running_mean, running_var, train, mean, inv_std));
+    int N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
+    int mode, Ho, Wo;
+    FKE_TRY(pool_geom(e, op, act, H, W, idx, &mode, &Ho, &Wo));
+    FKE_EXPECT(e, op, "y", y, N, C, Ho, Wo);
+    size_t HW = (size_t)H * W, OHW = (size_t)Ho * Wo, M = (size_t)N * HW;
+    int relu = act.relu;
+
+#pragma omp parallel for schedule(static) if (M * C > 32768)
+    for (int c = 0; c < C; c++) {
+        double mu, is;
+        channel_stats(x, c, train, running_mean, running_var, &mu, &is);
+        mean->data[c] = (fke_real)mu;
+        inv_std->data[c] = (fke_real)is;
+        /* the same float arithmetic as fke_batchnorm_forward, fke_relu_forward
+         * and fke_maxpool2d_forward, so the results are the same bits */
+        fke_real a = (fke_real)(gamma->data[c] * is);
+        fke_real bias = (fke_real)(beta->data[c] - mu * gamma->data[c] * is);
+        for (int n = 0; n < N; n++) {
+            const fke_real *xp = x->data + ((size_t)n * C + c) * HW; /* (H, W) */
+            fke_real *yp = y->data + ((size_t)n * C + c) * OHW;      /* (Ho, Wo) */
+            if (!mode) {
+                if (relu) {
+#pragma omp simd
+                    for (size_t i = 0; i < HW; i++) {
+                        fke_real v = xp[i] * a + bias;
+                        yp[i] = v > 0 ? v : 0;
+                    }
+                } else {
+#pragma omp simd
+                    for (size_t i = 0; i < HW; i++) yp[i] = xp[i] * a + bias;
+                }
+                continue;
+            }
+            uint8_t *ip = idx + ((size_t)n * C + c) * OHW;
+            if (mode == 1) {
+                pool_plane_forward(xp, H, W, act, Ho, Wo, a, bias, yp, ip);
+                continue;
+            }
+            for (int oh = 0; oh < Ho; oh++)
+                pool_row_forward(xp + (size_t)2 * oh * W, W, Wo, a, bias, relu,
+                                 yp + (size_t)oh * Wo, ip + (size_t)oh * Wo);
+        }
+    }
+    return FKE_OK;
+}
+
+fke_status fke_batchnorm_act_backward(fke_err *e, const fke_tensor *x, const fke_tensor *gamma,
+                                      const fke_tensor *mean, const fke_tensor *inv_std,
+                                      fke_bn_act act, const fke_tensor *y, const uint8_t *idx,
+                                      const fke_tensor *dy, int train, fke_tensor *dx,
+                                      fke_tensor *dgamma, fke_tensor *dbeta)
+{
+    const char *op = "batchnorm_act backward";
+    FKE_EXPECT(e, op, "x", x, -1, -1, -1, -1);
+    int N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
+    int mode, Ho, Wo;
+    FKE_TRY(pool_geom(e, op, act, H, W, idx, &mode, &Ho, &Wo));
+    if (mode == 1 && !dx)
+        return fke_fail(e, FKE_ERR_ARG, "%s: a pool other than 2x2 stride 2 needs dx", op);
+    FKE_EXPECT(e, op, "dy", dy, N, C, Ho, Wo);
+    if (act.relu || mode) FKE_EXPECT(e, op, "y", y, N, C, Ho, Wo);
+    if (dx) FKE_EXPECT(e, op, "dx", dx, N, C, H, W);
+    FKE_TRY(check_c(e, op, "gamma", gamma, C));
+    FKE_TRY(check_c(e, op, "mean", mean, C));
+    FKE_TRY(check_c(e, op, "inv_std", inv_std, C));
+    if (dgamma) FKE_TRY(check_c(e, op, "dgamma", dgamma, C));
+    if (dbeta) FKE_TRY(check_c(e, op, "dbeta", dbeta, C));
+    size_t HW = (size_t)H * W, OHW = (size_t)Ho * Wo, M = (size_t)N * HW;
+    int relu = act.relu;
+    int bad = 0;
+
+#pragma omp parallel for schedule(static) reduction(| : bad) if (M * C > 32768)
+    for (int c = 0; c < C; c++) {
+        double mu = mean->data[c], is = inv_std->data[c];
+        double sdy = 0, sdyx = 0; /* over the values that receive a gradient */
+        for (int n = 0; n < N; n++) {
+            size_t pl = (size_t)n * C + c;
+            const fke_real *xp = x->data + pl * HW, *d = dy->data + pl * OHW;
+            const fke_real *yp = y ? y->data + pl * OHW : NULL;
+            double s0 = 0, s1 = 0;
+            if (mode == 1) { /* scatter into dx, then sum over it */
+                fke_real *q = dx->data + pl * HW;
+                bad |= pool_plane_scatter(H, W, act, Ho, Wo, d, yp, idx + pl * OHW, q);
+#pragma omp simd reduction(+ : s0, s1)
+                for (size_t i = 0; i < HW; i++) {
+                    s0 += q[i];
+                    s1 += q[i] * ((xp[i] - mu) * is);
+                }
+            } else if (!mode && relu) {
+#pragma omp simd reduction(+ : s0, s1)
+                for (size_t i = 0; i < HW; i++) {
+                    fke_real v = d[i], g = yp[i] > 0 ? v : 0;
+                    s0 += g;
+                    s1 += g * ((xp[i] - mu) * is);
+                }
+            } else if (!mode) {
+#pragma omp simd reduction(+ : s0, s1)
+                for (size_t i = 0; i < HW; i++) {
+                    s0 += d[i];
+                    s1 += d[i] * ((xp[i] - mu) * is);
+                }
+            } else {
+                /* the pool's choice: x at it, and the gradient it gets */
+                const uint8_t *ip = idx + pl * OHW;
+                for (int oh = 0; oh < Ho; oh++) {
+                    const fke_real *xr = xp + (size_t)2 * oh * W;
+                    const fke_real *dr = d + (size_t)oh * Wo, *yr = yp + (size_t)oh * Wo;
+                    const uint8_t *ir = ip + (size_t)oh * Wo;
+                    int over = 0;
+                    for (int ow = 0; ow < Wo; ow++) over |= ir[ow];
+                    if (over > 3) {
+                        bad = 1;
+                        continue;
+                    }
+                    /* in chunks: the gather first, then sums the compiler vectorises */
+                    for (int o0 = 0; o0 < Wo; o0 += 64) {
+                        fke_real gb[64], xb[64];
+                        int nb = Wo - o0 < 64 ? Wo - o0 : 64;
+                        for (int k = 0; k < nb; k++) {
+                            int ow = o0 + k;
+                            fke_real v = dr[ow];
+                            gb[k] = relu && !(yr[ow] > 0) ? 0 : v;
+                            xb[k] = xr[2 * ow + win_off(ir[ow], W)];
+                        }
+#pragma omp simd reduction(+ : s0, s1)
+                        for (int k = 0; k < nb; k++) {
+                            s0 += gb[k];
+                            s1 += gb[k] * ((xb[k] - mu) * is);
+                        }
+                    }
+                }
+            }
+            sdy += s0;
+            sdyx += s1;
+        }
+        if (dbeta) dbeta->data[c] += (fke_real)sdy;
+        if (dgamma) dgamma->data[c] += (fke_real)sdyx;
+        if (!dx) continue;
+        fke_real kk, c0, c1;
+        fold_dx(gamma->data[c], mu, is, sdy, sdyx, M, train, &kk, &c0, &c1);
+        for (int n = 0; n < N; n++) {
+            size_t pl = (size_t)n * C + c;
+            const fke_real *xp = x->data + pl * HW, *d = dy->data + pl * OHW;
+            const fke_real *yp = y ? y->data + pl * OHW : NULL;
+            fke_real *q = dx->data + pl * HW;
+            if (mode == 1) { /* q holds the routed gradient */
+#pragma omp simd
+                for (size_t i = 0; i < HW; i++) q[i] = kk * q[i] + c0 + c1 * xp[i];
+                continue;
+            }
+            if (!mode && relu) {
+#pragma omp simd
+                for (size_t i = 0; i < HW; i++) {
+                    fke_real v = d[i]; /* loaded unconditionally: the select vectorises */
+                    q[i] = kk * (yp[i] > 0 ? v : 0) + c0 + c1 * xp[i];
+                }
+                continue;
+            }
+            if (!mode) {
+#pragma omp simd
+                for (size_t i = 0; i < HW; i++) q[i] = kk * d[i] + c0 + c1 * xp[i];
+                continue;
+            }
+            const uint8_t *ip = idx + pl * OHW;
+            for (int oh = 0; oh < Ho; oh++)
+                pool_row_backward(xp + (size_t)2 * oh * W, W, Wo, d + (size_t)oh * Wo,
+                                  yp + (size_t)oh * Wo, ip + (size_t)oh * Wo, relu, kk, c0, c1,
+                                  q + (size_t)2 * oh * W);
+        }
+    }
+    if (bad)
+        return fke_fail(e, FKE_ERR_ARG, "%s: the pool index holds a code outside the window "
+                        "(not from the matching forward?)", op);
     return FKE_OK;
 }

@@ -40,4 +40,52 @@ fke_status fke_batchnorm_backward(fke_err *e, const fke_tensor *x, const fke_ten
                                   const fke_tensor *mean, const fke_tensor *inv_std,
                                   const fke_tensor *dy, int train, fke_tensor *dx,
                                   fke_tensor *dgamma, fke_tensor *dbeta);
+
+/* ---- batch norm with its epilogue fused: + ReLU, + 2x2 stride-2 max-pool ----
+ * The conv step of a CNN without the passes and buffers between the three:
+ *   y = maxpool2(relu(batchnorm(x)))   (each part as act says)
+ computed in one pass after the statistics, with the same float arithmetic
+ * as fke_batchnorm_forward, fke_relu_forward and fke_maxpool2d_forward (the
+ * same bits). The pool's choice is kept as a code i * k + j per output in idx
+ * (uint8, (N, C, Ho, Wo): the position in its window, the first of equal
+ * maxima), a sixteenth of the int32 argmax of the pre-pool activation, which
+ * is not stored at all. The 2x2 stride-2 pool of an even x (fke-small) has
+ * SSE2 loops; any other window (ResNet-18's 3x3 stride 2 pad 1) a plain one,
+ * and its backward routes the gradient through dx itself, so no buffer of
+ * the pre-pool size is needed in either direction.
+ *
+ * Backward: dx = the gradient at x through all three, from x, y (the
+ * forward's output: y > 0 is the ReLU's mask at the pool's choice), idx and
+ * dy. dx is OVERWRITTEN (=), not added into: it is the conv output's
+ * gradient, which nothing else adds into, and skipping its zeroing is a pass
+ * saved. dgamma, dbeta are added into (+=); any of dx, dgamma, dbeta may be
+ * NULL. y may be NULL when act is {relu 0, pool 0}.
+ *
+ *   fke_bn_act act = {.relu = 1, .pool = 2};
+ *   fke_batchnorm_act_forward(e, &x, &gamma, &beta, &rm, &rv, train, act, &mean, &istd, &y, idx);
+ *   fke_batchnorm_act_backward(e, &x, &gamma, &mean, &istd, act, &y, idx, &dy, train, &dx,
+ *                              &dgamma, &dbeta); */
+typedef struct {
+    int relu;   /* 1: ReLU after the batch norm */
+    int pool;   /* 0, or the max-pool's window k (k x k, up to 15) */
+    int stride; /* the pool's stride; 0 = k */
+    int pad;    /* the pool's padding (<= k / 2), excluded from the max (-inf) */
+} fke_bn_act;
+
+/* x (N, C, H, W); y (N, C, Ho, Wo), Ho = (H + 2 pad - k) / stride + 1 when
+ * pooled, else H; idx (N, C, Ho, Wo) when pooled, else unused (may be NULL).
+ * The rest as fke_batchnorm_forward. */
+fke_status fke_batchnorm_act_forward(fke_err *e, const fke_tensor *x, const fke_tensor *gamma,
+                                     const fke_tensor *beta, fke_tensor *running_mean,
+                                     fke_tensor *running_var, int train, fke_bn_act act,
+                                     fke_tensor *mean, fke_tensor *inv_std, fke_tensor *y,
+                                     uint8_t *idx);
+
+/* x, dx (N, C, H, W); y, dy (N, C, Ho, Wo); dx overwritten (required when the
+ * pool is not the 2x2 stride-2 one). */
+fke_status fke_batchnorm_act_backward(fke_err *e, const fke_tensor *x, const fke_tensor *gamma,
+                                      const fke_tensor *mean, const fke_tensor *inv_std,
+                                      fke_bn_act act, const fke_tensor *y, const uint8_t *idx,
+                                      const fke_tensor *dy, int train, fke_tensor *dx,
+                                      fke_tensor *dgamma, fke_tensor *dbeta);
 #endif

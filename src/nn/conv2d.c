@@ -9,6 +9,9 @@
 #include "nn/conv2d.h"
 
 #include <cblas.h>
+#include <stdint.h>
+
+#include "nn/gemm_bf16.h"
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -49,6 +52,7 @@ typedef struct {
     int N, C, H, W, O, kh, kw, s, p, Ho, Wo;
     size_t K, L; /* rows and columns of the col matrix */
     int direct;  /* 1x1, stride 1, pad 0: x_n is its own col matrix */
+    int bf16;    /* bf16 operands (fke_bf16_gemm) */
 } geom;
 
 static geom make_geom(const fke_tensor *x, const fke_tensor *W, fke_conv2d_opt o)
@@ -62,6 +66,7 @@ static geom make_geom(const fke_tensor *x, const fke_tensor *W, fke_conv2d_opt o
     g.K = (size_t)g.C * g.kh * g.kw;
     g.L = (size_t)g.Ho * g.Wo;
     g.direct = g.kh == 1 && g.kw == 1 && g.s == 1 && g.p == 0;
+    g.bf16 = o.bf16;
     return g;
 }
 
@@ -75,6 +80,9 @@ static fke_status check(fke_err *e, const char *op, const fke_tensor *x,
     if (o.stride < 1 || o.pad < 0)
         return fke_fail(e, FKE_ERR_ARG, "%s: stride %d and pad %d (need stride >= 1, pad >= 0)",
                         op, o.stride, o.pad);
+    if (o.bf16 && !fke_bf16_available())
+        return fke_fail(e, FKE_ERR_ARG, "%s: bf16 operands need a CPU with AVX512-BF16 (and a "
+                        "float build)", op);
     *g = make_geom(x, W, o);
     if (g->Ho < 1 || g->Wo < 1) {
         char xs[96], ws[96];
@@ -166,13 +174,41 @@ static size_t partial_bytes(const geom *g, int T)
     return T > 1 ? round64((size_t)(T - 1) * g->O * g->K * sizeof(fke_real)) : 0;
 }
 
+/* bf16: the converted weight (O, K) and its transpose (K, O), shared; per
+ * thread a pack of B and, in backward, dy_n as bf16 (O, L). */
+typedef struct {
+    size_t w, wt, pack, dy; /* bytes of each (pack and dy per thread) */
+} bf16_ws;
+
+static bf16_ws bf16_bytes(const geom *g, int backward)
+{
+    bf16_ws b = {0, 0, 0, 0};
+    if (!g->bf16) return b;
+    int K = (int)g->K, L = (int)g->L, O = g->O;
+    b.w = round64((size_t)O * fke_bf16_ld(K) * 2);
+    b.pack = round64(fke_bf16_pack_bytes(K, L));
+    if (backward) {
+        b.wt = round64((size_t)K * fke_bf16_ld(O) * 2);
+        size_t p1 = round64(fke_bf16_pack_bytes(L, K)), p2 = round64(fke_bf16_pack_bytes(O, L));
+        b.pack = p1 > p2 ? p1 : p2;
+        b.dy = round64((size_t)O * fke_bf16_ld(L) * 2);
+    }
+    return b;
+}
+
+static size_t bf16_total(const geom *g, int T, int backward)
+{
+    bf16_ws b = bf16_bytes(g, backward);
+    return b.w + b.wt + (size_t)T * (b.pack + b.dy);
+}
+
 size_t fke_conv2d_workspace_bytes(const fke_tensor *x, const fke_tensor *W,
                                   fke_conv2d_opt o, int backward)
 {
     if (!x || !W || x->ndim != 4 || W->ndim != 4 || o.stride < 1) return 0;
     geom g = make_geom(x, W, o);
     int T = n_threads(g.N);
-    return col_bytes(&g, T) + (backward ? partial_bytes(&g, T) : 0);
+    return col_bytes(&g, T) + (backward ? partial_bytes(&g, T) : 0) + bf16_total(&g, T, backward);
 }
 
 /* Scratch from the top of ws (given back by restoring ws->used), zeroed only
@@ -203,6 +239,17 @@ fke_status fke_conv2d_forward(fke_err *e, const fke_tensor *x, const fke_tensor 
     size_t mark = ws ? ws->used : 0;
     fke_real *cols; /* (T, K, L) */
     FKE_TRY(take(e, OP, ws, col_bytes(&g, T), 0, &cols));
+    bf16_ws bw = bf16_bytes(&g, 0);
+    fke_real *w16 = NULL, *packs = NULL; /* bf16 (O, ldK); (T, pack) */
+    if (g.bf16) {
+        fke_status st = take(e, OP, ws, bw.w, 0, &w16);
+        if (st == FKE_OK) st = take(e, OP, ws, (size_t)T * bw.pack, 0, &packs);
+        if (st != FKE_OK) {
+            if (ws) ws->used = mark;
+            return st;
+        }
+        fke_bf16_from_float((const float *)W->data, g.O, (int)g.K, (int)g.K, 0, (uint16_t *)w16);
+    }
 
     const size_t xsz = (size_t)g.C * g.H * g.W, ysz = (size_t)g.O * g.L;
 #pragma omp parallel for num_threads(T) schedule(static)
@@ -220,8 +267,13 @@ fke_status fke_conv2d_forward(fke_err *e, const fke_tensor *x, const fke_tensor 
                 fke_real v = b->data[oc], *r = yn + (size_t)oc * g.L;
                 for (size_t l = 0; l < g.L; l++) r[l] = v;
             }
-        FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.O, (int)g.L, (int)g.K, 1,
-                 W->data, (int)g.K, col, (int)g.L, b ? 1 : 0, yn, (int)g.L);
+        if (g.bf16)
+            fke_bf16_gemm(g.O, (int)g.L, (int)g.K, (const uint16_t *)w16, fke_bf16_ld((int)g.K),
+                          (const float *)col, (int)g.L, 0, b ? 1 : 0, (float *)yn, (int)g.L,
+                          (char *)packs + (size_t)thread_id() * bw.pack);
+        else
+            FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.O, (int)g.L, (int)g.K, 1,
+                     W->data, (int)g.K, col, (int)g.L, b ? 1 : 0, yn, (int)g.L);
     }
     if (ws) ws->used = mark;
     return FKE_OK;
@@ -245,6 +297,17 @@ fke_status fke_conv2d_backward(fke_err *e, const fke_tensor *x, const fke_tensor
         fke_real *cols, *part; /* (T, K, L) and (T-1, O, K), the latter zeroed */
         FKE_TRY(take(e, OPB, ws, col_bytes(&g, T), 0, &cols));
         fke_status st = take(e, OPB, ws, dW ? partial_bytes(&g, T) : 0, 1, &part);
+        bf16_ws bw = bf16_bytes(&g, 1);
+        fke_real *w16 = NULL, *wt16 = NULL, *packs = NULL, *dys = NULL;
+        if (st == FKE_OK && g.bf16) {
+            st = take(e, OPB, ws, bw.w, 0, &w16);
+            if (st == FKE_OK) st = take(e, OPB, ws, bw.wt, 0, &wt16);
+            if (st == FKE_OK) st = take(e, OPB, ws, (size_t)T * bw.pack, 0, &packs);
+            if (st == FKE_OK) st = take(e, OPB, ws, (size_t)T * bw.dy, 0, &dys);
+            if (st == FKE_OK)
+                fke_bf16_from_float((const float *)W->data, (int)g.K, g.O, (int)g.K, 1,
+                                    (uint16_t *)wt16); /* W^T (K, O) */
+        }
         if (st != FKE_OK) {
             if (ws) ws->used = mark;
             return st;
@@ -264,12 +327,27 @@ fke_status fke_conv2d_backward(fke_err *e, const fke_tensor *x, const fke_tensor
                     col = mine;
                 }
                 fke_real *dWt = tid == 0 ? dW->data : part + (size_t)(tid - 1) * wsz;
-                FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, g.O, (int)g.K, (int)g.L, 1,
-                         dyn, (int)g.L, col, (int)g.L, 1, dWt, (int)g.K);
+                if (g.bf16) {
+                    uint16_t *dy16 = (uint16_t *)((char *)dys + (size_t)tid * bw.dy);
+                    fke_bf16_from_float((const float *)dyn, g.O, (int)g.L, (int)g.L, 0, dy16);
+                    fke_bf16_gemm(g.O, (int)g.K, (int)g.L, dy16, fke_bf16_ld((int)g.L),
+                                  (const float *)col, (int)g.L, 1, 1, (float *)dWt, (int)g.K,
+                                  (char *)packs + (size_t)tid * bw.pack);
+                } else {
+                    FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, g.O, (int)g.K, (int)g.L, 1,
+                             dyn, (int)g.L, col, (int)g.L, 1, dWt, (int)g.K);
+                }
             }
             if (dx) {
                 fke_real *dxn = dx->data + n * xsz;
-                if (g.direct) {
+                if (g.bf16) { /* dcol (K, L) = W^T dy_n, straight into dx when 1x1 */
+                    fke_real *dst = g.direct ? dxn : mine;
+                    fke_bf16_gemm((int)g.K, (int)g.L, g.O, (const uint16_t *)wt16,
+                                  fke_bf16_ld(g.O), (const float *)dyn, (int)g.L, 0,
+                                  g.direct ? 1 : 0, (float *)dst, (int)g.L,
+                                  (char *)packs + (size_t)tid * bw.pack);
+                    if (!g.direct) col2im_add(&g, mine, dxn);
+                } else if (g.direct) {
                     FKE_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g.K, (int)g.L, g.O,
                              1, W->data, (int)g.K, dyn, (int)g.L, 1, dxn, (int)g.L);
                 } else {

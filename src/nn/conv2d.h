@@ -32,6 +32,8 @@
 typedef struct {
     int stride; /* >= 1, both axes */
     int pad;    /* >= 0 zeros on every side */
+    int bf16;   /* 1: the GEMMs take bf16 operands with float sums (nn/gemm_bf16.h;
+                   `precision bf16`); an error on a CPU without AVX512-BF16 */
 } fke_conv2d_opt;
 
 /* Output length along one axis (may be <= 0 when the kernel does not fit). */

@@ -763,6 +763,8 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
         char blas[256];
         fke_cpu_describe(blas, sizeof blas);
         fprintf(o->progress, "  %s\n", blas);
+        fke_cnn_describe(&r->m.cnn, blas, sizeof blas);
+        fprintf(o->progress, "  %s\n", blas);
         if (o->resume)
             fprintf(o->progress,
                     "resumed from %s/last.h5 at step %ld of %ld (epoch %ld, %ld batches into it); "
