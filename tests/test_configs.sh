@@ -3,8 +3,11 @@
 # repository's layout into a fresh folder (configs/ beside data/ and runs/),
 # trains a few steps from another working folder with one command, since its
 # paths are its folder's; every run ends with best.h5. Before the data is
-# made, the message names the missing file and `make data`. The data is
-# tools/data.sh's, at its small sizes (FKE_DATA_SMALL=1).
+# made, the message names the missing file and the exact command that makes
+# it (tools/data.sh with this build and the file's folder), and that
+# command, run as printed from anywhere, makes every config's data; an
+# imported dataset's message names the importers. The data is at
+# tools/data.sh's small sizes (FKE_DATA_SMALL=1).
 . tests/lib.sh
 mkdir -p "$T/repo/configs" "$T/elsewhere"
 cp configs/*.json "$T/repo/configs/"
@@ -17,11 +20,21 @@ for c in "$T"/repo/configs/*.json; do
     (cd "$T/elsewhere" && "$here/$F" train "$c" --quiet --set steps=1) >"$T/out" 2>&1
     rc=$?
     [ $rc -eq 1 ] && grep -q "$T/repo/configs/../data/[a-z0-9-]*.h5\|$T/repo/data/[a-z0-9-]*.h5" "$T/out" &&
-        grep -q "does not exist.*make data" "$T/out" && ok ||
+        grep -q "does not exist" "$T/out" && ok ||
         bad "$name without its data: rc $rc, $(cat "$T/out")"
+    if grep -q '"train_data": "../data/\(synth\|synth3\|fmnist\)-' "$c"; then
+        made=$(sed -n 's/.*this command makes it (and the others its folder lacks): \(sh .*\)$/\1/p' "$T/out")
+        [ -n "$made" ] && ok || bad "$name: no command in the message: $(cat "$T/out")"
+        [ -n "$made" ] && cmd=$made
+    else
+        grep -q "fke data import" "$T/out" && ok || bad "$name: the importers are not named: $(cat "$T/out")"
+    fi
 done
 [ $n -ge 5 ] && ok || bad "only $n shipped configs"
-FKE_DATA_SMALL=1 sh tools/data.sh "$here/$B" "$T/repo/data" >/dev/null 2>&1 && ok || bad "tools/data.sh failed"
+# the command, as printed, from another folder
+case "$B" in /*) build=$B ;; *) build=$here/$B ;; esac
+case "$cmd" in "sh $here/tools/data.sh $build $T/repo/"*) ok ;; *) bad "the command is '$cmd'" ;; esac
+(cd "$T/elsewhere" && FKE_DATA_SMALL=1 eval "$cmd") >/dev/null 2>&1 && ok || bad "$cmd failed"
 trained=0
 for c in "$T"/repo/configs/*.json; do
     name=$(basename "$c" .json)

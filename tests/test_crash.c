@@ -115,6 +115,10 @@ int main(void)
         seed = seed * 6364136223846793005ull + 1442695040888963407ull;
         double frac = (double)(seed >> 11) / 9007199254740992.0;
         long us = (long)(frac * 1e6 * whole / 8) + 20000;
+        /* without last.h5 the run starts again with --force, which rightly
+         * removes a best.h5 written just before a kill (between the first
+         * best.h5 and last.h5): that best.h5 is not a step going backwards */
+        if (prev_last < 0) prev_best = -1;
         pid_t pid = start(F, cfgs[1], dirs[1], prev_last >= 0);
         if (tries % 2) { /* every other kill: the moment a checkpoint's temporary file appears */
             for (long waited = 0; waited < 4 * us && !has_tmp(dirs[1], pid); waited += 200)

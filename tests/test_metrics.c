@@ -52,10 +52,17 @@ int main(void)
     f = fopen(prf, "r");
     char l0[128] = "", l1[128] = "", l2[128] = "";
     FKE_CHECK(f && fgets(l0, sizeof l0, f) && fgets(l1, sizeof l1, f) && fgets(l2, sizeof l2, f) &&
-                  !strcmp(l0, "class,support,predicted,precision,recall,f1\n") &&
-                  !strcmp(l1, "\"a\",2,2,0.500000,0.500000,0.500000\n") &&
-                  !strcmp(l2, "\"b\",2,3,0.666667,1.000000,0.800000\n"),
+                  !strcmp(l0, "class,precision,recall,f1,support\n") &&
+                  !strcmp(l1, "a,0.500000,0.500000,0.500000,2\n") &&
+                  !strcmp(l2, "b,0.666667,1.000000,0.800000,2\n"),
               "prf rows '%s' '%s' '%s'", l0, l1, l2);
+    /* class c p 1 r 1/2; the macro average over the 3 classes, then the accuracy */
+    char l3[128] = "", l4[128] = "", l5[128] = "";
+    FKE_CHECK(f && fgets(l3, sizeof l3, f) && fgets(l4, sizeof l4, f) && fgets(l5, sizeof l5, f) &&
+                  !strcmp(l3, "c,1.000000,0.500000,0.666667,2\n") &&
+                  !strcmp(l4, "macro average,0.722222,0.666667,0.655556,6\n") &&
+                  !strcmp(l5, "accuracy,,,0.666667,6\n"),
+              "prf rows '%s' '%s' '%s'", l3, l4, l5);
     if (f) fclose(f);
     fke_confusion_free(&c);
 

@@ -83,16 +83,16 @@ expect 0 "metrics.jsonl kept to step 250 (6 later lines dropped)" "$F" train --r
 sel() { rm -rf "$T/sel"; "$F" train "$T/c.json" --set out_dir="$T/sel" --set steps=40 \
         --set eval_every=10 --set bn_recalibrate=1 --set test_data="$T/t.h5" "$@" >"$T/out" 2>&1; }
 sel && ok || bad "selection run: $(cat "$T/out")"
-grep -q "validation: [0-9]* posts of the training file held out" "$T/out" && ok ||
+flat "$T/out" | grep -q "validation: [0-9]* posts of the training file held out" && ok ||
     bad "no held-out validation: $(cat "$T/out")"
 [ -f "$T/sel/best.h5" ] && ok || bad "no best.h5 without val_data"
-best=$(sed -n 's/^best: step \([0-9]*\), validation mean_acc [0-9.]* .*/\1/p' "$T/out")
+best=$(flat "$T/out" | sed -n 's/.* best: step \([0-9]*\), validation mean_acc [0-9.]* .*/\1/p')
 [ -n "$best" ] && ok || bad "the end does not say which step was best: $(tail -n 3 "$T/out")"
 # the test set: one line, the last, of best.h5 at the best step
 [ "$(grep -c '"test"' "$T/sel/metrics.jsonl")" -eq 1 ] && ok || bad "the test set was evaluated more than once"
 tail -n 1 "$T/sel/metrics.jsonl" | grep -q "^{\"final_test\": \"best.h5\", \"best_step\": $best, \"test\"" && ok ||
     bad "last metrics line: $(tail -n 1 "$T/sel/metrics.jsonl")"
-grep -q "test: .* of best.h5 (step $best), the test set's only evaluation" "$T/out" && ok ||
+flat "$T/out" | grep -q "test: .* of best.h5 (step $best), the test set's only evaluation" && ok ||
     bad "no final test line: $(tail -n 2 "$T/out")"
 # progress: an "evaluating" line before each evaluation, progress lines under 80 columns
 grep -q "^  evaluating at step 10: batch-norm (1 batches), val [0-9]* posts ...$" "$T/out" && ok ||
@@ -101,9 +101,9 @@ grep -q "^  evaluating at step 10: batch-norm (1 batches), val [0-9]* posts ...$
     bad "progress lines over 79 columns: $(grep "^  evaluating\|^  step\|^  eval at" "$T/out" | awk 'length($0) > 79')"
 sel --set test_every=20 && [ "$(grep -c '"test"' "$T/sel/metrics.jsonl")" -eq 3 ] && ok ||
     bad "test_every 20 of 40 steps: $(grep -c '"test"' "$T/sel/metrics.jsonl") test lines, want 2 + the final one"
-sel --set select=occ_acc && grep -q '"select":[[:space:]]*"occ_acc"' "$T/sel/config.json" && grep -q "validation occ_acc" "$T/out" &&
+sel --set select=occ_acc && grep -q '"select":[[:space:]]*"occ_acc"' "$T/sel/config.json" && flat "$T/out" | grep -q "validation occ_acc" &&
     ok || bad "select=occ_acc not in config.json or not used: $(tail -n 3 "$T/out")"
-sel --set val_split=0 && [ -f "$T/sel/best.h5" ] && grep -q "no validation data.*best.h5 is the last evaluated model, step 40" "$T/out" &&
+sel --set val_split=0 && [ -f "$T/sel/best.h5" ] && flat "$T/out" | grep -q "no validation data.*best.h5 is the last evaluated model, step 40" &&
     ok || bad "val_split 0: $(tail -n 3 "$T/out")"
 expect 1 "key \"select\": task classify has no occasion" "$F" train "$T/c.json" --set task=classify --set select=att_acc
 

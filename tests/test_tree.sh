@@ -69,5 +69,17 @@ for c in $("$F" help | sed -n 's/^  \([a-z]*\) .*/\1/p'); do
 done
 [ -f docs/model.md ] && ok || bad "docs/model.md is missing"
 
+# pictures: drawn with cairo (no bitmap font), text at least 12 px: every
+# font size a drawing file sets is its FONT (>= 12) plus a positive step,
+# or a literal >= 12
+for file in $(grep -l "cairo_set_font_size" src/*/*.c); do
+    font=$(sed -n 's/^#define FONT \([0-9.]*\).*/\1/p' "$file")
+    [ -n "$font" ] && awk -v v="$font" 'BEGIN {exit !(v >= 12)}' && ok || bad "$file: FONT '$font' is under 12 px"
+    odd=$(grep -o "cairo_set_font_size(cr, [^)]*)" "$file" | sed 's/cairo_set_font_size(cr, //; s/)$//' |
+          grep -v '^FONT$\|^FONT + [0-9.]*$' | awk '!($1 + 0 >= 12)')
+    [ -z "$odd" ] && ok || bad "$file: font sizes under 12 px or not FONT: $odd"
+done
+grep -q "fke_canvas_text\|3x5" src/*/*.h && bad "a bitmap font is back" || ok
+
 echo "tree: $p passed, $f failed"
 echo "RESULT $p $f"

@@ -23,6 +23,7 @@ $FKE train configs/demo.json
 
 step "3/5 evaluation on the 1000 held-out test posts"
 $FKE eval runs/demo/best.h5 data/synth3-test.h5
+$FKE data show data/synth3-test.h5 --post 0 --out runs/demo/post0-pred.png --pred runs/demo/best.h5
 
 step "4/5 knowledge extraction from the test posts"
 $FKE extract runs/demo/best.h5 data/synth3-test.h5 --out runs/demo/extract.jsonl
@@ -30,7 +31,8 @@ echo "wrote runs/demo/extract.jsonl; first post:"
 head -n 1 runs/demo/extract.jsonl | cut -c1-400
 
 step "5/5 fashion knowledge: occasion x category"
-$FKE knowledge runs/demo/extract.jsonl --out runs/demo/knowledge
+$FKE knowledge runs/demo/extract.jsonl --out runs/demo/knowledge --labels runs/demo/best.h5
 echo
 echo "demo done in $(( $(date +%s) - start )) s: runs/demo/ (metrics.jsonl, best.h5, confusion_*.csv,"
-echo "extract.jsonl, knowledge/*.csv and *.png heat maps), a post drawn in runs/demo-post0.png"
+echo "extract.jsonl, knowledge/*.csv and *.png heat maps), a post drawn in runs/demo-post0.png,"
+echo "the same post with the model's predictions beside the truth in runs/demo/post0-pred.png"

@@ -12,9 +12,9 @@
 #include "cli/cli.h"
 #include "data/dataset.h"
 #include "data/fmnist.h"
-#include "data/png_io.h"
 #include "data/synth.h"
 #include "data/synth_release.h"
+#include "run/show.h"
 
 /* Each subcommand's usage (after "usage: ") is also its part of `fke data --help`. */
 static const char fmnist_usage[] =
@@ -35,8 +35,10 @@ static const char synth_usage[] =
     "         version 3 as a FashionKE release tree (train N 4000, test M 1000) for\n"
     "         fke data import fashionke DIR\n";
 static const char show_usage[] =
-    "fke data show FILE --post I --out PNG\n"
-    "         draw post I (image, boxes, crops, labels) into a PNG\n";
+    "fke data show FILE --post I --out PNG [--pred CKPT] [--json]\n"
+    "         draw post I (image, garment boxes, the wearer, crops, labels) into a PNG;\n"
+    "         --pred: the model's predictions beside the truth, with probabilities,\n"
+    "         mistakes marked; --json: the size and every prediction as JSON\n";
 static const char info_usage[] =
     "fke data info FILE\n"
     "         sizes, label distributions, clean share, transition matrices\n";
@@ -207,121 +209,37 @@ static int cmd_synth(int argc, char **argv)
     return 0;
 }
 
-/* colour per category for boxes */
-static const uint8_t box_col[10][3] = {{255, 255, 255}, {0, 255, 255}, {255, 255, 0},
-                                       {255, 0, 255},   {0, 255, 0},   {255, 128, 0},
-                                       {128, 128, 255}, {255, 0, 0},   {0, 128, 255},
-                                       {200, 200, 100}};
-
-static void lower_name(char *out, size_t n, const char *s)
-{
-    snprintf(out, n, "%s", s ? s : "?");
-}
-
 static int cmd_show(int argc, char **argv)
 {
-    const char *file = NULL, *out = NULL;
+    const char *file = NULL, *out = NULL, *ckpt = NULL;
     long post = -1;
+    int json = 0;
     const fke_cli_opt opts[] = {
         {"--post", "I", FKE_CLI_INT, .dst = &post, .lo = 0, .hi = 0x7fffffffL,
          .flags = FKE_CLI_REQUIRED},
         {"--out", "PNG", FKE_CLI_STR, .dst = &out, .flags = FKE_CLI_REQUIRED},
+        {"--pred", "CKPT", FKE_CLI_STR, .dst = &ckpt},
+        {"--json", NULL, FKE_CLI_FLAG, .dst = &json},
         {0}};
     const fke_cli cli = {"fke data show", show_usage, opts, "FILE", 1, 1, &file, NULL};
     int rc = fke_cli_parse(&cli, argc, argv);
     if (rc != FKE_CLI_RUN) return rc;
     fke_err e = {""};
-    fke_dataset d;
-    if (fke_dataset_load(&d, file, &e)) return fail("show", &e);
-    if (post >= d.N) {
-        fprintf(stderr, "fke data show: %s: --post %ld is out of range 0..%d\n", file, post, d.N - 1);
-        fke_dataset_free(&d);
-        return 2;
-    }
-    int p = (int)post, G = d.G, A = d.A, k = 4, ck = 3;
-    int S = d.img * k, cs = d.crop * ck, row = cs + 8;
-    if (row < 18 + (2 * A + 1) * 10) row = 18 + (2 * A + 1) * 10; /* room for every label and machine label */
-    int W = S + 16 + cs + 12 + 300, H = 8 + (S + 60 > G * row ? S + 60 : G * row) + 8;
-    uint8_t bg[3] = {40, 40, 48}, white[3] = {235, 235, 235}, gray[3] = {150, 150, 150};
-    uint8_t red[3] = {255, 90, 90};
-    fke_canvas c;
-    if (fke_canvas_init(&c, W, H, bg, &e)) {
-        fke_dataset_free(&d);
-        return fail("show", &e);
-    }
-    /* the post's pixels, decoded when the set keeps them as JPEG */
-    size_t ni = (size_t)3 * d.img * d.img, nc = (size_t)3 * d.crop * d.crop;
-    uint8_t *px = malloc(ni + (size_t)G * nc);
-    fke_status st = px ? FKE_OK : fke_fail(&e, FKE_ERR_NOMEM, "no memory");
-    for (int s = 0; !st && s <= G; s++)
-        st = fke_dataset_pixels(&d, p, s, s ? px + ni + (size_t)(s - 1) * nc : px, &e);
+    fke_show_opts o = {.data = file, .post = post, .out = out, .ckpt = ckpt,
+                       .json = json ? stdout : NULL};
+    fke_show_result r;
+    fke_status st = fke_show_post(&o, &r, &e);
     if (st) {
-        free(px);
-        fke_canvas_free(&c);
-        fke_dataset_free(&d);
-        return fail("show", &e);
+        fail("show", &e);
+        return st == FKE_ERR_ARG ? 2 : 1;
     }
-    fke_canvas_blit_planar(&c, px, d.img, d.img, k, 8, 8);
-    int ng = d.n_garments[p];
-    for (int g = 0; g < ng; g++) {
-        const int32_t *b = d.boxes + ((size_t)p * G + g) * 4;
-        int cat = d.cat_true[(size_t)p * G + g] >= 0 ? d.cat_true[(size_t)p * G + g] : d.cat[(size_t)p * G + g];
-        const uint8_t *col = cat >= 0 ? box_col[cat % 10] : white;
-        fke_canvas_rect(&c, 8 + b[0] * k, 8 + b[1] * k, 8 + b[2] * k, 8 + b[3] * k, 2, col);
-        char num[16];
-        snprintf(num, sizeof num, "%d", g);
-        fke_canvas_text(&c, 8 + b[0] * k + 4, 8 + b[1] * k + 4, 2, num, col);
-    }
-    char line[256];
-    int occ = d.occ[p];
-    snprintf(line, sizeof line, "POST %d  %s", p, d.clean[p] ? "CLEAN" : "MACHINE LABELS");
-    fke_canvas_text(&c, 8, S + 16, 2, line, white);
-    snprintf(line, sizeof line, "OCCASION %s", occ >= 0 ? d.occ_names[occ] : "(MISSING)");
-    fke_canvas_text(&c, 8, S + 32, 2, line, white);
-    /* the first caption words */
-    int x = 8;
-    for (int t = 0; t < d.L && d.tokens[(size_t)p * d.L + t] && x < S - 20; t++) {
-        x = fke_canvas_text(&c, x, S + 48, 1, d.vocab[d.tokens[(size_t)p * d.L + t]], gray);
-        x += 4;
-    }
-    for (int g = 0; g < ng; g++) {
-        size_t s = (size_t)p * G + g;
-        int y = 8 + g * row, cx = S + 16;
-        fke_canvas_blit_planar(&c, px + ni + (size_t)g * nc, d.crop, d.crop, ck, cx, y);
-        int cat = d.cat_true[s] >= 0 ? d.cat_true[s] : d.cat[s];
-        const uint8_t *col = cat >= 0 ? box_col[cat % 10] : white;
-        fke_canvas_rect(&c, cx - 2, y - 2, cx + cs + 2, y + cs + 2, 2, col);
-        int tx = cx + cs + 12;
-        char nm[64];
-        lower_name(nm, sizeof nm, cat >= 0 ? d.cat_names[cat] : "(missing)");
-        snprintf(line, sizeof line, "%d %s", g, nm);
-        fke_canvas_text(&c, tx, y, 2, line, col);
-        for (int a = 0; a < A; a++) {
-            int v = d.attr_true[s * A + a] >= 0 ? d.attr_true[s * A + a] : d.attr[s * A + a];
-            snprintf(line, sizeof line, "%s %s", d.attr_names[a], v >= 0 ? d.val_names[a][v] : "-");
-            fke_canvas_text(&c, tx, y + 14 + a * 10, 1, line, white);
-        }
-        /* machine labels that differ from the truth, in red */
-        int ly = y + 14 + A * 10;
-        if (d.cat_machine[s] >= 0 && d.cat_machine[s] != d.cat_true[s]) {
-            snprintf(line, sizeof line, "MACHINE: %s", d.cat_names[d.cat_machine[s]]);
-            fke_canvas_text(&c, tx, ly, 1, line, red);
-            ly += 10;
-        }
-        for (int a = 0; a < A; a++)
-            if (d.attr_machine[s * A + a] >= 0 && d.attr_machine[s * A + a] != d.attr_true[s * A + a]) {
-                snprintf(line, sizeof line, "MACHINE %s: %s", d.attr_names[a],
-                         d.val_names[a][d.attr_machine[s * A + a]]);
-                fke_canvas_text(&c, tx, ly, 1, line, red);
-                ly += 10;
-            }
-    }
-    st = fke_png_write(out, W, H, c.rgb, &e);
-    free(px);
-    fke_canvas_free(&c);
-    fke_dataset_free(&d);
-    if (st) return fail("show", &e);
-    printf("%s: post %d of %s, %dx%d\n", out, p, file, W, H);
+    if (json) return 0;
+    if (ckpt)
+        printf("%s: post %ld of %s, %dx%d; %s: %d garments, %d of %d predictions wrong "
+               "(marked with a red cross)\n",
+               out, post, file, r.w, r.h, ckpt, r.garments, r.mistakes, r.checked);
+    else
+        printf("%s: post %ld of %s, %dx%d\n", out, post, file, r.w, r.h);
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/file.h"
 #include "model/model_io.h"
 #include "run/train.h"
 
@@ -22,6 +23,63 @@ static const char usage[] =
     "  already holds a run is refused; --force replaces it.\n"
     "  Ctrl-C (SIGINT) or SIGTERM: the current step ends, last.h5 is written and the\n"
     "  command says how to resume (exit status 130 or 143); a second Ctrl-C quits at once.\n";
+
+/* The files tools/data.sh makes (`make data`: the shipped configs' data);
+ * tests/test_configs.sh runs the command below for each and so keeps this
+ * list true to the script. */
+static const char *const data_sh_files[] = {"synth-train.h5", "synth-val.h5", "synth-test.h5",
+                                            "fmnist-train.h5", "fmnist-test.h5", "synth3-train.h5",
+                                            "synth3-val.h5", "synth3-test.h5"};
+
+/* s in single quotes for sh when it holds anything but plain path bytes */
+static void sh_word(char *out, size_t n, const char *s)
+{
+    if (!s[strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+=:,")]) {
+        snprintf(out, n, "%s", s);
+        return;
+    }
+    size_t k = 0;
+    if (k + 1 < n) out[k++] = '\'';
+    for (; *s && k + 5 < n; s++) {
+        if (*s == '\'') memcpy(out + k, "'\\''", 4), k += 4;
+        else out[k++] = *s;
+    }
+    if (k + 1 < n) out[k++] = '\'';
+    out[k] = 0;
+}
+
+/* The exact command that makes a missing file of tools/data.sh's, `sh
+ * SRC/tools/data.sh BUILD DIR` with this program's build folder and source
+ * tree (found from /proc/self/exe: BUILD/fke, SRC = BUILD/..) and the
+ * file's folder; 0 when the file is not one of them or the script is not
+ * beside this program. */
+static int data_sh_command(const char *path, char *cmd, size_t n)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    int known = 0;
+    for (size_t i = 0; i < sizeof data_sh_files / sizeof data_sh_files[0]; i++)
+        known |= !strcmp(base, data_sh_files[i]);
+    char exe[FKE_PATHLEN], script[FKE_PATHLEN + 32], dir[FKE_PATHLEN];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (!known || len <= 0) return 0;
+    exe[len] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash) return 0;
+    *slash = 0; /* exe: the build folder */
+    snprintf(script, sizeof script, "%s/../tools/data.sh", exe);
+    if (access(script, R_OK) != 0) return 0;
+    char *src = realpath(script, NULL);
+    if (!src) return 0;
+    snprintf(dir, sizeof dir, "%.*s", base == path ? 1 : (int)(base - path - 1), base == path ? "." : path);
+    if (!dir[0]) snprintf(dir, sizeof dir, "/");
+    char w1[2 * FKE_PATHLEN], w2[2 * FKE_PATHLEN], w3[2 * FKE_PATHLEN];
+    sh_word(w1, sizeof w1, src);
+    sh_word(w2, sizeof w2, exe);
+    sh_word(w3, sizeof w3, dir);
+    free(src);
+    return snprintf(cmd, n, "sh %s %s %s", w1, w2, w3) < (int)n;
+}
 
 /* The one piece of global state of the program: what a signal handler may
  * touch. The training loop reads it through fke_train_opts.stop. */
@@ -108,12 +166,19 @@ int fke_cmd_train(int argc, char **argv)
     const char *paths[3] = {cfg.train_data, cfg.val_data, cfg.test_data};
     for (int i = 0; i < 3; i++)
         if (paths[i][0] && access(paths[i], F_OK) != 0) {
-            fprintf(stderr, "fke train: %s (key %s%s%s) does not exist. The data of the shipped "
-                    "configs (data/synth-*.h5, data/synth3-*.h5, data/fmnist-*.h5) is made by `make data` "
-                    "(tools/data.sh); FashionKE-synth of other sizes by `fke data synth --out "
-                    "FILE`; a real dataset by `fke data import fashionke|deepfashion2|deepfashion` "
-                    "(datasets/README.md)%s\n", paths[i], keys[i], cfg_path ? " of " : "",
-                    cfg_path ? cfg_path : "", cfg_path ? "; a config's paths are its folder's" : "");
+            char cmd[3 * FKE_PATHLEN];
+            fprintf(stderr, "fke train: %s (key %s%s%s) does not exist. ", paths[i], keys[i],
+                    cfg_path ? " of " : "", cfg_path ? cfg_path : "");
+            if (data_sh_command(paths[i], cmd, sizeof cmd))
+                fprintf(stderr, "It is data of the shipped configs; this command makes it (and "
+                        "the others its folder lacks): %s\n", cmd);
+            else
+                fprintf(stderr, "The data of the shipped configs (data/synth-*.h5, "
+                        "data/synth3-*.h5, data/fmnist-*.h5) is made by `make data` (tools/data.sh); "
+                        "FashionKE-synth of other sizes by `fke data synth --out FILE`; a real "
+                        "dataset by `fke data import fashionke|deepfashion2|deepfashion` "
+                        "(datasets/README.md)%s\n",
+                        cfg_path ? "; a config's paths are its folder's" : "");
             return 1;
         }
     fke_train_opts o = {.resume = resume, .progress = quiet ? NULL : stderr,

@@ -233,6 +233,47 @@ void fke_strings_free(char **s, int n)
     free(s);
 }
 
+/* columns of the n bytes at p: UTF-8 continuation bytes take none */
+static int columns(const char *p, size_t n)
+{
+    int c = 0;
+    for (size_t i = 0; i < n; i++) c += ((unsigned char)p[i] & 0xC0) != 0x80;
+    return c;
+}
+
+void fke_fputs_wrapped(FILE *f, const char *s, int width, int indent)
+{
+    while (*s) {
+        const char *end = strchr(s, '\n');
+        size_t len = end ? (size_t)(end - s) : strlen(s);
+        size_t lead = 0;
+        while (lead < len && s[lead] == ' ') lead++;
+        fwrite(s, 1, lead, f);
+        int col = (int)lead, words = 0;
+        size_t i = lead;
+        while (i < len) {
+            size_t gap = i; /* the spaces before the word */
+            while (i < len && s[i] == ' ') i++;
+            size_t w = i;
+            while (i < len && s[i] != ' ') i++;
+            if (w == i) break; /* trailing spaces */
+            int wc = columns(s + w, i - w), gc = (int)(w - gap);
+            if (words && col + gc + wc > width) {
+                fprintf(f, "\n%*s", (int)lead + indent, "");
+                col = (int)lead + indent;
+            } else {
+                fwrite(s + gap, 1, w - gap, f);
+                col += gc;
+            }
+            fwrite(s + w, 1, i - w, f);
+            col += wc;
+            words++;
+        }
+        if (end) fputc('\n', f);
+        s += len + (end != NULL);
+    }
+}
+
 int fke_text_valid(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef FKE_DOUBLE
 typedef double fke_real;
@@ -55,6 +56,13 @@ char **fke_strings_dup(const char *const *s, int n);
 /* Whether s is valid UTF-8 (no overlong forms or surrogates) without control
  * characters below 0x20 or 0x7f: a name that JSON, CSV and file names take. */
 int fke_text_valid(const char *s);
+
+/* Writes s to f with each of its lines ('\n'-separated) cut at spaces into
+ * lines of at most width columns (a column per UTF-8 character), never
+ * inside a word: a word longer than width stands alone on its line. A
+ * continuation line starts with its line's own leading spaces plus indent
+ * more. The progress and header lines of `fke train` (80-column terminals). */
+void fke_fputs_wrapped(FILE *f, const char *s, int width, int indent);
 
 /* A string -> pointer map (open addressing, FNV-1a), sized once for n keys
  * (it never fills): the importers' joins by name (FashionKE's 80k post ids,

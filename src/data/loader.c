@@ -227,6 +227,30 @@ fke_status fke_batch_alloc(fke_batch *b, int B, int G, int A, int L, int C, int 
     return fke_fail(e, FKE_ERR_NOMEM, "batch of %d posts x %d garments: out of memory", B, G);
 }
 
+fke_status fke_batch_of_posts(const fke_dataset *d, const int32_t *ids, int n, fke_batch *b,
+                             fke_err *e)
+{
+    memset(b, 0, sizeof *b);
+    if (!d || n < 1) return fke_fail(e, FKE_ERR_ARG, "batch: no posts asked for");
+    for (int i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= d->N)
+            return fke_fail(e, FKE_ERR_ARG, "%s: post %d is out of range 0..%d", d->path,
+                            (int)ids[i], d->N - 1);
+    const int32_t *appl;
+    FKE_TRY(fke_loader_applicable(d, &appl, e));
+    FKE_TRY(fke_batch_alloc(b, n, d->G, d->A, d->L, d->C, d->img, d->crop, e));
+    size_t side = (size_t)(d->img > d->crop ? d->img : d->crop);
+    uint8_t *scratch = d->jpeg_quality ? malloc(3 * side * side) : NULL;
+    fke_status st = d->jpeg_quality && !scratch ? fke_fail(e, FKE_ERR_NOMEM, "batch: no memory")
+                                                : FKE_OK;
+    float lut[256];
+    make_lut(lut, FKE_PIXEL_MEAN, FKE_PIXEL_STD);
+    for (int i = 0; st == FKE_OK && i < n; i++) st = fill_post(d, appl, b, i, ids[i], lut, scratch, e);
+    free(scratch);
+    if (st != FKE_OK) fke_batch_free(b);
+    return st;
+}
+
 fke_status fke_loader_init(fke_loader *ld, const fke_dataset *ds, int B, int shuffle, int paired,
                            uint64_t seed, fke_err *e)
 {

@@ -72,6 +72,12 @@ typedef struct {
 fke_status fke_batch_alloc(fke_batch *b, int B, int G, int A, int L, int C, int img, int crop,
                            fke_err *e);
 void fke_batch_free(fke_batch *b);
+/* The posts ids (n) of d as one batch, filled as the loader fills its
+ * batches (pixels normalised, labels a category does not admit masked):
+ * for looking at a few chosen posts (`fke data show --pred`). Freed by
+ * fke_batch_free. */
+fke_status fke_batch_of_posts(const fke_dataset *d, const int32_t *ids, int n, fke_batch *b,
+                             fke_err *e);
 
 /* a one-ahead prefetcher shared by both loaders */
 typedef struct {

@@ -110,142 +110,167 @@ static void finish(fke_eval_result *r)
     if (counted) r->att_acc_appl /= counted, r->att_f1_appl /= counted;
 }
 
-/* Task multilabel: the truth of garment (post, g) is its true category (else
- * the clean label); its attribute labels those of the post's first garment. */
-static fke_status evaluate_multilabel(fke_model *m, const fke_dataset *d, fke_eval_result *r,
-                                      fke_err *e)
+/* The truth of garment slot dg (= post * G + g) of post: its true category
+ * (attribute k) where the data keeps one, else a clean post's label, else
+ * unknown (-1). */
+static int cat_truth(const fke_dataset *d, int post, size_t dg)
 {
-    const fke_config *c = &m->cfg;
+    if (d->cat_true && d->cat_true[dg] >= 0) return d->cat_true[dg];
+    return d->clean[post] ? d->cat[dg] : -1;
+}
+
+static int attr_truth(const fke_dataset *d, int post, size_t da)
+{
+    if (d->attr_true && d->attr_true[da] >= 0) return d->attr_true[da];
+    return d->clean[post] ? d->attr[da] : -1;
+}
+
+/* What task multilabel (DeepFashion) counts besides the category confusion:
+ * top-k hits and the attribute recall over the post's first garment. */
+typedef struct {
+    fke_recall rec;
+    long hit[3], n;
+    float *sc; /* (max(n_cat, M)) one garment's scores */
+    int M;
+} ml_tally;
+
+static const int ml_ks[3] = {1, 3, 5};
+
+static fke_status ml_init(ml_tally *t, const fke_config *c, const fke_dataset *d,
+                          fke_eval_result *r, fke_err *e)
+{
+    memset(t, 0, sizeof *t);
     const fke_extra *ty = fke_dataset_extra(d, "ml_type");
-    int M = c->n_ml, nt = d->n_ml_types < FKE_EVAL_ML_TYPES ? d->n_ml_types : FKE_EVAL_ML_TYPES;
+    int nt = d->n_ml_types < FKE_EVAL_ML_TYPES ? d->n_ml_types : FKE_EVAL_ML_TYPES;
+    t->M = c->n_ml;
     r->has_ml = 1;
     r->n_ml_types = nt;
-    for (int t = 0; t < nt; t++)
-        snprintf(r->ml_type_names[t], sizeof r->ml_type_names[t], "%s", d->ml_type_names[t]);
-    fke_recall rec;
-    FKE_TRY(fke_recall_init(&rec, M, ty->v, e));
-    long hit[3] = {0}, n = 0;
-    static const int ks[3] = {1, 3, 5};
-    fke_loader ld;
-    fke_status st = fke_loader_init(&ld, d, c->batch, 0, 0, 0, e);
-    if (st != FKE_OK) {
-        fke_recall_free(&rec);
-        return st;
+    for (int q = 0; q < nt; q++)
+        snprintf(r->ml_type_names[q], sizeof r->ml_type_names[q], "%s", d->ml_type_names[q]);
+    FKE_TRY(fke_recall_init(&t->rec, t->M, ty->v, e));
+    if (!(t->sc = malloc((size_t)(c->n_cat > t->M ? c->n_cat : t->M) * sizeof *t->sc))) {
+        fke_recall_free(&t->rec);
+        return fke_fail(e, FKE_ERR_NOMEM, "eval: out of memory");
     }
-    int G = d->G;
-    float *sc = malloc((size_t)(c->n_cat > M ? c->n_cat : M) * sizeof *sc);
-    if (!sc) st = fke_fail(e, FKE_ERR_NOMEM, "eval: out of memory");
-    for (; st == FKE_OK;) {
-        fke_batch *b;
-        st = fke_loader_next(&ld, &b, e);
-        if (st != FKE_OK || !b) break;
-        int has_garment = 0;
-        for (int i = 0; i < b->B; i++) has_garment |= b->n_garments[i] > 0;
-        if (!has_garment) continue;
-        if ((st = fke_model_forward(m, b, 0, e)) != FKE_OK) break;
-        r->posts += b->B;
-        for (int v = 0; v < m->out.Nv; v++) {
-            int gi = m->out.gidx[v], post = b->index[gi / G], g = gi % G;
-            size_t dg = (size_t)post * G + g;
-            int truth = d->cat_true && d->cat_true[dg] >= 0 ? d->cat_true[dg]
-                        : d->clean[post]                    ? d->cat[dg]
-                                                            : -1;
-            const fke_real *z = m->out.cat.data + (size_t)v * c->n_cat;
-            for (int j = 0; j < c->n_cat; j++) sc[j] = (float)z[j];
-            if (truth >= 0) {
-                int rank = fke_rank_of(sc, c->n_cat, truth);
-                for (int q = 0; q < 3; q++) hit[q] += rank < ks[q];
-                n++;
-                fke_confusion_add(&r->cat, truth, argmax(z, c->n_cat));
-            }
-            if (g == 0) {
-                const fke_real *za = m->out.ml.data + (size_t)v * M;
-                for (int j = 0; j < M; j++) sc[j] = (float)za[j];
-                fke_recall_add(&rec, sc, b->ml + (size_t)(gi / G) * M);
-            }
-            r->garments++;
+    return FKE_OK;
+}
+
+/* garment v of the forward (post row i of b, slot g) with its true category */
+static void ml_add(ml_tally *t, const fke_model *m, const fke_batch *b, int v, int i, int g,
+                   int truth)
+{
+    int n_cat = m->cfg.n_cat;
+    const fke_real *z = m->out.cat.data + (size_t)v * n_cat;
+    for (int j = 0; j < n_cat; j++) t->sc[j] = (float)z[j];
+    if (truth >= 0) {
+        int rank = fke_rank_of(t->sc, n_cat, truth);
+        for (int q = 0; q < 3; q++) t->hit[q] += rank < ml_ks[q];
+        t->n++;
+    }
+    if (g == 0) {
+        const fke_real *za = m->out.ml.data + (size_t)v * t->M;
+        for (int j = 0; j < t->M; j++) t->sc[j] = (float)za[j];
+        fke_recall_add(&t->rec, t->sc, b->ml + (size_t)i * t->M);
+    }
+}
+
+static void ml_finish(ml_tally *t, const fke_dataset *d, fke_eval_result *r)
+{
+    const fke_extra *ty = fke_dataset_extra(d, "ml_type");
+    int nt = r->n_ml_types;
+    for (int q = 0; q < 3; q++) r->cat_top[q] = t->n ? (double)t->hit[q] / t->n : 0;
+    for (int j = 0; j < FKE_RECALL_NK; j++)
+        for (int q = -1; q < nt; q++) {
+            r->ml_recall[j][1 + q] = fke_recall_pooled(&t->rec, j, q);
+            r->ml_recall_attr[j][1 + q] = fke_recall_per_attr(&t->rec, j, q);
         }
+    for (int a = 0; a < t->M; a++) {
+        r->ml_positives[0] += t->rec.pos[a];
+        if (ty->v[a] < nt) r->ml_positives[1 + ty->v[a]] += t->rec.pos[a];
     }
-    fke_loader_free(&ld);
-    free(sc);
-    if (st == FKE_OK) {
-        finish(r);
-        for (int q = 0; q < 3; q++) r->cat_top[q] = n ? (double)hit[q] / n : 0;
-        for (int j = 0; j < FKE_RECALL_NK; j++)
-            for (int t = -1; t < nt; t++) {
-                r->ml_recall[j][1 + t] = fke_recall_pooled(&rec, j, t);
-                r->ml_recall_attr[j][1 + t] = fke_recall_per_attr(&rec, j, t);
-            }
-        for (int a = 0; a < M; a++) {
-            r->ml_positives[0] += rec.pos[a];
-            if (ty->v[a] < nt) r->ml_positives[1 + ty->v[a]] += rec.pos[a];
-        }
-    }
-    fke_recall_free(&rec);
-    return st;
+}
+
+static void ml_free(ml_tally *t)
+{
+    fke_recall_free(&t->rec);
+    free(t->sc);
 }
 
 fke_status fke_evaluate(fke_model *m, const fke_dataset *d, fke_eval_result *r, fke_err *e)
 {
+    return fke_evaluate_watched(m, d, NULL, r, e);
+}
+
+fke_status fke_evaluate_watched(fke_model *m, const fke_dataset *d, const fke_eval_watch *w,
+                                fke_eval_result *r, fke_err *e)
+{
     const fke_config *c = &m->cfg;
     FKE_TRY(fke_check_dataset(c, d, e));
-    if (c->task == FKE_TASK_MULTILABEL) {
-        FKE_TRY(init_result(r, c, e));
-        return evaluate_multilabel(m, d, r, e);
-    }
     FKE_TRY(init_result(r, c, e));
-    const int32_t *appl; /* NULL or (n_cat, A) */
-    FKE_TRY(fke_loader_applicable(d, &appl, e));
+    int ml = c->task == FKE_TASK_MULTILABEL;
+    const int32_t *appl = NULL; /* NULL or (n_cat, A) */
+    if (!ml) FKE_TRY(fke_loader_applicable(d, &appl, e));
     r->has_appl = appl != NULL;
     for (int k = 0; appl && k < r->n_attr; k++)
         FKE_TRY(fke_confusion_init(&r->att_appl[k], c->n_val[k], e));
+    ml_tally t;
+    if (ml) FKE_TRY(ml_init(&t, c, d, r, e));
     fke_loader ld;
-    FKE_TRY(fke_loader_init(&ld, d, c->batch, 0, 0, 0, e));
-    fke_status st = FKE_OK;
-    int G = d->G, A = d->A;
+    fke_status st = fke_loader_init(&ld, d, c->batch, 0, 0, 0, e);
+    if (st != FKE_OK) {
+        if (ml) ml_free(&t);
+        return st;
+    }
+    int G = d->G, A = ml ? 0 : d->A;
+    long seen = 0;
     for (;;) {
         fke_batch *b;
         st = fke_loader_next(&ld, &b, e);
         if (st != FKE_OK || !b) break;
+        seen += b->B;
         int has_garment = 0;
         for (int i = 0; i < b->B; i++) has_garment |= b->n_garments[i] > 0;
-        if (!has_garment) continue;
-        if ((st = fke_model_forward(m, b, 0, e)) != FKE_OK) break;
-        for (int i = 0; i < b->B; i++)
-            fke_confusion_add(&r->occ, b->occ[i],
-                              argmax(m->out.occ.data + (size_t)i * c->n_occ, c->n_occ));
-        r->posts += b->B;
-        for (int v = 0; v < m->out.Nv; v++) {
-            int gi = m->out.gidx[v], post = b->index[gi / G], g = gi % G;
-            size_t dg = (size_t)post * G + g;
-            int truth = d->cat_true && d->cat_true[dg] >= 0 ? d->cat_true[dg]
-                        : d->clean[post]                    ? d->cat[dg]
-                                                            : -1;
-            int pcat = argmax(m->out.cat.data + (size_t)v * c->n_cat, c->n_cat);
-            fke_confusion_add(&r->cat, truth, pcat);
-            for (int k = 0; k < A; k++) {
-                size_t da = dg * A + k;
-                int tk = d->attr_true && d->attr_true[da] >= 0 ? d->attr_true[da]
-                         : d->clean[post]                      ? d->attr[da]
-                                                               : -1;
-                int pk = argmax(m->out.att[k].data + (size_t)v * c->n_val[k], c->n_val[k]);
-                fke_confusion_add(&r->att[k], tk, pk);
-                if (appl && appl[(size_t)pcat * A + k]) fke_confusion_add(&r->att_appl[k], tk, pk);
+        if (has_garment) {
+            if ((st = fke_model_forward(m, b, 0, e)) != FKE_OK) break;
+            for (int i = 0; !ml && i < b->B; i++)
+                fke_confusion_add(&r->occ, b->occ[i],
+                                  argmax(m->out.occ.data + (size_t)i * c->n_occ, c->n_occ));
+            r->posts += b->B;
+            for (int v = 0; v < m->out.Nv; v++) {
+                int gi = m->out.gidx[v], post = b->index[gi / G], g = gi % G;
+                size_t dg = (size_t)post * G + g;
+                int truth = cat_truth(d, post, dg);
+                int pcat = argmax(m->out.cat.data + (size_t)v * c->n_cat, c->n_cat);
+                fke_confusion_add(&r->cat, truth, pcat);
+                if (ml) ml_add(&t, m, b, v, gi / G, g, truth);
+                for (int k = 0; k < A; k++) {
+                    size_t da = dg * A + k;
+                    int tk = attr_truth(d, post, da);
+                    int pk = argmax(m->out.att[k].data + (size_t)v * c->n_val[k], c->n_val[k]);
+                    fke_confusion_add(&r->att[k], tk, pk);
+                    if (appl && appl[(size_t)pcat * A + k]) fke_confusion_add(&r->att_appl[k], tk, pk);
+                }
+                r->garments++;
             }
-            r->garments++;
         }
+        if (w && w->fn) w->fn(w->ctx, seen, d->N);
     }
     fke_loader_free(&ld);
+    if (st == FKE_OK) finish(r);
+    if (ml) {
+        if (st == FKE_OK) ml_finish(&t, d, r);
+        ml_free(&t);
+        return st;
+    }
     if (st != FKE_OK) return st;
-    finish(r);
     if (d->T_true && c->task == FKE_TASK_FKE) {
         r->has_T = 1;
-        for (int t = 0; t <= A; t++) {
-            int n = fke_dataset_T_side(d, t);
+        for (int q = 0; q <= A; q++) {
+            int n = fke_dataset_T_side(d, q);
             float *T = malloc((size_t)n * n * sizeof(float));
             if (!T) return fke_fail(e, FKE_ERR_NOMEM, "eval: out of memory");
-            fke_model_get_transition(m, t, T);
-            r->T_mae[t] = fke_matrix_mae(T, d->T_true + fke_dataset_T_offset(d, t), n);
+            fke_model_get_transition(m, q, T);
+            r->T_mae[q] = fke_matrix_mae(T, d->T_true + fke_dataset_T_offset(d, q), n);
             free(T);
         }
     }

@@ -52,6 +52,14 @@ fke_status fke_check_imageset(const fke_config *c, const fke_imageset *s, fke_er
  * fke_eval_result_free). Truth: the true labels where the data has them,
  * else the training labels of clean posts. */
 fke_status fke_evaluate(fke_model *m, const fke_dataset *d, fke_eval_result *r, fke_err *e);
+/* The same, calling w->fn(w->ctx, posts done, posts in all) after each
+ * batch (the progress of an evaluation; w may be NULL). */
+typedef struct {
+    void (*fn)(void *ctx, long done, long total);
+    void *ctx;
+} fke_eval_watch;
+fke_status fke_evaluate_watched(fke_model *m, const fke_dataset *d, const fke_eval_watch *w,
+                                fke_eval_result *r, fke_err *e);
 /* Classification accuracy/F1 of task classify on s: r->cat holds them. */
 fke_status fke_evaluate_images(fke_model *m, const fke_imageset *s, fke_eval_result *r,
                                fke_err *e);

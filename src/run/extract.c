@@ -297,31 +297,54 @@ static cJSON *top1(const fke_real *p, int n, char **names)
     return o;
 }
 
-static fke_status softmax_copy(fke_err *e, const fke_tensor *z, fke_tensor *p)
+void fke_extract_probs_free(fke_extract_probs *p)
+{
+    free(p->occ);
+    free(p->cat);
+    for (int k = 0; k < FKE_MAX_ATTR; k++) free(p->att[k]);
+    free(p->gidx);
+    memset(p, 0, sizeof *p);
+}
+
+/* softmax of z into a malloc'ed copy *out (numel(z)) */
+static fke_status softmax_copy(fke_err *e, const fke_tensor *z, fke_real **out)
 {
     size_t n = fke_numel(z);
-    *p = *z;
-    p->data = malloc((n ? n : 1) * sizeof(fke_real));
-    if (!p->data) return fke_fail(e, FKE_ERR_NOMEM, "extract: no memory for probabilities");
-    fke_status st = fke_softmax_forward(e, z, p);
-    if (st != FKE_OK) free(p->data), p->data = NULL;
+    fke_tensor p = *z;
+    p.data = malloc((n ? n : 1) * sizeof(fke_real));
+    if (!p.data) return fke_fail(e, FKE_ERR_NOMEM, "extract: no memory for probabilities");
+    fke_status st = fke_softmax_forward(e, z, &p);
+    if (st != FKE_OK) free(p.data), p.data = NULL;
+    *out = p.data;
     return st;
 }
 
-/* forward on b, lines for its first nw posts */
-static fke_status extract_lines(fke_model *m, const fke_batch *b, int nw,
-                                const fke_extract_names *nm, FILE *f, fke_err *e)
+/* forward on b (prediction mode), probabilities of its first nw posts */
+static fke_status predict(fke_model *m, const fke_batch *b, int nw, fke_extract_probs *p,
+                          fke_err *e)
 {
-    const fke_config *c = &m->cfg;
-    int G = c->G, A = c->n_attr;
+    memset(p, 0, sizeof *p);
     FKE_TRY(fke_model_forward(m, b, 0, e));
-    int B = nw;
     const fke_model_out *o = &m->out;
-    fke_tensor po = {0}, pc = {0}, pa[FKE_MAX_ATTR];
-    memset(pa, 0, sizeof pa);
-    fke_status st = softmax_copy(e, &o->occ, &po);
-    if (st == FKE_OK) st = softmax_copy(e, &o->cat, &pc);
-    for (int k = 0; st == FKE_OK && k < A; k++) st = softmax_copy(e, &o->att[k], &pa[k]);
+    p->B = nw;
+    for (int i = 0; i < nw; i++) p->nv += b->n_garments[i];
+    fke_status st = softmax_copy(e, &o->occ, &p->occ);
+    if (st == FKE_OK) st = softmax_copy(e, &o->cat, &p->cat);
+    for (int k = 0; st == FKE_OK && k < m->cfg.n_attr; k++) st = softmax_copy(e, &o->att[k], &p->att[k]);
+    if (st == FKE_OK && !(p->gidx = malloc(((size_t)p->nv + 1) * sizeof *p->gidx)))
+        st = fke_fail(e, FKE_ERR_NOMEM, "extract: no memory");
+    if (st == FKE_OK) memcpy(p->gidx, o->gidx, (size_t)p->nv * sizeof *p->gidx);
+    if (st != FKE_OK) fke_extract_probs_free(p);
+    return st;
+}
+
+/* lines for the first B posts of b, from their probabilities p */
+static fke_status extract_lines(const fke_config *c, const fke_batch *b,
+                                const fke_extract_probs *pr, const fke_extract_names *nm,
+                                FILE *f, fke_err *e)
+{
+    int G = c->G, A = c->n_attr, B = pr->B;
+    fke_status st = FKE_OK;
     int v = 0;
     for (int i = 0; st == FKE_OK && i < B; i++) {
         cJSON *j = cJSON_CreateObject(), *x;
@@ -331,7 +354,7 @@ static fke_status extract_lines(fke_model *m, const fke_batch *b, int nw,
         }
         cJSON_AddNumberToObject(j, "post", b->index ? b->index[i] : i);
         /* occasion with its top 3 */
-        const fke_real *p = po.data + (size_t)i * c->n_occ;
+        const fke_real *p = pr->occ + (size_t)i * c->n_occ;
         x = top1(p, c->n_occ, nm->occ);
         cJSON *top = cJSON_CreateArray();
         int used[3] = {-1, -1, -1};
@@ -368,17 +391,17 @@ static fke_status extract_lines(fke_model *m, const fke_batch *b, int nw,
         cJSON *gs = cJSON_AddArrayToObject(j, "garments");
         for (int g = 0; g < b->n_garments[i]; g++, v++) {
             cJSON *gj = cJSON_CreateObject();
-            cJSON_AddNumberToObject(gj, "slot", o->gidx[v] % G);
+            cJSON_AddNumberToObject(gj, "slot", pr->gidx[v] % G);
             const int32_t *bx = b->boxes ? b->boxes + ((size_t)i * G + g) * 4 : NULL;
             cJSON *ba = cJSON_CreateArray();
             for (int q = 0; q < 4; q++) cJSON_AddItemToArray(ba, cJSON_CreateNumber(bx ? bx[q] : 0));
             cJSON_AddItemToObject(gj, "box", ba);
             cJSON_AddItemToObject(gj, "category",
-                                  top1(pc.data + (size_t)v * c->n_cat, c->n_cat, nm->cat));
+                                  top1(pr->cat + (size_t)v * c->n_cat, c->n_cat, nm->cat));
             cJSON *at = cJSON_AddObjectToObject(gj, "attributes");
             for (int k = 0; k < A; k++)
                 cJSON_AddItemToObject(at, nm->attr[k],
-                                      top1(pa[k].data + (size_t)v * c->n_val[k], c->n_val[k],
+                                      top1(pr->att[k] + (size_t)v * c->n_val[k], c->n_val[k],
                                            nm->val[k]));
             cJSON_AddItemToArray(gs, gj);
         }
@@ -392,9 +415,6 @@ static fke_status extract_lines(fke_model *m, const fke_batch *b, int nw,
             st = fke_fail(e, FKE_ERR_IO, "extract: cannot write: %s", strerror(errno));
         free(s);
     }
-    free(po.data);
-    free(pc.data);
-    for (int k = 0; k < A; k++) free(pa[k].data);
     return st;
 }
 
@@ -413,17 +433,27 @@ static fke_status padded_copy(const fke_batch *b, fke_batch *x, fke_err *e)
     return FKE_OK;
 }
 
-fke_status fke_extract_batch(fke_model *m, const fke_batch *b, const fke_extract_names *nm,
-                             FILE *f, fke_err *e)
+fke_status fke_extract_predict(fke_model *m, const fke_batch *b, fke_extract_probs *p,
+                               fke_err *e)
 {
     int nv = 0;
     for (int i = 0; i < b->B; i++) nv += b->n_garments[i];
-    if (nv > 0) return extract_lines(m, b, b->B, nm, f, e);
-    /* the model needs a garment per batch: one more post, with a blank garment, not written */
+    if (nv > 0) return predict(m, b, b->B, p, e);
+    /* the model needs a garment per batch: one more post, with a blank garment, not kept */
     fke_batch x;
     FKE_TRY(padded_copy(b, &x, e));
-    fke_status st = extract_lines(m, &x, b->B, nm, f, e);
+    fke_status st = predict(m, &x, b->B, p, e);
     fke_batch_free(&x);
+    return st;
+}
+
+fke_status fke_extract_batch(fke_model *m, const fke_batch *b, const fke_extract_names *nm,
+                             FILE *f, fke_err *e)
+{
+    fke_extract_probs p;
+    FKE_TRY(fke_extract_predict(m, b, &p, e));
+    fke_status st = extract_lines(&m->cfg, b, &p, nm, f, e);
+    fke_extract_probs_free(&p);
     return st;
 }
 

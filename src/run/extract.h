@@ -111,6 +111,24 @@ fke_status fke_extract_image_batch(const fke_config *c, const fke_image *im,
 fke_crop_mode fke_extract_default_crop(const fke_config *c);
 const char *fke_crop_mode_name(fke_crop_mode m);
 
+/* The model's probabilities for the posts of a batch (softmax of every
+ * head, prediction mode): the one forward of `fke extract` and `fke data
+ * show --pred`. Garment v (0..nv-1, posts in order, each post's garments in
+ * slot order) is post gidx[v] / G, slot gidx[v] % G. */
+typedef struct {
+    int B, nv;                   /* posts, garments */
+    fke_real *occ;               /* (B, n_occ) */
+    fke_real *cat;               /* (nv, n_cat) */
+    fke_real *att[FKE_MAX_ATTR]; /* (nv, n_val[k]) */
+    int32_t *gidx;               /* (nv) post * G + slot */
+} fke_extract_probs;
+
+/* Runs the model on b (a batch without any garment gets a blank one added
+ * for the forward, then dropped); *p freed by fke_extract_probs_free. */
+fke_status fke_extract_predict(fke_model *m, const fke_batch *b, fke_extract_probs *p,
+                               fke_err *e);
+void fke_extract_probs_free(fke_extract_probs *p);
+
 /* Runs the model on b (prediction mode) and writes one line per post to f;
  * person (B, G, 2) may be NULL. */
 fke_status fke_extract_batch(fke_model *m, const fke_batch *b, const fke_extract_names *nm,

@@ -22,11 +22,16 @@ static void colour(cairo_t *cr, double v)
     cairo_set_source_rgb(cr, 1 - 0.92 * v, 1 - 0.72 * v, 1 - 0.45 * v);
 }
 
+/* s placed with (ax, ay) of its box at (x, y); the box's height is the
+ * font's (ascent + descent), not the ink's, so that names with and without
+ * descenders sit on one line */
 static void text(cairo_t *cr, double x, double y, const char *s, double ax, double ay)
 {
     cairo_text_extents_t t;
+    cairo_font_extents_t f;
     cairo_text_extents(cr, s, &t);
-    cairo_move_to(cr, x - ax * t.width - t.x_bearing, y - ay * t.height - t.y_bearing);
+    cairo_font_extents(cr, &f);
+    cairo_move_to(cr, x - ax * t.width - t.x_bearing, y + f.ascent - ay * (f.ascent + f.descent));
     cairo_show_text(cr, s);
 }
 

@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include "core/file.h"
+#include "core/h5.h"
+#include "data/dataset.h"
+#include "model/checkpoint.h"
 #include "run/heatmap.h"
 #include "run/metrics.h"
 
@@ -25,6 +28,13 @@ static int intern(fke_names *t, const char *s)
     }
     if (!(t->s[t->n] = strdup(s))) return -1;
     return t->n++;
+}
+
+static int find(const fke_names *t, const char *s)
+{
+    for (int i = 0; i < t->n; i++)
+        if (!strcmp(t->s[i], s)) return i;
+    return -1;
 }
 
 static void names_free(fke_names *t)
@@ -96,6 +106,55 @@ void fke_knowledge_free(fke_knowledge *k)
     map_free(&k->oc), map_free(&k->co), map_free(&k->at);
 }
 
+fke_status fke_knowledge_set_labels(fke_knowledge *k, char *const *occ, int n_occ,
+                                    char *const *cat, int n_cat, const char *from, fke_err *e)
+{
+    if (k->posts || k->occ.n || k->cat.n)
+        return fke_fail(e, FKE_ERR_ARG, "knowledge: the label order is set before any line");
+    if (n_occ < 1 || n_cat < 1 || !occ || !cat)
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: no occasion or category names to order by", from);
+    for (int t = 0; t < 2; t++) {
+        fke_names *nm = t ? &k->cat : &k->occ;
+        char *const *src = t ? cat : occ;
+        for (int i = 0, n = t ? n_cat : n_occ; i < n; i++) {
+            if (find(nm, src[i]) >= 0)
+                return fke_fail(e, FKE_ERR_FORMAT, "%s: the %s name \"%s\" appears twice", from,
+                                t ? "category" : "occasion", src[i]);
+            if (intern(nm, src[i]) < 0) return fke_fail(e, FKE_ERR_NOMEM, "%s: no memory", from);
+        }
+    }
+    k->fixed = 1;
+    snprintf(k->labels_from, sizeof k->labels_from, "%s", from);
+    return FKE_OK;
+}
+
+fke_status fke_knowledge_labels_from(fke_knowledge *k, const char *path, fke_err *e)
+{
+    char *fmt = fke_h5_format_of(path);
+    int ds = fmt && !strcmp(fmt, FKE_POSTS_FORMAT), ck = fmt && !strcmp(fmt, "fke-checkpoint");
+    free(fmt);
+    if (ds) {
+        fke_dataset d;
+        FKE_TRY(fke_dataset_load(&d, path, e));
+        fke_status st = fke_knowledge_set_labels(k, d.occ_names, d.n_occ, d.cat_names, d.n_cat,
+                                                 path, e);
+        fke_dataset_free(&d);
+        return st;
+    }
+    if (!ck)
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: --labels takes an fke checkpoint or post "
+                        "dataset (the label order of the model or the data), and this is "
+                        "neither", path);
+    fke_ckpt_names cn;
+    int have = 0;
+    FKE_TRY(fke_checkpoint_read_names(path, &cn, &have, e));
+    fke_status st = have ? fke_knowledge_set_labels(k, cn.occ, cn.n_occ, cn.cat, cn.n_cat, path, e)
+                         : fke_fail(e, FKE_ERR_FORMAT, "%s: the checkpoint keeps no label names "
+                                    "(/names): give the training dataset to --labels", path);
+    if (have) fke_ckpt_names_free(&cn);
+    return st;
+}
+
 /* ---- reading ------------------------------------------------------------------ */
 static const char *label_of(const cJSON *o)
 {
@@ -122,7 +181,12 @@ fke_status fke_knowledge_add_line(fke_knowledge *k, const char *line, const char
         goto done;
     }
     cats = malloc(((size_t)ng + 1) * sizeof *cats);
-    if (!cats || (o = intern(&k->occ, ol)) < 0) {
+    if (k->fixed && (o = find(&k->occ, ol)) < 0) {
+        st = fke_fail(e, FKE_ERR_FORMAT, "%s: occasion \"%s\" is not one of the %d occasions "
+                      "of %s", where, ol, k->occ.n, k->labels_from);
+        goto done;
+    }
+    if (!cats || (o < 0 && (o = intern(&k->occ, ol)) < 0)) {
         st = fke_fail(e, FKE_ERR_NOMEM, "%s: no memory (or too many names)", where);
         goto done;
     }
@@ -133,6 +197,12 @@ fke_status fke_knowledge_add_line(fke_knowledge *k, const char *line, const char
             st = fke_fail(e, FKE_ERR_FORMAT,
                           "%s: field garments[%d].category.label is missing or not a string",
                           where, g);
+            goto done;
+        }
+        const char *cl = label_of(cJSON_GetObjectItemCaseSensitive(gj, "category"));
+        if (k->fixed && find(&k->cat, cl) < 0) {
+            st = fke_fail(e, FKE_ERR_FORMAT, "%s: garments[%d]: category \"%s\" is not one of "
+                          "the %d categories of %s", where, g, cl, k->cat.n, k->labels_from);
             goto done;
         }
         const cJSON *at = cJSON_GetObjectItemCaseSensitive(gj, "attributes");
@@ -214,7 +284,9 @@ static int by_count(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-/* ids of names t ordered by count(id) descending; rows: occasions (1) or categories (0) */
+/* ids of names t in the order of the maps and tables (knowledge.h): the
+ * label order, by name, or (sort) by count descending; rows: occasions (1)
+ * or categories (0) */
 static int *order(const fke_knowledge *k, int rows)
 {
     const fke_names *t = rows ? &k->occ : &k->cat;
@@ -227,11 +299,11 @@ static int *order(const fke_knowledge *k, int rows)
     for (int i = 0; i < t->n; i++) {
         r[i].id = i, r[i].name = t->s[i], r[i].n = 0;
         const fke_names *u = rows ? &k->cat : &k->occ;
-        for (int j = 0; j < u->n; j++)
+        for (int j = 0; k->sort && j < u->n; j++)
             r[i].n += rows ? fke_countmap_get(&k->oc, i, j, -1, -1)
                            : fke_countmap_get(&k->oc, j, i, -1, -1);
     }
-    qsort(r, (size_t)t->n, sizeof *r, by_count);
+    if (k->sort || !k->fixed) qsort(r, (size_t)t->n, sizeof *r, by_count); /* ties: by name */
     for (int i = 0; i < t->n; i++) ids[i] = r[i].id;
     free(r);
     return ids;

@@ -120,25 +120,35 @@ double fke_matrix_mae(const float *a, const float *b, int n)
 fke_status fke_confusion_write_prf_csv(const fke_confusion *c, char *const *names,
                                        const char *path, fke_err *e)
 {
+    int n = c->n;
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     if (!f) return fke_fail(e, FKE_ERR_NOMEM, "%s: no memory for the table", path);
-    fprintf(f, "class,support,predicted,precision,recall,f1\n");
-    for (int k = 0; k < c->n; k++) {
-        long long tp = c->cm[(size_t)k * c->n + k], row = 0, col = 0;
-        for (int j = 0; j < c->n; j++) {
-            row += c->cm[(size_t)k * c->n + j];
-            col += c->cm[(size_t)j * c->n + k];
-        }
-        double p = col ? (double)tp / (double)col : 0, rc = row ? (double)tp / (double)row : 0;
+    fprintf(f, "class,precision,recall,f1,support\n");
+    double sp = 0, sr = 0, sf = 0;
+    int counted = 0;
+    long long total = 0, right = 0;
+    for (int i = 0; i < n; i++) {
+        long long tp = c->cm[(size_t)i * n + i], row = 0, col = 0;
+        for (int j = 0; j < n; j++) row += c->cm[(size_t)i * n + j], col += c->cm[(size_t)j * n + i];
+        double p = col ? (double)tp / col : 0, rc = row ? (double)tp / row : 0;
         double f1 = p + rc > 0 ? 2 * p * rc / (p + rc) : 0;
-        if (names) fprintf(f, "\"%s\"", names[k]);
-        else fprintf(f, "%d", k);
-        fprintf(f, ",%lld,%lld,%.6f,%.6f,%.6f\n", row, col, p, rc, f1);
+        if (row || col) sp += p, sr += rc, sf += f1, counted++;
+        total += row, right += tp;
+        char idx[16], cut[151]; /* the first 150 bytes of the name */
+        snprintf(idx, sizeof idx, "%d", i);
+        snprintf(cut, sizeof cut, "%s", names && names[i] ? names[i] : idx);
+        fke_csv_cell(f, cut);
+        fprintf(f, ",%.6f,%.6f,%.6f,%lld\n", p, rc, f1, row);
     }
+    fprintf(f, "macro average,%.6f,%.6f,%.6f,%lld\n", counted ? sp / counted : 0,
+            counted ? sr / counted : 0, counted ? sf / counted : 0, total);
+    fprintf(f, "accuracy,,,%.6f,%lld\n", total ? (double)right / total : 0, total);
+    int bad = ferror(f);
     fclose(f);
-    fke_status st = fke_write_file(path, buf, "table", e);
+    fke_status st = bad ? fke_fail(e, FKE_ERR_NOMEM, "%s: no memory for the table", path)
+                        : fke_write_file(path, buf, "table", e);
     free(buf);
     return st;
 }

@@ -28,9 +28,14 @@ void fke_csv_cell(FILE *f, const char *s);
 size_t fke_csv_cell_str(char *out, size_t n, const char *s);
 fke_status fke_confusion_write_csv(const fke_confusion *c, char *const *names,
                                    const char *path, fke_err *e);
-/* Per-class precision, recall, F1 and support to CSV (written atomically):
- * header "class,support,predicted,precision,recall,f1", one row per class;
- * a class never predicted has precision 0, one that never occurs recall 0. */
+/* Per-class precision, recall, F1 and support to CSV (written atomically),
+ * the one writer of this table (`fke eval --report`, category_prf.csv):
+ * header "class,precision,recall,f1,support", one row per class in the
+ * label order (its name's first 150 bytes as a CSV cell; zero-support
+ * classes kept), then "macro average" over the classes that occur as truth
+ * or prediction (as fke_confusion_macro_f1) with the total support, and
+ * "accuracy,,,ACC,TOTAL". A class never predicted has precision 0, one that
+ * never occurs recall 0 (scikit-learn's zero_division=0). */
 fke_status fke_confusion_write_prf_csv(const fke_confusion *c, char *const *names,
                                        const char *path, fke_err *e);
 /* mean_ij |a_ij - b_ij| over n x n */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <math.h>
 #include <omp.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,12 +39,38 @@ typedef struct {
     int lock; /* the run folder's lock (fke_lock_dir), 0 before it is taken */
 } run;
 
-static void say(const fke_train_opts *o, const char *fmt, const char *a, const char *b)
+/* Progress and header lines are cut at spaces to fit 80 columns, never
+ * inside a word (fke_fputs_wrapped); continuation lines indented. */
+#define COLS 79
+
+static void say(const fke_train_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(const fke_train_opts *o, const char *fmt, ...)
 {
     if (!o->progress) return;
-    if (o->bar) fputc('\n', o->progress);
-    fprintf(o->progress, fmt, a, b);
+    char buf[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    fke_fputs_wrapped(o->progress, buf, COLS, 4);
     fflush(o->progress);
+}
+
+/* What the terminal's evaluation line shows while it runs (a bar run). */
+typedef struct {
+    const fke_train_opts *o;
+    char what[64];   /* "at step 400", "of best.h5" */
+    const char *phase;
+} eval_line;
+
+static void eval_progress(void *ctx, long done, long total)
+{
+    eval_line *l = ctx;
+    if (!l->o->progress || !l->o->bar) return;
+    char line[160];
+    snprintf(line, sizeof line, "  evaluating %s: %s %ld/%ld", l->what, l->phase, done, total);
+    fprintf(l->o->progress, "\r%-*.*s", COLS, COLS, line);
+    fflush(l->o->progress);
 }
 
 /* ---- data ------------------------------------------------------------------ */
@@ -293,7 +320,7 @@ static fke_status skip_batches(run *r, long n, fke_err *e)
  * dropout off, weights and the training random state untouched. The running
  * averages of training lag behind weights that move quickly: on
  * FashionKE-synth they cost up to 40 points of occasion accuracy. */
-static fke_status recalibrate(run *r, fke_err *e)
+static fke_status recalibrate(run *r, eval_line *l, fke_err *e)
 {
     int n = r->cfg.bn_recalibrate;
     if (n <= 0) return FKE_OK;
@@ -312,6 +339,7 @@ static fke_status recalibrate(run *r, fke_err *e)
             if ((st = fke_imageloader_next(&ld, &b, e)) != FKE_OK) break;
             fke_tensor x = fke_tensor_view(b->x, 4, b->B, b->C, b->H, b->W);
             st = fke_classifier_forward(m, &x, 1, e);
+            if (l) eval_progress(l, i + 1, n);
         }
         if (ok) fke_imageloader_free(&ld);
     } else {
@@ -321,6 +349,7 @@ static fke_status recalibrate(run *r, fke_err *e)
         for (int i = 0; st == FKE_OK && i < n; i++) {
             fke_batch *b;
             if ((st = fke_loader_next(&ld, &b, e)) == FKE_OK) st = fke_model_forward(m, b, 1, e);
+            if (l) eval_progress(l, i + 1, n);
         }
         if (ok) fke_loader_free(&ld);
     }
@@ -368,10 +397,12 @@ static void put_result(FILE *f, const char *name, const fke_eval_result *res, do
     fprintf(f, "}");
 }
 
-static fke_status evaluate(run *r, int which, fke_eval_result *res, fke_err *e)
+static fke_status evaluate(run *r, int which, eval_line *l, fke_eval_result *res, fke_err *e)
 {
+    if (l) l->phase = which ? "test" : "val";
     if (r->cls) return fke_evaluate_images(&r->m, which ? &r->itest : &r->ival, res, e);
-    return fke_evaluate(&r->m, which ? &r->test : &r->val, res, e);
+    fke_eval_watch w = {eval_progress, l};
+    return fke_evaluate_watched(&r->m, which ? &r->test : &r->val, l ? &w : NULL, res, e);
 }
 
 static void describe(char *buf, size_t n, const char *name, const fke_eval_result *res)
@@ -573,14 +604,43 @@ static fke_status open_outputs(run *r, const fke_train_opts *o, long s, fke_trai
     return FKE_OK;
 }
 
-/* What the progress lines report: the run's start, and the steps since the
- * last line. */
+/* ---- the ETA ------------------------------------------------------------------- */
+/* multiples of a in (s, total] */
+static long multiples(long a, long s, long total) { return a > 0 ? total / a - s / a : 0; }
+
+static long gcd(long a, long b) { return b ? gcd(b, a % b) : a; }
+
+long fke_eta_evals(const fke_eta *t, long s, long total, long *with_test)
+{
+    if (with_test) *with_test = 0;
+    if (s >= total) return 0;
+    long ee = t->eval_every > 0 ? t->eval_every : total, te = t->test_every > 0 ? t->test_every : 0;
+    long n = multiples(ee, s, total), nt = multiples(te, s, total);
+    if (te) n += nt - multiples(ee / gcd(ee, te) * te, s, total); /* at both: one evaluation */
+    int at_end = total % ee != 0 && (!te || total % te != 0); /* the last step always evaluates */
+    if (with_test) *with_test = nt + (te && total % te != 0);
+    return n + at_end;
+}
+
+double fke_eta_left(const fke_eta *t, long s, long total)
+{
+    if (t->train_steps < 1 || t->train_s < 0) return NAN;
+    double step = t->train_s / t->train_steps;
+    double per_post = t->eval_posts > 0 ? t->eval_s / t->eval_posts : step / (t->batch > 0 ? t->batch : 1) / 3;
+    long with_test, n = fke_eta_evals(t, s, total, &with_test);
+    double posts = (double)n * t->eval_posts_each + (double)with_test * t->test_posts + t->test_posts;
+    return step * (total > s ? total - s : 0) + posts * per_post;
+}
+
+/* What the progress lines report: the run's start, the steps since the
+ * last line, and what the ETA needs. */
 typedef struct {
     double t_start; /* wall time at the first step */
     long s_first;   /* the step the run starts from (> 0 on a resume) */
     double t_log;   /* wall time of the last line (or of the end of an evaluation) */
     double loss_sum;
     long steps, posts;
+    fke_eta eta;
 } tally;
 
 /* After step s of total: a metrics.jsonl line and a progress line with the
@@ -590,7 +650,9 @@ static void log_progress(run *r, const fke_train_opts *o, tally *p, long s, long
 {
     double now = omp_get_wtime();
     double rate = p->posts / (now - p->t_log + 1e-12);
-    double left = (now - p->t_start) / (s - p->s_first) * (total - s);
+    p->eta.train_s = now - p->t_start - p->eta.eval_s;
+    p->eta.train_steps = s - p->s_first;
+    double left = fke_eta_left(&p->eta, s, total);
     double loss = p->loss_sum / p->steps;
     const char *unit = r->cls ? "images" : "posts";
     fprintf(r->metrics,
@@ -602,18 +664,27 @@ static void log_progress(run *r, const fke_train_opts *o, tally *p, long s, long
         char eta[32];
         fmt_time(eta, sizeof eta, left);
         if (o->bar) {
-            /* one line under 80 columns, so a terminal never wraps it */
-            int w = 12, fill = (int)(w * (double)s / total);
-            char bar[32], line[160];
-            for (int i = 0; i < w; i++) bar[i] = i < fill ? '#' : '-';
-            bar[w] = 0;
-            snprintf(line, sizeof line, "ep %d/%ld [%s] %3d%% %ld/%ld loss %.4f %.0f %s/s ETA %s",
-                     epoch + 1, (total + r->per_epoch - 1) / r->per_epoch, bar,
+            /* one line under 80 columns, so a terminal never wraps it: the
+             * bar gives up its width to long numbers */
+            char text[160], line[400], bar[32];
+            snprintf(text, sizeof text, "%3d%% %ld/%ld loss %.4f %.0f %s/s ETA %s",
                      (int)(100.0 * s / total), s, total, loss, rate, r->cls ? "img" : "posts", eta);
-            fprintf(o->progress, "\r%-79.79s", line);
+            char ep[48];
+            snprintf(ep, sizeof ep, "ep %d/%ld ", epoch + 1, (total + r->per_epoch - 1) / r->per_epoch);
+            int w = COLS - (int)strlen(ep) - 3 - (int)strlen(text);
+            w = w > 12 ? 12 : w;
+            if (w >= 4) {
+                int fill = (int)(w * (double)s / total);
+                for (int i = 0; i < w; i++) bar[i] = i < fill ? '#' : '-';
+                bar[w] = 0;
+                snprintf(line, sizeof line, "%s[%s] %s", ep, bar, text);
+            } else {
+                snprintf(line, sizeof line, "%s%s", (int)(strlen(ep) + strlen(text)) <= COLS ? ep : "", text);
+            }
+            fprintf(o->progress, "\r%-*.*s", COLS, COLS, line);
         } else {
-            fprintf(o->progress, "  step %ld/%ld  epoch %d  loss %.4f  lr %.3g  %.1f %s/s  ETA %s\n",
-                    s, total, epoch + 1, loss, lr, rate, unit, eta);
+            say(o, "  step %ld/%ld  epoch %d  loss %.4f  lr %.3g  %.1f %s/s  ETA %s\n", s, total,
+                epoch + 1, loss, lr, rate, unit, eta);
         }
         fflush(o->progress);
     }
@@ -638,34 +709,43 @@ static fke_status save_state(run *r, long s, fke_ckpt_meta *meta, const char *na
 /* After step s: batch-norm recalibration, the validation score (and the
  * test score when test_every asks for it at s) in metrics.jsonl and a
  * progress line, best.h5 when the validation score improves on meta->best
- * (without validation data: every time), and last.h5. */
+ * (without validation data: every time), and last.h5. The progress: an
+ * "evaluating" line before it starts, redrawn with each phase's progress
+ * on a terminal, and a line with the time of each phase at its end; the
+ * time and posts go to the ETA (p->eta). */
 static fke_status eval_and_checkpoint(run *r, const fke_train_opts *o, long s, int epoch,
-                                      int with_test, fke_ckpt_meta *meta, fke_train_result *out,
-                                      fke_err *e)
+                                      int with_test, fke_ckpt_meta *meta, tally *p,
+                                      fke_train_result *out, fke_err *e)
 {
+    double t0 = omp_get_wtime();
+    const char *unit = r->cls ? "images" : "posts";
+    long nval = r->has_val ? (r->cls ? r->ival.N : r->val.N) : 0;
+    long ntest = r->has_test && with_test ? (r->cls ? r->itest.N : r->test.N) : 0;
     if (o->progress) { /* evaluation takes a while: say so before it starts */
-        const char *unit = r->cls ? "images" : "posts";
         char what[160] = "";
         size_t n = 0;
-        if (r->has_val)
-            n += (size_t)snprintf(what + n, sizeof what - n, ", val %d %s",
-                                  r->cls ? r->ival.N : r->val.N, unit);
-        if (r->has_test && with_test)
-            snprintf(what + n, sizeof what - n, ", test %d %s", r->cls ? r->itest.N : r->test.N, unit);
-        fprintf(o->progress, "%s  evaluating at step %ld: batch-norm (%d batches)%s ...\n",
-                o->bar ? "\n" : "", s, r->cfg.bn_recalibrate, what);
-        fflush(o->progress);
+        if (nval) n += (size_t)snprintf(what + n, sizeof what - n, ", val %ld %s", nval, unit);
+        if (ntest) snprintf(what + n, sizeof what - n, ", test %ld %s", ntest, unit);
+        if (o->bar) fputc('\n', o->progress);
+        say(o, "  evaluating at step %ld: batch-norm (%d batches)%s ...\n", s,
+            r->cfg.bn_recalibrate, what);
     }
-    fke_status st = recalibrate(r, e);
+    eval_line l = {.o = o, .phase = "batch-norm"};
+    snprintf(l.what, sizeof l.what, "at step %ld", s);
+    double t_phase[3] = {0, 0, 0}; /* batch-norm, val, test */
+    fke_status st = recalibrate(r, &l, e);
     if (st == FKE_OK) st = check_weights(r, e);
     if (st != FKE_OK) return stopped(r, s, epoch, st, e);
+    t_phase[0] = omp_get_wtime() - t0;
     double score = NAN;
     char line[2][256] = {"", ""};
     fke_eval_result res[2];
     int done[2] = {0, 0};
     for (int which = 0; which < 2; which++) {
-        if (!(which ? r->has_test && with_test : r->has_val)) continue;
-        FKE_TRY(evaluate(r, which, &res[which], e));
+        if (!(which ? ntest : r->has_val)) continue;
+        double t1 = omp_get_wtime();
+        FKE_TRY(evaluate(r, which, &l, &res[which], e));
+        t_phase[1 + which] = omp_get_wtime() - t1;
         done[which] = 1;
         describe(line[which], sizeof line[which], which ? "test" : "val", &res[which]);
         if (which) out->test_score = selected(&res[which], r->cfg.select);
@@ -682,18 +762,27 @@ static fke_status eval_and_checkpoint(run *r, const fke_train_opts *o, long s, i
         }
     fprintf(r->metrics, ", \"best_step\": %ld}\n", r->best_step);
     fflush(r->metrics);
-    if (o->progress && (line[0][0] || line[1][0])) {
-        for (int which = 0; which < 2; which++) /* a line each: under 80 columns */
-            if (line[which][0])
-                fprintf(o->progress, "  eval at step %ld: %s%s\n", s, line[which],
-                        !which && better ? " (best)" : "");
-        fflush(o->progress);
-    }
     if (better) {
         if (r->has_val) meta->best = score;
         FKE_TRY(save_state(r, s, meta, "best.h5", e));
     }
-    return save_state(r, s, meta, "last.h5", e);
+    st = save_state(r, s, meta, "last.h5", e);
+    double t = omp_get_wtime() - t0;
+    p->eta.eval_s += t;
+    p->eta.eval_posts += (long)r->cfg.bn_recalibrate * r->cfg.batch + nval + ntest;
+    if (o->progress) {
+        char ph[160];
+        size_t n = (size_t)snprintf(ph, sizeof ph, "batch-norm %.1f s", t_phase[0]);
+        if (done[0]) n += (size_t)snprintf(ph + n, sizeof ph - n, ", val %.1f s", t_phase[1]);
+        if (done[1]) snprintf(ph + n, sizeof ph - n, ", test %.1f s", t_phase[2]);
+        if (o->bar) fprintf(o->progress, "\r%*s\r", COLS, ""); /* the redrawn line, cleared */
+        say(o, "  evaluated in %.1f s (%s, saving %.1f s)\n", t, ph,
+            t - t_phase[0] - t_phase[1] - t_phase[2]);
+        for (int which = 0; which < 2; which++) /* a line each: under 80 columns */
+            if (line[which][0])
+                say(o, "  eval at step %ld: %s%s\n", s, line[which], !which && better ? " (best)" : "");
+    }
+    return st;
 }
 
 /* The end of a run: the test set, once, on best.h5 (metrics.jsonl line
@@ -705,17 +794,22 @@ static fke_status final_test(run *r, const fke_train_opts *o, fke_ckpt_meta *met
     out->best_step = r->best_step;
     if (o->progress) {
         if (r->has_val)
-            fprintf(o->progress, "best: step %ld, validation %s %.4f (%s/best.h5)\n", r->best_step,
-                    fke_config_select_name(r->cfg.select), meta->best, r->dir);
+            say(o, "best: step %ld, validation %s %.4f (%s/best.h5)\n", r->best_step,
+                fke_config_select_name(r->cfg.select), meta->best, r->dir);
         else
-            fprintf(o->progress, "no validation data (val_data \"\", val_split 0): best.h5 is the "
-                    "last evaluated model, step %ld\n", r->best_step);
+            say(o, "no validation data (val_data \"\", val_split 0): best.h5 is the last "
+                "evaluated model, step %ld\n", r->best_step);
     }
     if (!r->has_test) return FKE_OK;
     snprintf(path, sizeof path, "%s/best.h5", r->dir);
     FKE_TRY(fke_checkpoint_load(path, &r->m.P, 0, NULL, e));
+    say(o, "  evaluating best.h5 (step %ld) on the test set, %d %s ...\n", r->best_step,
+        r->cls ? r->itest.N : r->test.N, r->cls ? "images" : "posts");
+    eval_line l = {.o = o};
+    snprintf(l.what, sizeof l.what, "best.h5");
     fke_eval_result res;
-    FKE_TRY(evaluate(r, 1, &res, e));
+    FKE_TRY(evaluate(r, 1, &l, &res, e));
+    if (o->progress && o->bar) fprintf(o->progress, "\r%*s\r", COLS, "");
     double score = selected(&res, r->cfg.select);
     out->test_score = score;
     fprintf(r->metrics, "{\"final_test\": \"best.h5\", \"best_step\": %ld", r->best_step);
@@ -724,11 +818,8 @@ static fke_status final_test(run *r, const fke_train_opts *o, fke_ckpt_meta *met
     fflush(r->metrics);
     describe(line, sizeof line, "test", &res);
     fke_eval_result_free(&res);
-    if (o->progress) {
-        fprintf(o->progress, "%s of best.h5 (step %ld), the test set's only evaluation%s\n", line,
-                r->best_step, r->cfg.test_every ? " besides test_every's" : "");
-        fflush(o->progress);
-    }
+    say(o, "%s of best.h5 (step %ld), the test set's only evaluation%s\n", line, r->best_step,
+        r->cfg.test_every ? " besides test_every's" : "");
     return FKE_OK;
 }
 
@@ -756,28 +847,28 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
     out->resumed_from = s;
     FKE_TRY(open_outputs(r, o, s, out, e));
     if (o->progress) {
-        fprintf(o->progress,
-                "training %s (%s, %s) on %s: %ld steps of %d %s, %ld per epoch, %d threads\n",
-                r->dir, c->preset, r->cls ? "classify" : "fke", c->train_data, total, c->batch,
-                r->cls ? "images" : "posts", r->per_epoch, omp_get_max_threads());
+        say(o, "training %s (%s, %s) on %s: %ld steps of %d %s, %ld per epoch, %d threads\n",
+            r->dir, c->preset, r->cls ? "classify" : "fke", c->train_data, total, c->batch,
+            r->cls ? "images" : "posts", r->per_epoch, omp_get_max_threads());
         char blas[256];
         fke_cpu_describe(blas, sizeof blas);
-        fprintf(o->progress, "  %s\n", blas);
+        say(o, "  %s\n", blas);
         fke_cnn_describe(&r->m.cnn, blas, sizeof blas);
-        fprintf(o->progress, "  %s\n", blas);
+        say(o, "  %s\n", blas);
         if (o->resume)
-            fprintf(o->progress,
-                    "resumed from %s/last.h5 at step %ld of %ld (epoch %ld, %ld batches into it); "
-                    "metrics.jsonl kept to step %ld (%ld later lines dropped)\n",
-                    r->dir, s, total, s / r->per_epoch + 1, s % r->per_epoch, s,
-                    out->metrics_dropped);
-        fflush(o->progress);
+            say(o, "resumed from %s/last.h5 at step %ld of %ld (epoch %ld, %ld batches into it); "
+                "metrics.jsonl kept to step %ld (%ld later lines dropped)\n",
+                r->dir, s, total, s / r->per_epoch + 1, s % r->per_epoch, s, out->metrics_dropped);
     }
 
+    int eval_every = c->eval_every > 0 ? c->eval_every : (int)r->per_epoch;
     tally p = {.t_start = omp_get_wtime(), .s_first = s};
     p.t_log = p.t_start;
+    p.eta = (fke_eta){.batch = c->batch, .eval_every = eval_every, .test_every = c->test_every,
+                      .eval_posts_each = (long)c->bn_recalibrate * c->batch +
+                                         (r->has_val ? (r->cls ? r->ival.N : r->val.N) : 0),
+                      .test_posts = r->has_test ? (r->cls ? r->itest.N : r->test.N) : 0};
     double loss = NAN;
-    int eval_every = c->eval_every > 0 ? c->eval_every : (int)r->per_epoch;
     while (s < total) {
         if (o->stop && *o->stop) break;
         int epoch = (int)(s / r->per_epoch), posts = 0;
@@ -796,7 +887,7 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
         if (s % c->log_every == 0 || s == total) log_progress(r, o, &p, s, total, epoch, opt.lr);
         int test_now = c->test_every > 0 && (s % c->test_every == 0 || s == total);
         if (s % eval_every == 0 || s == total || test_now) {
-            FKE_TRY(eval_and_checkpoint(r, o, s, epoch, test_now, &meta, out, e));
+            FKE_TRY(eval_and_checkpoint(r, o, s, epoch, test_now, &meta, &p, out, e));
             p.t_log = omp_get_wtime(); /* the rate counts training only */
         }
     }
@@ -825,8 +916,8 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
         char t[32];
         fmt_time(t, sizeof t, out->seconds);
         if (o->bar) fputc('\n', o->progress);
-        fprintf(o->progress, "done: %ld steps in %s; checkpoints in %s/ (last.h5, best.h5), metrics in %s/metrics.jsonl\n",
-                s, t, r->dir, r->dir);
+        say(o, "done: %ld steps in %s; checkpoints in %s/ (last.h5, best.h5), metrics in "
+            "%s/metrics.jsonl\n", s, t, r->dir, r->dir);
     }
     FKE_TRY(final_test(r, o, &meta, out, e));
     return FKE_OK;

@@ -63,4 +63,29 @@ typedef struct {
 
 fke_status fke_train(const fke_config *cfg, const fke_train_opts *o, fke_train_result *res,
                      fke_err *e);
+
+/* The time a run has left (the ETA of its progress lines), evaluations
+ * included: the steps left at the training rate measured so far, plus the
+ * evaluations left (after every eval_every and test_every steps and after
+ * the last step) and the final test at the evaluation rate per post
+ * measured so far. Before an evaluation has been measured, a post takes a
+ * third of a training step's time per post to evaluate (a forward is about
+ * a third of forward and backward). */
+typedef struct {
+    double train_s;        /* training time so far in this process, evaluations excluded */
+    long train_steps;      /* its steps */
+    double eval_s;         /* evaluation time so far (batch-norm, val, test, checkpoints) */
+    long eval_posts;       /* the posts (images) those evaluations forwarded */
+    int batch;             /* posts a training step */
+    long eval_posts_each;  /* posts one evaluation forwards: bn_recalibrate batches and val */
+    long test_posts;       /* the test set's; 0 without one */
+    long eval_every;       /* > 0: the steps between evaluations (eval_every 0 resolved to an epoch) */
+    long test_every;       /* 0: the test set only at the end */
+} fke_eta;
+
+/* Evaluations after step s up to total; *with_test (may be NULL) of them
+ * those that include the test set (test_every's). */
+long fke_eta_evals(const fke_eta *t, long s, long total, long *with_test);
+/* Seconds left after step s of total; NAN before any training step. */
+double fke_eta_left(const fke_eta *t, long s, long total);
 #endif
