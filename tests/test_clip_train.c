@@ -8,7 +8,7 @@
  * recall@5 0.045 (3.6 x chance). The ViT tower, 30 steps: it only has to
  * run with finite losses and reach every tensor; from scratch it stayed at
  * chance within 150 steps in every setting tried (docs/clip.md).
- * Also: fke_model_init refuses task clip, a ViT patch that does not divide
+ * Also: fke_model_init builds the same clip model as fke_clip_init, a ViT patch that does not divide
  * the image is refused, and the first step changes every trainable tensor
  * (none is cut off from the loss).
  *
@@ -83,7 +83,7 @@ static void train(const char *name, int vit, int steps, int strict, const fke_da
     fke_config c;
     config(&c, vit);
     fke_clip m;
-    fke_status st = fke_clip_init(&m, &c, &e);
+    fke_status st = fke_clip_init(&m, &c, NULL, &e);
     if (st == FKE_OK) st = fke_clip_plan(&m, &e);
     FKE_CHECK(st == FKE_OK, "%s: init: %s", name, e.msg);
     if (st != FKE_OK) return;
@@ -93,26 +93,26 @@ static void train(const char *name, int vit, int steps, int strict, const fke_da
     FKE_CHECK(st == FKE_OK, "%s: loader: %s", name, e.msg);
     fke_optim o = {.lr = c.lr, .beta1 = c.adam_b1, .beta2 = c.adam_b2, .eps = c.adam_eps};
     double first = 0, last = 0, acc[2] = {0, 0};
-    fke_real *w0 = malloc(sizeof(fke_real) * m.P.total);
-    memcpy(w0, m.P.w, sizeof(fke_real) * m.P.total);
+    fke_real *w0 = malloc(sizeof(fke_real) * m.P->total);
+    memcpy(w0, m.P->w, sizeof(fke_real) * m.P->total);
     for (int s = 0; st == FKE_OK && s < steps; s++) {
         fke_batch *b;
         double loss = NAN;
         st = fke_loader_next(&ld, &b, &e);
         if (st == FKE_OK) st = fke_clip_forward(&m, b, 1, &e);
         if (st == FKE_OK) st = fke_clip_loss(&m, &loss, acc, &e);
-        fke_params_zero_grad(&m.P);
+        fke_params_zero_grad(m.P);
         if (st == FKE_OK) st = fke_clip_backward(&m, &e);
-        if (st == FKE_OK) st = fke_optim_check_finite(&m.P, &e);
-        if (st == FKE_OK) st = fke_optim_adam_step(&m.P, &o, &e);
+        if (st == FKE_OK) st = fke_optim_check_finite(m.P, &e);
+        if (st == FKE_OK) st = fke_optim_adam_step(m.P, &o, &e);
         fke_clip_clamp(&m);
         if (s == 0) { /* every trainable tensor moved: none is cut off from the loss */
-            for (int i = 0; i < m.P.n; i++) {
-                const fke_param_info *in = &m.P.info[i];
+            for (int i = 0; i < m.P->n; i++) {
+                const fke_param_info *in = &m.P->info[i];
                 if (!in->trainable) continue;
                 int moved = 0;
                 for (size_t k = 0; k < in->numel && !moved; k++)
-                    moved = m.P.w[in->offset + k] != w0[in->offset + k];
+                    moved = m.P->w[in->offset + k] != w0[in->offset + k];
                 FKE_CHECK(moved, "%s: %s has no gradient", name, in->name);
             }
         }
@@ -170,13 +170,22 @@ int main(int argc, char **argv)
         /* refusals */
         fke_config c;
         config(&c, 1);
+        /* fke_model_init builds task clip over its own P: the same table and
+         * initial weights as fke_clip_init (fke train goes through it) */
         fke_model fm_model;
-        FKE_CHECK(fke_model_init(&fm_model, &c, &e) == FKE_ERR_CONFIG && strstr(e.msg, "clip"),
-                  "fke_model_init took task clip: %s", e.msg);
+        fke_clip alone;
+        FKE_CHECK(fke_model_init(&fm_model, &c, &e) == FKE_OK, "fke_model_init, task clip: %s",
+                  e.msg);
+        FKE_CHECK(fke_clip_init(&alone, &c, NULL, &e) == FKE_OK, "fke_clip_init: %s", e.msg);
+        FKE_CHECK(fm_model.clip && fm_model.P.total == alone.P->total &&
+                      fm_model.P.n == alone.P->n &&
+                      !memcmp(fm_model.P.w, alone.P->w, sizeof(fke_real) * alone.P->total),
+                  "fke_model_init's task clip differs from fke_clip_init's");
+        fke_clip_free(&alone);
         fke_model_free(&fm_model);
         FKE_CHECK(fke_config_set(&c, "vit_patch=7", &e) == FKE_OK, "%s", e.msg);
         fke_clip m;
-        FKE_CHECK(fke_clip_init(&m, &c, &e) == FKE_ERR_CONFIG && strstr(e.msg, "vit_patch"),
+        FKE_CHECK(fke_clip_init(&m, &c, NULL, &e) == FKE_ERR_CONFIG && strstr(e.msg, "vit_patch"),
                   "vit_patch 7 with img 64 accepted: %s", e.msg);
         fke_clip_free(&m);
         if (!only || !strcmp(only, "cnn")) train("cnn", 0, CNN_STEPS, 1, &tr, &te);

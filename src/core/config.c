@@ -941,6 +941,10 @@ fke_status fke_config_validate(const fke_config *c, fke_err *e)
         if (c->image_tower == FKE_TOWER_VIT && c->vit_width % c->vit_heads)
             return fke_fail(e, FKE_ERR_CONFIG, "config: key \"vit_heads\": vit_width %d is not "
                             "a multiple of vit_heads %d", c->vit_width, c->vit_heads);
+        if (c->select != FKE_SEL_MEAN_ACC)
+            return fke_fail(e, FKE_ERR_CONFIG, "config: key \"select\": task clip picks best.h5 "
+                            "by its mean retrieval recall (both ways, k = 1, 5, 10), which is "
+                            "select mean_acc; got %s", fke_config_select_name(c->select));
         break;
     }
     switch (c->cnn) {
@@ -988,6 +992,12 @@ const char *fke_config_key_name(int i);
 char *fke_config_doc(void);
 
 int fke_config_key_count(void) { return N_KEYS; }
+
+const char *fke_config_task_name(fke_task_kind k)
+{
+    _Static_assert(sizeof v_task / sizeof v_task[0] == FKE_TASK_CLIP + 2, "v_task");
+    return k >= 0 && k <= FKE_TASK_CLIP ? v_task[k] : "?";
+}
 
 const char *fke_config_select_name(fke_select_kind k)
 {

@@ -102,6 +102,8 @@ int fke_config_key_count(void);
 const char *fke_config_key_name(int i);
 /* The config value of a select criterion ("mean_acc", ...). */
 const char *fke_config_select_name(fke_select_kind k);
+/* The config value of a task ("fke", "classify", "multilabel", "clip"). */
+const char *fke_config_task_name(fke_task_kind k);
 char *fke_config_doc(void);
 /* Note: load, from_json and set apply on top of the struct they are given
  * (call fke_config_defaults first); on failure the struct is unchanged. */

@@ -193,6 +193,12 @@ fke_status fke_evaluate(fke_model *m, const fke_dataset *d, fke_eval_result *r, 
         FKE_TRY(init_result(r, c, e));
         return evaluate_multilabel(m, d, r, e);
     }
+    if (c->task == FKE_TASK_CLIP) {
+        memset(r, 0, sizeof *r);
+        r->has_clip = 1;
+        r->posts = d->N;
+        return fke_clip_eval_posts(m->clip, d, r->clip_recall, e);
+    }
     FKE_TRY(init_result(r, c, e));
     const int32_t *appl; /* NULL or (n_cat, A) */
     FKE_TRY(fke_loader_applicable(d, &appl, e));
@@ -311,6 +317,11 @@ int fke_eval_has_occ(const fke_eval_result *r)
 
 double fke_eval_score(const fke_eval_result *r)
 {
+    if (r->has_clip) {
+        double sum = 0;
+        for (int k = 0; k < FKE_CLIP_NK; k++) sum += r->clip_recall[0][k] + r->clip_recall[1][k];
+        return sum / (2 * FKE_CLIP_NK);
+    }
     if (r->has_ml) return (r->cat_top[1] + (isnan(r->ml_recall[0][0]) ? 0 : r->ml_recall[0][0])) / 2;
     double sum = r->cat_acc;
     int n = 1;
