@@ -13,6 +13,8 @@ static const char usage[] =
     "       fke tag CKPT --data DATA.h5 --tags TAGS.txt [...]\n"
     "       fke tag CKPT (IMAGE|FOLDER)... --index INDEX.h5      (or --data DATA.h5)\n"
     "       fke tag [CKPT] --index INDEX.h5 --query TEXT [--query TEXT] [--top K]\n"
+    "       fke tag CKPT --data DATA.h5 --zero-shot FIELD --tags TAGS.txt\n"
+    "                    [--pair FIELD2 --tags2 TAGS2.txt]\n"
     "  CKPT is a task clip checkpoint (configs/clip-synth.json). TAGS.txt holds one\n"
     "  tag a line, free UTF-8 text (\"red dress\", \"beach\"), read by the caption\n"
     "  rules with the checkpoint's vocabulary: unknown words become <unk> and are\n"
@@ -30,7 +32,14 @@ static const char usage[] =
     "  --no-cache       neither read nor write the cache\n"
     "  --index FILE     without --query: embed the pictures (or --data's posts) once\n"
     "                   into FILE; with --query: rank FILE's pictures by each text\n"
-    "                   (CKPT defaults to the checkpoint the index was built with)\n";
+    "                   (CKPT defaults to the checkpoint the index was built with)\n"
+    "  --zero-shot FIELD  accuracy against DATA's labels: FIELD is occasion (each\n"
+    "                   post's image), category or an attribute such as colour (each\n"
+    "                   garment's crop); TAGS.txt has one line per class, in the\n"
+    "                   dataset's order. With --pair FIELD2 --tags2 TAGS2.txt: dynamic\n"
+    "                   tags \"A B\" of every pair of lines (\"blue coat\"), each post's\n"
+    "                   best n_garments pairs against the pairs it has (precision,\n"
+    "                   recall, and random picks' precision). One JSON line.\n";
 
 int fke_cmd_tag(int argc, char **argv)
 {
@@ -43,6 +52,7 @@ int fke_cmd_tag(int argc, char **argv)
     double thr = -INFINITY;
     const char *index = NULL;
     fke_cli_list queries = {{0}, 0};
+    const char *zs = NULL, *pair = NULL, *tags2 = NULL;
     const fke_cli_opt opts[] = {
         {"--tags", "TAGS.txt", FKE_CLI_STR, .dst = &o.tags},
         {"--top", "K", FKE_CLI_INT, .dst = &top, .lo = 1, .hi = 1000000},
@@ -53,6 +63,9 @@ int fke_cmd_tag(int argc, char **argv)
         {"--no-cache", NULL, FKE_CLI_FLAG, .dst = &no_cache},
         {"--index", "INDEX.h5", FKE_CLI_STR, .dst = &index},
         {"--query", "TEXT", FKE_CLI_LIST, .dst = &queries},
+        {"--zero-shot", "FIELD", FKE_CLI_STR, .dst = &zs},
+        {"--pair", "FIELD2", FKE_CLI_STR, .dst = &pair},
+        {"--tags2", "TAGS2.txt", FKE_CLI_STR, .dst = &tags2},
         {0}};
     const fke_cli cli = {"fke tag", usage, opts, "CKPT IMAGE...", 0, 1024, pos, &npos};
     int rc = fke_cli_parse(&cli, argc, argv);
@@ -85,6 +98,27 @@ int fke_cmd_tag(int argc, char **argv)
         return fke_cli_usage_error(&cli, "pictures or --data DATA.h5, not both");
     if (!o.data && !o.n_inputs)
         return fke_cli_usage_error(&cli, "nothing to tag: give pictures, folders or --data DATA.h5");
+    if (zs || pair || tags2) {
+        if (!zs || !o.data || !o.tags || o.n_inputs || !pair != !tags2)
+            return fke_cli_usage_error(&cli, "--zero-shot FIELD needs --data DATA.h5 and --tags "
+                                       "TAGS.txt (and --pair with --tags2), no pictures");
+        fke_zeroshot_result r;
+        if (fke_tag_zeroshot(o.ckpt, o.data, zs, o.tags, pair, tags2, &r, &e) != FKE_OK) {
+            fprintf(stderr, "fke tag: %s\n", e.msg);
+            return 1;
+        }
+        if (pair)
+            printf("{\"data\": \"%s\", \"fields\": \"%s %s\", \"pairs\": %d, \"posts\": %ld, "
+                   "\"precision\": %.6f, \"recall\": %.6f, \"chance_precision\": %.6f, "
+                   "\"predicted\": %ld, \"right\": %ld, \"true_pairs\": %ld}\n",
+                   o.data, zs, pair, r.classes, r.n, r.precision, r.recall, r.chance, r.predicted,
+                   r.right, r.truth);
+        else
+            printf("{\"data\": \"%s\", \"field\": \"%s\", \"classes\": %d, \"%s\": %ld, "
+                   "\"accuracy\": %.6f, \"chance\": %.6f}\n", o.data, zs, r.classes,
+                   strcmp(zs, "occasion") ? "garments" : "posts", r.n, r.acc, r.chance);
+        return 0;
+    }
     if (index) {
         if (o.tags) return fke_cli_usage_error(&cli, "--index builds an index: no --tags");
         if (fke_tag_index_build(&o, index, &info, &e) != FKE_OK) {

@@ -590,3 +590,202 @@ fke_status fke_tag_index_query(const fke_tag_opts *o, const char *path,
     free(hash);
     return st;
 }
+
+/* ---- zero-shot ---------------------------------------------------------------- */
+/* field name -> -1 occasion, -2 category, k >= 0 attribute k; *n classes */
+static fke_status field_of(const fke_dataset *d, const char *name, int *f, int *n, fke_err *e)
+{
+    if (!strcmp(name, "occasion")) return *f = -1, *n = d->n_occ, FKE_OK;
+    if (!strcmp(name, "category")) return *f = -2, *n = d->n_cat, FKE_OK;
+    for (int k = 0; k < d->A; k++)
+        if (d->attr_names && d->attr_names[k] && !strcmp(d->attr_names[k], name))
+            return *f = k, *n = d->n_val[k], FKE_OK;
+    char have[256] = "occasion, category";
+    for (int k = 0; k < d->A && d->attr_names; k++) {
+        size_t u = strlen(have);
+        snprintf(have + u, sizeof have - u, ", %s", d->attr_names[k] ? d->attr_names[k] : "?");
+    }
+    return fke_fail(e, FKE_ERR_ARG, "%s: no field \"%s\" (it has %s)", d->path, name, have);
+}
+
+/* the true label of field f for post i, garment g (-1: unknown) */
+static int truth_of(const fke_dataset *d, int f, int i, int g)
+{
+    if (f == -1) return d->occ[i];
+    size_t dg = (size_t)i * d->G + g;
+    if (f == -2) return d->cat_true && d->cat_true[dg] >= 0 ? d->cat_true[dg]
+                        : d->clean[i]                     ? d->cat[dg] : -1;
+    size_t da = dg * d->A + f;
+    return d->attr_true && d->attr_true[da] >= 0 ? d->attr_true[da]
+           : d->clean[i]                         ? d->attr[da] : -1;
+}
+
+/* garment g of post i: its crop stretched to the model's image side by the
+ * one resize rule, normalised as the loader does, into x (3, S, S); px
+ * holds (3, max(S, P)^2) bytes, hwc (P, P, 3) */
+static fke_status crop_input(const fke_dataset *d, int S, int i, int g, uint8_t *px,
+                             uint8_t *hwc, fke_real *x, fke_err *e)
+{
+    int P = d->crop;
+    FKE_TRY(fke_dataset_pixels(d, i, 1 + g, px, e));
+    for (int c = 0; c < 3; c++)
+        for (int k = 0; k < P * P; k++) hwc[(size_t)k * 3 + c] = px[(size_t)c * P * P + k];
+    fke_image im = {.w = P, .h = P, .rgb = hwc};
+    const int32_t box[4] = {0, 0, P, P};
+    fke_image_resize_chw(&im, box, S, px);
+    for (size_t k = 0; k < (size_t)3 * S * S; k++)
+        x[k] = (fke_real)((px[k] / 255.0 - FKE_PIXEL_MEAN) / FKE_PIXEL_STD);
+    return FKE_OK;
+}
+
+/* the tag of highest score for embedding a (first on ties) */
+static int best_tag(const fke_real *a, const fke_real *temb, int n, int K)
+{
+    int best = 0;
+    double bs = -INFINITY;
+    for (int j = 0; j < n; j++) {
+        double s = dot(a, temb + (size_t)j * K, K);
+        if (s > bs) bs = s, best = j;
+    }
+    return best;
+}
+
+static char **joined_pairs(const fke_tagset *a, const fke_tagset *b)
+{
+    char **t = calloc((size_t)a->n * b->n + 1, sizeof *t);
+    for (int i = 0; t && i < a->n; i++)
+        for (int j = 0; j < b->n; j++) {
+            size_t n = strlen(a->text[i]) + strlen(b->text[j]) + 2;
+            char *s = malloc(n);
+            if (!s) {
+                fke_strings_free(t, -1);
+                return NULL;
+            }
+            snprintf(s, n, "%s %s", a->text[i], b->text[j]);
+            t[(size_t)i * b->n + j] = s;
+        }
+    return t;
+}
+
+fke_status fke_tag_zeroshot(const char *ckpt, const char *data, const char *field_a,
+                            const char *tags_a, const char *field_b, const char *tags_b,
+                            fke_zeroshot_result *r, fke_err *e)
+{
+    memset(r, 0, sizeof *r);
+    fke_dataset d;
+    FKE_TRY(fke_dataset_load(&d, data, e));
+    fke_tagset ta, tb;
+    memset(&ta, 0, sizeof ta);
+    memset(&tb, 0, sizeof tb);
+    fke_model m;
+    int have_m = 0, fa, fb = 0, na, nb = 1;
+    fke_status st = field_of(&d, field_a, &fa, &na, e);
+    if (st == FKE_OK && field_b) st = field_of(&d, field_b, &fb, &nb, e);
+    if (st == FKE_OK) st = fke_tags_read(tags_a, &ta, e);
+    if (st == FKE_OK && field_b) st = fke_tags_read(tags_b, &tb, e);
+    if (st == FKE_OK && ta.n != na)
+        st = fke_fail(e, FKE_ERR_ARG, "%s: %d tags, but field %s of %s has %d classes (one tag "
+                      "a line, in its class order)", tags_a, ta.n, field_a, data, na);
+    if (st == FKE_OK && field_b && tb.n != nb)
+        st = fke_fail(e, FKE_ERR_ARG, "%s: %d tags, but field %s of %s has %d classes (one tag "
+                      "a line, in its class order)", tags_b, tb.n, field_b, data, nb);
+    if (st == FKE_OK && field_b && fb == -1)
+        st = fke_fail(e, FKE_ERR_ARG, "pairs: the occasion goes first (%s %s)", field_b, field_a);
+    if (st == FKE_OK && (st = load_clip(&m, ckpt, e)) == FKE_OK) have_m = 1;
+    if (st == FKE_OK) st = fke_check_dataset(&m.cfg, &d, e);
+    int K = have_m ? m.cfg.embed_dim : 1, n = na * nb;
+    char **texts = NULL;
+    if (st == FKE_OK && field_b && !(texts = joined_pairs(&ta, &tb)))
+        st = fke_fail(e, FKE_ERR_NOMEM, "tag: out of memory");
+    fke_real *temb = st == FKE_OK ? malloc(sizeof(fke_real) * (size_t)n * K) : NULL;
+    fke_real *iemb = st == FKE_OK ? malloc(sizeof(fke_real) * (size_t)d.N * K) : NULL;
+    fke_scored *sc = st == FKE_OK ? malloc(sizeof *sc * (size_t)n) : NULL;
+    if (st == FKE_OK && (!temb || !iemb || !sc)) st = fke_fail(e, FKE_ERR_NOMEM, "tag: out of memory");
+    if (st == FKE_OK) st = embed_texts(&m, ckpt, texts ? texts : ta.text, n, temb, NULL, 1, e);
+    r->classes = n;
+    int per_garment = !field_b && fa != -1;
+    if (st == FKE_OK && !per_garment) st = fke_clip_embed_posts(m.clip, &d, iemb, NULL, e);
+    if (st == FKE_OK && per_garment) { /* every garment's crop, in batches */
+        int S = m.cfg.img, P = d.crop, side = S > P ? S : P, Bt = m.cfg.batch, nb = 0;
+        size_t in = (size_t)3 * S * S;
+        uint8_t *px = malloc((size_t)3 * side * side), *hwc = malloc((size_t)3 * P * P);
+        fke_real *x = malloc(sizeof(fke_real) * in * Bt);
+        fke_real *emb = malloc(sizeof(fke_real) * (size_t)K * Bt);
+        int *ys = malloc(sizeof(int) * Bt);
+        if (!px || !hwc || !x || !emb || !ys) st = fke_fail(e, FKE_ERR_NOMEM, "tag: out of memory");
+        long right = 0;
+        for (int i = 0; st == FKE_OK && i <= d.N; i++) {
+            int ng = i < d.N ? d.n_garments[i] : 0;
+            for (int g = 0; st == FKE_OK && g < ng; g++) {
+                int y = truth_of(&d, fa, i, g);
+                if (y < 0) continue;
+                ys[nb] = y;
+                st = crop_input(&d, S, i, g, px, hwc, x + in * nb++, e);
+                if (st != FKE_OK || nb < Bt) continue;
+                st = fke_clip_embed_images(m.clip, x, nb, emb, e);
+                for (int q = 0; st == FKE_OK && q < nb; q++, r->n++)
+                    right += best_tag(emb + (size_t)q * K, temb, n, K) == ys[q];
+                nb = 0;
+            }
+            if (i == d.N && nb && st == FKE_OK) { /* the last, partial batch */
+                st = fke_clip_embed_images(m.clip, x, nb, emb, e);
+                for (int q = 0; st == FKE_OK && q < nb; q++, r->n++)
+                    right += best_tag(emb + (size_t)q * K, temb, n, K) == ys[q];
+            }
+        }
+        r->acc = r->n ? (double)right / r->n : NAN;
+        r->chance = 1.0 / n;
+        free(px);
+        free(hwc);
+        free(x);
+        free(emb);
+        free(ys);
+    } else if (st == FKE_OK && !field_b) { /* occasion, per post */
+        long right = 0;
+        for (int i = 0; i < d.N; i++) {
+            int y = truth_of(&d, -1, i, 0);
+            if (y < 0) continue;
+            right += best_tag(iemb + (size_t)i * K, temb, n, K) == y;
+            r->n++;
+        }
+        r->acc = r->n ? (double)right / r->n : NAN;
+        r->chance = 1.0 / n;
+    } else if (st == FKE_OK) { /* dynamic tags: pairs */
+        uint8_t *has = malloc((size_t)n);
+        double chance = 0;
+        if (!has) st = fke_fail(e, FKE_ERR_NOMEM, "tag: out of memory");
+        for (int i = 0; st == FKE_OK && i < d.N; i++) {
+            memset(has, 0, (size_t)n);
+            int ng = d.n_garments[i], nt = 0, known = ng > 0;
+            for (int g = 0; g < ng; g++) {
+                int a = truth_of(&d, fa, i, g), b = truth_of(&d, fb, i, g);
+                if (a < 0 || b < 0) known = 0;
+                else if (!has[a * nb + b]) has[a * nb + b] = 1, nt++;
+            }
+            if (!known) continue; /* a post with an unknown label: its truth is not whole */
+            for (int j = 0; j < n; j++) {
+                sc[j].score = dot(iemb + (size_t)i * K, temb + (size_t)j * K, K);
+                sc[j].id = j;
+            }
+            fke_scored_sort(sc, (size_t)n, 1);
+            for (int k = 0; k < ng && k < n; k++) r->right += has[sc[k].id];
+            r->predicted += ng < n ? ng : n;
+            r->truth += nt;
+            chance += (double)nt / n;
+            r->n++;
+        }
+        free(has);
+        r->precision = r->predicted ? (double)r->right / r->predicted : NAN;
+        r->recall = r->truth ? (double)r->right / r->truth : NAN;
+        r->chance = r->n ? chance / r->n : NAN;
+    }
+    free(temb);
+    free(iemb);
+    free(sc);
+    if (texts) fke_strings_free(texts, -1);
+    if (have_m) fke_model_free(&m);
+    fke_tagset_free(&ta);
+    fke_tagset_free(&tb);
+    fke_dataset_free(&d);
+    return st;
+}

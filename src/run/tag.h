@@ -104,4 +104,30 @@ fke_status fke_tag_index_build(const fke_tag_opts *o, const char *path, fke_tag_
  * the one the index was built with. */
 fke_status fke_tag_index_query(const fke_tag_opts *o, const char *path,
                                const char *const *queries, int nq, fke_err *e);
+/* Zero-shot classification and dynamic tags against a dataset's labels.
+ * A field is "occasion" (per post), "category" or an attribute's name such
+ * as "colour" (per garment). One field: tags_a holds one line per class, in
+ * the dataset's class order; each post's whole image (occasion) or each
+ * garment's crop (stretched to the image side by the one resize rule) goes
+ * to the tag of highest score; acc over the posts or garments with a true
+ * label (the true labels where the data has them, else clean posts'),
+ * chance 1 / classes.
+ * Two fields (field_b, tags_b): the dynamic tags "A_i B_j" (the lines
+ * joined by a space, every pair), never classes of the model; a post has
+ * pair (i, j) when it has label i of field a and j of field b on the same
+ * garment (occasion: the post's). Each post's whole image predicts its
+ * n_garments best pairs; precision = right / predicted, recall = right /
+ * true pairs, pooled over the posts; chance = the precision of random
+ * picks (the mean of true pairs / all pairs). */
+typedef struct {
+    int classes;            /* one field: its classes; two: the pairs */
+    long n;                 /* posts or garments counted */
+    double acc;             /* one field */
+    long predicted, right, truth; /* two fields */
+    double precision, recall;
+    double chance;
+} fke_zeroshot_result;
+fke_status fke_tag_zeroshot(const char *ckpt, const char *data, const char *field_a,
+                            const char *tags_a, const char *field_b, const char *tags_b,
+                            fke_zeroshot_result *r, fke_err *e);
 #endif
