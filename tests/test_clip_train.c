@@ -20,6 +20,7 @@
 
 #include "model/clip.h"
 #include "model/model.h"
+#include "data/text.h"
 #include "nn/optim.h"
 #include "test_fmnist.h"
 
@@ -29,6 +30,7 @@
 #define CNN_STEPS 200
 #define VIT_STEPS 30 /* runs only: the ViT from scratch does not beat chance in 150 steps here */
 #define SIDE 32       /* posts drawn at 64 px, trained at 32 (fke_dataset_rescale) */
+#define ZS_MARGIN 0.04 /* zero-shot occasion >= chance (0.1) + 0.04: 2.7 std of a guess on 400 posts */
 
 static const char *extra; /* argv[1]: one more --set, for trying settings by hand */
 
@@ -73,6 +75,61 @@ static fke_status embed_all(fke_clip *m, const fke_dataset *ds, fke_real *img, f
     return st;
 }
 
+/* The mean cosine between the image embeddings of the first 64 posts of ds
+ * (all pairs): near 1 when the tower maps every picture to one point. */
+static double mean_cosine(fke_clip *m, const fke_dataset *ds)
+{
+    int K = m->cfg.embed_dim, N = ds->N < 64 ? ds->N : 64;
+    fke_real *img = malloc(sizeof(fke_real) * (size_t)ds->N * K);
+    fke_err e = {{0}};
+    double sum = 0;
+    long n = 0;
+    if (img && fke_clip_embed_posts(m, ds, img, NULL, &e) == FKE_OK)
+        for (int i = 0; i < N; i++)
+            for (int j = i + 1; j < N; j++, n++) {
+                double d = 0;
+                for (int q = 0; q < K; q++) d += (double)img[i * K + q] * img[j * K + q];
+                sum += d;
+            }
+    free(img);
+    return n ? sum / n : NAN;
+}
+
+/* Zero-shot occasion accuracy over ds's posts, image embeddings img (N, K):
+ * each post goes to the occasion whose name, as a tag text tokenised with
+ * ds's vocabulary, scores highest (fke tag's rule). NAN on failure. */
+static double zero_shot_occasion(fke_clip *m, const fke_dataset *ds, const fke_real *img,
+                                 fke_err *e)
+{
+    int K = m->cfg.embed_dim, L = m->cfg.L, n = ds->n_occ, right = 0, counted = 0;
+    fke_tokenizer tk;
+    if (fke_tokenizer_init(&tk, ds->vocab, ds->V, e) != FKE_OK) return NAN;
+    int32_t *tok = calloc((size_t)L, sizeof *tok);
+    fke_real *t = malloc(sizeof(fke_real) * (size_t)n * K);
+    fke_status st = tok && t ? FKE_OK : FKE_ERR_NOMEM;
+    for (int j = 0; st == FKE_OK && j < n; j++) {
+        fke_text_stats ts;
+        st = fke_tokenizer_run(&tk, ds->occ_names[j], L, tok, &ts, e);
+        if (st == FKE_OK) st = fke_clip_embed_texts(m, tok, 1, t + (size_t)j * K, e);
+    }
+    for (int i = 0; st == FKE_OK && i < ds->N; i++) {
+        if (ds->occ[i] < 0) continue;
+        int best = 0;
+        double bs = -INFINITY;
+        for (int j = 0; j < n; j++) {
+            double d = 0;
+            for (int q = 0; q < K; q++) d += (double)img[(size_t)i * K + q] * t[(size_t)j * K + q];
+            if (d > bs) bs = d, best = j;
+        }
+        right += best == ds->occ[i];
+        counted++;
+    }
+    fke_tokenizer_free(&tk);
+    free(tok);
+    free(t);
+    return st == FKE_OK && counted ? (double)right / counted : NAN;
+}
+
 /* Trains one tower for steps steps; with strict, the loss must fall and
  * the held-out recall beat chance, otherwise training only has to run with
  * finite losses and reach every tensor (numbers printed either way). */
@@ -91,6 +148,7 @@ static void train(const char *name, int vit, int steps, int strict, const fke_da
     fke_loader ld;
     st = fke_loader_init(&ld, tr, c.batch, 1, 0, c.seed, &e);
     FKE_CHECK(st == FKE_OK, "%s: loader: %s", name, e.msg);
+    double cos0 = mean_cosine(&m, te);
     fke_optim o = {.lr = c.lr, .beta1 = c.adam_b1, .beta2 = c.adam_b2, .eps = c.adam_eps};
     double first = 0, last = 0, acc[2] = {0, 0};
     fke_real *w0 = malloc(sizeof(fke_real) * m.P->total);
@@ -131,7 +189,9 @@ static void train(const char *name, int vit, int steps, int strict, const fke_da
     if (st == FKE_OK) st = fke_clip_recall(img, txt, N, K, 10, &r10, &e);
     if (st == FKE_OK) st = fke_clip_recall(txt, img, N, K, 5, &t5, &e);
     FKE_CHECK(st == FKE_OK, "%s: held-out: %s", name, e.msg);
-    double chance = 5.0 / N;
+    double chance = 5.0 / N, cos1 = mean_cosine(&m, te);
+    printf("  %-4s mean cosine of image embeddings: %.3f at the start, %.3f at the end\n", name,
+           cos0, cos1);
     printf("  %-4s %d steps of %d: loss %.3f -> %.3f (log B = %.3f); held-out %d posts: "
            "i->t R@1 %.3f R@5 %.3f R@10 %.3f, t->i R@5 %.3f (chance R@5 %.3f)\n",
            name, steps, c.batch, first, last, log((double)c.batch), N, r1, r5, r10, t5, chance);
@@ -142,6 +202,13 @@ static void train(const char *name, int vit, int steps, int strict, const fke_da
         FKE_CHECK(r5 >= RECALL_X * chance, "%s: image->text recall@5 %.3f < %.1f x chance %.3f",
                   name, r5, RECALL_X, chance);
     }
+    if (strict && st == FKE_OK) { /* zero-shot occasion from tags of the names alone */
+        double acc = zero_shot_occasion(&m, te, img, &e);
+        printf("  %-4s zero-shot occasion on the %d held-out posts (tags: the occasion names): "
+               "accuracy %.3f, chance %.3f\n", name, N, acc, 1.0 / te->n_occ);
+        FKE_CHECK(acc >= 1.0 / te->n_occ + ZS_MARGIN, "%s: zero-shot occasion accuracy %.3f is "
+                  "not %.2f above chance %.3f (%s)", name, acc, ZS_MARGIN, 1.0 / te->n_occ, e.msg);
+    }
     free(img);
     free(txt);
     fke_clip_free(&m);
@@ -151,6 +218,7 @@ int main(int argc, char **argv)
 {
     extra = argc > 1 ? argv[1] : NULL;
     const char *only = argc > 2 ? argv[2] : NULL;
+    int steps = argc > 3 ? atoi(argv[3]) : 0; /* by hand: the steps of the chosen tower */
     fke_imageset fm, fmt;
     fke_dataset tr, te;
     memset(&tr, 0, sizeof tr);
@@ -188,8 +256,8 @@ int main(int argc, char **argv)
         FKE_CHECK(fke_clip_init(&m, &c, NULL, &e) == FKE_ERR_CONFIG && strstr(e.msg, "vit_patch"),
                   "vit_patch 7 with img 64 accepted: %s", e.msg);
         fke_clip_free(&m);
-        if (!only || !strcmp(only, "cnn")) train("cnn", 0, CNN_STEPS, 1, &tr, &te);
-        if (!only || !strcmp(only, "vit")) train("vit", 1, VIT_STEPS, 0, &tr, &te);
+        if (!only || !strcmp(only, "cnn")) train("cnn", 0, steps ? steps : CNN_STEPS, 1, &tr, &te);
+        if (!only || !strcmp(only, "vit")) train("vit", 1, steps ? steps : VIT_STEPS, 0, &tr, &te);
     }
     fke_dataset_free(&tr);
     fke_dataset_free(&te);

@@ -47,10 +47,12 @@ _Static_assert(FKE_TASK_FKE == 0 && FKE_TASK_CLASSIFY == 1 && FKE_TASK_MULTILABE
                    FKE_TASK_CLIP == 3,
                "task values");
 _Static_assert(FKE_TOWER_CNN == 0 && FKE_TOWER_VIT == 1, "image_tower values");
+_Static_assert(FKE_VIT_POOL_CLS == 0 && FKE_VIT_POOL_MEAN == 1 &&
+                   sizeof(fke_vit_pool_kind) == sizeof(int), "vit_pool values");
 #if defined(__x86_64__) || defined(__aarch64__)
 /* Guard against a field added to fke_config and forgotten here: when this
- * fires, add the field to keys[] (and configs/README.md), then update 3544. */
-_Static_assert(sizeof(fke_config) == 3544,
+ * fires, add the field to keys[] (and configs/README.md), then update 3552. */
+_Static_assert(sizeof(fke_config) == 3552,
                "fke_config changed: add the new field to keys[] in config.c");
 #endif
 
@@ -96,6 +98,7 @@ static const char *const v_optimizer[] = {"sgd", "adam", NULL};
 static const char *const v_task[] = {"fke", "classify", "multilabel", "clip", NULL};
 static const char *const v_select[] = {"mean_acc", "mean_f1", "occ_acc", "cat_acc", "att_acc", NULL};
 static const char *const v_tower[] = {"cnn", "vit", NULL};
+static const char *const v_vit_pool[] = {"cls", "mean", NULL};
 
 #define OFF(f) offsetof(fke_config, f)
 #define BIG 1e300
@@ -193,6 +196,10 @@ static const key_def keys[] = {
     INT("vit_width", vit_width, 1, 65536, "64", "width", "ViT token width (a multiple of vit_heads)."),
     INT("vit_depth", vit_depth, 1, 24, "2", "depth,layers", "ViT transformer blocks."),
     INT("vit_heads", vit_heads, 1, 1024, "4", "heads", "ViT attention heads."),
+    ENUM("vit_pool", vit_pool, v_vit_pool, "cls", "pool,pooling",
+         "What the ViT's output reads: cls, the class token after ln_post (CLIP's, for its "
+         "weights); mean, the mean of the patch tokens after ln_post, which trains from "
+         "scratch here where the class token does not (docs/clip.md)."),
     INT("embed_dim", embed_dim, 1, 65536, "64", "embed,joint_dim",
         "Task clip: width of the joint image-text embedding."),
     INT("in_ch", in_ch, 1, 64, "3", "channels_in,in_channels",
@@ -275,7 +282,7 @@ static const key_def keys[] = {
         "Run folder (checkpoints, logs, metrics)."),
 };
 #define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
-_Static_assert(sizeof keys / sizeof keys[0] == 67, "registry count: update README and tests");
+_Static_assert(sizeof keys / sizeof keys[0] == 68, "registry count: update README and tests");
 _Static_assert(sizeof keys / sizeof keys[0] <= FKE_CONFIG_MAX_KEYS,
                "fke_config.given has a byte per key: raise FKE_CONFIG_MAX_KEYS");
 

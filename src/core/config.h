@@ -21,6 +21,8 @@ typedef enum { FKE_TASK_FKE, FKE_TASK_CLASSIFY, FKE_TASK_MULTILABEL, FKE_TASK_CL
 typedef enum { FKE_SEL_MEAN_ACC, FKE_SEL_MEAN_F1, FKE_SEL_OCC_ACC, FKE_SEL_CAT_ACC,
                FKE_SEL_ATT_ACC } fke_select_kind;
 typedef enum { FKE_TOWER_CNN, FKE_TOWER_VIT } fke_tower_kind;
+/* What the ViT's output reads (key vit_pool): the class token (CLIP's), or the mean of the patch tokens. */
+typedef enum { FKE_VIT_POOL_CLS, FKE_VIT_POOL_MEAN } fke_vit_pool_kind;
 
 #define FKE_CONFIG_MAX_KEYS 96 /* room in fke_config.given; config.c checks the registry fits */
 
@@ -49,6 +51,7 @@ typedef struct {
     /* task clip (model/clip.h): the image tower and the joint embedding */
     fke_tower_kind image_tower;
     int vit_patch, vit_width, vit_depth, vit_heads, embed_dim;
+    fke_vit_pool_kind vit_pool;
     /* data */
     char train_data[512], val_data[512], test_data[512];
     double val_split;      /* without val_data: the fraction held out for validation (data/split.h) */

@@ -37,6 +37,7 @@ fke_status fke_clip_init(fke_clip *m, const fke_config *cfg, fke_params *P, fke_
         FKE_TRY(fke_vit_build(&m->vit, P, e, c->img, c->in_ch, c->vit_patch, c->vit_width,
                               c->vit_depth, c->vit_heads, 4 * c->vit_width, K,
                               (float)c->lr_cnn_mult));
+        m->vit.mean_pool = c->vit_pool == FKE_VIT_POOL_MEAN;
     } else {
         FKE_TRY(fke_cnn_build(&m->cnn, P, e, c->cnn, c->in_ch, c->chans, (float)c->lr_cnn_mult,
                               1));
