@@ -202,6 +202,10 @@ static const key_def keys[] = {
          "scratch here where the class token does not (docs/clip.md)."),
     INT("embed_dim", embed_dim, 1, 65536, "64", "embed,joint_dim",
         "Task clip: width of the joint image-text embedding."),
+    INT("img_bn", img_bn, 0, 1, "0", "image_bn",
+        "Task clip: 1 batch-normalises the image embedding (BatchNorm1d over the batch, running "
+        "statistics for evaluation) before its L2 norm, so that what every picture shares is "
+        "taken out; a ViT from scratch learns here with it and not without (docs/clip.md)."),
     INT("in_ch", in_ch, 1, 64, "3", "channels_in,in_channels",
         "Image channels (3 for posts; 1 for Fashion-MNIST with task classify). Unset: the "
         "training data's."),
@@ -282,7 +286,7 @@ static const key_def keys[] = {
         "Run folder (checkpoints, logs, metrics)."),
 };
 #define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
-_Static_assert(sizeof keys / sizeof keys[0] == 68, "registry count: update README and tests");
+_Static_assert(sizeof keys / sizeof keys[0] == 69, "registry count: update README and tests");
 _Static_assert(sizeof keys / sizeof keys[0] <= FKE_CONFIG_MAX_KEYS,
                "fke_config.given has a byte per key: raise FKE_CONFIG_MAX_KEYS");
 

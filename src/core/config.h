@@ -52,6 +52,7 @@ typedef struct {
     fke_tower_kind image_tower;
     int vit_patch, vit_width, vit_depth, vit_heads, embed_dim;
     fke_vit_pool_kind vit_pool;
+    int img_bn;             /* task clip: batch norm on the image embedding before the L2 norm */
     /* data */
     char train_data[512], val_data[512], test_data[512];
     double val_split;      /* without val_data: the fraction held out for validation (data/split.h) */

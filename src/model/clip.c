@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/batchnorm.h"
 #include "nn/contrastive.h"
 #include "nn/embedding.h"
 #include "nn/linear.h"
@@ -44,6 +45,13 @@ fke_status fke_clip_init(fke_clip *m, const fke_config *cfg, fke_params *P, fke_
         if ((m->img_proj = fke_params_add_linear(P, e, "img_proj", c->F, K, 0, NULL)) < 0)
             return FKE_ERR_ARG;
     }
+    m->img_bn[0] = m->img_bn[1] = m->img_bn[2] = m->img_bn[3] = -1;
+    static const char *const bn_fields[4] = {"weight", "bias", "running_mean", "running_var"};
+    for (int i = 0; c->img_bn && i < 4; i++) {
+        char n[FKE_PARAM_NAME];
+        snprintf(n, sizeof n, "img_bn.%s", bn_fields[i]);
+        if ((m->img_bn[i] = fke_params_add(P, e, n, 1, 0, i < 2, 1, K)) < 0) return FKE_ERR_ARG;
+    }
     FKE_TRY(fke_textcnn_add_params(P, e, c->V, c->D, c->Co, FKE_CLIP_NW, &m->emb, m->tconv_w,
                                    m->tconv_b));
     m->txt_proj = fke_params_add_linear(P, e, "text_proj", FKE_CLIP_NW * c->Co, K, 0, NULL);
@@ -61,6 +69,8 @@ fke_status fke_clip_init(fke_clip *m, const fke_config *cfg, fke_params *P, fke_
     fke_textcnn_init_params(P, m->emb, FKE_CLIP_NW, m->tconv_w, m->tconv_b, &r);
     fke_params_init_linear(P, m->txt_proj, -1, &r);
     W(m, m->logit_scale).data[0] = (fke_real)LOGIT_SCALE0;
+    for (int i = 0; c->img_bn && i < K; i++) /* PyTorch's BatchNorm1d start */
+        W(m, m->img_bn[0]).data[i] = 1, W(m, m->img_bn[3]).data[i] = 1;
     return FKE_OK;
 }
 
@@ -92,9 +102,23 @@ static fke_status image_fwd(fke_clip *m, const fke_tensor *x, int train, fke_err
         fke_tensor Wp = W(m, m->img_proj);
         FKE_TRY(fke_linear_forward(e, &m->feat, &Wp, NULL, &m->img_e));
     }
+    const fke_tensor *pre = &m->img_e;
+    if (c->img_bn) { /* (B, K) as (B, K, 1, 1) */
+        fke_tensor x4 = fke_tensor_view(m->img_e.data, 4, B, K, 1, 1), y4;
+        FKE_TRY(fke_arena_tensor(&m->arena, e, &y4, 4, B, K, 1, 1));
+        FKE_TRY(fke_arena_tensor(&m->arena, e, &m->bn_mean, 1, K));
+        FKE_TRY(fke_arena_tensor(&m->arena, e, &m->bn_istd, 1, K));
+        fke_tensor g = W(m, m->img_bn[0]), b = W(m, m->img_bn[1]), rm = W(m, m->img_bn[2]),
+                   rv = W(m, m->img_bn[3]);
+        m->bn_train = train && B > 1; /* one picture alone: the running statistics */
+        FKE_TRY(fke_batchnorm_forward(e, &x4, &g, &b, &rm, &rv, m->bn_train, &m->bn_mean,
+                                      &m->bn_istd, &y4));
+        m->img_b = fke_tensor_view(y4.data, 2, B, K);
+        pre = &m->img_b;
+    }
     FKE_TRY(T2(m, e, &m->img_u, B, K));
     FKE_TRY(fke_arena_tensor(&m->arena, e, &m->img_n, 1, B));
-    return fke_l2norm_forward(e, &m->img_e, &m->img_n, &m->img_u);
+    return fke_l2norm_forward(e, pre, &m->img_n, &m->img_u);
 }
 
 /* tokens (B, L) -> m->txt_u (B, K) unit rows */
@@ -205,6 +229,16 @@ fke_status fke_clip_backward(fke_clip *m, fke_err *e)
     /* the image tower, in reverse */
     FKE_TRY(T2(m, e, &die, B, K));
     FKE_TRY(fke_l2norm_backward(e, &m->img_u, &m->img_n, &diu, &die));
+    if (c->img_bn) { /* die is the gradient of the batch norm's output */
+        fke_tensor dy4 = fke_tensor_view(die.data, 4, B, K, 1, 1), dx4;
+        fke_tensor x4 = fke_tensor_view(m->img_e.data, 4, B, K, 1, 1);
+        FKE_TRY(fke_arena_tensor(&m->arena, e, &dx4, 4, B, K, 1, 1));
+        memset(dx4.data, 0, sizeof(fke_real) * (size_t)B * K);
+        fke_tensor g = W(m, m->img_bn[0]), dg = dW(m, m->img_bn[0]), db = dW(m, m->img_bn[1]);
+        FKE_TRY(fke_batchnorm_backward(e, &x4, &g, &m->bn_mean, &m->bn_istd, &dy4, m->bn_train,
+                                       &dx4, &dg, &db));
+        die = fke_tensor_view(dx4.data, 2, B, K);
+    }
     if (m->vit_on) return fke_vit_backward(&m->vit, m->P, e, &m->vtape, &die);
     fke_tensor dfeat, Wp = W(m, m->img_proj), dWp = dW(m, m->img_proj);
     FKE_TRY(T2(m, e, &dfeat, B, c->F));

@@ -3,7 +3,8 @@
  *
  *   image tower  the CNN trunk of key cnn on the whole image, then a linear
  *                projection without bias (F -> K); or (image_tower vit)
- *                the ViT of model/vit.h, whose own proj gives K
+ *                the ViT of model/vit.h, whose own proj gives K; with
+ *                img_bn, a BatchNorm1d over the batch (img_bn.*) after it
  *   text tower   the TextCNN of the FashionKE model (embedding V x D, banks
  *                of widths 2..5 with Co filters, max over time), then a
  *                linear projection without bias (4 Co -> K)
@@ -48,6 +49,7 @@ typedef struct {
     fke_vit vit;
     int vit_on;
     int img_proj, emb, tconv_w[FKE_CLIP_NW], tconv_b[FKE_CLIP_NW], txt_proj, logit_scale;
+    int img_bn[4];                    /* img_bn: weight, bias, running mean, running var (K); -1 without */
     fke_arena arena;
     /* the last forward (B posts) */
     int B;
@@ -57,6 +59,8 @@ typedef struct {
     fke_vit_tape vtape;
     fke_tensor feat;                  /* (B, F) CNN features */
     fke_tensor img_e, img_u, img_n;   /* (B, K), (B, K) unit, (B) norms */
+    fke_tensor img_b, bn_mean, bn_istd; /* img_bn: (B, K) normalised, (K), (K) */
+    int bn_train;                     /* the batch norm's mode in the last forward */
     fke_tensor temb;                  /* (B, L, D) */
     fke_tensor tconv;                 /* (B, 4 Co) */
     int32_t *targ;                    /* (B, 4 Co) */
