@@ -167,10 +167,11 @@ static int attr(hid_t g, const char *name)
     return v;
 }
 
-static void test_vit(fke_err *e)
+/* group "vit" (the class token) or "vit_mean" (vit_pool mean) */
+static void test_vit(fke_err *e, const char *grp, int mean_pool)
 {
-    hid_t g = H5Gopen2(R.f, "vit", H5P_DEFAULT);
-    FKE_CHECK(g >= 0, "no group vit");
+    hid_t g = H5Gopen2(R.f, grp, H5P_DEFAULT);
+    FKE_CHECK(g >= 0, "no group %s", grp);
     if (g < 0) return;
     int S = attr(g, "img"), p = attr(g, "patch"), E = attr(g, "width"), depth = attr(g, "depth");
     int heads = attr(g, "heads"), mlp = attr(g, "mlp"), D = attr(g, "out_dim");
@@ -179,13 +180,14 @@ static void test_vit(fke_err *e)
     fke_params_init(&P);
     fke_vit v;
     fke_status st = fke_vit_build(&v, &P, e, S, 3, p, E, depth, heads, mlp, D, 1);
+    v.mean_pool = mean_pool;
     if (st == FKE_OK) st = fke_params_finalize(&P, e);
     FKE_CHECK(st == FKE_OK, "vit build: %s", e->msg);
     if (st != FKE_OK) return;
     int count = 0;
     for (int i = 0; i < P.n; i++) {
         char path[160];
-        snprintf(path, sizeof path, "vit/params/%s", P.info[i].name);
+        snprintf(path, sizeof path, "%s/params/%s", grp, P.info[i].name);
         fke_tensor w = load(path, P.info[i].ndim);
         FKE_CHECK(w.data && fke_numel(&w) == P.info[i].numel, "%s: another size", path);
         if (w.data && fke_numel(&w) == P.info[i].numel) {
@@ -194,8 +196,12 @@ static void test_vit(fke_err *e)
         }
         free(w.data);
     }
-    printf("  vit: %d of %d parameters loaded by CLIP's names\n", count, P.n);
-    fke_tensor x = load("vit/input/img", 4), r = load("vit/r", 2);
+    printf("  %s: %d of %d parameters loaded by CLIP's names\n", grp, count, P.n);
+    char px[64], pr[64], py[64];
+    snprintf(px, sizeof px, "%s/input/img", grp);
+    snprintf(pr, sizeof pr, "%s/r", grp);
+    snprintf(py, sizeof py, "%s/output/y", grp);
+    fke_tensor x = load(px, 4), r = load(pr, 2);
     fke_arena a;
     st = fke_arena_init(&a, (size_t)16 << 20, e);
     fke_tensor out = zeros(&r);
@@ -205,11 +211,11 @@ static void test_vit(fke_err *e)
     if (st == FKE_OK && x.data && r.data) st = fke_vit_backward(&v, &P, e, &tape, &r);
     FKE_CHECK(st == FKE_OK, "vit: %s", e->msg);
     if (st == FKE_OK) {
-        compare("vit", out.data, "vit/output/y", 2);
+        compare(grp, out.data, py, 2);
         for (int i = 0; i < P.n; i++) {
             char path[160];
-            snprintf(path, sizeof path, "vit/grad/%s", P.info[i].name);
-            compare("vit", P.g + P.info[i].offset, path, P.info[i].ndim);
+            snprintf(path, sizeof path, "%s/grad/%s", grp, P.info[i].name);
+            compare(grp, P.g + P.info[i].offset, path, P.info[i].ndim);
         }
     }
     fke_arena_free(&a);
@@ -228,7 +234,8 @@ int main(void)
     test_gelu(&e);
     test_mha(&e);
     test_clip_head(&e);
-    test_vit(&e);
+    test_vit(&e, "vit", 0);
+    test_vit(&e, "vit_mean", 1);
     FKE_CHECK(R.st == FKE_OK, "reading %s: %s", REF, e.msg);
     fke_h5r_close(&R);
     printf("  worst relative error over every tensor: %.2e (tolerance %.0e)\n", worst, TOL);

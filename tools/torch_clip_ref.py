@@ -62,8 +62,9 @@ class ResidualAttentionBlock(nn.Module):
 
 
 class VisionTransformer(nn.Module):
-    def __init__(self, img, patch, width, depth, heads, mlp, out_dim):
+    def __init__(self, img, patch, width, depth, heads, mlp, out_dim, pool="cls"):
         super().__init__()
+        self.pool = pool
         scale = width ** -0.5
         self.conv1 = nn.Conv2d(3, width, kernel_size=patch, stride=patch, bias=False)
         self.class_embedding = nn.Parameter(scale * torch.randn(width))
@@ -82,6 +83,8 @@ class VisionTransformer(nn.Module):
         x = torch.cat([cls, x], dim=1) + self.positional_embedding
         x = self.ln_pre(x)
         x = self.transformer.resblocks(x)
+        if self.pool == "mean":  # fke's vit_pool mean: the patch tokens' mean
+            return self.ln_post(x[:, 1:, :].mean(dim=1)) @ self.proj
         return self.ln_post(x[:, 0, :]) @ self.proj
 
 
@@ -153,6 +156,18 @@ def main():
         d["grad/visual." + k] = p.grad
     groups["vit"] = d
 
+    vm = VisionTransformer(**cfg, pool="mean")  # the same sizes, mean pooling (vit_pool mean)
+    jitter(vm, g)
+    x = torch.randn(2, 3, cfg["img"], cfg["img"], generator=g)
+    y = vm(x)
+    r = torch.rand(y.shape, generator=g) * 2 - 1
+    (y * r).sum().backward()
+    d = {"input/img": x, "r": r, "output/y": y.detach()}
+    for k, p in vm.named_parameters():
+        d["params/visual." + k] = p.detach()
+        d["grad/visual." + k] = p.grad
+    groups["vit_mean"] = d
+
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with h5py.File(OUT + ".tmp", "w", track_order=True) as f:
         f.attrs["format"] = np.bytes_("fke-ref")
@@ -163,6 +178,7 @@ def main():
                 grp.create_dataset(k, data=v.numpy().astype(np.float32))
         for k, v in cfg.items():
             f["vit"].attrs[k] = np.int32(v)
+            f["vit_mean"].attrs[k] = np.int32(v)
     os.replace(OUT + ".tmp", OUT)
     print("wrote", OUT, "vit params:", sum(p.numel() for p in vit.parameters()))
 

@@ -115,6 +115,7 @@ int fke_cmd_query(int argc, char **argv);     /* cmd_query.c */
 int fke_cmd_bench(int argc, char **argv);     /* cmd_bench.c */
 int fke_cmd_export(int argc, char **argv);    /* cmd_export.c */
 int fke_cmd_card(int argc, char **argv);      /* cmd_card.c */
+int fke_cmd_tag(int argc, char **argv);       /* cmd_tag.c */
 
 /* `fke data` subcommands in files of their own (cmd_data.c has the rest). */
 int fke_cmd_data_corrupt(int argc, char **argv); /* cmd_data_corrupt.c */

@@ -172,6 +172,20 @@ int fke_cmd_eval(int argc, char **argv)
         fprintf(stderr, "fke eval: %s\n", e.msg);
         goto done;
     }
+    if (r.has_clip) { /* task clip: retrieval recall, no confusion matrices */
+        const double(*R)[FKE_CLIP_NK] = r.clip_recall;
+        if (json)
+            printf("{\"posts\": %ld, \"i2t_r1\": %.6f, \"i2t_r5\": %.6f, \"i2t_r10\": %.6f, "
+                   "\"t2i_r1\": %.6f, \"t2i_r5\": %.6f, \"t2i_r10\": %.6f}\n", r.posts, R[0][0],
+                   R[0][1], R[0][2], R[1][0], R[1][1], R[1][2]);
+        else
+            printf("%s on %s (%ld posts, task clip): retrieval recall@1/5/10 image->text "
+                   "%.4f/%.4f/%.4f, text->image %.4f/%.4f/%.4f (chance %.4f/%.4f/%.4f)\n", ckpt,
+                   data, r.posts, R[0][0], R[0][1], R[0][2], R[1][0], R[1][1], R[1][2],
+                   1.0 / r.posts, 5.0 / r.posts, 10.0 / r.posts);
+        rc = 0;
+        goto done;
+    }
     /* the confusion matrices first: a run that cannot write them prints no result */
     if (write_confusions(&r, cls ? NULL : &d, dir, &e)) {
         fprintf(stderr, "fke eval: %s\n", e.msg);

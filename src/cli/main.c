@@ -19,6 +19,7 @@ static const fke_command commands[] = {
     {"gradcheck", fke_cmd_gradcheck, "check every backward against finite differences (double)"},
     {"data", fke_cmd_data, "make, import and show datasets"},
     {"extract", fke_cmd_extract, "posts (dataset or PNG + boxes) to JSON lines of knowledge"},
+    {"tag", fke_cmd_tag, "tag pictures or posts with free-text tags by image-text matching (task clip); search an index by text"},
     {"knowledge", fke_cmd_knowledge, "aggregate extractions: occasion x category, attributes, co-occurrence"},
     {"plot", fke_cmd_plot, "curves of runs: loss, learning rate, validation accuracy (PNG, SVG)"},
     {"train", fke_cmd_train, "train a model from a JSON config (or --resume a run)"},

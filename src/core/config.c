@@ -49,10 +49,12 @@ _Static_assert(FKE_TASK_FKE == 0 && FKE_TASK_CLASSIFY == 1 && FKE_TASK_MULTILABE
 _Static_assert(FKE_TOWER_CNN == 0 && FKE_TOWER_VIT == 1, "image_tower values");
 _Static_assert(FKE_PREC_FP32 == 0 && FKE_PREC_BF16 == 1 && sizeof(fke_precision) == sizeof(int),
                "precision values");
+_Static_assert(FKE_VIT_POOL_CLS == 0 && FKE_VIT_POOL_MEAN == 1 &&
+                   sizeof(fke_vit_pool_kind) == sizeof(int), "vit_pool values");
 #if defined(__x86_64__) || defined(__aarch64__)
 /* Guard against a field added to fke_config and forgotten here: when this
- * fires, add the field to keys[] (and configs/README.md), then update 3552. */
-_Static_assert(sizeof(fke_config) == 3552,
+ * fires, add the field to keys[] (and configs/README.md), then update 3560. */
+_Static_assert(sizeof(fke_config) == 3560,
                "fke_config changed: add the new field to keys[] in config.c");
 #endif
 
@@ -99,6 +101,7 @@ static const char *const v_optimizer[] = {"sgd", "adam", NULL};
 static const char *const v_task[] = {"fke", "classify", "multilabel", "clip", NULL};
 static const char *const v_select[] = {"mean_acc", "mean_f1", "occ_acc", "cat_acc", "att_acc", NULL};
 static const char *const v_tower[] = {"cnn", "vit", NULL};
+static const char *const v_vit_pool[] = {"cls", "mean", NULL};
 
 #define OFF(f) offsetof(fke_config, f)
 #define BIG 1e300
@@ -196,8 +199,16 @@ static const key_def keys[] = {
     INT("vit_width", vit_width, 1, 65536, "64", "width", "ViT token width (a multiple of vit_heads)."),
     INT("vit_depth", vit_depth, 1, 24, "2", "depth,layers", "ViT transformer blocks."),
     INT("vit_heads", vit_heads, 1, 1024, "4", "heads", "ViT attention heads."),
+    ENUM("vit_pool", vit_pool, v_vit_pool, "cls", "pool,pooling",
+         "What the ViT's output reads: cls, the class token after ln_post (CLIP's, for its "
+         "weights); mean, the mean of the patch tokens after ln_post, which trains from "
+         "scratch here where the class token does not (docs/clip.md)."),
     INT("embed_dim", embed_dim, 1, 65536, "64", "embed,joint_dim",
         "Task clip: width of the joint image-text embedding."),
+    INT("img_bn", img_bn, 0, 1, "0", "image_bn",
+        "Task clip: 1 batch-normalises the image embedding (BatchNorm1d over the batch, running "
+        "statistics for evaluation) before its L2 norm, so that what every picture shares is "
+        "taken out; a ViT from scratch learns here with it and not without (docs/clip.md)."),
     INT("in_ch", in_ch, 1, 64, "3", "channels_in,in_channels",
         "Image channels (3 for posts; 1 for Fashion-MNIST with task classify). Unset: the "
         "training data's."),
@@ -282,7 +293,7 @@ static const key_def keys[] = {
         "Run folder (checkpoints, logs, metrics)."),
 };
 #define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
-_Static_assert(sizeof keys / sizeof keys[0] == 68, "registry count: update README and tests");
+_Static_assert(sizeof keys / sizeof keys[0] == 70, "registry count: update README and tests");
 _Static_assert(sizeof keys / sizeof keys[0] <= FKE_CONFIG_MAX_KEYS,
                "fke_config.given has a byte per key: raise FKE_CONFIG_MAX_KEYS");
 
@@ -948,6 +959,10 @@ fke_status fke_config_validate(const fke_config *c, fke_err *e)
         if (c->image_tower == FKE_TOWER_VIT && c->vit_width % c->vit_heads)
             return fke_fail(e, FKE_ERR_CONFIG, "config: key \"vit_heads\": vit_width %d is not "
                             "a multiple of vit_heads %d", c->vit_width, c->vit_heads);
+        if (c->select != FKE_SEL_MEAN_ACC)
+            return fke_fail(e, FKE_ERR_CONFIG, "config: key \"select\": task clip picks best.h5 "
+                            "by its mean retrieval recall (both ways, k = 1, 5, 10), which is "
+                            "select mean_acc; got %s", fke_config_select_name(c->select));
         break;
     }
     switch (c->cnn) {
@@ -995,6 +1010,12 @@ const char *fke_config_key_name(int i);
 char *fke_config_doc(void);
 
 int fke_config_key_count(void) { return N_KEYS; }
+
+const char *fke_config_task_name(fke_task_kind k)
+{
+    _Static_assert(sizeof v_task / sizeof v_task[0] == FKE_TASK_CLIP + 2, "v_task");
+    return k >= 0 && k <= FKE_TASK_CLIP ? v_task[k] : "?";
+}
 
 const char *fke_config_select_name(fke_select_kind k)
 {

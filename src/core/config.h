@@ -23,6 +23,8 @@ typedef enum { FKE_SEL_MEAN_ACC, FKE_SEL_MEAN_F1, FKE_SEL_OCC_ACC, FKE_SEL_CAT_A
 typedef enum { FKE_TOWER_CNN, FKE_TOWER_VIT } fke_tower_kind;
 /* Operands of the convolutions' GEMMs (config key precision). */
 typedef enum { FKE_PREC_FP32, FKE_PREC_BF16 } fke_precision;
+/* What the ViT's output reads (key vit_pool): the class token (CLIP's), or the mean of the patch tokens. */
+typedef enum { FKE_VIT_POOL_CLS, FKE_VIT_POOL_MEAN } fke_vit_pool_kind;
 
 #define FKE_CONFIG_MAX_KEYS 96 /* room in fke_config.given; config.c checks the registry fits */
 
@@ -51,6 +53,8 @@ typedef struct {
     /* task clip (model/clip.h): the image tower and the joint embedding */
     fke_tower_kind image_tower;
     int vit_patch, vit_width, vit_depth, vit_heads, embed_dim;
+    fke_vit_pool_kind vit_pool;
+    int img_bn;             /* task clip: batch norm on the image embedding before the L2 norm */
     /* data */
     char train_data[512], val_data[512], test_data[512];
     double val_split;      /* without val_data: the fraction held out for validation (data/split.h) */
@@ -105,6 +109,8 @@ int fke_config_key_count(void);
 const char *fke_config_key_name(int i);
 /* The config value of a select criterion ("mean_acc", ...). */
 const char *fke_config_select_name(fke_select_kind k);
+/* The config value of a task ("fke", "classify", "multilabel", "clip"). */
+const char *fke_config_task_name(fke_task_kind k);
 char *fke_config_doc(void);
 /* Note: load, from_json and set apply on top of the struct they are given
  * (call fke_config_defaults first); on failure the struct is unchanged. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/batchnorm.h"
 #include "nn/contrastive.h"
 #include "nn/embedding.h"
 #include "nn/linear.h"
@@ -16,17 +17,10 @@
 #define LOGIT_SCALE0 2.6592600369327779 /* log(1 / 0.07) */
 #define LOGIT_SCALE_MAX 4.6051701859880914 /* log 100 */
 
-static fke_tensor W(const fke_clip *m, int i) { return fke_params_value(&m->P, i); }
-static fke_tensor dW(const fke_clip *m, int i) { return fke_params_grad(&m->P, i); }
+static fke_tensor W(const fke_clip *m, int i) { return fke_params_value(m->P, i); }
+static fke_tensor dW(const fke_clip *m, int i) { return fke_params_grad(m->P, i); }
 
-static void uniform(fke_params *P, int idx, double bound, fke_rng *r)
-{
-    fke_tensor t = fke_params_value(P, idx);
-    for (size_t i = 0; i < fke_numel(&t); i++)
-        t.data[i] = (fke_real)(bound * (2 * fke_rng_uniform(r) - 1));
-}
-
-fke_status fke_clip_init(fke_clip *m, const fke_config *cfg, fke_err *e)
+fke_status fke_clip_init(fke_clip *m, const fke_config *cfg, fke_params *P, fke_err *e)
 {
     memset(m, 0, sizeof *m);
     FKE_TRY(fke_config_validate(cfg, e));
@@ -34,7 +28,8 @@ fke_status fke_clip_init(fke_clip *m, const fke_config *cfg, fke_err *e)
         return fke_fail(e, FKE_ERR_CONFIG, "clip: config task is not \"clip\"");
     m->cfg = *cfg;
     const fke_config *c = &m->cfg;
-    fke_params *P = &m->P;
+    m->P = P ? P : &m->own;
+    P = m->P;
     fke_params_init(P);
     int K = c->embed_dim;
     m->vit_on = c->image_tower == FKE_TOWER_VIT;
@@ -46,25 +41,26 @@ fke_status fke_clip_init(fke_clip *m, const fke_config *cfg, fke_err *e)
         FKE_TRY(fke_vit_build(&m->vit, P, e, c->img, c->in_ch, c->vit_patch, c->vit_width,
                               c->vit_depth, c->vit_heads, 4 * c->vit_width, K,
                               (float)c->lr_cnn_mult));
+        m->vit.mean_pool = c->vit_pool == FKE_VIT_POOL_MEAN;
     } else {
         FKE_TRY(fke_cnn_build(&m->cnn, P, e, c->cnn, c->in_ch, c->chans, (float)c->lr_cnn_mult,
                               1));
         FKE_TRY(fke_cnn_set_precision(&m->cnn, c->precision, e));
-        if ((m->img_proj = fke_params_add(P, e, "img_proj.weight", 1, 1, 1, 2, K, c->F)) < 0)
+        if ((m->img_proj = fke_params_add_linear(P, e, "img_proj", c->F, K, 0, NULL)) < 0)
             return FKE_ERR_ARG;
     }
-    m->emb = fke_params_add(P, e, "text.emb.weight", 1, 1, 1, 2, c->V, c->D);
-    for (int k = 0; k < FKE_CLIP_NW; k++) {
+    m->img_bn[0] = m->img_bn[1] = m->img_bn[2] = m->img_bn[3] = -1;
+    static const char *const bn_fields[4] = {"weight", "bias", "running_mean", "running_var"};
+    for (int i = 0; c->img_bn && i < 4; i++) {
         char n[FKE_PARAM_NAME];
-        snprintf(n, sizeof n, "text.convs.%d.weight", k);
-        m->tconv_w[k] = fke_params_add(P, e, n, 1, 1, 1, 3, c->Co, c->D, k + 2);
-        snprintf(n, sizeof n, "text.convs.%d.bias", k);
-        m->tconv_b[k] = fke_params_add(P, e, n, 1, 1, 1, 1, c->Co);
-        if (m->tconv_w[k] < 0 || m->tconv_b[k] < 0) return FKE_ERR_ARG;
+        snprintf(n, sizeof n, "img_bn.%s", bn_fields[i]);
+        if ((m->img_bn[i] = fke_params_add(P, e, n, 1, 0, i < 2, 1, K)) < 0) return FKE_ERR_ARG;
     }
-    m->txt_proj = fke_params_add(P, e, "text_proj.weight", 1, 1, 1, 2, K, FKE_CLIP_NW * c->Co);
+    FKE_TRY(fke_textcnn_add_params(P, e, c->V, c->D, c->Co, FKE_CLIP_NW, &m->emb, m->tconv_w,
+                                   m->tconv_b));
+    m->txt_proj = fke_params_add_linear(P, e, "text_proj", FKE_CLIP_NW * c->Co, K, 0, NULL);
     m->logit_scale = fke_params_add(P, e, "logit_scale", 1, 0, 1, 1, 1);
-    if (m->emb < 0 || m->txt_proj < 0 || m->logit_scale < 0) return FKE_ERR_ARG;
+    if (m->txt_proj < 0 || m->logit_scale < 0) return FKE_ERR_ARG;
     FKE_TRY(fke_params_finalize(P, e));
     fke_rng r;
     fke_rng_seed(&r, c->seed);
@@ -72,23 +68,19 @@ fke_status fke_clip_init(fke_clip *m, const fke_config *cfg, fke_err *e)
         fke_vit_init_weights(&m->vit, P, &r);
     } else {
         fke_cnn_init_weights(&m->cnn, P, &r);
-        uniform(P, m->img_proj, 1.0 / sqrt((double)c->F), &r);
+        fke_params_init_linear(P, m->img_proj, -1, &r);
     }
-    fke_tensor t = W(m, m->emb);
-    for (size_t i = 0; i < fke_numel(&t); i++) t.data[i] = (fke_real)fke_rng_normal(&r);
-    for (int k = 0; k < FKE_CLIP_NW; k++) {
-        double bound = 1.0 / sqrt((double)c->D * (k + 2));
-        uniform(P, m->tconv_w[k], bound, &r);
-        uniform(P, m->tconv_b[k], bound, &r);
-    }
-    uniform(P, m->txt_proj, 1.0 / sqrt((double)FKE_CLIP_NW * c->Co), &r);
+    fke_textcnn_init_params(P, m->emb, FKE_CLIP_NW, m->tconv_w, m->tconv_b, &r);
+    fke_params_init_linear(P, m->txt_proj, -1, &r);
     W(m, m->logit_scale).data[0] = (fke_real)LOGIT_SCALE0;
+    for (int i = 0; c->img_bn && i < K; i++) /* PyTorch's BatchNorm1d start */
+        W(m, m->img_bn[0]).data[i] = 1, W(m, m->img_bn[3]).data[i] = 1;
     return FKE_OK;
 }
 
 void fke_clip_free(fke_clip *m)
 {
-    fke_params_free(&m->P);
+    if (m->P == &m->own) fke_params_free(&m->own);
     fke_arena_free(&m->arena);
     memset(m, 0, sizeof *m);
 }
@@ -98,36 +90,51 @@ static fke_status T2(fke_clip *m, fke_err *e, fke_tensor *t, int a, int b)
     return fke_arena_tensor(&m->arena, e, t, 2, a, b);
 }
 
-fke_status fke_clip_forward(fke_clip *m, const fke_batch *b, int train, fke_err *e)
+/* x (B, C, S, S) -> m->img_u (B, K) unit rows (and the tape of the backward) */
+static fke_status image_fwd(fke_clip *m, const fke_tensor *x, int train, fke_err *e)
 {
     const fke_config *c = &m->cfg;
-    int B = b->B, K = c->embed_dim, NC = FKE_CLIP_NW * c->Co;
-    if (B < 1 || b->img != c->img || b->L != c->L)
-        return fke_fail(e, FKE_ERR_SHAPE, "clip: batch of %d posts, img %d, L %d; the model "
-                        "has img %d, L %d", B, b->img, b->L, c->img, c->L);
-    fke_arena_reset(&m->arena);
-    m->B = B;
-    m->tokens = b->tokens;
-    /* the image tower */
-    m->img_x = fke_tensor_view(b->img_x, 4, B, c->in_ch, c->img, c->img);
+    int B = x->shape[0], K = c->embed_dim;
+    m->img_x = *x;
     FKE_TRY(T2(m, e, &m->img_e, B, K));
     if (m->vit_on) {
-        FKE_TRY(fke_vit_forward(&m->vit, &m->P, &m->arena, e, &m->img_x, &m->vtape, &m->img_e));
+        FKE_TRY(fke_vit_forward(&m->vit, m->P, &m->arena, e, &m->img_x, &m->vtape, &m->img_e));
     } else {
         FKE_TRY(T2(m, e, &m->feat, B, c->F));
-        FKE_TRY(fke_cnn_forward(&m->cnn, &m->P, &m->arena, e, &m->img_x, train, 0, &m->ctape,
+        FKE_TRY(fke_cnn_forward(&m->cnn, m->P, &m->arena, e, &m->img_x, train, 0, &m->ctape,
                                 &m->feat));
         fke_tensor Wp = W(m, m->img_proj);
         FKE_TRY(fke_linear_forward(e, &m->feat, &Wp, NULL, &m->img_e));
     }
+    const fke_tensor *pre = &m->img_e;
+    if (c->img_bn) { /* (B, K) as (B, K, 1, 1) */
+        fke_tensor x4 = fke_tensor_view(m->img_e.data, 4, B, K, 1, 1), y4;
+        FKE_TRY(fke_arena_tensor(&m->arena, e, &y4, 4, B, K, 1, 1));
+        FKE_TRY(fke_arena_tensor(&m->arena, e, &m->bn_mean, 1, K));
+        FKE_TRY(fke_arena_tensor(&m->arena, e, &m->bn_istd, 1, K));
+        fke_tensor g = W(m, m->img_bn[0]), b = W(m, m->img_bn[1]), rm = W(m, m->img_bn[2]),
+                   rv = W(m, m->img_bn[3]);
+        m->bn_train = train && B > 1; /* one picture alone: the running statistics */
+        FKE_TRY(fke_batchnorm_forward(e, &x4, &g, &b, &rm, &rv, m->bn_train, &m->bn_mean,
+                                      &m->bn_istd, &y4));
+        m->img_b = fke_tensor_view(y4.data, 2, B, K);
+        pre = &m->img_b;
+    }
     FKE_TRY(T2(m, e, &m->img_u, B, K));
     FKE_TRY(fke_arena_tensor(&m->arena, e, &m->img_n, 1, B));
-    FKE_TRY(fke_l2norm_forward(e, &m->img_e, &m->img_n, &m->img_u));
-    /* the text tower */
+    return fke_l2norm_forward(e, pre, &m->img_n, &m->img_u);
+}
+
+/* tokens (B, L) -> m->txt_u (B, K) unit rows */
+static fke_status text_fwd(fke_clip *m, const int32_t *tokens, int B, fke_err *e)
+{
+    const fke_config *c = &m->cfg;
+    int K = c->embed_dim, NC = FKE_CLIP_NW * c->Co;
+    m->tokens = tokens;
     fke_tensor tab = W(m, m->emb), Wc[FKE_CLIP_NW], bc[FKE_CLIP_NW];
     for (int k = 0; k < FKE_CLIP_NW; k++) Wc[k] = W(m, m->tconv_w[k]), bc[k] = W(m, m->tconv_b[k]);
     FKE_TRY(fke_arena_tensor(&m->arena, e, &m->temb, 3, B, c->L, c->D));
-    FKE_TRY(fke_embedding_forward(e, b->tokens, B, c->L, &tab, &m->temb));
+    FKE_TRY(fke_embedding_forward(e, tokens, B, c->L, &tab, &m->temb));
     FKE_TRY(T2(m, e, &m->tconv, B, NC));
     m->targ = fke_arena_alloc(&m->arena, e, sizeof(int32_t) * (size_t)B * NC);
     if (!m->targ) return FKE_ERR_NOMEM;
@@ -137,11 +144,56 @@ fke_status fke_clip_forward(fke_clip *m, const fke_batch *b, int train, fke_err 
     FKE_TRY(fke_linear_forward(e, &m->tconv, &Wt, NULL, &m->txt_e));
     FKE_TRY(T2(m, e, &m->txt_u, B, K));
     FKE_TRY(fke_arena_tensor(&m->arena, e, &m->txt_n, 1, B));
-    FKE_TRY(fke_l2norm_forward(e, &m->txt_e, &m->txt_n, &m->txt_u));
-    /* the head */
+    return fke_l2norm_forward(e, &m->txt_e, &m->txt_n, &m->txt_u);
+}
+
+fke_status fke_clip_forward(fke_clip *m, const fke_batch *b, int train, fke_err *e)
+{
+    const fke_config *c = &m->cfg;
+    int B = b->B;
+    if (B < 1 || b->img != c->img || b->L != c->L)
+        return fke_fail(e, FKE_ERR_SHAPE, "clip: batch of %d posts, img %d, L %d; the model "
+                        "has img %d, L %d", B, b->img, b->L, c->img, c->L);
+    fke_arena_reset(&m->arena);
+    m->B = B;
+    fke_tensor x = fke_tensor_view(b->img_x, 4, B, c->in_ch, c->img, c->img);
+    FKE_TRY(image_fwd(m, &x, train, e));
+    FKE_TRY(text_fwd(m, b->tokens, B, e));
     FKE_TRY(T2(m, e, &m->logits, B, B));
     fke_tensor ls = W(m, m->logit_scale);
     return fke_similarity_forward(e, &m->img_u, &m->txt_u, &ls, &m->logits);
+}
+
+fke_status fke_clip_embed_images(fke_clip *m, const fke_real *x, int B, fke_real *out,
+                                 fke_err *e)
+{
+    const fke_config *c = &m->cfg;
+    if (B < 1) return fke_fail(e, FKE_ERR_ARG, "clip: %d images to embed", B);
+    fke_arena_reset(&m->arena);
+    fke_tensor xt = fke_tensor_view((fke_real *)x, 4, B, c->in_ch, c->img, c->img);
+    FKE_TRY(image_fwd(m, &xt, 0, e));
+    memcpy(out, m->img_u.data, sizeof(fke_real) * (size_t)B * c->embed_dim);
+    return FKE_OK;
+}
+
+fke_status fke_clip_embed_texts(fke_clip *m, const int32_t *tokens, int B, fke_real *out,
+                                fke_err *e)
+{
+    const fke_config *c = &m->cfg;
+    if (B < 1) return fke_fail(e, FKE_ERR_ARG, "clip: %d texts to embed", B);
+    for (long i = 0; i < (long)B * c->L; i++)
+        if (tokens[i] < 0 || tokens[i] >= c->V)
+            return fke_fail(e, FKE_ERR_ARG, "clip: token %ld is %d, outside the vocabulary "
+                            "0..%d", i, tokens[i], c->V - 1);
+    fke_arena_reset(&m->arena);
+    FKE_TRY(text_fwd(m, tokens, B, e));
+    memcpy(out, m->txt_u.data, sizeof(fke_real) * (size_t)B * c->embed_dim);
+    return FKE_OK;
+}
+
+double fke_clip_temperature(const fke_clip *m)
+{
+    return exp((double)W(m, m->logit_scale).data[0]);
 }
 
 fke_status fke_clip_loss(fke_clip *m, double *loss, double *acc, fke_err *e)
@@ -181,11 +233,21 @@ fke_status fke_clip_backward(fke_clip *m, fke_err *e)
     /* the image tower, in reverse */
     FKE_TRY(T2(m, e, &die, B, K));
     FKE_TRY(fke_l2norm_backward(e, &m->img_u, &m->img_n, &diu, &die));
-    if (m->vit_on) return fke_vit_backward(&m->vit, &m->P, e, &m->vtape, &die);
+    if (c->img_bn) { /* die is the gradient of the batch norm's output */
+        fke_tensor dy4 = fke_tensor_view(die.data, 4, B, K, 1, 1), dx4;
+        fke_tensor x4 = fke_tensor_view(m->img_e.data, 4, B, K, 1, 1);
+        FKE_TRY(fke_arena_tensor(&m->arena, e, &dx4, 4, B, K, 1, 1));
+        memset(dx4.data, 0, sizeof(fke_real) * (size_t)B * K);
+        fke_tensor g = W(m, m->img_bn[0]), dg = dW(m, m->img_bn[0]), db = dW(m, m->img_bn[1]);
+        FKE_TRY(fke_batchnorm_backward(e, &x4, &g, &m->bn_mean, &m->bn_istd, &dy4, m->bn_train,
+                                       &dx4, &dg, &db));
+        die = fke_tensor_view(dx4.data, 2, B, K);
+    }
+    if (m->vit_on) return fke_vit_backward(&m->vit, m->P, e, &m->vtape, &die);
     fke_tensor dfeat, Wp = W(m, m->img_proj), dWp = dW(m, m->img_proj);
     FKE_TRY(T2(m, e, &dfeat, B, c->F));
     FKE_TRY(fke_linear_backward(e, &m->feat, &Wp, &die, &dfeat, &dWp, NULL));
-    return fke_cnn_backward(&m->cnn, &m->P, &m->arena, e, &m->ctape, &dfeat, NULL);
+    return fke_cnn_backward(&m->cnn, m->P, &m->arena, e, &m->ctape, &dfeat, NULL);
 }
 
 void fke_clip_clamp(fke_clip *m)
@@ -207,16 +269,16 @@ fke_status fke_clip_plan(fke_clip *m, fke_err *e)
     fke_batch bt;
     fke_status st = fke_batch_alloc(&bt, c->batch, c->G, c->n_attr, c->L, c->in_ch, c->img,
                                     c->crop, e);
-    fke_real *saved = st == FKE_OK ? malloc(m->P.total * sizeof(fke_real)) : NULL;
+    fke_real *saved = st == FKE_OK ? malloc(m->P->total * sizeof(fke_real)) : NULL;
     if (st == FKE_OK && !saved) st = fke_fail(e, FKE_ERR_NOMEM, "clip: out of memory");
     if (st == FKE_OK) {
-        memcpy(saved, m->P.w, m->P.total * sizeof(fke_real)); /* bn running stats move */
+        memcpy(saved, m->P->w, m->P->total * sizeof(fke_real)); /* bn running stats move */
         double l;
         st = fke_clip_forward(m, &bt, 1, e);
         if (st == FKE_OK) st = fke_clip_loss(m, &l, NULL, e);
         if (st == FKE_OK) st = fke_clip_backward(m, e);
-        memcpy(m->P.w, saved, m->P.total * sizeof(fke_real));
-        fke_params_zero_grad(&m->P);
+        memcpy(m->P->w, saved, m->P->total * sizeof(fke_real));
+        fke_params_zero_grad(m->P);
     }
     free(saved);
     fke_batch_free(&bt);
@@ -247,4 +309,51 @@ fke_status fke_clip_recall(const fke_real *a, const fke_real *b, int N, int K, i
     free(s);
     *recall = (double)hit / N;
     return FKE_OK;
+}
+
+fke_status fke_clip_embed_posts(fke_clip *m, const fke_dataset *d, fke_real *img, fke_real *txt,
+                                fke_err *e)
+{
+    const fke_config *c = &m->cfg;
+    int K = c->embed_dim;
+    fke_loader ld;
+    FKE_TRY(fke_loader_init(&ld, d, c->batch, 0, 0, 0, e));
+    fke_status st = FKE_OK;
+    long n = 0;
+    for (;;) {
+        fke_batch *b;
+        if ((st = fke_loader_next(&ld, &b, e)) != FKE_OK || !b) break;
+        if ((st = fke_clip_forward(m, b, 0, e)) != FKE_OK) break;
+        for (int i = 0; i < b->B; i++) {
+            size_t row = (size_t)b->index[i] * K;
+            if (img) memcpy(img + row, m->img_u.data + (size_t)i * K, sizeof(fke_real) * K);
+            if (txt) memcpy(txt + row, m->txt_u.data + (size_t)i * K, sizeof(fke_real) * K);
+        }
+        n += b->B;
+    }
+    fke_loader_free(&ld);
+    if (st == FKE_OK && n != d->N)
+        st = fke_fail(e, FKE_ERR_ARG, "clip: embedded %ld of the %d posts of %s", n, d->N,
+                      d->path[0] ? d->path : "the dataset");
+    return st;
+}
+
+const int fke_clip_recall_k[FKE_CLIP_NK] = {1, 5, 10};
+
+fke_status fke_clip_eval_posts(fke_clip *m, const fke_dataset *d, double recall[2][FKE_CLIP_NK],
+                               fke_err *e)
+{
+    int K = m->cfg.embed_dim, N = d->N;
+    if (N < 1) return fke_fail(e, FKE_ERR_ARG, "clip: %s has no posts", d->path);
+    fke_real *img = malloc(sizeof(fke_real) * (size_t)N * K);
+    fke_real *txt = malloc(sizeof(fke_real) * (size_t)N * K);
+    fke_status st = img && txt ? FKE_OK : fke_fail(e, FKE_ERR_NOMEM, "clip: out of memory");
+    if (st == FKE_OK) st = fke_clip_embed_posts(m, d, img, txt, e);
+    for (int k = 0; st == FKE_OK && k < FKE_CLIP_NK; k++) {
+        st = fke_clip_recall(img, txt, N, K, fke_clip_recall_k[k], &recall[0][k], e);
+        if (st == FKE_OK) st = fke_clip_recall(txt, img, N, K, fke_clip_recall_k[k], &recall[1][k], e);
+    }
+    free(img);
+    free(txt);
+    return st;
 }

@@ -104,21 +104,6 @@ struct fke_model_acts {
 };
 
 /* ---- parameters --------------------------------------------------------- */
-static int add_linear(fke_params *P, fke_err *e, const char *name, int in, int out, int bias,
-                      int *b_idx)
-{
-    char n[FKE_PARAM_NAME];
-    snprintf(n, sizeof n, "%s.weight", name);
-    int w = fke_params_add(P, e, n, 1, 1, 1, 2, out, in);
-    if (bias) {
-        snprintf(n, sizeof n, "%s.bias", name);
-        *b_idx = fke_params_add(P, e, n, 1, 1, 1, 1, out);
-        if (*b_idx < 0) return -1;
-    } else if (b_idx) {
-        *b_idx = -1;
-    }
-    return w;
-}
 
 static fke_status add_rnn(fke_params *P, fke_err *e, const char *name, int G, int in, int H,
                           int idx[2][4])
@@ -136,21 +121,6 @@ static fke_status add_rnn(fke_params *P, fke_err *e, const char *name, int G, in
     return FKE_OK;
 }
 
-static void fill_uniform(fke_params *P, int idx, double bound, fke_rng *r)
-{
-    if (idx < 0) return;
-    fke_tensor t = fke_params_value(P, idx);
-    size_t n = fke_numel(&t);
-    for (size_t i = 0; i < n; i++) t.data[i] = (fke_real)(bound * (2 * fke_rng_uniform(r) - 1));
-}
-
-static void init_linear(fke_params *P, int w, int b, fke_rng *r)
-{
-    fke_tensor t = fke_params_value(P, w);
-    double bound = 1.0 / sqrt((double)t.shape[1]);
-    fill_uniform(P, w, bound, r);
-    fill_uniform(P, b, bound, r);
-}
 
 static fke_rnn_params rnn_view(const fke_params *P, const int idx[4], int grad)
 {
@@ -167,12 +137,24 @@ fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e)
 {
     memset(m, 0, sizeof *m);
     FKE_TRY(fke_config_validate(cfg, e));
-    if (cfg->task == FKE_TASK_CLIP) /* a model of its own: model/clip.h */
-        return fke_fail(e, FKE_ERR_CONFIG, "model: task clip is built by fke_clip_init, not fke_model_init");
     m->cfg = *cfg;
     const fke_config *c = &m->cfg;
     fke_params *P = &m->P;
     fke_params_init(P);
+    m->W0 = -1;
+    memset(m->rnn1, -1, sizeof m->rnn1);
+    memset(m->rnn2, -1, sizeof m->rnn2);
+    m->emb = m->tfc_w = m->tfc_b = m->cls_w = m->cls_b = m->norm = -1;
+    for (int t = 0; t <= FKE_MAX_ATTR; t++) m->theta[t] = -1;
+    m->mcat_w = m->mcat_b = m->mattr_w = m->mattr_b = m->pos_w = -1;
+    if (c->task == FKE_TASK_CLIP) { /* its own wiring, over P: model/clip.h */
+        m->clip = calloc(1, sizeof *m->clip);
+        if (!m->clip) return fke_fail(e, FKE_ERR_NOMEM, "model: out of memory");
+        FKE_TRY(fke_clip_init(m->clip, c, P, e));
+        m->emb = m->clip->emb; /* word vectors may start it (run/train.c) */
+        fke_rng_seed(&m->rng, c->seed ^ 0x5eed5eedULL);
+        return FKE_OK;
+    }
     m->acts = calloc(1, sizeof *m->acts);
     if (!m->acts) return fke_fail(e, FKE_ERR_NOMEM, "model: out of memory");
     FKE_TRY(fke_cnn_build(&m->cnn, P, e, c->cnn, c->in_ch, c->chans, (float)c->lr_cnn_mult,
@@ -181,18 +163,12 @@ fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e)
         return fke_fail(e, FKE_ERR_CONFIG, "model: the CNN gives %d features but F is %d",
                         m->cnn.out_dim, c->F);
     FKE_TRY(fke_cnn_set_precision(&m->cnn, c->precision, e));
-    m->W0 = -1;
-    memset(m->rnn1, -1, sizeof m->rnn1);
-    memset(m->rnn2, -1, sizeof m->rnn2);
-    m->emb = m->tfc_w = m->tfc_b = m->cls_w = m->cls_b = m->norm = -1;
-    for (int t = 0; t <= FKE_MAX_ATTR; t++) m->theta[t] = -1;
-    m->mcat_w = m->mcat_b = m->mattr_w = m->mattr_b = m->pos_w = -1;
     switch (c->task) {
     case FKE_TASK_MULTILABEL: FKE_TRY(fke_multilabel_add_params(m, e)); break;
-    case FKE_TASK_CLIP: /* refused by fke_model_init */
+    case FKE_TASK_CLIP: /* built above */
         break;
     case FKE_TASK_CLASSIFY: {
-        m->cls_w = add_linear(P, e, "fc", c->F, c->n_cat, 1, &m->cls_b);
+        m->cls_w = fke_params_add_linear(P, e, "fc", c->F, c->n_cat, 1, &m->cls_b);
         m->norm = fke_params_add(P, e, "input.norm", 0, 0, 0, 1, 2);
         if (m->cls_w < 0 || m->norm < 0) return FKE_ERR_ARG;
         /* every label of a classify set is taken as noisy when a matrix is
@@ -210,42 +186,35 @@ fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e)
         int cdim = vis ? 2 * c->H : c->F, udim = task ? 2 * c->H2 : M;
         int sdim = (vis ? 2 * c->H + c->F : c->F) + (c->text ? c->T : 0);
         if (vis) {
-            if (c->F != c->H && (m->W0 = add_linear(P, e, "W0", c->F, c->H, 0, NULL)) < 0)
+            if (c->F != c->H && (m->W0 = fke_params_add_linear(P, e, "W0", c->F, c->H, 0, NULL)) < 0)
                 return FKE_ERR_ARG;
             FKE_TRY(add_rnn(P, e, "rnn1", gates, c->F, c->H, m->rnn1));
         }
         if (c->text) {
-            m->emb = fke_params_add(P, e, "text.emb.weight", 1, 1, 1, 2, c->V, c->D);
-            for (int k = 0; k < NW; k++) {
-                char n[FKE_PARAM_NAME];
-                snprintf(n, sizeof n, "text.convs.%d.weight", k);
-                m->tconv_w[k] = fke_params_add(P, e, n, 1, 1, 1, 3, c->Co, c->D, k + 2);
-                snprintf(n, sizeof n, "text.convs.%d.bias", k);
-                m->tconv_b[k] = fke_params_add(P, e, n, 1, 1, 1, 1, c->Co);
-                if (m->tconv_w[k] < 0 || m->tconv_b[k] < 0) return FKE_ERR_ARG;
-            }
-            m->tfc_w = add_linear(P, e, "text.fc", NW * c->Co, c->T, 1, &m->tfc_b);
+            FKE_TRY(fke_textcnn_add_params(P, e, c->V, c->D, c->Co, NW, &m->emb, m->tconv_w,
+                                           m->tconv_b));
+            m->tfc_w = fke_params_add_linear(P, e, "text.fc", NW * c->Co, c->T, 1, &m->tfc_b);
             if (m->emb < 0 || m->tfc_w < 0) return FKE_ERR_ARG;
         }
-        m->occ_w[0] = add_linear(P, e, "occ.0", sdim, M, 1, &m->occ_b[0]);
-        m->occ_w[1] = add_linear(P, e, "occ.2", M, M, 1, &m->occ_b[1]);
-        m->occ_w[2] = add_linear(P, e, "occ.3", M, c->n_occ, 1, &m->occ_b[2]);
-        m->wcat_w = add_linear(P, e, "Wcat", cdim, M, 1, &m->wcat_b);
-        m->cath_w[0] = add_linear(P, e, "cat_head.1", M, M, 1, &m->cath_b[0]);
-        m->cath_w[1] = add_linear(P, e, "cat_head.2", M, c->n_cat, 1, &m->cath_b[1]);
+        m->occ_w[0] = fke_params_add_linear(P, e, "occ.0", sdim, M, 1, &m->occ_b[0]);
+        m->occ_w[1] = fke_params_add_linear(P, e, "occ.2", M, M, 1, &m->occ_b[1]);
+        m->occ_w[2] = fke_params_add_linear(P, e, "occ.3", M, c->n_occ, 1, &m->occ_b[2]);
+        m->wcat_w = fke_params_add_linear(P, e, "Wcat", cdim, M, 1, &m->wcat_b);
+        m->cath_w[0] = fke_params_add_linear(P, e, "cat_head.1", M, M, 1, &m->cath_b[0]);
+        m->cath_w[1] = fke_params_add_linear(P, e, "cat_head.2", M, c->n_cat, 1, &m->cath_b[1]);
         for (int k = 0; k < A; k++) {
             char n[FKE_PARAM_NAME];
             snprintf(n, sizeof n, "Wk.%d", k);
-            m->wk_w[k] = add_linear(P, e, n, cdim, M, 1, &m->wk_b[k]);
+            m->wk_w[k] = fke_params_add_linear(P, e, n, cdim, M, 1, &m->wk_b[k]);
             if (m->wk_w[k] < 0) return FKE_ERR_ARG;
         }
         if (task) FKE_TRY(add_rnn(P, e, "rnn2", gates, M, c->H2, m->rnn2));
         for (int k = 0; k < A; k++) {
             char n[FKE_PARAM_NAME];
             snprintf(n, sizeof n, "att_heads.%d.1", k);
-            m->atth_w[k][0] = add_linear(P, e, n, udim, M, 1, &m->atth_b[k][0]);
+            m->atth_w[k][0] = fke_params_add_linear(P, e, n, udim, M, 1, &m->atth_b[k][0]);
             snprintf(n, sizeof n, "att_heads.%d.2", k);
-            m->atth_w[k][1] = add_linear(P, e, n, M, c->n_val[k], 1, &m->atth_b[k][1]);
+            m->atth_w[k][1] = fke_params_add_linear(P, e, n, M, c->n_val[k], 1, &m->atth_b[k][1]);
             if (m->atth_w[k][0] < 0 || m->atth_w[k][1] < 0) return FKE_ERR_ARG;
         }
         for (int t = 0; t <= A; t++) {
@@ -269,10 +238,10 @@ fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e)
     fke_cnn_init_weights(&m->cnn, P, &r);
     switch (c->task) {
     case FKE_TASK_MULTILABEL: fke_multilabel_init_weights(m, &r); break;
-    case FKE_TASK_CLIP: /* refused by fke_model_init */
+    case FKE_TASK_CLIP: /* built above */
         break;
     case FKE_TASK_CLASSIFY: {
-        init_linear(P, m->cls_w, m->cls_b, &r);
+        fke_params_init_linear(P, m->cls_w, m->cls_b, &r);
         if (m->theta[0] >= 0) { /* T = identity until the matrix of t_init is set */
             fke_tensor th = fke_params_value(P, m->theta[0]);
             int n = th.shape[0];
@@ -282,28 +251,22 @@ fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e)
         break;
     }
     case FKE_TASK_FKE: {
-        if (m->W0 >= 0) init_linear(P, m->W0, -1, &r);
+        if (m->W0 >= 0) fke_params_init_linear(P, m->W0, -1, &r);
         for (int d = 0; d < 2; d++)
             for (int k = 0; k < 4; k++) {
-                fill_uniform(P, m->rnn1[d][k], 1.0 / sqrt((double)c->H), &r);
-                fill_uniform(P, m->rnn2[d][k], 1.0 / sqrt((double)c->H2), &r);
+                fke_params_fill_uniform(P, m->rnn1[d][k], 1.0 / sqrt((double)c->H), &r);
+                fke_params_fill_uniform(P, m->rnn2[d][k], 1.0 / sqrt((double)c->H2), &r);
             }
         if (m->emb >= 0) {
-            fke_tensor t = fke_params_value(P, m->emb);
-            for (size_t i = 0; i < fke_numel(&t); i++) t.data[i] = (fke_real)fke_rng_normal(&r);
-            for (int k = 0; k < NW; k++) {
-                double bound = 1.0 / sqrt((double)c->D * (k + 2));
-                fill_uniform(P, m->tconv_w[k], bound, &r);
-                fill_uniform(P, m->tconv_b[k], bound, &r);
-            }
-            init_linear(P, m->tfc_w, m->tfc_b, &r);
+            fke_textcnn_init_params(P, m->emb, NW, m->tconv_w, m->tconv_b, &r);
+            fke_params_init_linear(P, m->tfc_w, m->tfc_b, &r);
         }
-        for (int i = 0; i < 3; i++) init_linear(P, m->occ_w[i], m->occ_b[i], &r);
-        init_linear(P, m->wcat_w, m->wcat_b, &r);
-        for (int i = 0; i < 2; i++) init_linear(P, m->cath_w[i], m->cath_b[i], &r);
+        for (int i = 0; i < 3; i++) fke_params_init_linear(P, m->occ_w[i], m->occ_b[i], &r);
+        fke_params_init_linear(P, m->wcat_w, m->wcat_b, &r);
+        for (int i = 0; i < 2; i++) fke_params_init_linear(P, m->cath_w[i], m->cath_b[i], &r);
         for (int k = 0; k < c->n_attr; k++) {
-            init_linear(P, m->wk_w[k], m->wk_b[k], &r);
-            for (int i = 0; i < 2; i++) init_linear(P, m->atth_w[k][i], m->atth_b[k][i], &r);
+            fke_params_init_linear(P, m->wk_w[k], m->wk_b[k], &r);
+            for (int i = 0; i < 2; i++) fke_params_init_linear(P, m->atth_w[k][i], m->atth_b[k][i], &r);
         }
         for (int t = 0; t <= c->n_attr; t++) { /* T = identity until an estimate is set */
             fke_tensor th = fke_params_value(P, m->theta[t]);
@@ -320,6 +283,8 @@ fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e)
 
 void fke_model_free(fke_model *m)
 {
+    if (m->clip) fke_clip_free(m->clip);
+    free(m->clip);
     fke_params_free(&m->P);
     fke_arena_free(&m->arena);
     free(m->acts);
@@ -471,6 +436,7 @@ fke_status fke_model_forward(fke_model *m, const fke_batch *b, int train, fke_er
     const fke_config *c = &m->cfg;
     fke_model_acts *a = m->acts;
     if (c->task == FKE_TASK_MULTILABEL) return fke_multilabel_forward(m, b, train, e);
+    if (c->task == FKE_TASK_CLIP) return fke_clip_forward(m->clip, b, train, e);
     if (c->task != FKE_TASK_FKE)
         return fke_fail(e, FKE_ERR_ARG, "model: config task is not \"fke\"");
     if (b->G != c->G || b->A != c->n_attr || b->L != c->L || b->img != c->img ||
@@ -657,6 +623,7 @@ static fke_status task_grad(fke_model *m, fke_err *e, const fke_tensor *z, const
 fke_status fke_model_loss(fke_model *m, const fke_batch *b, double *loss, fke_err *e)
 {
     if (m->cfg.task == FKE_TASK_MULTILABEL) return fke_multilabel_loss(m, b, loss, e);
+    if (m->cfg.task == FKE_TASK_CLIP) return fke_clip_loss(m->clip, loss, NULL, e);
     fke_model_acts *a = m->acts;
     const fke_config *c = &m->cfg;
     int Nv = a->Nv, A = c->n_attr, G = c->G;
@@ -712,6 +679,7 @@ fke_status fke_model_loss(fke_model *m, const fke_batch *b, double *loss, fke_er
 fke_status fke_model_backward(fke_model *m, const fke_batch *b, fke_err *e)
 {
     if (m->cfg.task == FKE_TASK_MULTILABEL) return fke_multilabel_backward(m, b, e);
+    if (m->cfg.task == FKE_TASK_CLIP) return fke_clip_backward(m->clip, e);
     (void)b;
     const fke_config *c = &m->cfg;
     fke_model_acts *a = m->acts;
@@ -912,9 +880,15 @@ fke_status fke_classifier_backward(fke_model *m, fke_err *e)
 }
 
 /* ---- arena sizing ----------------------------------------------------------- */
+void fke_model_after_update(fke_model *m)
+{
+    if (m->clip) fke_clip_clamp(m->clip);
+}
+
 fke_status fke_model_plan(fke_model *m, fke_err *e)
 {
     const fke_config *c = &m->cfg;
+    if (m->clip) return fke_clip_plan(m->clip, e);
     size_t big = (size_t)16 << 30;
     fke_arena_free(&m->arena);
     while (fke_arena_init(&m->arena, big, NULL) != FKE_OK) { /* lazily committed */
@@ -930,7 +904,7 @@ fke_status fke_model_plan(fke_model *m, fke_err *e)
     if (!saved) return fke_fail(e, FKE_ERR_NOMEM, "model: out of memory");
     memcpy(saved, m->P.w, m->P.total * sizeof(fke_real)); /* bn running stats move */
     switch (c->task) {
-    case FKE_TASK_CLIP: /* refused by fke_model_init */
+    case FKE_TASK_CLIP: /* fke_clip_plan above */
         break;
     case FKE_TASK_CLASSIFY: {
         size_t n = (size_t)B * c->in_ch * c->img * c->img;

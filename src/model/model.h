@@ -16,9 +16,17 @@
  *
  * Task "multilabel" (model/multilabel.h, DeepFashion) goes through the same
  * fke_model_forward / _loss / _backward, which hand it to its own wiring:
- * outputs category logits (Nv, n_cat) and attribute logits ml (Nv, n_ml). */
+ * outputs category logits (Nv, n_cat) and attribute logits ml (Nv, n_ml).
+ *
+ * Task "clip" (model/clip.h) goes through them too: the model holds an
+ * fke_clip over its own P, and fke_model_forward / _loss / _backward / _plan
+ * hand it the batch; its outputs are the clip's (m->clip->img_u, txt_u,
+ * logits). So fke train, checkpoints, resume and fke_model_load serve it
+ * unchanged. After each optimiser step call fke_model_after_update (the
+ * clip's temperature clamp; nothing for the other tasks). */
 #ifndef FKE_MODEL_H
 #define FKE_MODEL_H
+#include "model/clip.h"
 #include "model/cnn.h"
 #include "core/config.h"
 #include "core/fke.h"
@@ -68,6 +76,7 @@ typedef struct {
     int mcat_w, mcat_b, mattr_w, mattr_b; /* task multilabel: linears (n_cat, F), (n_ml, F) */
     int pos_w;                        /* task multilabel: (n_ml) BCE positive weights (a buffer) */
     fke_multilabel_acts *mla;         /* task multilabel: the step's activations */
+    fke_clip *clip;                   /* task clip: the dual encoder, over P */
     fke_rng rng;                      /* dropout */
     fke_arena arena;                  /* activations of one step */
     fke_model_acts *acts;
@@ -94,6 +103,10 @@ fke_status fke_model_forward(fke_model *m, const fke_batch *b, int train, fke_er
 fke_status fke_model_loss(fke_model *m, const fke_batch *b, double *loss, fke_err *e);
 /* Adds d loss / d parameters into m->P.g (zero it first). */
 fke_status fke_model_backward(fke_model *m, const fke_batch *b, fke_err *e);
+
+/* What the task does after each optimiser step (task clip: CLIP's clamp of
+ * the temperature). */
+void fke_model_after_update(fke_model *m);
 
 /* Task "classify": images (N, C, H, W) already padded/normalised, labels (N). */
 fke_status fke_classifier_forward(fke_model *m, const fke_tensor *x, int train, fke_err *e);

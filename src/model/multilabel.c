@@ -51,39 +51,21 @@ static fke_status zeros_like(fke_model *m, fke_err *e, const fke_tensor *like, f
     return t->data ? FKE_OK : FKE_ERR_NOMEM;
 }
 
-static int add_linear(fke_params *P, fke_err *e, const char *name, int in, int out, int *b)
-{
-    char n[FKE_PARAM_NAME];
-    snprintf(n, sizeof n, "%s.weight", name);
-    int w = fke_params_add(P, e, n, 1, 1, 1, 2, out, in);
-    snprintf(n, sizeof n, "%s.bias", name);
-    *b = fke_params_add(P, e, n, 1, 1, 1, 1, out);
-    return *b < 0 ? -1 : w;
-}
-
 fke_status fke_multilabel_add_params(fke_model *m, fke_err *e)
 {
     const fke_config *c = &m->cfg;
     m->mla = calloc(1, sizeof *m->mla);
     if (!m->mla) return fke_fail(e, FKE_ERR_NOMEM, "model: out of memory");
-    m->mcat_w = add_linear(&m->P, e, "cat_fc", c->F, c->n_cat, &m->mcat_b);
-    m->mattr_w = add_linear(&m->P, e, "attr_fc", c->F, c->n_ml, &m->mattr_b);
+    m->mcat_w = fke_params_add_linear(&m->P, e, "cat_fc", c->F, c->n_cat, 1, &m->mcat_b);
+    m->mattr_w = fke_params_add_linear(&m->P, e, "attr_fc", c->F, c->n_ml, 1, &m->mattr_b);
     m->pos_w = fke_params_add(&m->P, e, "attr.pos_weight", 0, 0, 0, 1, c->n_ml);
     return m->mcat_w < 0 || m->mattr_w < 0 || m->pos_w < 0 ? FKE_ERR_ARG : FKE_OK;
 }
 
-static void init_linear(fke_params *P, int w, int b, fke_rng *r)
-{
-    fke_tensor t = fke_params_value(P, w), tb = fke_params_value(P, b);
-    double bound = 1.0 / sqrt((double)t.shape[1]);
-    for (size_t i = 0; i < fke_numel(&t); i++) t.data[i] = (fke_real)(bound * (2 * fke_rng_uniform(r) - 1));
-    for (size_t i = 0; i < fke_numel(&tb); i++) tb.data[i] = (fke_real)(bound * (2 * fke_rng_uniform(r) - 1));
-}
-
 void fke_multilabel_init_weights(fke_model *m, fke_rng *r)
 {
-    init_linear(&m->P, m->mcat_w, m->mcat_b, r);
-    init_linear(&m->P, m->mattr_w, m->mattr_b, r);
+    fke_params_init_linear(&m->P, m->mcat_w, m->mcat_b, r);
+    fke_params_init_linear(&m->P, m->mattr_w, m->mattr_b, r);
     fke_tensor pw = W(m, m->pos_w);
     for (size_t i = 0; i < fke_numel(&pw); i++) pw.data[i] = 1;
 }

@@ -173,9 +173,19 @@ fke_status fke_vit_forward(const fke_vit *v, fke_params *P, fke_arena *a, fke_er
         fke_tblock_params bp = block(v, P, l, 1);
         FKE_TRY(fke_tblock_forward(e, &bp, &t->xs[l], &t->blk[l], &t->xs[l + 1]));
     }
-    for (int b = 0; b < B; b++)
-        memcpy(t->cls.data + (size_t)b * E, t->xs[v->depth].data + (size_t)b * T * E,
-               (size_t)E * sizeof(fke_real));
+    for (int b = 0; b < B; b++) {
+        const fke_real *xb = t->xs[v->depth].data + (size_t)b * T * E;
+        fke_real *cb = t->cls.data + (size_t)b * E;
+        if (!v->mean_pool) {
+            memcpy(cb, xb, (size_t)E * sizeof(fke_real));
+            continue;
+        }
+        for (int i = 0; i < E; i++) { /* the patch tokens' mean, in token order */
+            double sum = 0;
+            for (int k = 1; k < T; k++) sum += xb[(size_t)k * E + i];
+            cb[i] = (fke_real)(sum / (T - 1));
+        }
+    }
     lnw = fke_params_value(P, v->ln_post[0]), lnb = fke_params_value(P, v->ln_post[1]);
     FKE_TRY(fke_layernorm_forward(e, &t->cls, &lnw, &lnb, LN_EPS, &t->mean_post, &t->rstd_post,
                                   &t->cls_n));
@@ -207,9 +217,16 @@ fke_status fke_vit_backward(const fke_vit *v, fke_params *P, fke_err *e, fke_vit
                                    &t->dcls, &dlnw, &dlnb));
     fke_tensor *cur = &t->dxa, *nxt = &t->dxb;
     memset(cur->data, 0, BTE * sizeof(fke_real));
-    for (int b = 0; b < B; b++)
-        memcpy(cur->data + (size_t)b * T * E, t->dcls.data + (size_t)b * E,
-               (size_t)E * sizeof(fke_real));
+    for (int b = 0; b < B; b++) {
+        fke_real *gb = cur->data + (size_t)b * T * E;
+        const fke_real *db = t->dcls.data + (size_t)b * E;
+        if (!v->mean_pool) {
+            memcpy(gb, db, (size_t)E * sizeof(fke_real));
+            continue;
+        }
+        for (int k = 1; k < T; k++)
+            for (int i = 0; i < E; i++) gb[(size_t)k * E + i] = db[i] / (fke_real)(T - 1);
+    }
     /* the blocks in reverse, the gradient passed between two buffers */
     for (int l = v->depth - 1; l >= 0; l--) {
         fke_tblock_params bp = block(v, P, l, 1), dbp = block(v, P, l, 0);

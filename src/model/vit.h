@@ -8,7 +8,8 @@
  *   x0       (B, T, E)      [class_embedding; emb] + positional_embedding,
  *                           T = P + 1
  *   x        (B, T, E)      ln_pre, then `depth` pre-norm blocks
- *   cls      (B, E)         ln_post(x[:, 0])
+ *   cls      (B, E)         ln_post(x[:, 0]); or, with mean pooling,
+ *                           ln_post(mean over t = 1..P of x[:, t])
  *   out      (B, D)         = cls proj, proj (E, D) as in CLIP (x @ proj)
  *
  * Parameters carry CLIP's state_dict names under "visual." (visual.conv1.weight
@@ -16,9 +17,10 @@
  * visual.ln_pre.*, visual.transformer.resblocks.<l>.{ln_1, attn.in_proj_weight,
  * attn.in_proj_bias, attn.out_proj, ln_2, mlp.c_fc, mlp.c_proj}.*,
  * visual.ln_post.*, visual.proj (E, D)), so a CLIP checkpoint's visual
- * weights load by name (tools/clip_to_fke.py, docs/clip.md).
+ * weights load by name (tools/torch_to_fke.py, docs/clip.md).
  *
  *   fke_vit_build(&v, &P, e, S, in_ch, patch, E, depth, heads, mlp, D, lr_mult);
+ *   v.mean_pool = 1;                                           optional (vit_pool mean)
  *   fke_vit_init_weights(&v, &P, &rng);                        after finalize
  *   fke_vit_forward(&v, &P, &arena, e, &x, &tape, &out);       x (B, in_ch, S, S)
  *   fke_vit_backward(&v, &P, e, &tape, &dout);                 adds into P.g
@@ -35,6 +37,7 @@
 typedef struct {
     int S, in_ch, patch, E, depth, heads, mlp, D;
     int grid, T;                      /* S / patch, grid^2 + 1 */
+    int mean_pool;                    /* 0: the class token (CLIP); 1: the patch tokens' mean */
     int conv1, cls, pos, ln_pre[2], ln_post[2], proj;
     int blk[FKE_VIT_MAXDEPTH][FKE_TBLOCK_NPARAM]; /* in fke_tblock_params order */
 } fke_vit;

@@ -3,7 +3,9 @@
  * ParameterTensors; the blocks are 64-byte aligned. */
 #include "nn/params.h"
 
+#include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,4 +132,36 @@ int fke_params_find(const fke_params *p, const char *name)
 void fke_params_zero_grad(fke_params *p)
 {
     if (p->g) memset(p->g, 0, p->total * sizeof(fke_real));
+}
+
+int fke_params_add_linear(fke_params *p, fke_err *e, const char *name, int in, int out, int bias,
+                          int *b_idx)
+{
+    char n[FKE_PARAM_NAME];
+    snprintf(n, sizeof n, "%s.weight", name);
+    int w = fke_params_add(p, e, n, 1, 1, 1, 2, out, in);
+    if (bias) {
+        snprintf(n, sizeof n, "%s.bias", name);
+        *b_idx = fke_params_add(p, e, n, 1, 1, 1, 1, out);
+        if (*b_idx < 0) return -1;
+    } else if (b_idx) {
+        *b_idx = -1;
+    }
+    return w;
+}
+
+void fke_params_fill_uniform(fke_params *p, int idx, double bound, fke_rng *r)
+{
+    if (idx < 0) return;
+    fke_tensor t = fke_params_value(p, idx);
+    size_t n = fke_numel(&t);
+    for (size_t i = 0; i < n; i++) t.data[i] = (fke_real)(bound * (2 * fke_rng_uniform(r) - 1));
+}
+
+void fke_params_init_linear(fke_params *p, int w, int b, fke_rng *r)
+{
+    fke_tensor t = fke_params_value(p, w);
+    double bound = 1.0 / sqrt((double)t.shape[1]);
+    fke_params_fill_uniform(p, w, bound, r);
+    fke_params_fill_uniform(p, b, bound, r);
 }

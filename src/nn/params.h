@@ -43,4 +43,17 @@ fke_tensor fke_params_value(const fke_params *p, int idx);
 fke_tensor fke_params_grad(const fke_params *p, int idx);
 int fke_params_find(const fke_params *p, const char *name); /* -1 if absent */
 void fke_params_zero_grad(fke_params *p);
+
+/* The pieces of initialisation every model shares (model.c, multilabel.c,
+ * clip.c), so that each draws its numbers the same way. */
+/* A linear layer "NAME.weight" (out, in) and, when bias, "NAME.bias" (out)
+ * into *b_idx (-1 without; b_idx may be NULL then). Returns the weight's
+ * index, or -1 (e filled). */
+int fke_params_add_linear(fke_params *p, fke_err *e, const char *name, int in, int out, int bias,
+                          int *b_idx);
+/* Tensor idx filled with U(-bound, bound) draws in order; idx < 0: nothing. */
+void fke_params_fill_uniform(fke_params *p, int idx, double bound, fke_rng *r);
+/* PyTorch's nn.Linear default: weight (out, in) and bias (b < 0: none) from
+ * U(+-1/sqrt(in)), the weight's draws first. */
+void fke_params_init_linear(fke_params *p, int w, int b, fke_rng *r);
 #endif

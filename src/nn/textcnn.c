@@ -5,6 +5,7 @@
  * depend on the thread count. */
 #include "nn/textcnn.h"
 
+#include <math.h>
 #include <stdio.h>
 
 static fke_status check(fke_err *e, const char *op, const fke_tensor *x, int nw,
@@ -142,4 +143,34 @@ fke_status fke_textcnn_backward(fke_err *e, const fke_tensor *x, int nw, const f
 #undef GRAD
 #undef ARG
     return FKE_OK;
+}
+
+fke_status fke_textcnn_add_params(fke_params *P, fke_err *e, int V, int D, int Co, int nw,
+                                  int *emb, int *w, int *b)
+{
+    if (nw < 1 || nw > FKE_TEXTCNN_MAXW)
+        return fke_fail(e, FKE_ERR_ARG, "textcnn: %d filter banks (1..%d)", nw, FKE_TEXTCNN_MAXW);
+    if ((*emb = fke_params_add(P, e, "text.emb.weight", 1, 1, 1, 2, V, D)) < 0) return FKE_ERR_ARG;
+    for (int k = 0; k < nw; k++) {
+        char n[FKE_PARAM_NAME];
+        snprintf(n, sizeof n, "text.convs.%d.weight", k);
+        w[k] = fke_params_add(P, e, n, 1, 1, 1, 3, Co, D, k + 2);
+        snprintf(n, sizeof n, "text.convs.%d.bias", k);
+        b[k] = fke_params_add(P, e, n, 1, 1, 1, 1, Co);
+        if (w[k] < 0 || b[k] < 0) return FKE_ERR_ARG;
+    }
+    return FKE_OK;
+}
+
+void fke_textcnn_init_params(fke_params *P, int emb, int nw, const int *w, const int *b,
+                             fke_rng *r)
+{
+    fke_tensor t = fke_params_value(P, emb);
+    for (size_t i = 0; i < fke_numel(&t); i++) t.data[i] = (fke_real)fke_rng_normal(r);
+    int D = t.shape[1];
+    for (int k = 0; k < nw; k++) {
+        double bound = 1.0 / sqrt((double)D * (k + 2));
+        fke_params_fill_uniform(P, w[k], bound, r);
+        fke_params_fill_uniform(P, b[k], bound, r);
+    }
 }

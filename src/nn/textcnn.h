@@ -18,6 +18,7 @@
 #ifndef FKE_TEXTCNN_H
 #define FKE_TEXTCNN_H
 #include "core/fke.h"
+#include "nn/params.h"
 
 #define FKE_TEXTCNN_MAXW 8 /* filter banks at most */
 
@@ -31,4 +32,14 @@ fke_status fke_textcnn_backward(fke_err *e, const fke_tensor *x, int nw, const f
                                 const fke_tensor *y, const int32_t *arg,
                                 const fke_tensor *dy, fke_tensor *dx, fke_tensor *dW,
                                 fke_tensor *db);
+
+/* The caption tower's parameters, shared by the FashionKE model and task
+ * clip: "text.emb.weight" (V, D) into *emb and, for bank k of width k + 2,
+ * "text.convs.<k>.weight" (Co, D, k + 2) and ".bias" (Co) into w[k], b[k]. */
+fke_status fke_textcnn_add_params(fke_params *P, fke_err *e, int V, int D, int Co, int nw,
+                                  int *emb, int *w, int *b);
+/* Their initial values, as PyTorch's: the embedding N(0, 1), each bank's
+ * weight and bias U(+-1/sqrt(D w_k)), drawn in that order. */
+void fke_textcnn_init_params(fke_params *P, int emb, int nw, const int *w, const int *b,
+                             fke_rng *r);
 #endif

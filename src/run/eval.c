@@ -206,6 +206,12 @@ fke_status fke_evaluate_watched(fke_model *m, const fke_dataset *d, const fke_ev
 {
     const fke_config *c = &m->cfg;
     FKE_TRY(fke_check_dataset(c, d, e));
+    if (c->task == FKE_TASK_CLIP) {
+        memset(r, 0, sizeof *r);
+        r->has_clip = 1;
+        r->posts = d->N;
+        return fke_clip_eval_posts(m->clip, d, r->clip_recall, e);
+    }
     FKE_TRY(init_result(r, c, e));
     int ml = c->task == FKE_TASK_MULTILABEL;
     const int32_t *appl = NULL; /* NULL or (n_cat, A) */
@@ -336,6 +342,11 @@ int fke_eval_has_occ(const fke_eval_result *r)
 
 double fke_eval_score(const fke_eval_result *r)
 {
+    if (r->has_clip) {
+        double sum = 0;
+        for (int k = 0; k < FKE_CLIP_NK; k++) sum += r->clip_recall[0][k] + r->clip_recall[1][k];
+        return sum / (2 * FKE_CLIP_NK);
+    }
     if (r->has_ml) return (r->cat_top[1] + (isnan(r->ml_recall[0][0]) ? 0 : r->ml_recall[0][0])) / 2;
     double sum = r->cat_acc;
     int n = 1;

@@ -8,6 +8,8 @@
  * plain one, and fke_eval_score, count every garment with a true label).
  * Task multilabel (DeepFashion): category top-1/3/5, attribute recall@3/@5
  * per type and overall, macro-F1 and the category confusion matrix.
+ * Task clip: image->text and text->image retrieval recall@1/5/10 over the
+ * posts (has_clip, clip_recall).
  * Also the checks that a dataset fits a
  * model's config, made before any training or evaluation starts. */
 #ifndef FKE_EVAL_H
@@ -41,6 +43,10 @@ typedef struct {
     double ml_recall[FKE_RECALL_NK][1 + FKE_EVAL_ML_TYPES];
     double ml_recall_attr[FKE_RECALL_NK][1 + FKE_EVAL_ML_TYPES];
     long ml_positives[1 + FKE_EVAL_ML_TYPES];           /* positive labels counted */
+    /* task clip: retrieval recall over the posts, [0] image->text, [1]
+     * text->image, at k = 1, 5, 10 (fke_clip_eval_posts) */
+    int has_clip;
+    double clip_recall[2][FKE_CLIP_NK];
 } fke_eval_result;
 
 /* Checks sizes and label counts of d against the model config c; the message
@@ -68,7 +74,8 @@ void fke_eval_result_free(fke_eval_result *r);
  * (the plain att_acc, never the applicable one). Occasion counts only when
  * the data has an occasion label (fke_eval_has_occ): DeepFashion2 has none.
  * Task multilabel: the mean of category top-3 accuracy and overall
- * attribute recall@3 (pooled). */
+ * attribute recall@3 (pooled). Task clip: the mean of the six retrieval
+ * recalls (both directions, k = 1, 5, 10). */
 double fke_eval_score(const fke_eval_result *r);
 /* Whether the evaluated posts carried any occasion label. */
 int fke_eval_has_occ(const fke_eval_result *r);

@@ -244,7 +244,7 @@ static fke_status init_transitions(run *r, const fke_train_opts *o, fke_err *e)
     const fke_config *c = &r->cfg;
     if (c->task == FKE_TASK_MULTILABEL) /* no transition layer; the BCE's positive weights */
         return fke_multilabel_pos_weight(&r->m, &r->train, c->pos_weight, e);
-    if (c->correction != FKE_CORR_FORWARD || (r->cls && r->m.theta[0] < 0)) return FKE_OK;
+    if (c->correction != FKE_CORR_FORWARD || r->m.theta[0] < 0) return FKE_OK; /* none to set */
     fke_tmatrices tm;
     if (c->t_init[0]) {
         FKE_TRY(fke_tmatrix_load(&tm, c->t_init, c, e));
@@ -300,6 +300,7 @@ static fke_status step(run *r, const fke_optim *opt, double *loss, int *posts, f
     FKE_TRY(fke_optim_check_finite(&m->P, e));
     double t0 = omp_get_wtime();
     fke_status st = update(&m->P, r->cfg.optimizer, opt, e);
+    fke_model_after_update(m);
     m->time[FKE_PART_UPDATE] += omp_get_wtime() - t0;
     return st;
 }
@@ -362,6 +363,7 @@ static fke_status recalibrate(run *r, eval_line *l, fke_err *e)
 static double selected(const fke_eval_result *res, fke_select_kind k)
 {
     int posts = res->occ.cm != NULL;
+    if (res->has_clip) return fke_eval_score(res); /* mean recall; config.c allows mean_acc only */
     switch (k) {
     case FKE_SEL_MEAN_ACC: return fke_eval_score(res);
     case FKE_SEL_MEAN_F1:
@@ -378,6 +380,15 @@ static double selected(const fke_eval_result *res, fke_select_kind k)
 /* score: the config's select criterion */
 static void put_result(FILE *f, const char *name, const fke_eval_result *res, double score)
 {
+    if (res->has_clip) { /* task clip: retrieval recall@1/5/10 both ways */
+        fprintf(f, ", \"%s\": {\"posts\": %ld", name, res->posts);
+        for (int d = 0; d < 2; d++)
+            for (int k = 0; k < FKE_CLIP_NK; k++)
+                fprintf(f, ", \"%s_r%d\": %.6f", d ? "t2i" : "i2t", fke_clip_recall_k[k],
+                        res->clip_recall[d][k]);
+        fprintf(f, ", \"score\": %.6f}", score);
+        return;
+    }
     if (res->occ.cm)
         fprintf(f, ", \"%s\": {\"occ_acc\": %.6f, \"occ_f1\": %.6f, \"cat_acc\": %.6f, \"cat_f1\": %.6f, "
                    "\"att_acc\": %.6f, \"att_f1\": %.6f, \"score\": %.6f",
@@ -407,6 +418,12 @@ static fke_status evaluate(run *r, int which, eval_line *l, fke_eval_result *res
 
 static void describe(char *buf, size_t n, const char *name, const fke_eval_result *res)
 {
+    if (res->has_clip) {
+        const double(*R)[FKE_CLIP_NK] = res->clip_recall;
+        snprintf(buf, n, "%s: recall@1/5/10 image->text %.3f/%.3f/%.3f text->image %.3f/%.3f/%.3f",
+                 name, R[0][0], R[0][1], R[0][2], R[1][0], R[1][1], R[1][2]);
+        return;
+    }
     if (res->occ.cm)
         snprintf(buf, n, "%s: occasion %.3f category %.3f attributes %.3f", name, res->occ_acc,
                  res->cat_acc, res->att_acc);
@@ -795,7 +812,8 @@ static fke_status final_test(run *r, const fke_train_opts *o, fke_ckpt_meta *met
     if (o->progress) {
         if (r->has_val)
             say(o, "best: step %ld, validation %s %.4f (%s/best.h5)\n", r->best_step,
-                fke_config_select_name(r->cfg.select), meta->best, r->dir);
+                r->cfg.task == FKE_TASK_CLIP ? "mean recall" : fke_config_select_name(r->cfg.select),
+                meta->best, r->dir);
         else
             say(o, "no validation data (val_data \"\", val_split 0): best.h5 is the last "
                 "evaluated model, step %ld\n", r->best_step);
@@ -848,13 +866,15 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
     FKE_TRY(open_outputs(r, o, s, out, e));
     if (o->progress) {
         say(o, "training %s (%s, %s) on %s: %ld steps of %d %s, %ld per epoch, %d threads\n",
-            r->dir, c->preset, r->cls ? "classify" : "fke", c->train_data, total, c->batch,
+            r->dir, c->preset, fke_config_task_name(c->task), c->train_data, total, c->batch,
             r->cls ? "images" : "posts", r->per_epoch, omp_get_max_threads());
         char blas[256];
         fke_cpu_describe(blas, sizeof blas);
         say(o, "  %s\n", blas);
-        fke_cnn_describe(&r->m.cnn, blas, sizeof blas);
-        say(o, "  %s\n", blas);
+        if (!r->m.clip || !r->m.clip->vit_on) {
+            fke_cnn_describe(r->m.clip ? &r->m.clip->cnn : &r->m.cnn, blas, sizeof blas);
+            say(o, "  %s\n", blas);
+        }
         if (o->resume)
             say(o, "resumed from %s/last.h5 at step %ld of %ld (epoch %ld, %ld batches into it); "
                 "metrics.jsonl kept to step %ld (%ld later lines dropped)\n",
