@@ -1,14 +1,14 @@
 /* fuzz_dataset.c - post datasets in HDF5 (data/dataset.c, core/h5.c), raw and
- * JPEG-stored pixels: load (every check), then every post's pixels. */
+ * JPEG-stored pixels, as file images in memory: load (every check), then
+ * every post's pixels. */
 #include "fuzz.h"
 #include "tiny.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {
-    const char *p = fuzz_file(data, n, "h5");
     fke_dataset d;
     fke_err e = {""};
-    if (fke_dataset_load(&d, p, &e) != FKE_OK) return 0;
+    if (fke_dataset_load_image(&d, "fuzz.h5", data, n, &e) != FKE_OK) return 0;
     int side = d.img > d.crop ? d.img : d.crop;
     uint8_t *px = malloc((size_t)3 * side * side);
     for (long i = 0; px && i < d.N && i < 8; i++)
