@@ -31,9 +31,11 @@ for t in $targets; do
     mkdir -p "$FB/corpus/$t" "$FB/seeds/$t" "tests/fuzz/crashes/$t"
     "$B/fuzz/fuzz_$t" --seeds "$FB/seeds/$t"
     log="$FB/fuzz_$t.log"
+    # a target may ask for libFuzzer flags in a line "/* libfuzzer: FLAGS */"
+    flags=$(sed -n 's|^/\* libfuzzer: \(.*\) \*/$|\1|p' "tests/fuzz/fuzz_$t.c")
     t0=$(date +%s)
     LSAN_OPTIONS=suppressions=tests/fuzz/lsan.supp TMPDIR="$TMP" nice "$bin" -max_total_time="$SECS" \
-        ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} -rss_limit_mb=4096 -timeout=20 \
+        ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} -rss_limit_mb=4096 -timeout=20 $flags \
         -artifact_prefix="tests/fuzz/crashes/$t/" "$FB/corpus/$t" "$FB/seeds/$t" \
         "tests/fuzz/crashes/$t" >"$log" 2>&1
     rc=$?
