@@ -10,7 +10,7 @@
 B=${1:-build}; FB=${2:-build-fuzz}; SECS=${3:-60}; shift 3 2>/dev/null
 targets=${*:-$(ls tests/fuzz/fuzz_*.c | sed 's|tests/fuzz/fuzz_||; s|\.c$||')}
 CPPFLAGS="-Isrc -I/usr/include/hdf5/serial -Itests/fuzz"
-LIBS="-lopenblas -lhdf5_serial -lpng -ljpeg -lcjson -lz -lm"
+LIBS="-lopenblas -lhdf5_serial -lpng -ljpeg -lcjson -lz -lm -lprotobuf-c -lcairo"
 SAN="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 # libFuzzer comes with Debian's clang (libclang-rt), OpenMP with libomp
 if ! command -v clang >/dev/null 2>&1; then
