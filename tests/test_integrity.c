@@ -495,6 +495,81 @@ static void names_out(const char *F, const char *data, const char *ck)
     fke_dataset_free(&d);
 }
 
+/* The readers over file images in memory (fke_h5r_open_image, the fuzz
+ * targets' way in) read what the file readers read, and refuse the same
+ * damage with messages naming the name given. */
+static void file_images(const char *data, const char *ck)
+{
+    fke_err e = {""};
+    long n = 0;
+    unsigned char *b = slurp(data, &n);
+    fke_dataset d0, d;
+    FKE_CHECK(b && fke_dataset_load(&d0, data, &e) == FKE_OK, "dataset loads: %s", e.msg);
+    fke_status st = fke_dataset_load_image(&d, "mem.h5", b, (size_t)n, &e);
+    FKE_CHECK(st == FKE_OK, "dataset image loads: %s", e.msg);
+    if (st == FKE_OK) {
+        size_t NG = (size_t)d0.N * d0.G;
+        FKE_CHECK(d.N == d0.N && d.G == d0.G && d.A == d0.A && d.L == d0.L &&
+                      FKE_SAME(d.images, d0.images, (size_t)d0.N * 3 * d0.img * d0.img) &&
+                      FKE_SAME(d.crops, d0.crops, NG * 3 * d0.crop * d0.crop) &&
+                      FKE_SAME(d.cat, d0.cat, NG) && FKE_SAME(d.tokens, d0.tokens, (size_t)d0.N * d0.L) &&
+                      !strcmp(d.cat_names[0], d0.cat_names[0]) && !strcmp(d.path, "mem.h5"),
+                  "the image reads as the file does");
+        fke_dataset_free(&d);
+    }
+    fke_dataset_free(&d0);
+    st = fke_dataset_load_image(&d, "cut.h5", b, (size_t)n / 2, &e);
+    FKE_CHECK(st == FKE_ERR_FORMAT && strstr(e.msg, "cut.h5"), "half an image: %s", e.msg);
+    st = fke_dataset_load_image(&d, "text.h5", "{\"a\": 1}", 8, &e);
+    FKE_CHECK(st == FKE_ERR_FORMAT && strstr(e.msg, "text.h5") && strstr(e.msg, "JSON"),
+              "JSON bytes: %s", e.msg);
+    st = fke_dataset_load_image(&d, "empty.h5", b, 0, &e);
+    FKE_CHECK(st == FKE_ERR_FORMAT && strstr(e.msg, "empty"), "no bytes: %s", e.msg);
+    fke_imageset s;
+    st = fke_imageset_load_image(&s, "set.h5", b, (size_t)n, &e);
+    FKE_CHECK(st == FKE_ERR_FORMAT && strstr(e.msg, "set.h5") && strstr(e.msg, "format"),
+              "a dataset is not an image set: %s", e.msg);
+    free(b);
+
+    b = slurp(ck, &n);
+    float *w0 = NULL;
+    size_t n0 = 0;
+    FKE_CHECK(b && load_ckpt(ck, &w0, &n0, &e) == FKE_OK, "checkpoint loads: %s", e.msg);
+    fke_model m;
+    fke_ckpt_meta meta, meta0;
+    char *json = NULL;
+    st = fke_checkpoint_read_config_image("mem.h5", b, (size_t)n, &json, &e);
+    FKE_CHECK(st == FKE_OK && json, "config from the image: %s", e.msg);
+    fke_config c;
+    fke_config_defaults(&c);
+    if (st == FKE_OK && fke_config_from_json(&c, json, "mem.h5", &e) == FKE_OK &&
+        fke_model_init(&m, &c, &e) == FKE_OK) {
+        st = fke_checkpoint_load_image("mem.h5", b, (size_t)n, &m.P, 1, &meta, &e);
+        FKE_CHECK(st == FKE_OK && m.P.total == n0, "weights from the image: %s", e.msg);
+        int same = st == FKE_OK;
+        for (size_t k = 0; same && k < n0; k++) same = (float)m.P.w[k] == w0[k];
+        FKE_CHECK(same, "the image's weights are the file's");
+        fke_model_free(&m);
+        fke_model_load(&m, ck, 1, &meta0, &e);
+        FKE_CHECK(st == FKE_OK && meta.step == meta0.step && meta.rng[0] == meta0.rng[0],
+                  "the image's run state is the file's");
+        if (st == FKE_OK) free(meta.config_json);
+        free(meta0.config_json);
+        fke_model_free(&m);
+    }
+    free(json);
+    fke_ckpt_names nm;
+    int found = 0;
+    st = fke_checkpoint_read_names_image("mem.h5", b, (size_t)n, &nm, &found, &e);
+    FKE_CHECK(st == FKE_OK && found && nm.n_cat > 0, "names from the image: %s", e.msg);
+    if (st == FKE_OK) fke_ckpt_names_free(&nm);
+    st = fke_checkpoint_read_names_image("cut.h5", b, (size_t)n / 3, &nm, &found, &e);
+    FKE_CHECK(st == FKE_ERR_FORMAT && strstr(e.msg, "cut.h5"), "a third of a checkpoint: %s",
+              e.msg);
+    free(w0);
+    free(b);
+}
+
 int main(void)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
@@ -519,6 +594,7 @@ int main(void)
     checkpoints(ck);
     names_out(F, data, ck);
     datasets(data);
+    file_images(data, ck);
     many_garments(F);
     idx();
     return fke_test_finish("integrity");

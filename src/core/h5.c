@@ -548,14 +548,10 @@ int fke_h5r_attr(hid_t loc, const char *name, hid_t type, void *v, int n)
     return ok ? 0 : -1;
 }
 
-/* What a file that is not HDF5 is instead, from its first bytes: a picture,
- * JSON, text or unknown bytes, for the message of a wrong file given. */
-static void sniff(const char *path, char *what, size_t n)
+/* What bytes that are not HDF5 are instead, from the first got of them: a
+ * picture, JSON, text or unknown bytes, for the message of a wrong file. */
+static void sniff(const unsigned char *b, size_t got, char *what, size_t n)
 {
-    unsigned char b[64];
-    size_t got = 0;
-    FILE *f = fopen(path, "rb");
-    if (f) got = fread(b, 1, sizeof b, f), fclose(f);
     int text = got > 0;
     for (size_t i = 0; i < got; i++)
         text &= b[i] == '\n' || b[i] == '\r' || b[i] == '\t' || (b[i] >= 32 && b[i] < 127) || b[i] >= 0x80;
@@ -570,28 +566,69 @@ static void sniff(const char *path, char *what, size_t n)
     } else snprintf(what, n, "its first bytes are not HDF5's (truncated or corrupt?)");
 }
 
-fke_status fke_h5r_open(fke_h5r *r, const char *path, const char *format, int version,
-                        const char *what, fke_err *e)
+/* Whether n bytes begin an HDF5 file: its signature at offset 0, 512,
+ * 1024, 2048, ... (where H5Fis_hdf5 looks for a user block's end). */
+static int is_hdf5_image(const unsigned char *b, size_t n)
+{
+    for (size_t at = 0; at + 8 <= n; at = at ? 2 * at : 512)
+        if (!memcmp(b + at, "\x89HDF\r\n\x1a\n", 8)) return 1;
+    return 0;
+}
+
+/* *f: the file opened (name, or image when not NULL), read-only; checked to
+ * be HDF5 first, with a message saying what it is instead. */
+static fke_status open_file(const char *name, const void *image, size_t n, hid_t *f, fke_err *e)
+{
+    *f = -1;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    unsigned char b[64];
+    const unsigned char *head = b; /* the first bytes, when not HDF5 */
+    size_t got = 0;
+    int not_hdf5 = 0;
+    if (!image) {
+        struct stat stt;
+        if (stat(name, &stt) != 0) return fke_fail(e, FKE_ERR_IO, "%s: no such file", name);
+        if (!S_ISREG(stt.st_mode)) return fke_fail(e, FKE_ERR_IO, "%s: not a regular file", name);
+        if (access(name, R_OK) != 0) return fke_fail(e, FKE_ERR_IO, "%s: not readable", name);
+        if (H5Fis_hdf5(name) > 0) {
+            *f = H5Fopen(name, H5F_ACC_RDONLY, H5P_DEFAULT);
+        } else {
+            FILE *fp = fopen(name, "rb");
+            if (fp) got = fread(b, 1, sizeof b, fp), fclose(fp);
+            not_hdf5 = 1;
+        }
+    } else if (is_hdf5_image(image, n)) {
+        /* the core driver over a copy of the bytes, no backing store:
+         * nothing is read from or written to the disk */
+        hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+        if (fapl >= 0 && H5Pset_fapl_core(fapl, (size_t)1 << 16, 0) >= 0 &&
+            H5Pset_file_image(fapl, (void *)image, n) >= 0)
+            *f = H5Fopen(name, H5F_ACC_RDONLY, fapl);
+        if (fapl >= 0) H5Pclose(fapl);
+    } else {
+        head = image, got = n < sizeof b ? n : sizeof b, not_hdf5 = 1;
+    }
+    if (*f >= 0) return FKE_OK;
+    if (not_hdf5) {
+        char what[160];
+        sniff(head, got, what, sizeof what);
+        return fke_fail(e, FKE_ERR_FORMAT, "%s: not an HDF5 file: %s", name, what);
+    }
+    return fke_fail(e, FKE_ERR_FORMAT, "%s: cannot open as HDF5 (truncated or corrupt file?)",
+                    name);
+}
+
+fke_status fke_h5r_open_image(fke_h5r *r, const char *path, const void *image, size_t n,
+                              const char *format, int version, const char *what, fke_err *e)
 {
     memset(r, 0, sizeof *r);
     r->f = -1;
     r->path = path;
     r->e = e;
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    struct stat stt;
-    if (!path || stat(path, &stt) != 0)
-        return fke_fail(e, FKE_ERR_IO, "%s: no such file", path ? path : "(null)");
-    if (!S_ISREG(stt.st_mode)) return fke_fail(e, FKE_ERR_IO, "%s: not a regular file", path);
-    if (access(path, R_OK) != 0) return fke_fail(e, FKE_ERR_IO, "%s: not readable", path);
-    if (H5Fis_hdf5(path) <= 0) {
-        char what[160];
-        sniff(path, what, sizeof what);
-        return fke_fail(e, FKE_ERR_FORMAT, "%s: not an HDF5 file: %s", path, what);
-    }
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0)
-        return fke_fail(e, FKE_ERR_FORMAT, "%s: cannot open as HDF5 (truncated or corrupt file?)",
-                        path);
+    r->image = image != NULL;
+    if (!path) return fke_fail(e, FKE_ERR_IO, "(null): no such file");
+    hid_t f;
+    FKE_TRY(open_file(path, image, n, &f, e));
     char *fmt = fke_h5r_attr_str(f, "format");
     int ver = 0;
     fke_status st = FKE_OK;
@@ -614,6 +651,12 @@ fke_status fke_h5r_open(fke_h5r *r, const char *path, const char *format, int ve
     return FKE_OK;
 }
 
+fke_status fke_h5r_open(fke_h5r *r, const char *path, const char *format, int version,
+                        const char *what, fke_err *e)
+{
+    return fke_h5r_open_image(r, path, NULL, 0, format, version, what, e);
+}
+
 void fke_h5r_close(fke_h5r *r)
 {
     if (r->f >= 0) H5Fclose(r->f);
@@ -622,12 +665,8 @@ void fke_h5r_close(fke_h5r *r)
 
 char *fke_h5_format_of(const char *path)
 {
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    struct stat stt;
-    if (!path || stat(path, &stt) != 0 || !S_ISREG(stt.st_mode) || H5Fis_hdf5(path) <= 0)
-        return NULL;
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) return NULL;
+    hid_t f = -1;
+    if (!path || open_file(path, NULL, 0, &f, NULL) != FKE_OK) return NULL;
     char *fmt = fke_h5r_attr_str(f, "format");
     H5Fclose(f);
     return fmt;

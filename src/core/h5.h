@@ -79,6 +79,7 @@ typedef struct {
     const char *path;
     fke_err *e;
     fke_status st; /* the first failure; later reads return NULL */
+    int image;     /* opened from bytes in memory: there is no file to pread */
 } fke_h5r;
 
 /* Opens path read-only after checking that it is a readable HDF5 file whose
@@ -86,6 +87,12 @@ typedef struct {
  * of file in the messages ("dataset", "checkpoint"). */
 fke_status fke_h5r_open(fke_h5r *r, const char *path, const char *format, int version,
                         const char *what, fke_err *e);
+/* The same, over an HDF5 file's n bytes in memory (HDF5's core driver on a
+ * copy of them; nothing touches the disk), path naming it in messages: the
+ * fuzz targets' way in (tests/fuzz/), and every reader's through its
+ * *_image sibling. */
+fke_status fke_h5r_open_image(fke_h5r *r, const char *path, const void *image, size_t n,
+                              const char *format, int version, const char *what, fke_err *e);
 void fke_h5r_close(fke_h5r *r);
 /* The format attribute of path when it is a readable HDF5 file, else NULL
  * (malloc'ed): to tell kinds of file apart without an error. */

@@ -1050,7 +1050,7 @@ static void load_store(fke_dataset *d, fke_h5r *r)
                          (long long)total);
     } else if (!fke_h5r_claim(r, ds, "jpeg/bytes", (double)total)) {
         /* r->st says why: more bytes claimed than the file can hold */
-    } else if (total > 0 && total >= lazy_above && H5Dget_offset(ds) != HADDR_UNDEF &&
+    } else if (total > 0 && total >= lazy_above && !r->image && H5Dget_offset(ds) != HADDR_UNDEF &&
                (d->jpeg_fd = open(r->path, O_RDONLY | O_CLOEXEC)) >= 0) {
         /* contiguous bytes: left in the file, read post by post */
         d->jpeg_lazy = 1;
@@ -1141,9 +1141,16 @@ fke_status fke_dataset_save(const fke_dataset *d, const char *path, fke_err *e)
 
 fke_status fke_dataset_load(fke_dataset *d, const char *path, fke_err *e)
 {
+    return fke_dataset_load_image(d, path, NULL, 0, e);
+}
+
+fke_status fke_dataset_load_image(fke_dataset *d, const char *path, const void *image, size_t n,
+                                  fke_err *e)
+{
     memset(d, 0, sizeof *d);
     fke_h5r r;
-    FKE_TRY(fke_h5r_open(&r, path, FKE_POSTS_FORMAT, FKE_POSTS_VERSION, "dataset", e));
+    FKE_TRY(fke_h5r_open_image(&r, path, image, n, FKE_POSTS_FORMAT, FKE_POSTS_VERSION,
+                               "dataset", e));
     hid_t f = r.f;
     snprintf(d->path, sizeof d->path, "%s", path);
     /* names first: they fix the label counts */
@@ -1302,9 +1309,16 @@ fke_status fke_imageset_save(const fke_imageset *s, const char *path, fke_err *e
 
 fke_status fke_imageset_load(fke_imageset *s, const char *path, fke_err *e)
 {
+    return fke_imageset_load_image(s, path, NULL, 0, e);
+}
+
+fke_status fke_imageset_load_image(fke_imageset *s, const char *path, const void *image,
+                                   size_t n, fke_err *e)
+{
     memset(s, 0, sizeof *s);
     fke_h5r r;
-    FKE_TRY(fke_h5r_open(&r, path, FKE_IMAGES_FORMAT, FKE_IMAGES_VERSION, "image set", e));
+    FKE_TRY(fke_h5r_open_image(&r, path, image, n, FKE_IMAGES_FORMAT, FKE_IMAGES_VERSION,
+                               "image set", e));
     hid_t f = r.f;
     snprintf(s->path, sizeof s->path, "%s", path);
     s->class_names = fke_h5r_strings(&r, f, "class_names", -1, &s->n_cls);

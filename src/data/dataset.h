@@ -91,6 +91,10 @@ typedef struct {
 } fke_dataset;
 
 fke_status fke_dataset_load(fke_dataset *d, const char *path, fke_err *e);
+/* The same reader over a file's n bytes in memory (image; NULL: read path),
+ * path naming it in messages (core/h5.h fke_h5r_open_image); never lazy. */
+fke_status fke_dataset_load_image(fke_dataset *d, const char *path, const void *image, size_t n,
+                                  fke_err *e);
 /* JPEG stores of more than this many bytes (256 MiB unless set) load
  * lazily: the streams are not read into memory but read from the file when
  * a post is decoded (datasets/README.md, "Pixel storage"); the file must not
@@ -185,6 +189,9 @@ typedef struct {
 } fke_imageset;
 
 fke_status fke_imageset_load(fke_imageset *s, const char *path, fke_err *e);
+/* The same reader over a file's n bytes in memory (image; NULL: read path). */
+fke_status fke_imageset_load_image(fke_imageset *s, const char *path, const void *image,
+                                   size_t n, fke_err *e);
 /* 1 when path is an HDF5 file whose format attribute says image set. */
 int fke_file_is_imageset(const char *path);
 fke_status fke_imageset_save(const fke_imageset *s, const char *path, fke_err *e);

@@ -331,7 +331,10 @@ static fke_status per_image(ctx *c, fke_err *e)
     c->box = calloc(ns * 4, sizeof *c->box);
     c->has_box = calloc(ns, 1), c->has_ml = calloc(ns, 1), c->seen = calloc((size_t)c->n_img + 1, 1);
     c->ml = malloc(ns * (size_t)c->M);
-    char **tok = malloc(((size_t)c->M + 2) * sizeof *tok);
+    /* the most tokens one row may have: M + 1 (attributes) or 5 (a box), one
+     * more to tell "too many" */
+    size_t ntok = (size_t)(c->M + 1 > 5 ? c->M + 1 : 5) + 1;
+    char **tok = malloc(ntok * sizeof *tok);
     if (!c->cat || !c->box || !c->has_box || !c->has_ml || !c->seen || !c->ml || !tok) {
         free(tok);
         return fke_fail(e, FKE_ERR_NOMEM, "%s: no memory for %ld images", c->anno, c->n_split);

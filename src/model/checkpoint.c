@@ -171,9 +171,10 @@ static fke_status read_block(hid_t grp, const char *path, const char *gname, fke
 
 /* Opens a checkpoint for reading (FKE_ERR_IO: missing or unreadable;
  * FKE_ERR_FORMAT: not a checkpoint or of a newer version). */
-static fke_status open_checked(fke_h5r *r, const char *path, fke_err *e)
+static fke_status open_checked(fke_h5r *r, const char *path, const void *image, size_t n,
+                               fke_err *e)
 {
-    return fke_h5r_open(r, path, CKPT_FORMAT, CKPT_VERSION, "checkpoint", e);
+    return fke_h5r_open_image(r, path, image, n, CKPT_FORMAT, CKPT_VERSION, "checkpoint", e);
 }
 
 /* The values under /params (partial: tensors the file lacks are skipped). */
@@ -188,8 +189,14 @@ static fke_status read_params(fke_h5r *r, fke_params *p, int partial, int *loade
 
 fke_status fke_checkpoint_read_config(const char *path, char **json, fke_err *e)
 {
+    return fke_checkpoint_read_config_image(path, NULL, 0, json, e);
+}
+
+fke_status fke_checkpoint_read_config_image(const char *path, const void *image, size_t n,
+                                            char **json, fke_err *e)
+{
     fke_h5r r;
-    FKE_TRY(open_checked(&r, path, e));
+    FKE_TRY(open_checked(&r, path, image, n, e));
     *json = fke_h5r_attr_str(r.f, "config");
     fke_h5r_close(&r);
     if (!*json)
@@ -234,8 +241,15 @@ static fke_status check_run_state(const char *path, long long step, long long po
 fke_status fke_checkpoint_load(const char *path, fke_params *p, int with_optim,
                                fke_ckpt_meta *meta, fke_err *e)
 {
+    return fke_checkpoint_load_image(path, NULL, 0, p, with_optim, meta, e);
+}
+
+fke_status fke_checkpoint_load_image(const char *path, const void *image, size_t n,
+                                     fke_params *p, int with_optim, fke_ckpt_meta *meta,
+                                     fke_err *e)
+{
     fke_h5r r;
-    FKE_TRY(open_checked(&r, path, e));
+    FKE_TRY(open_checked(&r, path, image, n, e));
     hid_t f = r.f;
     fke_status st = read_params(&r, p, 0, NULL);
     if (st == FKE_OK && with_optim) {
@@ -269,8 +283,14 @@ fke_status fke_checkpoint_load(const char *path, fke_params *p, int with_optim,
 
 fke_status fke_checkpoint_load_partial(const char *path, fke_params *p, int *loaded, fke_err *e)
 {
+    return fke_checkpoint_load_partial_image(path, NULL, 0, p, loaded, e);
+}
+
+fke_status fke_checkpoint_load_partial_image(const char *path, const void *image, size_t n,
+                                             fke_params *p, int *loaded, fke_err *e)
+{
     fke_h5r r;
-    FKE_TRY(open_checked(&r, path, e));
+    FKE_TRY(open_checked(&r, path, image, n, e));
     *loaded = 0;
     fke_status st = read_params(&r, p, 1, loaded);
     fke_h5r_close(&r);
@@ -299,10 +319,16 @@ static void copy_attr_str(hid_t loc, const char *name, char *buf, size_t n)
 fke_status fke_checkpoint_read_names(const char *path, fke_ckpt_names *nm, int *found,
                                      fke_err *e)
 {
+    return fke_checkpoint_read_names_image(path, NULL, 0, nm, found, e);
+}
+
+fke_status fke_checkpoint_read_names_image(const char *path, const void *image, size_t n,
+                                           fke_ckpt_names *nm, int *found, fke_err *e)
+{
     memset(nm, 0, sizeof *nm);
     *found = 0;
     fke_h5r r;
-    FKE_TRY(open_checked(&r, path, e));
+    FKE_TRY(open_checked(&r, path, image, n, e));
     if (!fke_h5r_exists(r.f, "names")) {
         fke_h5r_close(&r);
         return FKE_OK;

@@ -95,4 +95,16 @@ fke_status fke_checkpoint_read_config(const char *path, char **json, fke_err *e)
 fke_status fke_checkpoint_read_names(const char *path, fke_ckpt_names *nm, int *found,
                                      fke_err *e);
 void fke_ckpt_names_free(fke_ckpt_names *nm);
+/* The same four readers over a checkpoint's n bytes in memory (image; NULL:
+ * read path), path naming it in messages (core/h5.h fke_h5r_open_image):
+ * the fuzz target's way in, through the one code path. */
+fke_status fke_checkpoint_load_image(const char *path, const void *image, size_t n,
+                                     fke_params *p, int with_optim, fke_ckpt_meta *meta,
+                                     fke_err *e);
+fke_status fke_checkpoint_load_partial_image(const char *path, const void *image, size_t n,
+                                             fke_params *p, int *loaded, fke_err *e);
+fke_status fke_checkpoint_read_config_image(const char *path, const void *image, size_t n,
+                                            char **json, fke_err *e);
+fke_status fke_checkpoint_read_names_image(const char *path, const void *image, size_t n,
+                                           fke_ckpt_names *nm, int *found, fke_err *e);
 #endif

@@ -7,9 +7,10 @@
  * It is built two ways: with clang's libFuzzer under ASan+UBSan (`make
  * fuzz`, build-fuzz/), and with tests/fuzz/driver.c and gcc (`make test`,
  * build/fuzz/), which replays seeds, every input in tests/fuzz/crashes/NAME/
- * and a few thousand deterministic mutations of them. Parsers that read a
- * file by name get the input through fuzz_file: a file of this process in
- * $TMPDIR (HDF5 is opened by name). */
+ * and a few thousand deterministic mutations of them. The HDF5 readers take
+ * the input as a file image in memory (their *_image entry points, core/h5.h
+ * fke_h5r_open_image): no file per input. Parsers that only read a file by
+ * name get the input through fuzz_file: a file of this process in $TMPDIR. */
 #ifndef FKE_FUZZ_H
 #define FKE_FUZZ_H
 #include <stdint.h>
