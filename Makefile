@@ -3,7 +3,10 @@ CC      ?= gcc
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g -Wall -Wextra -std=c11 -fopenmp -D_GNU_SOURCE
 CPPFLAGS = -Isrc -I/usr/include/hdf5/serial -I/usr/include/cairo
-LDLIBS   = -lopenblas -lhdf5_serial -lpng -ljpeg -lcjson -lz -lm -lprotobuf-c -lcairo
+# OpenMPI (data-parallel training, src/core/dist.c, the only file that sees mpi.h)
+MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null)
+MPI_LIBS   := $(shell pkg-config --libs ompi-c 2>/dev/null || echo -lmpi)
+LDLIBS   = -lopenblas -lhdf5_serial -lpng -ljpeg -lcjson -lz -lm -lprotobuf-c -lcairo $(MPI_LIBS)
 B        = build
 
 # src/ is layered (src/README.md): cli -> run -> model -> nn -> core, and
@@ -69,6 +72,7 @@ $(B)/obj/gen/onnx.pb-c.o: $(B)/gen/onnx.pb-c.c
 	$(CC) -I$(B)/gen $(CFLAGS) -w -c $< -o $@
 $(B)/obj/run/onnx_graph.o: $(B)/gen/onnx.pb-c.h
 $(B)/obj/run/onnx_graph.o: CPPFLAGS += -I$(B)/gen
+$(B)/obj/core/dist.o: CPPFLAGS += $(MPI_CFLAGS)
 
 $(B)/libfke.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
