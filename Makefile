@@ -22,6 +22,9 @@ CMD_OBJ  = $(CMD_SRC:src/%.c=$(B)/obj/%.o)
 DBL_OBJ  = $(OPS_SRC:src/%.c=$(B)/dbl/%.o) $(GC_SRC:src/%.c=$(B)/dbl/%.o)
 TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(B)/tests/%)
+# programs the shell tests call (not tests themselves: tests/run.sh runs test_* only)
+HELPER_SRC = $(wildcard tests/helpers/*.c)
+HELPER_BIN = $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/helpers/%)
 # fuzz targets (tests/fuzz/fuzz.h): with tests/fuzz/driver.c for make test's
 # smoke and crash replay; with libFuzzer for make fuzz (tools/fuzz.sh)
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
@@ -92,6 +95,10 @@ $(B)/fke-gradcheck: $(DBL_OBJ)
 $(B)/tests/%: tests/%.c $(B)/libfke.a | $(B)/tests
 	$(CC) $(CPPFLAGS) $(DEPFLAGS) -MF $(B)/tests/.$*.d -Itests $(CFLAGS) -o $@ $< $(B)/libfke.a $(LDLIBS)
 
+$(B)/tests/helpers/%: tests/helpers/%.c $(B)/libfke.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(DEPFLAGS) -MF $(B)/tests/helpers/.$*.d -Itests $(CFLAGS) -o $@ $< $(B)/libfke.a $(LDLIBS)
+
 $(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/driver.c $(B)/libfke.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(DEPFLAGS) -MF $(B)/fuzz/.$*.d -Itests/fuzz $(CFLAGS) -o $@ $< tests/fuzz/driver.c $(B)/libfke.a $(LDLIBS)
@@ -105,7 +112,7 @@ gradcheck: $(B)/fke $(B)/fke-gradcheck
 	$(B)/fke gradcheck
 
 test: deps
-	@$(MAKE) --no-print-directory all $(TEST_BIN) $(FUZZ_BIN)
+	@$(MAKE) --no-print-directory all $(TEST_BIN) $(HELPER_BIN) $(FUZZ_BIN)
 	@sh tests/run.sh $(B)
 
 # the data files the shipped configs name (tools/data.sh)
@@ -126,4 +133,4 @@ ubsan:
 clean:
 	rm -rf build build-asan build-ubsan build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(DBL_OBJ:.o=.d) $(TEST_SRC:tests/%.c=$(B)/tests/.%.d) $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/.%.d)
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(DBL_OBJ:.o=.d) $(TEST_SRC:tests/%.c=$(B)/tests/.%.d) $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/helpers/.%.d) $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/.%.d)

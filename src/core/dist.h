@@ -37,14 +37,6 @@ typedef struct {
     int local_size;  /* ranks on this machine (1 when not active) */
 } fke_dist;
 
-/* A reducer handed to layers that need a global sum (sync batch norm, the
- * loss's label counts) without seeing MPI: sum(ctx, buf, n, e) replaces
- * buf[0..n) by its sum over all ranks. */
-typedef struct {
-    fke_status (*sum)(void *ctx, double *buf, int n, fke_err *e);
-    void *ctx;
-} fke_reducer;
-
 /* Whether the environment names an MPI launcher (mpirun/srun/hydra). */
 int fke_dist_launched(void);
 /* Not launched: d = {0, 0, 1, 1}, FKE_OK. Launched: MPI_Init (threads
@@ -58,7 +50,7 @@ fke_status fke_dist_bcast(const fke_dist *d, void *buf, size_t bytes, int root, 
 fke_status fke_dist_barrier(const fke_dist *d, fke_err *e);
 /* *same = 1 when every rank passed the same v (collective). */
 fke_status fke_dist_same(const fke_dist *d, uint64_t v, int *same, fke_err *e);
-/* The reducer over d (sums of doubles). */
+/* The reducer (core/fke.h) over d: sums of doubles over every rank. */
 fke_reducer fke_dist_reducer(fke_dist *d);
 /* Prints "fke: rank R of N: msg" on stderr and ends every rank of the job
  * (MPI_Abort, exit status code). Not active: prints nothing and returns. */

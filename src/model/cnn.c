@@ -225,8 +225,8 @@ fke_status fke_cnn_forward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_er
             fke_tensor g = fke_params_value(P, s->bn[0]), b = fke_params_value(P, s->bn[1]);
             fke_tensor rm = fke_params_value(P, stats ? s->bn_crop[0] : s->bn[2]);
             fke_tensor rv = fke_params_value(P, stats ? s->bn_crop[1] : s->bn[3]);
-            FKE_TRY(fke_batchnorm_forward(e, &t->conv_out[i], &g, &b, &rm, &rv, train,
-                                          &t->mean[i], &t->istd[i], out));
+            FKE_TRY(fke_batchnorm_forward_sync(e, &t->conv_out[i], &g, &b, &rm, &rv, train,
+                                               &t->mean[i], &t->istd[i], out, c->sync));
             if (s->relu) FKE_TRY(fke_relu_forward(e, out, out));
             continue;
         }
@@ -311,8 +311,8 @@ fke_status fke_cnn_backward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_e
             if (!dconv.data) return FKE_ERR_NOMEM;
             fke_tensor g = fke_params_value(P, s->bn[0]);
             fke_tensor dg = fke_params_grad(P, s->bn[0]), db = fke_params_grad(P, s->bn[1]);
-            FKE_TRY(fke_batchnorm_backward(e, &t->conv_out[i], &g, &t->mean[i], &t->istd[i], &dbn,
-                                           t->train, &dconv, &dg, &db));
+            FKE_TRY(fke_batchnorm_backward_sync(e, &t->conv_out[i], &g, &t->mean[i], &t->istd[i],
+                                                &dbn, t->train, &dconv, &dg, &db, c->sync));
             fke_tensor w = fke_params_value(P, s->conv), dw = fke_params_grad(P, s->conv);
             fke_conv2d_opt o = {.stride = s->stride, .pad = s->pad};
             FKE_TRY(fke_conv2d_backward(e, in, &w, &dconv, o, need_din ? din : NULL, &dw, NULL, a));

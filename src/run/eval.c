@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dist.h"
 #include "data/loader.h"
 
 #define NEED(cond, field, got, want)                                                    \
@@ -185,9 +186,37 @@ static fke_status evaluate_multilabel(fke_model *m, const fke_dataset *d, fke_ev
     return st;
 }
 
+/* Data-parallel evaluation: counts summed over the ranks (exact in double
+ * below 2^53). */
+static fke_status sum_counts(const fke_dist *dist, long long *v, size_t n, fke_err *e)
+{
+    double *buf = malloc((n ? n : 1) * sizeof *buf);
+    if (!buf) return fke_fail(e, FKE_ERR_NOMEM, "eval: out of memory");
+    for (size_t i = 0; i < n; i++) buf[i] = (double)v[i];
+    fke_status st = fke_dist_sum_double(dist, buf, n, e);
+    for (size_t i = 0; st == FKE_OK && i < n; i++) v[i] = (long long)buf[i];
+    free(buf);
+    return st;
+}
+
+static fke_status sum_confusion(const fke_dist *dist, fke_confusion *c, fke_err *e)
+{
+    return c->cm ? sum_counts(dist, c->cm, (size_t)c->n * c->n, e) : FKE_OK;
+}
+
 fke_status fke_evaluate(fke_model *m, const fke_dataset *d, fke_eval_result *r, fke_err *e)
 {
+    return fke_evaluate_dist(m, d, NULL, r, e);
+}
+
+fke_status fke_evaluate_dist(fke_model *m, const fke_dataset *d, const fke_dist *dist,
+                             fke_eval_result *r, fke_err *e)
+{
     const fke_config *c = &m->cfg;
+    int shard = dist && dist->active && dist->size > 1;
+    if (shard && c->task == FKE_TASK_MULTILABEL)
+        return fke_fail(e, FKE_ERR_CONFIG, "eval: task multilabel is not evaluated across "
+                        "processes yet (run it in one process)");
     FKE_TRY(fke_check_dataset(c, d, e));
     if (c->task == FKE_TASK_MULTILABEL) {
         FKE_TRY(init_result(r, c, e));
@@ -201,7 +230,7 @@ fke_status fke_evaluate(fke_model *m, const fke_dataset *d, fke_eval_result *r, 
         FKE_TRY(fke_confusion_init(&r->att_appl[k], c->n_val[k], e));
     fke_loader ld;
     FKE_TRY(fke_loader_init(&ld, d, c->batch, 0, 0, 0, e));
-    fke_status st = FKE_OK;
+    fke_status st = shard ? fke_loader_shard(&ld, dist->rank, dist->size, e) : FKE_OK;
     int G = d->G, A = d->A;
     for (;;) {
         fke_batch *b;
@@ -237,6 +266,17 @@ fke_status fke_evaluate(fke_model *m, const fke_dataset *d, fke_eval_result *r, 
     }
     fke_loader_free(&ld);
     if (st != FKE_OK) return st;
+    if (shard) { /* every rank evaluated its shard of each batch: the counts of all */
+        FKE_TRY(sum_confusion(dist, &r->occ, e));
+        FKE_TRY(sum_confusion(dist, &r->cat, e));
+        for (int k = 0; k < r->n_attr; k++) {
+            FKE_TRY(sum_confusion(dist, &r->att[k], e));
+            FKE_TRY(sum_confusion(dist, &r->att_appl[k], e));
+        }
+        long long n[2] = {r->posts, r->garments};
+        FKE_TRY(sum_counts(dist, n, 2, e));
+        r->posts = (long)n[0], r->garments = (long)n[1];
+    }
     finish(r);
     if (d->T_true && c->task == FKE_TASK_FKE) {
         r->has_T = 1;

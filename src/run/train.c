@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/cpu.h"
+#include "core/dist.h"
 #include "core/file.h"
 #include "data/split.h"
 #include "run/eval.h"
@@ -36,6 +37,13 @@ typedef struct {
     char dir[512];
     fke_ckpt_names names; /* what the checkpoints say the model was trained on (borrowed from train) */
     int lock; /* the run folder's lock (fke_lock_dir), 0 before it is taken */
+    /* data-parallel training (o->dist active with more than one rank) */
+    const fke_dist *dist;
+    int dp;          /* 1: this is one of dist->size > 1 ranks */
+    int writer;      /* 1: this rank writes the run folder (rank 0, or a single process) */
+    fke_reducer red; /* sums over the ranks (the loss's counts, sync_bn) */
+    double t_comm;   /* seconds in the step's allreduces since the last progress line */
+    double t_step;   /* seconds in steps since the last progress line */
 } run;
 
 static void say(const fke_train_opts *o, const char *fmt, const char *a, const char *b)
@@ -249,9 +257,79 @@ static fke_status update(fke_params *P, fke_opt_kind kind, const fke_optim *opt,
     return fke_fail(e, FKE_ERR_ARG, "train: optimizer %d is not a known kind", (int)kind);
 }
 
-static fke_status step(run *r, const fke_optim *opt, double *loss, int *posts, fke_err *e)
+/* Data-parallel: the gradients summed over the ranks (each rank's are its
+ * share of the global batch's, fke_model_loss), with this rank's loss share,
+ * posts and stop request, so that every rank takes the same update and stops
+ * at the same step. */
+static fke_status allreduce_step(run *r, double *loss, int *posts, int *stop, fke_err *e)
+{
+    double t0 = omp_get_wtime();
+    fke_params *P = &r->m.P;
+    FKE_TRY(fke_dist_sum_float(r->dist, P->g, P->total, e));
+    double v[3] = {*loss, (double)*posts, (double)*stop};
+    FKE_TRY(fke_dist_sum_double(r->dist, v, 3, e));
+    *loss = v[0];
+    *posts = (int)v[1];
+    *stop = v[2] > 0;
+    r->t_comm += omp_get_wtime() - t0;
+    return FKE_OK;
+}
+
+/* Data-parallel, batch norm per rank: every rank's running statistics (the
+ * buffers) replaced by their mean over the ranks, so all ranks keep the
+ * same model. With sync_bn they are already the same. */
+static fke_status average_buffers(run *r, fke_err *e)
+{
+    if (r->cfg.sync_bn) return FKE_OK;
+    double t0 = omp_get_wtime();
+    fke_params *P = &r->m.P;
+    for (int i = 0; i < P->n; i++) {
+        const fke_param_info *in = &P->info[i];
+        if (in->trainable) continue;
+        fke_real *w = P->w + in->offset;
+        FKE_TRY(fke_dist_sum_float(r->dist, w, in->numel, e));
+        for (size_t k = 0; k < in->numel; k++) w[k] /= (fke_real)r->dist->size;
+    }
+    r->t_comm += omp_get_wtime() - t0;
+    return FKE_OK;
+}
+
+/* dist_check: every rank's parameters, buffers and optimiser state agree to
+ * the bit after step s, or the run stops. */
+static fke_status check_ranks(run *r, long s, fke_err *e)
+{
+    const fke_params *P = &r->m.P;
+    size_t n = P->total * sizeof(fke_real);
+    uint64_t h = fke_dist_hash(P->w, n, 0);
+    if (P->m) h = fke_dist_hash(P->m, n, h);
+    if (P->v) h = fke_dist_hash(P->v, n, h);
+    int same;
+    FKE_TRY(fke_dist_same(r->dist, h, &same, e));
+    if (!same)
+        return fke_fail(e, FKE_ERR_NUMERIC, "dist_check: after step %ld the %d ranks do not hold "
+                        "the same parameters (rank %d's checksum %016llx differs from another's)",
+                        s, r->dist->size, r->dist->rank, (unsigned long long)h);
+    return FKE_OK;
+}
+
+/* Test hook of dist_check (tests/test_mpi.sh): FKE_DIST_SABOTAGE=S makes
+ * rank 1 nudge one weight after step S, which the check must catch. */
+static void sabotage(run *r, long s)
+{
+    const char *v = getenv("FKE_DIST_SABOTAGE");
+    if (v && r->dist->rank == 1 && atol(v) == s) r->m.P.w[0] += 1e-3f;
+}
+
+/* A step of the training (s: the step about to be taken, from 0). stop: in,
+ * this rank's stop request; out, whether any rank asked (data-parallel). */
+static fke_status step(run *r, long s, const fke_optim *opt, double *loss, int *posts, int *stop,
+                       fke_err *e)
 {
     fke_model *m = &r->m;
+    double t_start = omp_get_wtime();
+    if (r->dp) /* dropout: a stream per step and rank, so a resume needs no per-rank state */
+        fke_rng_seed(&m->rng, (r->cfg.seed ^ 0x5eed5eedULL) * 1000003ULL +
+                                  (uint64_t)s * 4099ULL + (uint64_t)r->dist->rank + 1);
     if (r->cls) {
         fke_imagebatch *b;
         FKE_TRY(fke_imageloader_next(&r->ild, &b, e));
@@ -270,10 +348,17 @@ static fke_status step(run *r, const fke_optim *opt, double *loss, int *posts, f
         FKE_TRY(fke_model_backward(m, b, e));
         *posts = b->B;
     }
+    if (r->dp) FKE_TRY(allreduce_step(r, loss, posts, stop, e));
     FKE_TRY(fke_optim_check_finite(&m->P, e));
     double t0 = omp_get_wtime();
     fke_status st = update(&m->P, r->cfg.optimizer, opt, e);
     m->time[FKE_PART_UPDATE] += omp_get_wtime() - t0;
+    if (st == FKE_OK && r->dp) {
+        st = average_buffers(r, e);
+        sabotage(r, s + 1);
+        if (st == FKE_OK && r->cfg.dist_check) st = check_ranks(r, s + 1, e);
+    }
+    r->t_step += omp_get_wtime() - t_start;
     return st;
 }
 
@@ -300,6 +385,10 @@ static fke_status recalibrate(run *r, fke_err *e)
     fke_model *m = &r->m;
     double dh = m->cfg.dropout_head, dt = m->cfg.dropout_text;
     m->cfg.dropout_head = m->cfg.dropout_text = 0;
+    /* data-parallel: every rank passes the same whole batches, locally, so
+     * every rank ends with the single-process buffers */
+    const fke_reducer *sync = m->cnn.sync, *reduce = m->reduce;
+    m->cnn.sync = m->reduce = NULL;
     fke_status st = FKE_OK;
     if (r->cls) {
         fke_imageloader ld;
@@ -326,6 +415,8 @@ static fke_status recalibrate(run *r, fke_err *e)
     }
     m->cfg.dropout_head = dh;
     m->cfg.dropout_text = dt;
+    m->cnn.sync = sync;
+    m->reduce = reduce;
     return st;
 }
 
@@ -371,7 +462,7 @@ static void put_result(FILE *f, const char *name, const fke_eval_result *res, do
 static fke_status evaluate(run *r, int which, fke_eval_result *res, fke_err *e)
 {
     if (r->cls) return fke_evaluate_images(&r->m, which ? &r->itest : &r->ival, res, e);
-    return fke_evaluate(&r->m, which ? &r->test : &r->val, res, e);
+    return fke_evaluate_dist(&r->m, which ? &r->test : &r->val, r->dp ? r->dist : NULL, res, e);
 }
 
 static void describe(char *buf, size_t n, const char *name, const fke_eval_result *res)
@@ -409,7 +500,7 @@ static fke_status stopped(run *r, long s, int epoch, fke_status st, fke_err *e)
 
 static void free_run(run *r)
 {
-    fke_unlock_dir(r->lock);
+    if (r->writer) fke_unlock_dir(r->lock);
     if (r->have_loader) {
         if (r->cls) fke_imageloader_free(&r->ild);
         else fke_loader_free(&r->ld);
@@ -452,6 +543,14 @@ static fke_status init_model(run *r, const fke_train_opts *o, fke_ckpt_meta *met
         free(meta->config_json);
         meta->config_json = NULL;
         memcpy(r->m.rng.s, meta->rng, sizeof meta->rng);
+        int n = r->dist ? r->dist->size : 1;
+        if (meta->world != n) /* the shards, per-rank batch norm and dropout depend on N */
+            return fke_fail(e, FKE_ERR_CONFIG, "%s was written by a run of %d process%s; resume "
+                            "it with the same number (%s%d), not %d: the split of each global "
+                            "batch, per-rank batch norm and the dropout streams depend on it",
+                            path, meta->world, meta->world == 1 ? "" : "es",
+                            meta->world == 1 ? "fke train without mpirun, or mpirun -np " :
+                            "mpirun -np ", meta->world, n);
         return FKE_OK;
     }
     const fke_dataset *t = &r->train;
@@ -593,11 +692,18 @@ static void log_progress(run *r, const fke_train_opts *o, tally *p, long s, long
     double left = (now - p->t_start) / (s - p->s_first) * (total - s);
     double loss = p->loss_sum / p->steps;
     const char *unit = r->cls ? "images" : "posts";
-    fprintf(r->metrics,
-            "{\"step\": %ld, \"epoch\": %.4f, \"loss\": %.6f, \"lr\": %.6g, "
-            "\"posts_per_s\": %.2f, \"seconds\": %.2f}\n",
-            s, (double)s / r->per_epoch, loss, lr, rate, now - p->t_start);
-    fflush(r->metrics);
+    if (r->metrics) {
+        fprintf(r->metrics,
+                "{\"step\": %ld, \"epoch\": %.4f, \"loss\": %.6f, \"lr\": %.6g, "
+                "\"posts_per_s\": %.2f, \"seconds\": %.2f",
+                s, (double)s / r->per_epoch, loss, lr, rate, now - p->t_start);
+        if (r->dp) /* the step's time, and the part of it in the allreduces, of rank 0 */
+            fprintf(r->metrics, ", \"ranks\": %d, \"step_s\": %.4f, \"allreduce_share\": %.4f",
+                    r->dist->size, r->t_step / p->steps, r->t_step > 0 ? r->t_comm / r->t_step : 0);
+        fprintf(r->metrics, "}\n");
+        fflush(r->metrics);
+    }
+    r->t_comm = r->t_step = 0;
     if (o->progress) {
         char eta[32];
         fmt_time(eta, sizeof eta, left);
@@ -629,6 +735,7 @@ static fke_status save_state(run *r, long s, fke_ckpt_meta *meta, const char *na
     meta->step = s;
     meta->epoch = (int)(s / r->per_epoch);
     meta->pos = s;
+    meta->world = r->dist ? r->dist->size : 1;
     memcpy(meta->rng, r->m.rng.s, sizeof meta->rng);
     char path[600];
     snprintf(path, sizeof path, "%s/%s", r->dir, name);
@@ -673,15 +780,17 @@ static fke_status eval_and_checkpoint(run *r, const fke_train_opts *o, long s, i
     }
     int better = !r->has_val || score > meta->best;
     if (better) r->best_step = s;
-    fprintf(r->metrics, "{\"eval_step\": %ld, \"epoch\": %.4f", s, (double)s / r->per_epoch);
+    if (r->metrics) {
+        fprintf(r->metrics, "{\"eval_step\": %ld, \"epoch\": %.4f", s, (double)s / r->per_epoch);
+        for (int which = 0; which < 2; which++)
+            if (done[which])
+                put_result(r->metrics, which ? "test" : "val", &res[which],
+                           selected(&res[which], r->cfg.select));
+        fprintf(r->metrics, ", \"best_step\": %ld}\n", r->best_step);
+        fflush(r->metrics);
+    }
     for (int which = 0; which < 2; which++)
-        if (done[which]) {
-            put_result(r->metrics, which ? "test" : "val", &res[which],
-                       selected(&res[which], r->cfg.select));
-            fke_eval_result_free(&res[which]);
-        }
-    fprintf(r->metrics, ", \"best_step\": %ld}\n", r->best_step);
-    fflush(r->metrics);
+        if (done[which]) fke_eval_result_free(&res[which]);
     if (o->progress && (line[0][0] || line[1][0])) {
         for (int which = 0; which < 2; which++) /* a line each: under 80 columns */
             if (line[which][0])
@@ -691,9 +800,9 @@ static fke_status eval_and_checkpoint(run *r, const fke_train_opts *o, long s, i
     }
     if (better) {
         if (r->has_val) meta->best = score;
-        FKE_TRY(save_state(r, s, meta, "best.h5", e));
+        if (r->writer) FKE_TRY(save_state(r, s, meta, "best.h5", e));
     }
-    return save_state(r, s, meta, "last.h5", e);
+    return r->writer ? save_state(r, s, meta, "last.h5", e) : FKE_OK;
 }
 
 /* The end of a run: the test set, once, on best.h5 (metrics.jsonl line
@@ -713,15 +822,18 @@ static fke_status final_test(run *r, const fke_train_opts *o, fke_ckpt_meta *met
     }
     if (!r->has_test) return FKE_OK;
     snprintf(path, sizeof path, "%s/best.h5", r->dir);
+    if (r->dp) FKE_TRY(fke_dist_barrier(r->dist, e)); /* rank 0 has written it */
     FKE_TRY(fke_checkpoint_load(path, &r->m.P, 0, NULL, e));
     fke_eval_result res;
     FKE_TRY(evaluate(r, 1, &res, e));
     double score = selected(&res, r->cfg.select);
     out->test_score = score;
-    fprintf(r->metrics, "{\"final_test\": \"best.h5\", \"best_step\": %ld", r->best_step);
-    put_result(r->metrics, "test", &res, score);
-    fprintf(r->metrics, "}\n");
-    fflush(r->metrics);
+    if (r->metrics) {
+        fprintf(r->metrics, "{\"final_test\": \"best.h5\", \"best_step\": %ld", r->best_step);
+        put_result(r->metrics, "test", &res, score);
+        fprintf(r->metrics, "}\n");
+        fflush(r->metrics);
+    }
     describe(line, sizeof line, "test", &res);
     fke_eval_result_free(&res);
     if (o->progress) {
@@ -740,21 +852,42 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
     meta.best = -1;
     snprintf(r->dir, sizeof r->dir, "%s", o->resume ? o->resume : c->out_dir);
     snprintf(out->dir, sizeof out->dir, "%s", r->dir);
-    FKE_TRY(fke_lock_dir(r->dir, &r->lock, e));
+    r->dist = o->dist;
+    r->dp = o->dist && o->dist->active && o->dist->size > 1;
+    r->writer = !o->dist || o->dist->rank == 0;
     r->cls = c->task == FKE_TASK_CLASSIFY;
-    if (!o->resume) FKE_TRY(check_folder(r, o, e)); /* before the data: refuse at once */
-    fke_set_threads(c->threads);
+    if (r->dp && c->task != FKE_TASK_FKE)
+        return fke_fail(e, FKE_ERR_CONFIG, "config: task %s is not trained across processes yet "
+                        "(data-parallel training is task fke's); run it without mpirun",
+                        c->task == FKE_TASK_CLASSIFY ? "classify" : "multilabel");
+    if (r->writer) { /* rank 0 alone owns the run folder */
+        FKE_TRY(fke_lock_dir(r->dir, &r->lock, e));
+        if (!o->resume) FKE_TRY(check_folder(r, o, e)); /* before the data: refuse at once */
+    }
+    /* threads 0 under mpirun: the machine's cores shared by its ranks */
+    int nth = c->threads;
+    if (nth <= 0 && r->dp) {
+        nth = omp_get_num_procs() / (o->dist->local_size > 0 ? o->dist->local_size : 1);
+        if (nth < 1) nth = 1;
+    }
+    fke_set_threads(nth);
     FKE_TRY(load_data(r, o, e));
     FKE_TRY(init_model(r, o, &meta, e));
     meta.names = &r->names; /* a resume's load cleared it */
     FKE_TRY(fke_model_plan(&r->m, e));
     FKE_TRY(make_loader(r, e));
+    if (r->dp) { /* after the plan: its dry run is local */
+        r->red = fke_dist_reducer((fke_dist *)r->dist);
+        r->m.reduce = &r->red;
+        if (c->sync_bn) r->m.cnn.sync = &r->red;
+        FKE_TRY(fke_loader_shard(&r->ld, r->dist->rank, r->dist->size, e));
+    }
     long total = c->steps > 0 ? c->steps : (long)c->epochs * r->per_epoch;
     long s = meta.step;
     if (s > total) return fke_fail(e, FKE_ERR_CONFIG, "%s/last.h5 is at step %ld, past this run's %ld steps (--set steps=N or epochs=N to go on)", r->dir, s, total);
     if (s > 0) FKE_TRY(skip_batches(r, s, e));
     out->resumed_from = s;
-    FKE_TRY(open_outputs(r, o, s, out, e));
+    if (r->writer) FKE_TRY(open_outputs(r, o, s, out, e));
     if (o->progress) {
         fprintf(o->progress,
                 "training %s (%s, %s) on %s: %ld steps of %d %s, %ld per epoch, %d threads\n",
@@ -763,6 +896,11 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
         char blas[256];
         fke_cpu_describe(blas, sizeof blas);
         fprintf(o->progress, "  %s\n", blas);
+        if (r->dp)
+            fprintf(o->progress, "  data-parallel: %d processes (%d on this machine), %d posts "
+                    "of each global batch per process, batch norm %s\n", r->dist->size,
+                    r->dist->local_size, (c->batch + r->dist->size - 1) / r->dist->size,
+                    c->sync_bn ? "over the global batch (sync_bn)" : "per process");
         if (o->resume)
             fprintf(o->progress,
                     "resumed from %s/last.h5 at step %ld of %ld (epoch %ld, %ld batches into it); "
@@ -776,8 +914,10 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
     p.t_log = p.t_start;
     double loss = NAN;
     int eval_every = c->eval_every > 0 ? c->eval_every : (int)r->per_epoch;
+    int stop_all = 0; /* data-parallel: some rank asked to stop in the last step */
     while (s < total) {
-        if (o->stop && *o->stop) break;
+        int stop_now = o->stop && *o->stop;
+        if (r->dp ? stop_all : stop_now) break;
         int epoch = (int)(s / r->per_epoch), posts = 0;
         fke_optim opt = {.lr = fke_optim_lr(c->lr, c->lr_gamma, c->lr_step_epochs, epoch),
                          .momentum = c->momentum,
@@ -785,8 +925,9 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
                          .beta1 = c->adam_b1,
                          .beta2 = c->adam_b2,
                          .eps = c->adam_eps};
-        fke_status st = step(r, &opt, &loss, &posts, e);
+        fke_status st = step(r, s, &opt, &loss, &posts, &stop_now, e);
         if (st != FKE_OK) return stopped(r, s + 1, epoch, st, e);
+        stop_all = stop_now; /* the ranks agreed on it in the step's allreduce */
         s++;
         p.loss_sum += loss;
         p.steps++;
@@ -804,7 +945,7 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
         out->interrupted = 1;
         if (s > meta.step) {
             FKE_TRY(check_weights(r, e));
-            FKE_TRY(save_state(r, s, &meta, "last.h5", e));
+            if (r->writer) FKE_TRY(save_state(r, s, &meta, "last.h5", e));
             out->wrote_last = 1;
         } else {
             char last[600];
