@@ -7,8 +7,8 @@
 #   - dist_check: every rank holds the same bits after every step (and the
 #     check fails when one rank's weights are nudged);
 #   - one writer: metrics.jsonl has each line once;
-#   - the sharded evaluation gives the single-process numbers of the same
-#     weights (fke eval in one process);
+#   - the sharded evaluation, and the final test of best.h5, give the
+#     single-process numbers of the same weights (fke eval in one process);
 #   - a resume under mpirun ends bit for bit where the uninterrupted run did;
 #     a resume with another number of processes is refused;
 #   - ranks that run different fke versions are refused;
@@ -34,7 +34,7 @@ MPI="mpirun --oversubscribe -np 2 --bind-to none --mca btl self,vader --mca mpi_
 # equal the single process
 cat > "$T/c.json" <<JSON
 {"preset": "fke-small", "chans": [4, 4, 8], "F": 8, "H": 8, "H2": 8, "M": 8, "D": 8, "Co": 4,
- "T": 8, "train_data": "$T/d.h5", "val_data": "$T/v.h5", "out_dir": "$T/one", "steps": 6,
+ "T": 8, "train_data": "$T/d.h5", "val_data": "$T/v.h5", "test_data": "$T/v.h5", "out_dir": "$T/one", "steps": 6,
  "batch": 8, "threads": 1, "eval_every": 3, "log_every": 1, "bn_recalibrate": 2,
  "dropout_head": 0, "dropout_text": 0, "sync_bn": true}
 JSON
@@ -63,6 +63,12 @@ for k in occ_acc cat_acc att_acc att_f1; do
     b=$(grep '"eval_step": 6' "$T/two/metrics.jsonl" | sed -n "s/.*\"$k\": \([0-9.]*\).*/\1/p")
     [ -n "$a" ] && [ "$a" = "$b" ] && ok || bad "$k: sharded eval $b, one process $a"
 done
+
+# the final test of best.h5 (rank 0 reads it and sends the weights) against fke eval of it
+ev=$("$F" eval "$T/two/best.h5" "$T/v.h5" --json 2>/dev/null)
+a=$(echo "$ev" | sed -n 's/.*"cat_acc": \([0-9.]*\).*/\1/p')
+b=$(grep '"final_test"' "$T/two/metrics.jsonl" | sed -n 's/.*"cat_acc": \([0-9.]*\).*/\1/p')
+[ -n "$a" ] && [ "$a" = "$b" ] && ok || bad "final test cat_acc $b, fke eval of best.h5 $a"
 
 # ---- dist_check can fail ------------------------------------------------------
 expect 1 "rank [01] of 2: fke train: training stopped at step 2 (epoch 1): dist_check: after step 2 the 2 ranks do not hold the same parameters" \

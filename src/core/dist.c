@@ -91,9 +91,13 @@ fke_status fke_dist_sum_double(const fke_dist *d, double *buf, size_t n, fke_err
 fke_status fke_dist_bcast(const fke_dist *d, void *buf, size_t bytes, int root, fke_err *e)
 {
     if (!d->active || d->size < 2) return FKE_OK;
-    if (bytes > (size_t)1 << 30) return fke_fail(e, FKE_ERR_ARG, "MPI: broadcast of %zu bytes", bytes);
-    int rc = MPI_Bcast(buf, (int)bytes, MPI_BYTE, root, MPI_COMM_WORLD);
-    return rc == MPI_SUCCESS ? FKE_OK : mpi_fail(e, rc, "MPI_Bcast");
+    for (size_t off = 0; off < bytes;) { /* MPI counts are int */
+        int k = bytes - off > (size_t)1 << 30 ? 1 << 30 : (int)(bytes - off);
+        int rc = MPI_Bcast((char *)buf + off, k, MPI_BYTE, root, MPI_COMM_WORLD);
+        if (rc != MPI_SUCCESS) return mpi_fail(e, rc, "MPI_Bcast");
+        off += (size_t)k;
+    }
+    return FKE_OK;
 }
 
 fke_status fke_dist_barrier(const fke_dist *d, fke_err *e)

@@ -822,8 +822,11 @@ static fke_status final_test(run *r, const fke_train_opts *o, fke_ckpt_meta *met
     }
     if (!r->has_test) return FKE_OK;
     snprintf(path, sizeof path, "%s/best.h5", r->dir);
-    if (r->dp) FKE_TRY(fke_dist_barrier(r->dist, e)); /* rank 0 has written it */
-    FKE_TRY(fke_checkpoint_load(path, &r->m.P, 0, NULL, e));
+    /* data-parallel: rank 0 reads it and sends the weights, so the other
+     * ranks need no view of the run folder (another machine) */
+    if (r->writer) FKE_TRY(fke_checkpoint_load(path, &r->m.P, 0, NULL, e));
+    if (r->dp)
+        FKE_TRY(fke_dist_bcast(r->dist, r->m.P.w, r->m.P.total * sizeof(fke_real), 0, e));
     fke_eval_result res;
     FKE_TRY(evaluate(r, 1, &res, e));
     double score = selected(&res, r->cfg.select);
