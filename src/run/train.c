@@ -385,10 +385,12 @@ static fke_status recalibrate(run *r, fke_err *e)
     fke_model *m = &r->m;
     double dh = m->cfg.dropout_head, dt = m->cfg.dropout_text;
     m->cfg.dropout_head = m->cfg.dropout_text = 0;
-    /* data-parallel: every rank passes the same whole batches, locally, so
-     * every rank ends with the single-process buffers */
-    const fke_reducer *sync = m->cnn.sync, *reduce = m->reduce;
-    m->cnn.sync = m->reduce = NULL;
+    /* data-parallel: every rank passes its shard of the same batches, with
+     * the statistics of the whole batch (sync batch norm, whatever sync_bn
+     * says), so every rank ends with the same buffers, the single-process
+     * ones to float rounding */
+    const fke_reducer *sync = m->cnn.sync;
+    if (r->dp) m->cnn.sync = &r->red;
     fke_status st = FKE_OK;
     if (r->cls) {
         fke_imageloader ld;
@@ -407,6 +409,7 @@ static fke_status recalibrate(run *r, fke_err *e)
         fke_loader ld;
         st = fke_loader_init(&ld, &r->train, r->cfg.batch, 1, 0, r->cfg.seed + 1, e);
         int ok = st == FKE_OK;
+        if (ok && r->dp) st = fke_loader_shard(&ld, r->dist->rank, r->dist->size, e);
         for (int i = 0; st == FKE_OK && i < n; i++) {
             fke_batch *b;
             if ((st = fke_loader_next(&ld, &b, e)) == FKE_OK) st = fke_model_forward(m, b, 1, e);
@@ -416,7 +419,6 @@ static fke_status recalibrate(run *r, fke_err *e)
     m->cfg.dropout_head = dh;
     m->cfg.dropout_text = dt;
     m->cnn.sync = sync;
-    m->reduce = reduce;
     return st;
 }
 
@@ -877,7 +879,15 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
     FKE_TRY(load_data(r, o, e));
     FKE_TRY(init_model(r, o, &meta, e));
     meta.names = &r->names; /* a resume's load cleared it */
-    FKE_TRY(fke_model_plan(&r->m, e));
+    if (r->dp) { /* the arena for this rank's shard of a batch, not the whole batch */
+        int B = r->m.cfg.batch;
+        r->m.cfg.batch = (B + r->dist->size - 1) / r->dist->size;
+        fke_status st = fke_model_plan(&r->m, e);
+        r->m.cfg.batch = B;
+        FKE_TRY(st);
+    } else {
+        FKE_TRY(fke_model_plan(&r->m, e));
+    }
     FKE_TRY(make_loader(r, e));
     if (r->dp) { /* after the plan: its dry run is local */
         r->red = fke_dist_reducer((fke_dist *)r->dist);
