@@ -3,7 +3,10 @@ CC      ?= gcc
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g -Wall -Wextra -std=c11 -fopenmp -D_GNU_SOURCE
 CPPFLAGS = -Isrc -I/usr/include/hdf5/serial -I/usr/include/cairo
-LDLIBS   = -lopenblas -lhdf5_serial -lpng -ljpeg -lcjson -lz -lm -lprotobuf-c -lcairo
+# OpenMPI (data-parallel training, src/core/dist.c, the only file that sees mpi.h)
+MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null)
+MPI_LIBS   := $(shell pkg-config --libs ompi-c 2>/dev/null || echo -lmpi)
+LDLIBS   = -lopenblas -lhdf5_serial -lpng -ljpeg -lcjson -lz -lm -lprotobuf-c -lcairo $(MPI_LIBS)
 B        = build
 
 # src/ is layered (src/README.md): cli -> run -> model -> nn -> core, and
@@ -19,6 +22,9 @@ CMD_OBJ  = $(CMD_SRC:src/%.c=$(B)/obj/%.o)
 DBL_OBJ  = $(OPS_SRC:src/%.c=$(B)/dbl/%.o) $(GC_SRC:src/%.c=$(B)/dbl/%.o)
 TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(B)/tests/%)
+# programs the shell tests call (not tests themselves: tests/run.sh runs test_* only)
+HELPER_SRC = $(wildcard tests/helpers/*.c)
+HELPER_BIN = $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/helpers/%)
 # fuzz targets (tests/fuzz/fuzz.h): with tests/fuzz/driver.c for make test's
 # smoke and crash replay; with libFuzzer for make fuzz (tools/fuzz.sh)
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
@@ -69,6 +75,7 @@ $(B)/obj/gen/onnx.pb-c.o: $(B)/gen/onnx.pb-c.c
 	$(CC) -I$(B)/gen $(CFLAGS) -w -c $< -o $@
 $(B)/obj/run/onnx_graph.o: $(B)/gen/onnx.pb-c.h
 $(B)/obj/run/onnx_graph.o: CPPFLAGS += -I$(B)/gen
+$(B)/obj/core/dist.o: CPPFLAGS += $(MPI_CFLAGS)
 
 $(B)/libfke.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -88,6 +95,10 @@ $(B)/fke-gradcheck: $(DBL_OBJ)
 $(B)/tests/%: tests/%.c $(B)/libfke.a | $(B)/tests
 	$(CC) $(CPPFLAGS) $(DEPFLAGS) -MF $(B)/tests/.$*.d -Itests $(CFLAGS) -o $@ $< $(B)/libfke.a $(LDLIBS)
 
+$(B)/tests/helpers/%: tests/helpers/%.c $(B)/libfke.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(DEPFLAGS) -MF $(B)/tests/helpers/.$*.d -Itests $(CFLAGS) -o $@ $< $(B)/libfke.a $(LDLIBS)
+
 $(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/driver.c $(B)/libfke.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(DEPFLAGS) -MF $(B)/fuzz/.$*.d -Itests/fuzz $(CFLAGS) -o $@ $< tests/fuzz/driver.c $(B)/libfke.a $(LDLIBS)
@@ -101,7 +112,7 @@ gradcheck: $(B)/fke $(B)/fke-gradcheck
 	$(B)/fke gradcheck
 
 test: deps
-	@$(MAKE) --no-print-directory all $(TEST_BIN) $(FUZZ_BIN)
+	@$(MAKE) --no-print-directory all $(TEST_BIN) $(HELPER_BIN) $(FUZZ_BIN)
 	@sh tests/run.sh $(B)
 
 # the data files the shipped configs name (tools/data.sh)
@@ -123,4 +134,4 @@ ubsan:
 clean:
 	rm -rf build build-asan build-ubsan build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(DBL_OBJ:.o=.d) $(TEST_SRC:tests/%.c=$(B)/tests/.%.d) $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/.%.d)
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(DBL_OBJ:.o=.d) $(TEST_SRC:tests/%.c=$(B)/tests/.%.d) $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/helpers/.%.d) $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/.%.d)

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages fke needs, if any is missing. Quiet when all are
 # present; needs root (or sudo) otherwise.
-PKGS="gcc make libopenblas-dev libhdf5-dev libpng-dev libjpeg62-turbo-dev libcjson-dev zlib1g-dev dataset-fashion-mnist protobuf-c-compiler libprotobuf-c-dev python3-onnx nodejs libcairo2-dev"
+PKGS="gcc make libopenblas-dev libhdf5-dev libpng-dev libjpeg62-turbo-dev libcjson-dev zlib1g-dev dataset-fashion-mnist protobuf-c-compiler libprotobuf-c-dev python3-onnx nodejs libcairo2-dev libopenmpi-dev openmpi-bin pkg-config"
 # `sh tools/deps.sh python` (make deps-python): the Python side instead, for
 # tools/*.py only; their shebang is /usr/bin/python3, Debian's, whose modules these are
 [ "$1" = python ] && PKGS="python3 python3-torch python3-torchvision python3-h5py python3-onnx"

@@ -181,16 +181,34 @@ int fke_cmd_train(int argc, char **argv)
                         cfg_path ? "; a config's paths are its folder's" : "");
             return 1;
         }
-    fke_train_opts o = {.resume = resume, .progress = quiet ? NULL : stderr,
-                        .bar = !quiet && isatty(fileno(stderr)), .force = force,
-                        .stop = &stop_signal};
+    /* under mpirun (or another MPI launcher): data-parallel over its ranks,
+     * rank 0 the only one that prints and writes (README, "Training across
+     * processes"); without one, no MPI at all */
+    fke_dist dist;
+    if (fke_dist_init(&dist, &e) != FKE_OK) {
+        fprintf(stderr, "fke train: rank %d: %s\n", dist.rank, e.msg);
+        fke_dist_finalize(&dist);
+        return 1;
+    }
+    int rank0 = dist.rank == 0;
+    fke_train_opts o = {.resume = resume, .progress = quiet || !rank0 ? NULL : stderr,
+                        .bar = !quiet && rank0 && isatty(fileno(stderr)), .force = force,
+                        .stop = &stop_signal, .dist = dist.active ? &dist : NULL};
     catch_signals();
     fke_train_result res;
     st = fke_train(&cfg, &o, &res, &e);
     if (st != FKE_OK) {
+        if (dist.active && dist.size > 1) { /* the other ranks may wait in a collective: end them */
+            char msg[FKE_ERRLEN + 16];
+            snprintf(msg, sizeof msg, "fke train: %s", e.msg);
+            fke_dist_abort(&dist, 1, msg);
+        }
         fprintf(stderr, "fke train: %s\n", e.msg);
+        fke_dist_finalize(&dist);
         return 1;
     }
+    fke_dist_finalize(&dist);
+    if (!rank0) return res.interrupted ? 128 + (stop_signal == SIGTERM ? SIGTERM : SIGINT) : 0;
     if (res.interrupted) {
         const char *name = stop_signal == SIGTERM ? "SIGTERM" : "SIGINT";
         if (res.wrote_last)

@@ -53,8 +53,8 @@ _Static_assert(FKE_VIT_POOL_CLS == 0 && FKE_VIT_POOL_MEAN == 1 &&
                    sizeof(fke_vit_pool_kind) == sizeof(int), "vit_pool values");
 #if defined(__x86_64__) || defined(__aarch64__)
 /* Guard against a field added to fke_config and forgotten here: when this
- * fires, add the field to keys[] (and configs/README.md), then update 3560. */
-_Static_assert(sizeof(fke_config) == 3560,
+ * fires, add the field to keys[] (and configs/README.md), then update 3568. */
+_Static_assert(sizeof(fke_config) == 3568,
                "fke_config changed: add the new field to keys[] in config.c");
 #endif
 
@@ -287,13 +287,25 @@ static const key_def keys[] = {
         "Before each evaluation and checkpoint, re-estimate the batch-norm running statistics "
         "with this many forward passes over training batches at the current weights (no "
         "dropout, no weight change; 0 = keep PyTorch's running averages)."),
+    {.name = "sync_bn", .type = KT_BOOL, .off = OFF(sync_bn), .dflt = "off",
+     .also = "syncbn,sync_batchnorm",
+     .doc = "Data-parallel training (mpirun -np N fke train): batch norm's batch mean and "
+            "variance in training are those of the global batch (sums over every process, "
+            "forward and backward), so N processes train as one; off: each process's own "
+            "shard, as PyTorch's DistributedDataParallel (the running statistics are then "
+            "averaged over the processes after every step). No effect in one process."},
+    {.name = "dist_check", .type = KT_BOOL, .off = OFF(dist_check), .dflt = "off",
+     .also = "check_ranks",
+     .doc = "Data-parallel training: after every step each process checksums its parameters "
+            "and optimiser state and the run stops with an error unless every process holds "
+            "the same bits (a debugging and test aid: one small allreduce per step)."},
     INT("log_every", log_every, 1, I32, "10", "print_every,log_interval",
         "Steps between training-log lines."),
     STR("out_dir", out_dir, 1, "runs/default", "output,output_dir,run_dir,outdir",
         "Run folder (checkpoints, logs, metrics)."),
 };
 #define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
-_Static_assert(sizeof keys / sizeof keys[0] == 70, "registry count: update README and tests");
+_Static_assert(sizeof keys / sizeof keys[0] == 72, "registry count: update README and tests");
 _Static_assert(sizeof keys / sizeof keys[0] <= FKE_CONFIG_MAX_KEYS,
                "fke_config.given has a byte per key: raise FKE_CONFIG_MAX_KEYS");
 

@@ -76,6 +76,8 @@ typedef struct {
     fke_select_kind select; /* the validation score that picks best.h5 */
     int test_every;        /* steps between test evaluations; 0 = once, at the end, on best.h5 */
     int bn_recalibrate;    /* batches to re-estimate batch-norm statistics before each evaluation */
+    int sync_bn;           /* data-parallel: batch-norm statistics over the global batch */
+    int dist_check;        /* data-parallel: every rank's parameters compared after each step */
     int log_every;
     char out_dir[512];     /* run folder */
     /* registry bookkeeping, one byte per key in registry order: 1 where a file,

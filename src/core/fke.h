@@ -48,6 +48,15 @@ fke_status fke_fail(fke_err *e, fke_status s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 const char *fke_status_name(fke_status s);
 
+/* A global sum handed to a layer that needs one across processes (batch
+ * norm's statistics under sync_bn, the loss's label counts) without seeing
+ * MPI: sum(ctx, buf, n, e) replaces buf[0..n) by its sum over every process
+ * (core/dist.h makes one). */
+typedef struct {
+    fke_status (*sum)(void *ctx, double *buf, int n, fke_err *e);
+    void *ctx;
+} fke_reducer;
+
 /* ---- string lists (label names, vocabularies) ---------------------------- */
 /* Frees a NULL-terminated or n-long array of strings (n < 0: NULL-terminated). */
 void fke_strings_free(char **s, int n);

@@ -161,14 +161,17 @@ static void fill(void *owner, int slot)
     fke_loader *ld = owner;
     const fke_dataset *d = ld->ds;
     fke_batch *b = &ld->buf[slot];
-    int n = ld->count[slot];
+    /* a shard (fke_loader_shard): posts r, r + N, r + 2N, ... of the planned batch */
+    int N = ld->shard_n > 1 ? ld->shard_n : 1, r = N > 1 ? ld->shard_rank : 0;
+    int all = ld->count[slot], n = all > r ? (all - r + N - 1) / N : 0;
+    const int32_t *ids = ld->ids[slot];
     float lut[256];
     make_lut(lut, FKE_PIXEL_MEAN, FKE_PIXEL_STD);
     b->B = n;
     ld->st[slot] = FKE_OK;
     if (!d->jpeg_quality) {
         for (int i = 0; i < n; i++)
-            fill_post(d, ld->applicable, b, i, ld->ids[slot][i], lut, NULL, NULL);
+            fill_post(d, ld->applicable, b, i, ids[r + (size_t)i * N], lut, NULL, NULL);
         return;
     }
     /* decoding: posts over threads; of several bad posts the first of the
@@ -182,7 +185,7 @@ static void fill(void *owner, int slot)
         t = omp_get_thread_num();
 #endif
         fke_err ei = {{0}};
-        fke_status st = fill_post(d, ld->applicable, b, i, ld->ids[slot][i], lut,
+        fke_status st = fill_post(d, ld->applicable, b, i, ids[r + (size_t)i * N], lut,
                                   ld->scratch + t * ns, &ei);
         if (st != FKE_OK) {
 #pragma omp critical(fke_loader_err)
@@ -336,6 +339,20 @@ fke_status fke_loader_skip(fke_loader *ld, long long n, fke_err *e)
     pf_wait(&ld->pf);
     for (long long i = 0; i < n; i++) plan(ld, ld->cur); /* the planned batch is dropped too */
     pf_start(&ld->pf, ld->cur);
+    return FKE_OK;
+}
+
+fke_status fke_loader_shard(fke_loader *ld, int rank, int n, fke_err *e)
+{
+    if (n < 1 || rank < 0 || rank >= n)
+        return fke_fail(e, FKE_ERR_ARG, "loader: shard %d of %d", rank, n);
+    if (ld->shuffle && n > ld->B)
+        return fke_fail(e, FKE_ERR_CONFIG, "loader: a batch of %d posts cannot be split over %d "
+                        "processes (batch must be at least the number of processes)", ld->B, n);
+    pf_wait(&ld->pf);
+    ld->shard_rank = rank;
+    ld->shard_n = n;
+    pf_start(&ld->pf, ld->cur); /* the batch in preparation again, as this rank's shard */
     return FKE_OK;
 }
 

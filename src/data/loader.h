@@ -110,6 +110,7 @@ typedef struct {
     const int32_t *applicable; /* NULL or (n_cat, A) 0/1: attribute labels kept in batches */
     fke_status st[2];        /* how filling each slot went */
     fke_err err[2];
+    int shard_rank, shard_n; /* fke_loader_shard (0, 0: the whole batch) */
 } fke_loader;
 
 /* The dataset's "applicable" array (n_cat, A), 1 where category c admits
@@ -120,6 +121,14 @@ fke_status fke_loader_applicable(const fke_dataset *d, const int32_t **mask, fke
 fke_status fke_loader_init(fke_loader *ld, const fke_dataset *ds, int B, int shuffle, int paired,
                            uint64_t seed, fke_err *e);
 fke_status fke_loader_next(fke_loader *ld, fke_batch **out, fke_err *e);
+/* Data-parallel training (run/train.c) and evaluation: from now on each
+ * batch returned holds only this process's shard of the batch planned,
+ * posts rank, rank + n, rank + 2n, ... (B of the batch is their count, which
+ * may be 0 in a short last batch of sequential mode). The planned batch,
+ * and so the union of the shards, is the same whatever n is; a paired batch
+ * (B/2 clean first) gives every shard both kinds. Shuffled mode needs
+ * B >= n. */
+fke_status fke_loader_shard(fke_loader *ld, int rank, int n, fke_err *e);
 /* Skips n batches without preparing them (to resume a run); shuffled mode. */
 fke_status fke_loader_skip(fke_loader *ld, long long n, fke_err *e);
 long long fke_loader_epoch(const fke_loader *ld);

@@ -77,6 +77,8 @@ fke_status fke_checkpoint_save(const char *path, const fke_params *p,
         fke_h5w_attr_array(&w, w.f, "pos", H5T_NATIVE_LLONG, &pos, 1);
         fke_h5w_attr_array(&w, w.f, "rng", H5T_NATIVE_UINT64, meta->rng, 4);
         fke_h5w_attr_array(&w, w.f, "best", H5T_NATIVE_DOUBLE, &meta->best, 1);
+        int world = meta->world > 0 ? meta->world : 1;
+        fke_h5w_attr_array(&w, w.f, "world_size", H5T_NATIVE_INT, &world, 1);
         if (meta->config_json) fke_h5w_attr_str(&w, w.f, "config", meta->config_json);
         if (meta->names) write_names(&w, meta->names);
     }
@@ -274,6 +276,12 @@ fke_status fke_checkpoint_load_image(const char *path, const void *image, size_t
             st = fke_fail(e, FKE_ERR_FORMAT, "%s: run state attributes missing", path);
         meta->step = (long)step;
         meta->pos = pos;
+        meta->world = 1; /* older files: a single process */
+        if (st == FKE_OK && H5Aexists(f, "world_size") > 0 &&
+            (fke_h5r_attr(f, "world_size", H5T_NATIVE_INT, &meta->world, 1) || meta->world < 1 ||
+             meta->world > 1000000))
+            st = fke_fail(e, FKE_ERR_FORMAT, "%s: attribute 'world_size' is missing a value or "
+                          "outside 1..1000000 (damaged checkpoint?)", path);
         if (st == FKE_OK) st = check_run_state(path, step, pos, meta, p, e);
         if (st == FKE_OK) meta->config_json = fke_h5r_attr_str(f, "config");
     }

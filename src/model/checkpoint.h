@@ -67,6 +67,8 @@ typedef struct {
     long long pos;    /* loader position inside the epoch (batches taken) */
     uint64_t rng[4];  /* the training random state */
     double best;      /* best validation score so far */
+    int world;        /* processes of the data-parallel run that wrote it (attribute
+                         "world_size"; 0 on save and absent on load mean 1) */
     char *config_json; /* malloc'ed on load; caller frees */
     const fke_ckpt_names *names; /* save: written under /names when not NULL;
                                     load leaves it NULL (fke_checkpoint_read_names) */

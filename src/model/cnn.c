@@ -258,8 +258,9 @@ fke_status fke_cnn_forward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_er
             fke_tensor g = fke_params_value(P, s->bn[0]), b = fke_params_value(P, s->bn[1]);
             fke_tensor rm = fke_params_value(P, stats ? s->bn_crop[0] : s->bn[2]);
             fke_tensor rv = fke_params_value(P, stats ? s->bn_crop[1] : s->bn[3]);
-            FKE_TRY(fke_batchnorm_act_forward(e, &t->conv_out[i], &g, &b, &rm, &rv, train, act,
-                                              &t->mean[i], &t->istd[i], out, t->pool_idx[i]));
+            FKE_TRY(fke_batchnorm_act_forward_sync(e, &t->conv_out[i], &g, &b, &rm, &rv, train,
+                                                   act, &t->mean[i], &t->istd[i], out,
+                                                   t->pool_idx[i], c->sync));
             if (act.pool) i++; /* the pool is done */
             continue;
         }
@@ -339,9 +340,9 @@ fke_status fke_cnn_backward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_e
             if (!dconv.data) return FKE_ERR_NOMEM;
             fke_tensor g = fke_params_value(P, s->bn[0]);
             fke_tensor dg = fke_params_grad(P, s->bn[0]), db = fke_params_grad(P, s->bn[1]);
-            FKE_TRY(fke_batchnorm_act_backward(e, &t->conv_out[i], &g, &t->mean[i], &t->istd[i],
-                                               act, out, t->pool_idx[i], dout, t->train, &dconv,
-                                               &dg, &db));
+            FKE_TRY(fke_batchnorm_act_backward_sync(e, &t->conv_out[i], &g, &t->mean[i],
+                                                    &t->istd[i], act, out, t->pool_idx[i], dout,
+                                                    t->train, &dconv, &dg, &db, c->sync));
             fke_tensor w = fke_params_value(P, s->conv), dw = fke_params_grad(P, s->conv);
             fke_conv2d_opt o = {.stride = s->stride, .pad = s->pad, .bf16 = c->bf16};
             FKE_TRY(fke_conv2d_backward(e, in, &w, &dconv, o, need_din ? din : NULL, &dw, NULL, a));

@@ -36,6 +36,10 @@ typedef struct {
     int in_ch, out_dim, nstep, nslot, nstats;
     int bf16; /* convolutions with bf16 operands (fke_cnn_set_precision, after build) */
     fke_cnn_step step[FKE_CNN_MAXSTEP];
+    /* NULL, or batch norm's statistics in training over every process
+     * (config sync_bn: nn/batchnorm.h, fke_batchnorm_forward_sync); the
+     * caller sets it, borrowed */
+    const fke_reducer *sync;
 } fke_cnn;
 
 typedef struct {

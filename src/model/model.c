@@ -100,6 +100,7 @@ struct fke_model_acts {
     int32_t *ycat, *yatt[FKE_MAX_ATTR]; /* (Nv) */
     uint8_t *gclean, *gnoisy;  /* (Nv) */
     int ntask;                 /* tasks with a valid label (0: no loss yet) */
+    double share[FKE_N_TASKS][2]; /* this rank's part of the clean, noisy count of each task */
     fke_tensor docc, dcat, datt[FKE_MAX_ATTR];
 };
 
@@ -577,49 +578,55 @@ fke_status fke_model_forward(fke_model *m, const fke_batch *b, int train, fke_er
 }
 
 /* ---- loss ----------------------------------------------------------------- */
-/* Clean CE on the clean rows + beta * (corrected) CE on the noisy rows;
- * *has says whether any label was valid. task_grad adds scale times its
- * gradient into dz (and into Θ's gradient). */
+/* Clean CE on the clean rows, and the (corrected) CE on the noisy rows: their
+ * means l[0], l[1] over their row counts n[0], n[1] (a mean is 0 over no
+ * row). task_grad adds sc[0] times the clean part's gradient and beta sc[1]
+ * times the noisy part's into dz (and into Θ's gradient). */
 static fke_status task_loss(fke_model *m, fke_err *e, const fke_tensor *z, const int32_t *y,
-                            const uint8_t *clean, const uint8_t *noisy, int theta, double *loss,
-                            int *has)
+                            const uint8_t *clean, const uint8_t *noisy, int theta, double l[2],
+                            int n[2])
 {
-    double lc = 0, ln = 0;
-    int nc = 0, nn = 0;
+    l[0] = l[1] = 0;
+    n[0] = n[1] = 0;
     /* the dry run of fke_model_plan only sizes buffers: any loss will do */
 #define LOSS_TRY(x)                                                            \
     do {                                                                       \
         fke_status s_ = (x);                                                   \
         if (s_ != FKE_OK && !(s_ == FKE_ERR_NUMERIC && m->planning)) return s_; \
     } while (0)
-    LOSS_TRY(fke_softmax_xent_forward(e, z, y, clean, &lc, &nc));
+    LOSS_TRY(fke_softmax_xent_forward(e, z, y, clean, &l[0], &n[0]));
     if (noisy) {
         if (theta >= 0) {
             fke_tensor th = W(m, theta);
-            LOSS_TRY(fke_transition_forward(e, z, &th, y, noisy, &ln, &nn));
+            LOSS_TRY(fke_transition_forward(e, z, &th, y, noisy, &l[1], &n[1]));
         } else {
-            LOSS_TRY(fke_softmax_xent_forward(e, z, y, noisy, &ln, &nn));
+            LOSS_TRY(fke_softmax_xent_forward(e, z, y, noisy, &l[1], &n[1]));
         }
     }
 #undef LOSS_TRY
-    *loss = (nc ? lc : 0) + (nn ? m->cfg.beta * ln : 0);
-    *has = nc + nn > 0;
     return FKE_OK;
 }
 
 static fke_status task_grad(fke_model *m, fke_err *e, const fke_tensor *z, const int32_t *y,
-                            const uint8_t *clean, const uint8_t *noisy, int theta, double scale,
-                            fke_tensor *dz)
+                            const uint8_t *clean, const uint8_t *noisy, int theta,
+                            const double sc[2], fke_tensor *dz)
 {
-    FKE_TRY(fke_softmax_xent_backward(e, z, y, clean, scale, dz));
+    FKE_TRY(fke_softmax_xent_backward(e, z, y, clean, sc[0], dz));
     if (!noisy) return FKE_OK;
     if (theta >= 0) {
         fke_tensor th = W(m, theta), dth = dW(m, theta);
-        return fke_transition_backward(e, z, &th, y, noisy, m->cfg.beta * scale, dz, &dth);
+        return fke_transition_backward(e, z, &th, y, noisy, m->cfg.beta * sc[1], dz, &dth);
     }
-    return fke_softmax_xent_backward(e, z, y, noisy, m->cfg.beta * scale, dz);
+    return fke_softmax_xent_backward(e, z, y, noisy, m->cfg.beta * sc[1], dz);
 }
 
+/* The loss of docs/model.md: per task t (occasion, category, attributes)
+ *   L_t = mean over the clean rows of CE + beta * mean over the noisy rows
+ * of the corrected CE, then the mean of L_t over the tasks with a valid
+ * label. With m->reduce (data-parallel training) every count is the one of
+ * the global batch: the per-rank counts are summed first, this rank's means
+ * are weighted by its share n_local / n_global, and so are its gradients.
+ * The ranks' losses (and gradients) then sum to the global batch's. */
 fke_status fke_model_loss(fke_model *m, const fke_batch *b, double *loss, fke_err *e)
 {
     if (m->cfg.task == FKE_TASK_MULTILABEL) return fke_multilabel_loss(m, b, loss, e);
@@ -646,23 +653,28 @@ fke_status fke_model_loss(fke_model *m, const fke_batch *b, double *loss, fke_er
         a->gclean[v] = b->clean[post] != 0;
         a->gnoisy[v] = b->clean[post] == 0;
     }
-    int corr = c->correction == FKE_CORR_FORWARD, ntask = 0, has;
-    double total = 0, l;
+    int corr = c->correction == FKE_CORR_FORWARD, nt = 2 + A;
+    double l[FKE_N_TASKS][2], cnt[FKE_N_TASKS * 2];
+    int n[FKE_N_TASKS][2];
     /* occasion labels are human-given for every post: plain CE */
-    FKE_TRY(task_loss(m, e, &m->out.occ, b->occ, NULL, NULL, -1, &l, &has));
-    m->out.task_loss[0] = has ? l : NAN;
-    total += has ? l : 0;
-    ntask += has;
+    FKE_TRY(task_loss(m, e, &m->out.occ, b->occ, NULL, NULL, -1, l[0], n[0]));
     FKE_TRY(task_loss(m, e, &m->out.cat, a->ycat, a->gclean, a->gnoisy, corr ? m->theta[0] : -1,
-                      &l, &has));
-    m->out.task_loss[1] = has ? l : NAN;
-    total += has ? l : 0;
-    ntask += has;
-    for (int k = 0; k < A; k++) {
+                      l[1], n[1]));
+    for (int k = 0; k < A; k++)
         FKE_TRY(task_loss(m, e, &m->out.att[k], a->yatt[k], a->gclean, a->gnoisy,
-                          corr ? m->theta[k + 1] : -1, &l, &has));
-        m->out.task_loss[2 + k] = has ? l : NAN;
-        total += has ? l : 0;
+                          corr ? m->theta[k + 1] : -1, l[2 + k], n[2 + k]));
+    for (int t = 0; t < nt; t++) cnt[2 * t] = n[t][0], cnt[2 * t + 1] = n[t][1];
+    if (m->reduce && !m->planning) FKE_TRY(m->reduce->sum(m->reduce->ctx, cnt, 2 * nt, e));
+    int ntask = 0;
+    double total = 0;
+    for (int t = 0; t < nt; t++) {
+        int has = cnt[2 * t] + cnt[2 * t + 1] > 0;
+        for (int j = 0; j < 2; j++) /* this rank's share of the global count (1 alone) */
+            a->share[t][j] = !n[t][j] ? 0 : m->reduce ? n[t][j] / cnt[2 * t + j] : 1.0;
+        double lt = (n[t][0] ? l[t][0] * a->share[t][0] : 0) +
+                    (n[t][1] ? c->beta * (l[t][1] * a->share[t][1]) : 0);
+        m->out.task_loss[t] = has ? lt : NAN;
+        total += has ? lt : 0;
         ntask += has;
     }
     if (ntask == 0) return fke_fail(e, FKE_ERR_ARG, "model: the batch has no valid label at all");
@@ -688,18 +700,21 @@ fke_status fke_model_backward(fke_model *m, const fke_batch *b, fke_err *e)
     double tmark = now();
     size_t umark = m->arena.used;
 
-    /* the loss: gradients of the logits (and of Θ) */
-    double scale = 1.0 / a->ntask;
+    /* the loss: gradients of the logits (and of Θ), each part weighted by
+     * 1 / ntask and this rank's share of its count (fke_model_loss) */
+    double scale = 1.0 / a->ntask, sc[FKE_N_TASKS][2];
+    for (int t = 0; t < 2 + A; t++)
+        for (int j = 0; j < 2; j++) sc[t][j] = scale * a->share[t][j];
     int corr = c->correction == FKE_CORR_FORWARD;
     FKE_TRY(zeros_like(m, e, &m->out.occ, &a->docc));
     FKE_TRY(zeros_like(m, e, &m->out.cat, &a->dcat));
-    FKE_TRY(task_grad(m, e, &m->out.occ, b->occ, NULL, NULL, -1, scale, &a->docc));
+    FKE_TRY(task_grad(m, e, &m->out.occ, b->occ, NULL, NULL, -1, sc[0], &a->docc));
     FKE_TRY(task_grad(m, e, &m->out.cat, a->ycat, a->gclean, a->gnoisy, corr ? m->theta[0] : -1,
-                      scale, &a->dcat));
+                      sc[1], &a->dcat));
     for (int k = 0; k < A; k++) {
         FKE_TRY(zeros_like(m, e, &m->out.att[k], &a->datt[k]));
         FKE_TRY(task_grad(m, e, &m->out.att[k], a->yatt[k], a->gclean, a->gnoisy,
-                          corr ? m->theta[k + 1] : -1, scale, &a->datt[k]));
+                          corr ? m->theta[k + 1] : -1, sc[2 + k], &a->datt[k]));
     }
 
     MARK(m, FKE_PART_LOSS);

@@ -86,6 +86,10 @@ typedef struct {
     size_t mem[FKE_PART_COUNT];       /* bytes of the step arena each part holds after the
                                          last forward (+ loss + backward): its activations,
                                          tapes and gradients; transient workspace excluded */
+    /* NULL, or the sum over the processes of data-parallel training: the
+     * loss's label counts are then the global batch's (fke_model_loss);
+     * borrowed, set by the caller after fke_model_plan */
+    const fke_reducer *reduce;
 } fke_model;
 
 fke_status fke_model_init(fke_model *m, const fke_config *cfg, fke_err *e);
@@ -99,7 +103,9 @@ fke_status fke_model_set_transition(fke_model *m, int t, const float *T, fke_err
 void fke_model_get_transition(const fke_model *m, int t, float *out);
 
 fke_status fke_model_forward(fke_model *m, const fke_batch *b, int train, fke_err *e);
-/* docs/model.md loss on the last forward; also prepares the logits' gradients. */
+/* docs/model.md loss on the last forward; also prepares the logits' gradients.
+ * With m->reduce set, *loss and out.task_loss are this rank's shares of the
+ * global batch's loss (the ranks' shares sum to it). */
 fke_status fke_model_loss(fke_model *m, const fke_batch *b, double *loss, fke_err *e);
 /* Adds d loss / d parameters into m->P.g (zero it first). */
 fke_status fke_model_backward(fke_model *m, const fke_batch *b, fke_err *e);

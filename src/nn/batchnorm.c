@@ -23,41 +23,96 @@ static fke_status check_c(fke_err *e, const char *op, const char *name,
     return FKE_OK;
 }
 
+/* The per-channel sums of the forward, in double, in a fixed order. */
+static double chan_sum(const fke_tensor *x, int c)
+{
+    int N = x->shape[0], C = x->shape[1];
+    size_t HW = (size_t)x->shape[2] * x->shape[3];
+    double s = 0;
+    for (int n = 0; n < N; n++) {
+        const fke_real *p = x->data + ((size_t)n * C + c) * HW;
+#pragma omp simd reduction(+ : s)
+        for (size_t i = 0; i < HW; i++) s += p[i];
+    }
+    return s;
+}
+
+static double chan_ss(const fke_tensor *x, int c, double mu)
+{
+    int N = x->shape[0], C = x->shape[1];
+    size_t HW = (size_t)x->shape[2] * x->shape[3];
+    double ss = 0;
+    for (int n = 0; n < N; n++) {
+        const fke_real *p = x->data + ((size_t)n * C + c) * HW;
+#pragma omp simd reduction(+ : ss)
+        for (size_t i = 0; i < HW; i++) {
+            double d = p[i] - mu;
+            ss += d * d;
+        }
+    }
+    return ss;
+}
+
+/* The running statistics of channel c moved towards mean mu and the sum of
+ * squares ss over M values (unbiased variance). */
+static void update_running(fke_tensor *running_mean, fke_tensor *running_var, int c, double mu,
+                           double ss, double M)
+{
+    double m = FKE_BN_MOMENTUM;
+    running_mean->data[c] = (fke_real)((1 - m) * running_mean->data[c] + m * mu);
+    running_var->data[c] = (fke_real)((1 - m) * running_var->data[c] + m * ss / (M - 1));
+}
+
 /* The mean and 1 / sqrt(var + eps) of channel c of x (N, C, H, W): the batch's
  * (two passes in double, running statistics updated) or the running ones. */
 static void channel_stats(const fke_tensor *x, int c, int train, fke_tensor *running_mean,
                           fke_tensor *running_var, double *mu_out, double *is_out)
 {
-    int N = x->shape[0], C = x->shape[1];
-    size_t HW = (size_t)x->shape[2] * x->shape[3], M = (size_t)N * HW;
+    size_t M = (size_t)x->shape[0] * x->shape[2] * x->shape[3];
     double mu, var;
     if (train) {
-        double s = 0, ss = 0;
-        for (int n = 0; n < N; n++) {
-            const fke_real *p = x->data + ((size_t)n * C + c) * HW;
-#pragma omp simd reduction(+ : s)
-            for (size_t i = 0; i < HW; i++) s += p[i];
-        }
-        mu = s / (double)M;
-        for (int n = 0; n < N; n++) {
-            const fke_real *p = x->data + ((size_t)n * C + c) * HW;
-#pragma omp simd reduction(+ : ss)
-            for (size_t i = 0; i < HW; i++) {
-                double d = p[i] - mu;
-                ss += d * d;
-            }
-        }
+        mu = chan_sum(x, c) / (double)M;
+        double ss = chan_ss(x, c, mu);
         var = ss / (double)M;
-        double m = FKE_BN_MOMENTUM;
-        running_mean->data[c] = (fke_real)((1 - m) * running_mean->data[c] + m * mu);
-        running_var->data[c] = (fke_real)((1 - m) * running_var->data[c] +
-                                          m * ss / (double)(M - 1));
+        update_running(running_mean, running_var, c, mu, ss, (double)M);
     } else {
         mu = running_mean->data[c];
         var = running_var->data[c];
     }
     *mu_out = mu;
     *is_out = 1.0 / sqrt(var + FKE_BN_EPS);
+}
+
+/* sync_bn: the statistics of every channel over all processes' values (the
+ * same two passes, their sums summed by sync), the running statistics
+ * updated with the global count. mu, is hold C values. Collective. */
+static fke_status sync_stats(fke_err *e, const char *op, const fke_tensor *x,
+                             fke_tensor *running_mean, fke_tensor *running_var,
+                             const fke_reducer *sync, double *mu, double *is)
+{
+    int C = x->shape[1];
+    size_t M = (size_t)x->shape[0] * x->shape[2] * x->shape[3];
+    if (C > FKE_BN_SYNC_MAXC)
+        return fke_fail(e, FKE_ERR_SHAPE, "%s (sync_bn): %d channels, at most %d", op, C,
+                        FKE_BN_SYNC_MAXC);
+    double buf[FKE_BN_SYNC_MAXC + 1];
+#pragma omp parallel for schedule(static) if (M * C > 32768)
+    for (int c = 0; c < C; c++) buf[c] = chan_sum(x, c);
+    buf[C] = (double)M;
+    FKE_TRY(sync->sum(sync->ctx, buf, C + 1, e));
+    double Mg = buf[C];
+    if (Mg < 2)
+        return fke_fail(e, FKE_ERR_SHAPE, "%s (sync_bn): training needs more than one value per "
+                        "channel over all processes, there are %.0f", op, Mg);
+    for (int c = 0; c < C; c++) mu[c] = buf[c] / Mg;
+#pragma omp parallel for schedule(static) if (M * C > 32768)
+    for (int c = 0; c < C; c++) buf[c] = chan_ss(x, c, mu[c]);
+    FKE_TRY(sync->sum(sync->ctx, buf, C, e));
+    for (int c = 0; c < C; c++) {
+        update_running(running_mean, running_var, c, mu[c], buf[c], Mg);
+        is[c] = 1.0 / sqrt(buf[c] / Mg + FKE_BN_EPS);
+    }
+    return FKE_OK;
 }
 
 /* The checks shared by both forwards; y is checked by the caller. */
@@ -87,16 +142,32 @@ fke_status fke_batchnorm_forward(fke_err *e, const fke_tensor *x, const fke_tens
                                  fke_tensor *running_var, int train, fke_tensor *mean,
                                  fke_tensor *inv_std, fke_tensor *y)
 {
+    return fke_batchnorm_forward_sync(e, x, gamma, beta, running_mean, running_var, train, mean,
+                                      inv_std, y, NULL);
+}
+
+fke_status fke_batchnorm_forward_sync(fke_err *e, const fke_tensor *x, const fke_tensor *gamma,
+                                      const fke_tensor *beta, fke_tensor *running_mean,
+                                      fke_tensor *running_var, int train, fke_tensor *mean,
+                                      fke_tensor *inv_std, fke_tensor *y,
+                                      const fke_reducer *sync)
+{
     const char *op = "batchnorm";
     FKE_TRY(check_forward(e, op, x, gamma, beta, running_mean, running_var, train, mean, inv_std));
     int N = x->shape[0], C = x->shape[1];
     size_t HW = (size_t)x->shape[2] * x->shape[3], M = (size_t)N * HW;
     FKE_EXPECT(e, op, "y", y, N, C, x->shape[2], x->shape[3]);
+    int gs = sync && train; /* global statistics */
+    double smu[FKE_BN_SYNC_MAXC], sis[FKE_BN_SYNC_MAXC];
+    if (gs) FKE_TRY(sync_stats(e, op, x, running_mean, running_var, sync, smu, sis));
 
 #pragma omp parallel for schedule(static) if (M * C > 32768)
     for (int c = 0; c < C; c++) {
         double mu, is;
-        channel_stats(x, c, train, running_mean, running_var, &mu, &is);
+        if (gs)
+            mu = smu[c], is = sis[c];
+        else
+            channel_stats(x, c, train, running_mean, running_var, &mu, &is);
         mean->data[c] = (fke_real)mu;
         inv_std->data[c] = (fke_real)is;
         /* y = x * a + bias, the affine map folded per channel */
@@ -114,22 +185,71 @@ fke_status fke_batchnorm_forward(fke_err *e, const fke_tensor *x, const fke_tens
 
 /* dx = kk * dy + c0 + c1 * x for one channel: the training terms folded, from
  * sdy = sum dy and sdyx = sum dy * xhat over its M values. */
-static void fold_dx(double gamma, double mu, double is, double sdy, double sdyx, size_t M,
+static void fold_dx(double gamma, double mu, double is, double sdy, double sdyx, double M,
                     int train, fke_real *kk, fke_real *c0, fke_real *c1)
 {
     double k = gamma * is, b0 = 0, b1 = 0;
     if (train) {
-        double u = sdy / (double)M, v = sdyx / (double)M; /* dx = k (dy - u - xhat v) */
+        double u = sdy / M, v = sdyx / M; /* dx = k (dy - u - xhat v) */
         b1 = -k * v * is;
         b0 = -k * u + k * v * is * mu;
     }
     *kk = (fke_real)k, *c0 = (fke_real)b0, *c1 = (fke_real)b1;
 }
 
+/* The backward's per-channel sums: of dy, and of dy * xhat. */
+static void chan_dsums(const fke_tensor *x, const fke_tensor *dy, int c, double mu, double is,
+                       double *sdy_out, double *sdyx_out)
+{
+    int N = x->shape[0], C = x->shape[1];
+    size_t HW = (size_t)x->shape[2] * x->shape[3];
+    double sdy = 0, sdyx = 0;
+    for (int n = 0; n < N; n++) {
+        const fke_real *p = x->data + ((size_t)n * C + c) * HW;
+        const fke_real *d = dy->data + ((size_t)n * C + c) * HW;
+        double a = 0, b = 0; /* two loops: gcc vectorises one reduction per loop */
+#pragma omp simd reduction(+ : a)
+        for (size_t i = 0; i < HW; i++) a += d[i];
+#pragma omp simd reduction(+ : b)
+        for (size_t i = 0; i < HW; i++) b += d[i] * ((p[i] - mu) * is);
+        sdy += a;
+        sdyx += b;
+    }
+    *sdy_out = sdy;
+    *sdyx_out = sdyx;
+}
+
+/* dx of channel c (added) from the sums sdy, sdyx over M values */
+static void chan_dx(const fke_tensor *x, const fke_tensor *gamma, const fke_tensor *dy, int train,
+                    int c, double mu, double is, double sdy, double sdyx, double M, fke_tensor *dx)
+{
+    int N = x->shape[0], C = x->shape[1];
+    size_t HW = (size_t)x->shape[2] * x->shape[3];
+    fke_real kk, c0, c1;
+    fold_dx(gamma->data[c], mu, is, sdy, sdyx, M, train, &kk, &c0, &c1);
+    for (int n = 0; n < N; n++) {
+        const fke_real *p = x->data + ((size_t)n * C + c) * HW;
+        const fke_real *d = dy->data + ((size_t)n * C + c) * HW;
+        fke_real *q = dx->data + ((size_t)n * C + c) * HW;
+#pragma omp simd
+        for (size_t i = 0; i < HW; i++) q[i] += kk * d[i] + c0 + c1 * p[i];
+    }
+}
+
 fke_status fke_batchnorm_backward(fke_err *e, const fke_tensor *x, const fke_tensor *gamma,
                                   const fke_tensor *mean, const fke_tensor *inv_std,
                                   const fke_tensor *dy, int train, fke_tensor *dx,
                                   fke_tensor *dgamma, fke_tensor *dbeta)
+{
+    return fke_batchnorm_backward_sync(e, x, gamma, mean, inv_std, dy, train, dx, dgamma, dbeta,
+                                       NULL);
+}
+
+fke_status fke_batchnorm_backward_sync(fke_err *e, const fke_tensor *x, const fke_tensor *gamma,
+                                       const fke_tensor *mean, const fke_tensor *inv_std,
+                                       const fke_tensor *dy, int train, fke_tensor *dx,
+                                       fke_tensor *dgamma, fke_tensor *dbeta,
+                                       const fke_reducer *sync)
 {
     const char *op = "batchnorm backward";
     FKE_EXPECT(e, op, "x", x, -1, -1, -1, -1);
@@ -142,34 +262,37 @@ fke_status fke_batchnorm_backward(fke_err *e, const fke_tensor *x, const fke_ten
     FKE_TRY(check_c(e, op, "inv_std", inv_std, C));
     if (dgamma) FKE_TRY(check_c(e, op, "dgamma", dgamma, C));
     if (dbeta) FKE_TRY(check_c(e, op, "dbeta", dbeta, C));
+    if (sync && train) {
+        if (C > FKE_BN_SYNC_MAXC)
+            return fke_fail(e, FKE_ERR_SHAPE, "%s (sync_bn): %d channels, at most %d", op, C,
+                            FKE_BN_SYNC_MAXC);
+        double buf[2 * FKE_BN_SYNC_MAXC + 1];
+#pragma omp parallel for schedule(static) if (M * C > 32768)
+        for (int c = 0; c < C; c++) {
+            chan_dsums(x, dy, c, mean->data[c], inv_std->data[c], &buf[c], &buf[C + c]);
+            /* this process's share of dgamma, dbeta: the gradient sum adds the rest */
+            if (dbeta) dbeta->data[c] += (fke_real)buf[c];
+            if (dgamma) dgamma->data[c] += (fke_real)buf[C + c];
+        }
+        if (!dx) return FKE_OK; /* the same on every process: the same layer */
+        buf[2 * C] = (double)M;
+        FKE_TRY(sync->sum(sync->ctx, buf, 2 * C + 1, e));
+#pragma omp parallel for schedule(static) if (M * C > 32768)
+        for (int c = 0; c < C; c++)
+            chan_dx(x, gamma, dy, 1, c, mean->data[c], inv_std->data[c], buf[c], buf[C + c],
+                    buf[2 * C], dx);
+        return FKE_OK;
+    }
 
 #pragma omp parallel for schedule(static) if (M * C > 32768)
     for (int c = 0; c < C; c++) {
         double mu = mean->data[c], is = inv_std->data[c];
-        double sdy = 0, sdyx = 0; /* sum dy, sum dy * xhat */
-        for (int n = 0; n < N; n++) {
-            const fke_real *p = x->data + ((size_t)n * C + c) * HW;
-            const fke_real *d = dy->data + ((size_t)n * C + c) * HW;
-            double a = 0, b = 0; /* two loops: gcc vectorises one reduction per loop */
-#pragma omp simd reduction(+ : a)
-            for (size_t i = 0; i < HW; i++) a += d[i];
-#pragma omp simd reduction(+ : b)
-            for (size_t i = 0; i < HW; i++) b += d[i] * ((p[i] - mu) * is);
-            sdy += a;
-            sdyx += b;
-        }
+        double sdy, sdyx;
+        chan_dsums(x, dy, c, mu, is, &sdy, &sdyx);
         if (dbeta) dbeta->data[c] += (fke_real)sdy;
         if (dgamma) dgamma->data[c] += (fke_real)sdyx;
         if (!dx) continue;
-        fke_real kk, c0, c1;
-        fold_dx(gamma->data[c], mu, is, sdy, sdyx, M, train, &kk, &c0, &c1);
-        for (int n = 0; n < N; n++) {
-            const fke_real *p = x->data + ((size_t)n * C + c) * HW;
-            const fke_real *d = dy->data + ((size_t)n * C + c) * HW;
-            fke_real *q = dx->data + ((size_t)n * C + c) * HW;
-#pragma omp simd
-            for (size_t i = 0; i < HW; i++) q[i] += kk * d[i] + c0 + c1 * p[i];
-        }
+        chan_dx(x, gamma, dy, train, c, mu, is, sdy, sdyx, (double)M, dx);
     }
     return FKE_OK;
 }
@@ -353,6 +476,17 @@ fke_status fke_batchnorm_act_forward(fke_err *e, const fke_tensor *x, const fke_
                                      fke_tensor *mean, fke_tensor *inv_std, fke_tensor *y,
                                      uint8_t *idx)
 {
+    return fke_batchnorm_act_forward_sync(e, x, gamma, beta, running_mean, running_var, train, act,
+                                          mean, inv_std, y, idx, NULL);
+}
+
+fke_status fke_batchnorm_act_forward_sync(fke_err *e, const fke_tensor *x,
+                                          const fke_tensor *gamma, const fke_tensor *beta,
+                                          fke_tensor *running_mean, fke_tensor *running_var,
+                                          int train, fke_bn_act act, fke_tensor *mean,
+                                          fke_tensor *inv_std, fke_tensor *y, uint8_t *idx,
+                                          const fke_reducer *sync)
+{
     const char *op = "batchnorm_act";
     FKE_TRY(check_forward(e, op, x, gamma, beta, running_mean, running_var, train, mean, inv_std));
     int N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
@@ -361,11 +495,17 @@ fke_status fke_batchnorm_act_forward(fke_err *e, const fke_tensor *x, const fke_
     FKE_EXPECT(e, op, "y", y, N, C, Ho, Wo);
     size_t HW = (size_t)H * W, OHW = (size_t)Ho * Wo, M = (size_t)N * HW;
     int relu = act.relu;
+    int gs = sync && train; /* global statistics */
+    double smu[FKE_BN_SYNC_MAXC], sis[FKE_BN_SYNC_MAXC];
+    if (gs) FKE_TRY(sync_stats(e, op, x, running_mean, running_var, sync, smu, sis));
 
 #pragma omp parallel for schedule(static) if (M * C > 32768)
     for (int c = 0; c < C; c++) {
         double mu, is;
-        channel_stats(x, c, train, running_mean, running_var, &mu, &is);
+        if (gs)
+            mu = smu[c], is = sis[c];
+        else
+            channel_stats(x, c, train, running_mean, running_var, &mu, &is);
         mean->data[c] = (fke_real)mu;
         inv_std->data[c] = (fke_real)is;
         /* the same float arithmetic as fke_batchnorm_forward, fke_relu_forward
@@ -401,11 +541,153 @@ fke_status fke_batchnorm_act_forward(fke_err *e, const fke_tensor *x, const fke_
     return FKE_OK;
 }
 
+/* What the fused backward needs of its call, shared by its two phases. */
+typedef struct {
+    const fke_tensor *x, *dy, *y;
+    const uint8_t *idx;
+    fke_tensor *dx;
+    int N, C, H, W, Ho, Wo, mode, relu;
+    fke_bn_act act;
+    size_t HW, OHW;
+} act_call;
+
+/* Phase 1, channel c: sdy = sum of the gradient reaching the batch norm's
+ * output, sdyx = its sum times xhat (for the 3x3 pools it is scattered into
+ * dx first); returns 1 when the pool index is bad. */
+static int act_sums(const act_call *kc, int c, double mu, double is, double *sdy_out,
+                    double *sdyx_out)
+{
+    const fke_tensor *x = kc->x, *dy = kc->dy, *y = kc->y;
+    fke_tensor *dx = kc->dx;
+    const uint8_t *idx = kc->idx;
+    int N = kc->N, C = kc->C, H = kc->H, W = kc->W, Ho = kc->Ho, Wo = kc->Wo, mode = kc->mode;
+    int relu = kc->relu, bad = 0;
+    fke_bn_act act = kc->act;
+    size_t HW = kc->HW, OHW = kc->OHW;
+    double sdy = 0, sdyx = 0; /* over the values that receive a gradient */
+    for (int n = 0; n < N; n++) {
+        size_t pl = (size_t)n * C + c;
+        const fke_real *xp = x->data + pl * HW, *d = dy->data + pl * OHW;
+        const fke_real *yp = y ? y->data + pl * OHW : NULL;
+        double s0 = 0, s1 = 0;
+        if (mode == 1) { /* scatter into dx, then sum over it */
+            fke_real *q = dx->data + pl * HW;
+            bad |= pool_plane_scatter(H, W, act, Ho, Wo, d, yp, idx + pl * OHW, q);
+#pragma omp simd reduction(+ : s0, s1)
+            for (size_t i = 0; i < HW; i++) {
+                s0 += q[i];
+                s1 += q[i] * ((xp[i] - mu) * is);
+            }
+        } else if (!mode && relu) {
+#pragma omp simd reduction(+ : s0, s1)
+            for (size_t i = 0; i < HW; i++) {
+                fke_real v = d[i], g = yp[i] > 0 ? v : 0;
+                s0 += g;
+                s1 += g * ((xp[i] - mu) * is);
+            }
+        } else if (!mode) {
+#pragma omp simd reduction(+ : s0, s1)
+            for (size_t i = 0; i < HW; i++) {
+                s0 += d[i];
+                s1 += d[i] * ((xp[i] - mu) * is);
+            }
+        } else {
+            /* the pool's choice: x at it, and the gradient it gets */
+            const uint8_t *ip = idx + pl * OHW;
+            for (int oh = 0; oh < Ho; oh++) {
+                const fke_real *xr = xp + (size_t)2 * oh * W;
+                const fke_real *dr = d + (size_t)oh * Wo, *yr = yp + (size_t)oh * Wo;
+                const uint8_t *ir = ip + (size_t)oh * Wo;
+                int over = 0;
+                for (int ow = 0; ow < Wo; ow++) over |= ir[ow];
+                if (over > 3) {
+                    bad = 1;
+                    continue;
+                }
+                /* in chunks: the gather first, then sums the compiler vectorises */
+                for (int o0 = 0; o0 < Wo; o0 += 64) {
+                    fke_real gb[64], xb[64];
+                    int nb = Wo - o0 < 64 ? Wo - o0 : 64;
+                    for (int k = 0; k < nb; k++) {
+                        int ow = o0 + k;
+                        fke_real v = dr[ow];
+                        gb[k] = relu && !(yr[ow] > 0) ? 0 : v;
+                        xb[k] = xr[2 * ow + win_off(ir[ow], W)];
+                    }
+#pragma omp simd reduction(+ : s0, s1)
+                    for (int k = 0; k < nb; k++) {
+                        s0 += gb[k];
+                        s1 += gb[k] * ((xb[k] - mu) * is);
+                    }
+                }
+            }
+        }
+        sdy += s0;
+        sdyx += s1;
+    }
+    *sdy_out = sdy;
+    *sdyx_out = sdyx;
+    return bad;
+}
+
+/* Phase 2, channel c: dx = kk * g + c0 + c1 * x, g the gradient reaching the
+ * batch norm's output. */
+static void act_dx(const act_call *kc, int c, fke_real kk, fke_real c0, fke_real c1)
+{
+    const fke_tensor *x = kc->x, *dy = kc->dy, *y = kc->y;
+    fke_tensor *dx = kc->dx;
+    const uint8_t *idx = kc->idx;
+    int N = kc->N, C = kc->C, W = kc->W, Ho = kc->Ho, Wo = kc->Wo, mode = kc->mode;
+    int relu = kc->relu;
+    size_t HW = kc->HW, OHW = kc->OHW;
+    for (int n = 0; n < N; n++) {
+        size_t pl = (size_t)n * C + c;
+        const fke_real *xp = x->data + pl * HW, *d = dy->data + pl * OHW;
+        const fke_real *yp = y ? y->data + pl * OHW : NULL;
+        fke_real *q = dx->data + pl * HW;
+        if (mode == 1) { /* q holds the routed gradient */
+#pragma omp simd
+            for (size_t i = 0; i < HW; i++) q[i] = kk * q[i] + c0 + c1 * xp[i];
+            continue;
+        }
+        if (!mode && relu) {
+#pragma omp simd
+            for (size_t i = 0; i < HW; i++) {
+                fke_real v = d[i]; /* loaded unconditionally: the select vectorises */
+                q[i] = kk * (yp[i] > 0 ? v : 0) + c0 + c1 * xp[i];
+            }
+            continue;
+        }
+        if (!mode) {
+#pragma omp simd
+            for (size_t i = 0; i < HW; i++) q[i] = kk * d[i] + c0 + c1 * xp[i];
+            continue;
+        }
+        const uint8_t *ip = idx + pl * OHW;
+        for (int oh = 0; oh < Ho; oh++)
+            pool_row_backward(xp + (size_t)2 * oh * W, W, Wo, d + (size_t)oh * Wo,
+                              yp + (size_t)oh * Wo, ip + (size_t)oh * Wo, relu, kk, c0, c1,
+                              q + (size_t)2 * oh * W);
+    }
+}
+
 fke_status fke_batchnorm_act_backward(fke_err *e, const fke_tensor *x, const fke_tensor *gamma,
                                       const fke_tensor *mean, const fke_tensor *inv_std,
                                       fke_bn_act act, const fke_tensor *y, const uint8_t *idx,
                                       const fke_tensor *dy, int train, fke_tensor *dx,
                                       fke_tensor *dgamma, fke_tensor *dbeta)
+{
+    return fke_batchnorm_act_backward_sync(e, x, gamma, mean, inv_std, act, y, idx, dy, train, dx,
+                                           dgamma, dbeta, NULL);
+}
+
+fke_status fke_batchnorm_act_backward_sync(fke_err *e, const fke_tensor *x,
+                                           const fke_tensor *gamma, const fke_tensor *mean,
+                                           const fke_tensor *inv_std, fke_bn_act act,
+                                           const fke_tensor *y, const uint8_t *idx,
+                                           const fke_tensor *dy, int train, fke_tensor *dx,
+                                           fke_tensor *dgamma, fke_tensor *dbeta,
+                                           const fke_reducer *sync)
 {
     const char *op = "batchnorm_act backward";
     FKE_EXPECT(e, op, "x", x, -1, -1, -1, -1);
@@ -426,103 +708,43 @@ fke_status fke_batchnorm_act_backward(fke_err *e, const fke_tensor *x, const fke
     int relu = act.relu;
     int bad = 0;
 
+    act_call kc = {.x = x, .dy = dy, .y = y, .idx = idx, .dx = dx, .N = N, .C = C, .H = H,
+                   .W = W, .Ho = Ho, .Wo = Wo, .mode = mode, .relu = relu, .act = act, .HW = HW,
+                   .OHW = OHW};
+    if (sync && train) { /* sync_bn: dx from the sums over every process */
+        if (C > FKE_BN_SYNC_MAXC)
+            return fke_fail(e, FKE_ERR_SHAPE, "%s (sync_bn): %d channels, at most %d", op, C,
+                            FKE_BN_SYNC_MAXC);
+        double buf[2 * FKE_BN_SYNC_MAXC + 1];
 #pragma omp parallel for schedule(static) reduction(| : bad) if (M * C > 32768)
-    for (int c = 0; c < C; c++) {
-        double mu = mean->data[c], is = inv_std->data[c];
-        double sdy = 0, sdyx = 0; /* over the values that receive a gradient */
-        for (int n = 0; n < N; n++) {
-            size_t pl = (size_t)n * C + c;
-            const fke_real *xp = x->data + pl * HW, *d = dy->data + pl * OHW;
-            const fke_real *yp = y ? y->data + pl * OHW : NULL;
-            double s0 = 0, s1 = 0;
-            if (mode == 1) { /* scatter into dx, then sum over it */
-                fke_real *q = dx->data + pl * HW;
-                bad |= pool_plane_scatter(H, W, act, Ho, Wo, d, yp, idx + pl * OHW, q);
-#pragma omp simd reduction(+ : s0, s1)
-                for (size_t i = 0; i < HW; i++) {
-                    s0 += q[i];
-                    s1 += q[i] * ((xp[i] - mu) * is);
-                }
-            } else if (!mode && relu) {
-#pragma omp simd reduction(+ : s0, s1)
-                for (size_t i = 0; i < HW; i++) {
-                    fke_real v = d[i], g = yp[i] > 0 ? v : 0;
-                    s0 += g;
-                    s1 += g * ((xp[i] - mu) * is);
-                }
-            } else if (!mode) {
-#pragma omp simd reduction(+ : s0, s1)
-                for (size_t i = 0; i < HW; i++) {
-                    s0 += d[i];
-                    s1 += d[i] * ((xp[i] - mu) * is);
-                }
-            } else {
-                /* the pool's choice: x at it, and the gradient it gets */
-                const uint8_t *ip = idx + pl * OHW;
-                for (int oh = 0; oh < Ho; oh++) {
-                    const fke_real *xr = xp + (size_t)2 * oh * W;
-                    const fke_real *dr = d + (size_t)oh * Wo, *yr = yp + (size_t)oh * Wo;
-                    const uint8_t *ir = ip + (size_t)oh * Wo;
-                    int over = 0;
-                    for (int ow = 0; ow < Wo; ow++) over |= ir[ow];
-                    if (over > 3) {
-                        bad = 1;
-                        continue;
-                    }
-                    /* in chunks: the gather first, then sums the compiler vectorises */
-                    for (int o0 = 0; o0 < Wo; o0 += 64) {
-                        fke_real gb[64], xb[64];
-                        int nb = Wo - o0 < 64 ? Wo - o0 : 64;
-                        for (int k = 0; k < nb; k++) {
-                            int ow = o0 + k;
-                            fke_real v = dr[ow];
-                            gb[k] = relu && !(yr[ow] > 0) ? 0 : v;
-                            xb[k] = xr[2 * ow + win_off(ir[ow], W)];
-                        }
-#pragma omp simd reduction(+ : s0, s1)
-                        for (int k = 0; k < nb; k++) {
-                            s0 += gb[k];
-                            s1 += gb[k] * ((xb[k] - mu) * is);
-                        }
-                    }
-                }
-            }
-            sdy += s0;
-            sdyx += s1;
+        for (int c = 0; c < C; c++) {
+            bad |= act_sums(&kc, c, mean->data[c], inv_std->data[c], &buf[c], &buf[C + c]);
+            /* this process's share of dgamma, dbeta: the gradient sum adds the rest */
+            if (dbeta) dbeta->data[c] += (fke_real)buf[c];
+            if (dgamma) dgamma->data[c] += (fke_real)buf[C + c];
         }
-        if (dbeta) dbeta->data[c] += (fke_real)sdy;
-        if (dgamma) dgamma->data[c] += (fke_real)sdyx;
-        if (!dx) continue;
-        fke_real kk, c0, c1;
-        fold_dx(gamma->data[c], mu, is, sdy, sdyx, M, train, &kk, &c0, &c1);
-        for (int n = 0; n < N; n++) {
-            size_t pl = (size_t)n * C + c;
-            const fke_real *xp = x->data + pl * HW, *d = dy->data + pl * OHW;
-            const fke_real *yp = y ? y->data + pl * OHW : NULL;
-            fke_real *q = dx->data + pl * HW;
-            if (mode == 1) { /* q holds the routed gradient */
-#pragma omp simd
-                for (size_t i = 0; i < HW; i++) q[i] = kk * q[i] + c0 + c1 * xp[i];
-                continue;
+        if (dx) { /* the same on every process: the same layer */
+            buf[2 * C] = (double)M;
+            FKE_TRY(sync->sum(sync->ctx, buf, 2 * C + 1, e));
+#pragma omp parallel for schedule(static) if (M * C > 32768)
+            for (int c = 0; c < C; c++) {
+                fke_real kk, c0, c1;
+                fold_dx(gamma->data[c], mean->data[c], inv_std->data[c], buf[c], buf[C + c],
+                        buf[2 * C], 1, &kk, &c0, &c1);
+                act_dx(&kc, c, kk, c0, c1);
             }
-            if (!mode && relu) {
-#pragma omp simd
-                for (size_t i = 0; i < HW; i++) {
-                    fke_real v = d[i]; /* loaded unconditionally: the select vectorises */
-                    q[i] = kk * (yp[i] > 0 ? v : 0) + c0 + c1 * xp[i];
-                }
-                continue;
-            }
-            if (!mode) {
-#pragma omp simd
-                for (size_t i = 0; i < HW; i++) q[i] = kk * d[i] + c0 + c1 * xp[i];
-                continue;
-            }
-            const uint8_t *ip = idx + pl * OHW;
-            for (int oh = 0; oh < Ho; oh++)
-                pool_row_backward(xp + (size_t)2 * oh * W, W, Wo, d + (size_t)oh * Wo,
-                                  yp + (size_t)oh * Wo, ip + (size_t)oh * Wo, relu, kk, c0, c1,
-                                  q + (size_t)2 * oh * W);
+        }
+    } else {
+#pragma omp parallel for schedule(static) reduction(| : bad) if (M * C > 32768)
+        for (int c = 0; c < C; c++) {
+            double mu = mean->data[c], is = inv_std->data[c], sdy, sdyx;
+            bad |= act_sums(&kc, c, mu, is, &sdy, &sdyx);
+            if (dbeta) dbeta->data[c] += (fke_real)sdy;
+            if (dgamma) dgamma->data[c] += (fke_real)sdyx;
+            if (!dx) continue;
+            fke_real kk, c0, c1;
+            fold_dx(gamma->data[c], mu, is, sdy, sdyx, (double)M, train, &kk, &c0, &c1);
+            act_dx(&kc, c, kk, c0, c1);
         }
     }
     if (bad)

@@ -34,6 +34,29 @@ fke_status fke_batchnorm_forward(fke_err *e, const fke_tensor *x, const fke_tens
                                  fke_tensor *running_var, int train, fke_tensor *mean,
                                  fke_tensor *inv_std, fke_tensor *y);
 
+/* Synchronised batch norm (config sync_bn, data-parallel training): the
+ * same op over the union of every process's batch. With sync non-NULL and
+ * train set, the mean and variance are those of all M_total = sum of the
+ * processes' N*H*W values per channel (sync->sum of the per-channel sums,
+ * then of the sums of squares about the global mean: the same two passes as
+ * the local op), the running statistics use M_total, and the backward's
+ * per-channel sums of dy and dy * xhat are summed before dx is formed.
+ * dgamma and dbeta receive this process's share only: the gradient sum
+ * across processes completes them. sync NULL, or train 0: exactly the
+ * functions above. At most FKE_BN_SYNC_MAXC channels. Every process must
+ * call these in the same order (the sums are collective). */
+#define FKE_BN_SYNC_MAXC 4096
+fke_status fke_batchnorm_forward_sync(fke_err *e, const fke_tensor *x, const fke_tensor *gamma,
+                                      const fke_tensor *beta, fke_tensor *running_mean,
+                                      fke_tensor *running_var, int train, fke_tensor *mean,
+                                      fke_tensor *inv_std, fke_tensor *y,
+                                      const fke_reducer *sync);
+fke_status fke_batchnorm_backward_sync(fke_err *e, const fke_tensor *x, const fke_tensor *gamma,
+                                       const fke_tensor *mean, const fke_tensor *inv_std,
+                                       const fke_tensor *dy, int train, fke_tensor *dx,
+                                       fke_tensor *dgamma, fke_tensor *dbeta,
+                                       const fke_reducer *sync);
+
 /* x, dy, dx (N, C, H, W); gamma, mean, inv_std, dgamma, dbeta (C).
  * x must be the forward's input (not overwritten by an in-place forward). */
 fke_status fke_batchnorm_backward(fke_err *e, const fke_tensor *x, const fke_tensor *gamma,
@@ -88,4 +111,21 @@ fke_status fke_batchnorm_act_backward(fke_err *e, const fke_tensor *x, const fke
                                       fke_bn_act act, const fke_tensor *y, const uint8_t *idx,
                                       const fke_tensor *dy, int train, fke_tensor *dx,
                                       fke_tensor *dgamma, fke_tensor *dbeta);
+
+/* The fused op over the union of every process's batch (sync_bn), as
+ * fke_batchnorm_forward_sync and fke_batchnorm_backward_sync are the plain
+ * one's; sync NULL, or train 0: exactly the two functions above. */
+fke_status fke_batchnorm_act_forward_sync(fke_err *e, const fke_tensor *x,
+                                          const fke_tensor *gamma, const fke_tensor *beta,
+                                          fke_tensor *running_mean, fke_tensor *running_var,
+                                          int train, fke_bn_act act, fke_tensor *mean,
+                                          fke_tensor *inv_std, fke_tensor *y, uint8_t *idx,
+                                          const fke_reducer *sync);
+fke_status fke_batchnorm_act_backward_sync(fke_err *e, const fke_tensor *x,
+                                           const fke_tensor *gamma, const fke_tensor *mean,
+                                           const fke_tensor *inv_std, fke_bn_act act,
+                                           const fke_tensor *y, const uint8_t *idx,
+                                           const fke_tensor *dy, int train, fke_tensor *dx,
+                                           fke_tensor *dgamma, fke_tensor *dbeta,
+                                           const fke_reducer *sync);
 #endif

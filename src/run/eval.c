@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dist.h"
 #include "data/loader.h"
 
 #define NEED(cond, field, got, want)                                                    \
@@ -196,15 +197,37 @@ static void ml_free(ml_tally *t)
     free(t->sc);
 }
 
-fke_status fke_evaluate(fke_model *m, const fke_dataset *d, fke_eval_result *r, fke_err *e)
+/* Data-parallel evaluation: counts summed over the ranks (exact in double
+ * below 2^53). */
+static fke_status sum_counts(const fke_dist *dist, long long *v, size_t n, fke_err *e)
 {
-    return fke_evaluate_watched(m, d, NULL, r, e);
+    double *buf = malloc((n ? n : 1) * sizeof *buf);
+    if (!buf) return fke_fail(e, FKE_ERR_NOMEM, "eval: out of memory");
+    for (size_t i = 0; i < n; i++) buf[i] = (double)v[i];
+    fke_status st = fke_dist_sum_double(dist, buf, n, e);
+    for (size_t i = 0; st == FKE_OK && i < n; i++) v[i] = (long long)buf[i];
+    free(buf);
+    return st;
 }
 
-fke_status fke_evaluate_watched(fke_model *m, const fke_dataset *d, const fke_eval_watch *w,
-                                fke_eval_result *r, fke_err *e)
+static fke_status sum_confusion(const fke_dist *dist, fke_confusion *c, fke_err *e)
+{
+    return c->cm ? sum_counts(dist, c->cm, (size_t)c->n * c->n, e) : FKE_OK;
+}
+
+fke_status fke_evaluate(fke_model *m, const fke_dataset *d, fke_eval_result *r, fke_err *e)
+{
+    return fke_evaluate_run(m, d, NULL, NULL, r, e);
+}
+
+fke_status fke_evaluate_run(fke_model *m, const fke_dataset *d, const fke_eval_watch *w,
+                            const fke_dist *dist, fke_eval_result *r, fke_err *e)
 {
     const fke_config *c = &m->cfg;
+    int shard = dist && dist->active && dist->size > 1;
+    if (shard && c->task == FKE_TASK_MULTILABEL)
+        return fke_fail(e, FKE_ERR_CONFIG, "eval: task multilabel is not evaluated across "
+                        "processes yet (run it in one process)");
     FKE_TRY(fke_check_dataset(c, d, e));
     if (c->task == FKE_TASK_CLIP) {
         memset(r, 0, sizeof *r);
@@ -223,6 +246,8 @@ fke_status fke_evaluate_watched(fke_model *m, const fke_dataset *d, const fke_ev
     if (ml) FKE_TRY(ml_init(&t, c, d, r, e));
     fke_loader ld;
     fke_status st = fke_loader_init(&ld, d, c->batch, 0, 0, 0, e);
+    if (st == FKE_OK && shard && (st = fke_loader_shard(&ld, dist->rank, dist->size, e)) != FKE_OK)
+        fke_loader_free(&ld);
     if (st != FKE_OK) {
         if (ml) ml_free(&t);
         return st;
@@ -233,7 +258,7 @@ fke_status fke_evaluate_watched(fke_model *m, const fke_dataset *d, const fke_ev
         fke_batch *b;
         st = fke_loader_next(&ld, &b, e);
         if (st != FKE_OK || !b) break;
-        seen += b->B;
+        seen += shard ? (long)b->B * dist->size : b->B; /* the global batch's posts */
         int has_garment = 0;
         for (int i = 0; i < b->B; i++) has_garment |= b->n_garments[i] > 0;
         if (has_garment) {
@@ -259,9 +284,20 @@ fke_status fke_evaluate_watched(fke_model *m, const fke_dataset *d, const fke_ev
                 r->garments++;
             }
         }
-        if (w && w->fn) w->fn(w->ctx, seen, d->N);
+        if (w && w->fn) w->fn(w->ctx, seen < d->N ? seen : d->N, d->N);
     }
     fke_loader_free(&ld);
+    if (st == FKE_OK && shard) { /* every rank evaluated its shard of each batch: the counts of all */
+        st = sum_confusion(dist, &r->occ, e);
+        if (st == FKE_OK) st = sum_confusion(dist, &r->cat, e);
+        for (int k = 0; st == FKE_OK && k < r->n_attr; k++) {
+            st = sum_confusion(dist, &r->att[k], e);
+            if (st == FKE_OK) st = sum_confusion(dist, &r->att_appl[k], e);
+        }
+        long long n[2] = {r->posts, r->garments};
+        if (st == FKE_OK) st = sum_counts(dist, n, 2, e);
+        r->posts = (long)n[0], r->garments = (long)n[1];
+    }
     if (st == FKE_OK) finish(r);
     if (ml) {
         if (st == FKE_OK) ml_finish(&t, d, r);

@@ -14,6 +14,7 @@
  * model's config, made before any training or evaluation starts. */
 #ifndef FKE_EVAL_H
 #define FKE_EVAL_H
+#include "core/dist.h"
 #include "data/dataset.h"
 #include "run/metrics.h"
 #include "model/model.h"
@@ -58,14 +59,17 @@ fke_status fke_check_imageset(const fke_config *c, const fke_imageset *s, fke_er
  * fke_eval_result_free). Truth: the true labels where the data has them,
  * else the training labels of clean posts. */
 fke_status fke_evaluate(fke_model *m, const fke_dataset *d, fke_eval_result *r, fke_err *e);
-/* The same, calling w->fn(w->ctx, posts done, posts in all) after each
- * batch (the progress of an evaluation; w may be NULL). */
+/* Progress of an evaluation: fn(ctx, posts done, posts in all) after each batch. */
 typedef struct {
     void (*fn)(void *ctx, long done, long total);
     void *ctx;
 } fke_eval_watch;
-fke_status fke_evaluate_watched(fke_model *m, const fke_dataset *d, const fke_eval_watch *w,
-                                fke_eval_result *r, fke_err *e);
+/* fke_evaluate with progress w (may be NULL), across the processes of
+ * data-parallel training when dist is active with size > 1 (collective):
+ * each rank evaluates its shard of every batch (fke_loader_shard) and the
+ * counts are summed, so every rank gets the single-process numbers. */
+fke_status fke_evaluate_run(fke_model *m, const fke_dataset *d, const fke_eval_watch *w,
+                            const fke_dist *dist, fke_eval_result *r, fke_err *e);
 /* Classification accuracy/F1 of task classify on s: r->cat holds them. */
 fke_status fke_evaluate_images(fke_model *m, const fke_imageset *s, fke_eval_result *r,
                                fke_err *e);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/cpu.h"
+#include "core/dist.h"
 #include "core/file.h"
 #include "data/split.h"
 #include "run/eval.h"
@@ -37,6 +38,13 @@ typedef struct {
     char dir[512];
     fke_ckpt_names names; /* what the checkpoints say the model was trained on (borrowed from train) */
     int lock; /* the run folder's lock (fke_lock_dir), 0 before it is taken */
+    /* data-parallel training (o->dist active with more than one rank) */
+    const fke_dist *dist;
+    int dp;          /* 1: this is one of dist->size > 1 ranks */
+    int writer;      /* 1: this rank writes the run folder (rank 0, or a single process) */
+    fke_reducer red; /* sums over the ranks (the loss's counts, sync_bn) */
+    double t_comm;   /* seconds in the step's allreduces since the last progress line */
+    double t_step;   /* seconds in steps since the last progress line */
 } run;
 
 /* Progress and header lines are cut at spaces to fit 80 columns, never
@@ -276,9 +284,79 @@ static fke_status update(fke_params *P, fke_opt_kind kind, const fke_optim *opt,
     return fke_fail(e, FKE_ERR_ARG, "train: optimizer %d is not a known kind", (int)kind);
 }
 
-static fke_status step(run *r, const fke_optim *opt, double *loss, int *posts, fke_err *e)
+/* Data-parallel: the gradients summed over the ranks (each rank's are its
+ * share of the global batch's, fke_model_loss), with this rank's loss share,
+ * posts and stop request, so that every rank takes the same update and stops
+ * at the same step. */
+static fke_status allreduce_step(run *r, double *loss, int *posts, int *stop, fke_err *e)
+{
+    double t0 = omp_get_wtime();
+    fke_params *P = &r->m.P;
+    FKE_TRY(fke_dist_sum_float(r->dist, P->g, P->total, e));
+    double v[3] = {*loss, (double)*posts, (double)*stop};
+    FKE_TRY(fke_dist_sum_double(r->dist, v, 3, e));
+    *loss = v[0];
+    *posts = (int)v[1];
+    *stop = v[2] > 0;
+    r->t_comm += omp_get_wtime() - t0;
+    return FKE_OK;
+}
+
+/* Data-parallel, batch norm per rank: every rank's running statistics (the
+ * buffers) replaced by their mean over the ranks, so all ranks keep the
+ * same model. With sync_bn they are already the same. */
+static fke_status average_buffers(run *r, fke_err *e)
+{
+    if (r->cfg.sync_bn) return FKE_OK;
+    double t0 = omp_get_wtime();
+    fke_params *P = &r->m.P;
+    for (int i = 0; i < P->n; i++) {
+        const fke_param_info *in = &P->info[i];
+        if (in->trainable) continue;
+        fke_real *w = P->w + in->offset;
+        FKE_TRY(fke_dist_sum_float(r->dist, w, in->numel, e));
+        for (size_t k = 0; k < in->numel; k++) w[k] /= (fke_real)r->dist->size;
+    }
+    r->t_comm += omp_get_wtime() - t0;
+    return FKE_OK;
+}
+
+/* dist_check: every rank's parameters, buffers and optimiser state agree to
+ * the bit after step s, or the run stops. */
+static fke_status check_ranks(run *r, long s, fke_err *e)
+{
+    const fke_params *P = &r->m.P;
+    size_t n = P->total * sizeof(fke_real);
+    uint64_t h = fke_dist_hash(P->w, n, 0);
+    if (P->m) h = fke_dist_hash(P->m, n, h);
+    if (P->v) h = fke_dist_hash(P->v, n, h);
+    int same;
+    FKE_TRY(fke_dist_same(r->dist, h, &same, e));
+    if (!same)
+        return fke_fail(e, FKE_ERR_NUMERIC, "dist_check: after step %ld the %d ranks do not hold "
+                        "the same parameters (rank %d's checksum %016llx differs from another's)",
+                        s, r->dist->size, r->dist->rank, (unsigned long long)h);
+    return FKE_OK;
+}
+
+/* Test hook of dist_check (tests/test_mpi.sh): FKE_DIST_SABOTAGE=S makes
+ * rank 1 nudge one weight after step S, which the check must catch. */
+static void sabotage(run *r, long s)
+{
+    const char *v = getenv("FKE_DIST_SABOTAGE");
+    if (v && r->dist->rank == 1 && atol(v) == s) r->m.P.w[0] += 1e-3f;
+}
+
+/* A step of the training (s: the step about to be taken, from 0). stop: in,
+ * this rank's stop request; out, whether any rank asked (data-parallel). */
+static fke_status step(run *r, long s, const fke_optim *opt, double *loss, int *posts, int *stop,
+                       fke_err *e)
 {
     fke_model *m = &r->m;
+    double t_start = omp_get_wtime();
+    if (r->dp) /* dropout: a stream per step and rank, so a resume needs no per-rank state */
+        fke_rng_seed(&m->rng, (r->cfg.seed ^ 0x5eed5eedULL) * 1000003ULL +
+                                  (uint64_t)s * 4099ULL + (uint64_t)r->dist->rank + 1);
     if (r->cls) {
         fke_imagebatch *b;
         FKE_TRY(fke_imageloader_next(&r->ild, &b, e));
@@ -297,11 +375,18 @@ static fke_status step(run *r, const fke_optim *opt, double *loss, int *posts, f
         FKE_TRY(fke_model_backward(m, b, e));
         *posts = b->B;
     }
+    if (r->dp) FKE_TRY(allreduce_step(r, loss, posts, stop, e));
     FKE_TRY(fke_optim_check_finite(&m->P, e));
     double t0 = omp_get_wtime();
     fke_status st = update(&m->P, r->cfg.optimizer, opt, e);
     fke_model_after_update(m);
     m->time[FKE_PART_UPDATE] += omp_get_wtime() - t0;
+    if (st == FKE_OK && r->dp) {
+        st = average_buffers(r, e);
+        sabotage(r, s + 1);
+        if (st == FKE_OK && r->cfg.dist_check) st = check_ranks(r, s + 1, e);
+    }
+    r->t_step += omp_get_wtime() - t_start;
     return st;
 }
 
@@ -328,6 +413,12 @@ static fke_status recalibrate(run *r, eval_line *l, fke_err *e)
     fke_model *m = &r->m;
     double dh = m->cfg.dropout_head, dt = m->cfg.dropout_text;
     m->cfg.dropout_head = m->cfg.dropout_text = 0;
+    /* data-parallel: every rank passes its shard of the same batches, with
+     * the statistics of the whole batch (sync batch norm, whatever sync_bn
+     * says), so every rank ends with the same buffers, the single-process
+     * ones to float rounding */
+    const fke_reducer *sync = m->cnn.sync;
+    if (r->dp) m->cnn.sync = &r->red;
     fke_status st = FKE_OK;
     if (r->cls) {
         fke_imageloader ld;
@@ -347,6 +438,7 @@ static fke_status recalibrate(run *r, eval_line *l, fke_err *e)
         fke_loader ld;
         st = fke_loader_init(&ld, &r->train, r->cfg.batch, 1, 0, r->cfg.seed + 1, e);
         int ok = st == FKE_OK;
+        if (ok && r->dp) st = fke_loader_shard(&ld, r->dist->rank, r->dist->size, e);
         for (int i = 0; st == FKE_OK && i < n; i++) {
             fke_batch *b;
             if ((st = fke_loader_next(&ld, &b, e)) == FKE_OK) st = fke_model_forward(m, b, 1, e);
@@ -356,6 +448,7 @@ static fke_status recalibrate(run *r, eval_line *l, fke_err *e)
     }
     m->cfg.dropout_head = dh;
     m->cfg.dropout_text = dt;
+    m->cnn.sync = sync;
     return st;
 }
 
@@ -413,7 +506,8 @@ static fke_status evaluate(run *r, int which, eval_line *l, fke_eval_result *res
     if (l) l->phase = which ? "test" : "val";
     if (r->cls) return fke_evaluate_images(&r->m, which ? &r->itest : &r->ival, res, e);
     fke_eval_watch w = {eval_progress, l};
-    return fke_evaluate_watched(&r->m, which ? &r->test : &r->val, l ? &w : NULL, res, e);
+    return fke_evaluate_run(&r->m, which ? &r->test : &r->val, l ? &w : NULL,
+                            r->dp ? r->dist : NULL, res, e);
 }
 
 static void describe(char *buf, size_t n, const char *name, const fke_eval_result *res)
@@ -457,7 +551,7 @@ static fke_status stopped(run *r, long s, int epoch, fke_status st, fke_err *e)
 
 static void free_run(run *r)
 {
-    fke_unlock_dir(r->lock);
+    if (r->writer) fke_unlock_dir(r->lock);
     if (r->have_loader) {
         if (r->cls) fke_imageloader_free(&r->ild);
         else fke_loader_free(&r->ld);
@@ -500,6 +594,14 @@ static fke_status init_model(run *r, const fke_train_opts *o, fke_ckpt_meta *met
         free(meta->config_json);
         meta->config_json = NULL;
         memcpy(r->m.rng.s, meta->rng, sizeof meta->rng);
+        int n = r->dist ? r->dist->size : 1;
+        if (meta->world != n) /* the shards, per-rank batch norm and dropout depend on N */
+            return fke_fail(e, FKE_ERR_CONFIG, "%s was written by a run of %d process%s; resume "
+                            "it with the same number (%s%d), not %d: the split of each global "
+                            "batch, per-rank batch norm and the dropout streams depend on it",
+                            path, meta->world, meta->world == 1 ? "" : "es",
+                            meta->world == 1 ? "fke train without mpirun, or mpirun -np " :
+                            "mpirun -np ", meta->world, n);
         return FKE_OK;
     }
     const fke_dataset *t = &r->train;
@@ -672,11 +774,18 @@ static void log_progress(run *r, const fke_train_opts *o, tally *p, long s, long
     double left = fke_eta_left(&p->eta, s, total);
     double loss = p->loss_sum / p->steps;
     const char *unit = r->cls ? "images" : "posts";
-    fprintf(r->metrics,
-            "{\"step\": %ld, \"epoch\": %.4f, \"loss\": %.6f, \"lr\": %.6g, "
-            "\"posts_per_s\": %.2f, \"seconds\": %.2f}\n",
-            s, (double)s / r->per_epoch, loss, lr, rate, now - p->t_start);
-    fflush(r->metrics);
+    if (r->metrics) {
+        fprintf(r->metrics,
+                "{\"step\": %ld, \"epoch\": %.4f, \"loss\": %.6f, \"lr\": %.6g, "
+                "\"posts_per_s\": %.2f, \"seconds\": %.2f",
+                s, (double)s / r->per_epoch, loss, lr, rate, now - p->t_start);
+        if (r->dp) /* the step's time, and the part of it in the allreduces, of rank 0 */
+            fprintf(r->metrics, ", \"ranks\": %d, \"step_s\": %.4f, \"allreduce_share\": %.4f",
+                    r->dist->size, r->t_step / p->steps, r->t_step > 0 ? r->t_comm / r->t_step : 0);
+        fprintf(r->metrics, "}\n");
+        fflush(r->metrics);
+    }
+    r->t_comm = r->t_step = 0;
     if (o->progress) {
         char eta[32];
         fmt_time(eta, sizeof eta, left);
@@ -717,6 +826,7 @@ static fke_status save_state(run *r, long s, fke_ckpt_meta *meta, const char *na
     meta->step = s;
     meta->epoch = (int)(s / r->per_epoch);
     meta->pos = s;
+    meta->world = r->dist ? r->dist->size : 1;
     memcpy(meta->rng, r->m.rng.s, sizeof meta->rng);
     char path[600];
     snprintf(path, sizeof path, "%s/%s", r->dir, name);
@@ -770,20 +880,22 @@ static fke_status eval_and_checkpoint(run *r, const fke_train_opts *o, long s, i
     }
     int better = !r->has_val || score > meta->best;
     if (better) r->best_step = s;
-    fprintf(r->metrics, "{\"eval_step\": %ld, \"epoch\": %.4f", s, (double)s / r->per_epoch);
+    if (r->metrics) {
+        fprintf(r->metrics, "{\"eval_step\": %ld, \"epoch\": %.4f", s, (double)s / r->per_epoch);
+        for (int which = 0; which < 2; which++)
+            if (done[which])
+                put_result(r->metrics, which ? "test" : "val", &res[which],
+                           selected(&res[which], r->cfg.select));
+        fprintf(r->metrics, ", \"best_step\": %ld}\n", r->best_step);
+        fflush(r->metrics);
+    }
     for (int which = 0; which < 2; which++)
-        if (done[which]) {
-            put_result(r->metrics, which ? "test" : "val", &res[which],
-                       selected(&res[which], r->cfg.select));
-            fke_eval_result_free(&res[which]);
-        }
-    fprintf(r->metrics, ", \"best_step\": %ld}\n", r->best_step);
-    fflush(r->metrics);
+        if (done[which]) fke_eval_result_free(&res[which]);
     if (better) {
         if (r->has_val) meta->best = score;
-        FKE_TRY(save_state(r, s, meta, "best.h5", e));
+        if (r->writer) FKE_TRY(save_state(r, s, meta, "best.h5", e));
     }
-    st = save_state(r, s, meta, "last.h5", e);
+    st = r->writer ? save_state(r, s, meta, "last.h5", e) : FKE_OK;
     double t = omp_get_wtime() - t0;
     p->eta.eval_s += t;
     p->eta.eval_posts += (long)r->cfg.bn_recalibrate * r->cfg.batch + nval + ntest;
@@ -820,7 +932,11 @@ static fke_status final_test(run *r, const fke_train_opts *o, fke_ckpt_meta *met
     }
     if (!r->has_test) return FKE_OK;
     snprintf(path, sizeof path, "%s/best.h5", r->dir);
-    FKE_TRY(fke_checkpoint_load(path, &r->m.P, 0, NULL, e));
+    /* data-parallel: rank 0 reads it and sends the weights, so the other
+     * ranks need no view of the run folder (another machine) */
+    if (r->writer) FKE_TRY(fke_checkpoint_load(path, &r->m.P, 0, NULL, e));
+    if (r->dp)
+        FKE_TRY(fke_dist_bcast(r->dist, r->m.P.w, r->m.P.total * sizeof(fke_real), 0, e));
     say(o, "  evaluating best.h5 (step %ld) on the test set, %d %s ...\n", r->best_step,
         r->cls ? r->itest.N : r->test.N, r->cls ? "images" : "posts");
     eval_line l = {.o = o};
@@ -830,10 +946,12 @@ static fke_status final_test(run *r, const fke_train_opts *o, fke_ckpt_meta *met
     if (o->progress && o->bar) fprintf(o->progress, "\r%*s\r", COLS, "");
     double score = selected(&res, r->cfg.select);
     out->test_score = score;
-    fprintf(r->metrics, "{\"final_test\": \"best.h5\", \"best_step\": %ld", r->best_step);
-    put_result(r->metrics, "test", &res, score);
-    fprintf(r->metrics, "}\n");
-    fflush(r->metrics);
+    if (r->metrics) {
+        fprintf(r->metrics, "{\"final_test\": \"best.h5\", \"best_step\": %ld", r->best_step);
+        put_result(r->metrics, "test", &res, score);
+        fprintf(r->metrics, "}\n");
+        fflush(r->metrics);
+    }
     describe(line, sizeof line, "test", &res);
     fke_eval_result_free(&res);
     say(o, "%s of best.h5 (step %ld), the test set's only evaluation%s\n", line, r->best_step,
@@ -849,21 +967,50 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
     meta.best = -1;
     snprintf(r->dir, sizeof r->dir, "%s", o->resume ? o->resume : c->out_dir);
     snprintf(out->dir, sizeof out->dir, "%s", r->dir);
-    FKE_TRY(fke_lock_dir(r->dir, &r->lock, e));
+    r->dist = o->dist;
+    r->dp = o->dist && o->dist->active && o->dist->size > 1;
+    r->writer = !o->dist || o->dist->rank == 0;
     r->cls = c->task == FKE_TASK_CLASSIFY;
-    if (!o->resume) FKE_TRY(check_folder(r, o, e)); /* before the data: refuse at once */
-    fke_set_threads(c->threads);
+    if (r->dp && c->task != FKE_TASK_FKE)
+        return fke_fail(e, FKE_ERR_CONFIG, "config: task %s is not trained across processes yet "
+                        "(data-parallel training is task fke's); run it without mpirun",
+                        fke_config_task_name(c->task));
+    if (r->writer) { /* rank 0 alone owns the run folder */
+        FKE_TRY(fke_lock_dir(r->dir, &r->lock, e));
+        if (!o->resume) FKE_TRY(check_folder(r, o, e)); /* before the data: refuse at once */
+    }
+    /* threads 0 under mpirun: the machine's cores shared by its ranks */
+    int nth = c->threads;
+    if (nth <= 0 && r->dp) {
+        nth = omp_get_num_procs() / (o->dist->local_size > 0 ? o->dist->local_size : 1);
+        if (nth < 1) nth = 1;
+    }
+    fke_set_threads(nth);
     FKE_TRY(load_data(r, o, e));
     FKE_TRY(init_model(r, o, &meta, e));
     meta.names = &r->names; /* a resume's load cleared it */
-    FKE_TRY(fke_model_plan(&r->m, e));
+    if (r->dp) { /* the arena for this rank's shard of a batch, not the whole batch */
+        int B = r->m.cfg.batch;
+        r->m.cfg.batch = (B + r->dist->size - 1) / r->dist->size;
+        fke_status st = fke_model_plan(&r->m, e);
+        r->m.cfg.batch = B;
+        FKE_TRY(st);
+    } else {
+        FKE_TRY(fke_model_plan(&r->m, e));
+    }
     FKE_TRY(make_loader(r, e));
+    if (r->dp) { /* after the plan: its dry run is local */
+        r->red = fke_dist_reducer((fke_dist *)r->dist);
+        r->m.reduce = &r->red;
+        if (c->sync_bn) r->m.cnn.sync = &r->red;
+        FKE_TRY(fke_loader_shard(&r->ld, r->dist->rank, r->dist->size, e));
+    }
     long total = c->steps > 0 ? c->steps : (long)c->epochs * r->per_epoch;
     long s = meta.step;
     if (s > total) return fke_fail(e, FKE_ERR_CONFIG, "%s/last.h5 is at step %ld, past this run's %ld steps (--set steps=N or epochs=N to go on)", r->dir, s, total);
     if (s > 0) FKE_TRY(skip_batches(r, s, e));
     out->resumed_from = s;
-    FKE_TRY(open_outputs(r, o, s, out, e));
+    if (r->writer) FKE_TRY(open_outputs(r, o, s, out, e));
     if (o->progress) {
         say(o, "training %s (%s, %s) on %s: %ld steps of %d %s, %ld per epoch, %d threads\n",
             r->dir, c->preset, fke_config_task_name(c->task), c->train_data, total, c->batch,
@@ -875,6 +1022,11 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
             fke_cnn_describe(r->m.clip ? &r->m.clip->cnn : &r->m.cnn, blas, sizeof blas);
             say(o, "  %s\n", blas);
         }
+        if (r->dp)
+            say(o, "  data-parallel: %d processes (%d on this machine), %d posts of each global "
+                "batch per process, batch norm %s\n", r->dist->size, r->dist->local_size,
+                (c->batch + r->dist->size - 1) / r->dist->size,
+                c->sync_bn ? "over the global batch (sync_bn)" : "per process");
         if (o->resume)
             say(o, "resumed from %s/last.h5 at step %ld of %ld (epoch %ld, %ld batches into it); "
                 "metrics.jsonl kept to step %ld (%ld later lines dropped)\n",
@@ -889,8 +1041,10 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
                                          (r->has_val ? (r->cls ? r->ival.N : r->val.N) : 0),
                       .test_posts = r->has_test ? (r->cls ? r->itest.N : r->test.N) : 0};
     double loss = NAN;
+    int stop_all = 0; /* data-parallel: some rank asked to stop in the last step */
     while (s < total) {
-        if (o->stop && *o->stop) break;
+        int stop_now = o->stop && *o->stop;
+        if (r->dp ? stop_all : stop_now) break;
         int epoch = (int)(s / r->per_epoch), posts = 0;
         fke_optim opt = {.lr = fke_optim_lr(c->lr, c->lr_gamma, c->lr_step_epochs, epoch),
                          .momentum = c->momentum,
@@ -898,8 +1052,9 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
                          .beta1 = c->adam_b1,
                          .beta2 = c->adam_b2,
                          .eps = c->adam_eps};
-        fke_status st = step(r, &opt, &loss, &posts, e);
+        fke_status st = step(r, s, &opt, &loss, &posts, &stop_now, e);
         if (st != FKE_OK) return stopped(r, s + 1, epoch, st, e);
+        stop_all = stop_now; /* the ranks agreed on it in the step's allreduce */
         s++;
         p.loss_sum += loss;
         p.steps++;
@@ -917,7 +1072,7 @@ static fke_status train_run(run *r, const fke_train_opts *o, fke_train_result *o
         out->interrupted = 1;
         if (s > meta.step) {
             FKE_TRY(check_weights(r, e));
-            FKE_TRY(save_state(r, s, &meta, "last.h5", e));
+            if (r->writer) FKE_TRY(save_state(r, s, &meta, "last.h5", e));
             out->wrote_last = 1;
         } else {
             char last[600];

@@ -24,6 +24,7 @@
 #include <stdio.h>
 
 #include "core/config.h"
+#include "core/dist.h"
 
 /* A run folder is never overwritten by accident: a fresh run (resume NULL)
  * into an out_dir that already holds a run (config.json, metrics.jsonl,
@@ -46,6 +47,14 @@ typedef struct {
     int bar;             /* 1: redraw one progress-bar line (a terminal) */
     int force;           /* 1: a fresh run may replace the run in out_dir */
     volatile sig_atomic_t *stop; /* NULL, or non-zero: stop after the current step */
+    /* NULL (one process), or the MPI context of `mpirun -np N fke train`
+     * (core/dist.h): synchronous data-parallel training, README "Training
+     * across processes". Every rank holds the whole model and trains on its
+     * shard of each global batch (fke_loader_shard); the loss's counts are
+     * the global batch's, the gradients are summed, every rank takes the same
+     * update. Rank 0 alone writes the run folder; the others should get
+     * progress NULL. */
+    const fke_dist *dist;
 } fke_train_opts;
 
 /* Summary of a finished (or stopped) run. */
