@@ -115,6 +115,25 @@ static fke_status sync_stats(fke_err *e, const char *op, const fke_tensor *x,
     return FKE_OK;
 }
 
+/* Channel c's statistics (the global ones gmu, gis when given, else
+ * channel_stats) into mean and inv_std, and the affine map y = x * a + bias
+ * they fold into with gamma and beta. */
+static void channel_fold(const fke_tensor *x, int c, int train, const double *gmu,
+                         const double *gis, const fke_tensor *gamma, const fke_tensor *beta,
+                         fke_tensor *running_mean, fke_tensor *running_var, fke_tensor *mean,
+                         fke_tensor *inv_std, fke_real *a, fke_real *bias)
+{
+    double mu, is;
+    if (gmu)
+        mu = gmu[c], is = gis[c];
+    else
+        channel_stats(x, c, train, running_mean, running_var, &mu, &is);
+    mean->data[c] = (fke_real)mu;
+    inv_std->data[c] = (fke_real)is;
+    *a = (fke_real)(gamma->data[c] * is);
+    *bias = (fke_real)(beta->data[c] - mu * gamma->data[c] * is);
+}
+
 /* The checks shared by both forwards; y is checked by the caller. */
 static fke_status check_forward(fke_err *e, const char *op, const fke_tensor *x,
                                 const fke_tensor *gamma, const fke_tensor *beta,
@@ -163,16 +182,9 @@ fke_status fke_batchnorm_forward_sync(fke_err *e, const fke_tensor *x, const fke
 
 #pragma omp parallel for schedule(static) if (M * C > 32768)
     for (int c = 0; c < C; c++) {
-        double mu, is;
-        if (gs)
-            mu = smu[c], is = sis[c];
-        else
-            channel_stats(x, c, train, running_mean, running_var, &mu, &is);
-        mean->data[c] = (fke_real)mu;
-        inv_std->data[c] = (fke_real)is;
-        /* y = x * a + bias, the affine map folded per channel */
-        fke_real a = (fke_real)(gamma->data[c] * is);
-        fke_real bias = (fke_real)(beta->data[c] - mu * gamma->data[c] * is);
+        fke_real a, bias; /* y = x * a + bias, the affine map folded per channel */
+        channel_fold(x, c, train, gs ? smu : NULL, sis, gamma, beta, running_mean, running_var,
+                     mean, inv_std, &a, &bias);
         for (int n = 0; n < N; n++) {
             const fke_real *p = x->data + ((size_t)n * C + c) * HW;
             fke_real *q = y->data + ((size_t)n * C + c) * HW;
@@ -501,17 +513,11 @@ fke_status fke_batchnorm_act_forward_sync(fke_err *e, const fke_tensor *x,
 
 #pragma omp parallel for schedule(static) if (M * C > 32768)
     for (int c = 0; c < C; c++) {
-        double mu, is;
-        if (gs)
-            mu = smu[c], is = sis[c];
-        else
-            channel_stats(x, c, train, running_mean, running_var, &mu, &is);
-        mean->data[c] = (fke_real)mu;
-        inv_std->data[c] = (fke_real)is;
         /* the same float arithmetic as fke_batchnorm_forward, fke_relu_forward
          * and fke_maxpool2d_forward, so the results are the same bits */
-        fke_real a = (fke_real)(gamma->data[c] * is);
-        fke_real bias = (fke_real)(beta->data[c] - mu * gamma->data[c] * is);
+        fke_real a, bias;
+        channel_fold(x, c, train, gs ? smu : NULL, sis, gamma, beta, running_mean, running_var,
+                     mean, inv_std, &a, &bias);
         for (int n = 0; n < N; n++) {
             const fke_real *xp = x->data + ((size_t)n * C + c) * HW; /* (H, W) */
             fke_real *yp = y->data + ((size_t)n * C + c) * OHW;      /* (Ho, Wo) */

@@ -137,12 +137,18 @@ fke_status fke_heatmap_write(const fke_heatmap *h, const char *path, fke_err *e)
     text(cr, 0, 0, h->scale_title ? h->scale_title : "", 0.5, 0.5);
     cairo_restore(cr);
     cairo_destroy(cr);
+    fke_status st = fke_cairo_write_png(s, path, e);
+    cairo_surface_destroy(s);
+    return st;
+}
+
+fke_status fke_cairo_write_png(fke_cairo_surface *s, const char *path, fke_err *e)
+{
     fke_atomic a;
     fke_status st = fke_atomic_name(&a, path, e);
     if (st == FKE_OK && cairo_surface_write_to_png(s, a.tmp) != CAIRO_STATUS_SUCCESS) {
         remove(a.tmp);
         st = fke_fail(e, FKE_ERR_IO, "%s: cannot write the picture", path);
     }
-    cairo_surface_destroy(s);
     return st == FKE_OK ? fke_atomic_commit(&a, "picture", e) : st;
 }

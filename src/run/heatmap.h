@@ -28,4 +28,9 @@ typedef struct {
 } fke_heatmap;
 
 fke_status fke_heatmap_write(const fke_heatmap *h, const char *path, fke_err *e);
+
+/* A drawn cairo image surface written to path as PNG, atomically (the one
+ * PNG writer of every cairo picture: heat maps, plots, posts). */
+typedef struct _cairo_surface fke_cairo_surface;
+fke_status fke_cairo_write_png(fke_cairo_surface *s, const char *path, fke_err *e);
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/file.h"
+#include "run/heatmap.h"
 
 enum { S_LOSS, S_LR, S_OCC, S_CAT, S_ATT, S_ACC, N_SERIES };
 static const char *const series_key[N_SERIES] = {"loss", "lr", "occ_acc", "cat_acc", "att_acc", "acc"};
@@ -254,18 +255,12 @@ fke_status fke_plot_runs(const char *const *runs, int n, const char *out_png, fk
     for (int r = 0; r < n && st == FKE_OK; r++) st = read_run(runs[r], &rc[r], e);
     double H = 3 * PANEL_H + 40 + 22 * (n / 4);
     if (st == FKE_OK) {
-        fke_atomic a;
-        st = fke_atomic_name(&a, out_png, e);
         cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, (int)H);
         cairo_t *cr = cairo_create(s);
         draw(cr, rc, n, H);
         cairo_destroy(cr);
-        if (st == FKE_OK && cairo_surface_write_to_png(s, a.tmp) != CAIRO_STATUS_SUCCESS) {
-            remove(a.tmp);
-            st = fke_fail(e, FKE_ERR_IO, "%s: cannot write the picture", out_png);
-        }
+        st = fke_cairo_write_png(s, out_png, e);
         cairo_surface_destroy(s);
-        if (st == FKE_OK) st = fke_atomic_commit(&a, "picture", e);
     }
     if (st == FKE_OK) { /* the same drawing as SVG, beside it */
         char svg[FKE_PATHLEN];

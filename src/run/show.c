@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/file.h"
+#include "run/heatmap.h"
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "model/model_io.h"
@@ -422,14 +423,9 @@ static fke_status draw(show_ctx *c, const uint8_t *px, const char *path, fke_sho
         garment_block(cr, c, &L, g, px + ni + (size_t)g * nc, rx, ry + g * L.block);
     cairo_destroy(cr);
     r->w = (int)L.W, r->h = (int)L.H;
-    fke_atomic a;
-    fke_status st = fke_atomic_name(&a, path, e);
-    if (st == FKE_OK && cairo_surface_write_to_png(s, a.tmp) != CAIRO_STATUS_SUCCESS) {
-        remove(a.tmp);
-        st = fke_fail(e, FKE_ERR_IO, "%s: cannot write the picture", path);
-    }
+    fke_status st = fke_cairo_write_png(s, path, e);
     cairo_surface_destroy(s);
-    return st == FKE_OK ? fke_atomic_commit(&a, "picture", e) : st;
+    return st;
 }
 
 /* ---- the whole job ----------------------------------------------------------- */
