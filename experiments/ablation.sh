@@ -12,6 +12,9 @@
 #   sh experiments/ablation.sh [--seeds "1 2 3 4 5"] [--epochs 6] [--posts 4000] [--test-posts 5000]
 #                              [--version 2|3] [--jobs 1] [--variants "full text_off context_visual context_task context_none correction_none cell_gru"]
 #
+# Variant word_vectors_off is the full model with the caption embedding
+# started at random (N(0, 1)) instead of from the data's word vectors.
+#
 # A seed fixes the model's initialisation, the batch order and the dropout
 # masks alike in every variant, so the variants of one seed differ only in
 # the switch; the table therefore also gives the per-seed differences.
@@ -74,6 +77,7 @@ one() { # variant seed: train (unless trained before), evaluate best.h5 on the t
         context_*) set_v="--set context=${variant#context_}" ;;
         correction_none) set_v="--set correction=none" ;;
         cell_gru) set_v="--set cell=gru" ;;
+        word_vectors_off) set_v="--set word_vectors=false" ;;   # the embedding from its own random start
         *) echo "ablation: unknown variant $variant" >&2; return 1 ;;
     esac
     run=$R/$variant-s$s
