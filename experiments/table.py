@@ -44,7 +44,7 @@ def differences(pairs, what, base, other):
              "a difference counts as shown, in either direction, when it is larger than twice "
              "the standard deviation of the per-seed differences (paired), and, stricter, than "
              "twice the larger of the two standard deviations over seeds (unpaired).", "",
-             f"| {'variant' if base == 'full' else 'noise ratio'} | accuracy | {base} − {other} "
+             f"| {'variant' if base != 'forward' else 'noise ratio'} | accuracy | {base} − {other} "
              "| per seed | 2 × std, paired | 2 × std, unpaired | shown |",
              "|---|---|---|---|---|---|---|"]
     for name, g0, g1 in pairs:
@@ -90,6 +90,11 @@ def main():
     if kind == "ablation" and "full" in groups:
         lines += differences([(k, groups["full"], g) for k, g in groups.items() if k != "full"],
                              "Full model minus variant", "full", "variant")
+        # the caption's gain when the embedding starts at random: the full
+        # model without the data's word vectors against text off
+        if "word_vectors_off" in groups and "text_off" in groups:
+            lines += differences([("text_off", groups["word_vectors_off"], groups["text_off"])],
+                                 "word_vectors_off minus text_off", "word_vectors_off", "text_off")
     elif kind == "noise":
         lines += differences([(k[0], groups[(k[0], "forward")], g) for k, g in groups.items()
                               if k[1] == "none" and k[0] > 0 and (k[0], "forward") in groups],
