@@ -6,7 +6,7 @@
 #include <string.h>
 
 #define PAR_MIN 32768
-#define GEMM_PAR_MIN (1L << 17) /* multiply-adds below which a GEMM stays in one piece */
+#define GEMM_PAR_MIN (1L << 20) /* multiply-adds below which a GEMM stays in one piece */
 
 /* ---- fixed row chunks ----------------------------------------------------- */
 int fke_row_chunks(int rows, int min_rows)

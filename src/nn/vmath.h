@@ -15,7 +15,8 @@
  *   tanh     absolute error <= 1.2e-7, relative error <= 4e-7
  *            (an odd Taylor polynomial for |x| < 0.3, 1 - 2 / (e^2|x| + 1)
  *            above, so there is no cancellation near 0)
- * Inputs are clamped to exp's range, so +-inf give 0, 1 or +-1; NaN stays NaN.
+ * Inputs are clamped to exp's range: sigmoid(+inf) = 1, sigmoid(-inf) is
+ * below 1e-38, tanh(+-inf) = +-1; NaN stays NaN.
  *
  * In the double build (FKE_DOUBLE, used by fke gradcheck) both are libm's
  * exp and tanh, element by element.
