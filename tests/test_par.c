@@ -139,12 +139,18 @@ static void test_gemm(fke_rng *r)
                 fke_real *A = malloc((size_t)M * K * sizeof *A), *B = malloc((size_t)K * N * sizeof *B);
                 fke_real *C[3];
                 double *ref = malloc((size_t)M * N * sizeof *ref);
+                fke_real *b1 = malloc((size_t)N * sizeof *b1), *b2 = malloc((size_t)N * sizeof *b2);
                 fill(r, A, (size_t)M * K, 1);
                 fill(r, B, (size_t)K * N, 1);
+                fill(r, b1, (size_t)N, 1);
+                fill(r, b2, (size_t)N, 1);
                 int lda = ta ? M : K, ldb = tb ? K : N;
+                int bias = ta == tb; /* half the cases start C from b1 (+ b2), not from C */
                 for (int i = 0; i < M; i++)
                     for (int j = 0; j < N; j++) {
-                        double v = 0.5 * (i - j) / (M + N); /* beta = 0.5 times this C */
+                        double c0 = !bias ? (fke_real)((i - j) / (double)(M + N))
+                                  : ta ? (double)(fke_real)(b1[j] + b2[j]) : (double)b1[j];
+                        double v = 0.5 * c0; /* beta = 0.5 times C's start */
                         for (int k = 0; k < K; k++)
                             v += 1.5 * (double)(ta ? A[(size_t)k * M + i] : A[(size_t)i * K + k]) *
                                  (tb ? B[(size_t)j * K + k] : B[(size_t)k * N + j]);
@@ -157,18 +163,19 @@ static void test_gemm(fke_rng *r)
                     for (int i = 0; i < M; i++)
                         for (int j = 0; j < N; j++) C[t][(size_t)i * N + j] = (fke_real)((i - j) / (double)(M + N));
                     set_threads(threads[t]);
-                    fke_gemm_rows(ta, tb, M, N, K, 1.5, A, lda, B, ldb, 0.5, C[t], N);
+                    fke_gemm_rows(ta, tb, M, N, K, 1.5, A, lda, B, ldb, 0.5, C[t], N,
+                                  bias ? b1 : NULL, bias && ta ? b2 : NULL);
                 }
                 set_threads(2);
                 for (size_t i = 0; i < (size_t)M * N; i++)
                     worst = fmax(worst, fabs(C[0][i] - ref[i]) / fmax(1, fabs(ref[i])));
-                FKE_CHECK(worst < 2.5e-7 * K, "gemm_rows %dx%dx%d ta %d tb %d vs naive: %.2e", M, N, K, ta,
-                          tb, worst);
+                FKE_CHECK(worst < 2.5e-7 * K, "gemm_rows %dx%dx%d ta %d tb %d bias %d vs naive: %.2e", M,
+                          N, K, ta, tb, bias, worst);
                 FKE_CHECK(same_bits(C[0], C[1], (size_t)M * N) && same_bits(C[1], C[2], (size_t)M * N),
                           "gemm_rows %dx%dx%d ta %d tb %d: 1 and 2 threads or a repeat differ", M, N,
                           K, ta, tb);
                 for (int t = 0; t < 3; t++) free(C[t]);
-                free(A), free(B), free(ref);
+                free(A), free(B), free(ref), free(b1), free(b2);
             }
 }
 

@@ -107,16 +107,16 @@ fke_status fke_gru_backward(fke_err *e, const fke_rnn_params *P, const fke_tenso
 
     const int G = 3 * H;
     fke_real *dh = k->h.data, *dxg = k->dxg.data, *dhg = k->dhg.data;
-    size_t gs = (size_t)N * T * G * sizeof(fke_real);
     fke_rnn_copy_or_zero(dh, dhT, (size_t)N * H);
-    memset(dxg, 0, gs); /* zero at padded steps */
-    memset(dhg, 0, gs);
 
     const int nc = fke_rnn_chunks(N);
 #pragma omp parallel for schedule(static) if (nc > 1)
     for (int ch = 0; ch < nc; ch++) {
         int r0, r1;
         fke_chunk_rows(N, nc, ch, &r0, &r1);
+        size_t off = (size_t)r0 * T * G, gs = (size_t)(r1 - r0) * T * G * sizeof(fke_real);
+        memset(dxg + off, 0, gs); /* the chunk's rows, zero at padded steps */
+        memset(dhg + off, 0, gs);
         for (int s = 0; s < T; s++) {
             int t = k->seq.reverse ? s : T - 1 - s; /* the forward's steps, last first */
             for (int n = r0; n < r1; n++) {

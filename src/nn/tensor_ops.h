@@ -54,7 +54,10 @@ int fke_row_chunks(int rows, int min_rows);
 void fke_chunk_rows(int rows, int n, int c, int *r0, int *r1);
 /* Row-major C = alpha op(A) op(B) + beta C, op(A) (M, K), op(B) (K, N),
  * ta/tb: 1 to transpose; split over M in fke_row_chunks(M, 16) chunks when
- * M N K is large enough to pay for the threads. */
+ * M N K is large enough to pay for the threads. b1, b2: NULL, or (N) biases:
+ * with b1 every row of C is first set to b1 (+ b2 when given) by the chunk's
+ * thread, and beta then applies to that (a bias layer passes beta = 1). */
 void fke_gemm_rows(int ta, int tb, int M, int N, int K, fke_real alpha, const fke_real *A,
-                   int lda, const fke_real *B, int ldb, fke_real beta, fke_real *C, int ldc);
+                   int lda, const fke_real *B, int ldb, fke_real beta, fke_real *C, int ldc,
+                   const fke_real *b1, const fke_real *b2);
 #endif

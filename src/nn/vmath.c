@@ -20,9 +20,13 @@ void fke_vtanh(fke_real *y, const fke_real *x, int n)
 #include <stdint.h>
 #include <string.h>
 
-/* exp(x), x clamped to [-87.3, 88.4] (the normal floats' range) */
+/* exp(x), x clamped to [-87.3, 88.4] (the normal floats' range); NaN goes
+ * through the arithmetic as 0 (no float-to-int conversion of NaN, which C
+ * leaves undefined) and comes out as NaN */
 static inline float vexp(float x)
 {
+    const float x0 = x;
+    x = x == x ? x : 0;
     x = x < -87.33654f ? -87.33654f : x;
     x = x > 88.37626f ? 88.37626f : x;
     float t = x * 1.44269504088896341f;
@@ -36,10 +40,10 @@ static inline float vexp(float x)
     p = p * r + 1.6666665459E-1f;
     p = p * r + 5.0000001201E-1f;
     float e = p * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)k + 127) << 23; /* 2^k */
+    uint32_t bits = (uint32_t)((int32_t)k + 127) << 23; /* 2^k, -126 <= k <= 127 */
     float s;
     memcpy(&s, &bits, sizeof s);
-    return e * s;
+    return x0 == x0 ? e * s : x0;
 }
 
 static inline float vtanh1(float x)
