@@ -10,7 +10,7 @@
  * value never depends on its neighbours, the array length or the thread.
  *
  * Measured against double-precision libm over [-20, 20] and tiny |x|
- * (tests/test_rnn.c checks these bounds):
+ * (tests/test_par.c checks these bounds):
  *   sigmoid  relative error <= 2e-7
  *   tanh     absolute error <= 1.2e-7, relative error <= 4e-7
  *            (an odd Taylor polynomial for |x| < 0.3, 1 - 2 / (e^2|x| + 1)
