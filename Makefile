@@ -76,6 +76,9 @@ $(B)/obj/gen/onnx.pb-c.o: $(B)/gen/onnx.pb-c.c
 $(B)/obj/run/onnx_graph.o: $(B)/gen/onnx.pb-c.h
 $(B)/obj/run/onnx_graph.o: CPPFLAGS += -I$(B)/gen
 $(B)/obj/core/dist.o: CPPFLAGS += $(MPI_CFLAGS)
+# vmath.c: no FP-exception semantics, so GCC can turn its clamps into vector
+# blends; it changes no value (src/nn/vmath.c)
+$(B)/obj/nn/vmath.o $(B)/dbl/nn/vmath.o: CPPFLAGS += -fno-trapping-math
 
 $(B)/libfke.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^

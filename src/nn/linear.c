@@ -1,8 +1,12 @@
 /* linear.c - see linear.h. */
 #include "nn/linear.h"
 
-#include <cblas.h>
-#include <string.h>
+#include "nn/tensor_ops.h"
+
+/* Every GEMM is split over its output rows in chunks fixed by the shape
+ * (fke_gemm_rows), and db over its columns: each output element is summed by
+ * one thread in the order of the serial loop, so the results do not depend
+ * on the thread count. */
 
 static fke_status check(fke_err *e, const char *op, const fke_tensor *x,
                         const fke_tensor *W, const fke_tensor *y)
@@ -18,12 +22,9 @@ fke_status fke_linear_forward(fke_err *e, const fke_tensor *x, const fke_tensor 
 {
     FKE_TRY(check(e, "linear", x, W, y));
     int N = x->shape[0], in = x->shape[1], out = W->shape[0];
-    if (b) {
-        FKE_EXPECT(e, "linear", "b", b, out);
-        for (int n = 0; n < N; n++) memcpy(y->data + (size_t)n * out, b->data, out * sizeof(fke_real));
-    }
-    FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, N, out, in, 1, x->data, in, W->data,
-             in, b ? 1 : 0, y->data, out);
+    if (b) FKE_EXPECT(e, "linear", "b", b, out);
+    fke_gemm_rows(0, 1, N, out, in, 1, x->data, in, W->data, in, b ? 1 : 0, y->data, out,
+                  b ? b->data : NULL, NULL);
     return FKE_OK;
 }
 
@@ -35,18 +36,20 @@ fke_status fke_linear_backward(fke_err *e, const fke_tensor *x, const fke_tensor
     int N = x->shape[0], in = x->shape[1], out = W->shape[0];
     if (dx) {
         FKE_EXPECT(e, "linear backward", "dx", dx, N, in);
-        FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, in, out, 1, dy->data, out,
-                 W->data, in, 1, dx->data, in);
+        fke_gemm_rows(0, 0, N, in, out, 1, dy->data, out, W->data, in, 1, dx->data, in, NULL, NULL);
     }
     if (dW) {
         FKE_EXPECT(e, "linear backward", "dW", dW, out, in);
-        FKE_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, N, 1, dy->data, out,
-                 x->data, in, 1, dW->data, in);
+        fke_gemm_rows(1, 0, out, in, N, 1, dy->data, out, x->data, in, 1, dW->data, in, NULL, NULL);
     }
     if (db) {
         FKE_EXPECT(e, "linear backward", "db", db, out);
-        for (int n = 0; n < N; n++)
-            for (int o = 0; o < out; o++) db->data[o] += dy->data[(size_t)n * out + o];
+#pragma omp parallel for schedule(static) if ((long)N * out > 65536)
+        for (int o = 0; o < out; o++) {
+            fke_real s = db->data[o];
+            for (int n = 0; n < N; n++) s += dy->data[(size_t)n * out + o];
+            db->data[o] = s;
+        }
     }
     return FKE_OK;
 }

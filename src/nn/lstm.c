@@ -7,11 +7,26 @@
  * reading and writing the step's rows of the (N, T, .) buffers in place with
  * a leading dimension of T * width. Rows whose sequence is not active at step
  * t are masked: their state is carried over unchanged and their gate gradient
- * is zero, so the weight gradients can be summed over all positions at once. */
+ * is zero, so the weight gradients can be summed over all positions at once.
+ *
+ * Threads: rows (sequences) are independent through the whole recurrence, so
+ * a forward or backward splits the N rows into chunks fixed by N alone
+ * (fke_row_chunks) and each thread runs every step of its chunks: one step's
+ * GEMM over the chunk's rows and its gate nonlinearities (vmath.h, whole
+ * arrays), with no barrier between steps. The all-positions GEMMs go through
+ * fke_gemm_rows and the bias sums are split over columns. So every element is
+ * computed by the same instructions at any thread count, and the results are
+ * bit for bit the same at 1 and 2 threads. */
 #include "nn/lstm.h"
 
 #include <cblas.h>
 #include <string.h>
+
+#include "nn/tensor_ops.h"
+#include "nn/vmath.h"
+
+/* rows per chunk of a recurrence, at least */
+#define RNN_MIN_ROWS 8
 
 /* ---- shared with gru.c -------------------------------------------------- */
 fke_status fke_rnn_cache_alloc(fke_arena *a, fke_err *e, const fke_rnn_cell *cell, int N,
@@ -107,25 +122,28 @@ void fke_rnn_copy_or_zero(fke_real *dst, const fke_tensor *src, size_t n)
 void fke_rnn_input_gates(const fke_rnn_params *P, const fke_tensor *x, int add_bhh,
                          fke_tensor *gates)
 {
-    const size_t NT = (size_t)x->shape[0] * x->shape[1];
-    const int In = x->shape[2], G = P->W_ih.shape[0];
-    fke_real *g = gates->data;
-    for (size_t r = 0; r < NT; r++) {
-        if (add_bhh)
-            for (int j = 0; j < G; j++) g[r * G + j] = P->b_ih.data[j] + P->b_hh.data[j];
-        else memcpy(g + r * G, P->b_ih.data, G * sizeof(fke_real));
-    }
-    FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)NT, G, In, 1, x->data, In,
-             P->W_ih.data, In, 1, g, G);
+    const int NT = x->shape[0] * x->shape[1], In = x->shape[2], G = P->W_ih.shape[0];
+    fke_gemm_rows(0, 1, NT, G, In, 1, x->data, In, P->W_ih.data, In, 1, gates->data, G,
+                  P->b_ih.data, add_bhh ? P->b_hh.data : NULL);
 }
 
-void fke_rnn_step_dh(const fke_rnn_params *P, const fke_rnn_cache *c, int t,
+/* at most 4 chunks: with more, each step's GEMM repacks W_hh for fewer rows
+ * (measured: 8 chunks of 13 rows cost ~7% more than 4 of 25 at 1 thread) */
+int fke_rnn_chunks(int N)
+{
+    int n = fke_row_chunks(N, RNN_MIN_ROWS);
+    return n > 4 ? 4 : n;
+}
+
+void fke_rnn_step_dh(const fke_rnn_params *P, const fke_rnn_cache *c, int t, int r0, int r1,
                      const fke_tensor *dg, fke_tensor *dtmp, int add, fke_tensor *dh)
 {
-    const int N = c->N, T = c->T, H = c->H, G = P->W_hh.shape[0];
-    FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, H, G, 1, dg->data + (size_t)t * G,
-             T * G, P->W_hh.data, H, 0, dtmp->data, H);
-    for (int n = 0; n < N; n++) {
+    const int T = c->T, H = c->H, G = P->W_hh.shape[0];
+    if (r1 <= r0) return;
+    FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, H, G, 1,
+             dg->data + ((size_t)r0 * T + t) * G, T * G, P->W_hh.data, H, 0,
+             dtmp->data + (size_t)r0 * H, H);
+    for (int n = r0; n < r1; n++) {
         if (t >= c->len[n]) continue; /* the state is carried over a padded step */
         fke_real *d = dh->data + (size_t)n * H;
         const fke_real *v = dtmp->data + (size_t)n * H;
@@ -135,10 +153,15 @@ void fke_rnn_step_dh(const fke_rnn_params *P, const fke_rnn_cache *c, int t,
     }
 }
 
+/* out[j] += sum over the rows of a[:, j], each column summed in row order */
 static void colsum_add(const fke_real *a, int rows, int cols, fke_real *out)
 {
-    for (int r = 0; r < rows; r++)
-        for (int j = 0; j < cols; j++) out[j] += a[(size_t)r * cols + j];
+#pragma omp parallel for schedule(static) if ((long)rows * cols > 65536)
+    for (int j0 = 0; j0 < cols; j0 += 64) {
+        int j1 = j0 + 64 < cols ? j0 + 64 : cols;
+        for (int r = 0; r < rows; r++)
+            for (int j = j0; j < j1; j++) out[j] += a[(size_t)r * cols + j];
+    }
 }
 
 void fke_rnn_weight_grads(const fke_rnn_params *P, const fke_tensor *x,
@@ -148,13 +171,13 @@ void fke_rnn_weight_grads(const fke_rnn_params *P, const fke_tensor *x,
     int NT = x->shape[0] * x->shape[1], In = x->shape[2];
     int GH = P->W_hh.shape[0], H = P->W_hh.shape[1];
     if (dx) /* (NT, I) += dg (NT, GH) W_ih (GH, I) */
-        FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, NT, In, GH, 1, dg->data, GH,
-                 P->W_ih.data, In, 1, dx->data, In);
+        fke_gemm_rows(0, 0, NT, In, GH, 1, dg->data, GH, P->W_ih.data, In, 1, dx->data, In, NULL,
+                      NULL);
     if (dP) {
-        FKE_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, GH, In, NT, 1, dg->data, GH,
-                 x->data, In, 1, dP->W_ih.data, In);
-        FKE_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, GH, H, NT, 1, dgh->data, GH,
-                 hin->data, H, 1, dP->W_hh.data, H);
+        fke_gemm_rows(1, 0, GH, In, NT, 1, dg->data, GH, x->data, In, 1, dP->W_ih.data, In, NULL,
+                      NULL);
+        fke_gemm_rows(1, 0, GH, H, NT, 1, dgh->data, GH, hin->data, H, 1, dP->W_hh.data, H, NULL,
+                      NULL);
         colsum_add(dg->data, NT, GH, dP->b_ih.data);
         colsum_add(dgh->data, NT, GH, dP->b_hh.data);
     }
@@ -203,36 +226,42 @@ fke_status fke_lstm_forward(fke_err *e, const fke_rnn_params *P, const fke_tenso
     fke_rnn_copy_or_zero(h, h0, NH);
     fke_rnn_copy_or_zero(c, c0, NH);
 
-    for (int s = 0; s < T; s++) {
-        int t = k->seq.reverse ? T - 1 - s : s;
-        fke_real *hin = k->hin.data + (size_t)t * H, *cin = k->cin.data + (size_t)t * H;
-        for (int n = 0; n < N; n++) {
-            memcpy(hin + (size_t)n * T * H, h + (size_t)n * H, H * sizeof(fke_real));
-            memcpy(cin + (size_t)n * T * H, c + (size_t)n * H, H * sizeof(fke_real));
-        }
-        /* the step's rows: gates[:, t] (N, 4H) += hin[:, t] (N, H) W_hh^T */
-        FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, N, G, H, 1, hin, T * H,
-                 P->W_hh.data, H, 1, gates + (size_t)t * G, T * G);
-        for (int n = 0; n < N; n++) {
-            size_t p = (size_t)n * T + t;
-            fke_real *gi = gates + p * G, *gf = gi + H, *gg = gf + H, *go = gg + H;
-            fke_real *tc = k->tc.data + p * H, *yr = y ? y->data + p * H : NULL;
-            fke_real *hn = h + (size_t)n * H, *cn = c + (size_t)n * H;
-            if (t >= k->seq.len[n]) { /* padded: state carried over, output zero */
-                memset(gi, 0, G * sizeof(fke_real));
-                memset(tc, 0, H * sizeof(fke_real));
-                if (yr) memset(yr, 0, H * sizeof(fke_real));
-                continue;
+    const int nc = fke_rnn_chunks(N);
+#pragma omp parallel for schedule(static) if (nc > 1)
+    for (int ch = 0; ch < nc; ch++) {
+        int r0, r1;
+        fke_chunk_rows(N, nc, ch, &r0, &r1);
+        for (int s = 0; s < T; s++) {
+            int t = k->seq.reverse ? T - 1 - s : s;
+            fke_real *hin = k->hin.data + (size_t)t * H, *cin = k->cin.data + (size_t)t * H;
+            for (int n = r0; n < r1; n++) {
+                memcpy(hin + (size_t)n * T * H, h + (size_t)n * H, H * sizeof(fke_real));
+                memcpy(cin + (size_t)n * T * H, c + (size_t)n * H, H * sizeof(fke_real));
             }
-            for (int j = 0; j < H; j++) {
-                gi[j] = fke_rnn_sigm(gi[j]);
-                gf[j] = fke_rnn_sigm(gf[j]);
-                gg[j] = fke_rnn_tanh(gg[j]);
-                go[j] = fke_rnn_sigm(go[j]);
-                cn[j] = gf[j] * cn[j] + gi[j] * gg[j];
-                tc[j] = fke_rnn_tanh(cn[j]);
-                hn[j] = go[j] * tc[j];
-                if (yr) yr[j] = hn[j];
+            /* the step's rows: gates[r0:r1, t] (n, 4H) += hin[r0:r1, t] (n, H) W_hh^T */
+            FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, G, H, 1,
+                     hin + (size_t)r0 * T * H, T * H, P->W_hh.data, H, 1,
+                     gates + ((size_t)r0 * T + t) * G, T * G);
+            for (int n = r0; n < r1; n++) {
+                size_t p = (size_t)n * T + t;
+                fke_real *gi = gates + p * G, *gf = gi + H, *gg = gf + H, *go = gg + H;
+                fke_real *tc = k->tc.data + p * H, *yr = y ? y->data + p * H : NULL;
+                fke_real *hn = h + (size_t)n * H, *cn = c + (size_t)n * H;
+                if (t >= k->seq.len[n]) { /* padded: state carried over, output zero */
+                    memset(gi, 0, G * sizeof(fke_real));
+                    memset(tc, 0, H * sizeof(fke_real));
+                    if (yr) memset(yr, 0, H * sizeof(fke_real));
+                    continue;
+                }
+                fke_vsigmoid(gi, gi, 2 * H); /* i, f */
+                fke_vtanh(gg, gg, H);
+                fke_vsigmoid(go, go, H);
+#pragma omp simd
+                for (int j = 0; j < H; j++) cn[j] = gf[j] * cn[j] + gi[j] * gg[j];
+                fke_vtanh(tc, cn, H);
+#pragma omp simd
+                for (int j = 0; j < H; j++) hn[j] = go[j] * tc[j];
+                if (yr) memcpy(yr, hn, H * sizeof(fke_real));
             }
         }
     }
@@ -260,32 +289,43 @@ fke_status fke_lstm_backward(fke_err *e, const fke_rnn_params *P, const fke_tens
     fke_real *dh = k->h.data, *dc = k->c.data, *dg = k->dgates.data;
     fke_rnn_copy_or_zero(dh, dhT, (size_t)N * H);
     fke_rnn_copy_or_zero(dc, dcT, (size_t)N * H);
-    memset(dg, 0, (size_t)N * T * G * sizeof(fke_real)); /* zero at padded steps */
 
-    for (int s = 0; s < T; s++) {
-        int t = k->seq.reverse ? s : T - 1 - s; /* the forward's steps, last first */
-        for (int n = 0; n < N; n++) {
-            if (t >= k->seq.len[n]) continue;
-            size_t p = (size_t)n * T + t;
-            const fke_real *gi = k->gates.data + p * G, *gf = gi + H, *gg = gf + H,
-                           *go = gg + H;
-            const fke_real *tc = k->tc.data + p * H, *cin = k->cin.data + p * H;
-            const fke_real *dyr = dy ? dy->data + p * H : NULL;
-            fke_real *di = dg + p * G, *df = di + H, *dgg = df + H, *dO = dgg + H;
-            fke_real *dhn = dh + (size_t)n * H, *dcn = dc + (size_t)n * H;
-            for (int j = 0; j < H; j++) {
-                fke_real dht = dhn[j] + (dyr ? dyr[j] : 0);
-                fke_real dct = dcn[j] + dht * go[j] * (1 - tc[j] * tc[j]);
-                dO[j] = dht * tc[j] * go[j] * (1 - go[j]);
-                di[j] = dct * gg[j] * gi[j] * (1 - gi[j]);
-                df[j] = dct * cin[j] * gf[j] * (1 - gf[j]);
-                dgg[j] = dct * gi[j] * (1 - gg[j] * gg[j]);
-                dcn[j] = dct * gf[j];
+    const int nc = fke_rnn_chunks(N);
+#pragma omp parallel for schedule(static) if (nc > 1)
+    for (int ch = 0; ch < nc; ch++) {
+        int r0, r1;
+        fke_chunk_rows(N, nc, ch, &r0, &r1);
+        /* the chunk's rows of dgates, zero at padded steps */
+        memset(dg + (size_t)r0 * T * G, 0, (size_t)(r1 - r0) * T * G * sizeof(fke_real));
+        for (int s = 0; s < T; s++) {
+            int t = k->seq.reverse ? s : T - 1 - s; /* the forward's steps, last first */
+            for (int n = r0; n < r1; n++) {
+                if (t >= k->seq.len[n]) continue;
+                size_t p = (size_t)n * T + t;
+                const fke_real *gi = k->gates.data + p * G, *gf = gi + H, *gg = gf + H,
+                               *go = gg + H;
+                const fke_real *tc = k->tc.data + p * H, *cin = k->cin.data + p * H;
+                const fke_real *dyr = dy ? dy->data + p * H : NULL;
+                fke_real *di = dg + p * G, *df = di + H, *dgg = df + H, *dO = dgg + H;
+                fke_real *dhn = dh + (size_t)n * H, *dcn = dc + (size_t)n * H;
+                if (dyr) /* dh_t = dh + dy (in dh's row, which step_dh overwrites next) */
+#pragma omp simd
+                    for (int j = 0; j < H; j++) dhn[j] += dyr[j];
+#pragma omp simd
+                for (int j = 0; j < H; j++) {
+                    fke_real dht = dhn[j];
+                    fke_real dct = dcn[j] + dht * go[j] * (1 - tc[j] * tc[j]);
+                    dO[j] = dht * tc[j] * go[j] * (1 - go[j]);
+                    di[j] = dct * gg[j] * gi[j] * (1 - gi[j]);
+                    df[j] = dct * cin[j] * gf[j] * (1 - gf[j]);
+                    dgg[j] = dct * gi[j] * (1 - gg[j] * gg[j]);
+                    dcn[j] = dct * gf[j];
+                }
             }
+            /* dh (n, H) = dgates[r0:r1, t] W_hh for the active rows: the state
+             * h enters a step only through its gates */
+            fke_rnn_step_dh(P, &k->seq, t, r0, r1, &k->dgates, &k->dtmp, 0, &k->h);
         }
-        /* dh (N, H) = dgates[:, t] W_hh for the active rows: the state h
-         * enters a step only through its gates */
-        fke_rnn_step_dh(P, &k->seq, t, &k->dgates, &k->dtmp, 0, &k->h);
     }
     if (dh0) FKE_AXPY(N * H, 1, dh, 1, dh0->data, 1);
     if (dc0) FKE_AXPY(N * H, 1, dc, 1, dc0->data, 1);

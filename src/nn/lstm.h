@@ -81,7 +81,8 @@ fke_status fke_lstm_backward(fke_err *e, const fke_rnn_params *P, const fke_tens
                              fke_tensor *dc0, fke_rnn_params *dP);
 
 /* ---- shared with gru.c -------------------------------------------------- */
-/* The activations in fke_real's precision (expf, tanhf; exp, tanh when double). */
+/* One activation in fke_real's precision (expf, tanhf; exp, tanh when
+ * double); the cells' steps use the array forms of vmath.h. */
 #ifdef FKE_DOUBLE
 static inline fke_real fke_rnn_tanh(fke_real v) { return tanh(v); }
 static inline fke_real fke_rnn_sigm(fke_real v) { return 1 / (1 + exp(-v)); }
@@ -134,10 +135,14 @@ void fke_rnn_copy_or_zero(fke_real *dst, const fke_tensor *src, size_t n);
  * input part of every step's pre-activations, in one GEMM. */
 void fke_rnn_input_gates(const fke_rnn_params *P, const fke_tensor *x, int add_bhh,
                          fke_tensor *gates);
-/* Step t of a backward, through W_hh: dtmp (N, H) = dg[:, t] (N, G*H) W_hh
- * (G*H, H), dg being (N, T, G*H), then for the rows active at step t dh (N, H)
- * = dtmp, or += dtmp when add (dh already holds a direct path). */
-void fke_rnn_step_dh(const fke_rnn_params *P, const fke_rnn_cache *c, int t,
+/* The fixed row chunks (tensor_ops.h, fke_row_chunks) a recurrence over N
+ * rows is split into, one thread running every step of a chunk. */
+int fke_rnn_chunks(int N);
+/* Step t of a backward, through W_hh, for rows r0 <= n < r1: dtmp (n, H) =
+ * dg[n, t] (G*H) W_hh (G*H, H), dg being (N, T, G*H), then for the rows
+ * active at step t dh (n, H) = dtmp, or += dtmp when add (dh already holds a
+ * direct path). */
+void fke_rnn_step_dh(const fke_rnn_params *P, const fke_rnn_cache *c, int t, int r0, int r1,
                      const fke_tensor *dg, fke_tensor *dtmp, int add, fke_tensor *dh);
 /* The gradients that do not depend on the step order, from all steps at once
  * (one GEMM each): dg (N, T, G*H) is the gradient of the input part of the

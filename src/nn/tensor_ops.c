@@ -1,11 +1,53 @@
 /* tensor_ops.c - see tensor_ops.h. */
 #include "nn/tensor_ops.h"
 
+#include <cblas.h>
 #include <stdio.h>
 #include <string.h>
 
 #define PAR_MIN 32768
+#define GEMM_PAR_MIN (1L << 20) /* multiply-adds below which a GEMM stays in one piece */
 
+/* ---- fixed row chunks ----------------------------------------------------- */
+int fke_row_chunks(int rows, int min_rows)
+{
+    int n = min_rows > 0 ? rows / min_rows : rows;
+    if (n > FKE_MAX_CHUNKS) n = FKE_MAX_CHUNKS;
+    if (n > 1) n &= ~1;
+    return n < 1 ? 1 : n;
+}
+
+void fke_chunk_rows(int rows, int n, int c, int *r0, int *r1)
+{
+    int q = rows / n, r = rows % n; /* the first r chunks get one row more */
+    *r0 = c * q + (c < r ? c : r);
+    *r1 = *r0 + q + (c < r);
+}
+
+void fke_gemm_rows(int ta, int tb, int M, int N, int K, fke_real alpha, const fke_real *A,
+                   int lda, const fke_real *B, int ldb, fke_real beta, fke_real *C, int ldc,
+                   const fke_real *b1, const fke_real *b2)
+{
+    if (M <= 0 || N <= 0) return;
+    int nc = (long)M * N * K < GEMM_PAR_MIN ? 1 : fke_row_chunks(M, 16);
+    const enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans,
+                               TB = tb ? CblasTrans : CblasNoTrans;
+#pragma omp parallel for schedule(static) if (nc > 1)
+    for (int c = 0; c < nc; c++) {
+        int r0, r1;
+        fke_chunk_rows(M, nc, c, &r0, &r1);
+        for (int r = r0; b1 && r < r1; r++) {
+            fke_real *Cr = C + (size_t)r * ldc;
+            if (b2)
+                for (int j = 0; j < N; j++) Cr[j] = b1[j] + b2[j];
+            else memcpy(Cr, b1, N * sizeof(fke_real));
+        }
+        /* row r of op(A): row r of A, or column r when transposed */
+        const fke_real *Ar = A + (ta ? (size_t)r0 : (size_t)r0 * lda);
+        FKE_GEMM(CblasRowMajor, TA, TB, r1 - r0, N, K, alpha, Ar, lda, B, ldb, beta,
+                 C + (size_t)r0 * ldc, ldc);
+    }
+}
 
 
 /* ---- residual add ------------------------------------------------------ */
