@@ -514,7 +514,10 @@ static void grad_drop(grads *g, int k)
  * fke_relu_backward into zeros, then the add's: both inputs += dsum. When
  * dout is the pool's and the first input has no gradient yet, dsum is made
  * in place and becomes that gradient (0 + dsum is dsum: dsum is never -0),
- * and a fresh gradient of the second input is a copy of it. */
+ * and a fresh gradient of the second input is a copy of it. The second
+ * input (the shortcut) outlives the first (the residual branch, whose
+ * backward runs next), so of the two buffers it gets the lower: the branch's,
+ * given back first, then leaves no hole under it. */
 static fke_status addrelu_backward(grads *g, fke_err *e, const fke_cnn_step *s, int so,
                                    const fke_cnn_tape *t, fke_tensor *dx)
 {
@@ -533,14 +536,17 @@ static fke_status addrelu_backward(grads *g, fke_err *e, const fke_cnn_step *s, 
         g->own[s->in] = 1;
         g->own[so] = 0;
         dout->data = NULL;
-        const fke_tensor *dsum = &g->d[s->in];
+        fke_tensor *dsum = &g->d[s->in];
         if (s->in2 == 0 && !dx) return FKE_OK;
         if (!g->d[s->in2].data && s->in2 != 0) {
+            size_t bytes = fke_numel(dsum) * sizeof(fke_real);
+            fke_real *cp = gp_get(&g->pool, e, bytes, 0);
+            if (!cp) return FKE_ERR_NOMEM;
+            memcpy(cp, dsum->data, bytes);
             g->d[s->in2] = *dsum;
-            g->d[s->in2].data = gp_get(&g->pool, e, fke_numel(dsum) * sizeof(fke_real), 0);
-            if (!g->d[s->in2].data) return FKE_ERR_NOMEM;
             g->own[s->in2] = 1;
-            memcpy(g->d[s->in2].data, dsum->data, fke_numel(dsum) * sizeof(fke_real));
+            if (cp < dsum->data) g->d[s->in2].data = cp; /* the lower to the shortcut */
+            else g->d[s->in2].data = dsum->data, dsum->data = cp;
             return FKE_OK;
         }
         FKE_TRY(grad_at(g, e, s->in2, dsum, dx));
