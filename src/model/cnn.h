@@ -98,7 +98,9 @@ fke_status fke_cnn_forward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_er
                            const fke_tensor *x, int train, int stats, fke_cnn_tape *t,
                            fke_tensor *feat);
 /* dfeat (N, out_dim); adds the parameter gradients into P->g and, when dx is
- * given, the input gradient into dx (N, in_ch, S, S). */
+ * given, the input gradient into dx (N, in_ch, S, S). Its own gradients come
+ * from the arena's top and are all given back: a->used is the same after as
+ * before (a->peak keeps the high-water mark, so the planning step sizes it). */
 fke_status fke_cnn_backward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_err *e,
                             fke_cnn_tape *t, const fke_tensor *dfeat, fke_tensor *dx);
 /* Config key precision: bf16 operands for the convolutions (c->bf16), or an
