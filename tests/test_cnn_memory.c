@@ -9,7 +9,7 @@
  *  - both trunks with the plan against the same trunk keeping every
  *    activation (fke_cnn_plan_memory(c, 0)): features, running statistics,
  *    parameter and input gradients the same bits, at training and eval, at 1
- *    and 2 threads;
+ *    and 2 threads, and with sync_bn's statistics (a reducer that doubles);
  *  - the arena: the forward holds no more than the conv outputs, the outputs
  *    the backward reads (pooled, the adds'), the pool codes, one scratch and
  *    64 bytes a tensor (a bound computed from the tape's shapes, which the
@@ -227,6 +227,14 @@ static size_t forward_bound(const fke_cnn *c, const fke_cnn_tape *t, size_t *lar
     return b + scratch;
 }
 
+/* sync_bn as two processes with the same batch: every sum doubled */
+static fke_status twice(void *ctx, double *buf, int n, fke_err *e)
+{
+    (void)ctx, (void)e;
+    for (int i = 0; i < n; i++) buf[i] *= 2;
+    return FKE_OK;
+}
+
 static void test_trunk(fke_rng *r, fke_cnn_kind kind, int N, int S)
 {
     const char *name = kind == FKE_CNN_RESNET18 ? "resnet18" : "small";
@@ -238,9 +246,13 @@ static void test_trunk(fke_rng *r, fke_cnn_kind kind, int N, int S)
     fke_real *w0 = malloc(t.P.total * sizeof(fke_real));
     memcpy(w0, t.P.w, t.P.total * sizeof(fke_real));
     int P = (int)t.P.total;
+    const fke_reducer two = {twice, NULL};
+    fke_real *w_local = malloc(t.P.total * sizeof(fke_real));
     for (int train = 0; train < 2; train++)
-        for (int thr = 1; thr <= 2; thr++) {
+        for (int thr = 1; thr <= 2; thr++)
+        for (int sy = 0; sy <= (train && thr == 2); sy++) { /* sync_bn once */
             omp_set_num_threads(thr);
+            t.c.sync = sy ? &two : NULL;
             fke_tensor feat[2], gr[2], dx[2], wa[2];
             arena_use u[2];
             fke_cnn_tape tape[2];
@@ -253,11 +265,15 @@ static void test_trunk(fke_rng *r, fke_cnn_kind kind, int N, int S)
                           &u[save], &tape[save]);
             }
             FKE_CHECK(same(&feat[0], &feat[1]) && same(&wa[0], &wa[1]),
-                      "%s train %d, %d threads: features or running statistics differ from "
-                      "keeping every activation", name, train, thr);
+                      "%s train %d, %d threads, sync %d: features or running statistics differ "
+                      "from keeping every activation", name, train, thr, sy);
             FKE_CHECK(same(&gr[0], &gr[1]) && same(&dx[0], &dx[1]),
-                      "%s train %d, %d threads: gradients differ from keeping every activation",
-                      name, train, thr);
+                      "%s train %d, %d threads, sync %d: gradients differ from keeping every "
+                      "activation", name, train, thr, sy);
+            if (train && thr == 2 && !sy) memcpy(w_local, wa[1].data, (size_t)P * sizeof(fke_real));
+            if (sy) /* the running variance saw twice the values: the sync path ran */
+                FKE_CHECK(memcmp(w_local, wa[1].data, (size_t)P * sizeof(fke_real)) != 0,
+                          "%s: sync_bn left the running statistics of the local op", name);
             double gmax = 0, dmax = 0;
             for (int i = 0; i < P; i++) gmax = fmax(gmax, fabs(gr[1].data[i]));
             for (size_t i = 0; i < fke_numel(&dx[1]); i++) dmax = fmax(dmax, fabs(dx[1].data[i]));
@@ -281,10 +297,10 @@ static void test_trunk(fke_rng *r, fke_cnn_kind kind, int N, int S)
             /* live at once: a fused pool's dconv and dout, or a block's three (its input's,
              * the branch's, the conv's), and the workspace */
             size_t bb = (conv_max + largest > 3 * largest ? conv_max + largest : 3 * largest) + ws;
-            printf("  %s train %d, %d threads: forward %zu B (bound %zu, keeping every "
+            printf("  %s train %d, %d threads, sync %d: forward %zu B (bound %zu, keeping every "
                    "activation %zu); backward peak %zu B (bound %zu, every gradient kept "
                    ">= %zu)\n",
-                   name, train, thr, u[1].fwd, fb, u[0].fwd, u[1].bwd_peak, bb, every);
+                   name, train, thr, sy, u[1].fwd, fb, u[0].fwd, u[1].bwd_peak, bb, every);
             FKE_CHECK(u[1].fwd <= fb, "%s: the forward holds %zu bytes, more than the %zu it "
                       "needs", name, u[1].fwd, fb);
             FKE_CHECK(kind != FKE_CNN_RESNET18 || u[0].fwd > fb, "%s: keeping every activation "
@@ -297,8 +313,10 @@ static void test_trunk(fke_rng *r, fke_cnn_kind kind, int N, int S)
             A.used = mark + tbytes(&x);
         }
     omp_set_num_threads(2);
+    t.c.sync = NULL;
     fke_cnn_plan_memory(&t.c, 1);
     free(w0);
+    free(w_local);
     A.used = mark;
     fke_params_free(&t.P);
 }
