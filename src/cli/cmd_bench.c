@@ -284,6 +284,7 @@ typedef struct {
     stats train, infer;         /* of tt, ti */
     double parts[FKE_PART_COUNT], t_zero; /* seconds over the S steps */
     size_t mem[FKE_PART_COUNT];  /* step arena bytes per part after the last training step */
+    size_t mem_cnn_bwd;          /* the CNN backward's own peak (given back after it) */
     double loss0, loss1;        /* the first and the last step's loss */
     double other_train, other_infer; /* cores busy with other processes */
     double rss_mib, arena_mib;
@@ -405,6 +406,7 @@ static fke_status time_training(fke_model *m, const fke_batch *b, const fke_opti
     r->other_train = guard_other(&g);
     memcpy(r->parts, m->time, sizeof r->parts);
     memcpy(r->mem, m->mem, sizeof r->mem);
+    r->mem_cnn_bwd = m->mem_cnn_backward;
     r->parts[FKE_PART_UPDATE] = t_upd;
     return FKE_OK;
 }
@@ -488,7 +490,9 @@ static void print_report(int do_sgemm, const bench_result *r)
         printf(" %s %.1f", fke_part_names[p], r->mem[p] / 1048576.0);
         held += r->mem[p] / 1048576.0;
     }
-    printf("; sum %.1f, the rest of the peak is transient workspace (im2col)\n", held);
+    printf("; sum %.1f; the cnn backward's gradients and workspace %.1f at their peak (given "
+           "back after it); the rest of the peak is other transient workspace (im2col)\n", held,
+           r->mem_cnn_bwd / 1048576.0);
 }
 
 /* ---- the JSON line ---------------------------------------------------------- */
@@ -585,6 +589,7 @@ static fke_status write_json(const char *path, const bench_opts *o, const bench_
     for (int p = 0; p < FKE_PART_COUNT; p++)
         put(am, fke_part_names[p], num(r->mem[p] / 1048576.0, 2), &ok);
     put(j, "arena_parts_mib", am, &ok);
+    put(j, "arena_cnn_backward_mib", num(r->mem_cnn_bwd / 1048576.0, 2), &ok);
     put(j, "loss_first", num(r->loss0, 6), &ok);
     put(j, "loss_last", num(r->loss1, 6), &ok);
     put(j, "other_load_train", num(r->other_train, 3), &ok);

@@ -9,6 +9,18 @@
  * arena, the backward runs it in reverse. One trunk, several tapes: the
  * whole images and the crops are two forwards with two tapes.
  *
+ * Memory (fke_cnn_plan_memory, made by fke_cnn_build): the tape keeps what
+ * the backward reads and no more. Every conv+bn keeps its conv output (batch
+ * norm's input); a ReLU'd output read only by the next conv lives in a
+ * scratch buffer the tape shares and is rebuilt from that conv output in the
+ * backward (fke_batchnorm_act_apply, the same bits); a residual add + ReLU
+ * writes over its conv's batch-normed output, and a downsample's output,
+ * read only by the add, lives in the scratch. The backward takes its
+ * gradients from a pool over the arena's top, gives each back after its last
+ * reader and everything at its end, and writes a conv's gradient over the
+ * one it came from where the batch norm allows it. Same results, bit for
+ * bit, as keeping every activation (fke_cnn_plan_memory(c, 0), tests).
+ *
  *   fke_cnn_build(&cnn, &P, e, kind, in_ch, chans, lr_mult);   before finalize
  *   fke_cnn_init_weights(&cnn, &P, &rng);                      after finalize
  *   fke_cnn_forward(&cnn, &P, &arena, e, &x, train, &tape, &feat);  x (N, C, S, S) -> feat (N, F)
@@ -24,6 +36,13 @@
 
 typedef enum { FKE_CNN_CONVBN, FKE_CNN_MAXPOOL, FKE_CNN_ADDRELU, FKE_CNN_GAP } fke_cnn_op;
 
+/* Where a conv+bn step's output lives in the forward (fke_cnn_plan_memory). */
+typedef enum {
+    FKE_CNN_KEEP,    /* its own buffer on the tape */
+    FKE_CNN_REBUILD, /* the scratch; rebuilt from the conv output in the backward */
+    FKE_CNN_SCRATCH  /* the scratch; only the forward reads it (batch norm, no ReLU, into an add) */
+} fke_cnn_mem;
+
 typedef struct {
     fke_cnn_op op;
     int in, in2, out;          /* slots (in2: the shortcut of ADDRELU) */
@@ -36,6 +55,8 @@ typedef struct {
     int in_ch, out_dim, nstep, nslot, nstats;
     int bf16; /* convolutions with bf16 operands (fke_cnn_set_precision, after build) */
     fke_cnn_step step[FKE_CNN_MAXSTEP];
+    signed char mem[FKE_CNN_MAXSTEP];  /* CONVBN: an fke_cnn_mem */
+    signed char over[FKE_CNN_MAXSTEP]; /* ADDRELU: 1 writes over in, 2 over in2, 0 a new buffer */
     /* NULL, or batch norm's statistics in training over every process
      * (config sync_bn: nn/batchnorm.h, fke_batchnorm_forward_sync); the
      * caller sets it, borrowed */
@@ -51,6 +72,10 @@ typedef struct {
     int32_t *argmax[FKE_CNN_MAXSTEP];
     uint8_t *pool_idx[FKE_CNN_MAXSTEP];   /* CONVBN that ran the next step's 2x2 pool:
                                              its codes (N, O, Ho/2, Wo/2); else NULL */
+    fke_tensor fold[FKE_CNN_MAXSTEP];     /* CONVBN with mem REBUILD: (2, O), the batch
+                                             norm's a, bias (fke_batchnorm_act_apply) */
+    fke_real *scratch;                    /* the outputs of mem REBUILD and SCRATCH */
+    size_t scratch_bytes;
 } fke_cnn_tape;
 
 /* Adds the trunk's tensors to P (names "cnn.body.0.weight", ... for small;
@@ -59,6 +84,10 @@ typedef struct {
  * (64 in torchvision). */
 fke_status fke_cnn_build(fke_cnn *c, fke_params *P, fke_err *e, fke_cnn_kind kind, int in_ch,
                          const int *chans, float lr_mult, int nstats);
+/* The memory plan of the steps (c->mem, c->over; see the top): save 1 is
+ * what fke_cnn_build sets, save 0 keeps every activation on the tape (the
+ * reference the tests compare the plan against, bit for bit). */
+void fke_cnn_plan_memory(fke_cnn *c, int save);
 /* PyTorch's default initialisation (kaiming-uniform convolutions for the small
  * CNN, kaiming-normal fan-out for ResNet-18; bn gamma 1, beta 0, var 1). */
 void fke_cnn_init_weights(const fke_cnn *c, fke_params *P, fke_rng *rng);
@@ -69,7 +98,9 @@ fke_status fke_cnn_forward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_er
                            const fke_tensor *x, int train, int stats, fke_cnn_tape *t,
                            fke_tensor *feat);
 /* dfeat (N, out_dim); adds the parameter gradients into P->g and, when dx is
- * given, the input gradient into dx (N, in_ch, S, S). */
+ * given, the input gradient into dx (N, in_ch, S, S). Its own gradients come
+ * from the arena's top and are all given back: a->used is the same after as
+ * before (a->peak keeps the high-water mark, so the planning step sizes it). */
 fke_status fke_cnn_backward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_err *e,
                             fke_cnn_tape *t, const fke_tensor *dfeat, fke_tensor *dx);
 /* Config key precision: bf16 operands for the convolutions (c->bf16), or an

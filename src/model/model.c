@@ -838,9 +838,14 @@ fke_status fke_model_backward(fke_model *m, const fke_batch *b, fke_err *e)
     (void)G;
     MARK(m, FKE_PART_RNN1);
 
-    /* CNN: crops, then whole images */
+    /* CNN: crops, then whole images; each gives its gradients back, so its
+     * own peak is measured apart (the arena's peak since here) */
+    size_t peak0 = m->arena.peak, used0 = m->arena.used;
+    m->arena.peak = used0;
     FKE_TRY(fke_cnn_backward(&m->cnn, &m->P, &m->arena, e, &a->tape_crop, &df_v, NULL));
     FKE_TRY(fke_cnn_backward(&m->cnn, &m->P, &m->arena, e, &a->tape_img, &df_img, NULL));
+    m->mem_cnn_backward = m->arena.peak - used0;
+    if (peak0 > m->arena.peak) m->arena.peak = peak0;
     MARK(m, FKE_PART_CNN);
     return FKE_OK;
 }

@@ -86,6 +86,9 @@ typedef struct {
     size_t mem[FKE_PART_COUNT];       /* bytes of the step arena each part holds after the
                                          last forward (+ loss + backward): its activations,
                                          tapes and gradients; transient workspace excluded */
+    size_t mem_cnn_backward;          /* the CNN backward's own peak in the last step: its
+                                         gradients and workspace, all given back when it ends
+                                         (cnn.h, "Memory"); task fke */
     /* NULL, or the sum over the processes of data-parallel training: the
      * loss's label counts are then the global batch's (fke_model_loss);
      * borrowed, set by the caller after fke_model_plan */

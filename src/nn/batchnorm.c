@@ -436,6 +436,24 @@ static fke_status pool_geom(fke_err *e, const char *op, fke_bn_act act, int H, i
     return FKE_OK;
 }
 
+/* One plane without a pool: y = relu?(x a + bias), the loop both
+ * fke_batchnorm_act_forward and fke_batchnorm_act_apply run, so a rebuilt
+ * output has the bits of the stored one. */
+static void affine_plane(const fke_real *xp, size_t HW, fke_real a, fke_real bias, int relu,
+                         fke_real *yp)
+{
+    if (relu) {
+#pragma omp simd
+        for (size_t i = 0; i < HW; i++) {
+            fke_real v = xp[i] * a + bias;
+            yp[i] = v > 0 ? v : 0;
+        }
+    } else {
+#pragma omp simd
+        for (size_t i = 0; i < HW; i++) yp[i] = xp[i] * a + bias;
+    }
+}
+
 /* Any window, one plane: y (Ho, Wo) and its codes i * k + j. */
 static void pool_plane_forward(const fke_real *xp, int H, int W, fke_bn_act act, int Ho, int Wo,
                                fke_real a, fke_real bias, fke_real *yp, uint8_t *ip)
@@ -489,7 +507,7 @@ fke_status fke_batchnorm_act_forward(fke_err *e, const fke_tensor *x, const fke_
                                      uint8_t *idx)
 {
     return fke_batchnorm_act_forward_sync(e, x, gamma, beta, running_mean, running_var, train, act,
-                                          mean, inv_std, y, idx, NULL);
+                                          mean, inv_std, y, idx, NULL, NULL);
 }
 
 fke_status fke_batchnorm_act_forward_sync(fke_err *e, const fke_tensor *x,
@@ -497,7 +515,7 @@ fke_status fke_batchnorm_act_forward_sync(fke_err *e, const fke_tensor *x,
                                           fke_tensor *running_mean, fke_tensor *running_var,
                                           int train, fke_bn_act act, fke_tensor *mean,
                                           fke_tensor *inv_std, fke_tensor *y, uint8_t *idx,
-                                          const fke_reducer *sync)
+                                          fke_tensor *fold, const fke_reducer *sync)
 {
     const char *op = "batchnorm_act";
     FKE_TRY(check_forward(e, op, x, gamma, beta, running_mean, running_var, train, mean, inv_std));
@@ -505,6 +523,7 @@ fke_status fke_batchnorm_act_forward_sync(fke_err *e, const fke_tensor *x,
     int mode, Ho, Wo;
     FKE_TRY(pool_geom(e, op, act, H, W, idx, &mode, &Ho, &Wo));
     FKE_EXPECT(e, op, "y", y, N, C, Ho, Wo);
+    if (fold) FKE_EXPECT(e, op, "fold", fold, 2, C);
     size_t HW = (size_t)H * W, OHW = (size_t)Ho * Wo, M = (size_t)N * HW;
     int relu = act.relu;
     int gs = sync && train; /* global statistics */
@@ -518,20 +537,12 @@ fke_status fke_batchnorm_act_forward_sync(fke_err *e, const fke_tensor *x,
         fke_real a, bias;
         channel_fold(x, c, train, gs ? smu : NULL, sis, gamma, beta, running_mean, running_var,
                      mean, inv_std, &a, &bias);
+        if (fold) fold->data[c] = a, fold->data[C + c] = bias;
         for (int n = 0; n < N; n++) {
             const fke_real *xp = x->data + ((size_t)n * C + c) * HW; /* (H, W) */
             fke_real *yp = y->data + ((size_t)n * C + c) * OHW;      /* (Ho, Wo) */
             if (!mode) {
-                if (relu) {
-#pragma omp simd
-                    for (size_t i = 0; i < HW; i++) {
-                        fke_real v = xp[i] * a + bias;
-                        yp[i] = v > 0 ? v : 0;
-                    }
-                } else {
-#pragma omp simd
-                    for (size_t i = 0; i < HW; i++) yp[i] = xp[i] * a + bias;
-                }
+                affine_plane(xp, HW, a, bias, relu, yp);
                 continue;
             }
             uint8_t *ip = idx + ((size_t)n * C + c) * OHW;
@@ -544,6 +555,24 @@ fke_status fke_batchnorm_act_forward_sync(fke_err *e, const fke_tensor *x,
                                  yp + (size_t)oh * Wo, ip + (size_t)oh * Wo);
         }
     }
+    return FKE_OK;
+}
+
+fke_status fke_batchnorm_act_apply(fke_err *e, const fke_tensor *x, const fke_tensor *fold,
+                                   int relu, fke_tensor *y)
+{
+    const char *op = "batchnorm_act apply";
+    FKE_EXPECT(e, op, "x", x, -1, -1, -1, -1);
+    int N = x->shape[0], C = x->shape[1];
+    FKE_EXPECT(e, op, "fold", fold, 2, C);
+    FKE_EXPECT(e, op, "y", y, N, C, x->shape[2], x->shape[3]);
+    size_t HW = (size_t)x->shape[2] * x->shape[3], M = (size_t)N * HW;
+#pragma omp parallel for schedule(static) if (M * C > 32768)
+    for (int c = 0; c < C; c++)
+        for (int n = 0; n < N; n++) {
+            size_t pl = ((size_t)n * C + c) * HW;
+            affine_plane(x->data + pl, HW, fold->data[c], fold->data[C + c], relu, y->data + pl);
+        }
     return FKE_OK;
 }
 
@@ -702,6 +731,10 @@ fke_status fke_batchnorm_act_backward_sync(fke_err *e, const fke_tensor *x,
     FKE_TRY(pool_geom(e, op, act, H, W, idx, &mode, &Ho, &Wo));
     if (mode == 1 && !dx)
         return fke_fail(e, FKE_ERR_ARG, "%s: a pool other than 2x2 stride 2 needs dx", op);
+    /* in place: each channel's dy is read before its dx is written, not so
+     * when the pool routes the gradient through dx */
+    if (mode && dx && dx->data == dy->data)
+        return fke_fail(e, FKE_ERR_ARG, "%s: dx may be dy only without a pool", op);
     FKE_EXPECT(e, op, "dy", dy, N, C, Ho, Wo);
     if (act.relu || mode) FKE_EXPECT(e, op, "y", y, N, C, Ho, Wo);
     if (dx) FKE_EXPECT(e, op, "dx", dx, N, C, H, W);

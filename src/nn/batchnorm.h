@@ -81,13 +81,21 @@ fke_status fke_batchnorm_backward(fke_err *e, const fke_tensor *x, const fke_ten
  * forward's output: y > 0 is the ReLU's mask at the pool's choice), idx and
  * dy. dx is OVERWRITTEN (=), not added into: it is the conv output's
  * gradient, which nothing else adds into, and skipping its zeroing is a pass
- * saved. dgamma, dbeta are added into (+=); any of dx, dgamma, dbeta may be
- * NULL. y may be NULL when act is {relu 0, pool 0}.
+ * saved. Without a pool dx may be dy (in place: the CNN's backward writes
+ * the conv's gradient over the one it came from). dgamma, dbeta are added
+ * into (+=); any of dx, dgamma, dbeta may be NULL. y may be NULL when act is
+ * {relu 0, pool 0}.
+ *
+ * Without a pool, y need not be kept: the forward's fold (2, C) holds the
+ * per-channel a, bias of y = relu?(x a + bias), and fke_batchnorm_act_apply
+ * rebuilds y from x and the fold with the forward's own loop, the same bits.
+ * The CNN trunk does so for the ReLU'd input of a conv (cnn.c, "memory").
  *
  *   fke_bn_act act = {.relu = 1, .pool = 2};
  *   fke_batchnorm_act_forward(e, &x, &gamma, &beta, &rm, &rv, train, act, &mean, &istd, &y, idx);
  *   fke_batchnorm_act_backward(e, &x, &gamma, &mean, &istd, act, &y, idx, &dy, train, &dx,
- *                              &dgamma, &dbeta); */
+ *                              &dgamma, &dbeta);
+ *   fke_batchnorm_act_apply(e, &x, &fold, act.relu, &y);   y again, from x (no pool) */
 typedef struct {
     int relu;   /* 1: ReLU after the batch norm */
     int pool;   /* 0, or the max-pool's window k (k x k, up to 15) */
@@ -114,13 +122,20 @@ fke_status fke_batchnorm_act_backward(fke_err *e, const fke_tensor *x, const fke
 
 /* The fused op over the union of every process's batch (sync_bn), as
  * fke_batchnorm_forward_sync and fke_batchnorm_backward_sync are the plain
- * one's; sync NULL, or train 0: exactly the two functions above. */
+ * one's; sync NULL, or train 0: exactly the two functions above. fold (2,
+ * C), or NULL: the a (row 0) and bias (row 1) of each channel's
+ * y = relu?(x a + bias), written for fke_batchnorm_act_apply. */
 fke_status fke_batchnorm_act_forward_sync(fke_err *e, const fke_tensor *x,
                                           const fke_tensor *gamma, const fke_tensor *beta,
                                           fke_tensor *running_mean, fke_tensor *running_var,
                                           int train, fke_bn_act act, fke_tensor *mean,
                                           fke_tensor *inv_std, fke_tensor *y, uint8_t *idx,
-                                          const fke_reducer *sync);
+                                          fke_tensor *fold, const fke_reducer *sync);
+
+/* x, y (N, C, H, W), fold (2, C) from the forward over this x without a
+ * pool: y = relu?(x a + bias) per channel, the bits that forward wrote. */
+fke_status fke_batchnorm_act_apply(fke_err *e, const fke_tensor *x, const fke_tensor *fold,
+                                   int relu, fke_tensor *y);
 fke_status fke_batchnorm_act_backward_sync(fke_err *e, const fke_tensor *x,
                                            const fke_tensor *gamma, const fke_tensor *mean,
                                            const fke_tensor *inv_std, fke_bn_act act,
