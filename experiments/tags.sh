@@ -154,7 +154,9 @@ print("%s, %s, %d seeds (%s), every run at 1 thread; training %.0f min (this run
       "(configs/demo.json's recipe, 8 epochs, seed 1) on 4000 labelled posts (70%% "
       "machine-labelled); both pick best.h5 on the same 500 clean validation posts and are "
       "measured on the same 1000 held-out test posts (Fashion-MNIST test garments). Mean ± std "
-      "over seeds.\n" % (datetime.date.today(), cpu, len(seeds), " ".join(seeds), train_s / 60, mins, steps))
+      "over seeds. Load average at the end: %s (other jobs share the 2 cores).\n"
+      % (datetime.date.today(), cpu, len(seeds), " ".join(seeds), train_s / 60, mins, steps,
+         open("/proc/loadavg").read().split()[1]))
 print("| retrieval (1000 test posts) | recall@1 | recall@5 | recall@10 |")
 print("|---|---|---|---|")
 print("| image → text | %s | %s | %s |" % (ms(rows["i2t_r1"]), ms(rows["i2t_r5"]), ms(rows["i2t_r10"])))
@@ -182,8 +184,10 @@ print("| mean p | " + " | ".join("%.3f" % b["mean_p"] if b["n"] else "–" for b
 print("| positive | " + " | ".join("%.3f" % b["positive"] if b["n"] else "–" for b in bins) + " |\n")
 print("| adding a tag (`red dress` as line 6 of occasion.txt), %d test posts | largest change |" % add["posts"])
 print("|---|---|")
-print("| score of each of the 10 other tags | %s |" % ms(add["ds"]))
-print("| calibrated p of each of the 10 other tags | %s |" % ms(add["dp"]))
+def mx(v):
+    return "0 (bitwise, every seed)" if max(v) == 0 else "%.3g" % max(v)
+print("| score of each of the 10 other tags | %s |" % mx(add["ds"]))
+print("| calibrated p of each of the 10 other tags | %s |" % mx(add["dp"]))
 print("| softmax prob over the file's tags | %s |" % ms(add["dprob"]))
 print("| share of posts whose best tag becomes the new one | %s |" % ms(add["top"]))
 EOF

@@ -479,20 +479,16 @@ static fke_status recall_mil(fke_clip *m, const fke_dataset *d, fke_real *img, f
 {
     int K = m->cfg.embed_dim, N = d->N, G = m->cfg.G;
     fke_real *crop = malloc(sizeof(fke_real) * (size_t)N * G * K);
-    double *S = malloc(sizeof(double) * (size_t)N * N);
     fke_scored *sc = malloc(sizeof *sc * (size_t)N);
-    fke_status st = crop && S && sc ? FKE_OK : fke_fail(e, FKE_ERR_NOMEM, "clip: out of memory");
+    fke_status st = crop && sc ? FKE_OK : fke_fail(e, FKE_ERR_NOMEM, "clip: out of memory");
     if (st == FKE_OK) st = fke_clip_embed_posts_crops(m, d, img, crop, txt, e);
-    for (int i = 0; st == FKE_OK && i < N; i++) /* post i x caption j */
-        for (int j = 0; j < N; j++)
-            S[(size_t)i * N + j] = fke_clip_post_score(img + (size_t)i * K,
-                                                       crop + (size_t)i * G * K,
-                                                       d->n_garments[i], txt + (size_t)j * K, K);
     for (int dir = 0; st == FKE_OK && dir < 2; dir++) {
         int hit[FKE_CLIP_NK] = {0};
-        for (int i = 0; i < N; i++) {
+        for (int i = 0; i < N; i++) { /* dir 0: post i x every caption j; 1: caption i x post j */
             for (int j = 0; j < N; j++) {
-                sc[j].score = dir ? S[(size_t)j * N + i] : S[(size_t)i * N + j];
+                int p = dir ? j : i, t = dir ? i : j;
+                sc[j].score = fke_clip_post_score(img + (size_t)p * K, crop + (size_t)p * G * K,
+                                                  d->n_garments[p], txt + (size_t)t * K, K);
                 sc[j].id = j;
             }
             fke_scored_sort(sc, (size_t)N, 1);
@@ -502,7 +498,6 @@ static fke_status recall_mil(fke_clip *m, const fke_dataset *d, fke_real *img, f
         for (int k = 0; k < FKE_CLIP_NK; k++) recall[dir][k] = (double)hit[k] / N;
     }
     free(crop);
-    free(S);
     free(sc);
     return st;
 }
