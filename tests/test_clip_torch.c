@@ -4,7 +4,13 @@
  * head (L2 norm, similarity with temperature, symmetric InfoNCE) and a
  * 2-block ViT with CLIP's parameter names. Outputs, losses and every
  * gradient must satisfy max|fke - torch| / max|torch| <= 1e-4; the error of
- * each tensor is printed. No Python needed: the reference is in HDF5. */
+ * each tensor is printed. No Python needed: the reference is in HDF5.
+ *
+ *   build/tests/test_clip_torch REF.h5 CKPT.h5
+ * instead checks group "vit" of REF.h5 with the parameters read from the
+ * fke checkpoint file CKPT.h5 (/params/<name>), as tools/torch_clip_vitb32.py
+ * writes them for a ViT-B/32-sized tower through tools/torch_to_fke.py (not
+ * in CI: about 1 GB). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,20 +29,25 @@
 #define REF "tests/ref/clip_ops.h5"
 
 static fke_h5r R;
+static fke_h5r C; /* with argv[2]: the converted checkpoint the ViT's parameters come from */
+static int have_ckpt;
 static double worst;
 
-/* the reference tensor at path, with ndim dimensions, malloc'ed */
-static fke_tensor load(const char *path, int ndim)
+/* the tensor at path of file h, with ndim dimensions, malloc'ed */
+static fke_tensor load_from(fke_h5r *h, const char *path, int ndim)
 {
     fke_tensor t;
     memset(&t, 0, sizeof t);
     int dims[FKE_MAXDIM] = {-1, -1, -1, -1, -1};
-    t.data = fke_h5r_array(&R, R.f, path, H5T_FLOAT, H5T_NATIVE_FLOAT, ndim, dims, 0);
-    FKE_CHECK(t.data != NULL, "%s: %s", path, R.e->msg);
+    t.data = fke_h5r_array(h, h->f, path, H5T_FLOAT, H5T_NATIVE_FLOAT, ndim, dims, 0);
+    FKE_CHECK(t.data != NULL, "%s: %s", path, h->e->msg);
     t.ndim = ndim;
     for (int i = 0; i < ndim; i++) t.shape[i] = t.data ? dims[i] : 0;
     return t;
 }
+
+/* the reference tensor at path */
+static fke_tensor load(const char *path, int ndim) { return load_from(&R, path, ndim); }
 
 /* a zeroed tensor of the shape of like */
 static fke_tensor zeros(const fke_tensor *like)
@@ -187,8 +198,9 @@ static void test_vit(fke_err *e, const char *grp, int mean_pool)
     int count = 0;
     for (int i = 0; i < P.n; i++) {
         char path[160];
-        snprintf(path, sizeof path, "%s/params/%s", grp, P.info[i].name);
-        fke_tensor w = load(path, P.info[i].ndim);
+        if (have_ckpt) snprintf(path, sizeof path, "params/%s", P.info[i].name);
+        else snprintf(path, sizeof path, "%s/params/%s", grp, P.info[i].name);
+        fke_tensor w = have_ckpt ? load_from(&C, path, P.info[i].ndim) : load(path, P.info[i].ndim);
         FKE_CHECK(w.data && fke_numel(&w) == P.info[i].numel, "%s: another size", path);
         if (w.data && fke_numel(&w) == P.info[i].numel) {
             memcpy(P.w + P.info[i].offset, w.data, P.info[i].numel * sizeof(fke_real));
@@ -196,14 +208,15 @@ static void test_vit(fke_err *e, const char *grp, int mean_pool)
         }
         free(w.data);
     }
-    printf("  %s: %d of %d parameters loaded by CLIP's names\n", grp, count, P.n);
+    printf("  %s: %d of %d parameters loaded by CLIP's names%s\n", grp, count, P.n,
+           have_ckpt ? " from the converted checkpoint" : "");
     char px[64], pr[64], py[64];
     snprintf(px, sizeof px, "%s/input/img", grp);
     snprintf(pr, sizeof pr, "%s/r", grp);
     snprintf(py, sizeof py, "%s/output/y", grp);
     fke_tensor x = load(px, 4), r = load(pr, 2);
     fke_arena a;
-    st = fke_arena_init(&a, (size_t)16 << 20, e);
+    st = fke_arena_init(&a, (size_t)(have_ckpt ? 4096 : 16) << 20, e);
     fke_tensor out = zeros(&r);
     fke_vit_tape tape;
     if (st == FKE_OK && x.data && r.data) st = fke_vit_forward(&v, &P, &a, e, &x, &tape, &out);
@@ -223,13 +236,26 @@ static void test_vit(fke_err *e, const char *grp, int mean_pool)
     free(x.data), free(r.data), free(out.data);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     fke_err e = {{0}};
     fke_set_threads(1);
-    fke_status st = fke_h5r_open(&R, REF, "fke-ref", 1, "reference", &e);
+    const char *ref = argc == 3 ? argv[1] : REF;
+    fke_status st = fke_h5r_open(&R, ref, "fke-ref", 1, "reference", &e);
     FKE_CHECK(st == FKE_OK, "%s", e.msg);
     if (st != FKE_OK) return fke_test_summary("clip_torch");
+    if (argc == 3) { /* a converted full-size ViT (tools/torch_clip_vitb32.py) */
+        fke_err e2 = {{0}};
+        st = fke_h5r_open(&C, argv[2], "fke-checkpoint", 1, "converted checkpoint", &e2);
+        FKE_CHECK(st == FKE_OK, "%s", e2.msg);
+        have_ckpt = st == FKE_OK;
+        if (have_ckpt) test_vit(&e, "vit", 0);
+        FKE_CHECK(R.st == FKE_OK && (!have_ckpt || C.st == FKE_OK), "reading %s, %s", ref, argv[2]);
+        if (have_ckpt) fke_h5r_close(&C);
+        fke_h5r_close(&R);
+        printf("  worst relative error over every tensor: %.2e (tolerance %.0e)\n", worst, TOL);
+        return fke_test_summary("clip_torch");
+    }
     test_layernorm(&e);
     test_gelu(&e);
     test_mha(&e);

@@ -15,6 +15,8 @@ static const char usage[] =
     "       fke tag [CKPT] --index INDEX.h5 --query TEXT [--query TEXT] [--top K]\n"
     "       fke tag CKPT --data DATA.h5 --zero-shot FIELD --tags TAGS.txt\n"
     "                    [--pair FIELD2 --tags2 TAGS2.txt]\n"
+    "       fke tag CKPT --data VAL.h5 --calibrate CALIB.json --fit FIELD=TAGS.txt...\n"
+    "       fke tag CKPT --data TEST.h5 --calibration CALIB.json --fit FIELD=TAGS.txt...\n"
     "  CKPT is a task clip checkpoint (configs/clip-synth.json). TAGS.txt holds one\n"
     "  tag a line, free UTF-8 text (\"red dress\", \"beach\"), read by the caption\n"
     "  rules with the checkpoint's vocabulary: unknown words become <unk> and are\n"
@@ -23,7 +25,8 @@ static const char usage[] =
     "  One JSON line per picture or post: its tags by falling score, each with the\n"
     "  cosine \"score\" of picture and tag embeddings (a tag's score never depends\n"
     "  on the other tags) and \"prob\", the softmax over all the file's tags with\n"
-    "  the model's learned temperature (which does).\n"
+    "  the model's learned temperature (which does); with --calibration, \"p\",\n"
+    "  the tag's own calibrated probability sigmoid(a score + b) (which does not).\n"
     "  --top K          the K best tags (default all)\n"
     "  --threshold S    only tags with score >= S (cosine, -1..1)\n"
     "  --cache DIR      where tag embeddings are cached, by the hashes of the\n"
@@ -39,7 +42,30 @@ static const char usage[] =
     "                   dataset's order. With --pair FIELD2 --tags2 TAGS2.txt: dynamic\n"
     "                   tags \"A B\" of every pair of lines (\"blue coat\"), each post's\n"
     "                   best n_garments pairs against the pairs it has (precision,\n"
-    "                   recall, and random picks' precision). One JSON line.\n";
+    "                   recall, and random picks' precision). One JSON line.\n"
+    "  --calibrate OUT.json  fits p = sigmoid(a score + b) by maximum likelihood on\n"
+    "                   every (post, class tag) pair of DATA for the --fit tag files\n"
+    "                   (positive: the post has that class), and writes it to OUT\n"
+    "  --calibration FILE   adds \"p\" to each tag; with --fit and no --tags: measures\n"
+    "                   FILE on DATA (expected calibration error over 10 bins, Brier\n"
+    "                   score, reliability bins). One JSON line.\n"
+    "  --fit FIELD=TAGS.txt  a field (occasion, category, colour, ...) and its class\n"
+    "                   tags, one line per class in the dataset's order (repeatable)\n";
+
+static void print_calib(const char *data, const char *file, const fke_calib_result *r)
+{
+    printf("{\"data\": \"%s\", \"calibration\": \"%s\", \"a\": %.6f, \"b\": %.6f, "
+           "\"pairs\": %ld, \"positives\": %ld, \"base_rate\": %.6f, \"mean_p\": %.6f, "
+           "\"ece\": %.6f, \"brier\": %.6f, \"bins\": [", data, file, r->cal.a, r->cal.b,
+           r->pairs, r->positives, r->pairs ? (double)r->positives / r->pairs : 0, r->mean_p,
+           r->ece, r->brier);
+    for (int k = 0; k < FKE_CALIB_BINS; k++)
+        printf("%s{\"lo\": %.1f, \"n\": %ld, \"mean_p\": %.6f, \"positive\": %.6f}",
+               k ? ", " : "", (double)k / FKE_CALIB_BINS, r->bin_n[k],
+               r->bin_n[k] ? r->bin_p[k] / r->bin_n[k] : 0,
+               r->bin_n[k] ? (double)r->bin_pos[k] / r->bin_n[k] : 0);
+    printf("]}\n");
+}
 
 int fke_cmd_tag(int argc, char **argv)
 {
@@ -52,7 +78,8 @@ int fke_cmd_tag(int argc, char **argv)
     double thr = -INFINITY;
     const char *index = NULL;
     fke_cli_list queries = {{0}, 0};
-    const char *zs = NULL, *pair = NULL, *tags2 = NULL;
+    const char *zs = NULL, *pair = NULL, *tags2 = NULL, *calibrate = NULL;
+    fke_cli_list fits = {{0}, 0};
     const fke_cli_opt opts[] = {
         {"--tags", "TAGS.txt", FKE_CLI_STR, .dst = &o.tags},
         {"--top", "K", FKE_CLI_INT, .dst = &top, .lo = 1, .hi = 1000000},
@@ -66,6 +93,9 @@ int fke_cmd_tag(int argc, char **argv)
         {"--zero-shot", "FIELD", FKE_CLI_STR, .dst = &zs},
         {"--pair", "FIELD2", FKE_CLI_STR, .dst = &pair},
         {"--tags2", "TAGS2.txt", FKE_CLI_STR, .dst = &tags2},
+        {"--calibrate", "OUT.json", FKE_CLI_STR, .dst = &calibrate},
+        {"--calibration", "CALIB.json", FKE_CLI_STR, .dst = &o.calibration},
+        {"--fit", "FIELD=TAGS.txt", FKE_CLI_LIST, .dst = &fits},
         {0}};
     const fke_cli cli = {"fke tag", usage, opts, "CKPT IMAGE...", 0, 1024, pos, &npos};
     int rc = fke_cli_parse(&cli, argc, argv);
@@ -98,6 +128,24 @@ int fke_cmd_tag(int argc, char **argv)
         return fke_cli_usage_error(&cli, "pictures or --data DATA.h5, not both");
     if (!o.data && !o.n_inputs)
         return fke_cli_usage_error(&cli, "nothing to tag: give pictures, folders or --data DATA.h5");
+    if (calibrate || (fits.n && !o.tags)) { /* fit or measure a calibration */
+        if (!o.data || o.n_inputs || !fits.n || o.tags || zs || index)
+            return fke_cli_usage_error(&cli, "--calibrate OUT.json (or --calibration FILE) with "
+                                       "--fit needs --data DATA.h5 and --fit FIELD=TAGS.txt, no "
+                                       "pictures, --tags, --zero-shot or --index");
+        if (calibrate && o.calibration)
+            return fke_cli_usage_error(&cli, "--calibrate fits a new calibration; --calibration "
+                                       "reads one: not both");
+        fke_calib_result r;
+        if (fke_tag_calibrate(&o, fits.v, fits.n, calibrate, &r, &e) != FKE_OK) {
+            fprintf(stderr, "fke tag: %s\n", e.msg);
+            return 1;
+        }
+        print_calib(o.data, calibrate ? calibrate : o.calibration, &r);
+        return 0;
+    }
+    if (fits.n) return fke_cli_usage_error(&cli, "--fit goes with --calibrate or --calibration, "
+                                           "without --tags");
     if (zs || pair || tags2) {
         if (!zs || !o.data || !o.tags || o.n_inputs || !pair != !tags2)
             return fke_cli_usage_error(&cli, "--zero-shot FIELD needs --data DATA.h5 and --tags "

@@ -54,7 +54,7 @@ _Static_assert(FKE_VIT_POOL_CLS == 0 && FKE_VIT_POOL_MEAN == 1 &&
 #if defined(__x86_64__) || defined(__aarch64__)
 /* Guard against a field added to fke_config and forgotten here: when this
  * fires, add the field to keys[] (and configs/README.md), then update 3568. */
-_Static_assert(sizeof(fke_config) == 3568,
+_Static_assert(sizeof(fke_config) == 3576,
                "fke_config changed: add the new field to keys[] in config.c");
 #endif
 
@@ -209,6 +209,11 @@ static const key_def keys[] = {
         "Task clip: 1 batch-normalises the image embedding (BatchNorm1d over the batch, running "
         "statistics for evaluation) before its L2 norm, so that what every picture shares is "
         "taken out; a ViT from scratch learns here with it and not without (docs/clip.md)."),
+    INT("clip_crops", clip_crops, 0, 1, "0", "crops,mil",
+        "Task clip, image_tower cnn: 1 embeds each post's garment crops too (the CNN at the "
+        "crop side, its own batch-norm statistics) and scores a post against a text by the "
+        "highest cosine of its whole image and its crops, so that a caption's garment words "
+        "train the crop that shows them (docs/clip.md)."),
     INT("in_ch", in_ch, 1, 64, "3", "channels_in,in_channels",
         "Image channels (3 for posts; 1 for Fashion-MNIST with task classify). Unset: the "
         "training data's."),
@@ -305,7 +310,7 @@ static const key_def keys[] = {
         "Run folder (checkpoints, logs, metrics)."),
 };
 #define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
-_Static_assert(sizeof keys / sizeof keys[0] == 72, "registry count: update README and tests");
+_Static_assert(sizeof keys / sizeof keys[0] == 73, "registry count: update README and tests");
 _Static_assert(sizeof keys / sizeof keys[0] <= FKE_CONFIG_MAX_KEYS,
                "fke_config.given has a byte per key: raise FKE_CONFIG_MAX_KEYS");
 
@@ -971,6 +976,9 @@ fke_status fke_config_validate(const fke_config *c, fke_err *e)
         if (c->image_tower == FKE_TOWER_VIT && c->vit_width % c->vit_heads)
             return fke_fail(e, FKE_ERR_CONFIG, "config: key \"vit_heads\": vit_width %d is not "
                             "a multiple of vit_heads %d", c->vit_width, c->vit_heads);
+        if (c->clip_crops && (c->image_tower != FKE_TOWER_CNN || c->img_bn))
+            return fke_fail(e, FKE_ERR_CONFIG, "config: key \"clip_crops\": 1 needs image_tower "
+                            "cnn and img_bn 0 (the ViT's position embeddings fix its image side)");
         if (c->select != FKE_SEL_MEAN_ACC)
             return fke_fail(e, FKE_ERR_CONFIG, "config: key \"select\": task clip picks best.h5 "
                             "by its mean retrieval recall (both ways, k = 1, 5, 10), which is "

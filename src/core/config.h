@@ -55,6 +55,7 @@ typedef struct {
     int vit_patch, vit_width, vit_depth, vit_heads, embed_dim;
     fke_vit_pool_kind vit_pool;
     int img_bn;             /* task clip: batch norm on the image embedding before the L2 norm */
+    int clip_crops;         /* task clip: a post is its whole image and its garment crops (max over them) */
     /* data */
     char train_data[512], val_data[512], test_data[512];
     double val_split;      /* without val_data: the fraction held out for validation (data/split.h) */

@@ -130,8 +130,37 @@ static int gc_clip_head(fke_gc *g)
     return fke_gc_run(g, "clip_head", nce_loss, nce_grad, &c) ? 0 : 1;
 }
 
+/* ---- milmax: 7 instance rows (one skipped) into 3 posts -------------------- */
+typedef struct {
+    fke_tensor x, dx, y, r;
+    int32_t owner[7], arg[3 * 4];
+} mil_ctx;
+
+static fke_status mil_forward(fke_gc *g, void *p)
+{
+    mil_ctx *c = p;
+    return fke_milmax_forward(&g->err, &c->x, c->owner, &c->y, c->arg);
+}
+
+static fke_status mil_backward(fke_gc *g, void *p)
+{
+    mil_ctx *c = p;
+    return fke_milmax_backward(&g->err, c->arg, &c->r, &c->dx);
+}
+
+static int gc_milmax(fke_gc *g)
+{
+    mil_ctx c;
+    static const int32_t owner[7] = {0, 1, 2, 0, 0, -1, 2};
+    for (int i = 0; i < 7; i++) c.owner[i] = owner[i];
+    fke_gc_output(g, &c.y, &c.r, 2, 3, 4);
+    fke_gc_input(g, "x", &c.x, &c.dx, -2, 2, 2, 7, 4); /* distinct values: no ties */
+    return fke_gc_check(g, "milmax", mil_forward, mil_backward, &c);
+}
+
 const fke_gc_case fke_gc_contrastive_cases[] = {{"l2norm", gc_l2norm},
                                                 {"similarity", gc_similarity},
                                                 {"infonce", gc_infonce},
                                                 {"clip_head", gc_clip_head},
+                                                {"milmax", gc_milmax},
                                                 {0, 0}};

@@ -11,6 +11,7 @@
 #include "nn/batchnorm.h"
 #include "nn/contrastive.h"
 #include "nn/embedding.h"
+#include "nn/gather.h"
 #include "nn/linear.h"
 #include "nn/textcnn.h"
 
@@ -44,7 +45,7 @@ fke_status fke_clip_init(fke_clip *m, const fke_config *cfg, fke_params *P, fke_
         m->vit.mean_pool = c->vit_pool == FKE_VIT_POOL_MEAN;
     } else {
         FKE_TRY(fke_cnn_build(&m->cnn, P, e, c->cnn, c->in_ch, c->chans, (float)c->lr_cnn_mult,
-                              1));
+                              c->clip_crops ? 2 : 1));
         FKE_TRY(fke_cnn_set_precision(&m->cnn, c->precision, e));
         if ((m->img_proj = fke_params_add_linear(P, e, "img_proj", c->F, K, 0, NULL)) < 0)
             return FKE_ERR_ARG;
@@ -125,6 +126,57 @@ static fke_status image_fwd(fke_clip *m, const fke_tensor *x, int train, fke_err
     return fke_l2norm_forward(e, pre, &m->img_n, &m->img_u);
 }
 
+/* clip_crops: the whole images and the valid crops of b -> m->inst_u
+ * (B + Nv, K) unit rows, img_u and crop_u its views, owner and gidx */
+static fke_status images_mil_fwd(fke_clip *m, const fke_batch *b, int train, fke_err *e)
+{
+    const fke_config *c = &m->cfg;
+    int B = b->B, G = c->G, K = c->embed_dim, C = c->in_ch, s = c->crop, S = c->img;
+    if (b->G != G || b->crop != s)
+        return fke_fail(e, FKE_ERR_SHAPE, "clip: batch of G %d, crop %d; the model has G %d, "
+                        "crop %d", b->G, b->crop, G, s);
+    int Nv = 0;
+    for (int i = 0; i < B; i++) {
+        int g = b->n_garments[i];
+        if (g < 0 || g > G)
+            return fke_fail(e, FKE_ERR_ARG, "clip: post %d has %d garments (0..%d allowed)", i, g, G);
+        Nv += g;
+    }
+    int R = B + Nv;
+    m->Nv = Nv;
+    m->gidx = fke_arena_alloc(&m->arena, e, sizeof(int32_t) * (size_t)(Nv > 0 ? Nv : 1));
+    m->owner = fke_arena_alloc(&m->arena, e, sizeof(int32_t) * (size_t)R);
+    if (!m->gidx || !m->owner) return FKE_ERR_NOMEM;
+    for (int i = 0; i < B; i++) m->owner[i] = i;
+    for (int i = 0, v = 0; i < B; i++)
+        for (int g = 0; g < b->n_garments[i]; g++, v++) m->gidx[v] = i * G + g, m->owner[B + v] = i;
+    FKE_TRY(T2(m, e, &m->inst_e, R, K));
+    fke_tensor Wp = W(m, m->img_proj);
+    m->img_x = fke_tensor_view(b->img_x, 4, B, C, S, S);
+    FKE_TRY(T2(m, e, &m->feat, B, c->F));
+    FKE_TRY(fke_cnn_forward(&m->cnn, m->P, &m->arena, e, &m->img_x, train, 0, &m->ctape, &m->feat));
+    fke_tensor ew = fke_tensor_view(m->inst_e.data, 2, B, K);
+    FKE_TRY(fke_linear_forward(e, &m->feat, &Wp, NULL, &ew));
+    if (Nv > 0) {
+        FKE_TRY(fke_arena_tensor(&m->arena, e, &m->crop_x, 4, Nv, C, s, s));
+        fke_tensor cx = fke_tensor_view(b->crop_x, 3, B, G, C * s * s);
+        const fke_tensor *src[] = {&cx};
+        FKE_TRY(fke_gather_forward(e, 1, src, m->gidx, FKE_NO_STEP, &m->crop_x));
+        FKE_TRY(T2(m, e, &m->crop_feat, Nv, c->F));
+        FKE_TRY(fke_cnn_forward(&m->cnn, m->P, &m->arena, e, &m->crop_x, train, 1, &m->ctape_crop,
+                                &m->crop_feat));
+        fke_tensor ec = fke_tensor_view(m->inst_e.data + (size_t)B * K, 2, Nv, K);
+        FKE_TRY(fke_linear_forward(e, &m->crop_feat, &Wp, NULL, &ec));
+    }
+    FKE_TRY(T2(m, e, &m->inst_u, R, K));
+    FKE_TRY(fke_arena_tensor(&m->arena, e, &m->inst_n, 1, R));
+    FKE_TRY(fke_l2norm_forward(e, &m->inst_e, &m->inst_n, &m->inst_u));
+    m->img_e = fke_tensor_view(m->inst_e.data, 2, B, K);
+    m->img_u = fke_tensor_view(m->inst_u.data, 2, B, K);
+    m->crop_u = fke_tensor_view(m->inst_u.data + (size_t)B * K, 2, Nv > 0 ? Nv : 1, K);
+    return FKE_OK;
+}
+
 /* tokens (B, L) -> m->txt_u (B, K) unit rows */
 static fke_status text_fwd(fke_clip *m, const int32_t *tokens, int B, fke_err *e)
 {
@@ -157,11 +209,17 @@ fke_status fke_clip_forward(fke_clip *m, const fke_batch *b, int train, fke_err 
     fke_arena_reset(&m->arena);
     m->B = B;
     fke_tensor x = fke_tensor_view(b->img_x, 4, B, c->in_ch, c->img, c->img);
-    FKE_TRY(image_fwd(m, &x, train, e));
+    if (c->clip_crops) FKE_TRY(images_mil_fwd(m, b, train, e));
+    else FKE_TRY(image_fwd(m, &x, train, e));
     FKE_TRY(text_fwd(m, b->tokens, B, e));
     FKE_TRY(T2(m, e, &m->logits, B, B));
     fke_tensor ls = W(m, m->logit_scale);
-    return fke_similarity_forward(e, &m->img_u, &m->txt_u, &ls, &m->logits);
+    if (!c->clip_crops) return fke_similarity_forward(e, &m->img_u, &m->txt_u, &ls, &m->logits);
+    FKE_TRY(T2(m, e, &m->inst_logits, B + m->Nv, B));
+    FKE_TRY(fke_similarity_forward(e, &m->inst_u, &m->txt_u, &ls, &m->inst_logits));
+    m->arg = fke_arena_alloc(&m->arena, e, sizeof(int32_t) * (size_t)B * B);
+    if (!m->arg) return FKE_ERR_NOMEM;
+    return fke_milmax_forward(e, &m->inst_logits, m->owner, &m->logits, m->arg);
 }
 
 fke_status fke_clip_embed_images(fke_clip *m, const fke_real *x, int B, fke_real *out,
@@ -174,6 +232,42 @@ fke_status fke_clip_embed_images(fke_clip *m, const fke_real *x, int B, fke_real
     FKE_TRY(image_fwd(m, &xt, 0, e));
     memcpy(out, m->img_u.data, sizeof(fke_real) * (size_t)B * c->embed_dim);
     return FKE_OK;
+}
+
+fke_status fke_clip_embed_crops(fke_clip *m, const fke_real *x, int B, fke_real *out,
+                                fke_err *e)
+{
+    const fke_config *c = &m->cfg;
+    if (!c->clip_crops)
+        return fke_fail(e, FKE_ERR_ARG, "clip: the model was trained without clip_crops; embed "
+                        "crops stretched to the image side instead");
+    if (B < 1) return fke_fail(e, FKE_ERR_ARG, "clip: %d crops to embed", B);
+    int K = c->embed_dim;
+    fke_arena_reset(&m->arena);
+    fke_tensor xt = fke_tensor_view((fke_real *)x, 4, B, c->in_ch, c->crop, c->crop), f, pe, n, u;
+    FKE_TRY(T2(m, e, &f, B, c->F));
+    FKE_TRY(fke_cnn_forward(&m->cnn, m->P, &m->arena, e, &xt, 0, 1, &m->ctape_crop, &f));
+    FKE_TRY(T2(m, e, &pe, B, K));
+    fke_tensor Wp = W(m, m->img_proj);
+    FKE_TRY(fke_linear_forward(e, &f, &Wp, NULL, &pe));
+    FKE_TRY(T2(m, e, &u, B, K));
+    FKE_TRY(fke_arena_tensor(&m->arena, e, &n, 1, B));
+    FKE_TRY(fke_l2norm_forward(e, &pe, &n, &u));
+    memcpy(out, u.data, sizeof(fke_real) * (size_t)B * K);
+    return FKE_OK;
+}
+
+double fke_clip_post_score(const fke_real *img, const fke_real *crop, int ng,
+                           const fke_real *txt, int K)
+{
+    double best = -INFINITY;
+    for (int g = -1; g < (crop ? ng : 0); g++) {
+        const fke_real *a = g < 0 ? img : crop + (size_t)g * K;
+        double d = 0;
+        for (int q = 0; q < K; q++) d += (double)a[q] * txt[q];
+        if (d > best) best = d;
+    }
+    return best;
 }
 
 fke_status fke_clip_embed_texts(fke_clip *m, const int32_t *tokens, int B, fke_real *out,
@@ -206,13 +300,22 @@ fke_status fke_clip_backward(fke_clip *m, fke_err *e)
     const fke_config *c = &m->cfg;
     int B = m->B, K = c->embed_dim, NC = FKE_CLIP_NW * c->Co;
     fke_tensor dlog, diu, dtu, die, dte, dtc, demb;
+    int R = c->clip_crops ? B + m->Nv : B;
     FKE_TRY(T2(m, e, &dlog, B, B));
     FKE_TRY(fke_infonce_backward(e, &m->logits, 1.0, &dlog));
-    FKE_TRY(T2(m, e, &diu, B, K));
+    FKE_TRY(T2(m, e, &diu, R, K));
     FKE_TRY(T2(m, e, &dtu, B, K));
     fke_tensor ls = W(m, m->logit_scale), dls = dW(m, m->logit_scale);
-    FKE_TRY(fke_similarity_backward(e, &m->img_u, &m->txt_u, &ls, &m->logits, &dlog, &diu, &dtu,
-                                    &dls));
+    if (c->clip_crops) { /* the post logits' gradient to the instances they took */
+        fke_tensor dinst;
+        FKE_TRY(T2(m, e, &dinst, R, B));
+        FKE_TRY(fke_milmax_backward(e, m->arg, &dlog, &dinst));
+        FKE_TRY(fke_similarity_backward(e, &m->inst_u, &m->txt_u, &ls, &m->inst_logits, &dinst,
+                                        &diu, &dtu, &dls));
+    } else {
+        FKE_TRY(fke_similarity_backward(e, &m->img_u, &m->txt_u, &ls, &m->logits, &dlog, &diu,
+                                        &dtu, &dls));
+    }
     /* the text tower, in reverse */
     FKE_TRY(T2(m, e, &dte, B, K));
     FKE_TRY(fke_l2norm_backward(e, &m->txt_u, &m->txt_n, &dtu, &dte));
@@ -231,6 +334,21 @@ fke_status fke_clip_backward(fke_clip *m, fke_err *e)
     fke_tensor dtab = dW(m, m->emb);
     FKE_TRY(fke_embedding_backward(e, m->tokens, B, c->L, &demb, &dtab));
     /* the image tower, in reverse */
+    if (c->clip_crops) { /* every instance: the projection, the crops' CNN, the images' */
+        FKE_TRY(T2(m, e, &die, R, K));
+        FKE_TRY(fke_l2norm_backward(e, &m->inst_u, &m->inst_n, &diu, &die));
+        fke_tensor Wp = W(m, m->img_proj), dWp = dW(m, m->img_proj), dfeat;
+        if (m->Nv > 0) {
+            fke_tensor dc = fke_tensor_view(die.data + (size_t)B * K, 2, m->Nv, K), dcf;
+            FKE_TRY(T2(m, e, &dcf, m->Nv, c->F));
+            FKE_TRY(fke_linear_backward(e, &m->crop_feat, &Wp, &dc, &dcf, &dWp, NULL));
+            FKE_TRY(fke_cnn_backward(&m->cnn, m->P, &m->arena, e, &m->ctape_crop, &dcf, NULL));
+        }
+        fke_tensor dw = fke_tensor_view(die.data, 2, B, K);
+        FKE_TRY(T2(m, e, &dfeat, B, c->F));
+        FKE_TRY(fke_linear_backward(e, &m->feat, &Wp, &dw, &dfeat, &dWp, NULL));
+        return fke_cnn_backward(&m->cnn, m->P, &m->arena, e, &m->ctape, &dfeat, NULL);
+    }
     FKE_TRY(T2(m, e, &die, B, K));
     FKE_TRY(fke_l2norm_backward(e, &m->img_u, &m->img_n, &diu, &die));
     if (c->img_bn) { /* die is the gradient of the batch norm's output */
@@ -273,6 +391,7 @@ fke_status fke_clip_plan(fke_clip *m, fke_err *e)
     if (st == FKE_OK && !saved) st = fke_fail(e, FKE_ERR_NOMEM, "clip: out of memory");
     if (st == FKE_OK) {
         memcpy(saved, m->P->w, m->P->total * sizeof(fke_real)); /* bn running stats move */
+        for (int i = 0; i < bt.B; i++) bt.n_garments[i] = c->G; /* the most crops a batch has */
         double l;
         st = fke_clip_forward(m, &bt, 1, e);
         if (st == FKE_OK) st = fke_clip_loss(m, &l, NULL, e);
@@ -314,7 +433,16 @@ fke_status fke_clip_recall(const fke_real *a, const fke_real *b, int N, int K, i
 fke_status fke_clip_embed_posts(fke_clip *m, const fke_dataset *d, fke_real *img, fke_real *txt,
                                 fke_err *e)
 {
+    return fke_clip_embed_posts_crops(m, d, img, NULL, txt, e);
+}
+
+fke_status fke_clip_embed_posts_crops(fke_clip *m, const fke_dataset *d, fke_real *img,
+                                      fke_real *crop, fke_real *txt, fke_err *e)
+{
     const fke_config *c = &m->cfg;
+    if (crop && !c->clip_crops)
+        return fke_fail(e, FKE_ERR_ARG, "clip: crop embeddings asked of a model without clip_crops");
+    if (crop) memset(crop, 0, sizeof(fke_real) * (size_t)d->N * c->G * c->embed_dim);
     int K = c->embed_dim;
     fke_loader ld;
     FKE_TRY(fke_loader_init(&ld, d, c->batch, 0, 0, 0, e));
@@ -329,6 +457,11 @@ fke_status fke_clip_embed_posts(fke_clip *m, const fke_dataset *d, fke_real *img
             if (img) memcpy(img + row, m->img_u.data + (size_t)i * K, sizeof(fke_real) * K);
             if (txt) memcpy(txt + row, m->txt_u.data + (size_t)i * K, sizeof(fke_real) * K);
         }
+        for (int v = 0; crop && v < m->Nv; v++) {
+            int i = m->gidx[v] / c->G, g = m->gidx[v] % c->G;
+            memcpy(crop + ((size_t)b->index[i] * c->G + g) * K, m->crop_u.data + (size_t)v * K,
+                   sizeof(fke_real) * K);
+        }
         n += b->B;
     }
     fke_loader_free(&ld);
@@ -340,6 +473,35 @@ fke_status fke_clip_embed_posts(fke_clip *m, const fke_dataset *d, fke_real *img
 
 const int fke_clip_recall_k[FKE_CLIP_NK] = {1, 5, 10};
 
+/* clip_crops: recall by the post score (whole image or a crop, the higher) */
+static fke_status recall_mil(fke_clip *m, const fke_dataset *d, fke_real *img, fke_real *txt,
+                             double recall[2][FKE_CLIP_NK], fke_err *e)
+{
+    int K = m->cfg.embed_dim, N = d->N, G = m->cfg.G;
+    fke_real *crop = malloc(sizeof(fke_real) * (size_t)N * G * K);
+    fke_scored *sc = malloc(sizeof *sc * (size_t)N);
+    fke_status st = crop && sc ? FKE_OK : fke_fail(e, FKE_ERR_NOMEM, "clip: out of memory");
+    if (st == FKE_OK) st = fke_clip_embed_posts_crops(m, d, img, crop, txt, e);
+    for (int dir = 0; st == FKE_OK && dir < 2; dir++) {
+        int hit[FKE_CLIP_NK] = {0};
+        for (int i = 0; i < N; i++) { /* dir 0: post i x every caption j; 1: caption i x post j */
+            for (int j = 0; j < N; j++) {
+                int p = dir ? j : i, t = dir ? i : j;
+                sc[j].score = fke_clip_post_score(img + (size_t)p * K, crop + (size_t)p * G * K,
+                                                  d->n_garments[p], txt + (size_t)t * K, K);
+                sc[j].id = j;
+            }
+            fke_scored_sort(sc, (size_t)N, 1);
+            for (int k = 0; k < FKE_CLIP_NK; k++)
+                for (int r = 0; r < fke_clip_recall_k[k] && r < N; r++) hit[k] += sc[r].id == i;
+        }
+        for (int k = 0; k < FKE_CLIP_NK; k++) recall[dir][k] = (double)hit[k] / N;
+    }
+    free(crop);
+    free(sc);
+    return st;
+}
+
 fke_status fke_clip_eval_posts(fke_clip *m, const fke_dataset *d, double recall[2][FKE_CLIP_NK],
                                fke_err *e)
 {
@@ -348,6 +510,12 @@ fke_status fke_clip_eval_posts(fke_clip *m, const fke_dataset *d, double recall[
     fke_real *img = malloc(sizeof(fke_real) * (size_t)N * K);
     fke_real *txt = malloc(sizeof(fke_real) * (size_t)N * K);
     fke_status st = img && txt ? FKE_OK : fke_fail(e, FKE_ERR_NOMEM, "clip: out of memory");
+    if (st == FKE_OK && m->cfg.clip_crops) {
+        st = recall_mil(m, d, img, txt, recall, e);
+        free(img);
+        free(txt);
+        return st;
+    }
     if (st == FKE_OK) st = fke_clip_embed_posts(m, d, img, txt, e);
     for (int k = 0; st == FKE_OK && k < FKE_CLIP_NK; k++) {
         st = fke_clip_recall(img, txt, N, K, fke_clip_recall_k[k], &recall[0][k], e);

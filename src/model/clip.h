@@ -66,6 +66,17 @@ typedef struct {
     int32_t *targ;                    /* (B, 4 Co) */
     fke_tensor txt_e, txt_u, txt_n;   /* (B, K), (B, K), (B) */
     fke_tensor logits;                /* (B, B) image i x text j */
+    /* clip_crops: R = B + Nv instances, the whole images then the valid crops */
+    int Nv;
+    int32_t *gidx;                    /* (Nv) post * G + slot of each valid crop */
+    int32_t *owner;                   /* (R) the post of each instance */
+    int32_t *arg;                     /* (B, B) the instance each logit took */
+    fke_tensor crop_x;                /* (Nv, C, s, s) */
+    fke_cnn_tape ctape_crop;
+    fke_tensor crop_feat;             /* (Nv, F) */
+    fke_tensor inst_e, inst_u, inst_n; /* (R, K), (R, K) unit, (R); img_u views the first B */
+    fke_tensor crop_u;                /* (Nv, K) view of inst_u */
+    fke_tensor inst_logits;           /* (R, B) */
 } fke_clip;
 
 /* P NULL: the model owns its table (m->own); else the caller's, initialised
@@ -87,6 +98,14 @@ fke_status fke_clip_embed_images(fke_clip *m, const fke_real *x, int B, fke_real
                                  fke_err *e);
 fke_status fke_clip_embed_texts(fke_clip *m, const int32_t *tokens, int B, fke_real *out,
                                 fke_err *e);
+/* Eval mode, clip_crops: garment crops x (B, C, s, s) at the config's crop
+ * side, normalised as the loader does, to unit embeddings out (B, K). */
+fke_status fke_clip_embed_crops(fke_clip *m, const fke_real *x, int B, fke_real *out,
+                                fke_err *e);
+/* The score of a post for a text: the cosine of its whole image img (K)
+ * and txt (K), or with crop (ng, K) the highest of it and its crops'. */
+double fke_clip_post_score(const fke_real *img, const fke_real *crop, int ng,
+                           const fke_real *txt, int K);
 /* exp(logit_scale): the learned inverse temperature of the logits */
 double fke_clip_temperature(const fke_clip *m);
 /* CLIP's clamp of the temperature: logit_scale <= log 100. */
@@ -101,8 +120,12 @@ fke_status fke_clip_recall(const fke_real *a, const fke_real *b, int N, int K, i
  * (either may be NULL), eval mode, batches of the config's size. */
 fke_status fke_clip_embed_posts(fke_clip *m, const fke_dataset *d, fke_real *img, fke_real *txt,
                                 fke_err *e);
-/* Retrieval over d's posts, each image against its own caption among all of
- * them: recall[0][k] image->text, recall[1][k] text->image at
+/* The same with crop (N, G, K) or NULL: with clip_crops, each garment's crop
+ * embedding in its slot (padding slots zero). */
+fke_status fke_clip_embed_posts_crops(fke_clip *m, const fke_dataset *d, fke_real *img,
+                                      fke_real *crop, fke_real *txt, fke_err *e);
+/* Retrieval over d's posts, each image (with clip_crops: its whole image and
+ * crops, fke_clip_post_score) against its own caption among all of them: recall[0][k] image->text, recall[1][k] text->image at
  * fke_clip_recall_k[k] = 1, 5, 10 (chance k / N). */
 #define FKE_CLIP_NK 3
 extern const int fke_clip_recall_k[FKE_CLIP_NK];

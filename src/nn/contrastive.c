@@ -172,3 +172,44 @@ fke_status fke_infonce_backward(fke_err *e, const fke_tensor *logits, double sca
     }
     return FKE_OK;
 }
+
+fke_status fke_milmax_forward(fke_err *e, const fke_tensor *x, const int32_t *owner,
+                              fke_tensor *out, int32_t *arg)
+{
+    FKE_EXPECT(e, "milmax", "x", x, -1, -1);
+    FKE_EXPECT(e, "milmax", "out", out, -1, x->shape[1]);
+    int R = x->shape[0], M = x->shape[1], N = out->shape[0];
+    for (size_t i = 0; i < (size_t)N * M; i++) arg[i] = -1;
+    for (int r = 0; r < R; r++) {
+        int n = owner[r];
+        if (n < -1 || n >= N)
+            return fke_fail(e, FKE_ERR_ARG, "milmax: row %d belongs to %d, outside -1..%d", r, n,
+                            N - 1);
+        if (n < 0) continue;
+        const fke_real *xr = x->data + (size_t)r * M;
+        fke_real *o = out->data + (size_t)n * M;
+        int32_t *a = arg + (size_t)n * M;
+        for (int m = 0; m < M; m++)
+            if (a[m] < 0 || xr[m] > o[m]) o[m] = xr[m], a[m] = r;
+    }
+    for (int n = 0; n < N; n++)
+        if (arg[(size_t)n * M] < 0 && M > 0)
+            return fke_fail(e, FKE_ERR_ARG, "milmax: output row %d has no instance", n);
+    return FKE_OK;
+}
+
+fke_status fke_milmax_backward(fke_err *e, const int32_t *arg, const fke_tensor *dout,
+                               fke_tensor *dx)
+{
+    FKE_EXPECT(e, "milmax backward", "dout", dout, -1, -1);
+    FKE_EXPECT(e, "milmax backward", "dx", dx, -1, dout->shape[1]);
+    int N = dout->shape[0], M = dout->shape[1], R = dx->shape[0];
+    for (int n = 0; n < N; n++)
+        for (int m = 0; m < M; m++) {
+            int r = arg[(size_t)n * M + m];
+            if (r < 0 || r >= R)
+                return fke_fail(e, FKE_ERR_ARG, "milmax backward: row %d of %d", r, R);
+            dx->data[(size_t)r * M + m] += dout->data[(size_t)n * M + m];
+        }
+    return FKE_OK;
+}

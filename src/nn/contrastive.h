@@ -23,6 +23,14 @@
  *   fke_similarity_backward(e, &a, &b, &t, &logits, &dlogits, &da, &db, &dt);
  *   fke_infonce_forward(e, &logits, &loss, &acc);
  *   fke_infonce_backward(e, &logits, scale, &dlogits);
+ *
+ * Multiple-instance max (task clip with clip_crops: a post is its whole
+ * image and its garment crops, and a caption describes some of them):
+ *   out[n, m] = max over the rows r with owner[r] == n of x[r, m],
+ *   x (R, M) the instances' logits, out (N, M), arg (N, M) the row taken
+ *   (the first on ties); backward: dx[arg[n, m], m] += dout[n, m].
+ *   fke_milmax_forward(e, &x, owner, &out, arg);
+ *   fke_milmax_backward(e, arg, &dout, &dx);
  * Every backward adds (+=); its gradient outputs other than the first may be NULL. */
 #ifndef FKE_CONTRASTIVE_H
 #define FKE_CONTRASTIVE_H
@@ -51,4 +59,12 @@ fke_status fke_infonce_forward(fke_err *e, const fke_tensor *logits, double *los
 /* dlogits (N, N) += scale * dloss/dlogits */
 fke_status fke_infonce_backward(fke_err *e, const fke_tensor *logits, double scale,
                                 fke_tensor *dlogits);
+
+/* x (R, M); owner (R) in -1..N-1 (-1: skipped), every n owning a row;
+ * out (N, M) overwritten; arg (N * M) the rows taken */
+fke_status fke_milmax_forward(fke_err *e, const fke_tensor *x, const int32_t *owner,
+                              fke_tensor *out, int32_t *arg);
+/* arg: the forward's; dout (N, M); dx (R, M) += */
+fke_status fke_milmax_backward(fke_err *e, const int32_t *arg, const fke_tensor *dout,
+                               fke_tensor *dx);
 #endif

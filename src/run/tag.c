@@ -343,18 +343,27 @@ static fke_status embed_picture(fke_model *m, const char *path, fke_real *out, f
 /* Embeddings (N, K) of the inputs or of the dataset's posts; names (N) for
  * pictures (NULL for a dataset). */
 static fke_status embed_inputs(fke_model *m, const fke_tag_opts *o, fke_real **emb, int *N,
-                               char ***names, fke_err *e)
+                               char ***names, fke_real **crop, int **ng, fke_err *e)
 {
     int K = m->cfg.embed_dim;
     *emb = NULL;
     *names = NULL;
+    if (crop) *crop = NULL, *ng = NULL;
     if (o->data) {
         fke_dataset d;
         FKE_TRY(fke_dataset_load(&d, o->data, e));
         fke_status st = fke_check_dataset(&m->cfg, &d, e);
         if (st == FKE_OK && !(*emb = malloc(sizeof(fke_real) * (size_t)d.N * K)))
             st = fke_fail(e, FKE_ERR_NOMEM, "tag: out of memory");
-        if (st == FKE_OK) st = fke_clip_embed_posts(m->clip, &d, *emb, NULL, e);
+        int G = m->cfg.G;
+        if (st == FKE_OK && crop && m->cfg.clip_crops) { /* posts scored with their crops */
+            *crop = malloc(sizeof(fke_real) * (size_t)d.N * G * K);
+            *ng = malloc(sizeof(int) * (size_t)d.N);
+            if (!*crop || !*ng) st = fke_fail(e, FKE_ERR_NOMEM, "tag: out of memory");
+            for (int i = 0; st == FKE_OK && i < d.N; i++) (*ng)[i] = d.n_garments[i];
+        }
+        if (st == FKE_OK)
+            st = fke_clip_embed_posts_crops(m->clip, &d, *emb, crop ? *crop : NULL, NULL, e);
         *N = d.N;
         fke_dataset_free(&d);
         return st;
@@ -418,12 +427,13 @@ static void put_line(FILE *f, cJSON *j)
 
 /* One image's line: scores, softmax probabilities, top and threshold. */
 static void tag_line(FILE *f, const fke_tag_opts *o, const fke_tagset *t, const fke_real *img,
-                     double scale, const char *name, long post, fke_scored *sc, double *prob)
+                     const fke_real *crop, int ng, const fke_tag_calib *cal, double scale,
+                     const char *name, long post, fke_scored *sc, double *prob)
 {
     int n = t->n, K = t->K;
     double mx = -INFINITY, z = 0;
     for (int j = 0; j < n; j++) {
-        sc[j].score = dot(img, t->emb + (size_t)j * K, K);
+        sc[j].score = fke_clip_post_score(img, crop, ng, t->emb + (size_t)j * K, K);
         sc[j].id = j;
         if (scale * sc[j].score > mx) mx = scale * sc[j].score;
     }
@@ -438,6 +448,7 @@ static void tag_line(FILE *f, const fke_tag_opts *o, const fke_tagset *t, const 
         cJSON_AddStringToObject(tj, "tag", t->text[sc[r].id]);
         cJSON_AddNumberToObject(tj, "score", sc[r].score);
         cJSON_AddNumberToObject(tj, "prob", prob[sc[r].id] / z);
+        if (cal) cJSON_AddNumberToObject(tj, "p", fke_tag_calib_prob(cal, sc[r].score));
         cJSON_AddItemToArray(arr, tj);
     }
     cJSON_AddItemToObject(jl, "tags", arr);
@@ -459,11 +470,19 @@ fke_status fke_tag_run(const fke_tag_opts *o, fke_tag_info *info, fke_err *e)
         fke_tagset_free(&t);
         return st;
     }
-    st = fke_tags_embed(&m, o->ckpt, o->tags, &t, o->cache_dir, o->no_cache, info, e);
-    fke_real *emb = NULL;
+    fke_tag_calib cal;
+    int have_cal = 0;
+    if (st == FKE_OK && o->calibration) {
+        st = fke_tag_calib_read(o->calibration, o->ckpt, &cal, e);
+        have_cal = st == FKE_OK;
+    }
+    if (st == FKE_OK)
+        st = fke_tags_embed(&m, o->ckpt, o->tags, &t, o->cache_dir, o->no_cache, info, e);
+    fke_real *emb = NULL, *crop = NULL;
+    int *ng = NULL;
     char **names = NULL;
-    int N = 0;
-    if (st == FKE_OK) st = embed_inputs(&m, o, &emb, &N, &names, e);
+    int N = 0, G = m.cfg.G;
+    if (st == FKE_OK) st = embed_inputs(&m, o, &emb, &N, &names, &crop, &ng, e);
     fke_scored *sc = malloc(sizeof *sc * (size_t)t.n);
     double *prob = malloc(sizeof *prob * (size_t)t.n);
     if (st == FKE_OK && (!sc || !prob)) st = fke_fail(e, FKE_ERR_NOMEM, "tag: out of memory");
@@ -471,10 +490,14 @@ fke_status fke_tag_run(const fke_tag_opts *o, fke_tag_info *info, fke_err *e)
     if (st == FKE_OK && (st = sink_open(&s, o->out, e)) == FKE_OK) {
         double scale = fke_clip_temperature(m.clip);
         for (int i = 0; i < N; i++)
-            tag_line(s.f, o, &t, emb + (size_t)i * t.K, scale, names ? names[i] : NULL, i, sc, prob);
+            tag_line(s.f, o, &t, emb + (size_t)i * t.K, crop ? crop + (size_t)i * G * t.K : NULL,
+                     ng ? ng[i] : 0, have_cal ? &cal : NULL, scale, names ? names[i] : NULL, i,
+                     sc, prob);
         st = sink_close(&s, st, e);
     }
     info->images = N;
+    free(crop);
+    free(ng);
     free(sc);
     free(prob);
     free(emb);
@@ -497,7 +520,7 @@ fke_status fke_tag_index_build(const fke_tag_opts *o, const char *path, fke_tag_
     fke_real *emb = NULL;
     char **names = NULL;
     int N = 0, K = m.cfg.embed_dim;
-    fke_status st = embed_inputs(&m, o, &emb, &N, &names, e);
+    fke_status st = embed_inputs(&m, o, &emb, &N, &names, NULL, NULL, e);
     if (st == FKE_OK && !names) { /* a dataset's posts: "post I" */
         names = calloc((size_t)N + 1, sizeof *names);
         for (int i = 0; names && i < N; i++) {
@@ -650,6 +673,19 @@ static int best_tag(const fke_real *a, const fke_real *temb, int n, int K)
     return best;
 }
 
+/* the same for a post: its whole image and, with crop, its ng crops */
+static int best_post_tag(const fke_real *img, const fke_real *crop, int ng, const fke_real *temb,
+                         int n, int K)
+{
+    int best = 0;
+    double bs = -INFINITY;
+    for (int j = 0; j < n; j++) {
+        double s = fke_clip_post_score(img, crop, ng, temb + (size_t)j * K, K);
+        if (s > bs) bs = s, best = j;
+    }
+    return best;
+}
+
 static char **joined_pairs(const fke_tagset *a, const fke_tagset *b)
 {
     char **t = calloc((size_t)a->n * b->n + 1, sizeof *t);
@@ -703,10 +739,17 @@ fke_status fke_tag_zeroshot(const char *ckpt, const char *data, const char *fiel
     if (st == FKE_OK && (!temb || !iemb || !sc)) st = fke_fail(e, FKE_ERR_NOMEM, "tag: out of memory");
     if (st == FKE_OK) st = embed_texts(&m, ckpt, texts ? texts : ta.text, n, temb, NULL, 1, e);
     r->classes = n;
-    int per_garment = !field_b && fa != -1;
-    if (st == FKE_OK && !per_garment) st = fke_clip_embed_posts(m.clip, &d, iemb, NULL, e);
+    int per_garment = !field_b && fa != -1, mil = have_m && m.cfg.clip_crops, G = have_m ? m.cfg.G : 1;
+    fke_real *icrop = NULL;
+    if (st == FKE_OK && mil && !(icrop = malloc(sizeof(fke_real) * (size_t)d.N * G * K)))
+        st = fke_fail(e, FKE_ERR_NOMEM, "tag: out of memory");
+    if (st == FKE_OK && mil && d.crop != m.cfg.crop)
+        st = fke_fail(e, FKE_ERR_ARG, "%s: crops of %d pixels; the model embeds crops of %d "
+                      "(clip_crops)", data, d.crop, m.cfg.crop);
+    if (st == FKE_OK && !per_garment) st = fke_clip_embed_posts_crops(m.clip, &d, iemb, icrop, NULL, e);
     if (st == FKE_OK && per_garment) { /* every garment's crop, in batches */
-        int S = m.cfg.img, P = d.crop, side = S > P ? S : P, Bt = m.cfg.batch, nb = 0;
+        /* clip_crops: at the crop side, as trained; else stretched to the image side */
+        int S = mil ? d.crop : m.cfg.img, P = d.crop, side = S > P ? S : P, Bt = m.cfg.batch, nb = 0;
         size_t in = (size_t)3 * S * S;
         uint8_t *px = malloc((size_t)3 * side * side), *hwc = malloc((size_t)3 * P * P);
         fke_real *x = malloc(sizeof(fke_real) * in * Bt);
@@ -722,13 +765,15 @@ fke_status fke_tag_zeroshot(const char *ckpt, const char *data, const char *fiel
                 ys[nb] = y;
                 st = crop_input(&d, S, i, g, px, hwc, x + in * nb++, e);
                 if (st != FKE_OK || nb < Bt) continue;
-                st = fke_clip_embed_images(m.clip, x, nb, emb, e);
+                st = mil ? fke_clip_embed_crops(m.clip, x, nb, emb, e)
+                         : fke_clip_embed_images(m.clip, x, nb, emb, e);
                 for (int q = 0; st == FKE_OK && q < nb; q++, r->n++)
                     right += best_tag(emb + (size_t)q * K, temb, n, K) == ys[q];
                 nb = 0;
             }
             if (i == d.N && nb && st == FKE_OK) { /* the last, partial batch */
-                st = fke_clip_embed_images(m.clip, x, nb, emb, e);
+                st = mil ? fke_clip_embed_crops(m.clip, x, nb, emb, e)
+                         : fke_clip_embed_images(m.clip, x, nb, emb, e);
                 for (int q = 0; st == FKE_OK && q < nb; q++, r->n++)
                     right += best_tag(emb + (size_t)q * K, temb, n, K) == ys[q];
             }
@@ -745,7 +790,8 @@ fke_status fke_tag_zeroshot(const char *ckpt, const char *data, const char *fiel
         for (int i = 0; i < d.N; i++) {
             int y = truth_of(&d, -1, i, 0);
             if (y < 0) continue;
-            right += best_tag(iemb + (size_t)i * K, temb, n, K) == y;
+            right += best_post_tag(iemb + (size_t)i * K, icrop ? icrop + (size_t)i * G * K : NULL,
+                                   d.n_garments[i], temb, n, K) == y;
             r->n++;
         }
         r->acc = r->n ? (double)right / r->n : NAN;
@@ -764,7 +810,9 @@ fke_status fke_tag_zeroshot(const char *ckpt, const char *data, const char *fiel
             }
             if (!known) continue; /* a post with an unknown label: its truth is not whole */
             for (int j = 0; j < n; j++) {
-                sc[j].score = dot(iemb + (size_t)i * K, temb + (size_t)j * K, K);
+                sc[j].score = fke_clip_post_score(iemb + (size_t)i * K,
+                                                  icrop ? icrop + (size_t)i * G * K : NULL,
+                                                  ng, temb + (size_t)j * K, K);
                 sc[j].id = j;
             }
             fke_scored_sort(sc, (size_t)n, 1);
@@ -781,11 +829,264 @@ fke_status fke_tag_zeroshot(const char *ckpt, const char *data, const char *fiel
     }
     free(temb);
     free(iemb);
+    free(icrop);
     free(sc);
     if (texts) fke_strings_free(texts, -1);
     if (have_m) fke_model_free(&m);
     fke_tagset_free(&ta);
     fke_tagset_free(&tb);
+    fke_dataset_free(&d);
+    return st;
+}
+
+/* ---- calibration ------------------------------------------------------------ */
+#define CALIB_FORMAT "fke-tag-calibration"
+
+double fke_tag_calib_prob(const fke_tag_calib *c, double score)
+{
+    double z = c->a * score + c->b;
+    return z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z));
+}
+
+fke_status fke_tag_calib_read(const char *path, const char *ckpt, fke_tag_calib *c, fke_err *e)
+{
+    cJSON *j;
+    FKE_TRY(fke_read_json(path, (size_t)1 << 20, &j, e));
+    const cJSON *f = cJSON_GetObjectItem(j, "format"), *v = cJSON_GetObjectItem(j, "version"),
+                *a = cJSON_GetObjectItem(j, "a"), *b = cJSON_GetObjectItem(j, "b"),
+                *h = cJSON_GetObjectItem(j, "checkpoint_hash");
+    fke_status st = FKE_OK;
+    if (!cJSON_IsString(f) || strcmp(f->valuestring, CALIB_FORMAT) || !cJSON_IsNumber(v) ||
+        v->valueint != 1)
+        st = fke_fail(e, FKE_ERR_FORMAT, "%s: not a tag calibration (format \"%s\" version 1, "
+                      "from fke tag --calibrate)", path, CALIB_FORMAT);
+    else if (!cJSON_IsNumber(a) || !cJSON_IsNumber(b) || !isfinite(a->valuedouble) ||
+             !isfinite(b->valuedouble) || !cJSON_IsString(h))
+        st = fke_fail(e, FKE_ERR_FORMAT, "%s: \"a\", \"b\" (finite numbers) and "
+                      "\"checkpoint_hash\" are required", path);
+    char now[64];
+    if (st == FKE_OK) st = fke_file_hash(ckpt, now, sizeof now, NULL, e);
+    if (st == FKE_OK && strcmp(now, h->valuestring))
+        st = fke_fail(e, FKE_ERR_ARG, "%s was fitted for a checkpoint of hash %s; %s has %s: "
+                      "fit it again with this model (fke tag --calibrate)", path, h->valuestring,
+                      ckpt, now);
+    if (st == FKE_OK) c->a = a->valuedouble, c->b = b->valuedouble;
+    cJSON_Delete(j);
+    return st;
+}
+
+/* (score, truth) pairs of every post of d with every tag of one fit spec,
+ * appended to s, y (grown as needed) */
+typedef struct {
+    double *s;
+    uint8_t *y;
+    long n, cap;
+} pairs;
+
+static fke_status pairs_push(pairs *p, double s, int y, fke_err *e)
+{
+    if (p->n == p->cap) {
+        long cap = p->cap ? 2 * p->cap : 4096;
+        double *ns = realloc(p->s, sizeof *ns * (size_t)cap);
+        if (ns) p->s = ns;
+        uint8_t *ny = ns ? realloc(p->y, (size_t)cap) : NULL;
+        if (!ns || !ny) return fke_fail(e, FKE_ERR_NOMEM, "tag: out of memory");
+        p->y = ny, p->cap = cap;
+    }
+    p->s[p->n] = s, p->y[p->n++] = (uint8_t)y;
+    return FKE_OK;
+}
+
+static fke_status fit_pairs(fke_model *m, const char *ckpt, const fke_dataset *d,
+                            const fke_real *iemb, const fke_real *icrop, const char *spec,
+                            pairs *p, fke_err *e)
+{
+    char field[64];
+    const char *eq = strchr(spec, '=');
+    if (!eq || eq == spec || (size_t)(eq - spec) >= sizeof field || !eq[1])
+        return fke_fail(e, FKE_ERR_ARG, "--fit %s: write FIELD=TAGS.txt (such as "
+                        "occasion=experiments/tags/occasion.txt)", spec);
+    snprintf(field, sizeof field, "%.*s", (int)(eq - spec), spec);
+    int f, n, K = m->cfg.embed_dim, G = m->cfg.G;
+    FKE_TRY(field_of(d, field, &f, &n, e));
+    fke_tagset t;
+    FKE_TRY(fke_tags_read(eq + 1, &t, e));
+    fke_status st = FKE_OK;
+    if (t.n != n)
+        st = fke_fail(e, FKE_ERR_ARG, "%s: %d tags, but field %s of %s has %d classes (one tag "
+                      "a line, in its class order)", eq + 1, t.n, field, d->path, n);
+    fke_real *temb = st == FKE_OK ? malloc(sizeof(fke_real) * (size_t)n * K) : NULL;
+    uint8_t *has = st == FKE_OK ? malloc((size_t)n) : NULL;
+    if (st == FKE_OK && (!temb || !has)) st = fke_fail(e, FKE_ERR_NOMEM, "tag: out of memory");
+    if (st == FKE_OK) st = embed_texts(m, ckpt, t.text, n, temb, NULL, 1, e);
+    for (int i = 0; st == FKE_OK && i < d->N; i++) {
+        memset(has, 0, (size_t)n);
+        int known = 1, ng = d->n_garments[i];
+        if (f == -1) {
+            int y = truth_of(d, -1, i, 0);
+            known = y >= 0;
+            if (known) has[y] = 1;
+        } else {
+            known = ng > 0;
+            for (int g = 0; g < ng; g++) {
+                int y = truth_of(d, f, i, g);
+                if (y < 0) known = 0;
+                else has[y] = 1;
+            }
+        }
+        if (!known) continue; /* a post whose truth is not whole */
+        for (int j = 0; st == FKE_OK && j < n; j++)
+            st = pairs_push(p, fke_clip_post_score(iemb + (size_t)i * K,
+                                                   icrop ? icrop + (size_t)i * G * K : NULL, ng,
+                                                   temb + (size_t)j * K, K),
+                            has[j], e);
+    }
+    free(temb);
+    free(has);
+    fke_tagset_free(&t);
+    return st;
+}
+
+static double loglik(const pairs *p, double a, double b)
+{
+    double l = 0;
+    for (long i = 0; i < p->n; i++) {
+        double z = a * p->s[i] + b; /* log sigmoid(+-z), stably */
+        double lp = z >= 0 ? -log1p(exp(-z)) : z - log1p(exp(z));
+        l += p->y[i] ? lp : lp - z;
+    }
+    return l;
+}
+
+/* maximum-likelihood (a, b) by Newton's method with step halving */
+static void fit_platt(const pairs *p, fke_tag_calib *c)
+{
+    long pos = 0;
+    for (long i = 0; i < p->n; i++) pos += p->y[i];
+    double rate = (pos + 0.5) / (p->n + 1.0);
+    double a = 0, b = log(rate / (1 - rate)), l = loglik(p, a, b);
+    for (int it = 0; it < 100; it++) {
+        double ga = 0, gb = 0, haa = 0, hab = 0, hbb = 0;
+        for (long i = 0; i < p->n; i++) {
+            fke_tag_calib t = {a, b};
+            double q = fke_tag_calib_prob(&t, p->s[i]), r = p->y[i] - q, w = q * (1 - q);
+            ga += r * p->s[i], gb += r;
+            haa += w * p->s[i] * p->s[i], hab += w * p->s[i], hbb += w;
+        }
+        double det = haa * hbb - hab * hab;
+        if (!(det > 1e-300)) break;
+        double da = (hbb * ga - hab * gb) / det, db = (haa * gb - hab * ga) / det, step = 1;
+        double na = a, nb = b, nl = l;
+        for (int h = 0; h < 40; h++, step /= 2) {
+            na = a + step * da, nb = b + step * db;
+            if ((nl = loglik(p, na, nb)) >= l) break;
+        }
+        if (!(nl >= l)) break;
+        int done = fabs(na - a) < 1e-12 * (1 + fabs(a)) && fabs(nb - b) < 1e-12 * (1 + fabs(b));
+        a = na, b = nb, l = nl;
+        if (done) break;
+    }
+    c->a = a, c->b = b;
+}
+
+static void measure(const pairs *p, fke_calib_result *r)
+{
+    double sp = 0, br = 0;
+    memset(r->bin_n, 0, sizeof r->bin_n);
+    memset(r->bin_pos, 0, sizeof r->bin_pos);
+    memset(r->bin_p, 0, sizeof r->bin_p);
+    r->positives = 0;
+    for (long i = 0; i < p->n; i++) {
+        double q = fke_tag_calib_prob(&r->cal, p->s[i]);
+        int k = (int)(q * FKE_CALIB_BINS);
+        if (k >= FKE_CALIB_BINS) k = FKE_CALIB_BINS - 1;
+        r->bin_n[k]++, r->bin_pos[k] += p->y[i], r->bin_p[k] += q;
+        sp += q, br += (q - p->y[i]) * (q - p->y[i]), r->positives += p->y[i];
+    }
+    r->pairs = p->n;
+    r->mean_p = p->n ? sp / p->n : NAN;
+    r->brier = p->n ? br / p->n : NAN;
+    r->loglik = loglik(p, r->cal.a, r->cal.b);
+    double ece = 0;
+    for (int k = 0; k < FKE_CALIB_BINS; k++)
+        ece += fabs(r->bin_p[k] - (double)r->bin_pos[k]);
+    r->ece = p->n ? ece / p->n : NAN;
+}
+
+fke_status fke_tag_calibrate(const fke_tag_opts *o, const char *const *fits, int nfit,
+                             const char *out, fke_calib_result *r, fke_err *e)
+{
+    memset(r, 0, sizeof *r);
+    if (!o->data || nfit < 1)
+        return fke_fail(e, FKE_ERR_ARG, "tag calibration: needs --data DATA.h5 and at least one "
+                        "--fit FIELD=TAGS.txt");
+    if (!out && !o->calibration)
+        return fke_fail(e, FKE_ERR_ARG, "tag calibration: --calibrate OUT.json fits one, "
+                        "--calibration FILE measures one");
+    fke_tag_calib given;
+    if (!out) FKE_TRY(fke_tag_calib_read(o->calibration, o->ckpt, &given, e));
+    fke_dataset d;
+    FKE_TRY(fke_dataset_load(&d, o->data, e));
+    fke_model m;
+    int have_m = 0;
+    fke_status st = load_clip(&m, o->ckpt, e);
+    have_m = st == FKE_OK;
+    if (st == FKE_OK) st = fke_check_dataset(&m.cfg, &d, e);
+    int K = have_m ? m.cfg.embed_dim : 1, G = have_m ? m.cfg.G : 1;
+    int mil = have_m && m.cfg.clip_crops;
+    fke_real *iemb = st == FKE_OK ? malloc(sizeof(fke_real) * (size_t)d.N * K) : NULL;
+    fke_real *icrop = st == FKE_OK && mil ? malloc(sizeof(fke_real) * (size_t)d.N * G * K) : NULL;
+    if (st == FKE_OK && (!iemb || (mil && !icrop))) st = fke_fail(e, FKE_ERR_NOMEM, "tag: out of memory");
+    if (st == FKE_OK) st = fke_clip_embed_posts_crops(m.clip, &d, iemb, icrop, NULL, e);
+    pairs p = {0};
+    for (int k = 0; st == FKE_OK && k < nfit; k++)
+        st = fit_pairs(&m, o->ckpt, &d, iemb, icrop, fits[k], &p, e);
+    if (st == FKE_OK && p.n == 0)
+        st = fke_fail(e, FKE_ERR_ARG, "%s: no post with whole labels to calibrate on", o->data);
+    if (st == FKE_OK) {
+        if (out) fit_platt(&p, &r->cal);
+        else r->cal = given;
+        measure(&p, r);
+    }
+    if (st == FKE_OK && out) {
+        char hash[64];
+        st = fke_file_hash(o->ckpt, hash, sizeof hash, NULL, e);
+        cJSON *j = cJSON_CreateObject(), *fl = cJSON_CreateArray();
+        cJSON_AddStringToObject(j, "format", CALIB_FORMAT);
+        cJSON_AddNumberToObject(j, "version", 1);
+        cJSON_AddStringToObject(j, "checkpoint", o->ckpt);
+        cJSON_AddStringToObject(j, "checkpoint_hash", st == FKE_OK ? hash : "");
+        cJSON_AddStringToObject(j, "rule", "p = 1 / (1 + exp(-(a score + b))), Platt scaling "
+                                "fitted by maximum likelihood on every (post, class tag) pair");
+        cJSON_AddNumberToObject(j, "a", r->cal.a);
+        cJSON_AddNumberToObject(j, "b", r->cal.b);
+        cJSON_AddStringToObject(j, "data", o->data);
+        for (int k = 0; k < nfit; k++) cJSON_AddItemToArray(fl, cJSON_CreateString(fits[k]));
+        cJSON_AddItemToObject(j, "fits", fl);
+        cJSON_AddNumberToObject(j, "pairs", (double)r->pairs);
+        cJSON_AddNumberToObject(j, "positives", (double)r->positives);
+        cJSON_AddNumberToObject(j, "ece", r->ece);
+        char *txt = cJSON_Print(j);
+        cJSON_Delete(j);
+        if (st == FKE_OK && !txt) st = fke_fail(e, FKE_ERR_NOMEM, "tag: out of memory");
+        if (st == FKE_OK) {
+            size_t L = strlen(txt);
+            char *t2 = malloc(L + 2);
+            if (!t2) st = fke_fail(e, FKE_ERR_NOMEM, "tag: out of memory");
+            else {
+                memcpy(t2, txt, L);
+                t2[L] = '\n', t2[L + 1] = 0;
+                st = fke_write_file(out, t2, "tag calibration", e);
+                free(t2);
+            }
+        }
+        free(txt);
+    }
+    free(p.s);
+    free(p.y);
+    free(iemb);
+    free(icrop);
+    if (have_m) fke_model_free(&m);
     fke_dataset_free(&d);
     return st;
 }

@@ -22,8 +22,21 @@
  * Probabilities ("prob"): the softmax over all the file's tags of
  * exp(logit_scale) x cosine, the temperature the model learned for its
  * InfoNCE loss. They answer "which of these tags" and so change when a tag
- * is added; the scores do not. (A per-tag sigmoid calibrated on validation
- * data is not done.)
+ * is added; the scores do not.
+ * Calibrated probabilities ("p", with a calibration file): a tag's own
+ * probability of applying, p = sigmoid(a score + b), Platt scaling with one
+ * (a, b) for every tag, fitted by fke_tag_calibrate on a labelled
+ * validation set: each post against each tag of the class tag files given
+ * (FIELD=TAGS.txt), positive when the post has that class (occasion: the
+ * post's; category or an attribute: any of its garments'), by maximum
+ * likelihood (Newton's method). p depends on the tag and the picture only,
+ * so it too never moves when another tag is added. The same function
+ * measures a calibration on other posts: expected calibration error over
+ * 10 equal-width bins of p, the Brier score and the reliability bins.
+ *
+ * Posts of a dataset, with a clip_crops model, are scored by the highest
+ * cosine of their whole image and their garment crops
+ * (fke_clip_post_score); pictures by the whole picture.
  *
  * Cache. The tag embeddings are kept in DIR/<ckpt>-<tags>.h5, the two
  * FNV-1a hashes of the checkpoint's and the tag file's bytes
@@ -78,7 +91,32 @@ typedef struct {
     double threshold;       /* only tags whose score is >= it (-INFINITY: all) */
     const char *cache_dir;  /* NULL: the default above */
     int no_cache;           /* 1: neither read nor write the cache */
+    const char *calibration; /* NULL, or a file of fke_tag_calibrate: adds "p" */
 } fke_tag_opts;
+
+/* Platt scaling of a tag's score: p = 1 / (1 + exp(-(a score + b))). */
+typedef struct {
+    double a, b;
+} fke_tag_calib;
+double fke_tag_calib_prob(const fke_tag_calib *c, double score);
+/* A calibration file (JSON, format "fke-tag-calibration" version 1) for
+ * checkpoint ckpt (its hash must be the one it was fitted with). */
+fke_status fke_tag_calib_read(const char *path, const char *ckpt, fke_tag_calib *c, fke_err *e);
+
+#define FKE_CALIB_BINS 10
+typedef struct {
+    long pairs, positives;  /* (post, tag) pairs counted, and of them positives */
+    fke_tag_calib cal;      /* fitted, or read */
+    double mean_p, ece, brier, loglik; /* over the pairs, with cal */
+    long bin_n[FKE_CALIB_BINS], bin_pos[FKE_CALIB_BINS];
+    double bin_p[FKE_CALIB_BINS];      /* sum of p in each bin [k/10, (k+1)/10) */
+} fke_calib_result;
+/* Pairs of every post of o->data with the tags of fits[k] = "FIELD=TAGS.txt"
+ * (one line per class of FIELD, as --zero-shot). out non-NULL: fits (a, b)
+ * by maximum likelihood and writes it there; else evaluates
+ * o->calibration's. */
+fke_status fke_tag_calibrate(const fke_tag_opts *o, const char *const *fits, int nfit,
+                             const char *out, fke_calib_result *r, fke_err *e);
 
 /* The tag file's lines (no model needed). */
 fke_status fke_tags_read(const char *path, fke_tagset *t, fke_err *e);
