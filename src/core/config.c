@@ -51,9 +51,13 @@ _Static_assert(FKE_PREC_FP32 == 0 && FKE_PREC_BF16 == 1 && sizeof(fke_precision)
                "precision values");
 _Static_assert(FKE_VIT_POOL_CLS == 0 && FKE_VIT_POOL_MEAN == 1 &&
                    sizeof(fke_vit_pool_kind) == sizeof(int), "vit_pool values");
+_Static_assert(FKE_VIT_ACT_GELU == 0 && FKE_VIT_ACT_QUICK_GELU == 1 &&
+                   sizeof(fke_vit_act_kind) == sizeof(int), "vit_act values");
 #if defined(__x86_64__) || defined(__aarch64__)
 /* Guard against a field added to fke_config and forgotten here: when this
- * fires, add the field to keys[] (and configs/README.md), then update 3568. */
+ * fires, add the field to keys[] (and configs/README.md), then update the size. A
+ * field that fits in padding leaves the size as it was (vit_act did): the
+ * registry count below is the check that always moves. */
 _Static_assert(sizeof(fke_config) == 3576,
                "fke_config changed: add the new field to keys[] in config.c");
 #endif
@@ -102,6 +106,7 @@ static const char *const v_task[] = {"fke", "classify", "multilabel", "clip", NU
 static const char *const v_select[] = {"mean_acc", "mean_f1", "occ_acc", "cat_acc", "att_acc", NULL};
 static const char *const v_tower[] = {"cnn", "vit", NULL};
 static const char *const v_vit_pool[] = {"cls", "mean", NULL};
+static const char *const v_vit_act[] = {"gelu", "quick_gelu", NULL};
 
 #define OFF(f) offsetof(fke_config, f)
 #define BIG 1e300
@@ -203,6 +208,10 @@ static const key_def keys[] = {
          "What the ViT's output reads: cls, the class token after ln_post (CLIP's, for its "
          "weights); mean, the mean of the patch tokens after ln_post, which trains from "
          "scratch here where the class token does not (docs/clip.md)."),
+    ENUM("vit_act", vit_act, v_vit_act, "gelu", "activation,act,quickgelu",
+         "The ViT blocks' MLP activation: gelu, the exact erf form; quick_gelu, "
+         "x * sigmoid(1.702 x), what OpenAI's released CLIP weights were trained with, so "
+         "that converted ViT-B/32 weights give CLIP's own features (docs/clip.md)."),
     INT("embed_dim", embed_dim, 1, 65536, "64", "embed,joint_dim",
         "Task clip: width of the joint image-text embedding."),
     INT("img_bn", img_bn, 0, 1, "0", "image_bn",
@@ -310,7 +319,7 @@ static const key_def keys[] = {
         "Run folder (checkpoints, logs, metrics)."),
 };
 #define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
-_Static_assert(sizeof keys / sizeof keys[0] == 73, "registry count: update README and tests");
+_Static_assert(sizeof keys / sizeof keys[0] == 74, "registry count: update README and tests");
 _Static_assert(sizeof keys / sizeof keys[0] <= FKE_CONFIG_MAX_KEYS,
                "fke_config.given has a byte per key: raise FKE_CONFIG_MAX_KEYS");
 

@@ -25,6 +25,8 @@ typedef enum { FKE_TOWER_CNN, FKE_TOWER_VIT } fke_tower_kind;
 typedef enum { FKE_PREC_FP32, FKE_PREC_BF16 } fke_precision;
 /* What the ViT's output reads (key vit_pool): the class token (CLIP's), or the mean of the patch tokens. */
 typedef enum { FKE_VIT_POOL_CLS, FKE_VIT_POOL_MEAN } fke_vit_pool_kind;
+/* The ViT blocks' MLP activation (key vit_act): exact GELU, or QuickGELU (OpenAI CLIP's weights). */
+typedef enum { FKE_VIT_ACT_GELU, FKE_VIT_ACT_QUICK_GELU } fke_vit_act_kind;
 
 #define FKE_CONFIG_MAX_KEYS 96 /* room in fke_config.given; config.c checks the registry fits */
 
@@ -54,6 +56,7 @@ typedef struct {
     fke_tower_kind image_tower;
     int vit_patch, vit_width, vit_depth, vit_heads, embed_dim;
     fke_vit_pool_kind vit_pool;
+    fke_vit_act_kind vit_act;
     int img_bn;             /* task clip: batch norm on the image embedding before the L2 norm */
     int clip_crops;         /* task clip: a post is its whole image and its garment crops (max over them) */
     /* data */

@@ -1,6 +1,7 @@
 /* gc_transformer.c - gradient checks of the transformer operations:
- * LayerNorm, exact GELU, multi-head attention over packed projections and
- * a whole pre-norm block (every one of its 12 parameters and its input). */
+ * LayerNorm, exact GELU, QuickGELU, multi-head attention over packed projections and
+ * a whole pre-norm block (every one of its 12 parameters and its input), with
+ * either activation. */
 #include "gradcheck/gradcheck.h"
 #include "nn/activation.h"
 #include "nn/attention.h"
@@ -63,6 +64,27 @@ static int gc_gelu(fke_gc *g)
     return fke_gc_check(g, "gelu", gelu_forward, gelu_backward, &c);
 }
 
+/* ---- quick_gelu ----------------------------------------------------------- */
+static fke_status qgelu_forward(fke_gc *g, void *p)
+{
+    gelu_ctx *c = p;
+    return fke_quick_gelu_forward(&g->err, &c->x, &c->y);
+}
+
+static fke_status qgelu_backward(fke_gc *g, void *p)
+{
+    gelu_ctx *c = p;
+    return fke_quick_gelu_backward(&g->err, &c->x, &c->r, &c->dx);
+}
+
+static int gc_quick_gelu(fke_gc *g)
+{
+    gelu_ctx c;
+    fke_gc_output(g, &c.y, &c.r, 2, 5, 9);
+    fke_gc_input(g, "x", &c.x, &c.dx, -3.5, 3.5, 2, 5, 9);
+    return fke_gc_check(g, "quick_gelu", qgelu_forward, qgelu_backward, &c);
+}
+
 /* ---- attention ------------------------------------------------------------ */
 typedef struct {
     int H;
@@ -111,7 +133,7 @@ static fke_status tb_backward(fke_gc *g, void *p)
     return fke_tblock_backward(&g->err, &c->P, &c->x, &c->k, &c->r, &c->dx, &c->dP);
 }
 
-static int gc_tblock(fke_gc *g)
+static int tblock_case(fke_gc *g, const char *name, int quick_gelu)
 {
     static const char *names[FKE_TBLOCK_NPARAM] = {
         "ln_1.weight", "ln_1.bias", "in_proj_weight", "in_proj_bias", "out_proj.weight",
@@ -134,11 +156,17 @@ static int gc_tblock(fke_gc *g)
     }
     if (fke_tblock_cache_alloc(&g->arena, &g->err, B, T, E, H, M, &c.k) != FKE_OK)
         c.x.data = NULL; /* reported as not allocated */
-    return fke_gc_check(g, "transformer_block", tb_forward, tb_backward, &c);
+    c.k.quick_gelu = quick_gelu;
+    return fke_gc_check(g, name, tb_forward, tb_backward, &c);
 }
+
+static int gc_tblock(fke_gc *g) { return tblock_case(g, "transformer_block", 0); }
+static int gc_tblock_qgelu(fke_gc *g) { return tblock_case(g, "tblock_quick_gelu", 1); }
 
 const fke_gc_case fke_gc_transformer_cases[] = {{"layernorm", gc_layernorm},
                                                 {"gelu", gc_gelu},
+                                                {"quick_gelu", gc_quick_gelu},
                                                 {"attention", gc_attention},
                                                 {"transformer_block", gc_tblock},
+                                                {"tblock_quick_gelu", gc_tblock_qgelu},
                                                 {0, 0}};

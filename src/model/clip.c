@@ -43,6 +43,7 @@ fke_status fke_clip_init(fke_clip *m, const fke_config *cfg, fke_params *P, fke_
                               c->vit_depth, c->vit_heads, 4 * c->vit_width, K,
                               (float)c->lr_cnn_mult));
         m->vit.mean_pool = c->vit_pool == FKE_VIT_POOL_MEAN;
+        m->vit.quick_gelu = c->vit_act == FKE_VIT_ACT_QUICK_GELU;
     } else {
         FKE_TRY(fke_cnn_build(&m->cnn, P, e, c->cnn, c->in_ch, c->chans, (float)c->lr_cnn_mult,
                               c->clip_crops ? 2 : 1));

@@ -132,7 +132,10 @@ fke_status fke_vit_forward(const fke_vit *v, fke_params *P, fke_arena *a, fke_er
     FKE_TRY(fke_arena_tensor(a, e, &t->rstd_pre, 1, B * T));
     for (int l = 0; l <= v->depth; l++) FKE_TRY(fke_arena_tensor(a, e, &t->xs[l], 3, B, T, E));
     for (int l = 0; l < v->depth; l++)
+    {
         FKE_TRY(fke_tblock_cache_alloc(a, e, B, T, E, v->heads, v->mlp, &t->blk[l]));
+        t->blk[l].quick_gelu = v->quick_gelu;
+    }
     FKE_TRY(fke_arena_tensor(a, e, &t->cls, 2, B, E));
     FKE_TRY(fke_arena_tensor(a, e, &t->cls_n, 2, B, E));
     FKE_TRY(fke_arena_tensor(a, e, &t->mean_post, 1, B));

@@ -1,5 +1,5 @@
 /* vit.h - a Vision Transformer image tower, OpenAI CLIP's VisionTransformer
- * with exact GELU (nn/transformer.h):
+ * with exact GELU, or QuickGELU as OpenAI's weights (nn/transformer.h):
  *
  *   patches  (B*P, 3*p*p)   the S x S image cut into P = (S/p)^2 patches of
  *                           p x p, row by row, each flattened (c, ky, kx)
@@ -21,6 +21,7 @@
  *
  *   fke_vit_build(&v, &P, e, S, in_ch, patch, E, depth, heads, mlp, D, lr_mult);
  *   v.mean_pool = 1;                                           optional (vit_pool mean)
+ *   v.quick_gelu = 1;                                          optional (vit_act quick_gelu)
  *   fke_vit_init_weights(&v, &P, &rng);                        after finalize
  *   fke_vit_forward(&v, &P, &arena, e, &x, &tape, &out);       x (B, in_ch, S, S)
  *   fke_vit_backward(&v, &P, e, &tape, &dout);                 adds into P.g
@@ -38,6 +39,7 @@ typedef struct {
     int S, in_ch, patch, E, depth, heads, mlp, D;
     int grid, T;                      /* S / patch, grid^2 + 1 */
     int mean_pool;                    /* 0: the class token (CLIP); 1: the patch tokens' mean */
+    int quick_gelu;                   /* 0: exact GELU; 1: QuickGELU (OpenAI CLIP's weights) */
     int conv1, cls, pos, ln_pre[2], ln_post[2], proj;
     int blk[FKE_VIT_MAXDEPTH][FKE_TBLOCK_NPARAM]; /* in fke_tblock_params order */
 } fke_vit;

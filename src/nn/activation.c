@@ -115,3 +115,41 @@ fke_status fke_gelu_backward(fke_err *e, const fke_tensor *x, const fke_tensor *
     }
     return FKE_OK;
 }
+
+/* QuickGELU, x * sigmoid(1.702 x) (OpenAI CLIP's clip/model.py); the
+ * constant is CLIP's, not a fit chosen here. */
+#define QGELU_A 1.702
+
+fke_status fke_quick_gelu_forward(fke_err *e, const fke_tensor *x, fke_tensor *y)
+{
+    FKE_TRY(fke_expect_any(e, "quick_gelu", "x", x));
+    FKE_TRY(fke_expect_like(e, "quick_gelu", "y", y, x));
+    const fke_real *a = x->data;
+    fke_real *b = y->data;
+    long n = (long)fke_numel(x);
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (long i = 0; i < n; i++) {
+        double v = a[i];
+        b[i] = (fke_real)(v / (1.0 + exp(-QGELU_A * v)));
+    }
+    return FKE_OK;
+}
+
+fke_status fke_quick_gelu_backward(fke_err *e, const fke_tensor *x, const fke_tensor *dy,
+                                   fke_tensor *dx)
+{
+    FKE_TRY(fke_expect_any(e, "quick_gelu backward", "x", x));
+    FKE_TRY(fke_expect_like(e, "quick_gelu backward", "dy", dy, x));
+    FKE_TRY(fke_expect_like(e, "quick_gelu backward", "dx", dx, x));
+    const fke_real *a = x->data, *d = dy->data;
+    fke_real *g = dx->data;
+    long n = (long)fke_numel(x);
+    /* s + a x s (1 - s), s = sigmoid(a x) */
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (long i = 0; i < n; i++) {
+        double v = a[i];
+        double s = 1.0 / (1.0 + exp(-QGELU_A * v));
+        g[i] += (fke_real)(d[i] * (s + QGELU_A * v * s * (1.0 - s)));
+    }
+    return FKE_OK;
+}

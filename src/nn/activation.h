@@ -1,5 +1,5 @@
-/* activation.h - elementwise layers of any shape: ReLU, GELU and (inverted)
- * dropout.
+/* activation.h - elementwise layers of any shape: ReLU, GELU, QuickGELU and
+ * (inverted) dropout.
  *
  * ReLU: y = max(x, 0). The backward needs only the sign, so it takes either
  * the forward's output or its input (the same mask, as x > 0 <=> y > 0); the
@@ -25,6 +25,14 @@
  *   fke_gelu_forward(e, &x, &y);
  *   fke_gelu_backward(e, &x, &dy, &dx);            dx += dy * gelu'(x)
  *
+ * QuickGELU, the sigmoid approximation OpenAI's CLIP models were trained with
+ * (the QuickGELU module of clip/model.py; config key vit_act quick_gelu):
+ *   y = x * s,  s = sigmoid(1.702 x),  dy/dx = s + 1.702 x s (1 - s).
+ * The backward takes the forward's input x.
+ *
+ *   fke_quick_gelu_forward(e, &x, &y);
+ *   fke_quick_gelu_backward(e, &x, &dy, &dx);      dx += dy * quick_gelu'(x)
+ *
  * Every tensor of a call has the shape of x; backward adds (+=) into dx. */
 #ifndef FKE_ACTIVATION_H
 #define FKE_ACTIVATION_H
@@ -41,6 +49,12 @@ fke_status fke_gelu_forward(fke_err *e, const fke_tensor *x, fke_tensor *y);
 /* x: the forward's input; dy, dx: its shape */
 fke_status fke_gelu_backward(fke_err *e, const fke_tensor *x, const fke_tensor *dy,
                              fke_tensor *dx);
+
+/* x, y: any shape, equal; y may be x only when the backward gets x elsewhere */
+fke_status fke_quick_gelu_forward(fke_err *e, const fke_tensor *x, fke_tensor *y);
+/* x: the forward's input; dy, dx: its shape */
+fke_status fke_quick_gelu_backward(fke_err *e, const fke_tensor *x, const fke_tensor *dy,
+                                   fke_tensor *dx);
 
 /* x, mask, y: any shape, equal; 0 <= p < 1; rng used only when train and p > 0;
  * mask may be NULL in eval; y may be x */

@@ -68,7 +68,8 @@ fke_status fke_tblock_forward(fke_err *e, const fke_tblock_params *P, const fke_
     FKE_TRY(fke_layernorm_forward(e, &k->x1, &P->ln2_w, &P->ln2_b, LN_EPS, &k->mean2, &k->rstd2,
                                   &k->h2));
     FKE_TRY(fke_linear_forward(e, &k->h2, &P->fc_w, &P->fc_b, &k->u));
-    FKE_TRY(fke_gelu_forward(e, &k->u, &k->gu));
+    FKE_TRY(k->quick_gelu ? fke_quick_gelu_forward(e, &k->u, &k->gu)
+                          : fke_gelu_forward(e, &k->u, &k->gu));
     FKE_TRY(fke_linear_forward(e, &k->gu, &P->proj_w, &P->proj_b, &y2));
     for (size_t i = 0; i < (size_t)N * E; i++) y->data[i] += k->x1.data[i];
     return FKE_OK;
@@ -92,7 +93,8 @@ fke_status fke_tblock_backward(fke_err *e, const fke_tblock_params *P, const fke
     zero(&k->dgu);
     FKE_TRY(fke_linear_backward(e, &k->gu, &P->proj_w, &dy2, &k->dgu, &dP->proj_w, &dP->proj_b));
     zero(&k->du);
-    FKE_TRY(fke_gelu_backward(e, &k->u, &k->dgu, &k->du));
+    FKE_TRY(k->quick_gelu ? fke_quick_gelu_backward(e, &k->u, &k->dgu, &k->du)
+                          : fke_gelu_backward(e, &k->u, &k->dgu, &k->du));
     zero(&k->dh);
     FKE_TRY(fke_linear_backward(e, &k->h2, &P->fc_w, &k->du, &k->dh, &dP->fc_w, &dP->fc_b));
     FKE_TRY(fke_layernorm_backward(e, &k->x1, &P->ln2_w, &k->mean2, &k->rstd2, &k->dh, &k->dx1,

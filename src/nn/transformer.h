@@ -1,5 +1,6 @@
 /* transformer.h - one pre-norm transformer block, CLIP's
- * ResidualAttentionBlock (with exact GELU, activation.h):
+ * ResidualAttentionBlock (with exact GELU, or QuickGELU as OpenAI's released
+ * CLIP weights were trained with, activation.h):
  *
  *   x1 = x  + out(attention(in(ln_1(x))))          attention.h, linear.h
  *   y  = x1 + proj(gelu(fc(ln_2(x1))))             layernorm.h, activation.h
@@ -12,6 +13,7 @@
  * How to call it (nothing is allocated inside forward or backward):
  *   fke_tblock_cache k;
  *   fke_tblock_cache_alloc(&arena, e, B, T, E, H, M, &k);     once per step
+ *   k.quick_gelu = 1;                                 optional: QuickGELU in the MLP
  *   fke_tblock_forward(e, &P, &x, &k, &y);
  *   fke_tblock_backward(e, &P, &x, &k, &dy, &dx, &dP);
  * The backward adds (+=) into dx and every tensor of dP (the same struct of
@@ -32,13 +34,14 @@ typedef struct {
 
 typedef struct {
     int B, T, E, H, M;
+    int quick_gelu;                        /* 0 (alloc's): exact GELU; 1: QuickGELU */
     fke_tensor mean1, rstd1, mean2, rstd2; /* (B*T) */
     fke_tensor h1, h2;                     /* (B*T, E) ln_1(x), ln_2(x1) */
     fke_tensor qkv;                        /* (B*T, 3E) */
     fke_tensor att;                        /* (B, H, T, T) */
     fke_tensor ctx;                        /* (B*T, E) attention output */
     fke_tensor x1;                         /* (B*T, E) after the first residual */
-    fke_tensor u, gu;                      /* (B*T, M) fc output, its GELU */
+    fke_tensor u, gu;                      /* (B*T, M) fc output, its (Quick)GELU */
     /* the backward's workspace */
     fke_tensor dh, dctx, dx1;              /* (B*T, E) */
     fke_tensor dqkv;                       /* (B*T, 3E) */
