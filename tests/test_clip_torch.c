@@ -1,8 +1,9 @@
 /* test_clip_torch.c - fke's transformer and contrastive operations and its
  * ViT tower against PyTorch (tools/torch_clip_ref.py, tests/ref/clip_ops.h5):
- * LayerNorm, GELU, multi-head self-attention with its projections, the CLIP
- * head (L2 norm, similarity with temperature, symmetric InfoNCE) and a
- * 2-block ViT with CLIP's parameter names. Outputs, losses and every
+ * LayerNorm, GELU, QuickGELU, multi-head self-attention with its
+ * projections, the CLIP head (L2 norm, similarity with temperature, symmetric
+ * InfoNCE) and a 2-block ViT with CLIP's parameter names, with exact GELU
+ * (class token, patch mean) and with QuickGELU (vit_act quick_gelu). Outputs, losses and every
  * gradient must satisfy max|fke - torch| / max|torch| <= 1e-4; the error of
  * each tensor is printed. No Python needed: the reference is in HDF5.
  *
@@ -10,7 +11,9 @@
  * instead checks group "vit" of REF.h5 with the parameters read from the
  * fke checkpoint file CKPT.h5 (/params/<name>), as tools/torch_clip_vitb32.py
  * writes them for a ViT-B/32-sized tower through tools/torch_to_fke.py (not
- * in CI: about 1 GB). */
+ * in CI: about 1 GB); when REF.h5's group "vit" has the attribute
+ * quick_gelu = 1 (torch_clip_vitb32.py --quick-gelu) fke's blocks use
+ * QuickGELU. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +109,24 @@ static void test_gelu(fke_err *e)
     free(x.data), free(r.data), free(y.data), free(dx.data);
 }
 
+/* OpenAI's QuickGELU, x * sigmoid(1.702 x); and the loss sum(y * r) */
+static void test_quick_gelu(fke_err *e)
+{
+    fke_tensor x = load("quick_gelu/x", 2), r = load("quick_gelu/r", 2);
+    if (!x.data || !r.data) return;
+    fke_tensor y = zeros(&x), dx = zeros(&x);
+    fke_status st = fke_quick_gelu_forward(e, &x, &y);
+    if (st == FKE_OK) st = fke_quick_gelu_backward(e, &x, &r, &dx);
+    FKE_CHECK(st == FKE_OK, "quick_gelu: %s", e->msg);
+    double L = 0;
+    for (size_t i = 0; i < fke_numel(&y); i++) L += (double)y.data[i] * r.data[i];
+    fke_real l = (fke_real)L;
+    compare("quick_gelu", y.data, "quick_gelu/y", 2);
+    compare("quick_gelu", &l, "quick_gelu/loss", 1);
+    compare("quick_gelu", dx.data, "quick_gelu/grad/x", 2);
+    free(x.data), free(r.data), free(y.data), free(dx.data);
+}
+
 /* nn.MultiheadAttention = linear in, attention, linear out */
 static void test_mha(fke_err *e)
 {
@@ -178,20 +199,33 @@ static int attr(hid_t g, const char *name)
     return v;
 }
 
-/* group "vit" (the class token) or "vit_mean" (vit_pool mean) */
-static void test_vit(fke_err *e, const char *grp, int mean_pool)
+/* the integer attribute name of g, or dflt when g has none */
+static int attr_or(hid_t g, const char *name, int dflt)
+{
+    int v = dflt;
+    if (H5Aexists(g, name) > 0) FKE_CHECK(fke_h5r_attr(g, name, H5T_NATIVE_INT, &v, 1) == 0,
+                                          "vit attribute %s unreadable", name);
+    return v;
+}
+
+/* group "vit" (the class token), "vit_mean" (vit_pool mean) or "vit_quick"
+ * (vit_act quick_gelu; also the loss sum(y * r), where the group has one) */
+static void test_vit(fke_err *e, const char *grp, int mean_pool, int quick_gelu)
 {
     hid_t g = H5Gopen2(R.f, grp, H5P_DEFAULT);
     FKE_CHECK(g >= 0, "no group %s", grp);
     if (g < 0) return;
     int S = attr(g, "img"), p = attr(g, "patch"), E = attr(g, "width"), depth = attr(g, "depth");
     int heads = attr(g, "heads"), mlp = attr(g, "mlp"), D = attr(g, "out_dim");
+    quick_gelu = attr_or(g, "quick_gelu", quick_gelu);
+    int has_loss = H5Lexists(g, "loss", H5P_DEFAULT) > 0;
     H5Gclose(g);
     fke_params P;
     fke_params_init(&P);
     fke_vit v;
     fke_status st = fke_vit_build(&v, &P, e, S, 3, p, E, depth, heads, mlp, D, 1);
     v.mean_pool = mean_pool;
+    v.quick_gelu = quick_gelu;
     if (st == FKE_OK) st = fke_params_finalize(&P, e);
     FKE_CHECK(st == FKE_OK, "vit build: %s", e->msg);
     if (st != FKE_OK) return;
@@ -208,8 +242,8 @@ static void test_vit(fke_err *e, const char *grp, int mean_pool)
         }
         free(w.data);
     }
-    printf("  %s: %d of %d parameters loaded by CLIP's names%s\n", grp, count, P.n,
-           have_ckpt ? " from the converted checkpoint" : "");
+    printf("  %s: %d of %d parameters loaded by CLIP's names%s, %s\n", grp, count, P.n,
+           have_ckpt ? " from the converted checkpoint" : "", quick_gelu ? "QuickGELU" : "GELU");
     char px[64], pr[64], py[64];
     snprintf(px, sizeof px, "%s/input/img", grp);
     snprintf(pr, sizeof pr, "%s/r", grp);
@@ -225,6 +259,14 @@ static void test_vit(fke_err *e, const char *grp, int mean_pool)
     FKE_CHECK(st == FKE_OK, "vit: %s", e->msg);
     if (st == FKE_OK) {
         compare(grp, out.data, py, 2);
+        if (has_loss) {
+            double L = 0;
+            for (size_t i = 0; i < fke_numel(&out); i++) L += (double)out.data[i] * r.data[i];
+            fke_real l = (fke_real)L;
+            char pl[64];
+            snprintf(pl, sizeof pl, "%s/loss", grp);
+            compare(grp, &l, pl, 1);
+        }
         for (int i = 0; i < P.n; i++) {
             char path[160];
             snprintf(path, sizeof path, "%s/grad/%s", grp, P.info[i].name);
@@ -249,7 +291,7 @@ int main(int argc, char **argv)
         st = fke_h5r_open(&C, argv[2], "fke-checkpoint", 1, "converted checkpoint", &e2);
         FKE_CHECK(st == FKE_OK, "%s", e2.msg);
         have_ckpt = st == FKE_OK;
-        if (have_ckpt) test_vit(&e, "vit", 0);
+        if (have_ckpt) test_vit(&e, "vit", 0, 0);
         FKE_CHECK(R.st == FKE_OK && (!have_ckpt || C.st == FKE_OK), "reading %s, %s", ref, argv[2]);
         if (have_ckpt) fke_h5r_close(&C);
         fke_h5r_close(&R);
@@ -258,10 +300,12 @@ int main(int argc, char **argv)
     }
     test_layernorm(&e);
     test_gelu(&e);
+    test_quick_gelu(&e);
     test_mha(&e);
     test_clip_head(&e);
-    test_vit(&e, "vit", 0);
-    test_vit(&e, "vit_mean", 1);
+    test_vit(&e, "vit", 0, 0);
+    test_vit(&e, "vit_mean", 1, 0);
+    test_vit(&e, "vit_quick", 0, 1);
     FKE_CHECK(R.st == FKE_OK, "reading %s: %s", REF, e.msg);
     fke_h5r_close(&R);
     printf("  worst relative error over every tensor: %.2e (tolerance %.0e)\n", worst, TOL);

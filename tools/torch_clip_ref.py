@@ -9,6 +9,8 @@ random weight r and the loss L = sum(y * r); a scalar loss is its own L.
   /layernorm   x (6,10) weight (10) bias (10) r -> y, grad/{x,weight,bias}
                nn.LayerNorm(10, eps=1e-5)
   /gelu        x (5,9) r -> y, grad/x                       nn.GELU() (exact erf form)
+  /quick_gelu  x (5,9) r -> y, grad/x, loss (1) = sum(y * r)
+               QuickGELU, x * torch.sigmoid(1.702 * x) (OpenAI's clip/model.py)
   /mha         x (2,5,8) in_proj_weight (24,8) in_proj_bias (24)
                out_proj.weight (8,8) out_proj.bias (8) r -> y, grad/*
                nn.MultiheadAttention(8, 2, batch_first=True), self-attention
@@ -20,13 +22,17 @@ random weight r and the loss L = sum(y * r); a scalar loss is its own L.
                input/img (2,3,16,16), params/<name> (CLIP's VisionTransformer
                state_dict names under visual.), r (2,out_dim) -> output/y,
                grad/<name>
+  /vit_mean    the same sizes, the patch tokens' mean (fke's vit_pool mean)
+  /vit_quick   the same sizes, QuickGELU in every block's MLP (fke's vit_act
+               quick_gelu), and loss (1) = sum(y * r)
 
 The ViT is OpenAI CLIP's VisionTransformer (conv1 without bias,
 class_embedding, positional_embedding, ln_pre, pre-norm
 ResidualAttentionBlocks, ln_post on the class token, proj), written here
-in the same form, with exact GELU in the MLP as fke uses (OpenAI's released
-weights were trained with QuickGELU, x * sigmoid(1.702 x): see
-docs/clip.md).
+in the same form, with exact GELU in the MLP as fke's default, or, in
+/vit_quick, the QuickGELU (x * sigmoid(1.702 x)) OpenAI's released weights
+were trained with (docs/clip.md). The groups are drawn in the order above
+from fixed seeds, so adding one at the end leaves the others as they were.
 
   /usr/bin/python3 tools/torch_clip_ref.py
 
@@ -45,13 +51,21 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "tests", "ref", "clip_ops.h5")
 
 
+class QuickGELU(nn.Module):
+    """OpenAI's clip/model.py QuickGELU (fke's vit_act quick_gelu)."""
+
+    def forward(self, x):
+        return x * torch.sigmoid(1.702 * x)
+
+
 class ResidualAttentionBlock(nn.Module):
-    def __init__(self, width, heads, mlp):
+    def __init__(self, width, heads, mlp, act="gelu"):
         super().__init__()
         self.attn = nn.MultiheadAttention(width, heads, batch_first=True)
         self.ln_1 = nn.LayerNorm(width)
         self.mlp = nn.Sequential(OrderedDict([("c_fc", nn.Linear(width, mlp)),
-                                              ("gelu", nn.GELU()),
+                                              ("gelu", QuickGELU() if act == "quick_gelu"
+                                               else nn.GELU()),
                                               ("c_proj", nn.Linear(mlp, width))]))
         self.ln_2 = nn.LayerNorm(width)
 
@@ -62,7 +76,7 @@ class ResidualAttentionBlock(nn.Module):
 
 
 class VisionTransformer(nn.Module):
-    def __init__(self, img, patch, width, depth, heads, mlp, out_dim, pool="cls"):
+    def __init__(self, img, patch, width, depth, heads, mlp, out_dim, pool="cls", act="gelu"):
         super().__init__()
         self.pool = pool
         scale = width ** -0.5
@@ -72,7 +86,7 @@ class VisionTransformer(nn.Module):
         self.ln_pre = nn.LayerNorm(width)
         self.transformer = nn.Module()
         self.transformer.resblocks = nn.Sequential(
-            *[ResidualAttentionBlock(width, heads, mlp) for _ in range(depth)])
+            *[ResidualAttentionBlock(width, heads, mlp, act) for _ in range(depth)])
         self.ln_post = nn.LayerNorm(width)
         self.proj = nn.Parameter(scale * torch.randn(width, out_dim))
 
@@ -168,6 +182,22 @@ def main():
         d["grad/visual." + k] = p.grad
     groups["vit_mean"] = d
 
+    # appended after every older group, so that their draws stay as they were
+    op_with_r("quick_gelu", QuickGELU(), {"x": torch.randn(5, 9, generator=g) * 2}, False)
+    groups["quick_gelu"]["loss"] = (groups["quick_gelu"]["y"] * groups["quick_gelu"]["r"]).sum().reshape(1)
+    vq = VisionTransformer(**cfg, act="quick_gelu")  # the same sizes, QuickGELU (vit_act quick_gelu)
+    jitter(vq, g)
+    x = torch.randn(2, 3, cfg["img"], cfg["img"], generator=g)
+    y = vq(x)
+    r = torch.rand(y.shape, generator=g) * 2 - 1
+    loss = (y * r).sum()
+    loss.backward()
+    d = {"input/img": x, "r": r, "output/y": y.detach(), "loss": loss.detach().reshape(1)}
+    for k, p in vq.named_parameters():
+        d["params/visual." + k] = p.detach()
+        d["grad/visual." + k] = p.grad
+    groups["vit_quick"] = d
+
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with h5py.File(OUT + ".tmp", "w", track_order=True) as f:
         f.attrs["format"] = np.bytes_("fke-ref")
@@ -179,6 +209,7 @@ def main():
         for k, v in cfg.items():
             f["vit"].attrs[k] = np.int32(v)
             f["vit_mean"].attrs[k] = np.int32(v)
+            f["vit_quick"].attrs[k] = np.int32(v)
     os.replace(OUT + ".tmp", OUT)
     print("wrote", OUT, "vit params:", sum(p.numel() for p in vit.parameters()))
 
