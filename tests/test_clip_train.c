@@ -21,7 +21,9 @@
  * gains is measured by experiments/tags.sh (20000 posts, 2000 steps) and
  * not required here.
  * Also: fke_model_init builds the same clip model as fke_clip_init, a ViT patch that does not divide
- * the image is refused, and the first step changes every trainable tensor
+ * the image is refused, vit_act quick_gelu reaches every block and a checkpoint keeps it
+ * (fke_model_save / fke_model_load, as fke tag and fke eval rebuild the model) while a
+ * checkpoint's config without the key reads as gelu, and the first step changes every trainable tensor
  * (none is cut off from the loss).
  *
  *   build/tests/test_clip_train ["key=v key=v"] [cnn|vit] [STEPS]   (settings by hand) */
@@ -30,7 +32,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "model/clip.h"
+#include "model/model_io.h"
 #include "model/model.h"
 #include "data/text.h"
 #include "nn/optim.h"
@@ -290,6 +295,46 @@ static void train(const char *name, int vit, int steps, int strict, const fke_da
     fke_clip_free(&m);
 }
 
+/* vit_act quick_gelu: the blocks use it, a checkpoint keeps it, a config without it is gelu */
+static void vit_act_kept(const fke_config *base)
+{
+    fke_err e = {{0}};
+    fke_config c = *base;
+    FKE_CHECK(fke_config_set(&c, "vit_act=quick_gelu", &e) == FKE_OK, "%s", e.msg);
+    fke_model m, back;
+    memset(&back, 0, sizeof back);
+    const char *ck = fke_test_path("vit_quick_gelu.h5");
+    fke_status st = fke_model_init(&m, &c, &e);
+    FKE_CHECK(st == FKE_OK, "vit_act quick_gelu: init: %s", e.msg);
+    if (st != FKE_OK) return;
+    FKE_CHECK(m.clip && m.clip->vit.quick_gelu == 1, "vit_act quick_gelu did not reach the ViT");
+    st = fke_model_save(&m, ck, NULL, &e);
+    FKE_CHECK(st == FKE_OK, "save: %s", e.msg);
+    if (st == FKE_OK) st = fke_model_load(&back, ck, 0, NULL, &e);
+    FKE_CHECK(st == FKE_OK, "load %s: %s", ck, e.msg);
+    if (st == FKE_OK) {
+        FKE_CHECK(back.cfg.vit_act == FKE_VIT_ACT_QUICK_GELU && back.clip &&
+                      back.clip->vit.quick_gelu == 1,
+                  "the checkpoint lost vit_act quick_gelu (cfg %d)", (int)back.cfg.vit_act);
+        fke_model_free(&back);
+    }
+    /* an older checkpoint's config, without the key, as fke_model_load reads it */
+    char *json = fke_config_to_json(&m.cfg);
+    cJSON *j = json ? cJSON_Parse(json) : NULL;
+    FKE_CHECK(j && cJSON_GetObjectItemCaseSensitive(j, "vit_act"), "no vit_act in %s",
+              json ? json : "(null)");
+    cJSON_DeleteItemFromObjectCaseSensitive(j, "vit_act");
+    char *old = j ? cJSON_PrintUnformatted(j) : NULL;
+    fke_config o;
+    fke_config_defaults(&o);
+    FKE_CHECK(old && fke_config_from_json(&o, old, "old checkpoint", &e) == FKE_OK &&
+                  o.vit_act == FKE_VIT_ACT_GELU && o.image_tower == FKE_TOWER_VIT,
+              "a config without vit_act: %s", e.msg);
+    printf("  vit_act quick_gelu kept by %s; a config without the key reads as gelu\n", ck);
+    free(old), cJSON_Delete(j), free(json);
+    fke_model_free(&m);
+}
+
 int main(int argc, char **argv)
 {
     extra = argc > 1 ? argv[1] : NULL;
@@ -327,6 +372,7 @@ int main(int argc, char **argv)
                   "fke_model_init's task clip differs from fke_clip_init's");
         fke_clip_free(&alone);
         fke_model_free(&fm_model);
+        vit_act_kept(&c);
         FKE_CHECK(fke_config_set(&c, "vit_patch=7", &e) == FKE_OK, "%s", e.msg);
         fke_clip m;
         FKE_CHECK(fke_clip_init(&m, &c, NULL, &e) == FKE_ERR_CONFIG && strstr(e.msg, "vit_patch"),
