@@ -10,6 +10,14 @@ lacks keep fke's initial values.
   # an ImageNet ResNet-18 from torchvision for fke-paper's trunk
   /usr/bin/python3 tools/torch_to_fke.py resnet18.pth out.h5 --prefix cnn. --skip fc.
   /usr/bin/python3 tools/torch_to_fke.py --torchvision-resnet18 out.h5   # untrained, to test the path
+  # OpenAI CLIP's visual.* tensors (docs/clip.md): train with --set vit_act=quick_gelu
+  /usr/bin/python3 tools/torch_to_fke.py clip-visual.pt clip-visual.h5
+
+The file holds tensors only, no config: the model they load into is the one
+`fke train` builds from its config. OpenAI's CLIP weights were trained with
+QuickGELU, so a ViT that loads them needs `--set vit_act=quick_gelu` to
+give CLIP's features (the converter says so when it sees CLIP's
+visual.transformer.* names).
 
 Format written: root attributes format="fke-checkpoint", version=1; one
 float32 dataset per tensor under /params/<name>. num_batches_tracked
@@ -59,6 +67,9 @@ def main():
             n += 1
     os.replace(tmp, a.out)
     print(f"{a.out}: {n} tensors")
+    if any((a.prefix + k).startswith("visual.transformer.resblocks.") for k in sd):
+        print("CLIP ViT tensors (visual.*): OpenAI's CLIP models use QuickGELU; load them with "
+              "--set image_tower=vit --set vit_act=quick_gelu (docs/clip.md)")
 
 
 if __name__ == "__main__":
