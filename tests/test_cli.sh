@@ -62,6 +62,10 @@ expect 2 "exclude each other" "$F" train c.json --resume "$T/run"
 # --help wins wherever it stands, and an option's value may start with '-'
 expect 0 "usage: fke extract" "$F" extract --batch 0 --help
 expect 2 "--seed must be a non-negative integer, not '-h'" "$F" query a b --seed -h --strategy least --budget 1
+# fke tag: a calibration where it would change nothing is refused, not ignored
+expect 2 "--calibration goes with --tags" "$F" tag c.h5 --data d.h5 --zero-shot occasion --tags t.txt --calibration cal.json
+expect 2 "--calibration goes with --tags" "$F" tag c.h5 --data d.h5 --index i.h5 --calibration cal.json
+expect 2 "no --tags, --data or --calibration" "$F" tag --index i.h5 --query red --calibration cal.json
 
 # ---- --version -----------------------------------------------------------------
 expect 0 "^fke [0-9][0-9.]* (commit [0-9a-zA-Z.-]*)$" "$F" --version

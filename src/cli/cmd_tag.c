@@ -110,8 +110,9 @@ int fke_cmd_tag(int argc, char **argv)
         if (npos > 1)
             return fke_cli_usage_error(&cli, "--query takes no pictures, only the index (and "
                                        "optionally CKPT)");
-        if (o.tags || o.data)
-            return fke_cli_usage_error(&cli, "--query ranks the index's pictures: no --tags or --data");
+        if (o.tags || o.data || o.calibration)
+            return fke_cli_usage_error(&cli, "--query ranks the index's pictures: no --tags, "
+                                       "--data or --calibration");
         o.ckpt = npos ? pos[0] : NULL;
         if (fke_tag_index_query(&o, index, queries.v, queries.n, &e) != FKE_OK) {
             fprintf(stderr, "fke tag: %s\n", e.msg);
@@ -146,6 +147,9 @@ int fke_cmd_tag(int argc, char **argv)
     }
     if (fits.n) return fke_cli_usage_error(&cli, "--fit goes with --calibrate or --calibration, "
                                            "without --tags");
+    if (o.calibration && (zs || pair || tags2 || index)) /* it would change nothing there */
+        return fke_cli_usage_error(&cli, "--calibration goes with --tags (adds \"p\") or with "
+                                   "--fit (measures it), not with --zero-shot or --index");
     if (zs || pair || tags2) {
         if (!zs || !o.data || !o.tags || o.n_inputs || !pair != !tags2)
             return fke_cli_usage_error(&cli, "--zero-shot FIELD needs --data DATA.h5 and --tags "

@@ -443,7 +443,8 @@ static void *gp_get(gpool *p, fke_err *e, size_t bytes, int zero)
         p->b[p->n++] = (gp_block){top, need, 0};
     }
     gp_block *b = &p->b[k];
-    if (b->len > need) { /* the rest stays free, after it */
+    if (b->len > need && p->n < GP_MAXB) { /* the rest stays free, after it (with room
+                                             * in the table; else the block goes whole) */
         memmove(b + 2, b + 1, (size_t)(p->n - k - 1) * sizeof *b);
         p->n++;
         b[1] = (gp_block){b->off + need, b->len - need, 0};

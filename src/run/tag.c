@@ -673,6 +673,21 @@ static int best_tag(const fke_real *a, const fke_real *temb, int n, int K)
     return best;
 }
 
+/* A batch of nb garment inputs x (crops at the crop side with mil, else
+ * stretched to the image side) embedded into emb (nb, K): each counted, and
+ * right when its best of the n tags temb is its class ys[q]. */
+static fke_status garments_right(fke_model *m, int mil, const fke_real *x, int nb, fke_real *emb,
+                                 const int *ys, const fke_real *temb, int n, long *right,
+                                 long *counted, fke_err *e)
+{
+    int K = m->cfg.embed_dim;
+    FKE_TRY(mil ? fke_clip_embed_crops(m->clip, x, nb, emb, e)
+                : fke_clip_embed_images(m->clip, x, nb, emb, e));
+    for (int q = 0; q < nb; q++) *right += best_tag(emb + (size_t)q * K, temb, n, K) == ys[q];
+    *counted += nb;
+    return FKE_OK;
+}
+
 /* the same for a post: its whole image and, with crop, its ng crops */
 static int best_post_tag(const fke_real *img, const fke_real *crop, int ng, const fke_real *temb,
                          int n, int K)
@@ -765,18 +780,11 @@ fke_status fke_tag_zeroshot(const char *ckpt, const char *data, const char *fiel
                 ys[nb] = y;
                 st = crop_input(&d, S, i, g, px, hwc, x + in * nb++, e);
                 if (st != FKE_OK || nb < Bt) continue;
-                st = mil ? fke_clip_embed_crops(m.clip, x, nb, emb, e)
-                         : fke_clip_embed_images(m.clip, x, nb, emb, e);
-                for (int q = 0; st == FKE_OK && q < nb; q++, r->n++)
-                    right += best_tag(emb + (size_t)q * K, temb, n, K) == ys[q];
+                st = garments_right(&m, mil, x, nb, emb, ys, temb, n, &right, &r->n, e);
                 nb = 0;
             }
-            if (i == d.N && nb && st == FKE_OK) { /* the last, partial batch */
-                st = mil ? fke_clip_embed_crops(m.clip, x, nb, emb, e)
-                         : fke_clip_embed_images(m.clip, x, nb, emb, e);
-                for (int q = 0; st == FKE_OK && q < nb; q++, r->n++)
-                    right += best_tag(emb + (size_t)q * K, temb, n, K) == ys[q];
-            }
+            if (i == d.N && nb && st == FKE_OK) /* the last, partial batch */
+                st = garments_right(&m, mil, x, nb, emb, ys, temb, n, &right, &r->n, e);
         }
         r->acc = r->n ? (double)right / r->n : NAN;
         r->chance = 1.0 / n;

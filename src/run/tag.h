@@ -36,7 +36,8 @@
  *
  * Posts of a dataset, with a clip_crops model, are scored by the highest
  * cosine of their whole image and their garment crops
- * (fke_clip_post_score); pictures by the whole picture.
+ * (fke_clip_post_score); pictures by the whole picture, and so is every
+ * entry of an index (one whole-image embedding each, below).
  *
  * Cache. The tag embeddings are kept in DIR/<ckpt>-<tags>.h5, the two
  * FNV-1a hashes of the checkpoint's and the tag file's bytes
