@@ -669,7 +669,12 @@ fke_status fke_cnn_backward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_e
     g.pool.base = a->used;
     g.d[last] = *dfeat; /* the caller's: read, never written */
     fke_status st = backward_steps(c, P, a, &g, e, t, dx);
+    int held = 0;
+    for (int k = 0; k < g.pool.n; k++) held += g.pool.b[k].busy;
     a->used = g.pool.base; /* every gradient here was the backward's own */
+    if (st == FKE_OK && held)
+        return fke_fail(e, FKE_ERR_ARG, "cnn backward: %d gradient buffer%s not given back to "
+                        "the pool (a bug in the backward's plan)", held, held == 1 ? " was" : "s were");
     return st;
 }
 
