@@ -60,7 +60,8 @@ make_train() {
     if [ "$VERSION" = 3 ]; then
         # ratio 0.7 is experiments/ablation.sh --version 3's tree (the same
         # posts, test posts, ratio and seed): its imported files as they are
-        if [ "$nr" = 0.7 ] && [ -f $A/train.h5 ] && [ -f $A/T.json ]; then
+        # (when its test posts are here too; else this tree makes them)
+        if [ "$nr" = 0.7 ] && [ -f $A/train.h5 ] && [ -f $A/T.json ] && [ -f $D/test-$TEST.h5 ]; then
             cp $A/train.h5 $D/train-$nr.h5; cp $A/T.json $D/T-$nr.json
             return 0
         fi
