@@ -6,7 +6,12 @@
  * fke_test_finish (fixtures.h) instead, which also removes the folder. */
 #ifndef FKE_TEST_H
 #define FKE_TEST_H
+#include "core/fke.h"
+
 #include <stdio.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 static int fke_test_pass_, fke_test_fail_;
 
@@ -21,6 +26,23 @@ static int fke_test_pass_, fke_test_fail_;
             printf("\n");                                                      \
         }                                                                      \
     } while (0)
+
+/* every element of t uniform in [lo, hi), drawn from r */
+static inline void fke_test_fill(fke_rng *r, fke_tensor *t, double lo, double hi)
+{
+    for (size_t i = 0; i < fke_numel(t); i++)
+        t->data[i] = (fke_real)(lo + (hi - lo) * fke_rng_uniform(r));
+}
+
+/* OpenMP's thread count for what follows (nothing without OpenMP) */
+static inline void fke_test_set_threads(int t)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(t);
+#else
+    (void)t;
+#endif
+}
 
 static inline int fke_test_summary(const char *name)
 {

@@ -36,12 +36,6 @@ static fke_tensor mk(int ndim, int d0, int d1, int d2, int d3)
     return t;
 }
 
-static void fill(fke_rng *r, fke_tensor *t, double lo, double hi)
-{
-    for (size_t i = 0; i < fke_numel(t); i++)
-        t->data[i] = (fke_real)(lo + (hi - lo) * fke_rng_uniform(r));
-}
-
 static fke_tensor copy(const fke_tensor *t)
 {
     fke_tensor c = mk(t->ndim, t->shape[0], t->ndim > 1 ? t->shape[1] : 0,
@@ -76,22 +70,22 @@ static void check_one(fke_rng *r, int train, int relu, int pool, int ps, int pp,
     int Wo = pool ? fke_maxpool2d_out_size(W + 2 * pp, pool, ps) : W;
     fke_tensor x = mk(4, N, C, H, W), g = mk(1, C, 0, 0, 0), b = mk(1, C, 0, 0, 0);
     fke_tensor rm = mk(1, C, 0, 0, 0), rv = mk(1, C, 0, 0, 0);
-    fill(r, &x, -2, 2), fill(r, &g, 0.5, 1.5), fill(r, &b, -0.5, 0.5);
-    fill(r, &rm, -0.3, 0.3), fill(r, &rv, 0.5, 1.5);
+    fke_test_fill(r, &x, -2, 2), fke_test_fill(r, &g, 0.5, 1.5), fke_test_fill(r, &b, -0.5, 0.5);
+    fke_test_fill(r, &rm, -0.3, 0.3), fke_test_fill(r, &rv, 0.5, 1.5);
     /* ties: every 7th value repeats its left neighbour */
     for (size_t i = 1; i < fke_numel(&x); i += 7) x.data[i] = x.data[i - 1];
     fke_tensor rm2 = copy(&rm), rv2 = copy(&rv);
     fke_tensor mean = mk(1, C, 0, 0, 0), istd = mk(1, C, 0, 0, 0);
     fke_tensor mean2 = mk(1, C, 0, 0, 0), istd2 = mk(1, C, 0, 0, 0);
     fke_tensor y = mk(4, N, C, Ho, Wo), dy = mk(4, N, C, Ho, Wo);
-    fill(r, &dy, -1, 1);
+    fke_test_fill(r, &dy, -1, 1);
     uint8_t *idx = fke_arena_alloc(&A, &e, (size_t)N * C * Ho * Wo + 1);
     fke_bn_act act = {.relu = relu, .pool = pool, .stride = ps, .pad = pp};
     FKE_CHECK(fke_batchnorm_act_forward(&e, &x, &g, &b, &rm, &rv, train, act, &mean, &istd, &y,
                                         idx) == FKE_OK, "%s", e.msg);
     fke_tensor dx = mk(4, N, C, H, W), dg = mk(1, C, 0, 0, 0), db = mk(1, C, 0, 0, 0);
-    fill(r, &dx, 5, 6); /* overwritten, whatever it held */
-    fill(r, &dg, -1, 1), fill(r, &db, -1, 1);
+    fke_test_fill(r, &dx, 5, 6); /* overwritten, whatever it held */
+    fke_test_fill(r, &dg, -1, 1), fke_test_fill(r, &db, -1, 1);
     fke_tensor dg2 = copy(&dg), db2 = copy(&db);
     FKE_CHECK(fke_batchnorm_act_backward(&e, &x, &g, &mean, &istd, act, &y, idx, &dy, train, &dx,
                                          &dg, &db) == FKE_OK, "%s", e.msg);
@@ -165,7 +159,7 @@ static void test_trunk_threads(fke_rng *r, fke_cnn_kind kind)
     fke_cnn_init_weights(&c, &P, r);
     int N = 6, S = 32;
     fke_tensor x = mk(4, N, 3, S, S);
-    fill(r, &x, -1, 1);
+    fke_test_fill(r, &x, -1, 1);
     fke_tensor feat[3], gr[3];
     int threads[3] = {1, 2, 2};
     fke_real *saved = malloc(P.total * sizeof(fke_real));

@@ -17,15 +17,6 @@
 #include <omp.h>
 #endif
 
-static void set_threads(int t)
-{
-#ifdef _OPENMP
-    omp_set_num_threads(t);
-#else
-    (void)t;
-#endif
-}
-
 static fke_tensor mk(fke_arena *a, int ndim, int d0, int d1, int d2, int d3)
 {
     fke_tensor t;
@@ -140,12 +131,12 @@ static void test_threads(fke_arena *a, fke_rng *r)
     int threads[3] = {1, 2, 2};
     for (int k = 0; k < 3; k++) {
         y[k] = mk(a, 4, N, O, H, W), dx[k] = mk(a, 4, N, C, H, W), dW[k] = mk(a, 4, O, C, 3, 3);
-        set_threads(threads[k]);
+        fke_test_set_threads(threads[k]);
         FKE_CHECK(fke_conv2d_forward(&e, &x, &w, NULL, o, &y[k], a) == FKE_OK, "%s", e.msg);
         FKE_CHECK(fke_conv2d_backward(&e, &x, &w, &dy, o, &dx[k], &dW[k], NULL, a) == FKE_OK,
                   "%s", e.msg);
     }
-    set_threads(2);
+    fke_test_set_threads(2);
     FKE_CHECK(relerr(&y[1], &y[0]) < 1e-6, "y 1 vs 2 threads: %.2e", relerr(&y[1], &y[0]));
     FKE_CHECK(relerr(&dx[1], &dx[0]) < 1e-6, "dx 1 vs 2 threads: %.2e", relerr(&dx[1], &dx[0]));
     FKE_CHECK(relerr(&dW[1], &dW[0]) < 1e-6, "dW 1 vs 2 threads: %.2e", relerr(&dW[1], &dW[0]));

@@ -45,12 +45,6 @@ static fke_tensor mk(int ndim, int d0, int d1, int d2, int d3)
     return t;
 }
 
-static void fill(fke_rng *r, fke_tensor *t, double lo, double hi)
-{
-    for (size_t i = 0; i < fke_numel(t); i++)
-        t->data[i] = (fke_real)(lo + (hi - lo) * fke_rng_uniform(r));
-}
-
 static int same(const fke_tensor *a, const fke_tensor *b)
 {
     return fke_numel(a) == fke_numel(b) &&
@@ -67,14 +61,14 @@ static void check_rebuild(fke_rng *r, int train, int relu, int N, int C, int H, 
     fke_err e;
     fke_tensor x = mk(4, N, C, H, W), g = mk(1, C, 0, 0, 0), b = mk(1, C, 0, 0, 0);
     fke_tensor rm = mk(1, C, 0, 0, 0), rv = mk(1, C, 0, 0, 0);
-    fill(r, &x, -2, 2), fill(r, &g, 0.5, 1.5), fill(r, &b, -0.5, 0.5);
-    fill(r, &rm, -0.3, 0.3), fill(r, &rv, 0.5, 1.5);
+    fke_test_fill(r, &x, -2, 2), fke_test_fill(r, &g, 0.5, 1.5), fke_test_fill(r, &b, -0.5, 0.5);
+    fke_test_fill(r, &rm, -0.3, 0.3), fke_test_fill(r, &rv, 0.5, 1.5);
     fke_tensor mean = mk(1, C, 0, 0, 0), istd = mk(1, C, 0, 0, 0), fold = mk(2, 2, C, 0, 0);
     fke_tensor y = mk(4, N, C, H, W), y2 = mk(4, N, C, H, W);
     fke_bn_act act = {.relu = relu};
     FKE_CHECK(fke_batchnorm_act_forward_sync(&e, &x, &g, &b, &rm, &rv, train, act, &mean, &istd,
                                              &y, NULL, &fold, NULL) == FKE_OK, "%s", e.msg);
-    fill(r, &y2, 7, 8); /* overwritten */
+    fke_test_fill(r, &y2, 7, 8); /* overwritten */
     FKE_CHECK(fke_batchnorm_act_apply(&e, &x, &fold, relu, &y2) == FKE_OK, "%s", e.msg);
     FKE_CHECK(same(&y, &y2), "rebuilt output, train %d relu %d (%d,%d,%d,%d): not the stored bits",
               train, relu, N, C, H, W);
@@ -84,7 +78,7 @@ static void check_rebuild(fke_rng *r, int train, int relu, int N, int C, int H, 
 
     /* backward into a separate dx, and over dy itself */
     fke_tensor dy = mk(4, N, C, H, W), dx = mk(4, N, C, H, W), dyi = mk(4, N, C, H, W);
-    fill(r, &dy, -1, 1);
+    fke_test_fill(r, &dy, -1, 1);
     memcpy(dyi.data, dy.data, fke_numel(&dy) * sizeof(fke_real));
     fke_tensor dg = mk(1, C, 0, 0, 0), db = mk(1, C, 0, 0, 0);
     fke_tensor dg2 = mk(1, C, 0, 0, 0), db2 = mk(1, C, 0, 0, 0);
@@ -242,7 +236,7 @@ static void test_trunk(fke_rng *r, fke_cnn_kind kind, int N, int S)
     trunk_build(&t, r, kind);
     size_t mark = A.used;
     fke_tensor x = mk(4, N, 3, S, S);
-    fill(r, &x, -1, 1);
+    fke_test_fill(r, &x, -1, 1);
     fke_real *w0 = malloc(t.P.total * sizeof(fke_real));
     memcpy(w0, t.P.w, t.P.total * sizeof(fke_real));
     int P = (int)t.P.total;

@@ -23,15 +23,6 @@
 #include <omp.h>
 #endif
 
-static void set_threads(int t)
-{
-#ifdef _OPENMP
-    omp_set_num_threads(t);
-#else
-    (void)t;
-#endif
-}
-
 static int same_bits(const fke_real *a, const fke_real *b, size_t n)
 {
     return memcmp(a, b, n * sizeof(fke_real)) == 0;
@@ -162,11 +153,11 @@ static void test_gemm(fke_rng *r)
                     C[t] = malloc((size_t)M * N * sizeof(fke_real));
                     for (int i = 0; i < M; i++)
                         for (int j = 0; j < N; j++) C[t][(size_t)i * N + j] = (fke_real)((i - j) / (double)(M + N));
-                    set_threads(threads[t]);
+                    fke_test_set_threads(threads[t]);
                     fke_gemm_rows(ta, tb, M, N, K, 1.5, A, lda, B, ldb, 0.5, C[t], N,
                                   bias ? b1 : NULL, bias && ta ? b2 : NULL);
                 }
-                set_threads(2);
+                fke_test_set_threads(2);
                 for (size_t i = 0; i < (size_t)M * N; i++)
                     worst = fmax(worst, fabs(C[0][i] - ref[i]) / fmax(1, fabs(ref[i])));
                 FKE_CHECK(worst < 2.5e-7 * K, "gemm_rows %dx%dx%d ta %d tb %d bias %d vs naive: %.2e", M,
@@ -210,11 +201,11 @@ static void test_linear(fke_arena *a, fke_rng *r)
         memset(dW[t].data, 0, fke_numel(&dW[t]) * sizeof(fke_real)); /* backward adds */
         memset(dx[t].data, 0, fke_numel(&dx[t]) * sizeof(fke_real));
         memset(db[t].data, 0, out * sizeof(fke_real));
-        set_threads(threads[t]);
+        fke_test_set_threads(threads[t]);
         FKE_CHECK(fke_linear_forward(&e, &x, &W, &b, &y[t]) == FKE_OK, "%s", e.msg);
         FKE_CHECK(fke_linear_backward(&e, &x, &W, &dy, &dx[t], &dW[t], &db[t]) == FKE_OK, "%s", e.msg);
     }
-    set_threads(2);
+    fke_test_set_threads(2);
     int same = 1;
     for (int t = 1; t < 3; t++)
         same &= same_bits(y[t].data, y[0].data, fke_numel(&y[0])) &&
@@ -259,7 +250,7 @@ static void test_rnn_threads(fke_arena *a, fke_rng *r, int lstm)
         fke_tensor *z[] = {&q->dP.W_ih, &q->dP.W_hh, &q->dP.b_ih, &q->dP.b_hh, &q->dx, &q->dh0, &q->dc0};
         for (size_t i = 0; i < sizeof z / sizeof z[0]; i++)
             memset(z[i]->data, 0, fke_numel(z[i]) * sizeof(fke_real));
-        set_threads(threads[k]);
+        fke_test_set_threads(threads[k]);
         fke_status st;
         for (int rev = 0; rev < 2; rev++) { /* both directions, gradients added */
             if (lstm) {
@@ -278,7 +269,7 @@ static void test_rnn_threads(fke_arena *a, fke_rng *r, int lstm)
             FKE_CHECK(st == FKE_OK, "%s", e.msg);
         }
     }
-    set_threads(2);
+    fke_test_set_threads(2);
     int same = 1;
     for (int k = 1; k < 3; k++) {
         const fke_tensor *A[] = {&R[k].y, &R[k].hT, &R[k].cT, &R[k].dx, &R[k].dh0, &R[k].dc0,
@@ -322,7 +313,7 @@ static int model_step(const char *cell, int threads, step_out *o)
     memset(&m, 0, sizeof m);
     fke_batch b;
     memset(&b, 0, sizeof b);
-    set_threads(threads);
+    fke_test_set_threads(threads);
     if (st == FKE_OK) st = fke_model_init(&m, &c, &e);
     if (st == FKE_OK) st = fke_model_plan(&m, &e);
     if (st == FKE_OK) st = fke_batch_alloc(&b, c.batch, c.G, c.n_attr, c.L, c.in_ch, c.img, c.crop, &e);
@@ -373,7 +364,7 @@ static void test_model_threads(const char *cell)
     int threads[3] = {1, 2, 2}, n[3];
     memset(o, 0, sizeof o);
     for (int k = 0; k < 3; k++) n[k] = model_step(cell, threads[k], &o[k]);
-    set_threads(2);
+    fke_test_set_threads(2);
     if (!n[0] || n[0] != n[1] || n[1] != n[2]) return; /* failed above */
     size_t P = (size_t)n[0], no = 20 * 10; /* occasion logits (B, n_occ) */
     double eg = relerr(o[1].g, o[0].g, P), eo = relerr(o[1].occ, o[0].occ, no);
