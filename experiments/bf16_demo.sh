@@ -2,7 +2,7 @@
 # bf16_demo.sh - the demo model (configs/demo.json, fke-small) trained with
 # precision fp32 and with precision bf16 (bf16 operands in the convolutions,
 # everything else fp32), same seeds, same data, each evaluated on the 1000
-# test posts; prints per task the two accuracies and their difference, and
+# test posts of configs/demo.json (data/synth3-test.h5); prints per task the two accuracies and their difference, and
 # writes experiments/results/bf16-demo-DATE.md. Target (issue 16): |bf16 -
 # fp32| <= 0.5 points on every task (mean over the seeds).
 #
@@ -38,7 +38,7 @@ one() { # precision seed
     rm -rf "$d"
     nice -n 10 "$fke" train configs/demo.json --set precision=$1 --set seed=$2 \
         --set threads=$threads --set out_dir="$d" >"$d.log" 2>&1 &&
-        "$fke" eval "$d/best.h5" data/synth-test.h5 --json >"$d.eval.json" 2>>"$d.log" ||
+        "$fke" eval "$d/best.h5" data/synth3-test.h5 --json >"$d.eval.json" 2>>"$d.log" ||
         { echo "bf16_demo.sh: $1 seed $2 failed, see $d.log" >&2; return 1; }
 }
 start=$(date +%s)
