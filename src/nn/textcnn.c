@@ -1,9 +1,21 @@
-/* textcnn.c - see textcnn.h. Direct loops: at docs/model.md's sizes (L = 16,
- * D <= 300, Co = 32) the convolutions are a few tens of MFLOP per batch,
- * small next to the image CNN. Threads go over independent outputs only
- * (forward: (n, c); backward: c for dW/db, n for dx), so results do not
- * depend on the thread count. */
+/* textcnn.c - see textcnn.h.
+ *
+ * Forward as one GEMM for all banks: with every bank's W_k repacked into
+ * Wp (D, sum_k w_k Co), Wp[d, off_k + j Co + c] = W_k[c, d, j], the product
+ * Z = x (N L, D) Wp holds each filter tap's dot product with each token,
+ *   Z[n L + t, off_k + j Co + c] = sum_d W_k[c, d, j] x[n, t, d],
+ * and the score at position t is b_k[c] + sum_j Z[n L + t + j, off_k + j Co + c]
+ * (the taps summed in order j = 0..w-1 after the bias, as the direct loop
+ * did; only the order within each dot product is BLAS's). The GEMM is
+ * fke_gemm_rows (chunks fixed by the shape), the shift-sum and the max over
+ * time go over n, so the result does not depend on the thread count.
+ *
+ * Backward: direct loops over the saved maxima (N Co sum_k w_k D
+ * multiply-adds, a sixteenth of the forward at L = 16). Threads go over
+ * independent outputs only (c for dW/db, n for dx). */
 #include "nn/textcnn.h"
+
+#include "nn/tensor_ops.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -31,7 +43,7 @@ static fke_status check(fke_err *e, const char *op, const fke_tensor *x, int nw,
 }
 
 fke_status fke_textcnn_forward(fke_err *e, const fke_tensor *x, int nw, const fke_tensor *W,
-                               const fke_tensor *b, fke_tensor *y, int32_t *arg)
+                               const fke_tensor *b, fke_tensor *y, int32_t *arg, fke_arena *ws)
 {
     const char *op = "textcnn";
     int Co = 0;
@@ -45,32 +57,52 @@ fke_status fke_textcnn_forward(fke_err *e, const fke_tensor *x, int nw, const fk
     }
     FKE_EXPECT(e, op, "y", y, N, Y);
     if (!arg) return fke_fail(e, FKE_ERR_ARG, "%s: arg is a null array", op);
+    if (!ws) return fke_fail(e, FKE_ERR_ARG, "%s: the workspace arena is NULL", op);
+    int off[FKE_TEXTCNN_MAXW + 1] = {0}; /* bank k's columns of Wp and Z: off[k].. off[k+1] */
+    for (int k = 0; k < nw; k++) off[k + 1] = off[k] + W[k].shape[2] * Co;
+    int Yt = off[nw];
+    size_t mark = ws->used;
+    fke_real *Wp = fke_arena_alloc_raw(ws, e, ((size_t)D * Yt + (size_t)N * L * Yt) *
+                                                  sizeof(fke_real)); /* (D, Yt) */
+    if (!Wp) return FKE_ERR_NOMEM;
+    fke_real *Z = Wp + (size_t)D * Yt; /* (N L, Yt) */
     for (int k = 0; k < nw; k++) {
-        int w = W[k].shape[2], P = L - w + 1;
-        const fke_real *Wk = W[k].data, *bk = b[k].data;
-#pragma omp parallel for collapse(2) schedule(static)
-        for (int n = 0; n < N; n++) {
-            for (int c = 0; c < Co; c++) {
-                const fke_real *Wc = Wk + (size_t)c * D * w;
-                fke_real best = 0;
-                int bt = 0;
-                for (int t = 0; t < P; t++) {
-                    fke_real a = bk[c];
-                    for (int j = 0; j < w; j++) {
-                        const fke_real *xr = x->data + ((size_t)n * L + t + j) * D;
-                        for (int d = 0; d < D; d++) a += Wc[(size_t)d * w + j] * xr[d];
-                    }
-                    if (t == 0 || a > best) {
-                        best = a;
-                        bt = t;
-                    }
-                }
-                size_t o = (size_t)n * Y + (size_t)k * Co + c;
-                y->data[o] = best > 0 ? best : 0; /* max_t relu(a) = relu(max_t a) */
-                arg[o] = bt;
+        int w = W[k].shape[2];
+        const fke_real *Wk = W[k].data; /* (Co, D, w) */
+        for (int d = 0; d < D; d++)
+            for (int j = 0; j < w; j++) {
+                fke_real *dst = Wp + (size_t)d * Yt + off[k] + (size_t)j * Co;
+                for (int c = 0; c < Co; c++) dst[c] = Wk[((size_t)c * D + d) * w + j];
             }
+    }
+    fke_gemm_rows(0, 0, N * L, Yt, D, 1, x->data, D, Wp, Yt, 0, Z, Yt, NULL, NULL);
+#pragma omp parallel for schedule(static) if ((long)N * L * Yt > 16384)
+    for (int n = 0; n < N; n++) {
+        for (int k = 0; k < nw; k++) {
+            int w = W[k].shape[2], P = L - w + 1;
+            const fke_real *bk = b[k].data;
+            fke_real *yb = y->data + (size_t)n * Y + (size_t)k * Co; /* the maximum so far */
+            int32_t *ab = arg + (size_t)n * Y + (size_t)k * Co;      /* and its position */
+            for (int t = 0; t < P; t++) {
+                /* the score is summed into tap 0's slot of row t, which no
+                 * other position reads */
+                fke_real *s = Z + ((size_t)n * L + t) * Yt + off[k]; /* (Co) */
+                for (int c = 0; c < Co; c++) s[c] = bk[c] + s[c];
+                for (int j = 1; j < w; j++) {
+                    const fke_real *zj = Z + ((size_t)n * L + t + j) * Yt + off[k] + (size_t)j * Co;
+                    for (int c = 0; c < Co; c++) s[c] += zj[c];
+                }
+                for (int c = 0; c < Co; c++)
+                    if (t == 0 || s[c] > yb[c]) { /* the first maximum wins */
+                        yb[c] = s[c];
+                        ab[c] = t;
+                    }
+            }
+            for (int c = 0; c < Co; c++)
+                yb[c] = yb[c] > 0 ? yb[c] : 0; /* max_t relu(a) = relu(max_t a) */
         }
     }
+    ws->used = mark;
     return FKE_OK;
 }
 
