@@ -8,7 +8,9 @@
  * general pool (odd sides), with ties and negative values;
  * then the fke-small and a narrow ResNet-18 trunk (both take the fused
  * paths) at 1 and 2 threads:
- * within 1e-6, and a repeat at 2 threads bit for bit; and the errors. */
+ * within 1e-6, and a repeat at 2 threads bit for bit; the one-pass batch
+ * statistics (fke_batchnorm_moments) against two passes in double, on data
+ * whose mean is 10^4 times its spread; and the errors. */
 #include "model/cnn.h"
 #include "nn/activation.h"
 #include "nn/batchnorm.h"
@@ -210,6 +212,45 @@ static void test_errors(void)
     A.used = mark;
 }
 
+/* fke_batchnorm_moments against two passes in double (the sum, then the
+ * squares about the mean), within 1e-12 relative, on values 100 +- 0.01:
+ * channel 0 plain, channel 1 with each plane's mean elsewhere (the merge),
+ * channel 2 with a first value far out (the shift). E[x^2] - E[x]^2, even
+ * in double, is off by about 1e-8 here: checked, so the data can tell. */
+static void test_moments(fke_rng *r, int N, int H, int W)
+{
+    size_t mark = A.used;
+    int C = 3;
+    fke_tensor x = mk(4, N, C, H, W);
+    size_t HW = (size_t)H * W, M = (size_t)N * HW;
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++)
+            for (size_t i = 0; i < HW; i++)
+                x.data[((size_t)n * C + c) * HW + i] =
+                    (fke_real)(100 + (c == 1 ? 0.5 * n : 0) + 0.01 * fke_rng_normal(r));
+    x.data[2 * HW] = 100.5f; /* channel 2's first value: 50 spreads out */
+    for (int c = 0; c < C; c++) {
+        double s = 0, ss = 0, sq = 0, mu, got;
+        for (int n = 0; n < N; n++)
+            for (size_t i = 0; i < HW; i++) s += x.data[((size_t)n * C + c) * HW + i];
+        double ref = s / (double)M;
+        for (int n = 0; n < N; n++)
+            for (size_t i = 0; i < HW; i++) {
+                double v = x.data[((size_t)n * C + c) * HW + i];
+                ss += (v - ref) * (v - ref);
+                sq += v * v;
+            }
+        fke_batchnorm_moments(&x, c, &mu, &got);
+        double naive = sq - s * s / (double)M;
+        FKE_CHECK(fabs(mu - ref) <= 1e-12 * fabs(ref) && fabs(got - ss) <= 1e-12 * ss,
+                  "(%d, %d, %d, %d) channel %d: mean %.17g (two passes %.17g), squares %.17g "
+                  "(%.17g)", N, C, H, W, c, mu, ref, got, ss);
+        FKE_CHECK(fabs(naive - ss) > 1e-12 * ss, "channel %d: E[x^2] - E[x]^2 passes too (%g)", c,
+                  fabs(naive - ss) / ss);
+    }
+    A.used = mark;
+}
+
 int main(void)
 {
     openblas_set_num_threads(1);
@@ -231,6 +272,8 @@ int main(void)
                 for (int q = 0; q < 4; q++)
                     check_one(&r, train, relu, pools[q][0], pools[q][1], pools[q][2], shapes[s][0],
                               shapes[s][1], shapes[s][2], shapes[s][3]);
+    test_moments(&r, 20, 32, 32); /* fke-small's first conv output */
+    test_moments(&r, 3, 5, 7);    /* planes of 35: the accumulators' tail */
     test_trunk_threads(&r, FKE_CNN_SMALL);
     test_trunk_threads(&r, FKE_CNN_RESNET18);
     test_errors();

@@ -1,7 +1,9 @@
 /* test_textloss.c - embedding, TextCNN, softmax cross-entropy and the
  * transition layer on values worked out by hand, their error messages, and
  * the transition layer's limit: with T = identity the forward-corrected loss
- * is the plain cross-entropy. (Gradients are checked by fke gradcheck.) */
+ * is the plain cross-entropy; the TextCNN forward (one GEMM) against the
+ * direct loops in double on random sizes, its ties, and its thread counts.
+ * (Gradients are checked by fke gradcheck.) */
 #include "nn/embedding.h"
 #include "nn/loss.h"
 #include "test.h"
@@ -33,6 +35,8 @@ static void test_embedding(void)
               "negative id: %s", e.msg);
 }
 
+static fke_arena arena; /* the TextCNN forward's workspace */
+
 static void test_textcnn(void)
 {
     fke_err e;
@@ -48,7 +52,7 @@ static void test_textcnn(void)
     fke_tensor dW[2] = {fke_tensor_view(dw0, 3, 1, 2, 2), fke_tensor_view(dw1, 3, 1, 2, 3)};
     fke_tensor dB[2] = {fke_tensor_view(db0, 1, 1), fke_tensor_view(db1, 1, 1)};
     fke_tensor dX = fke_tensor_view(dx, 3, 1, 3, 2), dY = fke_tensor_view(dy, 2, 1, 2);
-    FKE_CHECK(fke_textcnn_forward(&e, &X, 2, W, B, &Y, arg) == FKE_OK, "%s", e.msg);
+    FKE_CHECK(fke_textcnn_forward(&e, &X, 2, W, B, &Y, arg, &arena) == FKE_OK, "%s", e.msg);
     /* t=0: 1 - 3 + 0 + .5 = -1.5; t=1: 3 - 2 + 2 - .5 = 2.5 */
     FKE_CHECK(fabs(y[0] - 2.5) < 1e-6 && arg[0] == 1 && y[1] == 0, "y %g %g arg %d", y[0],
               y[1], arg[0]);
@@ -67,9 +71,94 @@ static void test_textcnn(void)
     fke_tensor B3[3] = {B[0], B[1], B[0]};
     fke_real y3[3];
     fke_tensor Y3 = fke_tensor_view(y3, 2, 1, 3);
-    FKE_CHECK(fke_textcnn_forward(&e, &X, 3, W3, B3, &Y3, arg) == FKE_ERR_SHAPE &&
+    FKE_CHECK(fke_textcnn_forward(&e, &X, 3, W3, B3, &Y3, arg, &arena) == FKE_ERR_SHAPE &&
                   strstr(e.msg, "L=3") && strstr(e.msg, "width 4"),
               "L < w: %s", e.msg);
+}
+
+/* The forward of nw banks (widths 2..nw+1) on random x, W, b, of size
+ * (N, L, D) and Co filters, against the direct loops of the definition in
+ * double (textcnn.h): within 1e-5 of the output's scale, the same position
+ * wherever the runner-up is not within that of the maximum. Then the ties:
+ * integer values (every sum exact) and one token repeated, so every
+ * position scores the same and the first (t = 0) must win. And the same bits
+ * at 1 and 2 threads. */
+static void test_textcnn_gemm(int N, int L, int D, int Co, int nw)
+{
+    fke_err e;
+    fke_rng r;
+    fke_rng_seed(&r, 16);
+    fke_tensor x, W[FKE_TEXTCNN_MAXW], b[FKE_TEXTCNN_MAXW], y, y2;
+    size_t mark = arena.used;
+    int ok = fke_arena_tensor(&arena, &e, &x, 3, N, L, D) == FKE_OK &&
+             fke_arena_tensor(&arena, &e, &y, 2, N, nw * Co) == FKE_OK &&
+             fke_arena_tensor(&arena, &e, &y2, 2, N, nw * Co) == FKE_OK;
+    for (int k = 0; ok && k < nw; k++)
+        ok = fke_arena_tensor(&arena, &e, &W[k], 3, Co, D, k + 2) == FKE_OK &&
+             fke_arena_tensor(&arena, &e, &b[k], 1, Co) == FKE_OK;
+    int32_t *arg = ok ? fke_arena_alloc(&arena, &e, sizeof(int32_t) * N * nw * Co * 2) : NULL;
+    FKE_CHECK(arg, "arena: %s", e.msg);
+    if (!arg) return;
+    int32_t *arg2 = arg + N * nw * Co;
+    fke_test_fill(&r, &x, -1, 1);
+    for (int k = 0; k < nw; k++) {
+        fke_test_fill(&r, &W[k], -0.3, 0.3);
+        fke_test_fill(&r, &b[k], -0.3, 0.3);
+    }
+    size_t used = arena.used;
+    FKE_CHECK(fke_textcnn_forward(&e, &x, nw, W, b, &y, arg, &arena) == FKE_OK, "%s", e.msg);
+    FKE_CHECK(arena.used == used && arena.peak > used, "workspace taken and given back");
+    double scale = 0, err = 0;
+    int bad_arg = 0;
+    for (int k = 0; k < nw; k++)
+        for (int n = 0; n < N; n++)
+            for (int c = 0; c < Co; c++) {
+                int w = k + 2;
+                double best = 0, second = -INFINITY;
+                int bt = 0;
+                for (int t = 0; t + w <= L; t++) {
+                    double a = b[k].data[c];
+                    for (int j = 0; j < w; j++)
+                        for (int d = 0; d < D; d++)
+                            a += (double)W[k].data[((size_t)c * D + d) * w + j] *
+                                 x.data[((size_t)n * L + t + j) * D + d];
+                    if (t == 0 || a > best) {
+                        second = t ? best : second;
+                        best = a, bt = t;
+                    } else if (a > second) {
+                        second = a;
+                    }
+                }
+                size_t o = (size_t)n * nw * Co + (size_t)k * Co + c;
+                double ref = best > 0 ? best : 0, d = fabs(y.data[o] - ref);
+                scale = fmax(scale, fabs(ref));
+                err = fmax(err, d);
+                if (arg[o] != bt && best - second > 1e-4) bad_arg++;
+            }
+    FKE_CHECK(err <= 1e-5 * scale, "(%d, %d, %d) Co %d: max error %g of scale %g", N, L, D, Co,
+              err, scale);
+    FKE_CHECK(bad_arg == 0, "%d positions of the maximum differ from the direct loops", bad_arg);
+    fke_test_set_threads(2);
+    FKE_CHECK(fke_textcnn_forward(&e, &x, nw, W, b, &y2, arg2, &arena) == FKE_OK, "%s", e.msg);
+    fke_test_set_threads(1);
+    FKE_CHECK(!memcmp(y.data, y2.data, fke_numel(&y) * sizeof(fke_real)) &&
+                  !memcmp(arg, arg2, sizeof(int32_t) * N * nw * Co),
+              "1 and 2 threads differ");
+    for (int n = 0; n < N; n++) /* one random integer token, repeated */
+        for (int t = 0; t < L; t++)
+            for (int d = 0; d < D; d++)
+                x.data[((size_t)n * L + t) * D + d] =
+                    t ? x.data[(size_t)n * L * D + d] : (fke_real)fke_rng_below(&r, 5) - 2;
+    for (int k = 0; k < nw; k++) {
+        for (size_t i = 0; i < fke_numel(&W[k]); i++)
+            W[k].data[i] = (fke_real)fke_rng_below(&r, 5) - 2;
+        for (int c = 0; c < Co; c++) b[k].data[c] = (fke_real)fke_rng_below(&r, 5) - 2;
+    }
+    FKE_CHECK(fke_textcnn_forward(&e, &x, nw, W, b, &y, arg, &arena) == FKE_OK, "%s", e.msg);
+    int later = 0;
+    for (int i = 0; i < N * nw * Co; i++) later += arg[i] != 0;
+    FKE_CHECK(later == 0, "ties: %d maxima not at the first position", later);
+    arena.used = mark;
 }
 
 static void test_xent(void)
@@ -166,9 +255,18 @@ static void test_transition(void)
 
 int main(void)
 {
+    fke_err e;
+    if (fke_arena_init(&arena, 16u << 20, &e) != FKE_OK) {
+        printf("%s\n", e.msg);
+        return 1;
+    }
+    fke_test_set_threads(1);
     test_embedding();
     test_textcnn();
+    test_textcnn_gemm(20, 16, 64, 32, 4); /* fke-small's sizes */
+    test_textcnn_gemm(3, 5, 37, 5, 4);    /* odd ones, 1 position for width 5 */
     test_xent();
     test_transition();
+    fke_arena_free(&arena);
     return fke_test_summary("textloss");
 }

@@ -384,20 +384,14 @@ static fke_status unknown_key(fke_err *e, const char *origin, const char *name)
                     origin, name);
 }
 
-static void fmt_real(double v, char *buf, size_t n)
-{
-    snprintf(buf, n, "%.15g", v);
-    if (strtod(buf, NULL) != v) snprintf(buf, n, "%.17g", v);
-}
-
 /* "an integer >= 1", "a number in [0, 1)" ... */
 static void describe(const key_def *k, char *buf, size_t n)
 {
     char lo[32], hi[32];
     int integral = k->type == KT_INT || k->type == KT_U64 || k->type == KT_INTS;
     const char *what = integral ? "an integer" : "a number";
-    fmt_real(k->lo, lo, sizeof lo);
-    fmt_real(k->hi, hi, sizeof hi);
+    fke_format_real(k->lo, lo, sizeof lo);
+    fke_format_real(k->hi, hi, sizeof hi);
     if (k->hi >= BIG)
         snprintf(buf, n, "%s %s %s", what, k->lo_open ? ">" : ">=", lo);
     else
@@ -431,7 +425,7 @@ static void describe_got(const cJSON *it, char *buf, size_t n)
         snprintf(buf, n, "string \"%.100s\"", it->valuestring);
     else if (cJSON_IsNumber(it)) {
         char v[32];
-        fmt_real(it->valuedouble, v, sizeof v);
+        fke_format_real(it->valuedouble, v, sizeof v);
         snprintf(buf, n, "number %s", v);
     } else
         snprintf(buf, n, "%s", json_type(it));
@@ -468,7 +462,7 @@ static fke_status get_integral(const key_def *k, const cJSON *it, const char *or
     }
     double v = it->valuedouble;
     if (!isfinite(v) || v != floor(v) || !in_range(k, v)) {
-        fmt_real(v, got, sizeof got);
+        fke_format_real(v, got, sizeof got);
         return fke_fail(e, FKE_ERR_CONFIG, "%s: key \"%s\": expected %s, got %s", origin, path,
                         want, got);
     }
@@ -501,7 +495,7 @@ static fke_status apply_item(fke_config *c, const key_def *k, const cJSON *it, c
                             k->name, got);
         }
         if (!in_range(k, it->valuedouble)) {
-            fmt_real(it->valuedouble, got, sizeof got);
+            fke_format_real(it->valuedouble, got, sizeof got);
             return fke_fail(e, FKE_ERR_CONFIG, "%s: key \"%s\": expected %s, got %s", origin,
                             k->name, want, got);
         }
@@ -823,7 +817,7 @@ static cJSON *key_json(const fke_config *c, const key_def *k)
         return cJSON_CreateRaw(num);
     case KT_REAL:
         if (!isfinite(*(const double *)base)) return cJSON_CreateNull();
-        fmt_real(*(const double *)base, num, sizeof num);
+        fke_format_real(*(const double *)base, num, sizeof num);
         return cJSON_CreateRaw(num);
     case KT_BOOL: return cJSON_CreateBool(*(const int *)base != 0);
     case KT_ENUM: {
@@ -883,7 +877,7 @@ static fke_status check_key(const fke_config *c, const key_def *k, fke_err *e)
                    : k->type == KT_U64 ? (double)*(const uint64_t *)base
                                        : *(const double *)base;
         if (!in_range(k, v)) {
-            fmt_real(v, got, sizeof got);
+            fke_format_real(v, got, sizeof got);
             return fke_fail(e, FKE_ERR_CONFIG, "config: key \"%s\": expected %s, got %s", k->name,
                             want, got);
         }

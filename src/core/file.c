@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -146,6 +147,12 @@ fke_status fke_read_file(const char *path, size_t max, char **buf, size_t *len, 
     *buf = b;
     if (len) *len = n;
     return FKE_OK;
+}
+
+void fke_format_real(double v, char *buf, size_t n)
+{
+    snprintf(buf, n, "%.15g", v);
+    if (strtod(buf, NULL) != v) snprintf(buf, n, "%.17g", v);
 }
 
 fke_status fke_read_json(const char *path, size_t max, cJSON **root, fke_err *e)

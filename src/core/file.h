@@ -57,6 +57,11 @@ fke_status fke_read_file(const char *path, size_t max, char **buf, size_t *len, 
 struct cJSON;
 fke_status fke_read_json(const char *path, size_t max, struct cJSON **root, fke_err *e);
 
+/* v as the shortest of "%.15g" and "%.17g" that reads back as v, into buf
+ * (n >= 32): what a JSON file must hold to give v back bit for bit (cJSON's
+ * own printer keeps 15 digits when they are only "close enough"). */
+void fke_format_real(double v, char *buf, size_t n);
+
 /* The 64-bit FNV-1a hash of the file's bytes, as "fnv1a64:" and 16 hex
  * digits into out (at least 25 bytes): a data file's fingerprint in the
  * checkpoints trained on it. *bytes (may be NULL) receives its size. */

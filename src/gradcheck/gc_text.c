@@ -49,7 +49,7 @@ typedef struct {
 static fke_status tc_forward(fke_gc *g, void *p)
 {
     tc_ctx *c = p;
-    return fke_textcnn_forward(&g->err, &c->x, NW, c->W, c->b, &c->y, c->arg);
+    return fke_textcnn_forward(&g->err, &c->x, NW, c->W, c->b, &c->y, c->arg, &g->arena);
 }
 
 static fke_status tc_backward(fke_gc *g, void *p)

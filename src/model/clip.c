@@ -191,7 +191,7 @@ static fke_status text_fwd(fke_clip *m, const int32_t *tokens, int B, fke_err *e
     FKE_TRY(T2(m, e, &m->tconv, B, NC));
     m->targ = fke_arena_alloc(&m->arena, e, sizeof(int32_t) * (size_t)B * NC);
     if (!m->targ) return FKE_ERR_NOMEM;
-    FKE_TRY(fke_textcnn_forward(e, &m->temb, FKE_CLIP_NW, Wc, bc, &m->tconv, m->targ));
+    FKE_TRY(fke_textcnn_forward(e, &m->temb, FKE_CLIP_NW, Wc, bc, &m->tconv, m->targ, &m->arena));
     FKE_TRY(T2(m, e, &m->txt_e, B, K));
     fke_tensor Wt = W(m, m->txt_proj);
     FKE_TRY(fke_linear_forward(e, &m->tconv, &Wt, NULL, &m->txt_e));

@@ -522,7 +522,7 @@ fke_status fke_model_forward(fke_model *m, const fke_batch *b, int train, fke_er
         FKE_TRY(T2(m, e, &a->tconv, B, NW * c->Co));
         a->targ = fke_arena_alloc(&m->arena, e, (size_t)B * NW * c->Co * sizeof(int32_t));
         if (!a->targ) return FKE_ERR_NOMEM;
-        FKE_TRY(fke_textcnn_forward(e, &a->emb, NW, Wc, bc, &a->tconv, a->targ));
+        FKE_TRY(fke_textcnn_forward(e, &a->emb, NW, Wc, bc, &a->tconv, a->targ, &m->arena));
         FKE_TRY(drop_fwd(m, e, c->dropout_text, train, &a->tconv, &a->tdrop));
         FKE_TRY(linear_fwd(m, e, m->tfc_w, m->tfc_b, &a->tdrop.y, &a->t));
         s_parts[ns++] = a->t;

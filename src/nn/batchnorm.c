@@ -23,36 +23,6 @@ static fke_status check_c(fke_err *e, const char *op, const char *name,
     return FKE_OK;
 }
 
-/* The per-channel sums of the forward, in double, in a fixed order. */
-static double chan_sum(const fke_tensor *x, int c)
-{
-    int N = x->shape[0], C = x->shape[1];
-    size_t HW = (size_t)x->shape[2] * x->shape[3];
-    double s = 0;
-    for (int n = 0; n < N; n++) {
-        const fke_real *p = x->data + ((size_t)n * C + c) * HW;
-#pragma omp simd reduction(+ : s)
-        for (size_t i = 0; i < HW; i++) s += p[i];
-    }
-    return s;
-}
-
-static double chan_ss(const fke_tensor *x, int c, double mu)
-{
-    int N = x->shape[0], C = x->shape[1];
-    size_t HW = (size_t)x->shape[2] * x->shape[3];
-    double ss = 0;
-    for (int n = 0; n < N; n++) {
-        const fke_real *p = x->data + ((size_t)n * C + c) * HW;
-#pragma omp simd reduction(+ : ss)
-        for (size_t i = 0; i < HW; i++) {
-            double d = p[i] - mu;
-            ss += d * d;
-        }
-    }
-    return ss;
-}
-
 /* The running statistics of channel c moved towards mean mu and the sum of
  * squares ss over M values (unbiased variance). */
 static void update_running(fke_tensor *running_mean, fke_tensor *running_var, int c, double mu,
@@ -63,16 +33,63 @@ static void update_running(fke_tensor *running_mean, fke_tensor *running_var, in
     running_var->data[c] = (fke_real)((1 - m) * running_var->data[c] + m * ss / (M - 1));
 }
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define BN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define BN_CLONES
+#endif
+
+/* One pass (batchnorm.h). Each plane's values are shifted by its first, K:
+ * s = sum (x - K) and q = sum (x - K)^2 in double over BN_ACC interleaved
+ * accumulators (the order is the code's, so every target clone and vector
+ * width gives the same bits; -std=c11 contracts no multiply-add); the
+ * plane's mean K + s/m and squares about it q - s^2/m are then merged into
+ * the channel's in plane order by Chan, Golub and LeVeque's update. The
+ * shift keeps s/m of the order of the spread rather than of the mean, which
+ * is what E[x^2] - E[x]^2 loses all its digits to. */
+#define BN_ACC 8
+BN_CLONES void fke_batchnorm_moments(const fke_tensor *x, int c, double *mean, double *ss)
+{
+    int N = x->shape[0], C = x->shape[1];
+    size_t HW = (size_t)x->shape[2] * x->shape[3], m8 = HW / BN_ACC * BN_ACC;
+    double cnt = 0, mu = 0, m2 = 0;
+    for (int n = 0; n < N && HW; n++) {
+        const fke_real *p = x->data + ((size_t)n * C + c) * HW;
+        double K = p[0], sa[BN_ACC] = {0}, qa[BN_ACC] = {0};
+        for (size_t i = 0; i < m8; i += BN_ACC)
+            for (int j = 0; j < BN_ACC; j++) {
+                double d = p[i + j] - K;
+                sa[j] += d;
+                qa[j] += d * d;
+            }
+        for (size_t i = m8; i < HW; i++) {
+            double d = p[i] - K;
+            sa[i - m8] += d;
+            qa[i - m8] += d * d;
+        }
+        double s = 0, q = 0;
+        for (int j = 0; j < BN_ACC; j++) s += sa[j], q += qa[j];
+        double m = (double)HW, mp = K + s / m, qp = q - s * (s / m);
+        double delta = mp - mu, tot = cnt + m;
+        mu += delta * (m / tot);
+        m2 += qp + delta * delta * (cnt * m / tot);
+        cnt = tot;
+    }
+    *mean = mu;
+    *ss = m2;
+}
+
 /* The mean and 1 / sqrt(var + eps) of channel c of x (N, C, H, W): the batch's
- * (two passes in double, running statistics updated) or the running ones. */
+ * (one pass in double, running statistics updated) or the running ones. */
 static void channel_stats(const fke_tensor *x, int c, int train, fke_tensor *running_mean,
                           fke_tensor *running_var, double *mu_out, double *is_out)
 {
     size_t M = (size_t)x->shape[0] * x->shape[2] * x->shape[3];
     double mu, var;
     if (train) {
-        mu = chan_sum(x, c) / (double)M;
-        double ss = chan_ss(x, c, mu);
+        double ss;
+        fke_batchnorm_moments(x, c, &mu, &ss);
         var = ss / (double)M;
         update_running(running_mean, running_var, c, mu, ss, (double)M);
     } else {
@@ -83,9 +100,14 @@ static void channel_stats(const fke_tensor *x, int c, int train, fke_tensor *run
     *is_out = 1.0 / sqrt(var + FKE_BN_EPS);
 }
 
-/* sync_bn: the statistics of every channel over all processes' values (the
- * same two passes, their sums summed by sync), the running statistics
- * updated with the global count. mu, is hold C values. Collective. */
+/* sync_bn: the statistics of every channel over all processes' values, the
+ * running statistics updated with the global count. One pass over x
+ * (fke_batchnorm_moments) and two sums: of the counts and the count-weighted
+ * means, then of each process's squares about the global mean (its own
+ * squares plus its count times its mean's distance squared, Chan et al.'s
+ * merge). When this process holds every value (one process), the global
+ * mean is its own, so the result is the local op's bit for bit. mu, is hold
+ * C values. Collective. */
 static fke_status sync_stats(fke_err *e, const char *op, const fke_tensor *x,
                              fke_tensor *running_mean, fke_tensor *running_var,
                              const fke_reducer *sync, double *mu, double *is)
@@ -96,17 +118,21 @@ static fke_status sync_stats(fke_err *e, const char *op, const fke_tensor *x,
         return fke_fail(e, FKE_ERR_SHAPE, "%s (sync_bn): %d channels, at most %d", op, C,
                         FKE_BN_SYNC_MAXC);
     double buf[FKE_BN_SYNC_MAXC + 1];
+    /* mu, is: this process's mean and squares about it, until the merge */
 #pragma omp parallel for schedule(static) if (M * C > 32768)
-    for (int c = 0; c < C; c++) buf[c] = chan_sum(x, c);
+    for (int c = 0; c < C; c++) fke_batchnorm_moments(x, c, &mu[c], &is[c]);
+    for (int c = 0; c < C; c++) buf[c] = mu[c] * (double)M;
     buf[C] = (double)M;
     FKE_TRY(sync->sum(sync->ctx, buf, C + 1, e));
     double Mg = buf[C];
     if (Mg < 2)
         return fke_fail(e, FKE_ERR_SHAPE, "%s (sync_bn): training needs more than one value per "
                         "channel over all processes, there are %.0f", op, Mg);
-    for (int c = 0; c < C; c++) mu[c] = buf[c] / Mg;
-#pragma omp parallel for schedule(static) if (M * C > 32768)
-    for (int c = 0; c < C; c++) buf[c] = chan_ss(x, c, mu[c]);
+    for (int c = 0; c < C; c++) {
+        double g = Mg == (double)M ? mu[c] : buf[c] / Mg, d = mu[c] - g;
+        buf[c] = is[c] + (double)M * d * d;
+        mu[c] = g;
+    }
     FKE_TRY(sync->sum(sync->ctx, buf, C, e));
     for (int c = 0; c < C; c++) {
         update_running(running_mean, running_var, c, mu[c], buf[c], Mg);
@@ -369,6 +395,22 @@ static void pool_row_forward(const fke_real *r0, int W, int Wo, fke_real a, fke_
     }
 }
 
+#ifdef BN_SSE2
+/* Four outputs of the 2x2 pool's backward: dy, masked by y > 0 under a
+ * ReLU, and their four codes as 32-bit lanes in *codes. */
+static inline __m128 pool_grad4(const fke_real *dy, const fke_real *y, const uint8_t *idx,
+                                int relu, __m128i *codes)
+{
+    __m128 g = _mm_loadu_ps(dy);
+    if (relu) g = _mm_and_ps(_mm_cmpgt_ps(_mm_loadu_ps(y), _mm_setzero_ps()), g);
+    int w4;
+    memcpy(&w4, idx, 4);
+    __m128i z = _mm_setzero_si128();
+    *codes = _mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(w4), z), z);
+    return g;
+}
+#endif
+
 /* The gradient at the two x rows under one output row of the 2x2 pool:
  * q (rows q, q + W) = kk * g + c0 + c1 * x, where g is dy at the pool's
  * choice (masked by y > 0 under a ReLU) and 0 elsewhere. */
@@ -381,14 +423,9 @@ static void pool_row_backward(const fke_real *r0, int W, int Wo, const fke_real 
     int ow = 0;
 #ifdef BN_SSE2
     const __m128 K = _mm_set1_ps(kk), C0 = _mm_set1_ps(c0), C1 = _mm_set1_ps(c1);
-    const __m128 Z = _mm_setzero_ps();
     for (; ow + 4 <= Wo; ow += 4) {
-        __m128 g = _mm_loadu_ps(dy + ow);
-        if (relu) g = _mm_and_ps(_mm_cmpgt_ps(_mm_loadu_ps(y + ow), Z), g);
-        int w4;
-        memcpy(&w4, idx + ow, 4);
-        __m128i z = _mm_setzero_si128();
-        __m128i j = _mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(w4), z), z);
+        __m128i j;
+        __m128 g = pool_grad4(dy + ow, y + ow, idx + ow, relu, &j);
         __m128 g0 = _mm_and_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(j, _mm_set1_epi32(0))), g);
         __m128 g1 = _mm_and_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(j, _mm_set1_epi32(1))), g);
         __m128 g2 = _mm_and_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(j, _mm_set1_epi32(2))), g);
@@ -414,6 +451,58 @@ static void pool_row_backward(const fke_real *r0, int W, int Wo, const fke_real 
         q1[2 * ow] = kk * (j == 2 ? g : 0) + c0 + c1 * r1[2 * ow];
         q1[2 * ow + 1] = kk * (j == 3 ? g : 0) + c0 + c1 * r1[2 * ow + 1];
     }
+}
+
+/* The backward's sums over one output row of the 2x2 pool: s0 += g, s1 +=
+ * g * xhat at the pool's choice, g = dy (masked by y > 0 under a ReLU), over
+ * the x rows r0, r0 + W under it; codes ir already checked (< 4). The x value
+ * chosen is picked out of the window by the code in SSE2 (the rows are read
+ * whole, as the forward reads them), the sums in double over two lanes of
+ * four outputs each. */
+static void pool_row_sums(const fke_real *r0, int W, int Wo, const fke_real *dy,
+                          const fke_real *y, const uint8_t *ir, int relu, double mu, double is,
+                          double *s0_out, double *s1_out)
+{
+    double s0 = 0, s1 = 0;
+    int ow = 0;
+#ifdef BN_SSE2
+    const fke_real *r1 = r0 + W;
+    const __m128d MU = _mm_set1_pd(mu), IS = _mm_set1_pd(is);
+    __m128d a0 = _mm_setzero_pd(), a1 = a0, b0 = a0, b1 = a0; /* s0, s1: low, high pairs */
+    for (; ow + 4 <= Wo; ow += 4) {
+        __m128i j;
+        __m128 g = pool_grad4(dy + ow, y + ow, ir + ow, relu, &j);
+        __m128 p0 = _mm_loadu_ps(r0 + 2 * ow), p1 = _mm_loadu_ps(r0 + 2 * ow + 4);
+        __m128 q0 = _mm_loadu_ps(r1 + 2 * ow), q1 = _mm_loadu_ps(r1 + 2 * ow + 4);
+        __m128 v0 = _mm_shuffle_ps(p0, p1, _MM_SHUFFLE(2, 0, 2, 0)); /* code 0 */
+        __m128 v1 = _mm_shuffle_ps(p0, p1, _MM_SHUFFLE(3, 1, 3, 1)); /* 1 */
+        __m128 v2 = _mm_shuffle_ps(q0, q1, _MM_SHUFFLE(2, 0, 2, 0)); /* 2 */
+        __m128 v3 = _mm_shuffle_ps(q0, q1, _MM_SHUFFLE(3, 1, 3, 1)); /* 3 */
+        __m128 m1 = _mm_castsi128_ps(_mm_cmpeq_epi32(j, _mm_set1_epi32(1)));
+        __m128 m2 = _mm_castsi128_ps(_mm_cmpeq_epi32(j, _mm_set1_epi32(2)));
+        __m128 m3 = _mm_castsi128_ps(_mm_cmpeq_epi32(j, _mm_set1_epi32(3)));
+        __m128 xs = _mm_or_ps(_mm_and_ps(m1, v1), _mm_andnot_ps(m1, v0));
+        xs = _mm_or_ps(_mm_and_ps(m2, v2), _mm_andnot_ps(m2, xs));
+        xs = _mm_or_ps(_mm_and_ps(m3, v3), _mm_andnot_ps(m3, xs));
+        __m128d glo = _mm_cvtps_pd(g), ghi = _mm_cvtps_pd(_mm_movehl_ps(g, g));
+        __m128d xlo = _mm_mul_pd(_mm_sub_pd(_mm_cvtps_pd(xs), MU), IS);
+        __m128d xhi = _mm_mul_pd(_mm_sub_pd(_mm_cvtps_pd(_mm_movehl_ps(xs, xs)), MU), IS);
+        a0 = _mm_add_pd(a0, glo), a1 = _mm_add_pd(a1, ghi);
+        b0 = _mm_add_pd(b0, _mm_mul_pd(glo, xlo)), b1 = _mm_add_pd(b1, _mm_mul_pd(ghi, xhi));
+    }
+    double t[4];
+    _mm_storeu_pd(t, _mm_add_pd(a0, a1));
+    _mm_storeu_pd(t + 2, _mm_add_pd(b0, b1));
+    s0 = t[0] + t[1], s1 = t[2] + t[3];
+#endif
+    for (; ow < Wo; ow++) {
+        fke_real v = dy[ow], g = relu && !(y[ow] > 0) ? 0 : v;
+        double xv = r0[2 * ow + win_off(ir[ow], W)];
+        s0 += g;
+        s1 += g * ((xv - mu) * is);
+    }
+    *s0_out += s0;
+    *s1_out += s1;
 }
 
 /* The pool of act: 0 none, 2 the 2x2 stride-2 fast path (even x), 1 any
@@ -639,22 +728,7 @@ static int act_sums(const act_call *kc, int c, double mu, double is, double *sdy
                     bad = 1;
                     continue;
                 }
-                /* in chunks: the gather first, then sums the compiler vectorises */
-                for (int o0 = 0; o0 < Wo; o0 += 64) {
-                    fke_real gb[64], xb[64];
-                    int nb = Wo - o0 < 64 ? Wo - o0 : 64;
-                    for (int k = 0; k < nb; k++) {
-                        int ow = o0 + k;
-                        fke_real v = dr[ow];
-                        gb[k] = relu && !(yr[ow] > 0) ? 0 : v;
-                        xb[k] = xr[2 * ow + win_off(ir[ow], W)];
-                    }
-#pragma omp simd reduction(+ : s0, s1)
-                    for (int k = 0; k < nb; k++) {
-                        s0 += gb[k];
-                        s1 += gb[k] * ((xb[k] - mu) * is);
-                    }
-                }
+                pool_row_sums(xr, W, Wo, dr, yr, ir, relu, mu, is, &s0, &s1);
             }
         }
         sdy += s0;

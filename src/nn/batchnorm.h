@@ -19,7 +19,8 @@
  *
  * Backward adds (+=) into dx, dgamma, dbeta; any of them may be NULL.
  * Channels run in parallel (OpenMP); each channel's sums are taken in double
- * in a fixed order, so results do not depend on the thread count. */
+ * in a fixed order, so results do not depend on the thread count. The batch
+ * statistics take one pass over x (fke_batchnorm_moments). */
 #ifndef FKE_BATCHNORM_H
 #define FKE_BATCHNORM_H
 #include "core/fke.h"
@@ -37,9 +38,10 @@ fke_status fke_batchnorm_forward(fke_err *e, const fke_tensor *x, const fke_tens
 /* Synchronised batch norm (config sync_bn, data-parallel training): the
  * same op over the union of every process's batch. With sync non-NULL and
  * train set, the mean and variance are those of all M_total = sum of the
- * processes' N*H*W values per channel (sync->sum of the per-channel sums,
- * then of the sums of squares about the global mean: the same two passes as
- * the local op), the running statistics use M_total, and the backward's
+ * processes' N*H*W values per channel (one pass over x, as the local op's,
+ * then sync->sum of the count-weighted means and of the squares about the
+ * global mean, merged exactly: batchnorm.c; one process gives the local op
+ * bit for bit), the running statistics use M_total, and the backward's
  * per-channel sums of dy and dy * xhat are summed before dx is formed.
  * dgamma and dbeta receive this process's share only: the gradient sum
  * across processes completes them. sync NULL, or train 0: exactly the
@@ -56,6 +58,13 @@ fke_status fke_batchnorm_backward_sync(fke_err *e, const fke_tensor *x, const fk
                                        const fke_tensor *dy, int train, fke_tensor *dx,
                                        fke_tensor *dgamma, fke_tensor *dbeta,
                                        const fke_reducer *sync);
+
+/* The batch mean of channel c of x (N, C, H, W) and the sum of squares
+ * about it, in double, in one pass over the values (each plane shifted by
+ * its first value, planes merged exactly: batchnorm.c), as accurate as the
+ * two passes (sum, then squares about the mean) on data whose mean is far
+ * larger than its spread. Every training forward's statistics. */
+void fke_batchnorm_moments(const fke_tensor *x, int c, double *mean, double *ss);
 
 /* x, dy, dx (N, C, H, W); gamma, mean, inv_std, dgamma, dbeta (C).
  * x must be the forward's input (not overwritten by an in-place forward). */

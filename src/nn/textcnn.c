@@ -1,12 +1,29 @@
-/* textcnn.c - see textcnn.h. Direct loops: at docs/model.md's sizes (L = 16,
- * D <= 300, Co = 32) the convolutions are a few tens of MFLOP per batch,
- * small next to the image CNN. Threads go over independent outputs only
- * (forward: (n, c); backward: c for dW/db, n for dx), so results do not
- * depend on the thread count. */
+/* textcnn.c - see textcnn.h.
+ *
+ * Forward as one GEMM for all banks: with every bank's W_k repacked into
+ * Wp (D, sum_k w_k Co), Wp[d, off_k + j Co + c] = W_k[c, d, j], the product
+ * Z = x (N L, D) Wp holds each filter tap's dot product with each token,
+ *   Z[n L + t, off_k + j Co + c] = sum_d W_k[c, d, j] x[n, t, d],
+ * and the score at position t is b_k[c] + sum_j Z[n L + t + j, off_k + j Co + c]
+ * (the taps summed in order j = 0..w-1 after the bias, as the direct loop
+ * did; only the order within each dot product is BLAS's). The GEMM, the
+ * shift-sum and the max over time run in chunks of whole sequences fixed by
+ * the shape (fke_row_chunks), one single-threaded BLAS call per chunk, so
+ * the result does not depend on the thread count.
+ *
+ * Backward: direct loops over the saved maxima (N Co sum_k w_k D
+ * multiply-adds, a sixteenth of the forward at L = 16). Threads go over
+ * independent outputs only ((bank, filter) for dW/db, n for dx), in one
+ * parallel region each (a region per bank cost a wait per bank under load). */
 #include "nn/textcnn.h"
 
+#include "nn/tensor_ops.h"
+
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
+
+#define TC_PAR_MIN (1L << 20) /* forward multiply-adds below which one thread does all */
 
 static fke_status check(fke_err *e, const char *op, const fke_tensor *x, int nw,
                         const fke_tensor *W, int *Co)
@@ -31,7 +48,7 @@ static fke_status check(fke_err *e, const char *op, const fke_tensor *x, int nw,
 }
 
 fke_status fke_textcnn_forward(fke_err *e, const fke_tensor *x, int nw, const fke_tensor *W,
-                               const fke_tensor *b, fke_tensor *y, int32_t *arg)
+                               const fke_tensor *b, fke_tensor *y, int32_t *arg, fke_arena *ws)
 {
     const char *op = "textcnn";
     int Co = 0;
@@ -45,32 +62,61 @@ fke_status fke_textcnn_forward(fke_err *e, const fke_tensor *x, int nw, const fk
     }
     FKE_EXPECT(e, op, "y", y, N, Y);
     if (!arg) return fke_fail(e, FKE_ERR_ARG, "%s: arg is a null array", op);
+    if (!ws) return fke_fail(e, FKE_ERR_ARG, "%s: the workspace arena is NULL", op);
+    int off[FKE_TEXTCNN_MAXW + 1] = {0}; /* bank k's columns of Wp and Z: off[k].. off[k+1] */
+    for (int k = 0; k < nw; k++) off[k + 1] = off[k] + W[k].shape[2] * Co;
+    int Yt = off[nw];
+    size_t mark = ws->used;
+    fke_real *Wp = fke_arena_alloc_raw(ws, e, ((size_t)D * Yt + (size_t)N * L * Yt) *
+                                                  sizeof(fke_real)); /* (D, Yt) */
+    if (!Wp) return FKE_ERR_NOMEM;
+    fke_real *Z = Wp + (size_t)D * Yt; /* (N L, Yt) */
     for (int k = 0; k < nw; k++) {
-        int w = W[k].shape[2], P = L - w + 1;
-        const fke_real *Wk = W[k].data, *bk = b[k].data;
-#pragma omp parallel for collapse(2) schedule(static)
-        for (int n = 0; n < N; n++) {
-            for (int c = 0; c < Co; c++) {
-                const fke_real *Wc = Wk + (size_t)c * D * w;
-                fke_real best = 0;
-                int bt = 0;
-                for (int t = 0; t < P; t++) {
-                    fke_real a = bk[c];
-                    for (int j = 0; j < w; j++) {
-                        const fke_real *xr = x->data + ((size_t)n * L + t + j) * D;
-                        for (int d = 0; d < D; d++) a += Wc[(size_t)d * w + j] * xr[d];
-                    }
-                    if (t == 0 || a > best) {
-                        best = a;
-                        bt = t;
-                    }
-                }
-                size_t o = (size_t)n * Y + (size_t)k * Co + c;
-                y->data[o] = best > 0 ? best : 0; /* max_t relu(a) = relu(max_t a) */
-                arg[o] = bt;
+        int w = W[k].shape[2];
+        const fke_real *Wk = W[k].data; /* (Co, D, w) */
+        for (int d = 0; d < D; d++)
+            for (int j = 0; j < w; j++) {
+                fke_real *dst = Wp + (size_t)d * Yt + off[k] + (size_t)j * Co;
+                for (int c = 0; c < Co; c++) dst[c] = Wk[((size_t)c * D + d) * w + j];
             }
-        }
     }
+    /* chunks of whole sequences, fixed by the shape: each thread multiplies
+     * its rows of x and takes their maxima, one parallel region */
+    int nc = (long)N * L * Yt * D < TC_PAR_MIN ? 1 : fke_row_chunks(N, (16 + L - 1) / L);
+#pragma omp parallel for schedule(static) if (nc > 1)
+    for (int ch = 0; ch < nc; ch++) {
+        int n0, n1;
+        fke_chunk_rows(N, nc, ch, &n0, &n1);
+        if (n1 <= n0) continue;
+        FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (n1 - n0) * L, Yt, D, 1,
+                 x->data + (size_t)n0 * L * D, D, Wp, Yt, 0, Z + (size_t)n0 * L * Yt, Yt);
+        for (int n = n0; n < n1; n++)
+            for (int k = 0; k < nw; k++) {
+                int w = W[k].shape[2], P = L - w + 1;
+                const fke_real *bk = b[k].data;
+                fke_real *yb = y->data + (size_t)n * Y + (size_t)k * Co; /* the maximum so far */
+                int32_t *ab = arg + (size_t)n * Y + (size_t)k * Co;      /* and its position */
+                for (int t = 0; t < P; t++) {
+                    /* the score is summed into tap 0's slot of row t, which no
+                     * other position reads */
+                    fke_real *sc = Z + ((size_t)n * L + t) * Yt + off[k]; /* (Co) */
+                    for (int c = 0; c < Co; c++) sc[c] = bk[c] + sc[c];
+                    for (int j = 1; j < w; j++) {
+                        const fke_real *zj =
+                            Z + ((size_t)n * L + t + j) * Yt + off[k] + (size_t)j * Co;
+                        for (int c = 0; c < Co; c++) sc[c] += zj[c];
+                    }
+                    for (int c = 0; c < Co; c++)
+                        if (t == 0 || sc[c] > yb[c]) { /* the first maximum wins */
+                            yb[c] = sc[c];
+                            ab[c] = t;
+                        }
+                }
+                for (int c = 0; c < Co; c++)
+                    yb[c] = yb[c] > 0 ? yb[c] : 0; /* max_t relu(a) = relu(max_t a) */
+            }
+    }
+    ws->used = mark;
     return FKE_OK;
 }
 
@@ -107,27 +153,30 @@ fke_status fke_textcnn_backward(fke_err *e, const fke_tensor *x, int nw, const f
                            ? dy->data[(size_t)(n) * Y + (size_t)(k) * Co + (c)]            \
                            : 0)
 #define ARG(n, k, c) arg[(size_t)(n) * Y + (size_t)(k) * Co + (c)]
-    for (int k = 0; k < nw; k++) {
-        int w = W[k].shape[2];
-        if (dW || db) {
+    /* one parallel region per gradient, the banks inside: each element gets
+     * its terms in the order of the serial loops (bank, then filter, then n) */
+    if (dW || db) {
 #pragma omp parallel for schedule(static)
-            for (int c = 0; c < Co; c++) {
-                fke_real *dWc = dW ? dW[k].data + (size_t)c * D * w : NULL;
-                for (int n = 0; n < N; n++) {
-                    fke_real gr = GRAD(n, k, c);
-                    if (gr == 0) continue;
-                    if (db) db[k].data[c] += gr;
-                    if (!dWc) continue;
-                    const fke_real *x0 = x->data + ((size_t)n * L + ARG(n, k, c)) * D;
-                    for (int j = 0; j < w; j++)
-                        for (int d = 0; d < D; d++)
-                            dWc[(size_t)d * w + j] += gr * x0[(size_t)j * D + d];
-                }
+        for (int kc = 0; kc < nw * Co; kc++) {
+            int k = kc / Co, c = kc % Co, w = W[k].shape[2];
+            fke_real *dWc = dW ? dW[k].data + (size_t)c * D * w : NULL;
+            for (int n = 0; n < N; n++) {
+                fke_real gr = GRAD(n, k, c);
+                if (gr == 0) continue;
+                if (db) db[k].data[c] += gr;
+                if (!dWc) continue;
+                const fke_real *x0 = x->data + ((size_t)n * L + ARG(n, k, c)) * D;
+                for (int j = 0; j < w; j++)
+                    for (int d = 0; d < D; d++)
+                        dWc[(size_t)d * w + j] += gr * x0[(size_t)j * D + d];
             }
         }
-        if (dx) {
+    }
+    if (dx) {
 #pragma omp parallel for schedule(static)
-            for (int n = 0; n < N; n++) {
+        for (int n = 0; n < N; n++) {
+            for (int k = 0; k < nw; k++) {
+                int w = W[k].shape[2];
                 for (int c = 0; c < Co; c++) {
                     fke_real gr = GRAD(n, k, c);
                     if (gr == 0) continue;

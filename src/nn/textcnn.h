@@ -13,8 +13,12 @@
  * FKE_ERR_SHAPE error.
  *
  * The forward saves, per output, the position t of the maximum (the first
- * on ties) in arg, which the backward needs with y. Backward adds into dx,
- * dW[k], db[k]; dx, dW and db may each be NULL (not needed). */
+ * on ties) in arg, which the backward needs with y. It runs as one GEMM over
+ * all banks, with (D + N L) sum_k w_k Co values of scratch taken from the top
+ * of the arena ws and given back before it returns (ws->used restored,
+ * ws->peak keeps the high-water mark, so a dry run sizes the arena).
+ * Backward adds into dx, dW[k], db[k]; dx, dW and db may each be NULL (not
+ * needed). */
 #ifndef FKE_TEXTCNN_H
 #define FKE_TEXTCNN_H
 #include "core/fke.h"
@@ -23,9 +27,10 @@
 #define FKE_TEXTCNN_MAXW 8 /* filter banks at most */
 
 /* x (N, L, D); W[nw] each (Co, D, w_k); b[nw] each (Co);
- * y (N, nw*Co) overwritten; arg (N, nw*Co) int32 overwritten */
+ * y (N, nw*Co) overwritten; arg (N, nw*Co) int32 overwritten; ws the
+ * workspace arena */
 fke_status fke_textcnn_forward(fke_err *e, const fke_tensor *x, int nw, const fke_tensor *W,
-                               const fke_tensor *b, fke_tensor *y, int32_t *arg);
+                               const fke_tensor *b, fke_tensor *y, int32_t *arg, fke_arena *ws);
 /* y, arg from the forward; dy (N, nw*Co);
  * dx (N, L, D) +=, dW[k] (Co, D, w_k) +=, db[k] (Co) += */
 fke_status fke_textcnn_backward(fke_err *e, const fke_tensor *x, int nw, const fke_tensor *W,

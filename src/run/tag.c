@@ -1066,8 +1066,14 @@ fke_status fke_tag_calibrate(const fke_tag_opts *o, const char *const *fits, int
         cJSON_AddStringToObject(j, "checkpoint_hash", st == FKE_OK ? hash : "");
         cJSON_AddStringToObject(j, "rule", "p = 1 / (1 + exp(-(a score + b))), Platt scaling "
                                 "fitted by maximum likelihood on every (post, class tag) pair");
-        cJSON_AddNumberToObject(j, "a", r->cal.a);
-        cJSON_AddNumberToObject(j, "b", r->cal.b);
+        const char *ab[] = {"a", "b"}; /* exactly: the calibration read back is this one */
+        for (int k = 0; k < 2; k++) {
+            double v = k ? r->cal.b : r->cal.a;
+            char num[40];
+            fke_format_real(v, num, sizeof num);
+            if (isfinite(v)) cJSON_AddRawToObject(j, ab[k], num);
+            else cJSON_AddNullToObject(j, ab[k]);
+        }
         cJSON_AddStringToObject(j, "data", o->data);
         for (int k = 0; k < nfit; k++) cJSON_AddItemToArray(fl, cJSON_CreateString(fits[k]));
         cJSON_AddItemToObject(j, "fits", fl);
