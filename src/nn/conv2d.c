@@ -275,9 +275,10 @@ typedef struct {
 
 static thread_ws thread_part(const geom *g, int backward, char *base, int tid)
 {
+    thread_ws t = {NULL, NULL, NULL, NULL};
+    if (!base) return t; /* a direct plan of single images in fp32 needs none */
     bf16_ws b = bf16_bytes(g, backward);
     char *p = base + (size_t)tid * thread_bytes(g, backward);
-    thread_ws t;
     t.col = col_elems(g) ? (fke_real *)p : NULL;
     p += round64(col_elems(g) * sizeof(fke_real));
     t.out = out_elems(g) ? (fke_real *)p : NULL;
