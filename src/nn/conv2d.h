@@ -6,12 +6,11 @@
  * gives each GEMM at least 256 columns and W is packed once per group; the
  * result is scattered into y's images, and backward gathers dy the same way.
  * A group takes as many images as reach 256 columns, but no more than keep
- * its column matrix under 2M elements (unless one image alone is larger);
- * the number of groups is rounded up to a multiple of the threads and the
- * images split evenly over them. Outputs of 256 positions or more go one
- * image a group, a plain per-image im2col (conv2d.c says why). The groups
- * depend on the shapes and the thread count only, so a run repeats bit for
- * bit.
+ * its column matrix under 2M elements (unless one image alone is larger),
+ * and the images are split evenly over the groups. Outputs of 256 positions
+ * or more go one image a group, a plain per-image im2col (conv2d.c says
+ * why). The groups depend on the shapes only, so y and dx have the same bits
+ * at any thread count, and a run repeats bit for bit.
  *
  * Layouts: x (N, C, H, W), weight (O, C, kh, kw) exactly as PyTorch stores it,
  * bias (O) or NULL, y (N, O, Ho, Wo) with
