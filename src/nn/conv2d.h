@@ -8,8 +8,9 @@
  * A group takes as many images as reach 256 columns, but no more than keep
  * its column matrix under 2M elements (unless one image alone is larger),
  * and the images are split evenly over the groups. Outputs of 256 positions
- * or more go one image a group, a plain per-image im2col (conv2d.c says
- * why). The groups depend on the shapes only, so y and dx have the same bits
+ * or more go one image a group, a plain per-image im2col, and so do bf16
+ * outputs that fill whole tiles of the kernel (a multiple of 32 positions;
+ * conv2d.c says why). The groups depend on the shapes only, so y and dx have the same bits
  * at any thread count, and a run repeats bit for bit.
  *
  * Layouts: x (N, C, H, W), weight (O, C, kh, kw) exactly as PyTorch stores it,
