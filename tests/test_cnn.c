@@ -1,10 +1,12 @@
 /* test_cnn.c - the CNN operations in the float build: conv2d against a naive
- * direct convolution (forward and backward), thread-count independence and
- * bit-for-bit repeats, the arena workspace, batch-norm's running statistics,
+ * direct convolution (forward and backward), images in groups against one
+ * image a call (fp32 and bf16), thread-count independence and bit-for-bit
+ * repeats, the arena workspace, batch-norm's running statistics,
  * pooling, dropout, concat/slice, and errors on bad shapes. */
 #include "nn/activation.h"
 #include "nn/batchnorm.h"
 #include "nn/conv2d.h"
+#include "nn/gemm_bf16.h"
 #include "nn/pool.h"
 #include "nn/tensor_ops.h"
 #include "test.h"
@@ -88,7 +90,7 @@ static void test_conv_vs_naive(fke_arena *a, fke_rng *r, int N, int C, int H, in
 {
     size_t mark = a->used;
     fke_err e;
-    fke_conv2d_opt o = {s, p};
+    fke_conv2d_opt o = {.stride = s, .pad = p};
     int Ho = fke_conv2d_out_size(H, kh, s, p), Wo = fke_conv2d_out_size(W, kw, s, p);
     fke_tensor x = mk(a, 4, N, C, H, W), w = mk(a, 4, O, C, kh, kw), b = mk(a, 1, O, 0, 0, 0);
     fke_tensor y = mk(a, 4, N, O, Ho, Wo), dy = mk(a, 4, N, O, Ho, Wo);
@@ -124,7 +126,7 @@ static void test_threads(fke_arena *a, fke_rng *r)
     size_t mark = a->used;
     fke_err e;
     int N = 7, C = 32, H = 16, W = 16, O = 64;
-    fke_conv2d_opt o = {1, 1};
+    fke_conv2d_opt o = {.stride = 1, .pad = 1};
     fke_tensor x = mk(a, 4, N, C, H, W), w = mk(a, 4, O, C, 3, 3), dy = mk(a, 4, N, O, H, W);
     fke_tensor y[3], dx[3], dW[3];
     fill(r, &x), fill(r, &w), fill(r, &dy);
@@ -145,11 +147,78 @@ static void test_threads(fke_arena *a, fke_rng *r)
     a->used = mark;
 }
 
+/* Images in groups (conv2d.c, "plan") against the same convolution one image
+ * a call (a group of one: no scatter, no gather), dW summed over the images
+ * in order: within 1e-5 at 1 and 2 threads, 1 vs 2 threads within 1e-6 (y and
+ * dx the same bits: the groups do not depend on the threads), and a repeat
+ * at 2 threads bit for bit. The shapes are chosen so that groups form
+ * (the workspace exceeds one image's): N not a multiple of the group, N
+ * smaller than one group, a 1x1 stride 1 (grouped, so im2col is a copy). */
+static void test_groups(fke_arena *a, fke_rng *r, int N, int C, int H, int W, int O, int k,
+                        int s, int p, int bf16)
+{
+    size_t mark = a->used;
+    fke_err e;
+    fke_conv2d_opt o = {.stride = s, .pad = p, .bf16 = bf16};
+    int Ho = fke_conv2d_out_size(H, k, s, p), Wo = fke_conv2d_out_size(W, k, s, p);
+    size_t xsz = (size_t)C * H * W, ysz = (size_t)O * Ho * Wo;
+    fke_tensor x = mk(a, 4, N, C, H, W), w = mk(a, 4, O, C, k, k), b = mk(a, 1, O, 0, 0, 0);
+    fke_tensor dy = mk(a, 4, N, O, Ho, Wo);
+    fill(r, &x), fill(r, &w), fill(r, &b), fill(r, &dy);
+    /* the reference, one image a call at 1 thread; gradients start at 0 */
+    fke_tensor yr = mk(a, 4, N, O, Ho, Wo), dxr = mk(a, 4, N, C, H, W),
+               dWr = mk(a, 4, O, C, k, k), dbr = mk(a, 1, O, 0, 0, 0);
+    fke_test_set_threads(1);
+    for (int n = 0; n < N; n++) {
+        fke_tensor xn = fke_tensor_view(x.data + n * xsz, 4, 1, C, H, W);
+        fke_tensor yn = fke_tensor_view(yr.data + n * ysz, 4, 1, O, Ho, Wo);
+        fke_tensor dyn = fke_tensor_view(dy.data + n * ysz, 4, 1, O, Ho, Wo);
+        fke_tensor dxn = fke_tensor_view(dxr.data + n * xsz, 4, 1, C, H, W);
+        FKE_CHECK(fke_conv2d_forward(&e, &xn, &w, &b, o, &yn, a) == FKE_OK, "%s", e.msg);
+        FKE_CHECK(fke_conv2d_backward(&e, &xn, &w, &dyn, o, &dxn, &dWr, &dbr, a) == FKE_OK,
+                  "%s", e.msg);
+    }
+    fke_tensor x1 = fke_tensor_view(x.data, 4, 1, C, H, W);
+    int grouped = !bf16 || (Ho * Wo) % FKE_BF16_TILE_N; /* bf16: only with a partial tile */
+    FKE_CHECK((fke_conv2d_workspace_bytes(&x, &w, o, 0) >
+               fke_conv2d_workspace_bytes(&x1, &w, o, 0)) == grouped,
+              "%d images of %dx%d%s: grouped %d, expected %d", N, Ho, Wo, bf16 ? " bf16" : "",
+              !grouped, grouped);
+    fke_tensor y[3], dx[3], dW[3], db[3];
+    int threads[3] = {1, 2, 2};
+    for (int t = 0; t < 3; t++) {
+        y[t] = mk(a, 4, N, O, Ho, Wo), dx[t] = mk(a, 4, N, C, H, W);
+        dW[t] = mk(a, 4, O, C, k, k), db[t] = mk(a, 1, O, 0, 0, 0);
+        fke_test_set_threads(threads[t]);
+        FKE_CHECK(fke_conv2d_forward(&e, &x, &w, &b, o, &y[t], a) == FKE_OK, "%s", e.msg);
+        FKE_CHECK(fke_conv2d_backward(&e, &x, &w, &dy, o, &dx[t], &dW[t], &db[t], a) == FKE_OK,
+                  "%s", e.msg);
+    }
+    fke_test_set_threads(2);
+    double ey = 0, ex = 0, ew = 0, eb = 0;
+    for (int t = 0; t < 2; t++) {
+        ey = fmax(ey, relerr(&y[t], &yr)), ex = fmax(ex, relerr(&dx[t], &dxr));
+        ew = fmax(ew, relerr(&dW[t], &dWr)), eb = fmax(eb, relerr(&db[t], &dbr));
+    }
+    printf("  groups %dx%dx%dx%d -> %d k%d s%d p%d%s vs one image a call: y %.1e dx %.1e "
+           "dW %.1e db %.1e\n", N, C, H, W, O, k, s, p, bf16 ? " bf16" : "", ey, ex, ew, eb);
+    FKE_CHECK(ey < 1e-5 && ex < 1e-5 && ew < 1e-5 && eb < 1e-5,
+              "grouped conv differs from one image a call");
+    double t12 = fmax(fmax(relerr(&y[1], &y[0]), relerr(&dx[1], &dx[0])),
+                      relerr(&dW[1], &dW[0]));
+    FKE_CHECK(t12 < 1e-6, "grouped conv, 1 vs 2 threads: %.2e", t12);
+    FKE_CHECK(same_bits(&y[0], &y[1]) && same_bits(&dx[0], &dx[1]),
+              "grouped conv: y or dx changed with the thread count (the groups must not)");
+    FKE_CHECK(same_bits(&y[1], &y[2]) && same_bits(&dx[1], &dx[2]) &&
+              same_bits(&dW[1], &dW[2]), "grouped conv: a repeat at 2 threads is not bit for bit");
+    a->used = mark;
+}
+
 static void test_conv_errors(fke_arena *a)
 {
     size_t mark = a->used;
     fke_err e;
-    fke_conv2d_opt o = {1, 1};
+    fke_conv2d_opt o = {.stride = 1, .pad = 1};
     fke_tensor x = mk(a, 4, 2, 3, 8, 8), w = mk(a, 4, 4, 3, 3, 3), y = mk(a, 4, 2, 4, 8, 8);
     fke_tensor wbad = mk(a, 4, 4, 5, 3, 3), ybad = mk(a, 4, 2, 4, 7, 8);
     e.msg[0] = 0;
@@ -159,7 +228,7 @@ static void test_conv_errors(fke_arena *a)
     FKE_CHECK(strstr(e.msg, "y has shape (2, 4, 7, 8), expected (2, 4, 8, 8)"), "message: %s",
               e.msg);
     FKE_CHECK(fke_conv2d_forward(&e, NULL, &w, NULL, o, &y, a) == FKE_ERR_ARG, "null x");
-    fke_conv2d_opt o0 = {0, 1};
+    fke_conv2d_opt o0 = {.stride = 0, .pad = 1};
     FKE_CHECK(fke_conv2d_forward(&e, &x, &w, NULL, o0, &y, a) == FKE_ERR_ARG, "stride 0");
     FKE_CHECK(fke_conv2d_forward(&e, &x, &w, NULL, o, &y, NULL) == FKE_ERR_ARG, "no workspace");
     /* an arena without room for the workspace: an error, and nothing written */
@@ -318,6 +387,11 @@ int main(void)
     test_conv_vs_naive(&a, &r, 3, 6, 8, 7, 8, 1, 1, 2, 0);
     test_conv_vs_naive(&a, &r, 1, 2, 6, 5, 3, 2, 3, 1, 2);
     test_threads(&a, &r);
+    for (int bf = 0; bf <= fke_bf16_available(); bf++) {
+        test_groups(&a, &r, 37, 16, 8, 8, 24, 3, 1, 1, bf); /* 8x8: 10 groups of 3 or 4 */
+        test_groups(&a, &r, 5, 8, 13, 13, 16, 3, 2, 1, bf); /* 7x7: 5 images, under a group */
+        test_groups(&a, &r, 7, 12, 6, 6, 10, 1, 1, 0, bf);  /* 1x1 stride 1 */
+    }
     test_conv_errors(&a);
     test_batchnorm(&a, &r);
     test_pool_dropout_glue(&a, &r);

@@ -51,8 +51,19 @@ static int conv_case(fke_gc *g, const char *name, int N, int C, int H, int W, in
 static int gc_conv2d(fke_gc *g) { return conv_case(g, "conv2d", 2, 3, 7, 6, 4, 3, 3, 2, 1); }
 /* stride 1, pad 1, a 3x2 kernel */
 static int gc_conv2d_s1(fke_gc *g) { return conv_case(g, "conv2d_s1", 3, 2, 5, 6, 3, 3, 2, 1, 1); }
-/* 1x1 stride 1 pad 0: the path without im2col */
+/* 1x1 stride 1 pad 0, 3 images in one group (conv2d.c, "plan"): im2col a copy */
 static int gc_conv2d_1x1(fke_gc *g) { return conv_case(g, "conv2d_1x1", 3, 3, 4, 5, 4, 1, 1, 1, 0); }
+/* the same for one image: the path without im2col */
+static int gc_conv2d_1x1_one(fke_gc *g)
+{
+    return conv_case(g, "conv2d_1x1_one", 1, 3, 4, 5, 4, 1, 1, 1, 0);
+}
+/* 5 images of 5x4 outputs in one group: im2col side by side, the scatter of y
+ * and the gather of dy */
+static int gc_conv2d_group(fke_gc *g)
+{
+    return conv_case(g, "conv2d_group", 5, 2, 5, 4, 3, 3, 3, 1, 1);
+}
 
 /* ---- batchnorm --------------------------------------------------------- */
 typedef struct {
@@ -322,6 +333,8 @@ const fke_gc_case fke_gc_cnn_cases[] = {
     {"conv2d", gc_conv2d},
     {"conv2d_s1", gc_conv2d_s1},
     {"conv2d_1x1", gc_conv2d_1x1},
+    {"conv2d_1x1_one", gc_conv2d_1x1_one},
+    {"conv2d_group", gc_conv2d_group},
     {"batchnorm_train", gc_batchnorm_train},
     {"batchnorm_eval", gc_batchnorm_eval},
     {"bn_relu_pool", gc_bn_relu_pool},

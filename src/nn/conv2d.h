@@ -1,30 +1,45 @@
 /* conv2d.h - 2-D convolution over NCHW tensors (PyTorch's nn.Conv2d), computed
- * per image as im2col + one GEMM, with OpenMP over the images of the batch.
+ * as im2col + one GEMM per group of images, with OpenMP over the groups.
+ *
+ * Groups: the images of a group are laid side by side in one column matrix
+ * (K = C*kh*kw rows, m*Ho*Wo columns), so a small output (8x8, 7x7) still
+ * gives each GEMM at least 256 columns and W is packed once per group; the
+ * result is scattered into y's images, and backward gathers dy the same way.
+ * A group takes as many images as reach 256 columns, but no more than keep
+ * its column matrix under 2M elements (unless one image alone is larger),
+ * and the images are split evenly over the groups. Outputs of 256 positions
+ * or more go one image a group, a plain per-image im2col, and so do bf16
+ * outputs that fill whole tiles of the kernel (a multiple of 32 positions;
+ * conv2d.c says why). The groups depend on the shapes only, so y and dx have the same bits
+ * at any thread count, and a run repeats bit for bit.
  *
  * Layouts: x (N, C, H, W), weight (O, C, kh, kw) exactly as PyTorch stores it,
  * bias (O) or NULL, y (N, O, Ho, Wo) with
  *   Ho = (H + 2*pad - kh) / stride + 1,   Wo likewise (fke_conv2d_out_size).
  * Stride and zero padding are the same along both axes.
  *
- * Threads: OpenMP owns the cores. Each thread runs whole images and calls
+ * Threads: OpenMP owns the cores. Each thread runs whole groups and calls
  * BLAS on its own, so OpenBLAS must run one thread per call
  * (openblas_set_num_threads(1) or OPENBLAS_NUM_THREADS=1 in the program),
  * otherwise the two thread pools fight for the cores.
  *
- * Workspace: the im2col buffers (one per thread) and, in backward, the
- * per-thread partial weight gradients come from the caller's arena `ws`: they
+ * Workspace: the im2col buffers and a group's output or gathered dy (one of
+ * each per thread) and, in backward, the per-thread partial weight gradients
+ * (and the bf16 copies) come from the caller's arena `ws`: they
  * are taken from its top and given back before the call returns (ws->used is
  * restored, ws->peak keeps the high-water mark, so a dry run sizes the arena).
  * fke_conv2d_workspace_bytes says how much a call needs. A 1x1, stride 1,
- * pad 0 convolution needs no im2col (the image already is the column matrix).
+ * pad 0 convolution of one image a group needs no im2col (the image already
+ * is the column matrix); in groups its im2col is a copy.
  *
  *   fke_conv2d_opt o = {.stride = 1, .pad = 1};
  *   fke_conv2d_forward(e, &x, &W, &b, o, &y, &arena);
  *   fke_conv2d_backward(e, &x, &W, &dy, o, &dx, &dW, &db, &arena);
  *
  * Backward adds (+=) into dx, dW and db; any of them may be NULL. The sum over
- * images in dW is made in a fixed order for a fixed thread count, so a run
- * repeats bit for bit. */
+ * images in dW is made in a fixed order for a fixed thread count (each
+ * thread's groups in order, then the threads' partial sums in order), so a
+ * run repeats bit for bit. */
 #ifndef FKE_CONV2D_H
 #define FKE_CONV2D_H
 #include "core/fke.h"

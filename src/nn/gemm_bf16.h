@@ -38,6 +38,9 @@ void fke_bf16_from_float(const float *x, int rows, int cols, int ldx, int trans,
 static inline int fke_bf16_ld(int cols) { return (cols + 1) & ~1; }
 
 size_t fke_bf16_pack_bytes(int K, int N);
+/* Columns of C a micro-kernel tile covers (N is run in tiles of this many;
+ * the last one may be partial). */
+enum { FKE_BF16_TILE_N = 32 };
 
 void fke_bf16_gemm(int M, int N, int K, const uint16_t *a, int lda, const float *b, int ldb,
                    int b_trans, float beta, float *c, int ldc, void *pack);
