@@ -153,7 +153,8 @@ static void test_threads(fke_arena *a, fke_rng *r)
  * dx the same bits: the groups do not depend on the threads), and a repeat
  * at 2 threads bit for bit. The shapes are chosen so that groups form
  * (the workspace exceeds one image's): N not a multiple of the group, N
- * smaller than one group, a 1x1 stride 1 (grouped, so im2col is a copy). */
+ * smaller than one group, a 1x1 stride 1 (grouped, so im2col is a copy), and
+ * groups of one and of two images in the same plan. */
 static void test_groups(fke_arena *a, fke_rng *r, int N, int C, int H, int W, int O, int k,
                         int s, int p, int bf16)
 {
@@ -391,6 +392,10 @@ int main(void)
         test_groups(&a, &r, 37, 16, 8, 8, 24, 3, 1, 1, bf); /* 8x8: 10 groups of 3 or 4 */
         test_groups(&a, &r, 5, 8, 13, 13, 16, 3, 2, 1, bf); /* 7x7: 5 images, under a group */
         test_groups(&a, &r, 7, 12, 6, 6, 10, 1, 1, 0, bf);  /* 1x1 stride 1 */
+        /* 14x14: groups of at most 2, so 3 images are a group of one (the
+         * per-image path in a grouped plan) and one of two */
+        test_groups(&a, &r, 3, 8, 14, 14, 8, 3, 1, 1, bf);
+        test_groups(&a, &r, 3, 8, 14, 14, 8, 1, 1, 0, bf); /* the same, 1x1: x_0 its own col */
     }
     test_conv_errors(&a);
     test_batchnorm(&a, &r);
