@@ -74,6 +74,15 @@ static void test_textcnn(void)
     FKE_CHECK(fke_textcnn_forward(&e, &X, 3, W3, B3, &Y3, arg, &arena) == FKE_ERR_SHAPE &&
                   strstr(e.msg, "L=3") && strstr(e.msg, "width 4"),
               "L < w: %s", e.msg);
+    /* an arena without room for the workspace: the op's error, ws->used kept */
+    fke_arena small;
+    FKE_CHECK(fke_arena_init(&small, 64, &e) == FKE_OK, "%s", e.msg);
+    FKE_CHECK(fke_textcnn_forward(&e, &X, 2, W, B, &Y, arg, &small) == FKE_ERR_NOMEM &&
+                  strstr(e.msg, "textcnn") && small.used == 0,
+              "no room for the workspace: %s (used %zu)", e.msg, small.used);
+    FKE_CHECK(fke_textcnn_forward(&e, &X, 2, W, B, &Y, arg, NULL) == FKE_ERR_ARG &&
+                  strstr(e.msg, "NULL"), "no arena: %s", e.msg);
+    fke_arena_free(&small);
 }
 
 /* The forward of nw banks (widths 2..nw+1) on random x, W, b, of size

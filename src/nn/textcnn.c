@@ -67,9 +67,11 @@ fke_status fke_textcnn_forward(fke_err *e, const fke_tensor *x, int nw, const fk
     for (int k = 0; k < nw; k++) off[k + 1] = off[k] + W[k].shape[2] * Co;
     int Yt = off[nw];
     size_t mark = ws->used;
-    fke_real *Wp = fke_arena_alloc_raw(ws, e, ((size_t)D * Yt + (size_t)N * L * Yt) *
-                                                  sizeof(fke_real)); /* (D, Yt) */
-    if (!Wp) return FKE_ERR_NOMEM;
+    size_t bytes = ((size_t)D * Yt + (size_t)N * L * Yt) * sizeof(fke_real);
+    fke_err tmp;
+    fke_real *Wp = fke_arena_alloc_raw(ws, &tmp, bytes); /* (D, Yt) */
+    if (!Wp)
+        return fke_fail(e, FKE_ERR_NOMEM, "%s: workspace of %zu bytes: %s", op, bytes, tmp.msg);
     fke_real *Z = Wp + (size_t)D * Yt; /* (N L, Yt) */
     for (int k = 0; k < nw; k++) {
         int w = W[k].shape[2];
