@@ -6,8 +6,9 @@
  * plain (gradient-checked) batch norm on the batch [x ; x] of twice the
  * size: the output, the running statistics (whose unbiased variance uses
  * the global count), dx, and dgamma/dbeta, of which each process holds its
- * own half. An identity reducer (one process) must give the plain op bit for
- * bit; eval mode must not call the reducer at all; a failing reducer is an
+ * own half. A reducer standing for another process with a different batch
+ * must give the forward of the union of the two batches. An identity
+ * reducer (one process) must give the plain op bit for bit; eval mode must not call the reducer at all; a failing reducer is an
  * error, not a silent local result. tests/test_mpi.sh checks the whole model
  * across two real processes. */
 #include <math.h>
@@ -28,6 +29,41 @@ static fke_status fake_sum(void *ctx, double *buf, int n, fke_err *e)
     f->calls++;
     if (f->fail) return fke_fail(e, FKE_ERR_IO, "fake reducer: link down");
     for (int i = 0; i < n; i++) buf[i] *= f->factor;
+    return FKE_OK;
+}
+
+/* The other process of two, holding xb (N, C, H, W) with other values (and
+ * another mean) than this one's: the first sum adds its count-weighted
+ * means and its count, the second its squares about the global mean that
+ * the first sum gives (two passes in double over xb). What sync batch norm
+ * merges must then be the statistics of [x ; xb]. */
+typedef struct {
+    const fke_tensor *xb;
+    double gmean[8]; /* the global means after the first sum */
+    int calls;
+} shard;
+
+static fke_status shard_sum(void *ctx, double *buf, int n, fke_err *e)
+{
+    (void)e;
+    shard *s = ctx;
+    const fke_tensor *xb = s->xb;
+    int N = xb->shape[0], C = xb->shape[1];
+    size_t HW = (size_t)xb->shape[2] * xb->shape[3];
+    s->calls++;
+    for (int c = 0; c < C && c < n; c++) {
+        double sum = 0;
+        for (int i = 0; i < N; i++)
+            for (size_t j = 0; j < HW; j++) {
+                double v = xb->data[((size_t)i * C + c) * HW + j];
+                sum += s->calls == 1 ? v : (v - s->gmean[c]) * (v - s->gmean[c]);
+            }
+        buf[c] += sum;
+    }
+    if (s->calls == 1) {
+        buf[C] += (double)N * HW;
+        for (int c = 0; c < C; c++) s->gmean[c] = buf[c] / buf[C];
+    }
     return FKE_OK;
 }
 
@@ -144,6 +180,26 @@ int main(void)
               "failing reducer: %s", e.msg);
     FKE_CHECK(fke_batchnorm_backward_sync(&e, &x, &g, &mu[2], &is[2], &dy, 1, &dxi, NULL, NULL,
                                           &rdown) == FKE_ERR_IO, "failing reducer in the backward");
+
+    /* two processes whose batches differ (xb: another mean and spread): the
+     * merge's squares about the global mean, which the mirror cannot tell */
+    fke_tensor xb = mk(4, N, C, H, W), xab = mk(4, 2 * N, C, H, W), ys = mk(4, N, C, H, W),
+               yab = mk(4, 2 * N, C, H, W);
+    for (size_t i = 0; i < half; i++) xb.data[i] = (fke_real)(4 + 2 * x.data[(i * 7) % half]);
+    memcpy(xab.data, x.data, half * sizeof(fke_real));
+    memcpy(xab.data + half, xb.data, half * sizeof(fke_real));
+    shard other = {&xb, {0}, 0};
+    fke_reducer rsh = {shard_sum, &other};
+    FKE_CHECK(fke_batchnorm_forward_sync(&e, &x, &g, &b, &rm[2], &rv[2], 1, &mu[2], &is[2], &ys,
+                                         &rsh) == FKE_OK && other.calls == 2, "%s", e.msg);
+    FKE_CHECK(fke_batchnorm_forward(&e, &xab, &g, &b, &rm[3], &rv[3], 1, &mu[3], &is[3], &yab) ==
+              FKE_OK, "%s", e.msg);
+    double esy = maxrel(ys.data, yab.data, half), esm = maxrel(mu[2].data, mu[3].data, C),
+           esi = maxrel(is[2].data, is[3].data, C), esv = maxrel(rv[2].data, rv[3].data, C);
+    FKE_CHECK(esy < 1e-6 && esm < 1e-6 && esi < 1e-6 && esv < 1e-6, "two different shards "
+              "against their union: y %g, mean %g, inv_std %g, running var %g", esy, esm, esi,
+              esv);
+    free(xb.data), free(xab.data), free(ys.data), free(yab.data);
 
     fke_tensor *all[] = {&x, &x2, &dy, &dy2, &g, &b, &y, &y2, &yi, &yp, &dx, &dx2, &dxi, &dxp};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]->data);
