@@ -8,8 +8,9 @@
  * the global count), dx, and dgamma/dbeta, of which each process holds its
  * own half. A reducer standing for another process with a different batch
  * must give the forward of the union of the two batches. An identity
- * reducer (one process) must give the plain op bit for bit; eval mode must not call the reducer at all; a failing reducer is an
- * error, not a silent local result. tests/test_mpi.sh checks the whole model
+ * reducer (one process) must give the plain op bit for bit; eval mode must
+ * not call the reducer at all; a failing reducer is an error, not a silent
+ * local result. tests/test_mpi.sh checks the whole model
  * across two real processes. */
 #include <math.h>
 #include <stdlib.h>
