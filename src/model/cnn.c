@@ -683,9 +683,9 @@ void fke_cnn_describe(const fke_cnn *c, char *buf, size_t len)
     int pooled = 0;
     for (int i = 0; i < c->nstep; i++)
         if (c->step[i].op == FKE_CNN_CONVBN && epilogue(c, i).pool) pooled++;
-    snprintf(buf, len, "convolutions: im2col of images in groups (>= 256 output columns a GEMM, "
-             "larger outputs one image; 1x1 stride 1 alone: none) + %s; batch norm + ReLU%s "
-             "in one pass (%s)",
+    snprintf(buf, len, "convolutions: im2col of images in groups (about 256 output "
+             "columns a GEMM, larger outputs one image; 1x1 stride 1 alone: none) + %s; batch "
+             "norm + ReLU%s in one pass (%s)",
              c->bf16 ? "bf16 operands, float sums (fke's AVX512-BF16 kernel, vdpbf16ps)"
                      : "fp32 GEMM (OpenBLAS)",
              pooled ? " + max-pool" : "",

@@ -33,8 +33,8 @@ static const char *OP = "conv2d", *OPB = "conv2d backward";
  * matrix never exceeds GROUP_ELEMS elements unless one image alone does (8
  * MiB of floats, about ResNet-18's largest single-image col matrix at 224 px,
  * 1.8M elements). Measured (1 thread, 100 images, forward + backward): at 7x7
- * x 512 channels groups of >= 256 columns run fp32 1.2x and bf16 2.2x faster
- * than one image a call (W is repacked, or the bf16 tiles half empty, once
+ * x 512 channels groups of about 256 columns run fp32 1.2x and bf16 2.2x
+ * faster than one image a call (W is repacked, or the bf16 tiles half empty, once
  * per call); at 8x8 x 64 -> 128 it is the same; and groups of 512 or more
  * columns were up to 10% slower at 16x16 and 28x28 (the col matrix outgrows
  * the 1 MiB L2), so outputs of 256 positions or more go one image a group. */
@@ -76,11 +76,13 @@ typedef struct {
     int G, nb, T;
 } geom;
 
-/* Groups are fixed by the shapes alone: as few as GROUP_COLS and GROUP_ELEMS
- * allow, the images split evenly over them (group_first), the groups over the
- * threads in static blocks. So y and dx have the same bits at any thread
- * count (each group's GEMMs are the same calls), and only dW's sum over the
- * threads' partial sums depends on it; a run repeats bit for bit. (Rounding
+/* Groups are fixed by the shapes alone: at most nb images each, the fewest
+ * that reach GROUP_COLS columns (within GROUP_ELEMS), as few groups as that
+ * allows, the images split evenly over them (group_first: a group may fall
+ * short of GROUP_COLS), the groups over the threads in static blocks. So y
+ * and dx have the same bits at any thread count (each group's GEMMs are the
+ * same calls), and only dW's sum over the threads' partial sums depends on
+ * it; a run repeats bit for bit. (Rounding
  * the number of groups up to a multiple of the threads balanced them better
  * but changed y's rounding with the thread count, which batch norm amplifies
  * past 1e-6 in test_bnact's trunk.) */

@@ -2,16 +2,19 @@
  * as im2col + one GEMM per group of images, with OpenMP over the groups.
  *
  * Groups: the images of a group are laid side by side in one column matrix
- * (K = C*kh*kw rows, m*Ho*Wo columns), so a small output (8x8, 7x7) still
- * gives each GEMM at least 256 columns and W is packed once per group; the
+ * (K = C*kh*kw rows, m*Ho*Wo columns), so a small output (8x8, 7x7) gives
+ * each GEMM up to about 256 columns and W is packed once per group; the
  * result is scattered into y's images, and backward gathers dy the same way.
- * A group takes as many images as reach 256 columns, but no more than keep
- * its column matrix under 2M elements (unless one image alone is larger),
- * and the images are split evenly over the groups. Outputs of 256 positions
- * or more go one image a group, a plain per-image im2col, and so do bf16
- * outputs that fill whole tiles of the kernel (a multiple of 32 positions;
- * conv2d.c says why). The groups depend on the shapes only, so y and dx have the same bits
- * at any thread count, and a run repeats bit for bit.
+ * The plan: the fewest images that reach 256 columns, but no more than keep
+ * the column matrix under 2M elements (unless one image alone is larger),
+ * make a group's most; the batch takes as many groups as that needs, and
+ * its images are split evenly over them, so a group can fall short of 256
+ * columns (37 images of 8x8: groups of 3 and 4; 5 of them: 2 and 3).
+ * Outputs of 256 positions or more go one image a group, a plain per-image
+ * im2col, and so do bf16 outputs that fill whole tiles of the kernel (a
+ * multiple of 32 positions; conv2d.c says why). The groups depend on the
+ * shapes only, so y and dx have the same bits at any thread count, and a
+ * run repeats bit for bit.
  *
  * Layouts: x (N, C, H, W), weight (O, C, kh, kw) exactly as PyTorch stores it,
  * bias (O) or NULL, y (N, O, Ho, Wo) with
