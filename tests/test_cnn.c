@@ -389,7 +389,7 @@ int main(void)
     test_conv_vs_naive(&a, &r, 1, 2, 6, 5, 3, 2, 3, 1, 2);
     test_threads(&a, &r);
     for (int bf = 0; bf <= fke_bf16_available(); bf++) {
-        test_groups(&a, &r, 37, 16, 8, 8, 24, 3, 1, 1, bf); /* 8x8: 10 groups of 3 or 4 */
+        test_groups(&a, &r, 37, 16, 8, 8, 24, 3, 1, 1, bf); /* 8x8: 12 groups of 3 or 4 (10 rounded up to a multiple of 4) */
         test_groups(&a, &r, 5, 8, 13, 13, 16, 3, 2, 1, bf); /* 7x7: 5 images, under a group */
         test_groups(&a, &r, 7, 12, 6, 6, 10, 1, 1, 0, bf);  /* 1x1 stride 1 */
         /* 14x14: groups of at most 2, so 3 images are a group of one (the
