@@ -85,71 +85,76 @@ fke_status fke_dropout_backward(fke_err *e, const fke_tensor *mask, const fke_te
     return FKE_OK;
 }
 
-fke_status fke_gelu_forward(fke_err *e, const fke_tensor *x, fke_tensor *y)
+/* The smooth activations below go through one pair of drivers: y = f(x),
+ * and dx += dy f'(x), each value computed in double. */
+typedef double (*unary_fn)(double);
+
+static fke_status unary_forward(fke_err *e, const char *op, unary_fn f, const fke_tensor *x,
+                                fke_tensor *y)
 {
-    FKE_TRY(fke_expect_any(e, "gelu", "x", x));
-    FKE_TRY(fke_expect_like(e, "gelu", "y", y, x));
+    FKE_TRY(fke_expect_any(e, op, "x", x));
+    FKE_TRY(fke_expect_like(e, op, "y", y, x));
     const fke_real *a = x->data;
     fke_real *b = y->data;
     long n = (long)fke_numel(x);
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (long i = 0; i < n; i++) b[i] = (fke_real)(0.5 * a[i] * (1.0 + erf(a[i] * M_SQRT1_2)));
+    for (long i = 0; i < n; i++) b[i] = (fke_real)f(a[i]);
     return FKE_OK;
 }
 
-fke_status fke_gelu_backward(fke_err *e, const fke_tensor *x, const fke_tensor *dy,
-                             fke_tensor *dx)
+static fke_status unary_backward(fke_err *e, const char *op, unary_fn df, const fke_tensor *x,
+                                 const fke_tensor *dy, fke_tensor *dx)
 {
-    FKE_TRY(fke_expect_any(e, "gelu backward", "x", x));
-    FKE_TRY(fke_expect_like(e, "gelu backward", "dy", dy, x));
-    FKE_TRY(fke_expect_like(e, "gelu backward", "dx", dx, x));
+    FKE_TRY(fke_expect_any(e, op, "x", x));
+    FKE_TRY(fke_expect_like(e, op, "dy", dy, x));
+    FKE_TRY(fke_expect_like(e, op, "dx", dx, x));
     const fke_real *a = x->data, *d = dy->data;
     fke_real *g = dx->data;
     long n = (long)fke_numel(x);
-    /* Phi(x) + x phi(x), phi the standard normal density */
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (long i = 0; i < n; i++) {
-        double v = a[i];
-        double der = 0.5 * (1.0 + erf(v * M_SQRT1_2)) + v * exp(-0.5 * v * v) * 0.3989422804014327;
-        g[i] += (fke_real)(d[i] * der);
-    }
+    for (long i = 0; i < n; i++) g[i] += (fke_real)(d[i] * df(a[i]));
     return FKE_OK;
+}
+
+static double gelu(double v) { return 0.5 * v * (1.0 + erf(v * M_SQRT1_2)); }
+
+/* Phi(x) + x phi(x), phi the standard normal density */
+static double gelu_d(double v)
+{
+    return 0.5 * (1.0 + erf(v * M_SQRT1_2)) + v * exp(-0.5 * v * v) * 0.3989422804014327;
 }
 
 /* QuickGELU, x * sigmoid(1.702 x) (OpenAI CLIP's clip/model.py); the
  * constant is CLIP's, not a fit chosen here. */
 #define QGELU_A 1.702
 
+static double quick_gelu(double v) { return v / (1.0 + exp(-QGELU_A * v)); }
+
+/* s + a x s (1 - s), s = sigmoid(a x) */
+static double quick_gelu_d(double v)
+{
+    double s = 1.0 / (1.0 + exp(-QGELU_A * v));
+    return s + QGELU_A * v * s * (1.0 - s);
+}
+
+fke_status fke_gelu_forward(fke_err *e, const fke_tensor *x, fke_tensor *y)
+{
+    return unary_forward(e, "gelu", gelu, x, y);
+}
+
+fke_status fke_gelu_backward(fke_err *e, const fke_tensor *x, const fke_tensor *dy,
+                             fke_tensor *dx)
+{
+    return unary_backward(e, "gelu backward", gelu_d, x, dy, dx);
+}
+
 fke_status fke_quick_gelu_forward(fke_err *e, const fke_tensor *x, fke_tensor *y)
 {
-    FKE_TRY(fke_expect_any(e, "quick_gelu", "x", x));
-    FKE_TRY(fke_expect_like(e, "quick_gelu", "y", y, x));
-    const fke_real *a = x->data;
-    fke_real *b = y->data;
-    long n = (long)fke_numel(x);
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (long i = 0; i < n; i++) {
-        double v = a[i];
-        b[i] = (fke_real)(v / (1.0 + exp(-QGELU_A * v)));
-    }
-    return FKE_OK;
+    return unary_forward(e, "quick_gelu", quick_gelu, x, y);
 }
 
 fke_status fke_quick_gelu_backward(fke_err *e, const fke_tensor *x, const fke_tensor *dy,
                                    fke_tensor *dx)
 {
-    FKE_TRY(fke_expect_any(e, "quick_gelu backward", "x", x));
-    FKE_TRY(fke_expect_like(e, "quick_gelu backward", "dy", dy, x));
-    FKE_TRY(fke_expect_like(e, "quick_gelu backward", "dx", dx, x));
-    const fke_real *a = x->data, *d = dy->data;
-    fke_real *g = dx->data;
-    long n = (long)fke_numel(x);
-    /* s + a x s (1 - s), s = sigmoid(a x) */
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (long i = 0; i < n; i++) {
-        double v = a[i];
-        double s = 1.0 / (1.0 + exp(-QGELU_A * v));
-        g[i] += (fke_real)(d[i] * (s + QGELU_A * v * s * (1.0 - s)));
-    }
-    return FKE_OK;
+    return unary_backward(e, "quick_gelu backward", quick_gelu_d, x, dy, dx);
 }
