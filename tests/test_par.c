@@ -4,11 +4,13 @@
  * the LSTM and the GRU at fke-small's sizes (100 sequences of 5 steps, 128
  * wide, ragged lengths) at 1 and 2 threads: bit for bit the same, since the
  * work is split in chunks fixed by the shapes alone, and bit for bit on a
- * repeat. Then one whole fke-small training step (CNN included, whose weight
+ * repeat. Dropout's inline draw gives the masks of one fke_rng_uniform per
+ * element. Then one whole fke-small training step (CNN included, whose weight
  * gradients are summed per thread: within 1e-6) at 1 and 2 threads, and a
  * repeat at 2 threads bit for bit. */
 #include "data/loader.h"
 #include "model/model.h"
+#include "nn/activation.h"
 #include "nn/gru.h"
 #include "nn/linear.h"
 #include "nn/lstm.h"
@@ -95,6 +97,36 @@ static void test_vmath(void)
     fke_vtanh(inpl, inpl, 3); /* in place */
     fke_vtanh(in, (fke_real[]){0.25f, -1.5f, 3}, 3);
     FKE_CHECK(!memcmp(in, inpl, sizeof in), "tanh in place differs");
+}
+
+/* ---- dropout: the inline, branch-free draw against fke_rng_uniform ------------- */
+static fke_tensor mk(fke_arena *a, int nd, int d0, int d1, int d2);
+
+static void test_dropout(fke_arena *a)
+{
+    size_t mark = a->used;
+    enum { N = 10007 };
+    fke_err e;
+    fke_tensor x = mk(a, 1, N, 0, 0), y = mk(a, 1, N, 0, 0), mask = mk(a, 1, N, 0, 0);
+    fke_rng r;
+    fke_rng_seed(&r, 7);
+    fill(&r, x.data, N, 1);
+    const double ps[] = {0.5, 0.4, 0.1, 1.0 / 3, 0.999, 0};
+    int ok = 1;
+    for (size_t k = 0; k < sizeof ps / sizeof ps[0]; k++) {
+        double p = ps[k];
+        fke_rng r0 = r, r1 = r;
+        fke_real scale = (fke_real)(1.0 / (1.0 - p));
+        FKE_CHECK(fke_dropout_forward(&e, &x, p, 1, &r1, &mask, &y) == FKE_OK, "%s", e.msg);
+        for (int i = 0; i < N; i++) { /* the loop dropout ran before it drew inline */
+            fke_real m = p > 0 && fke_rng_uniform(&r0) < p ? 0 : scale;
+            ok &= mask.data[i] == m && !memcmp(&y.data[i], &(fke_real){x.data[i] * m}, sizeof m);
+        }
+        ok &= !memcmp(&r0, &r1, sizeof r0); /* and the same draws used up */
+        r = r1;
+    }
+    FKE_CHECK(ok, "dropout's mask, output or rng state differ from one fke_rng_uniform per element");
+    a->used = mark;
 }
 
 /* ---- chunks and the GEMM ------------------------------------------------------ */
@@ -395,6 +427,7 @@ int main(void)
     fke_rng r;
     fke_rng_seed(&r, 1616);
     test_vmath();
+    test_dropout(&a);
     test_chunks();
     test_gemm(&r);
     test_linear(&a, &r);

@@ -186,22 +186,9 @@ void fke_rng_seed(fke_rng *r, uint64_t seed)
     for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&seed);
 }
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+uint64_t fke_rng_u64(fke_rng *r) { return fke_rng_next(r->s); }
 
-uint64_t fke_rng_u64(fke_rng *r)
-{
-    uint64_t *s = r->s;
-    uint64_t out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return out;
-}
-
-double fke_rng_uniform(fke_rng *r) { return (double)(fke_rng_u64(r) >> 11) * 0x1.0p-53; }
+double fke_rng_uniform(fke_rng *r) { return fke_rng_unit(fke_rng_next(r->s)); }
 
 double fke_rng_normal(fke_rng *r)
 {

@@ -172,6 +172,21 @@ typedef struct {
 
 void fke_rng_seed(fke_rng *r, uint64_t seed);
 uint64_t fke_rng_u64(fke_rng *r);
+/* fke_rng_u64's step on a state array, inline for loops that draw a number
+ * per element (dropout) on a local copy of the state, kept in registers. */
+static inline uint64_t fke_rng_next(uint64_t s[4])
+{
+    uint64_t x = s[1] * 5, out = ((x << 7) | (x >> 57)) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = (s[3] << 45) | (s[3] >> 19);
+    return out;
+}
+/* fke_rng_uniform of a draw of fke_rng_next */
+static inline double fke_rng_unit(uint64_t u) { return (double)(u >> 11) * 0x1.0p-53; }
 double fke_rng_uniform(fke_rng *r);          /* [0, 1) */
 double fke_rng_normal(fke_rng *r);           /* N(0, 1) */
 uint32_t fke_rng_below(fke_rng *r, uint32_t n); /* [0, n) */

@@ -61,12 +61,28 @@ fke_status fke_dropout_forward(fke_err *e, const fke_tensor *x, double p, int tr
     FKE_TRY(fke_expect_like(e, op, "mask", mask, x));
     if (p > 0 && !rng) return fke_fail(e, FKE_ERR_ARG, "dropout: training needs an rng");
     fke_real scale = (fke_real)(1.0 / (1.0 - p));
-    /* serial: the mask is a function of the rng state and the element order only */
-    for (size_t i = 0; i < n; i++) {
-        fke_real m = p > 0 && fke_rng_uniform(rng) < p ? 0 : scale;
-        mask->data[i] = m;
-        y->data[i] = x->data[i] * m;
+    const fke_real *xd = x->data;
+    fke_real *md = mask->data, *yd = y->data;
+    if (!(p > 0)) { /* no draw */
+        for (size_t i = 0; i < n; i++) md[i] = scale, yd[i] = xd[i] * scale;
+        return FKE_OK;
     }
+    /* serial: the mask is a function of the rng state and the element order
+     * only, one fke_rng_uniform per element, drawn inline on a local copy of
+     * the state. The element is dropped when fke_rng_unit(u) = (u >> 11)
+     * 2^-53 < p, that is when the integer u >> 11 < thr = ceil(p 2^53)
+     * (exact: p 2^53 only shifts p's exponent); the mask is then selected by
+     * a sign mask, not a branch, which at p = 0.5 mispredicted one element in
+     * two (~6 ns an element, 4x the rest). */
+    const int64_t thr = (int64_t)ceil(p * 0x1.0p53);
+    fke_rng st = *rng;
+    for (size_t i = 0; i < n; i++) {
+        int64_t drop = ((int64_t)(fke_rng_next(st.s) >> 11) - thr) >> 63; /* -1, 0 */
+        fke_real m = scale * (fke_real)(drop + 1);
+        md[i] = m;
+        yd[i] = xd[i] * m;
+    }
+    *rng = st;
     return FKE_OK;
 }
 
