@@ -1,13 +1,14 @@
 /* test_par.c - the non-CNN parts of a step over threads (issue 16): the
  * vectorised sigmoid and tanh (nn/vmath.h) against double-precision libm, the
- * fixed-chunk GEMM (fke_gemm_rows) against a naive one, and the linear layer,
+ * chunked GEMM (fke_gemm_rows) against a naive one, and the linear layer,
  * the LSTM and the GRU at fke-small's sizes (100 sequences of 5 steps, 128
  * wide, ragged lengths) at 1 and 2 threads: bit for bit the same, since the
- * work is split in chunks fixed by the shapes alone, and bit for bit on a
- * repeat. Dropout's inline draw gives the masks of one fke_rng_uniform per
- * element. Then one whole fke-small training step (CNN included, whose weight
- * gradients are summed per thread: within 1e-6) at 1 and 2 threads, and a
- * repeat at 2 threads bit for bit. */
+ * work is split in chunks fixed by the shapes and the thread count, the same
+ * at 1 and 2 (fke_thread_chunks), and bit for bit on a repeat. Dropout's
+ * inline draw gives the masks of one fke_rng_uniform per element. Then one
+ * whole fke-small training step (CNN included, whose weight gradients are
+ * summed per thread: within 1e-6) at 1 and 2 threads, and a repeat at 2
+ * threads bit for bit. */
 #include "data/loader.h"
 #include "model/model.h"
 #include "nn/activation.h"
@@ -150,6 +151,20 @@ static void test_chunks(void)
                   fke_row_chunks(500, 16) == 8 && fke_row_chunks(10, 16) == 1,
               "chunk counts %d %d %d %d", fke_row_chunks(100, 16), fke_row_chunks(20, 8),
               fke_row_chunks(500, 16), fke_row_chunks(10, 16));
+    int tc[3];
+    for (int t = 1; t <= 3; t++) {
+        fke_test_set_threads(t);
+        tc[t - 1] = fke_thread_chunks(500, 16);
+    }
+    fke_test_set_threads(2);
+#ifdef _OPENMP
+    int want3 = 3;
+#else
+    int want3 = 2;
+#endif
+    FKE_CHECK(tc[0] == 2 && tc[1] == 2 && tc[2] == want3 && fke_thread_chunks(20, 16) == 1,
+              "thread chunks of 500 rows at 1, 2, 3 threads: %d %d %d (want 2 2 %d); of 20: %d",
+              tc[0], tc[1], tc[2], want3, fke_thread_chunks(20, 16));
 }
 
 static void test_gemm(fke_rng *r)

@@ -2,7 +2,8 @@
  * steps in one GEMM, one GEMM over the batch per step, masked rows, and the
  * weight gradients of all steps at once (fke_rnn_weight_grads). The GRU needs
  * two gate gradients, because r multiplies only the recurrent part of n.
- * Threads as in lstm.c: fixed chunks of rows, each running every step. */
+ * Threads as in lstm.c: chunks of rows (fke_rnn_chunks), each running every
+ * step. */
 #include "nn/gru.h"
 
 #include <cblas.h>

@@ -3,10 +3,11 @@
 
 #include "nn/tensor_ops.h"
 
-/* Every GEMM is split over its output rows in chunks fixed by the shape
- * (fke_gemm_rows), and db over its columns: each output element is summed by
- * one thread in the order of the serial loop, so the results do not depend
- * on the thread count. */
+/* Every GEMM is split over its output rows in chunks fixed by the shape and
+ * the thread count, the same at 1 and 2 threads (fke_gemm_rows), and db over
+ * its columns: each output element is summed by one thread in the order of
+ * the serial loop, so the results are the same at 1 and 2 threads and a run
+ * repeats bit for bit. */
 
 static fke_status check(fke_err *e, const char *op, const fke_tensor *x,
                         const fke_tensor *W, const fke_tensor *y)

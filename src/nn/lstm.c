@@ -10,13 +10,14 @@
  * is zero, so the weight gradients can be summed over all positions at once.
  *
  * Threads: rows (sequences) are independent through the whole recurrence, so
- * a forward or backward splits the N rows into chunks fixed by N alone
- * (fke_row_chunks) and each thread runs every step of its chunks: one step's
- * GEMM over the chunk's rows and its gate nonlinearities (vmath.h, whole
- * arrays), with no barrier between steps. The all-positions GEMMs go through
- * fke_gemm_rows and the bias sums are split over columns. So every element is
- * computed by the same instructions at any thread count, and the results are
- * bit for bit the same at 1 and 2 threads. */
+ * a forward or backward splits the N rows into chunks (fke_rnn_chunks: fixed
+ * by N and the thread count, the same at 1 and 2 threads) and each thread
+ * runs every step of its chunks: one step's GEMM over the chunk's rows and its
+ * gate nonlinearities (vmath.h, whole arrays), with no barrier between steps.
+ * The all-positions GEMMs go through fke_gemm_rows and the bias sums are split
+ * over columns. So every element is computed by the same instructions at 1
+ * and 2 threads, and the results are bit for bit the same; a run repeats bit
+ * for bit at any thread count. */
 #include "nn/lstm.h"
 
 #include <cblas.h>
@@ -127,11 +128,12 @@ void fke_rnn_input_gates(const fke_rnn_params *P, const fke_tensor *x, int add_b
                   P->b_ih.data, add_bhh ? P->b_hh.data : NULL);
 }
 
-/* at most 4 chunks: with more, each step's GEMM repacks W_hh for fewer rows
- * (measured: 8 chunks of 13 rows cost ~7% more than 4 of 25 at 1 thread) */
+/* at most 4 chunks, and no more than the threads (1 counted as 2): each
+ * step's GEMM repacks W_hh for every chunk (measured: 8 chunks of 13 rows
+ * cost ~7% more than 4 of 25 at 1 thread, and 2 of 50 less again) */
 int fke_rnn_chunks(int N)
 {
-    int n = fke_row_chunks(N, RNN_MIN_ROWS);
+    int n = fke_thread_chunks(N, RNN_MIN_ROWS);
     return n > 4 ? 4 : n;
 }
 

@@ -135,8 +135,9 @@ void fke_rnn_copy_or_zero(fke_real *dst, const fke_tensor *src, size_t n);
  * input part of every step's pre-activations, in one GEMM. */
 void fke_rnn_input_gates(const fke_rnn_params *P, const fke_tensor *x, int add_bhh,
                          fke_tensor *gates);
-/* The fixed row chunks (tensor_ops.h, fke_row_chunks) a recurrence over N
- * rows is split into, one thread running every step of a chunk. */
+/* The row chunks (tensor_ops.h, fke_thread_chunks: fixed by N and the
+ * thread count, the same at 1 and 2) a recurrence over N rows is split into,
+ * one thread running every step of a chunk. */
 int fke_rnn_chunks(int N);
 /* Step t of a backward, through W_hh, for rows r0 <= n < r1: dtmp (n, H) =
  * dg[n, t] (G*H) W_hh (G*H, H), dg being (N, T, G*H), then for the rows

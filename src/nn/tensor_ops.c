@@ -4,6 +4,9 @@
 #include <cblas.h>
 #include <stdio.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #define PAR_MIN 32768
 #define GEMM_PAR_MIN (1L << 20) /* multiply-adds below which a GEMM stays in one piece */
@@ -15,6 +18,16 @@ int fke_row_chunks(int rows, int min_rows)
     if (n > FKE_MAX_CHUNKS) n = FKE_MAX_CHUNKS;
     if (n > 1) n &= ~1;
     return n < 1 ? 1 : n;
+}
+
+int fke_thread_chunks(int rows, int min_rows)
+{
+    int n = fke_row_chunks(rows, min_rows), t = 1;
+#ifdef _OPENMP
+    t = omp_get_max_threads();
+#endif
+    if (t < 2) t = 2; /* 1 thread splits as 2 do: the same bits */
+    return n > t ? t : n;
 }
 
 void fke_chunk_rows(int rows, int n, int c, int *r0, int *r1)
@@ -29,7 +42,7 @@ void fke_gemm_rows(int ta, int tb, int M, int N, int K, fke_real alpha, const fk
                    const fke_real *b1, const fke_real *b2)
 {
     if (M <= 0 || N <= 0) return;
-    int nc = (long)M * N * K < GEMM_PAR_MIN ? 1 : fke_row_chunks(M, 16);
+    int nc = (long)M * N * K < GEMM_PAR_MIN ? 1 : fke_thread_chunks(M, 16);
     const enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans,
                                TB = tb ? CblasTrans : CblasNoTrans;
 #pragma omp parallel for schedule(static) if (nc > 1)
