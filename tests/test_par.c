@@ -297,9 +297,16 @@ static void test_rnn_threads(fke_arena *a, fke_rng *r, int lstm)
         fke_tensor *z[] = {&q->dP.W_ih, &q->dP.W_hh, &q->dP.b_ih, &q->dP.b_hh, &q->dx, &q->dh0, &q->dc0};
         for (size_t i = 0; i < sizeof z / sizeof z[0]; i++)
             memset(z[i]->data, 0, fke_numel(z[i]) * sizeof(fke_real));
+        fke_tensor *outs[] = {&q->y, &q->hT, &q->cT}; /* written entirely: start them NaN */
+        for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++)
+            memset(outs[i]->data, 0xff, fke_numel(outs[i]) * sizeof(fke_real));
         fke_test_set_threads(threads[k]);
         fke_status st;
         for (int rev = 0; rev < 2; rev++) { /* both directions, gradients added */
+            /* the cache is not zeroed (every element is written before it
+             * is read): fill what it will take with NaN to prove it */
+            size_t room = a->cap - a->used;
+            memset(a->base + a->used, 0xff, room < ((size_t)8 << 20) ? room : (size_t)8 << 20);
             if (lstm) {
                 st = fke_lstm_cache_alloc(a, &e, N, T, H, &q->kl);
                 if (st == FKE_OK)
@@ -329,7 +336,18 @@ static void test_rnn_threads(fke_arena *a, fke_rng *r, int lstm)
         }
     }
     double sy = 0;
+    int finite = 1;
     for (size_t i = 0; i < fke_numel(&R[0].dP.W_hh); i++) sy += fabs(R[0].dP.W_hh.data[i]);
+    for (int k = 0; k < 3; k++) {
+        const fke_tensor *A[] = {&R[k].y, &R[k].hT, &R[k].cT, &R[k].dx, &R[k].dh0, &R[k].dc0,
+                                 &R[k].dP.W_ih, &R[k].dP.W_hh, &R[k].dP.b_ih, &R[k].dP.b_hh};
+        for (size_t i = 0; i < sizeof A / sizeof A[0]; i++) {
+            if (!lstm && (i == 2 || i == 5)) continue; /* no cell state */
+            for (size_t j = 0; j < fke_numel(A[i]); j++) finite &= isfinite(A[i]->data[j]) != 0;
+        }
+    }
+    FKE_CHECK(finite, "%s: an output or gradient is not finite (a cache element read unwritten?)",
+              lstm ? "lstm" : "gru");
     FKE_CHECK(sy > 1, "%s: dW_hh is (nearly) zero, %g: the test would prove nothing", lstm ? "lstm" : "gru", sy);
     FKE_CHECK(same, "%s 100x5x128 both directions at 1, 2, 2 threads: not bit for bit",
               lstm ? "lstm" : "gru");

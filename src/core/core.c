@@ -154,22 +154,39 @@ void *fke_arena_alloc_raw(fke_arena *a, fke_err *e, size_t bytes)
     return p;
 }
 
-fke_status fke_arena_tensor(fke_arena *a, fke_err *e, fke_tensor *out, int ndim, ...)
+static fke_status arena_tensor(fke_arena *a, fke_err *e, int zero, fke_tensor *out, int ndim,
+                               va_list ap)
 {
     if (ndim < 1 || ndim > FKE_MAXDIM)
         return fke_fail(e, FKE_ERR_ARG, "arena: %d dimensions (1..%d allowed)", ndim,
                         FKE_MAXDIM);
     memset(out, 0, sizeof *out);
     out->ndim = ndim;
-    va_list ap;
-    va_start(ap, ndim);
     for (int i = 0; i < ndim; i++) out->shape[i] = va_arg(ap, int);
-    va_end(ap);
     for (int i = 0; i < ndim; i++)
         if (out->shape[i] <= 0)
             return fke_fail(e, FKE_ERR_ARG, "arena: dimension %d is %d", i, out->shape[i]);
-    out->data = fke_arena_alloc(a, e, fke_numel(out) * sizeof(fke_real));
+    size_t bytes = fke_numel(out) * sizeof(fke_real);
+    out->data = zero ? fke_arena_alloc(a, e, bytes) : fke_arena_alloc_raw(a, e, bytes);
     return out->data ? FKE_OK : FKE_ERR_NOMEM;
+}
+
+fke_status fke_arena_tensor(fke_arena *a, fke_err *e, fke_tensor *out, int ndim, ...)
+{
+    va_list ap;
+    va_start(ap, ndim);
+    fke_status st = arena_tensor(a, e, 1, out, ndim, ap);
+    va_end(ap);
+    return st;
+}
+
+fke_status fke_arena_tensor_raw(fke_arena *a, fke_err *e, fke_tensor *out, int ndim, ...)
+{
+    va_list ap;
+    va_start(ap, ndim);
+    fke_status st = arena_tensor(a, e, 0, out, ndim, ap);
+    va_end(ap);
+    return st;
 }
 
 /* ---- random numbers ---------------------------------------------------- */

@@ -154,6 +154,9 @@ void fke_arena_reset(fke_arena *a);
 /* Allocates a zeroed tensor of ndim dims (listed after ndim). Running out is
  * an FKE_ERR_NOMEM error, never an abort. */
 fke_status fke_arena_tensor(fke_arena *a, fke_err *e, fke_tensor *out, int ndim, ...);
+/* The same without zeroing, for a tensor its producer overwrites entirely
+ * (zeroing megabytes that are written next costs memory bandwidth). */
+fke_status fke_arena_tensor_raw(fke_arena *a, fke_err *e, fke_tensor *out, int ndim, ...);
 /* Raw zeroed bytes, 64-byte aligned; NULL when full (e filled). */
 void *fke_arena_alloc(fke_arena *a, fke_err *e, size_t bytes);
 /* The same without zeroing, for buffers the caller overwrites entirely. */

@@ -403,11 +403,12 @@ static fke_status rnn_fwd(fke_model *m, fke_err *e, const int idx[4], const fke_
 {
     int N = x->shape[0], T = x->shape[1], H = fke_params_value(&m->P, idx[1]).shape[1];
     fke_rnn_params p = rnn_view(&m->P, idx, 0);
-    FKE_TRY(T3(m, e, &r->y, N, T, H));
-    FKE_TRY(T2(m, e, &r->hT, N, H));
+    /* the cell writes every element of y, hT and cT: not zeroed */
+    FKE_TRY(fke_arena_tensor_raw(&m->arena, e, &r->y, 3, N, T, H));
+    FKE_TRY(fke_arena_tensor_raw(&m->arena, e, &r->hT, 2, N, H));
     switch (m->cfg.cell) {
     case FKE_CELL_LSTM:
-        FKE_TRY(T2(m, e, &r->cT, N, H));
+        FKE_TRY(fke_arena_tensor_raw(&m->arena, e, &r->cT, 2, N, H));
         FKE_TRY(fke_lstm_cache_alloc(&m->arena, e, N, T, H, &r->lstm));
         return fke_lstm_forward(e, &p, x, len, reverse, h0, NULL, &r->lstm, &r->y, &r->hT, &r->cT);
     case FKE_CELL_GRU:

@@ -46,8 +46,10 @@ fke_status fke_rnn_cache_alloc(fke_arena *a, fke_err *e, const fke_rnn_cell *cel
     for (int i = 0; i < cell->nslots; i++) {
         const fke_rnn_slot *s = &cell->slots[i];
         fke_tensor *t = (fke_tensor *)((char *)cache + s->off);
-        if (s->per_step) FKE_TRY(fke_arena_tensor(a, e, t, 3, N, T, s->w * H));
-        else FKE_TRY(fke_arena_tensor(a, e, t, 2, N, s->w * H));
+        /* not zeroed: the forward or the backward writes every element of
+         * a slot before reading it (padded steps included) */
+        if (s->per_step) FKE_TRY(fke_arena_tensor_raw(a, e, t, 3, N, T, s->w * H));
+        else FKE_TRY(fke_arena_tensor_raw(a, e, t, 2, N, s->w * H));
     }
     return FKE_OK;
 }

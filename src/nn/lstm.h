@@ -111,7 +111,8 @@ typedef struct {
 /* Fills cache (a cell->size struct whose first member is an fke_rnn_cache):
  * zeroes it, records N, T, H and allocates len and then each slot's tensor,
  * in that order (FKE_ERR_ARG unless all are positive, FKE_ERR_NOMEM when the
- * arena is full). */
+ * arena is full). The slots are not zeroed: a cell's forward and backward
+ * write every element of a slot before they read it. */
 fke_status fke_rnn_cache_alloc(fke_arena *a, fke_err *e, const fke_rnn_cell *cell, int N,
                                int T, int H, void *cache);
 /* The checks a forward and a backward start with: P for cell->G gates, x
