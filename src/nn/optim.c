@@ -24,24 +24,38 @@ fke_status fke_optim_sgd_step(fke_params *p, const fke_optim *o, fke_err *e)
     if (!(o->momentum >= 0 && o->momentum < 1))
         return fke_fail(e, FKE_ERR_ARG, "sgd: momentum %g (expected 0 <= momentum < 1)",
                         o->momentum);
-    int first = p->step == 0;
+    const int first = p->step == 0;
+    const fke_real mom = (fke_real)o->momentum;
+    /* one parallel region for the whole table, every tensor split over the
+     * threads with no barrier between tensors (each element's update stands
+     * alone): most of fke-small's ~100 tensors are too small for a region of
+     * their own, and were updated by one thread */
+#pragma omp parallel if (p->total > 65536)
     for (int i = 0; i < p->n; i++) {
         const fke_param_info *in = &p->info[i];
         if (!in->trainable) continue;
-        fke_real lr = (fke_real)(o->lr * in->lr_mult);
-        fke_real wd = (fke_real)(o->weight_decay * in->decay);
-        fke_real mom = (fke_real)o->momentum;
+        const fke_real lr = (fke_real)(o->lr * in->lr_mult);
+        const fke_real wd = (fke_real)(o->weight_decay * in->decay);
         fke_real *w = p->w + in->offset, *buf = p->m + in->offset;
         const fke_real *g = p->g + in->offset;
-        long n = (long)in->numel;
-#pragma omp parallel for schedule(static) if (n > 65536)
-        for (long k = 0; k < n; k++) {
-            fke_real d = g[k] + wd * w[k];
-            if (mom != 0) {
-                buf[k] = first ? d : mom * buf[k] + d;
-                d = buf[k];
+        const long n = (long)in->numel;
+        if (mom == 0) {
+#pragma omp for schedule(static) nowait
+            for (long k = 0; k < n; k++) w[k] -= lr * (g[k] + wd * w[k]);
+        } else if (first) {
+#pragma omp for schedule(static) nowait
+            for (long k = 0; k < n; k++) {
+                fke_real d = g[k] + wd * w[k];
+                buf[k] = d;
+                w[k] -= lr * d;
             }
-            w[k] -= lr * d;
+        } else {
+#pragma omp for schedule(static) nowait
+            for (long k = 0; k < n; k++) {
+                fke_real d = mom * buf[k] + (g[k] + wd * w[k]);
+                buf[k] = d;
+                w[k] -= lr * d;
+            }
         }
     }
     p->step++;
@@ -60,6 +74,7 @@ fke_status fke_optim_adam_step(fke_params *p, const fke_optim *o, fke_err *e)
     double bc1 = 1 - pow(o->beta1, t), bc2_sqrt = sqrt(1 - pow(o->beta2, t));
     fke_real b1 = (fke_real)o->beta1, b2 = (fke_real)o->beta2, eps = (fke_real)o->eps;
     fke_real rb2 = (fke_real)bc2_sqrt;
+#pragma omp parallel if (p->total > 65536) /* one region, as sgd's */
     for (int i = 0; i < p->n; i++) {
         const fke_param_info *in = &p->info[i];
         if (!in->trainable) continue;
@@ -68,7 +83,7 @@ fke_status fke_optim_adam_step(fke_params *p, const fke_optim *o, fke_err *e)
         fke_real *w = p->w + in->offset, *m = p->m + in->offset, *v = p->v + in->offset;
         const fke_real *g = p->g + in->offset;
         long n = (long)in->numel;
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp for schedule(static) nowait
         for (long k = 0; k < n; k++) {
             fke_real d = g[k] + wd * w[k];
             m[k] = b1 * m[k] + (1 - b1) * d;
@@ -91,6 +106,14 @@ double fke_optim_lr(double base, double gamma, int step_epochs, int epoch)
 fke_status fke_optim_check_finite(const fke_params *p, fke_err *e)
 {
     if (!p || !p->g) return fke_fail(e, FKE_ERR_ARG, "check_finite: no gradient block");
+    /* first whether any element is NaN or infinite (then g - g is NaN), in
+     * one vectorised pass over the block; the walk below names the first */
+    const fke_real *gall = p->g;
+    const long total = (long)p->total;
+    int bad = 0;
+#pragma omp parallel for simd schedule(static) reduction(| : bad) if (total > 65536)
+    for (long k = 0; k < total; k++) bad |= !(gall[k] - gall[k] == 0);
+    if (!bad) return FKE_OK;
     for (int i = 0; i < p->n; i++) {
         const fke_param_info *in = &p->info[i];
         const fke_real *g = p->g + in->offset;
