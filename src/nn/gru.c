@@ -62,9 +62,12 @@ fke_status fke_gru_forward(fke_err *e, const fke_rnn_params *P, const fke_tensor
                 memcpy(hin + (size_t)n * T * H, h + (size_t)n * H, H * sizeof(fke_real));
                 memcpy(hg + (size_t)n * G, P->b_hh.data, G * sizeof(fke_real));
             }
-            /* hg[r0:r1] (n, 3H) = b_hh + hin[r0:r1, t] (n, H) W_hh^T */
-            FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, G, H, 1,
-                     hin + (size_t)r0 * T * H, T * H, P->W_hh.data, H, 1, hg + (size_t)r0 * G, G);
+            /* hg[r0:r1] (n, 3H) = b_hh + hin[r0:r1, t] (n, H) W_hh^T (just b_hh at
+             * the first step from h0 = 0) */
+            if (s > 0 || h0)
+                FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, G, H, 1,
+                         hin + (size_t)r0 * T * H, T * H, P->W_hh.data, H, 1,
+                         hg + (size_t)r0 * G, G);
             for (int n = r0; n < r1; n++) {
                 size_t p = (size_t)n * T + t;
                 fke_real *gr = gates + p * G, *gz = gr + H, *gn = gz + H;
@@ -145,8 +148,10 @@ fke_status fke_gru_backward(fke_err *e, const fke_rnn_params *P, const fke_tenso
                     dhc[j] = dht * gz[j]; /* the direct path; W_hh's added below */
                 }
             }
-            /* dh[r0:r1] (n, H) += dhg[r0:r1, t] W_hh for the active rows */
-            fke_rnn_step_dh(P, &k->seq, t, r0, r1, &k->dhg, &k->dtmp, 1, &k->h);
+            /* dh[r0:r1] (n, H) += dhg[r0:r1, t] W_hh for the active rows (after
+             * the forward's first step, for dh0 alone) */
+            if (s < T - 1 || dh0)
+                fke_rnn_step_dh(P, &k->seq, t, r0, r1, &k->dhg, &k->dtmp, 1, &k->h);
         }
     }
     if (dh0) FKE_AXPY(N * H, 1, dh, 1, dh0->data, 1);

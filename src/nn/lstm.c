@@ -242,10 +242,12 @@ fke_status fke_lstm_forward(fke_err *e, const fke_rnn_params *P, const fke_tenso
                 memcpy(hin + (size_t)n * T * H, h + (size_t)n * H, H * sizeof(fke_real));
                 memcpy(cin + (size_t)n * T * H, c + (size_t)n * H, H * sizeof(fke_real));
             }
-            /* the step's rows: gates[r0:r1, t] (n, 4H) += hin[r0:r1, t] (n, H) W_hh^T */
-            FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, G, H, 1,
-                     hin + (size_t)r0 * T * H, T * H, P->W_hh.data, H, 1,
-                     gates + ((size_t)r0 * T + t) * G, T * G);
+            /* the step's rows: gates[r0:r1, t] (n, 4H) += hin[r0:r1, t] (n, H) W_hh^T;
+             * nothing to add at the first step from h0 = 0 */
+            if (s > 0 || h0)
+                FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, G, H, 1,
+                         hin + (size_t)r0 * T * H, T * H, P->W_hh.data, H, 1,
+                         gates + ((size_t)r0 * T + t) * G, T * G);
             for (int n = r0; n < r1; n++) {
                 size_t p = (size_t)n * T + t;
                 fke_real *gi = gates + p * G, *gf = gi + H, *gg = gf + H, *go = gg + H;
@@ -327,8 +329,10 @@ fke_status fke_lstm_backward(fke_err *e, const fke_rnn_params *P, const fke_tens
                 }
             }
             /* dh (n, H) = dgates[r0:r1, t] W_hh for the active rows: the state
-             * h enters a step only through its gates */
-            fke_rnn_step_dh(P, &k->seq, t, r0, r1, &k->dgates, &k->dtmp, 0, &k->h);
+             * h enters a step only through its gates; after the forward's
+             * first step that is dh0's alone */
+            if (s < T - 1 || dh0)
+                fke_rnn_step_dh(P, &k->seq, t, r0, r1, &k->dgates, &k->dtmp, 0, &k->h);
         }
     }
     if (dh0) FKE_AXPY(N * H, 1, dh, 1, dh0->data, 1);
