@@ -398,24 +398,52 @@ static fke_status head_bwd(fke_model *m, fke_err *e, int w1, int b1, int w2, int
     return drop_bwd(m, e, drop, &dd, dx);
 }
 
-static fke_status rnn_fwd(fke_model *m, fke_err *e, const int idx[4], const fke_tensor *x,
-                          const int *len, int reverse, const fke_tensor *h0, rnn_dir *r)
+/* The arena part of a direction's forward: y, hT (cT) and the cell's cache
+ * for x (N, T, .), in this order. */
+static fke_status rnn_alloc(fke_model *m, fke_err *e, const int idx[4], const fke_tensor *x,
+                            rnn_dir *r)
 {
     int N = x->shape[0], T = x->shape[1], H = fke_params_value(&m->P, idx[1]).shape[1];
-    fke_rnn_params p = rnn_view(&m->P, idx, 0);
     /* the cell writes every element of y, hT and cT: not zeroed */
     FKE_TRY(fke_arena_tensor_raw(&m->arena, e, &r->y, 3, N, T, H));
     FKE_TRY(fke_arena_tensor_raw(&m->arena, e, &r->hT, 2, N, H));
     switch (m->cfg.cell) {
     case FKE_CELL_LSTM:
         FKE_TRY(fke_arena_tensor_raw(&m->arena, e, &r->cT, 2, N, H));
-        FKE_TRY(fke_lstm_cache_alloc(&m->arena, e, N, T, H, &r->lstm));
-        return fke_lstm_forward(e, &p, x, len, reverse, h0, NULL, &r->lstm, &r->y, &r->hT, &r->cT);
-    case FKE_CELL_GRU:
-        FKE_TRY(fke_gru_cache_alloc(&m->arena, e, N, T, H, &r->gru));
-        return fke_gru_forward(e, &p, x, len, reverse, h0, &r->gru, &r->y, &r->hT);
+        return fke_lstm_cache_alloc(&m->arena, e, N, T, H, &r->lstm);
+    case FKE_CELL_GRU: return fke_gru_cache_alloc(&m->arena, e, N, T, H, &r->gru);
     }
     return fke_fail(e, FKE_ERR_CONFIG, "model: cell kind %d unknown", (int)m->cfg.cell);
+}
+
+static fke_status rnn_run(const fke_model *m, fke_err *e, const int idx[4], const fke_tensor *x,
+                          const int *len, int reverse, const fke_tensor *h0, rnn_dir *r)
+{
+    fke_rnn_params p = rnn_view(&m->P, idx, 0);
+    if (m->cfg.cell == FKE_CELL_GRU)
+        return fke_gru_forward(e, &p, x, len, reverse, h0, &r->gru, &r->y, &r->hT);
+    return fke_lstm_forward(e, &p, x, len, reverse, h0, NULL, &r->lstm, &r->y, &r->hT, &r->cT);
+}
+
+/* Both directions of a bidirectional layer (idx[d], r[d]): allocated in
+ * turn, then run side by side, one thread each (their own regions then run
+ * on that thread), since they share nothing but x: one parallel region
+ * instead of a few per direction. A direction computes the same at any
+ * thread count, so the bits do not change. */
+static fke_status rnn_fwd2(fke_model *m, fke_err *e, const int idx[2][4], const fke_tensor *x,
+                           const int *len, const fke_tensor *h0, rnn_dir r[2])
+{
+    for (int d = 0; d < 2; d++) FKE_TRY(rnn_alloc(m, e, idx[d], x, &r[d]));
+    fke_status st[2] = {FKE_OK, FKE_OK};
+    fke_err ed[2] = {{""}, {""}};
+#pragma omp parallel for schedule(static) num_threads(2) if (omp_get_max_threads() > 1)
+    for (int d = 0; d < 2; d++) st[d] = rnn_run(m, &ed[d], idx[d], x, len, d, h0, &r[d]);
+    for (int d = 0; d < 2; d++)
+        if (st[d] != FKE_OK) {
+            *e = ed[d];
+            return st[d];
+        }
+    return FKE_OK;
 }
 
 static fke_status rnn_bwd(fke_model *m, fke_err *e, const int idx[4], const fke_tensor *x,
@@ -497,8 +525,7 @@ fke_status fke_model_forward(fke_model *m, const fke_batch *b, int train, fke_er
         FKE_TRY(fke_scatter_forward(e, &a->f_v, m->out.gidx, &a->f_g));
         if (m->W0 >= 0) FKE_TRY(linear_fwd(m, e, m->W0, -1, &a->f_img, &a->h0));
         else a->h0 = a->f_img;
-        for (int d = 0; d < 2; d++)
-            FKE_TRY(rnn_fwd(m, e, m->rnn1[d], &a->f_g, a->len, d, &a->h0, &a->r1[d]));
+        FKE_TRY(rnn_fwd2(m, e, m->rnn1, &a->f_g, a->len, &a->h0, a->r1));
         FKE_TRY(T2(m, e, &a->c, Nv, 2 * H));
         const fke_tensor *y1[] = {&a->r1[0].y, &a->r1[1].y};
         FKE_TRY(fke_gather_forward(e, 2, y1, m->out.gidx, FKE_NO_STEP, &a->c));
@@ -559,8 +586,7 @@ fke_status fke_model_forward(fke_model *m, const fke_batch *b, int train, fke_er
         steps[A] = &a->acat;
         FKE_TRY(T3(m, e, &a->seq, Nv, A + 1, Mm));
         FKE_TRY(fke_gather_forward(e, A + 1, steps, NULL, FKE_NO_STEP, &a->seq));
-        for (int d = 0; d < 2; d++)
-            FKE_TRY(rnn_fwd(m, e, m->rnn2[d], &a->seq, NULL, d, NULL, &a->r2[d]));
+        FKE_TRY(rnn_fwd2(m, e, m->rnn2, &a->seq, NULL, NULL, a->r2));
         const fke_tensor *y2[] = {&a->r2[0].y, &a->r2[1].y};
         for (int k = 0; k < A; k++) { /* u_k = [fwd ; bwd] at step k */
             FKE_TRY(T2(m, e, &a->u[k], Nv, 2 * H2));
