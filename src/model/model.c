@@ -460,6 +460,40 @@ static fke_status rnn_bwd(fke_model *m, fke_err *e, const int idx[4], const fke_
     return fke_fail(e, FKE_ERR_CONFIG, "model: cell kind %d unknown", (int)m->cfg.cell);
 }
 
+/* The backward of rnn_fwd2's layer, the two directions side by side as in
+ * the forward: dy[d], dhT[d] (dhT may be NULL) give the gradients of the
+ * layer's input x in *dx and of its initial state in *dh0 (may be NULL),
+ * both fresh zeros on the way in. Direction 1 adds into zeroed buffers of
+ * its own, added to direction 0's after the region, so that neither writes
+ * what the other does; the sums are the same at any thread count. */
+static fke_status rnn_bwd2(fke_model *m, fke_err *e, const int idx[2][4], const fke_tensor *x,
+                           rnn_dir r[2], const fke_tensor dy[2], const fke_tensor *dhT,
+                           fke_tensor *dx, fke_tensor *dh0)
+{
+    fke_tensor dx1, dh01, *dxs[2] = {dx, &dx1}, *dh0s[2] = {dh0, dh0 ? &dh01 : NULL};
+    FKE_TRY(zeros_like(m, e, dx, &dx1));
+    if (dh0) FKE_TRY(zeros_like(m, e, dh0, &dh01));
+    fke_status st[2] = {FKE_OK, FKE_OK};
+    fke_err ed[2] = {{""}, {""}};
+#pragma omp parallel for schedule(static) num_threads(2) if (omp_get_max_threads() > 1)
+    for (int d = 0; d < 2; d++)
+        st[d] = rnn_bwd(m, &ed[d], idx[d], x, &r[d], &dy[d], dhT ? &dhT[d] : NULL, dxs[d],
+                        dh0s[d]);
+    for (int d = 0; d < 2; d++)
+        if (st[d] != FKE_OK) {
+            *e = ed[d];
+            return st[d];
+        }
+    for (int k = 0; k < 2; k++) {
+        fke_tensor *to = k ? dh0 : dx, *from = k ? &dh01 : &dx1;
+        if (!to) continue;
+        long n = (long)fke_numel(to);
+#pragma omp parallel for schedule(static) if (n > 65536)
+        for (long i = 0; i < n; i++) to->data[i] += from->data[i];
+    }
+    return FKE_OK;
+}
+
 /* ---- forward -------------------------------------------------------------- */
 fke_status fke_model_forward(fke_model *m, const fke_batch *b, int train, fke_err *e)
 {
@@ -766,8 +800,7 @@ fke_status fke_model_backward(fke_model *m, const fke_batch *b, fke_err *e)
         for (int d = 0; d < 2; d++) FKE_TRY(zeros_like(m, e, &a->r2[d].y, &dy2[d]));
         for (int k = 0; k < A; k++) FKE_TRY(fke_gather_backward(e, &da[k], 2, y2, NULL, k, dy2p));
         FKE_TRY(zeros_like(m, e, &a->seq, &dseq));
-        for (int d = 1; d >= 0; d--)
-            FKE_TRY(rnn_bwd(m, e, m->rnn2[d], &a->seq, &a->r2[d], &dy2[d], NULL, &dseq, NULL));
+        FKE_TRY(rnn_bwd2(m, e, m->rnn2, &a->seq, a->r2, dy2, NULL, &dseq, NULL));
         const fke_tensor *steps[FKE_MAX_ATTR + 1]; /* a_1 .. a_A, a_cat */
         fke_tensor *dsteps[FKE_MAX_ATTR + 1];
         for (int k = 0; k < A; k++) {
@@ -852,8 +885,7 @@ fke_status fke_model_backward(fke_model *m, const fke_batch *b, fke_err *e)
         FKE_TRY(fke_gather_backward(e, &dc, 2, y1, m->out.gidx, FKE_NO_STEP, dy1p));
         FKE_TRY(zeros_like(m, e, &a->f_g, &df_g));
         FKE_TRY(zeros_like(m, e, &a->h0, &dh0));
-        for (int d = 1; d >= 0; d--)
-            FKE_TRY(rnn_bwd(m, e, m->rnn1[d], &a->f_g, &a->r1[d], &dy1[d], &dhT[d], &df_g, &dh0));
+        FKE_TRY(rnn_bwd2(m, e, m->rnn1, &a->f_g, a->r1, dy1, dhT, &df_g, &dh0));
         if (m->W0 >= 0) FKE_TRY(linear_bwd(m, e, m->W0, -1, &a->f_img, &dh0, &df_img));
         else
             for (size_t i = 0; i < fke_numel(&dh0); i++) df_img.data[i] += dh0.data[i];
