@@ -1,11 +1,15 @@
-/* transition.c - see transition.h. The per-row log-partition of Θ is
- * recomputed where needed instead of being stored: n is small (<= 10 in
- * docs/model.md), and this keeps the op free of scratch memory. */
+/* transition.c - see transition.h. The per-row log-partitions of Θ (and, in
+ * the backward, T itself) are computed once per call into arrays on the
+ * stack for up to TR_STACK classes, and recomputed where needed above that,
+ * which keeps the op free of scratch memory: the same double expressions
+ * either way, so the same bits. */
 #include "nn/transition.h"
 
 #include <math.h>
 
 #include "nn/loss.h" /* fke_logsumexp, fke_loss_rows */
+
+#define TR_STACK 32 /* classes up to which Θ's row terms are computed once per call */
 
 /* The loss's checks (fke_loss_rows) and theta's shape (n, n). */
 static fke_status check(fke_err *e, const char *op, const fke_tensor *logits,
@@ -18,19 +22,33 @@ static fke_status check(fke_err *e, const char *op, const fke_tensor *logits,
     return FKE_OK;
 }
 
-/* log T[j, y] = Θ[j, y] - logsumexp(Θ[j, :]) */
-static double log_T(const fke_tensor *theta, int n, int j, int y)
+/* logsumexp(Θ[j, :]): from lse_t (n of them) when given */
+static double lse_row(const fke_tensor *theta, const double *lse_t, int n, int j)
 {
-    const fke_real *r = theta->data + (size_t)j * n;
-    return (double)r[y] - fke_logsumexp(r, n);
+    return lse_t ? lse_t[j] : fke_logsumexp(theta->data + (size_t)j * n, n);
+}
+
+/* Fills lse_t[j] = logsumexp(Θ[j, :]) when n <= TR_STACK; returns it, or NULL. */
+static const double *lse_rows(const fke_tensor *theta, int n, double lse_t[TR_STACK])
+{
+    if (n > TR_STACK) return NULL;
+    for (int j = 0; j < n; j++) lse_t[j] = fke_logsumexp(theta->data + (size_t)j * n, n);
+    return lse_t;
+}
+
+/* log T[j, y] = Θ[j, y] - logsumexp(Θ[j, :]) */
+static double log_T(const fke_tensor *theta, const double *lse_t, int n, int j, int y)
+{
+    return (double)theta->data[(size_t)j * n + y] - lse_row(theta, lse_t, n, j);
 }
 
 /* q_j = log_softmax(z)_j + log T[j, y]; returns logsumexp_j q_j (one pass) */
-static double lse_q(const fke_real *z, double lse_z, const fke_tensor *theta, int n, int y)
+static double lse_q(const fke_real *z, double lse_z, const fke_tensor *theta,
+                    const double *lse_t, int n, int y)
 {
     double m = -INFINITY, s = 0;
     for (int j = 0; j < n; j++) {
-        double q = (double)z[j] - lse_z + log_T(theta, n, j, y);
+        double q = (double)z[j] - lse_z + log_T(theta, lse_t, n, j, y);
         if (q > m) {
             s = s * exp(m - q) + 1;
             m = q;
@@ -78,11 +96,12 @@ fke_status fke_transition_forward(fke_err *e, const fke_tensor *logits,
     int cnt;
     FKE_TRY(check(e, "forward_xent", logits, theta, labels, sel, &cnt));
     int N = logits->shape[0], n = logits->shape[1];
-    double s = 0;
+    double s = 0, lt[TR_STACK];
+    const double *lse_t = cnt ? lse_rows(theta, n, lt) : NULL;
     for (int i = 0; i < N; i++) {
         if (labels[i] < 0 || (sel && !sel[i])) continue;
         const fke_real *z = logits->data + (size_t)i * n;
-        s -= lse_q(z, fke_logsumexp(z, n), theta, n, labels[i]);
+        s -= lse_q(z, fke_logsumexp(z, n), theta, lse_t, n, labels[i]);
     }
     return fke_loss_mean(e, "forward_xent", s, cnt, loss, count);
 }
@@ -99,22 +118,29 @@ fke_status fke_transition_backward(fke_err *e, const fke_tensor *logits,
     if (dlogits) FKE_EXPECT(e, op, "dlogits", dlogits, N, n);
     if (dtheta) FKE_EXPECT(e, op, "dtheta", dtheta, n, n);
     if (!cnt) return FKE_OK;
-    double f = scale / cnt;
+    double f = scale / cnt, lt[TR_STACK], Tm[TR_STACK * TR_STACK];
+    const double *lse_t = lse_rows(theta, n, lt);
+    if (lse_t) /* T[j, m] = exp(Θ[j, m] - logsumexp(Θ[j, :])) */
+        for (int j = 0; j < n; j++)
+            for (int m = 0; m < n; m++)
+                Tm[j * n + m] = exp((double)theta->data[(size_t)j * n + m] - lse_t[j]);
     for (int i = 0; i < N; i++) {
         int y = labels[i];
         if (y < 0 || (sel && !sel[i])) continue;
         const fke_real *z = logits->data + (size_t)i * n;
-        double lse_z = fke_logsumexp(z, n), lq = lse_q(z, lse_z, theta, n, y);
+        double lse_z = fke_logsumexp(z, n), lq = lse_q(z, lse_z, theta, lse_t, n, y);
         for (int j = 0; j < n; j++) {
             const fke_real *th = theta->data + (size_t)j * n;
-            double lse_t = fke_logsumexp(th, n);
+            double lse_j = lse_row(theta, lse_t, n, j);
             double lp = (double)z[j] - lse_z;
-            double pi = exp(lp + (double)th[y] - lse_t - lq);
+            double pi = exp(lp + (double)th[y] - lse_j - lq);
             if (dlogits) dlogits->data[(size_t)i * n + j] += (fke_real)(f * (exp(lp) - pi));
             if (dtheta) {
                 fke_real *dth = dtheta->data + (size_t)j * n;
-                for (int m = 0; m < n; m++)
-                    dth[m] += (fke_real)(f * pi * (exp((double)th[m] - lse_t) - (m == y)));
+                for (int m = 0; m < n; m++) {
+                    double Tjm = lse_t ? Tm[j * n + m] : exp((double)th[m] - lse_j);
+                    dth[m] += (fke_real)(f * pi * (Tjm - (m == y)));
+                }
             }
         }
     }
