@@ -157,14 +157,19 @@ void fke_rnn_step_dh(const fke_rnn_params *P, const fke_rnn_cache *c, int t, int
     }
 }
 
-/* out[j] += sum over the rows of a[:, j], each column summed in row order */
-static void colsum_add(const fke_real *a, int rows, int cols, fke_real *out)
+/* out[j] += sum over the rows of a[:, j], each column summed in row order,
+ * and the same into out2 (NULL: none) in the same pass */
+static void colsum_add(const fke_real *a, int rows, int cols, fke_real *out, fke_real *out2)
 {
 #pragma omp parallel for schedule(static) if ((long)rows * cols > 65536)
     for (int j0 = 0; j0 < cols; j0 += 64) {
         int j1 = j0 + 64 < cols ? j0 + 64 : cols;
-        for (int r = 0; r < rows; r++)
-            for (int j = j0; j < j1; j++) out[j] += a[(size_t)r * cols + j];
+        for (int r = 0; r < rows; r++) {
+            const fke_real *ar = a + (size_t)r * cols;
+            for (int j = j0; j < j1; j++) out[j] += ar[j];
+            if (out2)
+                for (int j = j0; j < j1; j++) out2[j] += ar[j];
+        }
     }
 }
 
@@ -182,8 +187,12 @@ void fke_rnn_weight_grads(const fke_rnn_params *P, const fke_tensor *x,
                       NULL);
         fke_gemm_rows(1, 0, GH, H, NT, 1, dgh->data, GH, hin->data, H, 1, dP->W_hh.data, H, NULL,
                       NULL);
-        colsum_add(dg->data, NT, GH, dP->b_ih.data);
-        colsum_add(dgh->data, NT, GH, dP->b_hh.data);
+        if (dgh == dg) { /* the LSTM: b_ih and b_hh take the same sums, one pass */
+            colsum_add(dg->data, NT, GH, dP->b_ih.data, dP->b_hh.data);
+        } else {
+            colsum_add(dg->data, NT, GH, dP->b_ih.data, NULL);
+            colsum_add(dgh->data, NT, GH, dP->b_hh.data, NULL);
+        }
     }
 }
 
