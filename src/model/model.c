@@ -426,17 +426,19 @@ static fke_status rnn_run(const fke_model *m, fke_err *e, const int idx[4], cons
 }
 
 /* Both directions of a bidirectional layer (idx[d], r[d]): allocated in
- * turn, then run side by side, one thread each (their own regions then run
- * on that thread), since they share nothing but x: one parallel region
- * instead of a few per direction. A direction computes the same at any
- * thread count, so the bits do not change. */
+ * turn, then at 2 threads run side by side, one thread each (their own
+ * regions then run on that thread), since they share nothing but x: one
+ * parallel region instead of a few per direction. With more threads they run
+ * in turn, each over all the threads (side by side would leave the rest
+ * idle). A direction computes the same at 1 and 2 threads (its chunks are
+ * fke_thread_chunks's), so the bits do not change. */
 static fke_status rnn_fwd2(fke_model *m, fke_err *e, const int idx[2][4], const fke_tensor *x,
                            const int *len, const fke_tensor *h0, rnn_dir r[2])
 {
     for (int d = 0; d < 2; d++) FKE_TRY(rnn_alloc(m, e, idx[d], x, &r[d]));
     fke_status st[2] = {FKE_OK, FKE_OK};
     fke_err ed[2] = {{""}, {""}};
-#pragma omp parallel for schedule(static) num_threads(2) if (omp_get_max_threads() > 1)
+#pragma omp parallel for schedule(static) num_threads(2) if (omp_get_max_threads() == 2)
     for (int d = 0; d < 2; d++) st[d] = rnn_run(m, &ed[d], idx[d], x, len, d, h0, &r[d]);
     for (int d = 0; d < 2; d++)
         if (st[d] != FKE_OK) {
@@ -460,8 +462,8 @@ static fke_status rnn_bwd(fke_model *m, fke_err *e, const int idx[4], const fke_
     return fke_fail(e, FKE_ERR_CONFIG, "model: cell kind %d unknown", (int)m->cfg.cell);
 }
 
-/* The backward of rnn_fwd2's layer, the two directions side by side as in
- * the forward: dy[d], dhT[d] (dhT may be NULL) give the gradients of the
+/* The backward of rnn_fwd2's layer, the two directions side by side (at 2
+ * threads) as in the forward: dy[d], dhT[d] (dhT may be NULL) give the gradients of the
  * layer's input x in *dx and of its initial state in *dh0 (may be NULL),
  * both fresh zeros on the way in. Direction 1 adds into zeroed buffers of
  * its own, added to direction 0's after the region, so that neither writes
@@ -475,7 +477,7 @@ static fke_status rnn_bwd2(fke_model *m, fke_err *e, const int idx[2][4], const 
     if (dh0) FKE_TRY(zeros_like(m, e, dh0, &dh01));
     fke_status st[2] = {FKE_OK, FKE_OK};
     fke_err ed[2] = {{""}, {""}};
-#pragma omp parallel for schedule(static) num_threads(2) if (omp_get_max_threads() > 1)
+#pragma omp parallel for schedule(static) num_threads(2) if (omp_get_max_threads() == 2)
     for (int d = 0; d < 2; d++)
         st[d] = rnn_bwd(m, &ed[d], idx[d], x, &r[d], &dy[d], dhT ? &dhT[d] : NULL, dxs[d],
                         dh0s[d]);
