@@ -33,12 +33,23 @@ static int max_threads(void)
 #endif
 }
 
+/* The tile transforms in AVX-512, AVX2 or SSE2, chosen at load time (as in
+ * batchnorm.c); they only add and subtract, so every clone gives the same
+ * bits. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define WINO_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define WINO_CLONES
+#endif
+
 static size_t round64(size_t b) { return (b + 63) & ~(size_t)63; }
 
 typedef struct {
     int N, C, H, W, O;
     int th, tw, T1; /* rows of tiles, tiles per row, tiles per image */
     int G, nb, T;   /* groups, most images in a group, threads */
+    int chunk;      /* tiles a GEMM takes, at most CHUNK */
     int P;          /* most tiles in a chunk */
 } wgeom;
 
@@ -47,10 +58,10 @@ typedef struct {
  * conv2d.c), the images split evenly. */
 static wgeom make_wgeom(int N, int C, int H, int W, int O)
 {
-    wgeom g = {N, C, H, W, O, (H + 1) / 2, (W + 1) / 2, 0, 1, 1, 1, 1};
+    wgeom g = {N, C, H, W, O, (H + 1) / 2, (W + 1) / 2, 0, 1, 1, 1, CHUNK, 1};
     g.T1 = g.th * g.tw;
     if (N < 1 || g.T1 < 1) return g;
-    int nb = (CHUNK + g.T1 - 1) / g.T1;
+    int nb = (g.chunk + g.T1 - 1) / g.T1;
     if (nb > N) nb = N;
     int G = (N + nb - 1) / nb;
     if (nb > 1 && G >= GROUP_ALIGN) {
@@ -61,21 +72,22 @@ static wgeom make_wgeom(int N, int C, int H, int W, int O)
     g.nb = (N + G - 1) / G;
     int t = max_threads();
     g.T = t < G ? t : G;
-    g.P = g.nb * g.T1 < CHUNK ? g.nb * g.T1 : CHUNK;
+    g.P = g.nb * g.T1 < g.chunk ? g.nb * g.T1 : g.chunk;
     return g;
 }
 
 static int group_first(const wgeom *g, int k) { return (int)((long long)k * g->N / g->G); }
 
 /* Elements of each buffer: U and dU (16, O, C); per thread V (16, C, P),
- * M (16, O, P) and a row buffer of 4 padded rows of tiles. */
+ * M (16, O, P) and the transforms' scratch: 4 padded rows of a row of tiles
+ * (4, 2 tw + 2) and, for dx, 16 rows of a tile each (16, tw + 1). */
 static size_t u_elems(const wgeom *g) { return (size_t)16 * g->O * g->C; }
-static size_t rows_width(const wgeom *g) { return (size_t)2 * g->tw + 2; }
+static size_t scratch_elems(const wgeom *g) { return (size_t)24 * (g->tw + 1); }
 static size_t thread_bytes(const wgeom *g, int backward)
 {
     size_t b = round64((size_t)16 * g->C * g->P * sizeof(fke_real)) +
                round64((size_t)16 * g->O * g->P * sizeof(fke_real)) +
-               round64(4 * rows_width(g) * sizeof(fke_real));
+               round64(scratch_elems(g) * sizeof(fke_real));
     return b + (backward ? round64(u_elems(g) * sizeof(fke_real)) : 0);
 }
 
@@ -99,7 +111,7 @@ static thread_ws thread_part(const wgeom *g, int backward, void *ws, int tid)
     t.M = (fke_real *)p;
     p += round64((size_t)16 * g->O * g->P * sizeof(fke_real));
     t.rows = (fke_real *)p;
-    p += round64(4 * rows_width(g) * sizeof(fke_real));
+    p += round64(scratch_elems(g) * sizeof(fke_real));
     t.dU = backward ? (fke_real *)p : NULL;
     return t;
 }
@@ -200,7 +212,7 @@ static void load_rows(const wgeom *g, const fke_real *xc, const segment *s, fke_
 
 /* V (16, C, ld) at column s->p = B^T d B for the segment's tiles of image x
  * (C, H, W) */
-static void input_transform(const wgeom *g, const fke_real *x, const segment *s, fke_real *V,
+WINO_CLONES static void input_transform(const wgeom *g, const fke_real *x, const segment *s, fke_real *V,
                             size_t ld, fke_real *rows)
 {
     const size_t CP = (size_t)g->C * ld;
@@ -235,7 +247,7 @@ static void input_transform(const wgeom *g, const fke_real *x, const segment *s,
 
 /* y's 2x2 tiles of the segment in image y (O, H, W) = A^T M A + b, M (16, O,
  * ld) at column s->p; the overhang of an odd side is dropped */
-static void output_transform(const wgeom *g, const fke_real *M, size_t ld, const segment *s,
+WINO_CLONES static void output_transform(const wgeom *g, const fke_real *M, size_t ld, const segment *s,
                              const fke_real *b, fke_real *y, fke_real *rows)
 {
     const size_t OP = (size_t)g->O * ld;
@@ -269,13 +281,13 @@ static void output_transform(const wgeom *g, const fke_real *M, size_t ld, const
 
 /* dM (16, O, ld) at column s->p = A dy A^T for the segment's 2x2 tiles of
  * dy (O, H, W), zero past an odd side */
-static void output_transform_adjoint(const wgeom *g, const fke_real *dy, const segment *s,
+WINO_CLONES static void output_transform_adjoint(const wgeom *g, const fke_real *dy, const segment *s,
                                      fke_real *dM, size_t ld, fke_real *rows)
 {
     const size_t OP = (size_t)g->O * ld;
     const int w = 2 * s->len, c0 = 2 * s->tj0, ih = 2 * s->ti;
     const int ncol = g->W - c0 < w ? g->W - c0 : w, nrow = g->H - ih < 2 ? g->H - ih : 2;
-    fke_real *u0 = rows, *u1 = rows + w;
+    const fke_real *u0 = rows, *u1 = rows + w;
     for (int o = 0; o < g->O; o++) {
         for (int r = 0; r < 2; r++) {
             fke_real *d = rows + r * w;
@@ -291,43 +303,64 @@ static void output_transform_adjoint(const wgeom *g, const fke_real *dy, const s
 #pragma omp simd
         for (int t = 0; t < s->len; t++) {
             fke_real a = u0[2 * t], b = u0[2 * t + 1], c = u1[2 * t], d = u1[2 * t + 1];
-            /* A down the columns: rows (a, b), (a+c, b+d), (a-c, b-d), (-c, -d) */
-            fke_real z[4][2] = {{a, b}, {a + c, b + d}, {a - c, b - d}, {-c, -d}};
-            for (int i = 0; i < 4; i++) {
-                m[(4 * i + 0) * OP + t] = z[i][0];
-                m[(4 * i + 1) * OP + t] = z[i][0] + z[i][1];
-                m[(4 * i + 2) * OP + t] = z[i][0] - z[i][1];
-                m[(4 * i + 3) * OP + t] = -z[i][1];
-            }
+            /* A down the columns: rows (a, b), (a+c, b+d), (a-c, b-d), (-c, -d); then
+             * A along each row: (p, q) -> (p, p+q, p-q, -q) */
+            fke_real e = a + c, f = b + d, h = a - c, k = b - d;
+            m[0 * OP + t] = a, m[1 * OP + t] = a + b, m[2 * OP + t] = a - b, m[3 * OP + t] = -b;
+            m[4 * OP + t] = e, m[5 * OP + t] = e + f, m[6 * OP + t] = e - f, m[7 * OP + t] = -f;
+            m[8 * OP + t] = h, m[9 * OP + t] = h + k, m[10 * OP + t] = h - k;
+            m[11 * OP + t] = -k;
+            m[12 * OP + t] = -c, m[13 * OP + t] = -c - d, m[14 * OP + t] = d - c;
+            m[15 * OP + t] = d;
         }
     }
 }
 
 /* dx (C, H, W) += B dV B^T of the segment's tiles, dV (16, C, ld) at column
- * s->p; the tiles overlap by 2 and are added left to right into a padded
- * 4-row buffer, which then goes into dx without its pad */
-static void input_transform_adjoint(const wgeom *g, const fke_real *dV, size_t ld,
-                                    const segment *s, fke_real *dx, fke_real *rows)
+ * s->p. Per tile and row r of the 4x4 result, columns 0, 1 land where the
+ * tile on the left put its columns 2, 3: e[r][j] holds column j of every
+ * tile, columns 2 and 3 shifted one tile right, so that each pair of image
+ * columns is e[r][0] + e[r][2] (and e[r][1] + e[r][3]) at one index. The
+ * rows go into a padded 4-row buffer, then into dx without the pad, after
+ * the row of tiles above (overlapping by 2 rows) in the same fixed order. */
+WINO_CLONES static void input_transform_adjoint(const wgeom *g, const fke_real *dV, size_t ld,
+                                    const segment *s, fke_real *dx, fke_real *scratch)
 {
     const size_t CP = (size_t)g->C * ld;
-    const int w = 2 * s->len + 2, c0 = 2 * s->tj0 - 1;
+    const int n = s->len, w = 2 * n + 2, c0 = 2 * s->tj0 - 1;
     const int lo = c0 < 0 ? -c0 : 0, hi = g->W - c0 < w ? g->W - c0 : w;
+    fke_real *rows = scratch, *e = scratch + 4 * w; /* (4, w); (16, n + 1) */
+    const int le = n + 1;
     for (int c = 0; c < g->C; c++) {
-        memset(rows, 0, (size_t)4 * w * sizeof *rows);
         const fke_real *v = dV + (size_t)c * ld + s->p;
-        for (int t = 0; t < s->len; t++) {
-            fke_real q[4][4]; /* dV B^T along the rows: out = (v0, v1-v2+v3, v1+v2-v0, -v3) */
+        for (int j = 0; j < 4; j++) {
+            e[(4 * j + 0) * le + n] = e[(4 * j + 1) * le + n] = 0;
+            e[(4 * j + 2) * le] = e[(4 * j + 3) * le] = 0;
+        }
+#pragma omp simd
+        for (int t = 0; t < n; t++) {
+            /* B^T's adjoint along each row of dV: (v0, v1-v2+v3, v1+v2-v0, -v3) */
+            fke_real q[4][4];
             for (int i = 0; i < 4; i++) {
                 fke_real a = v[(4 * i) * CP + t], b = v[(4 * i + 1) * CP + t];
                 fke_real d = v[(4 * i + 2) * CP + t], f = v[(4 * i + 3) * CP + t];
                 q[i][0] = a, q[i][1] = b - d + f, q[i][2] = b + d - a, q[i][3] = -f;
             }
-            for (int j = 0; j < 4; j++) { /* then B down the columns */
-                fke_real *col = rows + 2 * t + j;
-                col[0] += q[0][j];
-                col[w] += q[1][j] - q[2][j] + q[3][j];
-                col[2 * w] += q[1][j] + q[2][j] - q[0][j];
-                col[3 * w] -= q[3][j];
+            for (int j = 0; j < 4; j++) { /* then down the columns; 2, 3 one tile on */
+                int at = j < 2 ? t : t + 1;
+                e[(0 + j) * le + at] = q[0][j];
+                e[(4 + j) * le + at] = q[1][j] - q[2][j] + q[3][j];
+                e[(8 + j) * le + at] = q[1][j] + q[2][j] - q[0][j];
+                e[(12 + j) * le + at] = -q[3][j];
+            }
+        }
+        for (int r = 0; r < 4; r++) {
+            const fke_real *e0 = e + 4 * r * le, *e1 = e0 + le, *e2 = e1 + le, *e3 = e2 + le;
+            fke_real *acc = rows + r * w;
+#pragma omp simd
+            for (int t = 0; t <= n; t++) {
+                acc[2 * t] = e0[t] + e2[t];
+                acc[2 * t + 1] = e1[t] + e3[t];
             }
         }
         fke_real *dxc = dx + (size_t)c * g->H * g->W;
@@ -346,11 +379,11 @@ static void input_transform_adjoint(const wgeom *g, const fke_real *dV, size_t l
 
 /* A group's nq tiles go in chunks(nq) equal chunks of at most CHUNK (and so
  * of at most g->P); chunk k is tiles [q0, q1). */
-static int chunks(int nq) { return (nq + CHUNK - 1) / CHUNK; }
-static void chunk_range(int nq, int k, int *q0, int *q1)
+static int chunks(const wgeom *g, int nq) { return (nq + g->chunk - 1) / g->chunk; }
+static void chunk_range(const wgeom *g, int nq, int k, int *q0, int *q1)
 {
-    *q0 = (int)((long long)k * nq / chunks(nq));
-    *q1 = (int)((long long)(k + 1) * nq / chunks(nq));
+    *q0 = (int)((long long)k * nq / chunks(g, nq));
+    *q1 = (int)((long long)(k + 1) * nq / chunks(g, nq));
 }
 
 void fke_winograd_forward(const fke_tensor *x, const fke_tensor *W, const fke_tensor *b,
@@ -370,9 +403,9 @@ void fke_winograd_forward(const fke_tensor *x, const fke_tensor *W, const fke_te
 #endif
         int n0 = group_first(&g, k), nq = (group_first(&g, k + 1) - n0) * g.T1;
         segment seg[CHUNK];
-        for (int ck = 0; ck < chunks(nq); ck++) {
+        for (int ck = 0; ck < chunks(&g, nq); ck++) {
             int q0, q1;
-            chunk_range(nq, ck, &q0, &q1);
+            chunk_range(&g, nq, ck, &q0, &q1);
             int P = q1 - q0, ns = segments(&g, n0, q0, q1, seg);
             for (int i = 0; i < ns; i++)
                 input_transform(&g, x->data + seg[i].n * xsz, &seg[i], t.V, P, t.rows);
@@ -410,9 +443,9 @@ void fke_winograd_backward(const fke_tensor *x, const fke_tensor *W, const fke_t
         segment seg[CHUNK];
         for (int k = tid * g.G / nt; k < (tid + 1) * g.G / nt; k++) {
             int n0 = group_first(&g, k), nq = (group_first(&g, k + 1) - n0) * g.T1;
-            for (int ck = 0; ck < chunks(nq); ck++) {
+            for (int ck = 0; ck < chunks(&g, nq); ck++) {
                 int q0, q1;
-                chunk_range(nq, ck, &q0, &q1);
+                chunk_range(&g, nq, ck, &q0, &q1);
                 int P = q1 - q0, ns = segments(&g, n0, q0, q1, seg);
                 for (int i = 0; i < ns; i++)
                     output_transform_adjoint(&g, dy->data + seg[i].n * ysz, &seg[i], t.M, P,
