@@ -85,9 +85,18 @@ static int gc_conv2d_group(fke_gc *g)
 
 /* Winograd: a 5x7 output (the last row and column of tiles overhang), 3x3
  * and 1x1 (one tile, mostly pad), with and without bias */
-static int gc_conv2d_wino_5x7(fke_gc *g) { return wino_case(g, "conv2d_wino_5x7", 2, 3, 5, 7, 4, 1); }
-static int gc_conv2d_wino_3x3(fke_gc *g) { return wino_case(g, "conv2d_wino_3x3", 3, 2, 3, 3, 3, 0); }
-static int gc_conv2d_wino_1x1(fke_gc *g) { return wino_case(g, "conv2d_wino_1x1", 2, 3, 1, 1, 2, 1); }
+static int gc_conv2d_wino_5x7(fke_gc *g)
+{
+    return wino_case(g, "conv2d_wino_5x7", 2, 3, 5, 7, 4, 1);
+}
+static int gc_conv2d_wino_3x3(fke_gc *g)
+{
+    return wino_case(g, "conv2d_wino_3x3", 3, 2, 3, 3, 3, 0);
+}
+static int gc_conv2d_wino_1x1(fke_gc *g)
+{
+    return wino_case(g, "conv2d_wino_1x1", 2, 3, 1, 1, 2, 1);
+}
 /* 5 images of 8 x 9 tiles: 2 groups (of 2 and 3 images, 144 and 216 tiles) */
 static int gc_conv2d_wino_groups(fke_gc *g)
 {

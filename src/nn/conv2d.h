@@ -37,9 +37,10 @@
  * (openblas_set_num_threads(1) or OPENBLAS_NUM_THREADS=1 in the program),
  * otherwise the two thread pools fight for the cores.
  *
- * Workspace: the im2col buffers (or Winograd's transformed tiles) and a group's output or gathered dy (one of
+ * Workspace: the im2col buffers and a group's output or gathered dy (one of
  * each per thread) and, in backward, the per-thread partial weight gradients
- * (and the bf16 copies) come from the caller's arena `ws`: they
+ * (and the bf16 copies), or Winograd's transformed weights and tiles (and
+ * per-thread dU), come from the caller's arena `ws`: they
  * are taken from its top and given back before the call returns (ws->used is
  * restored, ws->peak keeps the high-water mark, so a dry run sizes the arena).
  * fke_conv2d_workspace_bytes says how much a call needs. A 1x1, stride 1,
@@ -59,7 +60,7 @@
 #include "core/fke.h"
 
 enum { FKE_CONV_AUTO = 0, FKE_CONV_IM2COL, FKE_CONV_WINOGRAD };
-enum { FKE_CONV_WINOGRAD_MIN_C = 16, FKE_CONV_WINOGRAD_MIN_O = 16 };
+enum { FKE_CONV_WINOGRAD_MIN_C = 32, FKE_CONV_WINOGRAD_MIN_O = 32 };
 
 typedef struct {
     int stride; /* >= 1, both axes */

@@ -19,9 +19,11 @@
 #include <omp.h>
 #endif
 
-/* Tiles a GEMM takes: measured (tools/bench_conv, 1 thread) 256 tiles ran
- * within a few per cent of the best at fke-small's and ResNet-18's 3x3
- * layers; wider chunks only grow V and M past the 1 MiB L2. */
+/* Tiles a GEMM takes. Measured (tools/bench_conv, 1 thread): chunks of 64,
+ * 128 and 256 tiles, and chunks sized to keep V and M in the 1 MiB L2, ran
+ * within the noise (about 10%) of each other at fke-small's layers, and 256
+ * was the fastest at ResNet-18's 56x56 and 28x28 (fewer repacks of U[xi]
+ * by OpenBLAS, which grow with the number of GEMMs). */
 enum { CHUNK = 256, GROUP_ALIGN = 4 };
 
 static int max_threads(void)
@@ -33,12 +35,13 @@ static int max_threads(void)
 #endif
 }
 
-/* The tile transforms in AVX-512, AVX2 or SSE2, chosen at load time (as in
- * batchnorm.c); they only add and subtract, so every clone gives the same
- * bits. */
+/* The tile transforms in AVX2 or SSE2, chosen at load time (as in
+ * batchnorm.c); they only add and subtract, so both clones give the same
+ * bits. Not AVX-512: a segment of 8x8 or 7x7 images is 4 tiles, under one
+ * 16-float vector, and ran scalar (fke-small's 8x8 layer 1.4x slower). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
     !defined(__SANITIZE_ADDRESS__)
-#define WINO_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define WINO_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define WINO_CLONES
 #endif
@@ -193,6 +196,7 @@ static void weight_transform_adjoint(const wgeom *g, const fke_real *dU, fke_rea
 
 /* The 4 padded input rows under a segment, for plane xc (H, W): rows[r][k]
  * is x[2ti - 1 + r][2tj0 - 1 + k], zero outside the image, k < 2 len + 2. */
+WINO_CLONES
 static void load_rows(const wgeom *g, const fke_real *xc, const segment *s, fke_real *rows)
 {
     int w = 2 * s->len + 2, c0 = 2 * s->tj0 - 1; /* first image column */
@@ -204,15 +208,17 @@ static void load_rows(const wgeom *g, const fke_real *xc, const segment *s, fke_
             memset(d, 0, (size_t)w * sizeof *d);
             continue;
         }
+        const fke_real *xr = xc + (size_t)ih * g->W + c0;
         for (int k = 0; k < lo; k++) d[k] = 0;
-        memcpy(d + lo, xc + (size_t)ih * g->W + c0 + lo, (size_t)(hi - lo) * sizeof *d);
+        for (int k = lo; k < hi; k++) d[k] = xr[k]; /* a few dozen: no memcpy call */
         for (int k = hi; k < w; k++) d[k] = 0;
     }
 }
 
 /* V (16, C, ld) at column s->p = B^T d B for the segment's tiles of image x
  * (C, H, W) */
-WINO_CLONES static void input_transform(const wgeom *g, const fke_real *x, const segment *s, fke_real *V,
+WINO_CLONES
+static void input_transform(const wgeom *g, const fke_real *x, const segment *s, fke_real *V,
                             size_t ld, fke_real *rows)
 {
     const size_t CP = (size_t)g->C * ld;
@@ -247,7 +253,8 @@ WINO_CLONES static void input_transform(const wgeom *g, const fke_real *x, const
 
 /* y's 2x2 tiles of the segment in image y (O, H, W) = A^T M A + b, M (16, O,
  * ld) at column s->p; the overhang of an odd side is dropped */
-WINO_CLONES static void output_transform(const wgeom *g, const fke_real *M, size_t ld, const segment *s,
+WINO_CLONES
+static void output_transform(const wgeom *g, const fke_real *M, size_t ld, const segment *s,
                              const fke_real *b, fke_real *y, fke_real *rows)
 {
     const size_t OP = (size_t)g->O * ld;
@@ -281,7 +288,8 @@ WINO_CLONES static void output_transform(const wgeom *g, const fke_real *M, size
 
 /* dM (16, O, ld) at column s->p = A dy A^T for the segment's 2x2 tiles of
  * dy (O, H, W), zero past an odd side */
-WINO_CLONES static void output_transform_adjoint(const wgeom *g, const fke_real *dy, const segment *s,
+WINO_CLONES
+static void output_transform_adjoint(const wgeom *g, const fke_real *dy, const segment *s,
                                      fke_real *dM, size_t ld, fke_real *rows)
 {
     const size_t OP = (size_t)g->O * ld;
@@ -291,12 +299,10 @@ WINO_CLONES static void output_transform_adjoint(const wgeom *g, const fke_real 
     for (int o = 0; o < g->O; o++) {
         for (int r = 0; r < 2; r++) {
             fke_real *d = rows + r * w;
+            const fke_real *src = dy + ((size_t)o * g->H + ih + r) * g->W + c0;
             int k = 0;
-            if (r < nrow) {
-                memcpy(d, dy + ((size_t)o * g->H + ih + r) * g->W + c0,
-                       (size_t)ncol * sizeof *d);
-                k = ncol;
-            }
+            if (r < nrow)
+                for (; k < ncol; k++) d[k] = src[k];
             for (; k < w; k++) d[k] = 0;
         }
         fke_real *m = dM + (size_t)o * ld + s->p;
@@ -323,7 +329,8 @@ WINO_CLONES static void output_transform_adjoint(const wgeom *g, const fke_real 
  * columns is e[r][0] + e[r][2] (and e[r][1] + e[r][3]) at one index. The
  * rows go into a padded 4-row buffer, then into dx without the pad, after
  * the row of tiles above (overlapping by 2 rows) in the same fixed order. */
-WINO_CLONES static void input_transform_adjoint(const wgeom *g, const fke_real *dV, size_t ld,
+WINO_CLONES
+static void input_transform_adjoint(const wgeom *g, const fke_real *dV, size_t ld,
                                     const segment *s, fke_real *dx, fke_real *scratch)
 {
     const size_t CP = (size_t)g->C * ld;
