@@ -45,6 +45,12 @@ static int max_threads(void)
 #else
 #define WINO_CLONES
 #endif
+/* the per-tile kernels, inlined into each clone's vector loop */
+#ifdef __GNUC__
+#define WINO_INLINE static inline __attribute__((always_inline))
+#else
+#define WINO_INLINE static inline
+#endif
 
 static size_t round64(size_t b) { return (b + 63) & ~(size_t)63; }
 
@@ -82,10 +88,12 @@ static wgeom make_wgeom(int N, int C, int H, int W, int O)
 static int group_first(const wgeom *g, int k) { return (int)((long long)k * g->N / g->G); }
 
 /* Elements of each buffer: U and dU (16, O, C); per thread V (16, C, P),
- * M (16, O, P) and the transforms' scratch: 4 padded rows of a row of tiles
- * (4, 2 tw + 2) and, for dx, 16 rows of a tile each (16, tw + 1). */
+ * M (16, O, P) and the transforms' scratch (scratch_part). */
 static size_t u_elems(const wgeom *g) { return (size_t)16 * g->O * g->C; }
-static size_t scratch_elems(const wgeom *g) { return (size_t)24 * (g->tw + 1); }
+static size_t scratch_elems(const wgeom *g)
+{
+    return (size_t)20 * g->tw + 24 + (2 * (size_t)g->th + 2) * (2 * (size_t)g->tw + 2);
+}
 static size_t thread_bytes(const wgeom *g, int backward)
 {
     size_t b = round64((size_t)16 * g->C * g->P * sizeof(fke_real)) +
@@ -101,7 +109,7 @@ size_t fke_winograd_workspace_bytes(int N, int C, int H, int W, int O, int backw
 }
 
 typedef struct {
-    fke_real *V, *M, *rows, *dU;
+    fke_real *V, *M, *scratch, *dU;
 } thread_ws;
 
 static thread_ws thread_part(const wgeom *g, int backward, void *ws, int tid)
@@ -113,7 +121,7 @@ static thread_ws thread_part(const wgeom *g, int backward, void *ws, int tid)
     p += round64((size_t)16 * g->C * g->P * sizeof(fke_real));
     t.M = (fke_real *)p;
     p += round64((size_t)16 * g->O * g->P * sizeof(fke_real));
-    t.rows = (fke_real *)p;
+    t.scratch = (fke_real *)p;
     p += round64(scratch_elems(g) * sizeof(fke_real));
     t.dU = backward ? (fke_real *)p : NULL;
     return t;
@@ -141,30 +149,41 @@ static int segments(const wgeom *g, int n0, int q0, int q1, segment *s)
 
 /* ---- the four tile transforms -------------------------------------------- */
 
+/* The weight transforms go over blocks of WBLOCK channels, through a small
+ * (16, WBLOCK) buffer: U's 16 planes are O x C apart (a power of two at
+ * ResNet-18's widths), and writing one value to each per kernel ran into
+ * cache-set conflicts (22% of a 7x7 512 -> 512 layer's time). */
+enum { WBLOCK = 64 };
+
 /* U (16, O, C) = G g G^T for every kernel g of W (O, C, 3, 3) */
 static void weight_transform(const wgeom *g, const fke_real *W, fke_real *U)
 {
     const size_t OC = (size_t)g->O * g->C;
 #pragma omp parallel for schedule(static) num_threads(g->T)
     for (int o = 0; o < g->O; o++)
-        for (int c = 0; c < g->C; c++) {
-            const fke_real *k = W + ((size_t)o * g->C + c) * 9;
-            fke_real r[4][3]; /* G g */
-            for (int j = 0; j < 3; j++) {
-                fke_real a = k[j], b = k[3 + j], d = k[6 + j];
-                r[0][j] = a;
-                r[1][j] = (a + b + d) * (fke_real)0.5;
-                r[2][j] = (a - b + d) * (fke_real)0.5;
-                r[3][j] = d;
+        for (int c0 = 0; c0 < g->C; c0 += WBLOCK) {
+            int n = g->C - c0 < WBLOCK ? g->C - c0 : WBLOCK;
+            fke_real u[16][WBLOCK];
+            for (int c = 0; c < n; c++) {
+                const fke_real *k = W + ((size_t)o * g->C + c0 + c) * 9;
+                fke_real r[4][3]; /* G g */
+                for (int j = 0; j < 3; j++) {
+                    fke_real a = k[j], b = k[3 + j], d = k[6 + j];
+                    r[0][j] = a;
+                    r[1][j] = (a + b + d) * (fke_real)0.5;
+                    r[2][j] = (a - b + d) * (fke_real)0.5;
+                    r[3][j] = d;
+                }
+                for (int i = 0; i < 4; i++) { /* then (G g) G^T */
+                    fke_real a = r[i][0], b = r[i][1], d = r[i][2];
+                    u[4 * i + 0][c] = a;
+                    u[4 * i + 1][c] = (a + b + d) * (fke_real)0.5;
+                    u[4 * i + 2][c] = (a - b + d) * (fke_real)0.5;
+                    u[4 * i + 3][c] = d;
+                }
             }
-            fke_real *u = U + (size_t)o * g->C + c;
-            for (int i = 0; i < 4; i++) {
-                fke_real a = r[i][0], b = r[i][1], d = r[i][2];
-                u[(4 * i + 0) * OC] = a;
-                u[(4 * i + 1) * OC] = (a + b + d) * (fke_real)0.5;
-                u[(4 * i + 2) * OC] = (a - b + d) * (fke_real)0.5;
-                u[(4 * i + 3) * OC] = d;
-            }
+            for (int xi = 0; xi < 16; xi++)
+                memcpy(U + xi * OC + (size_t)o * g->C + c0, u[xi], (size_t)n * sizeof **u);
         }
 }
 
@@ -174,151 +193,204 @@ static void weight_transform_adjoint(const wgeom *g, const fke_real *dU, fke_rea
     const size_t OC = (size_t)g->O * g->C;
 #pragma omp parallel for schedule(static) num_threads(g->T)
     for (int o = 0; o < g->O; o++)
-        for (int c = 0; c < g->C; c++) {
-            const fke_real *u = dU + (size_t)o * g->C + c;
-            fke_real r[4][3]; /* dU G, per row of dU */
-            for (int i = 0; i < 4; i++) {
-                fke_real a = u[(4 * i) * OC], b = u[(4 * i + 1) * OC];
-                fke_real d = u[(4 * i + 2) * OC], f = u[(4 * i + 3) * OC];
-                r[i][0] = a + (b + d) * (fke_real)0.5;
-                r[i][1] = (b - d) * (fke_real)0.5;
-                r[i][2] = (b + d) * (fke_real)0.5 + f;
-            }
-            fke_real *k = dW + ((size_t)o * g->C + c) * 9;
-            for (int j = 0; j < 3; j++) {
-                fke_real a = r[0][j], b = r[1][j], d = r[2][j], f = r[3][j];
-                k[j] += a + (b + d) * (fke_real)0.5;
-                k[3 + j] += (b - d) * (fke_real)0.5;
-                k[6 + j] += (b + d) * (fke_real)0.5 + f;
+        for (int c0 = 0; c0 < g->C; c0 += WBLOCK) {
+            int n = g->C - c0 < WBLOCK ? g->C - c0 : WBLOCK;
+            fke_real u[16][WBLOCK];
+            for (int xi = 0; xi < 16; xi++)
+                memcpy(u[xi], dU + xi * OC + (size_t)o * g->C + c0, (size_t)n * sizeof **u);
+            for (int c = 0; c < n; c++) {
+                fke_real r[4][3]; /* dU G, per row of dU */
+                for (int i = 0; i < 4; i++) {
+                    fke_real a = u[4 * i][c], b = u[4 * i + 1][c];
+                    fke_real d = u[4 * i + 2][c], f = u[4 * i + 3][c];
+                    r[i][0] = a + (b + d) * (fke_real)0.5;
+                    r[i][1] = (b - d) * (fke_real)0.5;
+                    r[i][2] = (b + d) * (fke_real)0.5 + f;
+                }
+                fke_real *k = dW + ((size_t)o * g->C + c0 + c) * 9;
+                for (int j = 0; j < 3; j++) { /* then G^T (dU G) */
+                    fke_real a = r[0][j], b = r[1][j], d = r[2][j], f = r[3][j];
+                    k[j] += a + (b + d) * (fke_real)0.5;
+                    k[3 + j] += (b - d) * (fke_real)0.5;
+                    k[6 + j] += (b + d) * (fke_real)0.5 + f;
+                }
             }
         }
 }
 
-/* The 4 padded input rows under a segment, for plane xc (H, W): rows[r][k]
- * is x[2ti - 1 + r][2tj0 - 1 + k], zero outside the image, k < 2 len + 2. */
-WINO_CLONES
-static void load_rows(const wgeom *g, const fke_real *xc, const segment *s, fke_real *rows)
+/* The scratch of a thread: e (16, tw + 1) for dx; a row of zeros that
+ * stands for dy below an odd bottom side; a row that takes the outputs
+ * there; and the zero-padded plane of one channel of one image, (2 th + 2,
+ * 2 tw + 2) from row and column -1, that the input transform reads. */
+typedef struct {
+    fke_real *e;
+    const fke_real *zero;
+    fke_real *sink, *plane;
+} scratch;
+
+static size_t plane_width(const wgeom *g) { return (size_t)2 * g->tw + 2; }
+
+static scratch scratch_part(const wgeom *g, fke_real *p)
 {
-    int w = 2 * s->len + 2, c0 = 2 * s->tj0 - 1; /* first image column */
-    int lo = c0 < 0 ? -c0 : 0, hi = g->W - c0 < w ? g->W - c0 : w;
-    for (int r = 0; r < 4; r++) {
-        fke_real *d = rows + r * w;
-        int ih = 2 * s->ti - 1 + r;
-        if (ih < 0 || ih >= g->H) {
-            memset(d, 0, (size_t)w * sizeof *d);
+    size_t ne = (size_t)16 * (g->tw + 1), nz = (size_t)2 * g->tw + 4;
+    memset(p + ne, 0, nz * sizeof *p);
+    return (scratch){p, p + ne, p + ne + nz, p + ne + 2 * nz};
+}
+
+/* Tiles t of a segment in [*lo, *hi) read (or write) only columns inside the
+ * image when their first column 2 (tj0 + t) + off >= 0 and their last,
+ * that + span - 1, < W; the others are the edge tiles. */
+static void inner_tiles(const wgeom *g, const segment *s, int off, int span, int *lo, int *hi)
+{
+    int a = 0, b = s->len;
+    while (a < b && 2 * (s->tj0 + a) + off < 0) a++;
+    while (b > a && 2 * (s->tj0 + b - 1) + off + span > g->W) b--;
+    *lo = a, *hi = b;
+}
+
+/* v[xi * CP] = (B^T d B)[xi] of the 4x4 tile whose rows r0..r3 start at k */
+WINO_INLINE void bdb(fke_real *v, size_t CP, const fke_real *r0, const fke_real *r1,
+                       const fke_real *r2, const fke_real *r3, int k)
+{
+    /* along the rows first (d B), then B^T down the columns */
+    fke_real a0 = r0[k] - r0[k + 2], a1 = r0[k + 1] + r0[k + 2];
+    fke_real a2 = r0[k + 2] - r0[k + 1], a3 = r0[k + 1] - r0[k + 3];
+    fke_real b0 = r1[k] - r1[k + 2], b1 = r1[k + 1] + r1[k + 2];
+    fke_real b2 = r1[k + 2] - r1[k + 1], b3 = r1[k + 1] - r1[k + 3];
+    fke_real c0 = r2[k] - r2[k + 2], c1 = r2[k + 1] + r2[k + 2];
+    fke_real c2 = r2[k + 2] - r2[k + 1], c3 = r2[k + 1] - r2[k + 3];
+    fke_real d0 = r3[k] - r3[k + 2], d1 = r3[k + 1] + r3[k + 2];
+    fke_real d2 = r3[k + 2] - r3[k + 1], d3 = r3[k + 1] - r3[k + 3];
+    v[0 * CP] = a0 - c0, v[1 * CP] = a1 - c1, v[2 * CP] = a2 - c2, v[3 * CP] = a3 - c3;
+    v[4 * CP] = b0 + c0, v[5 * CP] = b1 + c1, v[6 * CP] = b2 + c2, v[7 * CP] = b3 + c3;
+    v[8 * CP] = c0 - b0, v[9 * CP] = c1 - b1, v[10 * CP] = c2 - b2, v[11 * CP] = c3 - b3;
+    v[12 * CP] = b0 - d0, v[13 * CP] = b1 - d1, v[14 * CP] = b2 - d2, v[15 * CP] = b3 - d3;
+}
+
+/* Rows [r0, r1) of plane xc (H, W), padded: plane row r - r0 is image row
+ * r, from column -1 to 2 tw, zero outside the image. */
+WINO_CLONES
+static void pad_rows(const wgeom *g, const fke_real *xc, int r0, int r1, fke_real *plane)
+{
+    const int wp = (int)plane_width(g);
+    for (int r = r0; r < r1; r++) {
+        fke_real *d = plane + (size_t)(r - r0) * wp;
+        if (r < 0 || r >= g->H) {
+            for (int k = 0; k < wp; k++) d[k] = 0;
             continue;
         }
-        const fke_real *xr = xc + (size_t)ih * g->W + c0;
-        for (int k = 0; k < lo; k++) d[k] = 0;
-        for (int k = lo; k < hi; k++) d[k] = xr[k]; /* a few dozen: no memcpy call */
-        for (int k = hi; k < w; k++) d[k] = 0;
+        const fke_real *src = xc + (size_t)r * g->W;
+        d[0] = 0;
+        for (int k = 0; k < g->W; k++) d[1 + k] = src[k];
+        for (int k = g->W + 1; k < wp; k++) d[k] = 0;
     }
 }
 
-/* V (16, C, ld) at column s->p = B^T d B for the segment's tiles of image x
- * (C, H, W) */
+/* V (16, C, ld) = B^T d B for the tiles of the chunk's ns segments, images
+ * of x (N, C, H, W). Per channel and image, the rows under its segments are
+ * padded once into the plane, so the tile loops have no bounds. */
 WINO_CLONES
-static void input_transform(const wgeom *g, const fke_real *x, const segment *s, fke_real *V,
-                            size_t ld, fke_real *rows)
+static void input_transform(const wgeom *g, const fke_real *x, const segment *seg, int ns,
+                            fke_real *V, size_t ld, scratch sc)
 {
-    const size_t CP = (size_t)g->C * ld;
-    const int w = 2 * s->len + 2;
-    for (int c = 0; c < g->C; c++) {
-        load_rows(g, x + (size_t)c * g->H * g->W, s, rows);
-        const fke_real *r0 = rows, *r1 = rows + w, *r2 = rows + 2 * w, *r3 = rows + 3 * w;
-        fke_real *v = V + (size_t)c * ld + s->p;
+    const size_t CP = (size_t)g->C * ld, xsz = (size_t)g->C * g->H * g->W;
+    const int wp = (int)plane_width(g);
+    for (int c = 0; c < g->C; c++)
+        for (int i = 0, j; i < ns; i = j) {
+            for (j = i; j < ns && seg[j].n == seg[i].n; j++) {}
+            int ti0 = seg[i].ti; /* the plane's row 0 is image row 2 ti0 - 1 */
+            pad_rows(g, x + seg[i].n * xsz + (size_t)c * g->H * g->W, 2 * ti0 - 1,
+                     2 * seg[j - 1].ti + 3, sc.plane);
+            for (int k = i; k < j; k++) {
+                const segment *s = &seg[k];
+                const fke_real *r0 = sc.plane + (size_t)2 * (s->ti - ti0) * wp;
+                const fke_real *r1 = r0 + wp, *r2 = r1 + wp, *r3 = r2 + wp;
+                fke_real *v = V + (size_t)c * ld + s->p;
+                const int k0 = 2 * s->tj0;
 #pragma omp simd
-        for (int t = 0; t < s->len; t++) {
-            int k = 2 * t;
-            /* columns first: (d B) per row, then B^T down the columns */
-            fke_real a0 = r0[k] - r0[k + 2], a1 = r0[k + 1] + r0[k + 2];
-            fke_real a2 = r0[k + 2] - r0[k + 1], a3 = r0[k + 1] - r0[k + 3];
-            fke_real b0 = r1[k] - r1[k + 2], b1 = r1[k + 1] + r1[k + 2];
-            fke_real b2 = r1[k + 2] - r1[k + 1], b3 = r1[k + 1] - r1[k + 3];
-            fke_real c0 = r2[k] - r2[k + 2], c1 = r2[k + 1] + r2[k + 2];
-            fke_real c2 = r2[k + 2] - r2[k + 1], c3 = r2[k + 1] - r2[k + 3];
-            fke_real d0 = r3[k] - r3[k + 2], d1 = r3[k + 1] + r3[k + 2];
-            fke_real d2 = r3[k + 2] - r3[k + 1], d3 = r3[k + 1] - r3[k + 3];
-            v[0 * CP + t] = a0 - c0, v[1 * CP + t] = a1 - c1;
-            v[2 * CP + t] = a2 - c2, v[3 * CP + t] = a3 - c3;
-            v[4 * CP + t] = b0 + c0, v[5 * CP + t] = b1 + c1;
-            v[6 * CP + t] = b2 + c2, v[7 * CP + t] = b3 + c3;
-            v[8 * CP + t] = c0 - b0, v[9 * CP + t] = c1 - b1;
-            v[10 * CP + t] = c2 - b2, v[11 * CP + t] = c3 - b3;
-            v[12 * CP + t] = b0 - d0, v[13 * CP + t] = b1 - d1;
-            v[14 * CP + t] = b2 - d2, v[15 * CP + t] = b3 - d3;
+                for (int t = 0; t < s->len; t++) bdb(v + t, CP, r0, r1, r2, r3, k0 + 2 * t);
+            }
         }
-    }
+}
+
+/* out = A^T M A of the tile at m (16 entries CP apart): y00, y01, y10, y11 */
+WINO_INLINE void ama(const fke_real *m, size_t OP, fke_real *y00, fke_real *y01,
+                       fke_real *y10, fke_real *y11)
+{
+    /* A^T down the columns, then along the rows */
+    fke_real s00 = m[0 * OP] + m[4 * OP] + m[8 * OP];
+    fke_real s01 = m[1 * OP] + m[5 * OP] + m[9 * OP];
+    fke_real s02 = m[2 * OP] + m[6 * OP] + m[10 * OP];
+    fke_real s03 = m[3 * OP] + m[7 * OP] + m[11 * OP];
+    fke_real s10 = m[4 * OP] - m[8 * OP] - m[12 * OP];
+    fke_real s11 = m[5 * OP] - m[9 * OP] - m[13 * OP];
+    fke_real s12 = m[6 * OP] - m[10 * OP] - m[14 * OP];
+    fke_real s13 = m[7 * OP] - m[11 * OP] - m[15 * OP];
+    *y00 = s00 + s01 + s02, *y01 = s01 - s02 - s03;
+    *y10 = s10 + s11 + s12, *y11 = s11 - s12 - s13;
 }
 
 /* y's 2x2 tiles of the segment in image y (O, H, W) = A^T M A + b, M (16, O,
- * ld) at column s->p; the overhang of an odd side is dropped */
+ * ld) at column s->p; a bottom row past an odd side goes to the sink, a
+ * right column past it is dropped */
 WINO_CLONES
 static void output_transform(const wgeom *g, const fke_real *M, size_t ld, const segment *s,
-                             const fke_real *b, fke_real *y, fke_real *rows)
+                             const fke_real *b, fke_real *y, scratch sc)
 {
     const size_t OP = (size_t)g->O * ld;
-    const int w = 2 * s->len, c0 = 2 * s->tj0, ih = 2 * s->ti;
-    const int ncol = g->W - c0 < w ? g->W - c0 : w, nrow = g->H - ih < 2 ? g->H - ih : 2;
+    const int c0 = 2 * s->tj0, ih = 2 * s->ti;
+    int lo, hi;
+    inner_tiles(g, s, 0, 2, &lo, &hi); /* lo = 0; hi = len or len - 1 */
     for (int o = 0; o < g->O; o++) {
         const fke_real *m = M + (size_t)o * ld + s->p;
-        fke_real *y0 = rows, *y1 = rows + w;
+        fke_real *y0 = y + ((size_t)o * g->H + ih) * g->W + c0;
+        fke_real *y1 = ih + 1 < g->H ? y0 + g->W : sc.sink;
+        const fke_real bias = b ? b[o] : 0;
 #pragma omp simd
-        for (int t = 0; t < s->len; t++) {
-            /* A^T down the columns, then along the rows */
-            fke_real s00 = m[0 * OP + t] + m[4 * OP + t] + m[8 * OP + t];
-            fke_real s01 = m[1 * OP + t] + m[5 * OP + t] + m[9 * OP + t];
-            fke_real s02 = m[2 * OP + t] + m[6 * OP + t] + m[10 * OP + t];
-            fke_real s03 = m[3 * OP + t] + m[7 * OP + t] + m[11 * OP + t];
-            fke_real s10 = m[4 * OP + t] - m[8 * OP + t] - m[12 * OP + t];
-            fke_real s11 = m[5 * OP + t] - m[9 * OP + t] - m[13 * OP + t];
-            fke_real s12 = m[6 * OP + t] - m[10 * OP + t] - m[14 * OP + t];
-            fke_real s13 = m[7 * OP + t] - m[11 * OP + t] - m[15 * OP + t];
-            y0[2 * t] = s00 + s01 + s02, y0[2 * t + 1] = s01 - s02 - s03;
-            y1[2 * t] = s10 + s11 + s12, y1[2 * t + 1] = s11 - s12 - s13;
+        for (int t = lo; t < hi; t++) {
+            fke_real a, bb, c, d;
+            ama(m + t, OP, &a, &bb, &c, &d);
+            y0[2 * t] = a + bias, y0[2 * t + 1] = bb + bias;
+            y1[2 * t] = c + bias, y1[2 * t + 1] = d + bias;
         }
-        fke_real bias = b ? b[o] : 0;
-        for (int r = 0; r < nrow; r++) {
-            const fke_real *src = rows + r * w;
-            fke_real *dst = y + ((size_t)o * g->H + ih + r) * g->W + c0;
-            for (int k = 0; k < ncol; k++) dst[k] = src[k] + bias;
+        for (int t = hi; t < s->len; t++) { /* the last tile of an odd side */
+            fke_real a, bb, c, d;
+            ama(m + t, OP, &a, &bb, &c, &d);
+            y0[2 * t] = a + bias, y1[2 * t] = c + bias;
         }
     }
 }
 
+/* m[xi * OP] = (A u A^T)[xi] for the 2x2 tile (a, b; c, d) of dy */
+WINO_INLINE void aua(fke_real *m, size_t OP, fke_real a, fke_real b, fke_real c, fke_real d)
+{
+    /* A down the columns: rows (a, b), (a+c, b+d), (a-c, b-d), (-c, -d); then
+     * A along each row: (p, q) -> (p, p+q, p-q, -q) */
+    fke_real e = a + c, f = b + d, h = a - c, k = b - d;
+    m[0 * OP] = a, m[1 * OP] = a + b, m[2 * OP] = a - b, m[3 * OP] = -b;
+    m[4 * OP] = e, m[5 * OP] = e + f, m[6 * OP] = e - f, m[7 * OP] = -f;
+    m[8 * OP] = h, m[9 * OP] = h + k, m[10 * OP] = h - k, m[11 * OP] = -k;
+    m[12 * OP] = -c, m[13 * OP] = -c - d, m[14 * OP] = d - c, m[15 * OP] = d;
+}
+
 /* dM (16, O, ld) at column s->p = A dy A^T for the segment's 2x2 tiles of
- * dy (O, H, W), zero past an odd side */
+ * dy (O, H, W), zero past an odd side (the zero row, or a zero column) */
 WINO_CLONES
 static void output_transform_adjoint(const wgeom *g, const fke_real *dy, const segment *s,
-                                     fke_real *dM, size_t ld, fke_real *rows)
+                                     fke_real *dM, size_t ld, scratch sc)
 {
     const size_t OP = (size_t)g->O * ld;
-    const int w = 2 * s->len, c0 = 2 * s->tj0, ih = 2 * s->ti;
-    const int ncol = g->W - c0 < w ? g->W - c0 : w, nrow = g->H - ih < 2 ? g->H - ih : 2;
-    const fke_real *u0 = rows, *u1 = rows + w;
+    const int c0 = 2 * s->tj0, ih = 2 * s->ti;
+    int lo, hi;
+    inner_tiles(g, s, 0, 2, &lo, &hi);
     for (int o = 0; o < g->O; o++) {
-        for (int r = 0; r < 2; r++) {
-            fke_real *d = rows + r * w;
-            const fke_real *src = dy + ((size_t)o * g->H + ih + r) * g->W + c0;
-            int k = 0;
-            if (r < nrow)
-                for (; k < ncol; k++) d[k] = src[k];
-            for (; k < w; k++) d[k] = 0;
-        }
+        const fke_real *u0 = dy + ((size_t)o * g->H + ih) * g->W + c0;
+        const fke_real *u1 = ih + 1 < g->H ? u0 + g->W : sc.zero;
         fke_real *m = dM + (size_t)o * ld + s->p;
 #pragma omp simd
-        for (int t = 0; t < s->len; t++) {
-            fke_real a = u0[2 * t], b = u0[2 * t + 1], c = u1[2 * t], d = u1[2 * t + 1];
-            /* A down the columns: rows (a, b), (a+c, b+d), (a-c, b-d), (-c, -d); then
-             * A along each row: (p, q) -> (p, p+q, p-q, -q) */
-            fke_real e = a + c, f = b + d, h = a - c, k = b - d;
-            m[0 * OP + t] = a, m[1 * OP + t] = a + b, m[2 * OP + t] = a - b, m[3 * OP + t] = -b;
-            m[4 * OP + t] = e, m[5 * OP + t] = e + f, m[6 * OP + t] = e - f, m[7 * OP + t] = -f;
-            m[8 * OP + t] = h, m[9 * OP + t] = h + k, m[10 * OP + t] = h - k;
-            m[11 * OP + t] = -k;
-            m[12 * OP + t] = -c, m[13 * OP + t] = -c - d, m[14 * OP + t] = d - c;
-            m[15 * OP + t] = d;
-        }
+        for (int t = lo; t < hi; t++)
+            aua(m + t, OP, u0[2 * t], u0[2 * t + 1], u1[2 * t], u1[2 * t + 1]);
+        for (int t = hi; t < s->len; t++) aua(m + t, OP, u0[2 * t], 0, u1[2 * t], 0);
     }
 }
 
@@ -326,23 +398,25 @@ static void output_transform_adjoint(const wgeom *g, const fke_real *dy, const s
  * s->p. Per tile and row r of the 4x4 result, columns 0, 1 land where the
  * tile on the left put its columns 2, 3: e[r][j] holds column j of every
  * tile, columns 2 and 3 shifted one tile right, so that each pair of image
- * columns is e[r][0] + e[r][2] (and e[r][1] + e[r][3]) at one index. The
- * rows go into a padded 4-row buffer, then into dx without the pad, after
- * the row of tiles above (overlapping by 2 rows) in the same fixed order. */
+ * columns is e[r][0] + e[r][2] (and e[r][1] + e[r][3]) at one index, added
+ * into dx after the row of tiles above (overlapping by 2 rows): one fixed
+ * order. Pairs that cross a side (the pad, the overhang) are added column by
+ * column, and rows outside the image not at all. */
 WINO_CLONES
 static void input_transform_adjoint(const wgeom *g, const fke_real *dV, size_t ld,
-                                    const segment *s, fke_real *dx, fke_real *scratch)
+                                    const segment *s, fke_real *dx, scratch sc)
 {
     const size_t CP = (size_t)g->C * ld;
-    const int n = s->len, w = 2 * n + 2, c0 = 2 * s->tj0 - 1;
-    const int lo = c0 < 0 ? -c0 : 0, hi = g->W - c0 < w ? g->W - c0 : w;
-    fke_real *rows = scratch, *e = scratch + 4 * w; /* (4, w); (16, n + 1) */
-    const int le = n + 1;
+    const int n = s->len, le = n + 1, c0 = 2 * s->tj0 - 1;
+    fke_real *e = sc.e; /* (16, n + 1) */
+    int lo = 0, hi = n + 1; /* pairs (c0 + 2t, c0 + 2t + 1) inside [0, W) */
+    while (lo < hi && c0 + 2 * lo < 0) lo++;
+    while (hi > lo && c0 + 2 * (hi - 1) + 2 > g->W) hi--;
     for (int c = 0; c < g->C; c++) {
         const fke_real *v = dV + (size_t)c * ld + s->p;
-        for (int j = 0; j < 4; j++) {
-            e[(4 * j + 0) * le + n] = e[(4 * j + 1) * le + n] = 0;
-            e[(4 * j + 2) * le] = e[(4 * j + 3) * le] = 0;
+        for (int r = 0; r < 4; r++) {
+            e[(4 * r + 0) * le + n] = e[(4 * r + 1) * le + n] = 0;
+            e[(4 * r + 2) * le] = e[(4 * r + 3) * le] = 0;
         }
 #pragma omp simd
         for (int t = 0; t < n; t++) {
@@ -361,23 +435,24 @@ static void input_transform_adjoint(const wgeom *g, const fke_real *dV, size_t l
                 e[(12 + j) * le + at] = -q[3][j];
             }
         }
-        for (int r = 0; r < 4; r++) {
-            const fke_real *e0 = e + 4 * r * le, *e1 = e0 + le, *e2 = e1 + le, *e3 = e2 + le;
-            fke_real *acc = rows + r * w;
-#pragma omp simd
-            for (int t = 0; t <= n; t++) {
-                acc[2 * t] = e0[t] + e2[t];
-                acc[2 * t + 1] = e1[t] + e3[t];
-            }
-        }
         fke_real *dxc = dx + (size_t)c * g->H * g->W;
         for (int r = 0; r < 4; r++) {
             int ih = 2 * s->ti - 1 + r;
             if (ih < 0 || ih >= g->H) continue;
-            const fke_real *src = rows + r * w;
+            const fke_real *e0 = e + 4 * r * le, *e1 = e0 + le, *e2 = e1 + le, *e3 = e2 + le;
             fke_real *dst = dxc + (size_t)ih * g->W + c0;
 #pragma omp simd
-            for (int k = lo; k < hi; k++) dst[k] += src[k];
+            for (int t = lo; t < hi; t++) {
+                dst[2 * t] += e0[t] + e2[t];
+                dst[2 * t + 1] += e1[t] + e3[t];
+            }
+            for (int t = 0; t <= n; t++) { /* the edge pairs: [0, lo) and [hi, n] */
+                if (t == lo) t = hi > lo ? hi : lo;
+                if (t > n) break;
+                int col = c0 + 2 * t;
+                if (col >= 0 && col < g->W) dst[2 * t] += e0[t] + e2[t];
+                if (col + 1 >= 0 && col + 1 < g->W) dst[2 * t + 1] += e1[t] + e3[t];
+            }
         }
     }
 }
@@ -399,7 +474,7 @@ void fke_winograd_forward(const fke_tensor *x, const fke_tensor *W, const fke_te
     wgeom g = make_wgeom(x->shape[0], x->shape[1], x->shape[2], x->shape[3], W->shape[0]);
     fke_real *U = ws;
     weight_transform(&g, W->data, U);
-    const size_t xsz = (size_t)g.C * g.H * g.W, ysz = (size_t)g.O * g.H * g.W;
+    const size_t ysz = (size_t)g.O * g.H * g.W;
     const size_t OC = (size_t)g.O * g.C;
 #pragma omp parallel for num_threads(g.T) schedule(static)
     for (int k = 0; k < g.G; k++) {
@@ -409,20 +484,20 @@ void fke_winograd_forward(const fke_tensor *x, const fke_tensor *W, const fke_te
         thread_ws t = thread_part(&g, 0, ws, 0);
 #endif
         int n0 = group_first(&g, k), nq = (group_first(&g, k + 1) - n0) * g.T1;
+        scratch sc = scratch_part(&g, t.scratch);
         segment seg[CHUNK];
         for (int ck = 0; ck < chunks(&g, nq); ck++) {
             int q0, q1;
             chunk_range(&g, nq, ck, &q0, &q1);
             int P = q1 - q0, ns = segments(&g, n0, q0, q1, seg);
-            for (int i = 0; i < ns; i++)
-                input_transform(&g, x->data + seg[i].n * xsz, &seg[i], t.V, P, t.rows);
+            input_transform(&g, x->data, seg, ns, t.V, P, sc);
             for (int xi = 0; xi < 16; xi++)
                 FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.O, P, g.C, 1,
                          U + xi * OC, g.C, t.V + (size_t)xi * g.C * P, P, 0,
                          t.M + (size_t)xi * g.O * P, P);
             for (int i = 0; i < ns; i++)
                 output_transform(&g, t.M, P, &seg[i], b ? b->data : NULL,
-                                 y->data + seg[i].n * ysz, t.rows);
+                                 y->data + seg[i].n * ysz, sc);
         }
     }
 }
@@ -447,6 +522,7 @@ void fke_winograd_backward(const fke_tensor *x, const fke_tensor *W, const fke_t
 #endif
         thread_ws t = thread_part(&g, 1, ws, tid);
         int first = 1; /* dU of this thread not yet written */
+        scratch sc = scratch_part(&g, t.scratch);
         segment seg[CHUNK];
         for (int k = tid * g.G / nt; k < (tid + 1) * g.G / nt; k++) {
             int n0 = group_first(&g, k), nq = (group_first(&g, k + 1) - n0) * g.T1;
@@ -456,10 +532,9 @@ void fke_winograd_backward(const fke_tensor *x, const fke_tensor *W, const fke_t
                 int P = q1 - q0, ns = segments(&g, n0, q0, q1, seg);
                 for (int i = 0; i < ns; i++)
                     output_transform_adjoint(&g, dy->data + seg[i].n * ysz, &seg[i], t.M, P,
-                                             t.rows);
+                                             sc);
                 if (dW) { /* dU[xi] (O, C) += dM[xi] (O, P) V[xi]^T */
-                    for (int i = 0; i < ns; i++)
-                        input_transform(&g, x->data + seg[i].n * xsz, &seg[i], t.V, P, t.rows);
+                    input_transform(&g, x->data, seg, ns, t.V, P, sc);
                     for (int xi = 0; xi < 16; xi++)
                         FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, g.O, g.C, P, 1,
                                  t.M + (size_t)xi * g.O * P, P, t.V + (size_t)xi * g.C * P, P,
@@ -473,7 +548,7 @@ void fke_winograd_backward(const fke_tensor *x, const fke_tensor *W, const fke_t
                                  t.V + (size_t)xi * g.C * P, P);
                     for (int i = 0; i < ns; i++)
                         input_transform_adjoint(&g, t.V, P, &seg[i], dx->data + seg[i].n * xsz,
-                                                t.rows);
+                                                sc);
                 }
             }
         }
