@@ -88,7 +88,12 @@ static wgeom make_wgeom(int N, int C, int H, int W, int O)
 static int group_first(const wgeom *g, int k) { return (int)((long long)k * g->N / g->G); }
 
 /* Elements of each buffer: U and dU (16, O, C); per thread V (16, C, P),
- * M (16, O, P) and the transforms' scratch (scratch_part). */
+ * M (16, O, P) and the transforms' scratch (scratch_part). V's and M's 16
+ * matrices lie xi_stride apart, one cache line more than rows x ld: the
+ * transforms read or write all 16 at once, and at a power-of-two distance
+ * (fke-small's 32 x 256 tiles) they fell in one L1 set (the dx and dM
+ * transforms ran 1.5x slower). */
+static size_t xi_stride(int rows, size_t ld) { return (size_t)rows * ld + 64 / sizeof(fke_real); }
 static size_t u_elems(const wgeom *g) { return (size_t)16 * g->O * g->C; }
 static size_t scratch_elems(const wgeom *g)
 {
@@ -96,8 +101,8 @@ static size_t scratch_elems(const wgeom *g)
 }
 static size_t thread_bytes(const wgeom *g, int backward)
 {
-    size_t b = round64((size_t)16 * g->C * g->P * sizeof(fke_real)) +
-               round64((size_t)16 * g->O * g->P * sizeof(fke_real)) +
+    size_t b = round64(16 * xi_stride(g->C, g->P) * sizeof(fke_real)) +
+               round64(16 * xi_stride(g->O, g->P) * sizeof(fke_real)) +
                round64(scratch_elems(g) * sizeof(fke_real));
     return b + (backward ? round64(u_elems(g) * sizeof(fke_real)) : 0);
 }
@@ -118,9 +123,9 @@ static thread_ws thread_part(const wgeom *g, int backward, void *ws, int tid)
               (size_t)tid * thread_bytes(g, backward);
     thread_ws t;
     t.V = (fke_real *)p;
-    p += round64((size_t)16 * g->C * g->P * sizeof(fke_real));
+    p += round64(16 * xi_stride(g->C, g->P) * sizeof(fke_real));
     t.M = (fke_real *)p;
-    p += round64((size_t)16 * g->O * g->P * sizeof(fke_real));
+    p += round64(16 * xi_stride(g->O, g->P) * sizeof(fke_real));
     t.scratch = (fke_real *)p;
     p += round64(scratch_elems(g) * sizeof(fke_real));
     t.dU = backward ? (fke_real *)p : NULL;
@@ -293,7 +298,7 @@ WINO_CLONES
 static void input_transform(const wgeom *g, const fke_real *x, const segment *seg, int ns,
                             fke_real *V, size_t ld, scratch sc)
 {
-    const size_t CP = (size_t)g->C * ld, xsz = (size_t)g->C * g->H * g->W;
+    const size_t CP = xi_stride(g->C, ld), xsz = (size_t)g->C * g->H * g->W;
     const int wp = (int)plane_width(g);
     for (int c = 0; c < g->C; c++)
         for (int i = 0, j; i < ns; i = j) {
@@ -337,7 +342,7 @@ WINO_CLONES
 static void output_transform(const wgeom *g, const fke_real *M, size_t ld, const segment *s,
                              const fke_real *b, fke_real *y, scratch sc)
 {
-    const size_t OP = (size_t)g->O * ld;
+    const size_t OP = xi_stride(g->O, ld);
     const int c0 = 2 * s->tj0, ih = 2 * s->ti;
     int lo, hi;
     inner_tiles(g, s, 0, 2, &lo, &hi); /* lo = 0; hi = len or len - 1 */
@@ -379,7 +384,7 @@ WINO_CLONES
 static void output_transform_adjoint(const wgeom *g, const fke_real *dy, const segment *s,
                                      fke_real *dM, size_t ld, scratch sc)
 {
-    const size_t OP = (size_t)g->O * ld;
+    const size_t OP = xi_stride(g->O, ld);
     const int c0 = 2 * s->tj0, ih = 2 * s->ti;
     int lo, hi;
     inner_tiles(g, s, 0, 2, &lo, &hi);
@@ -394,67 +399,70 @@ static void output_transform_adjoint(const wgeom *g, const fke_real *dy, const s
     }
 }
 
-/* dx (C, H, W) += B dV B^T of the segment's tiles, dV (16, C, ld) at column
- * s->p. Per tile and row r of the 4x4 result, columns 0, 1 land where the
- * tile on the left put its columns 2, 3: e[r][j] holds column j of every
- * tile, columns 2 and 3 shifted one tile right, so that each pair of image
- * columns is e[r][0] + e[r][2] (and e[r][1] + e[r][3]) at one index, added
- * into dx after the row of tiles above (overlapping by 2 rows): one fixed
- * order. Pairs that cross a side (the pad, the overhang) are added column by
- * column, and rows outside the image not at all. */
+/* dx += B dV B^T for the tiles of the chunk's ns segments, dV (16, C, ld),
+ * images of dx (N, C, H, W). Per tile and row r of the 4x4 result, columns
+ * 0, 1 land where the tile on the left put its columns 2, 3: e[r][j] holds
+ * column j of every tile of a segment, columns 2 and 3 shifted one tile on,
+ * so that each pair of image columns is e[r][0] + e[r][2] (and e[r][1] +
+ * e[r][3]) at one index. Per channel and image, the segments add into the
+ * zeroed padded plane (rows of tiles overlapping by 2 rows), in order, and
+ * the plane less its pad goes into dx: one fixed order of the sums. */
 WINO_CLONES
 static void input_transform_adjoint(const wgeom *g, const fke_real *dV, size_t ld,
-                                    const segment *s, fke_real *dx, scratch sc)
+                                    const segment *seg, int ns, fke_real *dx, scratch sc)
 {
-    const size_t CP = (size_t)g->C * ld;
-    const int n = s->len, le = n + 1, c0 = 2 * s->tj0 - 1;
-    fke_real *e = sc.e; /* (16, n + 1) */
-    int lo = 0, hi = n + 1; /* pairs (c0 + 2t, c0 + 2t + 1) inside [0, W) */
-    while (lo < hi && c0 + 2 * lo < 0) lo++;
-    while (hi > lo && c0 + 2 * (hi - 1) + 2 > g->W) hi--;
-    for (int c = 0; c < g->C; c++) {
-        const fke_real *v = dV + (size_t)c * ld + s->p;
-        for (int r = 0; r < 4; r++) {
-            e[(4 * r + 0) * le + n] = e[(4 * r + 1) * le + n] = 0;
-            e[(4 * r + 2) * le] = e[(4 * r + 3) * le] = 0;
-        }
+    const size_t CP = xi_stride(g->C, ld), xsz = (size_t)g->C * g->H * g->W;
+    const int wp = (int)plane_width(g);
+    fke_real *e = sc.e; /* (16, len + 1) */
+    for (int c = 0; c < g->C; c++)
+        for (int i = 0, j; i < ns; i = j) {
+            for (j = i; j < ns && seg[j].n == seg[i].n; j++) {}
+            int ti0 = seg[i].ti, r0 = 2 * ti0 - 1, r1 = 2 * seg[j - 1].ti + 3;
+            memset(sc.plane, 0, (size_t)(r1 - r0) * wp * sizeof *sc.plane);
+            for (int k = i; k < j; k++) {
+                const segment *s = &seg[k];
+                const int n = s->len, le = n + 1;
+                const fke_real *v = dV + (size_t)c * ld + s->p;
+                for (int r = 0; r < 4; r++) {
+                    e[(4 * r + 0) * le + n] = e[(4 * r + 1) * le + n] = 0;
+                    e[(4 * r + 2) * le] = e[(4 * r + 3) * le] = 0;
+                }
 #pragma omp simd
-        for (int t = 0; t < n; t++) {
-            /* B^T's adjoint along each row of dV: (v0, v1-v2+v3, v1+v2-v0, -v3) */
-            fke_real q[4][4];
-            for (int i = 0; i < 4; i++) {
-                fke_real a = v[(4 * i) * CP + t], b = v[(4 * i + 1) * CP + t];
-                fke_real d = v[(4 * i + 2) * CP + t], f = v[(4 * i + 3) * CP + t];
-                q[i][0] = a, q[i][1] = b - d + f, q[i][2] = b + d - a, q[i][3] = -f;
-            }
-            for (int j = 0; j < 4; j++) { /* then down the columns; 2, 3 one tile on */
-                int at = j < 2 ? t : t + 1;
-                e[(0 + j) * le + at] = q[0][j];
-                e[(4 + j) * le + at] = q[1][j] - q[2][j] + q[3][j];
-                e[(8 + j) * le + at] = q[1][j] + q[2][j] - q[0][j];
-                e[(12 + j) * le + at] = -q[3][j];
-            }
-        }
-        fke_real *dxc = dx + (size_t)c * g->H * g->W;
-        for (int r = 0; r < 4; r++) {
-            int ih = 2 * s->ti - 1 + r;
-            if (ih < 0 || ih >= g->H) continue;
-            const fke_real *e0 = e + 4 * r * le, *e1 = e0 + le, *e2 = e1 + le, *e3 = e2 + le;
-            fke_real *dst = dxc + (size_t)ih * g->W + c0;
+                for (int t = 0; t < n; t++) {
+                    /* B^T's adjoint along each row of dV: (v0, v1-v2+v3, v1+v2-v0, -v3) */
+                    fke_real q[4][4];
+                    for (int i2 = 0; i2 < 4; i2++) {
+                        fke_real a = v[(4 * i2) * CP + t], b = v[(4 * i2 + 1) * CP + t];
+                        fke_real d = v[(4 * i2 + 2) * CP + t], f = v[(4 * i2 + 3) * CP + t];
+                        q[i2][0] = a, q[i2][1] = b - d + f, q[i2][2] = b + d - a, q[i2][3] = -f;
+                    }
+                    for (int jj = 0; jj < 4; jj++) { /* then down the columns; 2, 3 one on */
+                        int at = jj < 2 ? t : t + 1;
+                        e[(0 + jj) * le + at] = q[0][jj];
+                        e[(4 + jj) * le + at] = q[1][jj] - q[2][jj] + q[3][jj];
+                        e[(8 + jj) * le + at] = q[1][jj] + q[2][jj] - q[0][jj];
+                        e[(12 + jj) * le + at] = -q[3][jj];
+                    }
+                }
+                for (int r = 0; r < 4; r++) { /* plane column 2 tj0 is image column 2 tj0 - 1 */
+                    const fke_real *e0 = e + 4 * r * le, *e1 = e0 + le, *e2 = e1 + le,
+                                   *e3 = e2 + le;
+                    fke_real *dst = sc.plane + (size_t)(2 * (s->ti - ti0) + r) * wp + 2 * s->tj0;
 #pragma omp simd
-            for (int t = lo; t < hi; t++) {
-                dst[2 * t] += e0[t] + e2[t];
-                dst[2 * t + 1] += e1[t] + e3[t];
+                    for (int t = 0; t <= n; t++) {
+                        dst[2 * t] += e0[t] + e2[t];
+                        dst[2 * t + 1] += e1[t] + e3[t];
+                    }
+                }
             }
-            for (int t = 0; t <= n; t++) { /* the edge pairs: [0, lo) and [hi, n] */
-                if (t == lo) t = hi > lo ? hi : lo;
-                if (t > n) break;
-                int col = c0 + 2 * t;
-                if (col >= 0 && col < g->W) dst[2 * t] += e0[t] + e2[t];
-                if (col + 1 >= 0 && col + 1 < g->W) dst[2 * t + 1] += e1[t] + e3[t];
+            fke_real *dxc = dx + seg[i].n * xsz + (size_t)c * g->H * g->W;
+            for (int r = r0 < 0 ? 0 : r0; r < r1 && r < g->H; r++) {
+                const fke_real *src = sc.plane + (size_t)(r - r0) * wp + 1;
+                fke_real *dst = dxc + (size_t)r * g->W;
+#pragma omp simd
+                for (int k = 0; k < g->W; k++) dst[k] += src[k];
             }
         }
-    }
 }
 
 /* ---- forward and backward ------------------------------------------------ */
@@ -493,8 +501,8 @@ void fke_winograd_forward(const fke_tensor *x, const fke_tensor *W, const fke_te
             input_transform(&g, x->data, seg, ns, t.V, P, sc);
             for (int xi = 0; xi < 16; xi++)
                 FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.O, P, g.C, 1,
-                         U + xi * OC, g.C, t.V + (size_t)xi * g.C * P, P, 0,
-                         t.M + (size_t)xi * g.O * P, P);
+                         U + xi * OC, g.C, t.V + xi * xi_stride(g.C, P), P, 0,
+                         t.M + xi * xi_stride(g.O, P), P);
             for (int i = 0; i < ns; i++)
                 output_transform(&g, t.M, P, &seg[i], b ? b->data : NULL,
                                  y->data + seg[i].n * ysz, sc);
@@ -509,7 +517,7 @@ void fke_winograd_backward(const fke_tensor *x, const fke_tensor *W, const fke_t
     wgeom g = make_wgeom(x->shape[0], x->shape[1], x->shape[2], x->shape[3], W->shape[0]);
     fke_real *U = ws;
     if (dx) weight_transform(&g, W->data, U);
-    const size_t xsz = (size_t)g.C * g.H * g.W, ysz = (size_t)g.O * g.H * g.W;
+    const size_t ysz = (size_t)g.O * g.H * g.W;
     const size_t OC = (size_t)g.O * g.C;
     int nt = 1; /* threads that ran; each one's groups are a fixed static block */
 #pragma omp parallel num_threads(g.T)
@@ -537,18 +545,16 @@ void fke_winograd_backward(const fke_tensor *x, const fke_tensor *W, const fke_t
                     input_transform(&g, x->data, seg, ns, t.V, P, sc);
                     for (int xi = 0; xi < 16; xi++)
                         FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, g.O, g.C, P, 1,
-                                 t.M + (size_t)xi * g.O * P, P, t.V + (size_t)xi * g.C * P, P,
+                                 t.M + xi * xi_stride(g.O, P), P, t.V + xi * xi_stride(g.C, P), P,
                                  first ? 0 : 1, t.dU + xi * OC, g.C);
                     first = 0;
                 }
                 if (dx) { /* dV[xi] (C, P) = U[xi]^T dM[xi], into V's buffer */
                     for (int xi = 0; xi < 16; xi++)
                         FKE_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, g.C, P, g.O, 1,
-                                 U + xi * OC, g.C, t.M + (size_t)xi * g.O * P, P, 0,
-                                 t.V + (size_t)xi * g.C * P, P);
-                    for (int i = 0; i < ns; i++)
-                        input_transform_adjoint(&g, t.V, P, &seg[i], dx->data + seg[i].n * xsz,
-                                                sc);
+                                 U + xi * OC, g.C, t.M + xi * xi_stride(g.O, P), P, 0,
+                                 t.V + xi * xi_stride(g.C, P), P);
+                    input_transform_adjoint(&g, t.V, P, seg, ns, dx->data, sc);
                 }
             }
         }
