@@ -119,8 +119,8 @@ static void test_choice(fke_arena *a)
     fke_conv2d_opt o = {.stride = 1, .pad = 1};
     FKE_CHECK(fke_conv2d_uses_winograd(64, 128, 3, 3, o), "auto: 64 -> 128 3x3 not Winograd");
     FKE_CHECK(!fke_conv2d_uses_winograd(3, 32, 3, 3, o), "auto: the RGB layer took Winograd");
-    FKE_CHECK(!fke_conv2d_uses_winograd(16, 64, 3, 3, o) &&
-                  !fke_conv2d_uses_winograd(64, 16, 3, 3, o),
+    FKE_CHECK(!fke_conv2d_uses_winograd(4, 64, 3, 3, o) &&
+                  !fke_conv2d_uses_winograd(64, 4, 3, 3, o),
               "auto: Winograd below %d channels", FKE_CONV_WINOGRAD_MIN_C);
     o.stride = 2;
     FKE_CHECK(!fke_conv2d_uses_winograd(64, 64, 3, 3, o), "auto: stride 2 took Winograd");

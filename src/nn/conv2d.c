@@ -137,12 +137,12 @@ static int winograd_fits(int kh, int kw, fke_conv2d_opt o)
     return kh == 3 && kw == 3 && o.stride == 1 && o.pad == 1 && !o.bf16;
 }
 
-/* The channel minimums, measured with tools/bench_conv (100 images of 16x16,
- * forward + backward, Winograd against im2col at 1 | 2 threads): 8 -> 32
- * 0.79x | 0.89x, 8 -> 64 0.75x | 0.71x, 16 -> 16, 32, 64 0.99-1.02x |
- * 0.90-0.98x, 32 -> 8, 16 1.0x | 1.0-1.09x, and 32 -> 64 (fke-small's second
- * layer) 1.2x: below 32 channels in or out the transforms, which grow with
- * C + O, cost what the GEMMs save, which grows with C x O. */
+/* The channel minimums, measured with tools/bench_conv (forward + backward,
+ * Winograd against im2col, 1 thread, OpenBLAS's Cooperlake kernels as fke
+ * runs them, 100 images of 16x16 unless said): 3 -> 32 at 64x64 (20
+ * images) 1.21x but at 32x32 0.76x; 8 -> 32, 64 1.23x, 1.11x; 16 -> 16, 32,
+ * 64 1.47x, 1.53x, 1.29x; 32 -> 8, 16 1.55x, 1.64x. So from 8 channels in
+ * and out; fke-small's RGB layer stays im2col. */
 int fke_conv2d_uses_winograd(int C, int O, int kh, int kw, fke_conv2d_opt o)
 {
     if (!winograd_fits(kh, kw, o) || o.algo == FKE_CONV_IM2COL) return 0;

@@ -60,7 +60,7 @@
 #include "core/fke.h"
 
 enum { FKE_CONV_AUTO = 0, FKE_CONV_IM2COL, FKE_CONV_WINOGRAD };
-enum { FKE_CONV_WINOGRAD_MIN_C = 32, FKE_CONV_WINOGRAD_MIN_O = 32 };
+enum { FKE_CONV_WINOGRAD_MIN_C = 8, FKE_CONV_WINOGRAD_MIN_O = 8 };
 
 typedef struct {
     int stride; /* >= 1, both axes */
