@@ -6,9 +6,14 @@
  *
  *   make build/bench_conv && nice build/bench_conv [--threads N] [--reps R]
  *
+ * fke itself runs OpenBLAS's kernels for this CPU (cli/main.c); this tool
+ * runs what OpenBLAS chose and says so in its first line, so start it with
+ * OPENBLAS_CORETYPE set to the core that line names to time what fke runs.
+ *
  * The two algorithms alternate call by call; each time is the median of R
  * (default 9). Prints one row per shape: ms of im2col and Winograd, forward
  * and forward + backward, and the speed-up of forward + backward. */
+#include "core/cpu.h"
 #include "nn/conv2d.h"
 
 #include <cblas.h>
@@ -68,8 +73,10 @@ int main(int argc, char **argv)
     }
     fke_rng r;
     fke_rng_seed(&r, 1);
-    printf("%d thread(s), median of %d; ms: im2col fwd, fwd+bwd | Winograd fwd, fwd+bwd | "
-           "speed-up fwd+bwd\n", threads, reps);
+    char blas[256];
+    fke_cpu_describe(blas, sizeof blas);
+    printf("%s\n%d thread(s), median of %d; ms: im2col fwd, fwd+bwd | Winograd fwd, fwd+bwd | "
+           "speed-up fwd+bwd\n", blas, threads, reps);
     for (size_t s = 0; s < sizeof SHAPES / sizeof *SHAPES; s++) {
         const shape *h = &SHAPES[s];
         fke_tensor x, w, y, dy, dx, dW;
