@@ -25,7 +25,8 @@
  *
  * Layout and plan: P tiles of a chunk lie side by side, so each xi's GEMM
  * reads one contiguous (C, P) matrix and writes one (O, P): V is (16, C, P),
- * M and dM (16, O, P), U and dU (16, O, C). Images go in groups, as in
+ * M and dM (16, O, P) (their 16 matrices one cache line more than C x P or
+ * O x P apart, winograd.c says why), U and dU (16, O, C). Images go in groups, as in
  * conv2d.c: the fewest whole images that reach CHUNK tiles (winograd.c), the
  * groups fixed by the shapes alone and run by OpenMP threads; inside a group
  * the tiles go in equal chunks of at most CHUNK. A group owns whole images,
