@@ -19,11 +19,11 @@
 #include <omp.h>
 #endif
 
-/* Tiles a GEMM takes. Measured (tools/bench_conv, 1 thread): chunks of 64,
- * 128 and 256 tiles, and chunks sized to keep V and M in the 1 MiB L2, ran
- * within the noise (about 10%) of each other at fke-small's layers, and 256
- * was the fastest at ResNet-18's 56x56 and 28x28 (fewer repacks of U[xi]
- * by OpenBLAS, which grow with the number of GEMMs). */
+/* Tiles a GEMM takes. Measured (tools/bench_conv, 1 thread): chunks of 128
+ * tiles were 2-3% faster than 256 at fke-small's 8x8 layer (V and M nearer
+ * the 1 MiB L2) and 10% slower at ResNet-18's 28x28 and 14x14 (OpenBLAS
+ * repacks U[xi] once per GEMM); before the padded xi stride (xi_stride),
+ * 64, 128, 256 and L2-sized chunks were all within the noise. */
 enum { CHUNK = 256, GROUP_ALIGN = 4 };
 
 static int max_threads(void)
