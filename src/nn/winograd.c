@@ -5,8 +5,11 @@
  * its image q / T1, row-major. A chunk's tiles are walked in segments, the
  * runs that stay in one row of tiles of one image; each transform loops over
  * a segment's tiles (2 columns apart in the image, consecutive in V, M, dM)
- * with the pad and the overhang handled once per segment in a small row
- * buffer, so the inner loops have no branches and vectorise.
+ * without bounds, so that it vectorises: the input transform reads, and the
+ * dx transform adds into, one channel's rows of an image copied into a
+ * zero-padded plane; the output and dM transforms read or write y and dy
+ * directly, a zero row or a sink standing for the row under an odd side and
+ * the last tile of an odd row done apart.
  *
  * The transforms are memory bound: V is written once and read once per
  * chunk by the GEMMs, which is 16/36 of what im2col writes for the same
@@ -58,8 +61,7 @@ typedef struct {
     int N, C, H, W, O;
     int th, tw, T1; /* rows of tiles, tiles per row, tiles per image */
     int G, nb, T;   /* groups, most images in a group, threads */
-    int chunk;      /* tiles a GEMM takes, at most CHUNK */
-    int P;          /* most tiles in a chunk */
+    int P;          /* most tiles in a chunk: CHUNK, or fewer in a small batch */
 } wgeom;
 
 /* The plan, from the shapes alone: groups of the fewest whole images that
@@ -67,10 +69,10 @@ typedef struct {
  * conv2d.c), the images split evenly. */
 static wgeom make_wgeom(int N, int C, int H, int W, int O)
 {
-    wgeom g = {N, C, H, W, O, (H + 1) / 2, (W + 1) / 2, 0, 1, 1, 1, CHUNK, 1};
+    wgeom g = {N, C, H, W, O, (H + 1) / 2, (W + 1) / 2, 0, 1, 1, 1, 1};
     g.T1 = g.th * g.tw;
     if (N < 1 || g.T1 < 1) return g;
-    int nb = (g.chunk + g.T1 - 1) / g.T1;
+    int nb = (CHUNK + g.T1 - 1) / g.T1;
     if (nb > N) nb = N;
     int G = (N + nb - 1) / nb;
     if (nb > 1 && G >= GROUP_ALIGN) {
@@ -81,7 +83,7 @@ static wgeom make_wgeom(int N, int C, int H, int W, int O)
     g.nb = (N + G - 1) / G;
     int t = max_threads();
     g.T = t < G ? t : G;
-    g.P = g.nb * g.T1 < g.chunk ? g.nb * g.T1 : g.chunk;
+    g.P = g.nb * g.T1 < CHUNK ? g.nb * g.T1 : CHUNK;
     return g;
 }
 
@@ -152,7 +154,7 @@ static int segments(const wgeom *g, int n0, int q0, int q1, segment *s)
     return k;
 }
 
-/* ---- the four tile transforms -------------------------------------------- */
+/* ---- the transforms ------------------------------------------------------ */
 
 /* The weight transforms go over blocks of WBLOCK channels, through a small
  * (16, WBLOCK) buffer: U's 16 planes are O x C apart (a power of two at
@@ -242,20 +244,16 @@ static scratch scratch_part(const wgeom *g, fke_real *p)
     return (scratch){p, p + ne, p + ne + nz, p + ne + 2 * nz};
 }
 
-/* Tiles t of a segment in [*lo, *hi) read (or write) only columns inside the
- * image when their first column 2 (tj0 + t) + off >= 0 and their last,
- * that + span - 1, < W; the others are the edge tiles. */
-static void inner_tiles(const wgeom *g, const segment *s, int off, int span, int *lo, int *hi)
+/* The segment's tiles whose 2 columns both lie in the image: all of them,
+ * or all but the last when the row ends at an odd side. */
+static int full_tiles(const wgeom *g, const segment *s)
 {
-    int a = 0, b = s->len;
-    while (a < b && 2 * (s->tj0 + a) + off < 0) a++;
-    while (b > a && 2 * (s->tj0 + b - 1) + off + span > g->W) b--;
-    *lo = a, *hi = b;
+    return 2 * (s->tj0 + s->len) > g->W ? s->len - 1 : s->len;
 }
 
 /* v[xi * CP] = (B^T d B)[xi] of the 4x4 tile whose rows r0..r3 start at k */
 WINO_INLINE void bdb(fke_real *v, size_t CP, const fke_real *r0, const fke_real *r1,
-                       const fke_real *r2, const fke_real *r3, int k)
+                     const fke_real *r2, const fke_real *r3, int k)
 {
     /* along the rows first (d B), then B^T down the columns */
     fke_real a0 = r0[k] - r0[k + 2], a1 = r0[k + 1] + r0[k + 2];
@@ -318,9 +316,9 @@ static void input_transform(const wgeom *g, const fke_real *x, const segment *se
         }
 }
 
-/* out = A^T M A of the tile at m (16 entries CP apart): y00, y01, y10, y11 */
+/* (y00, y01; y10, y11) = A^T M A of the tile at m (16 entries OP apart) */
 WINO_INLINE void ama(const fke_real *m, size_t OP, fke_real *y00, fke_real *y01,
-                       fke_real *y10, fke_real *y11)
+                     fke_real *y10, fke_real *y11)
 {
     /* A^T down the columns, then along the rows */
     fke_real s00 = m[0 * OP] + m[4 * OP] + m[8 * OP];
@@ -344,21 +342,20 @@ static void output_transform(const wgeom *g, const fke_real *M, size_t ld, const
 {
     const size_t OP = xi_stride(g->O, ld);
     const int c0 = 2 * s->tj0, ih = 2 * s->ti;
-    int lo, hi;
-    inner_tiles(g, s, 0, 2, &lo, &hi); /* lo = 0; hi = len or len - 1 */
+    const int full = full_tiles(g, s);
     for (int o = 0; o < g->O; o++) {
         const fke_real *m = M + (size_t)o * ld + s->p;
         fke_real *y0 = y + ((size_t)o * g->H + ih) * g->W + c0;
         fke_real *y1 = ih + 1 < g->H ? y0 + g->W : sc.sink;
         const fke_real bias = b ? b[o] : 0;
 #pragma omp simd
-        for (int t = lo; t < hi; t++) {
+        for (int t = 0; t < full; t++) {
             fke_real a, bb, c, d;
             ama(m + t, OP, &a, &bb, &c, &d);
             y0[2 * t] = a + bias, y0[2 * t + 1] = bb + bias;
             y1[2 * t] = c + bias, y1[2 * t + 1] = d + bias;
         }
-        for (int t = hi; t < s->len; t++) { /* the last tile of an odd side */
+        for (int t = full; t < s->len; t++) { /* the last tile of an odd side */
             fke_real a, bb, c, d;
             ama(m + t, OP, &a, &bb, &c, &d);
             y0[2 * t] = a + bias, y1[2 * t] = c + bias;
@@ -386,16 +383,15 @@ static void output_transform_adjoint(const wgeom *g, const fke_real *dy, const s
 {
     const size_t OP = xi_stride(g->O, ld);
     const int c0 = 2 * s->tj0, ih = 2 * s->ti;
-    int lo, hi;
-    inner_tiles(g, s, 0, 2, &lo, &hi);
+    const int full = full_tiles(g, s);
     for (int o = 0; o < g->O; o++) {
         const fke_real *u0 = dy + ((size_t)o * g->H + ih) * g->W + c0;
         const fke_real *u1 = ih + 1 < g->H ? u0 + g->W : sc.zero;
         fke_real *m = dM + (size_t)o * ld + s->p;
 #pragma omp simd
-        for (int t = lo; t < hi; t++)
+        for (int t = 0; t < full; t++)
             aua(m + t, OP, u0[2 * t], u0[2 * t + 1], u1[2 * t], u1[2 * t + 1]);
-        for (int t = hi; t < s->len; t++) aua(m + t, OP, u0[2 * t], 0, u1[2 * t], 0);
+        for (int t = full; t < s->len; t++) aua(m + t, OP, u0[2 * t], 0, u1[2 * t], 0);
     }
 }
 
@@ -469,11 +465,11 @@ static void input_transform_adjoint(const wgeom *g, const fke_real *dV, size_t l
 
 /* A group's nq tiles go in chunks(nq) equal chunks of at most CHUNK (and so
  * of at most g->P); chunk k is tiles [q0, q1). */
-static int chunks(const wgeom *g, int nq) { return (nq + g->chunk - 1) / g->chunk; }
-static void chunk_range(const wgeom *g, int nq, int k, int *q0, int *q1)
+static int chunks(int nq) { return (nq + CHUNK - 1) / CHUNK; }
+static void chunk_range(int nq, int k, int *q0, int *q1)
 {
-    *q0 = (int)((long long)k * nq / chunks(g, nq));
-    *q1 = (int)((long long)(k + 1) * nq / chunks(g, nq));
+    *q0 = (int)((long long)k * nq / chunks(nq));
+    *q1 = (int)((long long)(k + 1) * nq / chunks(nq));
 }
 
 void fke_winograd_forward(const fke_tensor *x, const fke_tensor *W, const fke_tensor *b,
@@ -494,9 +490,9 @@ void fke_winograd_forward(const fke_tensor *x, const fke_tensor *W, const fke_te
         int n0 = group_first(&g, k), nq = (group_first(&g, k + 1) - n0) * g.T1;
         scratch sc = scratch_part(&g, t.scratch);
         segment seg[CHUNK];
-        for (int ck = 0; ck < chunks(&g, nq); ck++) {
+        for (int ck = 0; ck < chunks(nq); ck++) {
             int q0, q1;
-            chunk_range(&g, nq, ck, &q0, &q1);
+            chunk_range(nq, ck, &q0, &q1);
             int P = q1 - q0, ns = segments(&g, n0, q0, q1, seg);
             input_transform(&g, x->data, seg, ns, t.V, P, sc);
             for (int xi = 0; xi < 16; xi++)
@@ -534,9 +530,9 @@ void fke_winograd_backward(const fke_tensor *x, const fke_tensor *W, const fke_t
         segment seg[CHUNK];
         for (int k = tid * g.G / nt; k < (tid + 1) * g.G / nt; k++) {
             int n0 = group_first(&g, k), nq = (group_first(&g, k + 1) - n0) * g.T1;
-            for (int ck = 0; ck < chunks(&g, nq); ck++) {
+            for (int ck = 0; ck < chunks(nq); ck++) {
                 int q0, q1;
-                chunk_range(&g, nq, ck, &q0, &q1);
+                chunk_range(nq, ck, &q0, &q1);
                 int P = q1 - q0, ns = segments(&g, n0, q0, q1, seg);
                 for (int i = 0; i < ns; i++)
                     output_transform_adjoint(&g, dy->data + seg[i].n * ysz, &seg[i], t.M, P,
