@@ -102,6 +102,10 @@ $(B)/tests/helpers/%: tests/helpers/%.c $(B)/libfke.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(DEPFLAGS) -MF $(B)/tests/helpers/.$*.d -Itests $(CFLAGS) -o $@ $< $(B)/libfke.a $(LDLIBS)
 
+# per-layer Winograd vs im2col timing (not built by all: tools/bench_conv.c)
+$(B)/bench_conv: tools/bench_conv.c $(B)/libfke.a
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(B)/libfke.a $(LDLIBS)
+
 $(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/driver.c $(B)/libfke.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(DEPFLAGS) -MF $(B)/fuzz/.$*.d -Itests/fuzz $(CFLAGS) -o $@ $< tests/fuzz/driver.c $(B)/libfke.a $(LDLIBS)

@@ -299,8 +299,11 @@ static void test_trunk(fke_rng *r, fke_cnn_kind kind, int N, int S)
                       "needs", name, u[1].fwd, fb);
             FKE_CHECK(kind != FKE_CNN_RESNET18 || u[0].fwd > fb, "%s: keeping every activation "
                       "(%zu B) fits the bound %zu: the bound proves nothing", name, u[0].fwd, fb);
-            FKE_CHECK(u[1].bwd_peak <= bb && every > bb, "%s: the backward's peak %zu B, bound "
-                      "%zu (every gradient %zu)", name, u[1].bwd_peak, bb, every);
+            /* keeping every gradient needs the workspace too: with Winograd's
+             * (U and dU, 16 x O x C each) it outweighs the small trunk's tensors */
+            FKE_CHECK(u[1].bwd_peak <= bb && every + ws > bb, "%s: the backward's peak %zu B, "
+                      "bound %zu (every gradient %zu + workspace %zu)", name, u[1].bwd_peak, bb,
+                      every, ws);
             FKE_CHECK(u[0].after_bwd == 0 && u[1].after_bwd == 0,
                       "%s: the backward left %zu / %zu bytes held", name, u[0].after_bwd,
                       u[1].after_bwd);

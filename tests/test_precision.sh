@@ -11,6 +11,10 @@
 tiny_model "$T/d.h5" "$T/fp32"
 expect 0 "convolutions: im2col .* fp32 GEMM (OpenBLAS); batch norm + ReLU + max-pool in one pass" \
     "$F" train "$T/tiny.json" --set out_dir="$T/fp32b"
+# fke-small's fp32 3x3 layers from FKE_CONV_WINOGRAD_MIN_C channels on go
+# Winograd (nn/conv2d.h); the RGB layer stays im2col
+expect 0 "convolutions: Winograd F(2x2,3x3) for 2 of 3 (3x3 stride 1, >= " \
+    "$F" bench --preset fke-small --steps 1 --warmup 0 --no-sgemm --threads 1
 msg='key "precision": bf16 needs a CPU with avx512_bf16'
 expect 1 "$msg" env FKE_CPU_NO_BF16=1 "$F" train "$T/tiny.json" --set precision=bf16 --set out_dir="$T/no"
 expect 1 "$msg" env FKE_CPU_NO_BF16=1 "$F" bench --preset fke-small --precision bf16 --steps 1

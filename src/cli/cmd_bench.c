@@ -458,7 +458,8 @@ static void print_report(int do_sgemm, const bench_result *r)
            "[other load %.2f cores]\n",
            tr->median * 1e3, tr->min * 1e3, tr->max * 1e3, S, B / tr->median, r->other_train);
     printf("  achieved (3 x all counted FLOPs / median step) %.1f GFLOP/s; cnn part "
-           "(3 x cnn FLOPs / cnn time) %.1f GFLOP/s\n",
+           "(3 x cnn FLOPs / cnn time) %.1f GFLOP/s\n"
+           "  (the convolutions counted as direct: where Winograd runs, an effective rate)\n",
            r->gf_all, r->gf_cnn);
     printf("inference   median %9.1f ms  min %9.1f  max %9.1f  (n=%d)  -> %.1f posts/s "
            "(best %.1f)  [other load %.2f cores]\n",

@@ -16,35 +16,53 @@
 /* ---- conv2d ------------------------------------------------------------ */
 typedef struct {
     fke_conv2d_opt o;
+    int bias;
     fke_tensor x, W, b, y, r, dx, dW, db;
 } conv_ctx;
 
 static fke_status conv_forward(fke_gc *g, void *p)
 {
     conv_ctx *c = p;
-    return fke_conv2d_forward(&g->err, &c->x, &c->W, &c->b, c->o, &c->y, &g->arena);
+    return fke_conv2d_forward(&g->err, &c->x, &c->W, c->bias ? &c->b : NULL, c->o, &c->y,
+                              &g->arena);
 }
 
 static fke_status conv_backward(fke_gc *g, void *p)
 {
     conv_ctx *c = p;
-    return fke_conv2d_backward(&g->err, &c->x, &c->W, &c->r, c->o, &c->dx, &c->dW, &c->db,
-                               &g->arena);
+    return fke_conv2d_backward(&g->err, &c->x, &c->W, &c->r, c->o, &c->dx, &c->dW,
+                               c->bias ? &c->db : NULL, &g->arena);
+}
+
+/* o: stride, pad and algo; bias 0: none */
+static int conv_run(fke_gc *g, const char *name, int N, int C, int H, int W, int O, int kh,
+                    int kw, fke_conv2d_opt o, int bias)
+{
+    conv_ctx c;
+    memset(&c, 0, sizeof c);
+    c.o = o;
+    c.bias = bias;
+    int Ho = fke_conv2d_out_size(H, kh, o.stride, o.pad);
+    int Wo = fke_conv2d_out_size(W, kw, o.stride, o.pad);
+    fke_gc_output(g, &c.y, &c.r, 4, N, O, Ho, Wo);
+    fke_gc_input(g, "x", &c.x, &c.dx, -1, 1, 4, N, C, H, W);
+    fke_gc_input(g, "W", &c.W, &c.dW, -1, 1, 4, O, C, kh, kw);
+    if (bias) fke_gc_input(g, "b", &c.b, &c.db, -1, 1, 1, O);
+    return fke_gc_check(g, name, conv_forward, conv_backward, &c);
 }
 
 static int conv_case(fke_gc *g, const char *name, int N, int C, int H, int W, int O, int kh,
                      int kw, int stride, int pad)
 {
-    conv_ctx c;
-    memset(&c, 0, sizeof c);
-    c.o.stride = stride;
-    c.o.pad = pad;
-    int Ho = fke_conv2d_out_size(H, kh, stride, pad), Wo = fke_conv2d_out_size(W, kw, stride, pad);
-    fke_gc_output(g, &c.y, &c.r, 4, N, O, Ho, Wo);
-    fke_gc_input(g, "x", &c.x, &c.dx, -1, 1, 4, N, C, H, W);
-    fke_gc_input(g, "W", &c.W, &c.dW, -1, 1, 4, O, C, kh, kw);
-    fke_gc_input(g, "b", &c.b, &c.db, -1, 1, 1, O);
-    return fke_gc_check(g, name, conv_forward, conv_backward, &c);
+    return conv_run(g, name, N, C, H, W, O, kh, kw, (fke_conv2d_opt){.stride = stride, .pad = pad},
+                    1);
+}
+
+/* 3x3 stride 1 pad 1 forced to Winograd F(2x2, 3x3) (nn/winograd.h) */
+static int wino_case(fke_gc *g, const char *name, int N, int C, int H, int W, int O, int bias)
+{
+    fke_conv2d_opt o = {.stride = 1, .pad = 1, .algo = FKE_CONV_WINOGRAD};
+    return conv_run(g, name, N, C, H, W, O, 3, 3, o, bias);
 }
 
 /* stride 2, pad 1, 3x3: the last input column falls out of the floor */
@@ -63,6 +81,32 @@ static int gc_conv2d_1x1_one(fke_gc *g)
 static int gc_conv2d_group(fke_gc *g)
 {
     return conv_case(g, "conv2d_group", 5, 2, 5, 4, 3, 3, 3, 1, 1);
+}
+
+/* Winograd: a 5x7 output (the last row and column of tiles overhang), 3x3
+ * and 1x1 (one tile, mostly pad), with and without bias */
+static int gc_conv2d_wino_5x7(fke_gc *g)
+{
+    return wino_case(g, "conv2d_wino_5x7", 2, 3, 5, 7, 4, 1);
+}
+static int gc_conv2d_wino_3x3(fke_gc *g)
+{
+    return wino_case(g, "conv2d_wino_3x3", 3, 2, 3, 3, 3, 0);
+}
+static int gc_conv2d_wino_1x1(fke_gc *g)
+{
+    return wino_case(g, "conv2d_wino_1x1", 2, 3, 1, 1, 2, 1);
+}
+/* 5 images of 8 x 9 tiles: 2 groups (of 2 and 3 images, 144 and 216 tiles) */
+static int gc_conv2d_wino_groups(fke_gc *g)
+{
+    return wino_case(g, "conv2d_wino_groups", 5, 2, 16, 17, 3, 0);
+}
+/* 2 images of 17 x 17 tiles (289 > 256): a group each, in 2 chunks that
+ * split a row of tiles */
+static int gc_conv2d_wino_chunks(fke_gc *g)
+{
+    return wino_case(g, "conv2d_wino_chunks", 2, 1, 33, 34, 2, 1);
 }
 
 /* ---- batchnorm --------------------------------------------------------- */
@@ -335,6 +379,11 @@ const fke_gc_case fke_gc_cnn_cases[] = {
     {"conv2d_1x1", gc_conv2d_1x1},
     {"conv2d_1x1_one", gc_conv2d_1x1_one},
     {"conv2d_group", gc_conv2d_group},
+    {"conv2d_wino_5x7", gc_conv2d_wino_5x7},
+    {"conv2d_wino_3x3", gc_conv2d_wino_3x3},
+    {"conv2d_wino_1x1", gc_conv2d_wino_1x1},
+    {"conv2d_wino_groups", gc_conv2d_wino_groups},
+    {"conv2d_wino_chunks", gc_conv2d_wino_chunks},
     {"batchnorm_train", gc_batchnorm_train},
     {"batchnorm_eval", gc_batchnorm_eval},
     {"bn_relu_pool", gc_bn_relu_pool},

@@ -37,6 +37,8 @@ static fke_status add_convbn(builder *b, const char *conv_name, const char *bn_n
     s->stride = stride;
     s->pad = pad;
     s->relu = relu;
+    s->cin = cin;
+    s->cout = cout;
     char name[FKE_PARAM_NAME];
     snprintf(name, sizeof name, "cnn.%s.weight", conv_name);
     s->conv = fke_params_add(b->P, b->e, name, b->lr_mult, 1, 1, 4, cout, cin, k, k);
@@ -680,12 +682,24 @@ fke_status fke_cnn_backward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_e
 
 void fke_cnn_describe(const fke_cnn *c, char *buf, size_t len)
 {
-    int pooled = 0;
-    for (int i = 0; i < c->nstep; i++)
-        if (c->step[i].op == FKE_CNN_CONVBN && epilogue(c, i).pool) pooled++;
-    snprintf(buf, len, "convolutions: im2col of images in groups (about 256 output "
-             "columns a GEMM, larger outputs one image; 1x1 stride 1 alone: none) + %s; batch "
-             "norm + ReLU%s in one pass (%s)",
+    int pooled = 0, convs = 0, wino = 0;
+    for (int i = 0; i < c->nstep; i++) {
+        const fke_cnn_step *s = &c->step[i];
+        if (s->op != FKE_CNN_CONVBN) continue;
+        fke_conv2d_opt o = {.stride = s->stride, .pad = s->pad, .bf16 = c->bf16};
+        convs++;
+        wino += fke_conv2d_uses_winograd(s->cin, s->cout, s->k, s->k, o);
+        if (epilogue(c, i).pool) pooled++;
+    }
+    char algo[160];
+    if (wino)
+        snprintf(algo, sizeof algo, "Winograd F(2x2,3x3) for %d of %d (3x3 stride 1, >= %d "
+                 "channels; 16 GEMMs per group of tiles), im2col in groups for the rest", wino,
+                 convs, FKE_CONV_WINOGRAD_MIN_C);
+    else
+        snprintf(algo, sizeof algo, "im2col of images in groups (about 256 output columns a "
+                 "GEMM, larger outputs one image; 1x1 stride 1 alone: none)");
+    snprintf(buf, len, "convolutions: %s + %s; batch norm + ReLU%s in one pass (%s)", algo,
              c->bf16 ? "bf16 operands, float sums (fke's AVX512-BF16 kernel, vdpbf16ps)"
                      : "fp32 GEMM (OpenBLAS)",
              pooled ? " + max-pool" : "",

@@ -49,6 +49,7 @@ typedef struct {
     int conv, bn[4];           /* CONVBN: weight, gamma, beta, running mean, running var */
     int bn_crop[2];            /* CONVBN: running mean, var of the crop pass (nstats = 2) */
     int k, stride, pad, relu;  /* CONVBN / MAXPOOL geometry; relu after bn */
+    int cin, cout;             /* CONVBN: channels in and out */
 } fke_cnn_step;
 
 typedef struct {
@@ -106,6 +107,7 @@ fke_status fke_cnn_backward(const fke_cnn *c, fke_params *P, fke_arena *a, fke_e
 /* Config key precision: bf16 operands for the convolutions (c->bf16), or an
  * error naming the key on a CPU without AVX512-BF16. */
 fke_status fke_cnn_set_precision(fke_cnn *c, fke_precision p, fke_err *e);
-/* One line for run headers: the convolution algorithm, GEMM and fusions. */
+/* One line for run headers: the convolution algorithms (how many layers go
+ * Winograd F(2x2, 3x3), the rest im2col; nn/conv2d.h), GEMM and fusions. */
 void fke_cnn_describe(const fke_cnn *c, char *buf, size_t len);
 #endif

@@ -1,5 +1,16 @@
 /* conv2d.h - 2-D convolution over NCHW tensors (PyTorch's nn.Conv2d), computed
- * as im2col + one GEMM per group of images, with OpenMP over the groups.
+ * as im2col + one GEMM per group of images, with OpenMP over the groups, or,
+ * for 3x3 stride 1 pad 1 layers in fp32, by Winograd's F(2x2, 3x3)
+ * (nn/winograd.h: 16 GEMMs per group of tiles, 2.25x fewer multiplies).
+ *
+ * The algorithm (o.algo): FKE_CONV_AUTO (0) takes Winograd for a 3x3 kernel,
+ * stride 1, pad 1, fp32 operands and at least FKE_CONV_WINOGRAD_MIN_C input
+ * and FKE_CONV_WINOGRAD_MIN_O output channels (conv2d.c says what was
+ * measured), im2col otherwise; FKE_CONV_IM2COL and FKE_CONV_WINOGRAD force
+ * one (Winograd on any other shape, or with bf16, is an error). The choice
+ * depends on the shapes only. Winograd rounds differently (about 1e-6
+ * relative in float, tests/test_winograd.c), so the two agree to rounding,
+ * not bit for bit.
  *
  * Groups: the images of a group are laid side by side in one column matrix
  * (K = C*kh*kw rows, m*Ho*Wo columns), so a small output (8x8, 7x7) gives
@@ -28,7 +39,8 @@
  *
  * Workspace: the im2col buffers and a group's output or gathered dy (one of
  * each per thread) and, in backward, the per-thread partial weight gradients
- * (and the bf16 copies) come from the caller's arena `ws`: they
+ * (and the bf16 copies), or Winograd's transformed weights and tiles (and
+ * per-thread dU), come from the caller's arena `ws`: they
  * are taken from its top and given back before the call returns (ws->used is
  * restored, ws->peak keeps the high-water mark, so a dry run sizes the arena).
  * fke_conv2d_workspace_bytes says how much a call needs. A 1x1, stride 1,
@@ -47,12 +59,20 @@
 #define FKE_CONV2D_H
 #include "core/fke.h"
 
+enum { FKE_CONV_AUTO = 0, FKE_CONV_IM2COL, FKE_CONV_WINOGRAD };
+enum { FKE_CONV_WINOGRAD_MIN_C = 8, FKE_CONV_WINOGRAD_MIN_O = 8 };
+
 typedef struct {
     int stride; /* >= 1, both axes */
     int pad;    /* >= 0 zeros on every side */
     int bf16;   /* 1: the GEMMs take bf16 operands with float sums (nn/gemm_bf16.h;
                    `precision bf16`); an error on a CPU without AVX512-BF16 */
+    int algo;   /* FKE_CONV_AUTO (0), FKE_CONV_IM2COL or FKE_CONV_WINOGRAD */
 } fke_conv2d_opt;
+
+/* 1 when a convolution of C into O channels with a kh x kw kernel and these
+ * options runs as Winograd F(2x2, 3x3), 0 when as im2col + GEMM. */
+int fke_conv2d_uses_winograd(int C, int O, int kh, int kw, fke_conv2d_opt o);
 
 /* Output length along one axis (may be <= 0 when the kernel does not fit). */
 int fke_conv2d_out_size(int in, int k, int stride, int pad);
