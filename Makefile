@@ -106,6 +106,10 @@ $(B)/tests/helpers/%: tests/helpers/%.c $(B)/libfke.a
 $(B)/bench_conv: tools/bench_conv.c $(B)/libfke.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(B)/libfke.a $(LDLIBS)
 
+# batch norm + ReLU + pool passes against a memory bound (tools/bench_bn.c)
+$(B)/bench_bn: tools/bench_bn.c $(B)/libfke.a
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(B)/libfke.a $(LDLIBS)
+
 $(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/driver.c $(B)/libfke.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(DEPFLAGS) -MF $(B)/fuzz/.$*.d -Itests/fuzz $(CFLAGS) -o $@ $< tests/fuzz/driver.c $(B)/libfke.a $(LDLIBS)
