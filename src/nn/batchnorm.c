@@ -49,32 +49,49 @@ static void update_running(fke_tensor *running_mean, fke_tensor *running_var, in
  * shift keeps s/m of the order of the spread rather than of the mean, which
  * is what E[x^2] - E[x]^2 loses all its digits to. */
 #define BN_ACC 8
-BN_CLONES void fke_batchnorm_moments(const fke_tensor *x, int c, double *mean, double *ss)
+#define BN_FAST_MAXC 1024 /* the most channels the memory-order loops keep sums for */
+BN_CLONES static void plane_moments(const fke_real *p, size_t HW, double *mp_out,
+                                    double *qp_out)
+{
+    size_t m8 = HW / BN_ACC * BN_ACC;
+    double K = p[0], sa[BN_ACC] = {0}, qa[BN_ACC] = {0};
+    for (size_t i = 0; i < m8; i += BN_ACC)
+        for (int j = 0; j < BN_ACC; j++) {
+            double d = p[i + j] - K;
+            sa[j] += d;
+            qa[j] += d * d;
+        }
+    for (size_t i = m8; i < HW; i++) {
+        double d = p[i] - K;
+        sa[i - m8] += d;
+        qa[i - m8] += d * d;
+    }
+    double s = 0, q = 0;
+    for (int j = 0; j < BN_ACC; j++) s += sa[j], q += qa[j];
+    double m = (double)HW;
+    *mp_out = K + s / m;
+    *qp_out = q - s * (s / m);
+}
+
+/* Chan et al.'s merge of a plane's mean mp and squares qp over m values into
+ * a channel's mean *mu and squares *m2 over cnt values. */
+static inline void merge_moments(double *mu, double *m2, double cnt, double m, double mp,
+                                 double qp)
+{
+    double delta = mp - *mu, tot = cnt + m;
+    *mu += delta * (m / tot);
+    *m2 += qp + delta * delta * (cnt * m / tot);
+}
+
+void fke_batchnorm_moments(const fke_tensor *x, int c, double *mean, double *ss)
 {
     int N = x->shape[0], C = x->shape[1];
-    size_t HW = (size_t)x->shape[2] * x->shape[3], m8 = HW / BN_ACC * BN_ACC;
-    double cnt = 0, mu = 0, m2 = 0;
+    size_t HW = (size_t)x->shape[2] * x->shape[3];
+    double mu = 0, m2 = 0;
     for (int n = 0; n < N && HW; n++) {
-        const fke_real *p = x->data + ((size_t)n * C + c) * HW;
-        double K = p[0], sa[BN_ACC] = {0}, qa[BN_ACC] = {0};
-        for (size_t i = 0; i < m8; i += BN_ACC)
-            for (int j = 0; j < BN_ACC; j++) {
-                double d = p[i + j] - K;
-                sa[j] += d;
-                qa[j] += d * d;
-            }
-        for (size_t i = m8; i < HW; i++) {
-            double d = p[i] - K;
-            sa[i - m8] += d;
-            qa[i - m8] += d * d;
-        }
-        double s = 0, q = 0;
-        for (int j = 0; j < BN_ACC; j++) s += sa[j], q += qa[j];
-        double m = (double)HW, mp = K + s / m, qp = q - s * (s / m);
-        double delta = mp - mu, tot = cnt + m;
-        mu += delta * (m / tot);
-        m2 += qp + delta * delta * (cnt * m / tot);
-        cnt = tot;
+        double mp, qp;
+        plane_moments(x->data + ((size_t)n * C + c) * HW, HW, &mp, &qp);
+        merge_moments(&mu, &m2, (double)n * (double)HW, (double)HW, mp, qp);
     }
     *mean = mu;
     *ss = m2;
@@ -589,6 +606,92 @@ static int pool_plane_scatter(int H, int W, fke_bn_act act, int Ho, int Wo, cons
     return bad;
 }
 
+/* What the fused forward needs of its call, plane by plane. */
+typedef struct {
+    const fke_tensor *x;
+    fke_tensor *y;
+    uint8_t *idx;
+    fke_bn_act act;
+    int N, C, H, W, Ho, Wo, mode;
+} act_fwd;
+
+/* Plane (n, c): y = pool?(relu?(x a + bias)), the pool's codes into idx. */
+static void act_plane_forward(const act_fwd *kf, int n, int c, fke_real a, fke_real bias)
+{
+    int H = kf->H, W = kf->W, Ho = kf->Ho, Wo = kf->Wo, relu = kf->act.relu;
+    size_t pl = (size_t)n * kf->C + c, HW = (size_t)H * W, OHW = (size_t)Ho * Wo;
+    const fke_real *xp = kf->x->data + pl * HW; /* (H, W) */
+    fke_real *yp = kf->y->data + pl * OHW;       /* (Ho, Wo) */
+    if (!kf->mode) {
+        affine_plane(xp, HW, a, bias, relu, yp);
+        return;
+    }
+    uint8_t *ip = kf->idx + pl * OHW;
+    if (kf->mode == 1) {
+        pool_plane_forward(xp, H, W, kf->act, Ho, Wo, a, bias, yp, ip);
+        return;
+    }
+    for (int oh = 0; oh < Ho; oh++)
+        pool_row_forward(xp + (size_t)2 * oh * W, W, Wo, a, bias, relu, yp + (size_t)oh * Wo,
+                         ip + (size_t)oh * Wo);
+}
+
+/* The local forward (no sync_bn) in memory order: the planes of image 0,
+ * then of image 1, ..., each thread keeping the same channels throughout
+ * (static schedules of C iterations in one parallel region give the same
+ * thread the same c, so the loops need no barrier). Each plane's moments
+ * are merged into its channel's in image order, the arithmetic of
+ * fke_batchnorm_moments, so the results are those of the channel-by-channel
+ * loop bit for bit; x is read twice, front to back, rather than a short
+ * plane per image far apart (C * H * W values) for each channel, which
+ * leaves the prefetchers a page at a time. C <= BN_FAST_MAXC. */
+static void act_forward_planes(const act_fwd *kf, int train, const fke_tensor *gamma,
+                               const fke_tensor *beta, fke_tensor *running_mean,
+                               fke_tensor *running_var, fke_tensor *mean, fke_tensor *inv_std,
+                               fke_tensor *fold)
+{
+    const fke_tensor *x = kf->x;
+    int N = kf->N, C = kf->C;
+    size_t HW = (size_t)kf->H * kf->W, M = (size_t)N * HW;
+    double cmu[BN_FAST_MAXC], cm2[BN_FAST_MAXC];
+    fke_real fa[BN_FAST_MAXC], fb[BN_FAST_MAXC];
+#pragma omp parallel if (M * C > 32768)
+    {
+        for (int n = 0; train && HW && n < N; n++) {
+#pragma omp for schedule(static) nowait
+            for (int c = 0; c < C; c++) {
+                double mp, qp;
+                if (!n) cmu[c] = 0, cm2[c] = 0;
+                plane_moments(x->data + ((size_t)n * C + c) * HW, HW, &mp, &qp);
+                merge_moments(&cmu[c], &cm2[c], (double)n * (double)HW, (double)HW, mp, qp);
+            }
+        }
+#pragma omp for schedule(static) nowait
+        for (int c = 0; c < C; c++) {
+            double mu, var;
+            if (train) {
+                mu = HW ? cmu[c] : 0;
+                double ss = HW ? cm2[c] : 0;
+                var = ss / (double)M;
+                update_running(running_mean, running_var, c, mu, ss, (double)M);
+            } else {
+                mu = running_mean->data[c];
+                var = running_var->data[c];
+            }
+            double is = 1.0 / sqrt(var + FKE_BN_EPS);
+            mean->data[c] = (fke_real)mu;
+            inv_std->data[c] = (fke_real)is;
+            fa[c] = (fke_real)(gamma->data[c] * is);
+            fb[c] = (fke_real)(beta->data[c] - mu * gamma->data[c] * is);
+            if (fold) fold->data[c] = fa[c], fold->data[C + c] = fb[c];
+        }
+        for (int n = 0; n < N; n++) {
+#pragma omp for schedule(static) nowait
+            for (int c = 0; c < C; c++) act_plane_forward(kf, n, c, fa[c], fb[c]);
+        }
+    }
+}
+
 fke_status fke_batchnorm_act_forward(fke_err *e, const fke_tensor *x, const fke_tensor *gamma,
                                      const fke_tensor *beta, fke_tensor *running_mean,
                                      fke_tensor *running_var, int train, fke_bn_act act,
@@ -613,12 +716,18 @@ fke_status fke_batchnorm_act_forward_sync(fke_err *e, const fke_tensor *x,
     FKE_TRY(pool_geom(e, op, act, H, W, idx, &mode, &Ho, &Wo));
     FKE_EXPECT(e, op, "y", y, N, C, Ho, Wo);
     if (fold) FKE_EXPECT(e, op, "fold", fold, 2, C);
-    size_t HW = (size_t)H * W, OHW = (size_t)Ho * Wo, M = (size_t)N * HW;
-    int relu = act.relu;
+    size_t M = (size_t)N * H * W;
     int gs = sync && train; /* global statistics */
     double smu[FKE_BN_SYNC_MAXC], sis[FKE_BN_SYNC_MAXC];
     if (gs) FKE_TRY(sync_stats(e, op, x, running_mean, running_var, sync, smu, sis));
 
+    act_fwd kf = {.x = x, .y = y, .idx = idx, .act = act, .N = N, .C = C, .H = H, .W = W,
+                  .Ho = Ho, .Wo = Wo, .mode = mode};
+    if (!gs && C <= BN_FAST_MAXC) {
+        act_forward_planes(&kf, train, gamma, beta, running_mean, running_var, mean, inv_std,
+                           fold);
+        return FKE_OK;
+    }
 #pragma omp parallel for schedule(static) if (M * C > 32768)
     for (int c = 0; c < C; c++) {
         /* the same float arithmetic as fke_batchnorm_forward, fke_relu_forward
@@ -627,22 +736,7 @@ fke_status fke_batchnorm_act_forward_sync(fke_err *e, const fke_tensor *x,
         channel_fold(x, c, train, gs ? smu : NULL, sis, gamma, beta, running_mean, running_var,
                      mean, inv_std, &a, &bias);
         if (fold) fold->data[c] = a, fold->data[C + c] = bias;
-        for (int n = 0; n < N; n++) {
-            const fke_real *xp = x->data + ((size_t)n * C + c) * HW; /* (H, W) */
-            fke_real *yp = y->data + ((size_t)n * C + c) * OHW;      /* (Ho, Wo) */
-            if (!mode) {
-                affine_plane(xp, HW, a, bias, relu, yp);
-                continue;
-            }
-            uint8_t *ip = idx + ((size_t)n * C + c) * OHW;
-            if (mode == 1) {
-                pool_plane_forward(xp, H, W, act, Ho, Wo, a, bias, yp, ip);
-                continue;
-            }
-            for (int oh = 0; oh < Ho; oh++)
-                pool_row_forward(xp + (size_t)2 * oh * W, W, Wo, a, bias, relu,
-                                 yp + (size_t)oh * Wo, ip + (size_t)oh * Wo);
-        }
+        for (int n = 0; n < N; n++) act_plane_forward(&kf, n, c, a, bias);
     }
     return FKE_OK;
 }
@@ -675,62 +769,74 @@ typedef struct {
     size_t HW, OHW;
 } act_call;
 
-/* Phase 1, channel c: sdy = sum of the gradient reaching the batch norm's
- * output, sdyx = its sum times xhat (for the 3x3 pools it is scattered into
+/* Phase 1, plane (n, c): s0 = sum of the gradient reaching the batch norm's
+ * output, s1 = its sum times xhat (for the 3x3 pools it is scattered into
  * dx first); returns 1 when the pool index is bad. */
-static int act_sums(const act_call *kc, int c, double mu, double is, double *sdy_out,
-                    double *sdyx_out)
+static int act_plane_sums(const act_call *kc, int n, int c, double mu, double is, double *s0_out,
+                          double *s1_out)
 {
     const fke_tensor *x = kc->x, *dy = kc->dy, *y = kc->y;
     fke_tensor *dx = kc->dx;
     const uint8_t *idx = kc->idx;
-    int N = kc->N, C = kc->C, H = kc->H, W = kc->W, Ho = kc->Ho, Wo = kc->Wo, mode = kc->mode;
+    int C = kc->C, H = kc->H, W = kc->W, Ho = kc->Ho, Wo = kc->Wo, mode = kc->mode;
     int relu = kc->relu, bad = 0;
     fke_bn_act act = kc->act;
     size_t HW = kc->HW, OHW = kc->OHW;
-    double sdy = 0, sdyx = 0; /* over the values that receive a gradient */
-    for (int n = 0; n < N; n++) {
-        size_t pl = (size_t)n * C + c;
-        const fke_real *xp = x->data + pl * HW, *d = dy->data + pl * OHW;
-        const fke_real *yp = y ? y->data + pl * OHW : NULL;
-        double s0 = 0, s1 = 0;
-        if (mode == 1) { /* scatter into dx, then sum over it */
-            fke_real *q = dx->data + pl * HW;
-            bad |= pool_plane_scatter(H, W, act, Ho, Wo, d, yp, idx + pl * OHW, q);
+    size_t pl = (size_t)n * C + c;
+    const fke_real *xp = x->data + pl * HW, *d = dy->data + pl * OHW;
+    const fke_real *yp = y ? y->data + pl * OHW : NULL;
+    double s0 = 0, s1 = 0; /* over the values that receive a gradient */
+    if (mode == 1) { /* scatter into dx, then sum over it */
+        fke_real *q = dx->data + pl * HW;
+        bad |= pool_plane_scatter(H, W, act, Ho, Wo, d, yp, idx + pl * OHW, q);
 #pragma omp simd reduction(+ : s0, s1)
-            for (size_t i = 0; i < HW; i++) {
-                s0 += q[i];
-                s1 += q[i] * ((xp[i] - mu) * is);
-            }
-        } else if (!mode && relu) {
-#pragma omp simd reduction(+ : s0, s1)
-            for (size_t i = 0; i < HW; i++) {
-                fke_real v = d[i], g = yp[i] > 0 ? v : 0;
-                s0 += g;
-                s1 += g * ((xp[i] - mu) * is);
-            }
-        } else if (!mode) {
-#pragma omp simd reduction(+ : s0, s1)
-            for (size_t i = 0; i < HW; i++) {
-                s0 += d[i];
-                s1 += d[i] * ((xp[i] - mu) * is);
-            }
-        } else {
-            /* the pool's choice: x at it, and the gradient it gets */
-            const uint8_t *ip = idx + pl * OHW;
-            for (int oh = 0; oh < Ho; oh++) {
-                const fke_real *xr = xp + (size_t)2 * oh * W;
-                const fke_real *dr = d + (size_t)oh * Wo, *yr = yp + (size_t)oh * Wo;
-                const uint8_t *ir = ip + (size_t)oh * Wo;
-                int over = 0;
-                for (int ow = 0; ow < Wo; ow++) over |= ir[ow];
-                if (over > 3) {
-                    bad = 1;
-                    continue;
-                }
-                pool_row_sums(xr, W, Wo, dr, yr, ir, relu, mu, is, &s0, &s1);
-            }
+        for (size_t i = 0; i < HW; i++) {
+            s0 += q[i];
+            s1 += q[i] * ((xp[i] - mu) * is);
         }
+    } else if (!mode && relu) {
+#pragma omp simd reduction(+ : s0, s1)
+        for (size_t i = 0; i < HW; i++) {
+            fke_real v = d[i], g = yp[i] > 0 ? v : 0;
+            s0 += g;
+            s1 += g * ((xp[i] - mu) * is);
+        }
+    } else if (!mode) {
+#pragma omp simd reduction(+ : s0, s1)
+        for (size_t i = 0; i < HW; i++) {
+            s0 += d[i];
+            s1 += d[i] * ((xp[i] - mu) * is);
+        }
+    } else {
+        /* the pool's choice: x at it, and the gradient it gets */
+        const uint8_t *ip = idx + pl * OHW;
+        for (int oh = 0; oh < Ho; oh++) {
+            const fke_real *xr = xp + (size_t)2 * oh * W;
+            const fke_real *dr = d + (size_t)oh * Wo, *yr = yp + (size_t)oh * Wo;
+            const uint8_t *ir = ip + (size_t)oh * Wo;
+            int over = 0;
+            for (int ow = 0; ow < Wo; ow++) over |= ir[ow];
+            if (over > 3) {
+                bad = 1;
+                continue;
+            }
+            pool_row_sums(xr, W, Wo, dr, yr, ir, relu, mu, is, &s0, &s1);
+        }
+    }
+    *s0_out = s0;
+    *s1_out = s1;
+    return bad;
+}
+
+/* Phase 1, channel c: its sums sdy, sdyx over every image, in image order. */
+static int act_sums(const act_call *kc, int c, double mu, double is, double *sdy_out,
+                    double *sdyx_out)
+{
+    double sdy = 0, sdyx = 0;
+    int bad = 0;
+    for (int n = 0; n < kc->N; n++) {
+        double s0, s1;
+        bad |= act_plane_sums(kc, n, c, mu, is, &s0, &s1);
         sdy += s0;
         sdyx += s1;
     }
@@ -739,45 +845,89 @@ static int act_sums(const act_call *kc, int c, double mu, double is, double *sdy
     return bad;
 }
 
-/* Phase 2, channel c: dx = kk * g + c0 + c1 * x, g the gradient reaching the
- * batch norm's output. */
-static void act_dx(const act_call *kc, int c, fke_real kk, fke_real c0, fke_real c1)
+/* Phase 2, plane (n, c): dx = kk * g + c0 + c1 * x, g the gradient reaching
+ * the batch norm's output. */
+static void act_plane_dx(const act_call *kc, int n, int c, fke_real kk, fke_real c0, fke_real c1)
 {
     const fke_tensor *x = kc->x, *dy = kc->dy, *y = kc->y;
     fke_tensor *dx = kc->dx;
     const uint8_t *idx = kc->idx;
-    int N = kc->N, C = kc->C, W = kc->W, Ho = kc->Ho, Wo = kc->Wo, mode = kc->mode;
+    int C = kc->C, W = kc->W, Ho = kc->Ho, Wo = kc->Wo, mode = kc->mode;
     int relu = kc->relu;
     size_t HW = kc->HW, OHW = kc->OHW;
-    for (int n = 0; n < N; n++) {
-        size_t pl = (size_t)n * C + c;
-        const fke_real *xp = x->data + pl * HW, *d = dy->data + pl * OHW;
-        const fke_real *yp = y ? y->data + pl * OHW : NULL;
-        fke_real *q = dx->data + pl * HW;
-        if (mode == 1) { /* q holds the routed gradient */
+    size_t pl = (size_t)n * C + c;
+    const fke_real *xp = x->data + pl * HW, *d = dy->data + pl * OHW;
+    const fke_real *yp = y ? y->data + pl * OHW : NULL;
+    fke_real *q = dx->data + pl * HW;
+    if (mode == 1) { /* q holds the routed gradient */
 #pragma omp simd
-            for (size_t i = 0; i < HW; i++) q[i] = kk * q[i] + c0 + c1 * xp[i];
-            continue;
-        }
-        if (!mode && relu) {
-#pragma omp simd
-            for (size_t i = 0; i < HW; i++) {
-                fke_real v = d[i]; /* loaded unconditionally: the select vectorises */
-                q[i] = kk * (yp[i] > 0 ? v : 0) + c0 + c1 * xp[i];
-            }
-            continue;
-        }
-        if (!mode) {
-#pragma omp simd
-            for (size_t i = 0; i < HW; i++) q[i] = kk * d[i] + c0 + c1 * xp[i];
-            continue;
-        }
-        const uint8_t *ip = idx + pl * OHW;
-        for (int oh = 0; oh < Ho; oh++)
-            pool_row_backward(xp + (size_t)2 * oh * W, W, Wo, d + (size_t)oh * Wo,
-                              yp + (size_t)oh * Wo, ip + (size_t)oh * Wo, relu, kk, c0, c1,
-                              q + (size_t)2 * oh * W);
+        for (size_t i = 0; i < HW; i++) q[i] = kk * q[i] + c0 + c1 * xp[i];
+        return;
     }
+    if (!mode && relu) {
+#pragma omp simd
+        for (size_t i = 0; i < HW; i++) {
+            fke_real v = d[i]; /* loaded unconditionally: the select vectorises */
+            q[i] = kk * (yp[i] > 0 ? v : 0) + c0 + c1 * xp[i];
+        }
+        return;
+    }
+    if (!mode) {
+#pragma omp simd
+        for (size_t i = 0; i < HW; i++) q[i] = kk * d[i] + c0 + c1 * xp[i];
+        return;
+    }
+    const uint8_t *ip = idx + pl * OHW;
+    for (int oh = 0; oh < Ho; oh++)
+        pool_row_backward(xp + (size_t)2 * oh * W, W, Wo, d + (size_t)oh * Wo,
+                          yp + (size_t)oh * Wo, ip + (size_t)oh * Wo, relu, kk, c0, c1,
+                          q + (size_t)2 * oh * W);
+}
+
+/* Phase 2, channel c, every image. */
+static void act_dx(const act_call *kc, int c, fke_real kk, fke_real c0, fke_real c1)
+{
+    for (int n = 0; n < kc->N; n++) act_plane_dx(kc, n, c, kk, c0, c1);
+}
+
+/* The local backward (no sync_bn) in memory order, as act_forward_planes:
+ * each plane's sums added into its channel's in image order (the bits of
+ * act_sums), then dgamma, dbeta and the folded dx terms per channel, then
+ * dx plane by plane; returns 1 when the pool index is bad. C <=
+ * BN_FAST_MAXC. */
+static int act_backward_planes(const act_call *kc, const fke_tensor *gamma,
+                               const fke_tensor *mean, const fke_tensor *inv_std, int train,
+                               fke_tensor *dgamma, fke_tensor *dbeta)
+{
+    int N = kc->N, C = kc->C, bad = 0;
+    size_t M = (size_t)N * kc->HW;
+    double sdy[BN_FAST_MAXC], sdyx[BN_FAST_MAXC];
+    fke_real k0[BN_FAST_MAXC], k1[BN_FAST_MAXC], k2[BN_FAST_MAXC];
+#pragma omp parallel reduction(| : bad) if (M * C > 32768)
+    {
+        for (int n = 0; n < N; n++) {
+#pragma omp for schedule(static) nowait
+            for (int c = 0; c < C; c++) {
+                double s0, s1;
+                if (!n) sdy[c] = 0, sdyx[c] = 0;
+                bad |= act_plane_sums(kc, n, c, mean->data[c], inv_std->data[c], &s0, &s1);
+                sdy[c] += s0;
+                sdyx[c] += s1;
+            }
+        }
+#pragma omp for schedule(static) nowait
+        for (int c = 0; c < C; c++) {
+            if (dbeta) dbeta->data[c] += (fke_real)sdy[c];
+            if (dgamma) dgamma->data[c] += (fke_real)sdyx[c];
+            fold_dx(gamma->data[c], mean->data[c], inv_std->data[c], sdy[c], sdyx[c], (double)M,
+                    train, &k0[c], &k1[c], &k2[c]);
+        }
+        for (int n = 0; kc->dx && n < N; n++) {
+#pragma omp for schedule(static) nowait
+            for (int c = 0; c < C; c++) act_plane_dx(kc, n, c, k0[c], k1[c], k2[c]);
+        }
+    }
+    return bad;
 }
 
 fke_status fke_batchnorm_act_backward(fke_err *e, const fke_tensor *x, const fke_tensor *gamma,
@@ -847,6 +997,8 @@ fke_status fke_batchnorm_act_backward_sync(fke_err *e, const fke_tensor *x,
                 act_dx(&kc, c, kk, c0, c1);
             }
         }
+    } else if (C <= BN_FAST_MAXC) {
+        bad = act_backward_planes(&kc, gamma, mean, inv_std, train, dgamma, dbeta);
     } else {
 #pragma omp parallel for schedule(static) reduction(| : bad) if (M * C > 32768)
         for (int c = 0; c < C; c++) {
