@@ -643,8 +643,8 @@ static void act_plane_forward(const act_fwd *kf, int n, int c, fke_real a, fke_r
  * are merged into its channel's in image order, the arithmetic of
  * fke_batchnorm_moments, so the results are those of the channel-by-channel
  * loop bit for bit; x is read twice, front to back, rather than a short
- * plane per image far apart (C * H * W values) for each channel, which
- * leaves the prefetchers a page at a time. C <= BN_FAST_MAXC. */
+ * plane per image far apart (C * H * W values) for each channel (the crops'
+ * backward sums took 3-4x as long so, tools/bench_bn.c). C <= BN_FAST_MAXC. */
 static void act_forward_planes(const act_fwd *kf, int train, const fke_tensor *gamma,
                                const fke_tensor *beta, fke_tensor *running_mean,
                                fke_tensor *running_var, fke_tensor *mean, fke_tensor *inv_std,
