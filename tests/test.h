@@ -8,6 +8,7 @@
 #define FKE_TEST_H
 #include "core/fke.h"
 
+#include <math.h>
 #include <stdio.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -32,6 +33,19 @@ static inline void fke_test_fill(fke_rng *r, fke_tensor *t, double lo, double hi
 {
     for (size_t i = 0; i < fke_numel(t); i++)
         t->data[i] = (fke_real)(lo + (hi - lo) * fke_rng_uniform(r));
+}
+
+/* max |a - b| / max(max |b|, 1) over a's elements (b has as many); a NaN
+ * difference counts as the worst */
+static inline double fke_test_normerr(const fke_tensor *a, const fke_tensor *b)
+{
+    double d = 0, m = 1;
+    for (size_t i = 0; i < fke_numel(a); i++) {
+        double x = fabs((double)a->data[i] - b->data[i]);
+        if (!(x <= d)) d = x;
+        if (fabs(b->data[i]) > m) m = fabs(b->data[i]);
+    }
+    return d / m;
 }
 
 /* OpenMP's thread count for what follows (nothing without OpenMP) */

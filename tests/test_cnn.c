@@ -33,23 +33,6 @@ static fke_tensor mk(fke_arena *a, int ndim, int d0, int d1, int d2, int d3)
     return t;
 }
 
-static void fill(fke_rng *r, fke_tensor *t)
-{
-    for (size_t i = 0; i < fke_numel(t); i++) t->data[i] = (fke_real)(2 * fke_rng_uniform(r) - 1);
-}
-
-/* max |a - b| / max(max |b|, 1) */
-static double relerr(const fke_tensor *a, const fke_tensor *b)
-{
-    double d = 0, m = 1;
-    for (size_t i = 0; i < fke_numel(a); i++) {
-        double x = fabs((double)a->data[i] - b->data[i]);
-        if (x > d) d = x;
-        if (fabs(b->data[i]) > m) m = fabs(b->data[i]);
-    }
-    return d / m;
-}
-
 static int same_bits(const fke_tensor *a, const fke_tensor *b)
 {
     return memcmp(a->data, b->data, fke_numel(a) * sizeof(fke_real)) == 0;
@@ -98,9 +81,10 @@ static void test_conv_vs_naive(fke_arena *a, fke_rng *r, int N, int C, int H, in
     fke_tensor dx = mk(a, 4, N, C, H, W), dW = mk(a, 4, O, C, kh, kw), db = mk(a, 1, O, 0, 0, 0);
     fke_tensor dxr = mk(a, 4, N, C, H, W), dWr = mk(a, 4, O, C, kh, kw),
                dbr = mk(a, 1, O, 0, 0, 0);
-    fill(r, &x), fill(r, &w), fill(r, &b), fill(r, &dy);
+    fke_test_fill(r, &x, -1, 1), fke_test_fill(r, &w, -1, 1);
+    fke_test_fill(r, &b, -1, 1), fke_test_fill(r, &dy, -1, 1);
     /* backward adds: start every gradient from the same non-zero values */
-    fill(r, &dx), fill(r, &dW), fill(r, &db);
+    fke_test_fill(r, &dx, -1, 1), fke_test_fill(r, &dW, -1, 1), fke_test_fill(r, &db, -1, 1);
     memcpy(dxr.data, dx.data, fke_numel(&dx) * sizeof(fke_real));
     memcpy(dWr.data, dW.data, fke_numel(&dW) * sizeof(fke_real));
     memcpy(dbr.data, db.data, fke_numel(&db) * sizeof(fke_real));
@@ -111,8 +95,8 @@ static void test_conv_vs_naive(fke_arena *a, fke_rng *r, int N, int C, int H, in
     st = fke_conv2d_backward(&e, &x, &w, &dy, o, &dx, &dW, &db, a);
     FKE_CHECK(st == FKE_OK, "backward: %s", e.msg);
     FKE_CHECK(a->used == before, "workspace not given back (%zu -> %zu)", before, a->used);
-    double ey = relerr(&y, &yr), ex = relerr(&dx, &dxr), ew = relerr(&dW, &dWr),
-           eb = relerr(&db, &dbr);
+    double ey = fke_test_normerr(&y, &yr), ex = fke_test_normerr(&dx, &dxr);
+    double ew = fke_test_normerr(&dW, &dWr), eb = fke_test_normerr(&db, &dbr);
     printf("  conv %dx%dx%dx%d -> %d k%dx%d s%d p%d: rel err y %.1e dx %.1e dW %.1e db %.1e\n",
            N, C, H, W, O, kh, kw, s, p, ey, ex, ew, eb);
     FKE_CHECK(ey < 1e-5 && ex < 1e-5 && ew < 1e-5 && eb < 1e-5, "conv differs from naive");
@@ -129,7 +113,7 @@ static void test_threads(fke_arena *a, fke_rng *r)
     fke_conv2d_opt o = {.stride = 1, .pad = 1};
     fke_tensor x = mk(a, 4, N, C, H, W), w = mk(a, 4, O, C, 3, 3), dy = mk(a, 4, N, O, H, W);
     fke_tensor y[3], dx[3], dW[3];
-    fill(r, &x), fill(r, &w), fill(r, &dy);
+    fke_test_fill(r, &x, -1, 1), fke_test_fill(r, &w, -1, 1), fke_test_fill(r, &dy, -1, 1);
     int threads[3] = {1, 2, 2};
     for (int k = 0; k < 3; k++) {
         y[k] = mk(a, 4, N, O, H, W), dx[k] = mk(a, 4, N, C, H, W), dW[k] = mk(a, 4, O, C, 3, 3);
@@ -139,9 +123,12 @@ static void test_threads(fke_arena *a, fke_rng *r)
                   "%s", e.msg);
     }
     fke_test_set_threads(2);
-    FKE_CHECK(relerr(&y[1], &y[0]) < 1e-6, "y 1 vs 2 threads: %.2e", relerr(&y[1], &y[0]));
-    FKE_CHECK(relerr(&dx[1], &dx[0]) < 1e-6, "dx 1 vs 2 threads: %.2e", relerr(&dx[1], &dx[0]));
-    FKE_CHECK(relerr(&dW[1], &dW[0]) < 1e-6, "dW 1 vs 2 threads: %.2e", relerr(&dW[1], &dW[0]));
+    FKE_CHECK(fke_test_normerr(&y[1], &y[0]) < 1e-6, "y 1 vs 2 threads: %.2e",
+              fke_test_normerr(&y[1], &y[0]));
+    FKE_CHECK(fke_test_normerr(&dx[1], &dx[0]) < 1e-6, "dx 1 vs 2 threads: %.2e",
+              fke_test_normerr(&dx[1], &dx[0]));
+    FKE_CHECK(fke_test_normerr(&dW[1], &dW[0]) < 1e-6, "dW 1 vs 2 threads: %.2e",
+              fke_test_normerr(&dW[1], &dW[0]));
     FKE_CHECK(same_bits(&y[1], &y[2]) && same_bits(&dx[1], &dx[2]) && same_bits(&dW[1], &dW[2]),
               "a repeat at 2 threads is not bit for bit");
     a->used = mark;
@@ -165,7 +152,8 @@ static void test_groups(fke_arena *a, fke_rng *r, int N, int C, int H, int W, in
     size_t xsz = (size_t)C * H * W, ysz = (size_t)O * Ho * Wo;
     fke_tensor x = mk(a, 4, N, C, H, W), w = mk(a, 4, O, C, k, k), b = mk(a, 1, O, 0, 0, 0);
     fke_tensor dy = mk(a, 4, N, O, Ho, Wo);
-    fill(r, &x), fill(r, &w), fill(r, &b), fill(r, &dy);
+    fke_test_fill(r, &x, -1, 1), fke_test_fill(r, &w, -1, 1);
+    fke_test_fill(r, &b, -1, 1), fke_test_fill(r, &dy, -1, 1);
     /* the reference, one image a call at 1 thread; gradients start at 0 */
     fke_tensor yr = mk(a, 4, N, O, Ho, Wo), dxr = mk(a, 4, N, C, H, W),
                dWr = mk(a, 4, O, C, k, k), dbr = mk(a, 1, O, 0, 0, 0);
@@ -198,15 +186,16 @@ static void test_groups(fke_arena *a, fke_rng *r, int N, int C, int H, int W, in
     fke_test_set_threads(2);
     double ey = 0, ex = 0, ew = 0, eb = 0;
     for (int t = 0; t < 2; t++) {
-        ey = fmax(ey, relerr(&y[t], &yr)), ex = fmax(ex, relerr(&dx[t], &dxr));
-        ew = fmax(ew, relerr(&dW[t], &dWr)), eb = fmax(eb, relerr(&db[t], &dbr));
+        ey = fmax(ey, fke_test_normerr(&y[t], &yr)), ex = fmax(ex, fke_test_normerr(&dx[t], &dxr));
+        ew = fmax(ew, fke_test_normerr(&dW[t], &dWr));
+        eb = fmax(eb, fke_test_normerr(&db[t], &dbr));
     }
     printf("  groups %dx%dx%dx%d -> %d k%d s%d p%d%s vs one image a call: y %.1e dx %.1e "
            "dW %.1e db %.1e\n", N, C, H, W, O, k, s, p, bf16 ? " bf16" : "", ey, ex, ew, eb);
     FKE_CHECK(ey < 1e-5 && ex < 1e-5 && ew < 1e-5 && eb < 1e-5,
               "grouped conv differs from one image a call");
-    double t12 = fmax(fmax(relerr(&y[1], &y[0]), relerr(&dx[1], &dx[0])),
-                      relerr(&dW[1], &dW[0]));
+    double t12 = fmax(fmax(fke_test_normerr(&y[1], &y[0]), fke_test_normerr(&dx[1], &dx[0])),
+                      fke_test_normerr(&dW[1], &dW[0]));
     FKE_CHECK(t12 < 1e-6, "grouped conv, 1 vs 2 threads: %.2e", t12);
     FKE_CHECK(same_bits(&y[0], &y[1]) && same_bits(&dx[0], &dx[1]),
               "grouped conv: y or dx changed with the thread count (the groups must not)");
@@ -252,7 +241,7 @@ static void test_batchnorm(fke_arena *a, fke_rng *r)
     fke_tensor x = mk(a, 4, N, C, H, W), y = mk(a, 4, N, C, H, W);
     fke_tensor g = mk(a, 1, C, 0, 0, 0), b = mk(a, 1, C, 0, 0, 0), rm = mk(a, 1, C, 0, 0, 0),
                rv = mk(a, 1, C, 0, 0, 0), mu = mk(a, 1, C, 0, 0, 0), is = mk(a, 1, C, 0, 0, 0);
-    fill(r, &x);
+    fke_test_fill(r, &x, -1, 1);
     for (int c = 0; c < C; c++) g.data[c] = 1, b.data[c] = 0, rm.data[c] = 0, rv.data[c] = 1;
     FKE_CHECK(fke_batchnorm_forward(&e, &x, &g, &b, &rm, &rv, 1, &mu, &is, &y) == FKE_OK, "%s",
               e.msg);
@@ -341,7 +330,7 @@ static void test_pool_dropout_glue(fke_arena *a, fke_rng *r)
 
     /* dropout: about p of the elements dropped, the rest scaled; eval is identity */
     fke_tensor d = mk(a, 2, 100, 100, 0, 0), m = mk(a, 2, 100, 100, 0, 0), dy2 = mk(a, 2, 100, 100, 0, 0);
-    fill(r, &d);
+    fke_test_fill(r, &d, -1, 1);
     FKE_CHECK(fke_dropout_forward(&e, &d, 0.4, 1, r, &m, &dy2) == FKE_OK, "%s", e.msg);
     int zeros = 0, ok = 1;
     for (int i = 0; i < 10000; i++) {
@@ -356,7 +345,7 @@ static void test_pool_dropout_glue(fke_arena *a, fke_rng *r)
     /* concat then slice gives the parts back */
     fke_tensor p0 = mk(a, 2, 3, 2, 0, 0), p1 = mk(a, 2, 3, 5, 0, 0), cat = mk(a, 2, 3, 7, 0, 0);
     fke_tensor back = mk(a, 2, 3, 5, 0, 0);
-    fill(r, &p0), fill(r, &p1);
+    fke_test_fill(r, &p0, -1, 1), fke_test_fill(r, &p1, -1, 1);
     const fke_tensor *parts[] = {&p0, &p1};
     FKE_CHECK(fke_concat_forward(&e, 2, parts, &cat) == FKE_OK, "%s", e.msg);
     FKE_CHECK(fke_slice_forward(&e, &cat, 2, 7, &back) == FKE_OK, "%s", e.msg);

@@ -37,23 +37,6 @@ static fke_tensor mk4(fke_arena *a, int d0, int d1, int d2, int d3)
     return t;
 }
 
-static void fill(fke_rng *r, fke_tensor *t)
-{
-    for (size_t i = 0; i < fke_numel(t); i++) t->data[i] = (fke_real)(2 * fke_rng_uniform(r) - 1);
-}
-
-/* max |a - b| / max(max |b|, 1) */
-static double relerr(const fke_tensor *a, const fke_tensor *b)
-{
-    double d = 0, m = 1;
-    for (size_t i = 0; i < fke_numel(a); i++) {
-        double x = fabs((double)a->data[i] - b->data[i]);
-        if (!(x <= d)) d = x; /* NaN counts as worst */
-        if (fabs(b->data[i]) > m) m = fabs(b->data[i]);
-    }
-    return d / m;
-}
-
 static int same_bits(const fke_tensor *a, const fke_tensor *b)
 {
     return memcmp(a->data, b->data, fke_numel(a) * sizeof(fke_real)) == 0;
@@ -85,7 +68,8 @@ static void compare(fke_arena *a, fke_rng *r, int N, int C, int H, int W, int O)
     size_t mark = a->used;
     fke_tensor x = mk4(a, N, C, H, W), w = mk4(a, O, C, 3, 3), dy = mk4(a, N, O, H, W);
     fke_tensor b = fke_tensor_view(mk4(a, 1, 1, 1, O).data, 1, O);
-    fill(r, &x), fill(r, &w), fill(r, &b), fill(r, &dy);
+    fke_test_fill(r, &x, -1, 1), fke_test_fill(r, &w, -1, 1);
+    fke_test_fill(r, &b, -1, 1), fke_test_fill(r, &dy, -1, 1);
     fke_conv2d_opt oi = {.stride = 1, .pad = 1, .algo = FKE_CONV_IM2COL};
     fke_conv2d_opt ow = {.stride = 1, .pad = 1, .algo = FKE_CONV_WINOGRAD};
     fke_tensor yr = mk4(a, N, O, H, W), dxr = mk4(a, N, C, H, W), dWr = mk4(a, O, C, 3, 3);
@@ -99,8 +83,9 @@ static void compare(fke_arena *a, fke_rng *r, int N, int C, int H, int W, int O)
         run(a, &x, &w, &b, &dy, ow, &y[t], &dx[t], &dW[t]);
     }
     fke_test_set_threads(2);
-    double ey = relerr(&y[1], &yr), ex = relerr(&dx[1], &dxr), ew = relerr(&dW[1], &dWr);
-    double t12 = relerr(&dW[0], &dW[1]);
+    double ey = fke_test_normerr(&y[1], &yr), ex = fke_test_normerr(&dx[1], &dxr);
+    double ew = fke_test_normerr(&dW[1], &dWr);
+    double t12 = fke_test_normerr(&dW[0], &dW[1]);
     printf("  %3d x %3d x %2dx%-2d -> %3d: Winograd vs im2col y %.1e dx %.1e dW %.1e; "
            "dW 1 vs 2 threads %.1e\n", N, C, H, W, O, ey, ex, ew, t12);
     FKE_CHECK(ey <= WINO_TOL && ex <= WINO_TOL && ew <= WINO_TOL,
