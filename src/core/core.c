@@ -229,6 +229,8 @@ int fke_set_threads(int n)
     return n;
 }
 
+int fke_max_threads(void) { return omp_get_max_threads(); }
+
 /* ---- strings ----------------------------------------------------------- */
 void fke_strings_free(char **s, int n)
 {

@@ -167,6 +167,8 @@ void *fke_arena_alloc_raw(fke_arena *a, fke_err *e, size_t bytes);
  * OpenBLAS at one thread per call, so the two pools never oversubscribe.
  * Returns the thread count in use. */
 int fke_set_threads(int n);
+/* The threads the next parallel region takes (omp_get_max_threads). */
+int fke_max_threads(void);
 
 /* ---- random numbers (xoshiro256**, seeded by splitmix64) -------------- */
 typedef struct {

@@ -48,15 +48,6 @@ int fke_conv2d_out_size(int in, int k, int stride, int pad)
     return span < 0 ? 0 : span / stride + 1;
 }
 
-static int max_threads(void)
-{
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-
 static int thread_id(void)
 {
 #ifdef _OPENMP
@@ -98,7 +89,7 @@ static void make_plan(geom *g)
     if (g->bf16 && L % FKE_BF16_TILE_N == 0) nb = 1;
     if (nb < 1) nb = 1;
     if (nb > (size_t)g->N) nb = (size_t)g->N;
-    int G = (int)(((size_t)g->N + nb - 1) / nb), t = max_threads();
+    int G = (int)(((size_t)g->N + nb - 1) / nb), t = fke_max_threads();
     /* from GROUP_ALIGN groups on, a multiple of it, so that 1, 2 and 4
      * threads get equal shares: fixed by the shapes, not the thread count
      * (fke-small's 100 crops at 8x8 made 25 groups, 13 against 12 on 2

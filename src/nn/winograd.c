@@ -29,15 +29,6 @@
  * 64, 128, 256 and L2-sized chunks were all within the noise. */
 enum { CHUNK = 256, GROUP_ALIGN = 4 };
 
-static int max_threads(void)
-{
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-
 /* The tile transforms in AVX2 or SSE2, chosen at load time (as in
  * batchnorm.c); they only add and subtract, so both clones give the same
  * bits. Not AVX-512: a segment of 8x8 or 7x7 images is 4 tiles, under one
@@ -81,7 +72,7 @@ static wgeom make_wgeom(int N, int C, int H, int W, int O)
     }
     g.G = G;
     g.nb = (N + G - 1) / G;
-    int t = max_threads();
+    int t = fke_max_threads();
     g.T = t < G ? t : G;
     g.P = g.nb * g.T1 < CHUNK ? g.nb * g.T1 : CHUNK;
     return g;
