@@ -4,9 +4,6 @@
 #include <cblas.h>
 #include <stdio.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #define PAR_MIN 32768
 #define GEMM_PAR_MIN (1L << 20) /* multiply-adds below which a GEMM stays in one piece */
@@ -22,10 +19,7 @@ int fke_row_chunks(int rows, int min_rows)
 
 int fke_thread_chunks(int rows, int min_rows)
 {
-    int n = fke_row_chunks(rows, min_rows), t = 1;
-#ifdef _OPENMP
-    t = omp_get_max_threads();
-#endif
+    int n = fke_row_chunks(rows, min_rows), t = fke_max_threads();
     if (t < 2) t = 2; /* 1 thread splits as 2 do: the same bits */
     return n > t ? t : n;
 }
