@@ -147,7 +147,10 @@ static void test_groups(fke_arena *a, fke_rng *r, int N, int C, int H, int W, in
 {
     size_t mark = a->used;
     fke_err e;
-    fke_conv2d_opt o = {.stride = s, .pad = p, .bf16 = bf16};
+    /* bf16: im2col's groups (its own rule below); bf16 Winograd is
+     * tests/test_winograd.c's */
+    fke_conv2d_opt o = {.stride = s, .pad = p, .bf16 = bf16,
+                        .algo = bf16 ? FKE_CONV_IM2COL : FKE_CONV_AUTO};
     int Ho = fke_conv2d_out_size(H, k, s, p), Wo = fke_conv2d_out_size(W, k, s, p);
     size_t xsz = (size_t)C * H * W, ysz = (size_t)O * Ho * Wo;
     fke_tensor x = mk(a, 4, N, C, H, W), w = mk(a, 4, O, C, k, k), b = mk(a, 1, O, 0, 0, 0);

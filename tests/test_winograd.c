@@ -17,6 +17,7 @@
  * is 1-9e-7 of the largest |y|, |dx| or |dW| at C = 16 .. 512; 3e-6 leaves
  * room for other seeds, while a wrong transform entry gives 1e-1 or more. */
 #include "nn/conv2d.h"
+#include "nn/gemm_bf16.h"
 #include "test.h"
 
 #include <cblas.h>
@@ -98,6 +99,66 @@ static void compare(fke_arena *a, fke_rng *r, int N, int C, int H, int W, int O)
     a->used = mark;
 }
 
+/* bf16 operands in Winograd's GEMMs (nn/winograd.h) against fp32 Winograd
+ * and bf16 im2col: the error of rounding the operands to bf16 (8 bits,
+ * unit roundoff 2^-9 = 2e-3) dominates float's by 4 orders, so the bound
+ * is on that. bf16 im2col rounds x and W, about 2e-3 normwise; Winograd
+ * rounds V (entries up to 4x |x|) and U (2.25x |W|) in the forward, dM and
+ * U in dx, dM and V in dW, and its output transform adds 9 products of
+ * rounded terms, so a few times that. BF16_TOL = 1.5e-2 bounds both
+ * against fp32; a wrong operand, a missing beta or an unconverted U gives
+ * O(1) (see the README's issue 16 section). 1 and 2 threads as fp32: y and
+ * dx the same bits, dW within 1e-6, a repeat bit for bit. */
+#define BF16_TOL 1.5e-2
+
+static void compare_bf16(fke_arena *a, fke_rng *r, int N, int C, int H, int W, int O)
+{
+    size_t mark = a->used;
+    fke_tensor x = mk4(a, N, C, H, W), w = mk4(a, O, C, 3, 3), dy = mk4(a, N, O, H, W);
+    fke_tensor b = fke_tensor_view(mk4(a, 1, 1, 1, O).data, 1, O);
+    fke_test_fill(r, &x, -1, 1), fke_test_fill(r, &w, -1, 1);
+    fke_test_fill(r, &b, -1, 1), fke_test_fill(r, &dy, -1, 1);
+    fke_conv2d_opt ow = {.stride = 1, .pad = 1, .algo = FKE_CONV_WINOGRAD};
+    fke_conv2d_opt oi16 = {.stride = 1, .pad = 1, .algo = FKE_CONV_IM2COL, .bf16 = 1};
+    fke_conv2d_opt ow16 = {.stride = 1, .pad = 1, .bf16 = 1}; /* auto: Winograd */
+    FKE_CHECK(fke_conv2d_uses_winograd(C, O, 3, 3, ow16), "bf16 auto did not take Winograd");
+    fke_tensor yr = mk4(a, N, O, H, W), dxr = mk4(a, N, C, H, W), dWr = mk4(a, O, C, 3, 3);
+    fke_tensor yi = mk4(a, N, O, H, W), dxi = mk4(a, N, C, H, W), dWi = mk4(a, O, C, 3, 3);
+    fke_test_set_threads(2);
+    run(a, &x, &w, &b, &dy, ow, &yr, &dxr, &dWr);
+    run(a, &x, &w, &b, &dy, oi16, &yi, &dxi, &dWi);
+    fke_tensor y[3], dx[3], dW[3];
+    int threads[3] = {1, 2, 2};
+    for (int t = 0; t < 3; t++) {
+        y[t] = mk4(a, N, O, H, W), dx[t] = mk4(a, N, C, H, W), dW[t] = mk4(a, O, C, 3, 3);
+        fke_test_set_threads(threads[t]);
+        run(a, &x, &w, &b, &dy, ow16, &y[t], &dx[t], &dW[t]);
+    }
+    fke_test_set_threads(2);
+    double ey = fke_test_normerr(&y[1], &yr), ex = fke_test_normerr(&dx[1], &dxr);
+    double ew = fke_test_normerr(&dW[1], &dWr);
+    double iy = fke_test_normerr(&yi, &yr), ix = fke_test_normerr(&dxi, &dxr);
+    double iw = fke_test_normerr(&dWi, &dWr);
+    double vy = fke_test_normerr(&y[1], &yi), vx = fke_test_normerr(&dx[1], &dxi);
+    double vw = fke_test_normerr(&dW[1], &dWi);
+    double t12 = fke_test_normerr(&dW[0], &dW[1]);
+    printf("  %3d x %3d x %2dx%-2d -> %3d bf16: Winograd vs fp32 y %.1e dx %.1e dW %.1e; "
+           "im2col vs fp32 %.1e %.1e %.1e; Winograd vs im2col %.1e %.1e %.1e; dW 1 vs 2 "
+           "threads %.1e\n", N, C, H, W, O, ey, ex, ew, iy, ix, iw, vy, vx, vw, t12);
+    FKE_CHECK(ey <= BF16_TOL && ex <= BF16_TOL && ew <= BF16_TOL,
+              "%dx%dx%dx%d -> %d: bf16 Winograd vs fp32 y %.2e dx %.2e dW %.2e", N, C, H, W, O,
+              ey, ex, ew);
+    FKE_CHECK(vy <= BF16_TOL && vx <= BF16_TOL && vw <= BF16_TOL,
+              "%dx%dx%dx%d -> %d: bf16 Winograd vs bf16 im2col y %.2e dx %.2e dW %.2e", N, C, H,
+              W, O, vy, vx, vw);
+    FKE_CHECK(t12 <= 1e-6, "bf16 dW at 1 vs 2 threads: %.2e", t12);
+    FKE_CHECK(same_bits(&y[0], &y[1]) && same_bits(&dx[0], &dx[1]),
+              "bf16: y or dx changed with the thread count");
+    FKE_CHECK(same_bits(&y[1], &y[2]) && same_bits(&dx[1], &dx[2]) && same_bits(&dW[1], &dW[2]),
+              "bf16: a repeat at 2 threads is not bit for bit");
+    a->used = mark;
+}
+
 /* which layers auto takes to Winograd, and the errors of forcing it */
 static void test_choice(fke_arena *a)
 {
@@ -109,8 +170,10 @@ static void test_choice(fke_arena *a)
               "auto: Winograd below %d channels", FKE_CONV_WINOGRAD_MIN_C);
     o.stride = 2;
     FKE_CHECK(!fke_conv2d_uses_winograd(64, 64, 3, 3, o), "auto: stride 2 took Winograd");
-    o.stride = 1, o.bf16 = 1;
-    FKE_CHECK(!fke_conv2d_uses_winograd(64, 64, 3, 3, o), "auto: bf16 took Winograd");
+    o.stride = 1, o.bf16 = 1; /* bf16 Winograd where the CPU has the kernel */
+    FKE_CHECK(fke_conv2d_uses_winograd(64, 64, 3, 3, o) == fke_bf16_available(),
+              "auto: bf16 Winograd %d, bf16 kernel %d", fke_conv2d_uses_winograd(64, 64, 3, 3, o),
+              fke_bf16_available());
     o.bf16 = 0, o.algo = FKE_CONV_IM2COL;
     FKE_CHECK(!fke_conv2d_uses_winograd(64, 64, 3, 3, o), "im2col forced, Winograd taken");
     o.algo = FKE_CONV_WINOGRAD;
@@ -154,6 +217,13 @@ int main(void)
     compare(&a, &r, 4, 512, 7, 7, 512);
     compare(&a, &r, 7, 24, 5, 9, 20);     /* odd sides, groups of 7 images */
     compare(&a, &r, 3, 16, 1, 3, 16);
+    if (fke_bf16_available()) {
+        compare_bf16(&a, &r, 100, 32, 16, 16, 64); /* fke-small's two Winograd layers */
+        compare_bf16(&a, &r, 100, 64, 8, 8, 128);
+        compare_bf16(&a, &r, 2, 256, 14, 14, 256); /* ResNet-18 */
+        compare_bf16(&a, &r, 7, 24, 5, 9, 20);     /* odd sides, odd P */
+    } else
+        printf("  this CPU has no AVX512-BF16: bf16 Winograd not tested\n");
     fke_arena_free(&a);
     return fke_test_summary("test_winograd");
 }

@@ -125,7 +125,8 @@ static geom make_geom(const fke_tensor *x, const fke_tensor *W, fke_conv2d_opt o
 
 static int winograd_fits(int kh, int kw, fke_conv2d_opt o)
 {
-    return kh == 3 && kw == 3 && o.stride == 1 && o.pad == 1 && !o.bf16;
+    return kh == 3 && kw == 3 && o.stride == 1 && o.pad == 1 &&
+           (!o.bf16 || fke_bf16_available());
 }
 
 /* The channel minimums, measured with tools/bench_conv (forward + backward,
@@ -164,10 +165,9 @@ static fke_status check(fke_err *e, const char *op, const fke_tensor *x,
                         op, o.algo, FKE_CONV_IM2COL, FKE_CONV_WINOGRAD);
     if (o.algo == FKE_CONV_WINOGRAD && !winograd_fits(W->shape[2], W->shape[3], o)) {
         char ws[96];
-        return fke_fail(e, FKE_ERR_ARG, "%s: Winograd needs a 3x3 kernel, stride 1, pad 1 and "
-                        "fp32 operands; weight %s, stride %d, pad %d%s", op,
-                        fke_shape_str(W, ws, sizeof ws), o.stride, o.pad,
-                        o.bf16 ? ", bf16" : "");
+        return fke_fail(e, FKE_ERR_ARG, "%s: Winograd needs a 3x3 kernel, stride 1, pad 1; "
+                        "weight %s, stride %d, pad %d", op, fke_shape_str(W, ws, sizeof ws),
+                        o.stride, o.pad);
     }
     *g = make_geom(x, W, o);
     if (g->Ho < 1 || g->Wo < 1) {
@@ -301,7 +301,7 @@ size_t fke_conv2d_workspace_bytes(const fke_tensor *x, const fke_tensor *W,
     if (!x || !W || x->ndim != 4 || W->ndim != 4 || o.stride < 1) return 0;
     geom g = make_geom(x, W, o);
     if (uses_winograd(&g, o))
-        return fke_winograd_workspace_bytes(g.N, g.C, g.H, g.W, g.O, backward);
+        return fke_winograd_workspace_bytes(g.N, g.C, g.H, g.W, g.O, backward, g.bf16);
     bf16_ws b = bf16_bytes(&g, backward);
     return (size_t)g.T * thread_bytes(&g, backward) + b.w + b.wt +
            (backward ? partial_bytes(&g) : 0);
@@ -372,9 +372,9 @@ fke_status fke_conv2d_forward(fke_err *e, const fke_tensor *x, const fke_tensor 
     size_t mark = ws ? ws->used : 0;
     if (uses_winograd(&g, o)) {
         void *wino = NULL;
-        FKE_TRY(take(e, OP, ws, fke_winograd_workspace_bytes(g.N, g.C, g.H, g.W, g.O, 0), 0,
-                     &wino));
-        fke_winograd_forward(x, W, b, y, wino);
+        size_t need = fke_winograd_workspace_bytes(g.N, g.C, g.H, g.W, g.O, 0, g.bf16);
+        FKE_TRY(take(e, OP, ws, need, 0, &wino));
+        fke_winograd_forward(x, W, b, y, wino, g.bf16);
         ws->used = mark;
         return FKE_OK;
     }
@@ -443,9 +443,9 @@ fke_status fke_conv2d_backward(fke_err *e, const fke_tensor *x, const fke_tensor
     if ((dx || dW) && uses_winograd(&g, o)) {
         size_t mark = ws ? ws->used : 0;
         void *wino = NULL;
-        FKE_TRY(take(e, OPB, ws, fke_winograd_workspace_bytes(g.N, g.C, g.H, g.W, g.O, 1), 0,
-                     &wino));
-        fke_winograd_backward(x, W, dy, dx, dW, wino);
+        size_t need = fke_winograd_workspace_bytes(g.N, g.C, g.H, g.W, g.O, 1, g.bf16);
+        FKE_TRY(take(e, OPB, ws, need, 0, &wino));
+        fke_winograd_backward(x, W, dy, dx, dW, wino, g.bf16);
         ws->used = mark;
     } else if (dx || dW) {
         int T = g.T;

@@ -1,13 +1,14 @@
 /* conv2d.h - 2-D convolution over NCHW tensors (PyTorch's nn.Conv2d), computed
  * as im2col + one GEMM per group of images, with OpenMP over the groups, or,
- * for 3x3 stride 1 pad 1 layers in fp32, by Winograd's F(2x2, 3x3)
+ * for 3x3 stride 1 pad 1 layers, by Winograd's F(2x2, 3x3)
  * (nn/winograd.h: 16 GEMMs per group of tiles, 2.25x fewer multiplies).
  *
  * The algorithm (o.algo): FKE_CONV_AUTO (0) takes Winograd for a 3x3 kernel,
- * stride 1, pad 1, fp32 operands and at least FKE_CONV_WINOGRAD_MIN_C input
+ * stride 1, pad 1 and at least FKE_CONV_WINOGRAD_MIN_C input
  * and FKE_CONV_WINOGRAD_MIN_O output channels (conv2d.c says what was
  * measured), im2col otherwise; FKE_CONV_IM2COL and FKE_CONV_WINOGRAD force
- * one (Winograd on any other shape, or with bf16, is an error). The choice
+ * one (Winograd on any other shape is an error). With o.bf16 both run their
+ * GEMMs with bf16 operands (nn/gemm_bf16.h), Winograd's transforms in float. The choice
  * depends on the shapes only. Winograd rounds differently (about 1e-6
  * relative in float, tests/test_winograd.c), so the two agree to rounding,
  * not bit for bit.

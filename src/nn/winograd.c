@@ -16,6 +16,8 @@
  * tiles (36 = 9 kernel taps x 4 outputs). */
 #include "nn/winograd.h"
 
+#include "nn/gemm_bf16.h"
+
 #include <cblas.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -53,14 +55,15 @@ typedef struct {
     int th, tw, T1; /* rows of tiles, tiles per row, tiles per image */
     int G, nb, T;   /* groups, most images in a group, threads */
     int P;          /* most tiles in a chunk: CHUNK, or fewer in a small batch */
+    int bf16;       /* bf16 operands in the 16 GEMMs (fke_bf16_gemm) */
 } wgeom;
 
 /* The plan, from the shapes alone: groups of the fewest whole images that
  * reach CHUNK tiles (from GROUP_ALIGN groups on, a multiple of it, as in
  * conv2d.c), the images split evenly. */
-static wgeom make_wgeom(int N, int C, int H, int W, int O)
+static wgeom make_wgeom(int N, int C, int H, int W, int O, int bf16)
 {
-    wgeom g = {N, C, H, W, O, (H + 1) / 2, (W + 1) / 2, 0, 1, 1, 1, 1};
+    wgeom g = {N, C, H, W, O, (H + 1) / 2, (W + 1) / 2, 0, 1, 1, 1, 1, bf16 != 0};
     g.T1 = g.th * g.tw;
     if (N < 1 || g.T1 < 1) return g;
     int nb = (CHUNK + g.T1 - 1) / g.T1;
@@ -92,28 +95,58 @@ static size_t scratch_elems(const wgeom *g)
 {
     return (size_t)20 * g->tw + 24 + (2 * (size_t)g->th + 2) * (2 * (size_t)g->tw + 2);
 }
+/* bf16: U converted, (16, O, ld C) for forward, U^T (16, C, ld O) for
+ * backward's dV; per thread the kernel's pack of B (the largest of the
+ * three GEMMs') and, backward, one dM[xi] converted (O, ld P). */
+static size_t u16_elems(const wgeom *g, int backward)
+{
+    if (!g->bf16) return 0;
+    return backward ? (size_t)16 * g->C * fke_bf16_ld(g->O) : (size_t)16 * g->O * fke_bf16_ld(g->C);
+}
+static size_t pack_bytes(const wgeom *g, int backward)
+{
+    if (!g->bf16) return 0;
+    size_t b = fke_bf16_pack_bytes(g->C, g->P);
+    if (backward) {
+        size_t b2 = fke_bf16_pack_bytes(g->O, g->P), b3 = fke_bf16_pack_bytes(g->P, g->C);
+        if (b2 > b) b = b2;
+        if (b3 > b) b = b3;
+    }
+    return round64(b);
+}
+static size_t dm16_bytes(const wgeom *g, int backward)
+{
+    return g->bf16 && backward ? round64((size_t)g->O * fke_bf16_ld(g->P) * 2) : 0;
+}
 static size_t thread_bytes(const wgeom *g, int backward)
 {
     size_t b = round64(16 * xi_stride(g->C, g->P) * sizeof(fke_real)) +
                round64(16 * xi_stride(g->O, g->P) * sizeof(fke_real)) +
-               round64(scratch_elems(g) * sizeof(fke_real));
+               round64(scratch_elems(g) * sizeof(fke_real)) + pack_bytes(g, backward) +
+               dm16_bytes(g, backward);
     return b + (backward ? round64(u_elems(g) * sizeof(fke_real)) : 0);
 }
-
-size_t fke_winograd_workspace_bytes(int N, int C, int H, int W, int O, int backward)
+/* U, then U's bf16 copy, then the threads' parts */
+static size_t shared_bytes(const wgeom *g, int backward)
 {
-    wgeom g = make_wgeom(N, C, H, W, O);
-    return round64(u_elems(&g) * sizeof(fke_real)) + (size_t)g.T * thread_bytes(&g, backward);
+    return round64(u_elems(g) * sizeof(fke_real)) + round64(u16_elems(g, backward) * 2);
+}
+
+size_t fke_winograd_workspace_bytes(int N, int C, int H, int W, int O, int backward, int bf16)
+{
+    wgeom g = make_wgeom(N, C, H, W, O, bf16);
+    return shared_bytes(&g, backward) + (size_t)g.T * thread_bytes(&g, backward);
 }
 
 typedef struct {
     fke_real *V, *M, *scratch, *dU;
+    void *pack;    /* bf16: the pack of B */
+    uint16_t *dm;  /* bf16, backward: dM[xi] (O, ld P) */
 } thread_ws;
 
 static thread_ws thread_part(const wgeom *g, int backward, void *ws, int tid)
 {
-    char *p = (char *)ws + round64(u_elems(g) * sizeof(fke_real)) +
-              (size_t)tid * thread_bytes(g, backward);
+    char *p = (char *)ws + shared_bytes(g, backward) + (size_t)tid * thread_bytes(g, backward);
     thread_ws t;
     t.V = (fke_real *)p;
     p += round64(16 * xi_stride(g->C, g->P) * sizeof(fke_real));
@@ -121,8 +154,33 @@ static thread_ws thread_part(const wgeom *g, int backward, void *ws, int tid)
     p += round64(16 * xi_stride(g->O, g->P) * sizeof(fke_real));
     t.scratch = (fke_real *)p;
     p += round64(scratch_elems(g) * sizeof(fke_real));
+    t.pack = g->bf16 ? p : NULL;
+    p += pack_bytes(g, backward);
+    t.dm = dm16_bytes(g, backward) ? (uint16_t *)p : NULL;
+    p += dm16_bytes(g, backward);
     t.dU = backward ? (fke_real *)p : NULL;
     return t;
+}
+
+/* U's bf16 copy, after U: forward U[xi] (O, C) as rows of ld C, backward
+ * U[xi]^T (C, O) as rows of ld O; one conversion per call. */
+static uint16_t *u16_part(const wgeom *g, void *ws)
+{
+    return (uint16_t *)((char *)ws + round64(u_elems(g) * sizeof(fke_real)));
+}
+static void convert_u(const wgeom *g, const fke_real *U, uint16_t *u16, int backward)
+{
+    const size_t OC = (size_t)g->O * g->C;
+    const size_t step =
+        backward ? (size_t)g->C * fke_bf16_ld(g->O) : (size_t)g->O * fke_bf16_ld(g->C);
+#pragma omp parallel for schedule(static) num_threads(g->T)
+    for (int xi = 0; xi < 16; xi++) {
+        const float *u = (const float *)(U + xi * OC);
+        if (backward)
+            fke_bf16_from_float(u, g->C, g->O, g->C, 1, u16 + xi * step);
+        else
+            fke_bf16_from_float(u, g->O, g->C, g->C, 0, u16 + xi * step);
+    }
 }
 
 /* A run of tiles in one row of tiles of one image: tiles tj0 .. tj0+len-1 of
@@ -464,11 +522,14 @@ static void chunk_range(int nq, int k, int *q0, int *q1)
 }
 
 void fke_winograd_forward(const fke_tensor *x, const fke_tensor *W, const fke_tensor *b,
-                          fke_tensor *y, void *ws)
+                          fke_tensor *y, void *ws, int bf16)
 {
-    wgeom g = make_wgeom(x->shape[0], x->shape[1], x->shape[2], x->shape[3], W->shape[0]);
+    wgeom g = make_wgeom(x->shape[0], x->shape[1], x->shape[2], x->shape[3], W->shape[0], bf16);
     fke_real *U = ws;
+    uint16_t *u16 = u16_part(&g, ws);
     weight_transform(&g, W->data, U);
+    if (g.bf16) convert_u(&g, U, u16, 0);
+    const int ldc16 = fke_bf16_ld(g.C);
     const size_t ysz = (size_t)g.O * g.H * g.W;
     const size_t OC = (size_t)g.O * g.C;
 #pragma omp parallel for num_threads(g.T) schedule(static)
@@ -486,10 +547,16 @@ void fke_winograd_forward(const fke_tensor *x, const fke_tensor *W, const fke_te
             chunk_range(nq, ck, &q0, &q1);
             int P = q1 - q0, ns = segments(&g, n0, q0, q1, seg);
             input_transform(&g, x->data, seg, ns, t.V, P, sc);
-            for (int xi = 0; xi < 16; xi++)
-                FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.O, P, g.C, 1,
-                         U + xi * OC, g.C, t.V + xi * xi_stride(g.C, P), P, 0,
-                         t.M + xi * xi_stride(g.O, P), P);
+            for (int xi = 0; xi < 16; xi++) {
+                if (g.bf16)
+                    fke_bf16_gemm(g.O, P, g.C, u16 + (size_t)xi * g.O * ldc16, ldc16,
+                                  (const float *)(t.V + xi * xi_stride(g.C, P)), P, 0, 0,
+                                  (float *)(t.M + xi * xi_stride(g.O, P)), P, t.pack);
+                else
+                    FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.O, P, g.C, 1,
+                             U + xi * OC, g.C, t.V + xi * xi_stride(g.C, P), P, 0,
+                             t.M + xi * xi_stride(g.O, P), P);
+            }
             for (int i = 0; i < ns; i++)
                 output_transform(&g, t.M, P, &seg[i], b ? b->data : NULL,
                                  y->data + seg[i].n * ysz, sc);
@@ -498,12 +565,15 @@ void fke_winograd_forward(const fke_tensor *x, const fke_tensor *W, const fke_te
 }
 
 void fke_winograd_backward(const fke_tensor *x, const fke_tensor *W, const fke_tensor *dy,
-                           fke_tensor *dx, fke_tensor *dW, void *ws)
+                           fke_tensor *dx, fke_tensor *dW, void *ws, int bf16)
 {
     if (!dx && !dW) return;
-    wgeom g = make_wgeom(x->shape[0], x->shape[1], x->shape[2], x->shape[3], W->shape[0]);
+    wgeom g = make_wgeom(x->shape[0], x->shape[1], x->shape[2], x->shape[3], W->shape[0], bf16);
     fke_real *U = ws;
+    uint16_t *u16 = u16_part(&g, ws);
     if (dx) weight_transform(&g, W->data, U);
+    if (dx && g.bf16) convert_u(&g, U, u16, 1);
+    const int ldo16 = fke_bf16_ld(g.O);
     const size_t ysz = (size_t)g.O * g.H * g.W;
     const size_t OC = (size_t)g.O * g.C;
     int nt = 1; /* threads that ran; each one's groups are a fixed static block */
@@ -530,17 +600,33 @@ void fke_winograd_backward(const fke_tensor *x, const fke_tensor *W, const fke_t
                                              sc);
                 if (dW) { /* dU[xi] (O, C) += dM[xi] (O, P) V[xi]^T */
                     input_transform(&g, x->data, seg, ns, t.V, P, sc);
-                    for (int xi = 0; xi < 16; xi++)
-                        FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, g.O, g.C, P, 1,
-                                 t.M + xi * xi_stride(g.O, P), P, t.V + xi * xi_stride(g.C, P), P,
-                                 first ? 0 : 1, t.dU + xi * OC, g.C);
+                    for (int xi = 0; xi < 16; xi++) {
+                        if (g.bf16) { /* dM[xi] converted, V[xi] read transposed */
+                            fke_bf16_from_float((const float *)(t.M + xi * xi_stride(g.O, P)), g.O,
+                                                P, P, 0, t.dm);
+                            fke_bf16_gemm(g.O, g.C, P, t.dm, fke_bf16_ld(P),
+                                          (const float *)(t.V + xi * xi_stride(g.C, P)), P, 1,
+                                          first ? 0.0f : 1.0f, (float *)(t.dU + xi * OC), g.C,
+                                          t.pack);
+                        } else
+                            FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, g.O, g.C, P, 1,
+                                     t.M + xi * xi_stride(g.O, P), P,
+                                     t.V + xi * xi_stride(g.C, P), P, first ? 0 : 1,
+                                     t.dU + xi * OC, g.C);
+                    }
                     first = 0;
                 }
                 if (dx) { /* dV[xi] (C, P) = U[xi]^T dM[xi], into V's buffer */
-                    for (int xi = 0; xi < 16; xi++)
-                        FKE_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, g.C, P, g.O, 1,
-                                 U + xi * OC, g.C, t.M + xi * xi_stride(g.O, P), P, 0,
-                                 t.V + xi * xi_stride(g.C, P), P);
+                    for (int xi = 0; xi < 16; xi++) {
+                        if (g.bf16)
+                            fke_bf16_gemm(g.C, P, g.O, u16 + (size_t)xi * g.C * ldo16, ldo16,
+                                          (const float *)(t.M + xi * xi_stride(g.O, P)), P, 0, 0,
+                                          (float *)(t.V + xi * xi_stride(g.C, P)), P, t.pack);
+                        else
+                            FKE_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, g.C, P, g.O, 1,
+                                     U + xi * OC, g.C, t.M + xi * xi_stride(g.O, P), P, 0,
+                                     t.V + xi * xi_stride(g.C, P), P);
+                    }
                     input_transform_adjoint(&g, t.V, P, seg, ns, dx->data, sc);
                 }
             }

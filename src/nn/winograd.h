@@ -34,7 +34,12 @@
  * y and dx have the same bits at any thread count. dU is summed per thread
  * and the threads' sums added in thread order, then turned into dW: a run at
  * a fixed thread count repeats bit for bit, and 1 and 2 threads agree to
- * rounding. Each thread calls single-threaded BLAS (FKE_GEMM).
+ * rounding. Each thread calls single-threaded BLAS (FKE_GEMM), or with bf16
+ * (`precision bf16`, the caller checks fke_bf16_available) fke's
+ * AVX512-BF16 kernel (nn/gemm_bf16.h): forward U[xi] converted once per call
+ * as A and V[xi] as B, dV U[xi]^T converted once per call and dM[xi], dU
+ * dM[xi] converted per chunk and V[xi] read transposed; the transforms and
+ * dU's sums stay float, and the thread-count guarantees hold the same.
  *
  * How to call it: through fke_conv2d_forward / fke_conv2d_backward, which
  * check the shapes, take fke_winograd_workspace_bytes from the arena's top
@@ -46,14 +51,15 @@
 #include "core/fke.h"
 
 /* Bytes of workspace a forward (backward = 0) or backward (1) of N images of
- * C x H x W into O channels takes at the current OpenMP thread count. */
-size_t fke_winograd_workspace_bytes(int N, int C, int H, int W, int O, int backward);
+ * C x H x W into O channels takes at the current OpenMP thread count, with
+ * fp32 (bf16 = 0) or bf16 (1) operands in the GEMMs. */
+size_t fke_winograd_workspace_bytes(int N, int C, int H, int W, int O, int backward, int bf16);
 
 /* y (N, O, H, W) = x * W + b, overwritten */
 void fke_winograd_forward(const fke_tensor *x, const fke_tensor *W, const fke_tensor *b,
-                          fke_tensor *y, void *ws);
+                          fke_tensor *y, void *ws, int bf16);
 
 /* dx += d/dx, dW += d/dW of y = x * W for the gradient dy (NULL: not wanted) */
 void fke_winograd_backward(const fke_tensor *x, const fke_tensor *W, const fke_tensor *dy,
-                           fke_tensor *dx, fke_tensor *dW, void *ws);
+                           fke_tensor *dx, fke_tensor *dW, void *ws, int bf16);
 #endif
