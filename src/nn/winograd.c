@@ -521,6 +521,22 @@ static void chunk_range(int nq, int k, int *q0, int *q1)
     *q1 = (int)((long long)(k + 1) * nq / chunks(nq));
 }
 
+/* C (M, N) = U[xi] B, B (K, N) float, where U[xi] is the xi-th (M, K) matrix
+ * of U, or read transposed from a (K, M) one when a_trans: through OpenBLAS,
+ * or with bf16 operands from u16 (U converted, xi-th matrix of M rows of
+ * fke_bf16_ld(K)). */
+static void gemm_u(const wgeom *g, int a_trans, int xi, int M, int N, int K, const fke_real *U,
+                   const uint16_t *u16, const fke_real *B, fke_real *C, void *pack)
+{
+    const size_t MK = (size_t)M * K;
+    if (g->bf16)
+        fke_bf16_gemm(M, N, K, u16 + xi * (size_t)M * fke_bf16_ld(K), fke_bf16_ld(K),
+                      (const float *)B, N, 0, 0, (float *)C, N, pack);
+    else
+        FKE_GEMM(CblasRowMajor, a_trans ? CblasTrans : CblasNoTrans, CblasNoTrans, M, N, K, 1,
+                 U + xi * MK, a_trans ? M : K, B, N, 0, C, N);
+}
+
 void fke_winograd_forward(const fke_tensor *x, const fke_tensor *W, const fke_tensor *b,
                           fke_tensor *y, void *ws, int bf16)
 {
@@ -529,9 +545,7 @@ void fke_winograd_forward(const fke_tensor *x, const fke_tensor *W, const fke_te
     uint16_t *u16 = u16_part(&g, ws);
     weight_transform(&g, W->data, U);
     if (g.bf16) convert_u(&g, U, u16, 0);
-    const int ldc16 = fke_bf16_ld(g.C);
     const size_t ysz = (size_t)g.O * g.H * g.W;
-    const size_t OC = (size_t)g.O * g.C;
 #pragma omp parallel for num_threads(g.T) schedule(static)
     for (int k = 0; k < g.G; k++) {
 #ifdef _OPENMP
@@ -547,16 +561,9 @@ void fke_winograd_forward(const fke_tensor *x, const fke_tensor *W, const fke_te
             chunk_range(nq, ck, &q0, &q1);
             int P = q1 - q0, ns = segments(&g, n0, q0, q1, seg);
             input_transform(&g, x->data, seg, ns, t.V, P, sc);
-            for (int xi = 0; xi < 16; xi++) {
-                if (g.bf16)
-                    fke_bf16_gemm(g.O, P, g.C, u16 + (size_t)xi * g.O * ldc16, ldc16,
-                                  (const float *)(t.V + xi * xi_stride(g.C, P)), P, 0, 0,
-                                  (float *)(t.M + xi * xi_stride(g.O, P)), P, t.pack);
-                else
-                    FKE_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.O, P, g.C, 1,
-                             U + xi * OC, g.C, t.V + xi * xi_stride(g.C, P), P, 0,
-                             t.M + xi * xi_stride(g.O, P), P);
-            }
+            for (int xi = 0; xi < 16; xi++)
+                gemm_u(&g, 0, xi, g.O, P, g.C, U, u16, t.V + xi * xi_stride(g.C, P),
+                       t.M + xi * xi_stride(g.O, P), t.pack);
             for (int i = 0; i < ns; i++)
                 output_transform(&g, t.M, P, &seg[i], b ? b->data : NULL,
                                  y->data + seg[i].n * ysz, sc);
@@ -573,7 +580,6 @@ void fke_winograd_backward(const fke_tensor *x, const fke_tensor *W, const fke_t
     uint16_t *u16 = u16_part(&g, ws);
     if (dx) weight_transform(&g, W->data, U);
     if (dx && g.bf16) convert_u(&g, U, u16, 1);
-    const int ldo16 = fke_bf16_ld(g.O);
     const size_t ysz = (size_t)g.O * g.H * g.W;
     const size_t OC = (size_t)g.O * g.C;
     int nt = 1; /* threads that ran; each one's groups are a fixed static block */
@@ -617,16 +623,9 @@ void fke_winograd_backward(const fke_tensor *x, const fke_tensor *W, const fke_t
                     first = 0;
                 }
                 if (dx) { /* dV[xi] (C, P) = U[xi]^T dM[xi], into V's buffer */
-                    for (int xi = 0; xi < 16; xi++) {
-                        if (g.bf16)
-                            fke_bf16_gemm(g.C, P, g.O, u16 + (size_t)xi * g.C * ldo16, ldo16,
-                                          (const float *)(t.M + xi * xi_stride(g.O, P)), P, 0, 0,
-                                          (float *)(t.V + xi * xi_stride(g.C, P)), P, t.pack);
-                        else
-                            FKE_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, g.C, P, g.O, 1,
-                                     U + xi * OC, g.C, t.M + xi * xi_stride(g.O, P), P, 0,
-                                     t.V + xi * xi_stride(g.C, P), P);
-                    }
+                    for (int xi = 0; xi < 16; xi++)
+                        gemm_u(&g, 1, xi, g.C, P, g.O, U, u16, t.M + xi * xi_stride(g.O, P),
+                               t.V + xi * xi_stride(g.C, P), t.pack);
                     input_transform_adjoint(&g, t.V, P, seg, ns, dx->data, sc);
                 }
             }
